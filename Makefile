@@ -1,0 +1,34 @@
+# Switchboard: `make run` to serve, `make test` for the whole suite.
+SHELL := /bin/bash
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run dev build test sqlx-prepare clean-data
+
+## run: install what is missing, build (release), serve on http://127.0.0.1:3000
+run:
+	scripts/install-tools --release
+	cargo leptos build --release
+	./target/release/switchboard serve
+
+## dev: rebuild and restart on every change (cargo leptos watch)
+dev:
+	scripts/install-tools
+	cargo leptos watch
+
+## build: a debug build of the server and the WASM bundle
+build:
+	scripts/install-tools
+	cargo leptos build
+
+## test: the whole suite (unit, integration against real PostgreSQL, browser)
+test:
+	scripts/install-tools --test
+	scripts/test
+
+## sqlx-prepare: refresh .sqlx/ (the offline query data) after changing SQL
+sqlx-prepare:
+	scripts/sqlx-prepare
+
+## clean-data: delete the embedded database (all local data!)
+clean-data:
+	rm -rf data/postgres

@@ -1,0 +1,118 @@
+//! Signing representatives in and out, and checking what they may open.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::Me;
+
+#[cfg(feature = "ssr")]
+pub mod lockout;
+#[cfg(feature = "ssr")]
+pub mod password;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod sign_in;
+
+/// Signs in with email and password. Answers the page to go to next (a path
+/// on this site), or why not: 400 for an empty field, 401 for a wrong email
+/// or password (the same answer for both), 429 while locked out.
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(email: String, password: String, next: String) -> Result<String, AppError> {
+    use crate::access::safe_next;
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let client_addr = ssr::client_addr(state.sign_in.trust_forwarded_for);
+        let verified =
+            sign_in::verify(&state.pool, &state.sign_in, &email, password, &client_addr).await?;
+        let session = ssr::session().await?;
+        session::start(&session, verified.me.id, verified.generation).await?;
+        let next = if next.trim().is_empty() { None } else { Some(next.as_str()) };
+        Ok(safe_next(next))
+    })
+    .await
+}
+
+/// Signs out of this browser.
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    crate::error::respond(async move {
+        let session = ssr::session().await?;
+        session::end(&session).await
+    })
+    .await
+}
+
+/// Who is signed in on this browser, if anyone.
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    crate::error::respond(async move {
+        let state = crate::state::app_state()?;
+        let session = ssr::session().await?;
+        session::current(&session, &state.pool).await
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+pub use ssr::require;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use axum::extract::ConnectInfo;
+    use axum::http::request::Parts;
+    use leptos::prelude::use_context;
+    use std::net::SocketAddr;
+    use tower_sessions::Session;
+
+    use crate::access::Area;
+    use crate::error::AppError;
+    use crate::model::Me;
+    use crate::state::{app_state, AppState};
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|error| {
+            tracing::error!(%error, "no session layer in front of server functions");
+            AppError::Internal
+        })
+    }
+
+    /// The address a request came from: the socket's peer, or the first
+    /// `X-Forwarded-For` entry when the proxy in front is trusted to set it.
+    pub fn client_addr(trust_forwarded_for: bool) -> String {
+        let Some(parts) = use_context::<Parts>() else {
+            return "unknown".into();
+        };
+        if trust_forwarded_for {
+            let forwarded = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.split(',').next())
+                .map(str::trim)
+                .filter(|value| !value.is_empty());
+            if let Some(addr) = forwarded {
+                return addr.to_owned();
+            }
+        }
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into())
+    }
+
+    /// The signed-in representative, if their role opens `area`: 401 when
+    /// nobody is signed in, 403 when the role does not reach.
+    pub async fn require(area: Area) -> Result<(Me, AppState), AppError> {
+        let state = app_state()?;
+        let session = session().await?;
+        let me = super::session::current(&session, &state.pool)
+            .await?
+            .ok_or_else(AppError::sign_in_needed)?;
+        if !area.allows(me.role) {
+            return Err(AppError::Forbidden);
+        }
+        Ok((me, state))
+    }
+}

@@ -1,0 +1,74 @@
+//! Switchboard's pages, server functions and shared types. Server-only code
+//! (database, password hashing, sessions) sits behind the `ssr` feature so the
+//! WASM bundle never contains it.
+
+pub mod access;
+pub mod auth;
+pub mod error;
+pub mod model;
+pub mod pages;
+pub mod people;
+pub mod setup;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path,
+};
+
+use crate::pages::{
+    admin::AdminPage, errors::NotFound, home::HomePage, layout::Header, login::LoginPage,
+    people::PeoplePage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, MeResource,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Who is signed in, resolved before the page is sent so that the first
+    // paint already shows the right thing for this person.
+    let me = Resource::new_blocking(|| (), |_| auth::current_user());
+    provide_context(MeResource(me));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/switchboard.css"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") }
+        }/>
+        <Router>
+            <Header/>
+            <main>
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/setup") view=SetupPage/>
+                    <Route path=path!("/rep") view=RepPage/>
+                    <Route path=path!("/supervisor") view=SupervisorPage/>
+                    <Route path=path!("/admin") view=AdminPage/>
+                    <Route path=path!("/admin/people") view=PeoplePage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

@@ -1,0 +1,51 @@
+//! The pages, one module each, and what they share.
+
+pub mod admin;
+pub mod errors;
+pub mod guard;
+pub mod home;
+pub mod layout;
+pub mod login;
+pub mod people;
+pub mod rep;
+pub mod setup;
+pub mod supervisor;
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::Me;
+
+/// Who is signed in, loaded once per page load by the app root.
+#[derive(Clone, Copy)]
+pub struct MeResource(pub Resource<Result<Option<Me>, AppError>>);
+
+pub fn use_me() -> Resource<Result<Option<Me>, AppError>> {
+    // The app root always provides it; pages are only rendered inside it.
+    expect_context::<MeResource>().0
+}
+
+/// A full page load to `path`. Used after signing in or out, so that the
+/// server's access rules and the page's idea of who is signed in start over
+/// together.
+pub fn load_page(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+/// A timestamp as people read it.
+pub fn when(at: Option<time::OffsetDateTime>) -> String {
+    const FORMAT: &[time::format_description::FormatItem<'_>] =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    match at {
+        Some(at) => at
+            .to_offset(time::UtcOffset::UTC)
+            .format(FORMAT)
+            .unwrap_or_else(|_| at.to_string()),
+        None => "never".to_owned(),
+    }
+}

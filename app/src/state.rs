@@ -1,0 +1,47 @@
+//! Server-side state every request can reach: the database pool, Leptos'
+//! options and the sign-in rules. Provided to server functions as context.
+
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+
+use crate::error::AppError;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub leptos_options: LeptosOptions,
+    pub sign_in: SignInRules,
+}
+
+/// How hard guessing passwords is made.
+#[derive(Debug, Clone)]
+pub struct SignInRules {
+    /// Failures for one email within `window` that lock further tries.
+    pub max_failures_per_account: i32,
+    /// Failures from one client address within `window` that lock it.
+    pub max_failures_per_address: i32,
+    pub window: time::Duration,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy
+    /// that sets it; otherwise anyone could claim any address).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for SignInRules {
+    fn default() -> Self {
+        Self {
+            max_failures_per_account: 5,
+            max_failures_per_address: 20,
+            window: time::Duration::minutes(15),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// The state, inside a server function.
+pub fn app_state() -> Result<AppState, AppError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState is not provided to server functions");
+        AppError::Internal
+    })
+}

@@ -1,0 +1,141 @@
+//! Configuration, read from environment variables. Every variable has a
+//! default that works on a developer's machine; the README lists them all.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use app::state::SignInRules;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct ConfigError {
+    name: &'static str,
+    message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SWITCHBOARD_LISTEN`: where the HTTP server listens.
+    pub listen: SocketAddr,
+    /// `DATABASE_URL`: an external PostgreSQL. Unset: the embedded one.
+    pub database_url: Option<String>,
+    /// `SWITCHBOARD_PGDATA`: the embedded PostgreSQL's data directory.
+    pub pg_data_dir: PathBuf,
+    /// `SWITCHBOARD_DB_MAX_CONNECTIONS`: size of the connection pool.
+    pub db_max_connections: u32,
+    /// `SWITCHBOARD_PUBLIC_URL`: the address people reach the site at, used in
+    /// links the server prints (the setup link).
+    pub public_url: String,
+    /// `SWITCHBOARD_SECURE_COOKIES`: mark cookies `Secure` (serve over HTTPS).
+    pub secure_cookies: bool,
+    /// `SWITCHBOARD_SESSION_IDLE_MINUTES`: sign-in sessions end after this
+    /// long without a request.
+    pub session_idle_minutes: i64,
+    /// `SWITCHBOARD_SITE_ROOT` (or cargo-leptos' `LEPTOS_SITE_ROOT`): the
+    /// built WASM, JavaScript and CSS.
+    pub site_root: String,
+    /// `RUST_LOG`: which logs to write.
+    pub log_filter: String,
+    /// `SWITCHBOARD_LOG_FORMAT`: `text` or `json`.
+    pub log_format: LogFormat,
+    /// `SWITCHBOARD_SIGNIN_*` and `SWITCHBOARD_TRUST_FORWARDED_FOR`.
+    pub sign_in: SignInRules,
+}
+
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|error: T::Err| ConfigError {
+            name,
+            message: format!("\"{raw}\" is not valid: {error}"),
+        }),
+    }
+}
+
+fn flag(name: &'static str) -> Result<bool, ConfigError> {
+    match var(name).map(|raw| raw.trim().to_ascii_lowercase()) {
+        None => Ok(false),
+        Some(raw) => match raw.as_str() {
+            "1" | "true" | "yes" | "on" => Ok(true),
+            "0" | "false" | "no" | "off" => Ok(false),
+            _ => Err(ConfigError { name, message: format!("\"{raw}\" is not true or false") }),
+        },
+    }
+}
+
+fn positive<T: PartialOrd + Default + Copy>(name: &'static str, value: T) -> Result<T, ConfigError> {
+    if value > T::default() {
+        Ok(value)
+    } else {
+        Err(ConfigError { name, message: "must be greater than zero".into() })
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let listen: SocketAddr = parsed("SWITCHBOARD_LISTEN", SocketAddr::from(([127, 0, 0, 1], 3000)))?;
+        let public_url = var("SWITCHBOARD_PUBLIC_URL")
+            .map(|url| url.trim_end_matches('/').to_owned())
+            .unwrap_or_else(|| format!("http://{listen}"));
+        let log_format = match var("SWITCHBOARD_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "SWITCHBOARD_LOG_FORMAT",
+                    message: format!("\"{other}\" is not text or json"),
+                })
+            }
+        };
+        let defaults = SignInRules::default();
+        let sign_in = SignInRules {
+            max_failures_per_account: positive(
+                "SWITCHBOARD_SIGNIN_MAX_FAILURES",
+                parsed("SWITCHBOARD_SIGNIN_MAX_FAILURES", defaults.max_failures_per_account)?,
+            )?,
+            max_failures_per_address: positive(
+                "SWITCHBOARD_SIGNIN_MAX_FAILURES_PER_ADDRESS",
+                parsed("SWITCHBOARD_SIGNIN_MAX_FAILURES_PER_ADDRESS", defaults.max_failures_per_address)?,
+            )?,
+            window: time::Duration::minutes(positive(
+                "SWITCHBOARD_SIGNIN_WINDOW_MINUTES",
+                parsed("SWITCHBOARD_SIGNIN_WINDOW_MINUTES", defaults.window.whole_minutes())?,
+            )?),
+            trust_forwarded_for: flag("SWITCHBOARD_TRUST_FORWARDED_FOR")?,
+        };
+        Ok(Self {
+            listen,
+            database_url: var("DATABASE_URL"),
+            pg_data_dir: PathBuf::from(var("SWITCHBOARD_PGDATA").unwrap_or_else(|| "data/postgres".into())),
+            db_max_connections: positive(
+                "SWITCHBOARD_DB_MAX_CONNECTIONS",
+                parsed("SWITCHBOARD_DB_MAX_CONNECTIONS", 10u32)?,
+            )?,
+            public_url,
+            secure_cookies: flag("SWITCHBOARD_SECURE_COOKIES")?,
+            session_idle_minutes: positive(
+                "SWITCHBOARD_SESSION_IDLE_MINUTES",
+                parsed("SWITCHBOARD_SESSION_IDLE_MINUTES", 12 * 60i64)?,
+            )?,
+            site_root: var("SWITCHBOARD_SITE_ROOT")
+                .or_else(|| var("LEPTOS_SITE_ROOT"))
+                .unwrap_or_else(|| "target/site".into()),
+            log_filter: var("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,tower_sessions=warn".into()),
+            log_format,
+            sign_in,
+        })
+    }
+}

@@ -1,0 +1,11 @@
+//! The Switchboard server: configuration, the database (embedded or given),
+//! the HTTP router, and start-up and shutdown.
+
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod embedded_postgres;
+pub mod gate;
+pub mod http;
+pub mod serve;
+pub mod telemetry;

@@ -1,0 +1,129 @@
+//! Shared test harness: the real router on a real socket over a fresh
+//! database (from `#[sqlx::test]`), and a cookie-keeping HTTP client.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+
+use app::model::{DisplayName, Email, NewPassword, Role};
+use app::people::repo;
+use reqwest::{Client, StatusCode};
+use sqlx::PgPool;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+}
+
+pub fn test_config() -> server::config::Config {
+    // Built from defaults; tests never depend on the caller's environment
+    // beyond DATABASE_URL (read by #[sqlx::test] itself).
+    let mut config = server::config::Config::from_env().expect("default configuration");
+    config.sign_in = app::state::SignInRules::default();
+    config.secure_cookies = false;
+    config
+}
+
+impl TestApp {
+    pub async fn spawn(pool: PgPool) -> Self {
+        Self::spawn_with(pool, test_config()).await
+    }
+
+    pub async fn spawn_with(pool: PgPool, config: server::config::Config) -> Self {
+        let router = server::http::router(server::http::state(pool.clone(), &config), &config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .unwrap();
+        });
+        Self { base: format!("http://{addr}"), pool }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A browser-like client: keeps cookies, does not follow redirects (so
+    /// tests can see them).
+    pub fn client(&self) -> Client {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn add_user(&self, email: &str, name: &str, role: Role) {
+        repo::add(
+            &self.pool,
+            &Email::parse(email).unwrap(),
+            &DisplayName::parse(name).unwrap(),
+            role,
+            NewPassword::parse(PASSWORD).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+
+    /// Posts the sign-in form the way the page's script does.
+    pub async fn login(&self, client: &Client, email: &str, password: &str) -> reqwest::Response {
+        client
+            .post(self.url("/api/login"))
+            .header("accept", "application/json")
+            .form(&[("email", email), ("password", password), ("next", "")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A signed-in client for a new user of the given role.
+    pub async fn signed_in(&self, role: Role) -> Client {
+        let email = format!("{}-{}@example.com", role.as_str(), rand_suffix());
+        self.add_user(&email, &format!("Test {}", role.label()), role).await;
+        let client = self.client();
+        let response = self.login(&client, &email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+        client
+    }
+
+    /// Calls a server function with form fields and an API client's Accept.
+    pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+pub fn rand_suffix() -> String {
+    use rand::Rng;
+    format!("{:08x}", rand::thread_rng().gen::<u32>())
+}
+
+/// The value of the session cookie a response set, if any.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("switchboard_session="))
+        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// The error message of a server function's JSON error body.
+pub async fn error_message(response: reqwest::Response) -> String {
+    let body: serde_json::Value = response.json().await.unwrap();
+    // AppError serializes as {"Variant": "message"} or "Forbidden".
+    match body {
+        serde_json::Value::Object(map) => map.values().next().and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+        serde_json::Value::String(variant) => variant,
+        other => other.to_string(),
+    }
+}
