@@ -50,6 +50,14 @@ pub fn App() -> impl IntoView {
     // paint already shows the right thing for this person.
     let me = Resource::new_blocking(|| (), |_| auth::current_user());
     provide_context(MeResource(me));
+    // Effects run only in the browser, after hydration: the mark tells tests
+    // (and anyone debugging) that the page is interactive.
+    Effect::new(|_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/switchboard.css"/>

@@ -32,10 +32,11 @@ pub fn LoginPage() -> impl IntoView {
                         "Email"
                         <input type="email" name="email" autocomplete="username" required/>
                     </label>
-                    <label>
-                        "Password"
+                    <div class="field">
+                        <label for="login-password">"Password"</label>
                         <span class="password-field">
                             <input
+                                id="login-password"
                                 type=move || if show_password.get() { "text" } else { "password" }
                                 name="password"
                                 autocomplete="current-password"
@@ -45,12 +46,13 @@ pub fn LoginPage() -> impl IntoView {
                                 type="button"
                                 class="link"
                                 data-testid="toggle-password"
+                                aria-controls="login-password"
                                 on:click=move |_| set_show_password.update(|shown| *shown = !*shown)
                             >
                                 {move || if show_password.get() { "Hide" } else { "Show" }}
                             </button>
                         </span>
-                    </label>
+                    </div>
                     {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                     <button type="submit" disabled=move || login.pending().get()>"Sign in"</button>
                 </div>

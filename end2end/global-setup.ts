@@ -1,0 +1,60 @@
+// Starts the real server (built by `cargo leptos build`) on the browser tests'
+// own database, captures the setup link it logs, and stops it afterwards.
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { PORT } from './playwright.config';
+
+const root = path.resolve(__dirname, '..');
+
+export default async function globalSetup() {
+  const databaseUrl = process.env.E2E_DATABASE_URL;
+  if (!databaseUrl) throw new Error('E2E_DATABASE_URL is not set: run the browser tests through `make test`');
+
+  const server = spawn(path.join(root, 'target/debug/switchboard'), ['serve'], {
+    cwd: root,
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      SWITCHBOARD_LISTEN: `127.0.0.1:${PORT}`,
+      SWITCHBOARD_SITE_ROOT: path.join(root, 'target/site'),
+      SWITCHBOARD_LOG_FORMAT: 'json',
+      RUST_LOG: 'info,sqlx=warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+
+  const setupLink = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server logged no setup link within 60 s')), 60_000);
+    server.on('exit', (code) => reject(new Error(`the server exited early with ${code}`)));
+    readline.createInterface({ input: server.stdout! }).on('line', (line) => {
+      try {
+        const event = JSON.parse(line);
+        if (event.setup_link) {
+          clearTimeout(timer);
+          resolve(event.setup_link);
+        }
+      } catch {
+        // Not a log line of ours; ignore.
+      }
+    });
+  });
+  process.env.SETUP_LINK = setupLink;
+
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${PORT}/readyz`);
+      if (response.ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) throw new Error('the server never became ready');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+
+  return async () => {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  };
+}
