@@ -91,24 +91,4 @@ mod ssr {
             AppError::Internal
         }
     }
-
-    /// Runs a server function's body and, when it fails, sets the HTTP status
-    /// the error stands for (server functions answer 500 for every error
-    /// otherwise).
-    pub async fn respond<T>(
-        body: impl std::future::Future<Output = Result<T, AppError>>,
-    ) -> Result<T, AppError> {
-        let result = body.await;
-        if let Err(error) = &result {
-            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                let status = axum::http::StatusCode::from_u16(error.status_code())
-                    .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-                options.set_status(status);
-            }
-        }
-        result
-    }
 }
-
-#[cfg(feature = "ssr")]
-pub use ssr::respond;

@@ -103,7 +103,9 @@ impl EmbeddedPostgres {
     /// Stops the server with a fast shutdown (sessions are closed, data is
     /// flushed), if this process started it.
     pub async fn stop(&self) -> Result<(), EmbeddedError> {
-        if !self.started_here {
+        // Already down (a Ctrl-C in a terminal can reach PostgreSQL too, and it
+        // shuts itself down on SIGINT): nothing left to do.
+        if !self.started_here || !self.is_running().await? {
             return Ok(());
         }
         self.run_pg_ctl(&["stop", "-w", "-m", "fast"], None, false).await?;
@@ -238,9 +240,13 @@ fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
 /// Where `initdb`, `pg_ctl` and `postgres` are: on PATH, where `pg_config`
 /// says, or in Debian's versioned directory (newest version first).
 fn find_bin_dir() -> Option<PathBuf> {
+    search_bin_dir(std::env::var_os("PATH"), "pg_config", Path::new("/usr/lib/postgresql"))
+}
+
+fn search_bin_dir(path: Option<std::ffi::OsString>, pg_config: &str, debian_root: &Path) -> Option<PathBuf> {
     let complete = |dir: &Path| ["initdb", "pg_ctl", "postgres"].iter().all(|name| dir.join(name).is_file());
 
-    if let Some(path) = std::env::var_os("PATH") {
+    if let Some(path) = path {
         for dir in std::env::split_paths(&path) {
             if dir.join("initdb").is_file() {
                 // Follow a symlink to the directory that holds the whole set.
@@ -257,7 +263,7 @@ fn find_bin_dir() -> Option<PathBuf> {
         }
     }
 
-    if let Ok(output) = std::process::Command::new("pg_config").arg("--bindir").output() {
+    if let Ok(output) = std::process::Command::new(pg_config).arg("--bindir").output() {
         if output.status.success() {
             let dir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
             if complete(&dir) {
@@ -266,7 +272,7 @@ fn find_bin_dir() -> Option<PathBuf> {
         }
     }
 
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(debian_root)
         .ok()?
         .filter_map(Result::ok)
         .filter_map(|entry| {
@@ -277,4 +283,61 @@ fn find_bin_dir() -> Option<PathBuf> {
         .collect();
     versions.sort();
     versions.pop().map(|(_, dir)| dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fake_install(dir: &Path) {
+        std::fs::create_dir_all(dir).unwrap();
+        for name in ["initdb", "pg_ctl", "postgres"] {
+            std::fs::write(dir.join(name), "").unwrap();
+        }
+    }
+
+    #[test]
+    fn nothing_installed_finds_nothing_and_says_what_to_do() {
+        let root = tempfile::tempdir().unwrap();
+        let found = search_bin_dir(Some("".into()), "/nonexistent/pg_config", root.path());
+        assert_eq!(found, None);
+        let message = EmbeddedError::NotInstalled.to_string();
+        assert!(message.contains("apt-get install postgresql"), "{message}");
+        assert!(message.contains("DATABASE_URL"), "{message}");
+    }
+
+    #[test]
+    fn the_newest_debian_version_wins() {
+        let root = tempfile::tempdir().unwrap();
+        fake_install(&root.path().join("9/bin"));
+        fake_install(&root.path().join("15/bin"));
+        fake_install(&root.path().join("13/bin"));
+        std::fs::create_dir_all(root.path().join("16/bin")).unwrap(); // incomplete
+
+        let found = search_bin_dir(None, "/nonexistent/pg_config", root.path());
+
+        assert_eq!(found, Some(root.path().join("15/bin")));
+    }
+
+    #[test]
+    fn path_comes_first() {
+        let root = tempfile::tempdir().unwrap();
+        fake_install(&root.path().join("debian/15/bin"));
+        fake_install(&root.path().join("on-path"));
+
+        let found = search_bin_dir(
+            Some(root.path().join("on-path").into_os_string()),
+            "/nonexistent/pg_config",
+            &root.path().join("debian"),
+        );
+
+        assert_eq!(found, Some(root.path().join("on-path")));
+    }
+
+    #[test]
+    fn data_directories_that_cannot_hold_a_socket_are_refused() {
+        assert!(absolute(Path::new("/tmp/it's")).is_err());
+        assert!(absolute(&Path::new("/tmp").join("d".repeat(100))).is_err());
+        assert!(absolute(Path::new("/tmp/pg")).is_ok());
+    }
 }

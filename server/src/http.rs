@@ -24,6 +24,7 @@ use app::state::AppState;
 use app::{shell, App};
 
 use crate::config::Config;
+use crate::api_status::api_status;
 use crate::gate::gate;
 
 /// Requests larger than this are refused with 413 before anything reads them.
@@ -70,6 +71,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
+        .layer(axum::middleware::from_fn(api_status))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(

@@ -1,6 +1,7 @@
 //! The Switchboard server: configuration, the database (embedded or given),
 //! the HTTP router, and start-up and shutdown.
 
+pub mod api_status;
 pub mod cli;
 pub mod config;
 pub mod database;

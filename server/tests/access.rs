@@ -126,3 +126,15 @@ async fn oversized_bodies_are_refused(pool: PgPool) {
 
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_form_that_does_not_parse_is_a_400_with_a_message(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+
+    let missing = app.call(&admin, "people/role", &[("id", "not-a-uuid")]).await;
+
+    assert_eq!(missing.status(), StatusCode::BAD_REQUEST);
+    let message = common::error_message(missing).await;
+    assert!(message.starts_with("The form was incomplete"), "{message}");
+}

@@ -24,6 +24,7 @@ async fn the_right_password_signs_in_and_opens_the_desk(pool: PgPool) {
         .to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain HTTP by default: {cookie}");
     let desk = client.get(app.url("/rep")).send().await.unwrap();
     assert_eq!(desk.status(), StatusCode::OK);
     assert!(desk.text().await.unwrap().contains("Ann Lee"));
@@ -237,4 +238,17 @@ async fn pages_ask_for_sign_in_and_come_back(pool: PgPool) {
 
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/login?next=/admin/people%3Ftab%3D1");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn cookies_are_secure_when_configured_for_https(pool: PgPool) {
+    let mut config = common::test_config();
+    config.secure_cookies = true;
+    let app = TestApp::spawn_with(pool, config).await;
+    app.add_user("ann@example.com", "Ann Lee", Role::Agent).await;
+
+    let response = app.login(&app.client(), "ann@example.com", PASSWORD).await;
+
+    let cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
 }

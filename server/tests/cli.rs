@@ -84,3 +84,25 @@ async fn set_password_and_disable_work_from_the_command_line(pool: PgPool) {
     assert!(!unknown.status.success());
     assert!(text(&unknown).contains("no account has the email nobody@example.com"));
 }
+
+#[sqlx::test(migrations = false)]
+async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
+    let first = switchboard(&pool, &["migrate"], "");
+    let second = switchboard(&pool, &["migrate"], "");
+
+    assert!(first.status.success(), "{}", text(&first));
+    assert!(second.status.success(), "{}", text(&second));
+    assert!(text(&first).contains("migrations applied"));
+    let tables: Vec<String> = sqlx::query_scalar(
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables
+          WHERE table_schema IN ('public', 'tower_sessions') AND table_name <> '_sqlx_migrations'
+          ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        tables,
+        ["public.representatives", "public.setup_tokens", "public.sign_in_failures", "tower_sessions.session"]
+    );
+}

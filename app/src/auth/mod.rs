@@ -20,38 +20,29 @@ pub mod sign_in;
 #[server(prefix = "/api", endpoint = "login")]
 pub async fn login(email: String, password: String, next: String) -> Result<String, AppError> {
     use crate::access::safe_next;
-    crate::error::respond(async move {
-        let state = crate::state::app_state()?;
-        let client_addr = ssr::client_addr(state.sign_in.trust_forwarded_for);
-        let verified =
-            sign_in::verify(&state.pool, &state.sign_in, &email, password, &client_addr).await?;
-        let session = ssr::session().await?;
-        session::start(&session, verified.me.id, verified.generation).await?;
-        let next = if next.trim().is_empty() { None } else { Some(next.as_str()) };
-        Ok(safe_next(next))
-    })
-    .await
+    let state = crate::state::app_state()?;
+    let client_addr = ssr::client_addr(state.sign_in.trust_forwarded_for);
+    let verified =
+        sign_in::verify(&state.pool, &state.sign_in, &email, password, &client_addr).await?;
+    let session = ssr::session().await?;
+    session::start(&session, verified.me.id, verified.generation).await?;
+    let next = if next.trim().is_empty() { None } else { Some(next.as_str()) };
+    Ok(safe_next(next))
 }
 
 /// Signs out of this browser.
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    crate::error::respond(async move {
-        let session = ssr::session().await?;
-        session::end(&session).await
-    })
-    .await
+    let session = ssr::session().await?;
+    session::end(&session).await
 }
 
 /// Who is signed in on this browser, if anyone.
 #[server(prefix = "/api", endpoint = "me")]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
-    crate::error::respond(async move {
-        let state = crate::state::app_state()?;
-        let session = ssr::session().await?;
-        session::current(&session, &state.pool).await
-    })
-    .await
+    let state = crate::state::app_state()?;
+    let session = ssr::session().await?;
+    session::current(&session, &state.pool).await
 }
 
 #[cfg(feature = "ssr")]

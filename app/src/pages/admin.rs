@@ -5,6 +5,7 @@ use super::guard::guarded;
 use crate::access::Area;
 use crate::model::Role;
 use crate::people::list_people;
+use super::failure;
 
 /// The admin's start page: the state of the team at a glance.
 #[component]
@@ -37,7 +38,7 @@ fn Overview() -> impl IntoView {
                                 </div>
                             }.into_any()
                         }
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => failure(error),
                     }
                 })}
             </Suspense>

@@ -9,6 +9,7 @@ use super::errors::Forbidden;
 use super::use_me;
 use crate::access::Area;
 use crate::model::Me;
+use super::failure;
 
 pub fn guarded<V>(area: Area, page: impl Fn(Me) -> V + Send + Sync + Clone + 'static) -> impl IntoView
 where
@@ -24,7 +25,7 @@ where
                         Ok(Some(me)) if area.allows(me.role) => page(me).into_any(),
                         Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
                         Ok(None) => view! { <SignInNeeded/> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => failure(error),
                     }
                 })
             }}

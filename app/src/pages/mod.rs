@@ -49,3 +49,8 @@ pub fn when(at: Option<time::OffsetDateTime>) -> String {
         None => "never".to_owned(),
     }
 }
+
+/// A failed load, shown where the content would be.
+pub fn failure(error: AppError) -> AnyView {
+    view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
+}

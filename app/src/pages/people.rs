@@ -8,6 +8,7 @@ use crate::access::Area;
 use crate::error::AppError;
 use crate::model::{NewPassword, Person, Role};
 use crate::people::{list_people, AddPerson, ChangeRole, ResetPassword, SetDisabled};
+use super::failure;
 
 /// `/admin/people`: the admin manages who can sign in and with which role.
 #[component]
@@ -98,7 +99,7 @@ fn People() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match people.await {
                         Ok(people) => view! { <PeopleTable people actions/> }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => failure(error),
                     }
                 })}
             </Transition>

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 use super::errors::NotFound;
 use crate::model::NewPassword;
 use crate::setup::{setup_status, CreateFirstAdmin, SetupState};
+use super::failure;
 
 /// `/setup?token=...`: the one-time page that creates the first admin.
 #[component]
@@ -68,7 +69,7 @@ pub fn SetupPage() -> impl IntoView {
                             </Show>
                         </section>
                     }.into_any(),
-                    Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                    Err(error) => failure(error),
                 }
             })}
         </Suspense>

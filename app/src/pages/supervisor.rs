@@ -5,6 +5,7 @@ use super::guard::guarded;
 use super::when;
 use crate::access::Area;
 use crate::people::team;
+use super::failure;
 
 /// The supervisor's overview of the team.
 #[component]
@@ -39,7 +40,7 @@ fn Team() -> impl IntoView {
                                 </tbody>
                             </table>
                         }.into_any(),
-                        Err(error) => view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any(),
+                        Err(error) => failure(error),
                     }
                 })}
             </Suspense>

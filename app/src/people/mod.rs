@@ -13,21 +13,15 @@ pub mod repo;
 /// Everyone, admins first, then by name. Admins only.
 #[server(prefix = "/api", endpoint = "people/list")]
 pub async fn list_people() -> Result<Vec<Person>, AppError> {
-    crate::error::respond(async move {
-        let (_, state) = crate::auth::require(crate::access::Area::Admin).await?;
-        repo::list(&state.pool, true).await
-    })
-    .await
+    let (_, state) = crate::auth::require(crate::access::Area::Admin).await?;
+    repo::list(&state.pool, true).await
 }
 
 /// The active team, for supervisors' overview. Supervisors and admins.
 #[server(prefix = "/api", endpoint = "people/team")]
 pub async fn team() -> Result<Vec<Person>, AppError> {
-    crate::error::respond(async move {
-        let (_, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
-        repo::list(&state.pool, false).await
-    })
-    .await
+    let (_, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
+    repo::list(&state.pool, false).await
 }
 
 /// Adds a representative who can sign in at once. 409 if the email is taken.
@@ -39,55 +33,43 @@ pub async fn add_person(
     password: String,
 ) -> Result<Person, AppError> {
     use crate::model::{DisplayName, Email, NewPassword};
-    crate::error::respond(async move {
-        let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-        let email = Email::parse(&email)?;
-        let name = DisplayName::parse(&display_name)?;
-        let role = crate::model::Role::parse(&role)?;
-        let password = NewPassword::parse(&password)?;
-        let person = repo::add(&state.pool, &email, &name, role, password).await?;
-        tracing::info!(by = %me.id, representative = %person.id, role = %role, "representative added");
-        Ok(person)
-    })
-    .await
+    let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
+    let email = Email::parse(&email)?;
+    let name = DisplayName::parse(&display_name)?;
+    let role = crate::model::Role::parse(&role)?;
+    let password = NewPassword::parse(&password)?;
+    let person = repo::add(&state.pool, &email, &name, role, password).await?;
+    tracing::info!(by = %me.id, representative = %person.id, role = %role, "representative added");
+    Ok(person)
 }
 
 /// Gives someone another role. The last active admin cannot stop being one.
 #[server(prefix = "/api", endpoint = "people/role")]
 pub async fn change_role(id: Uuid, role: String) -> Result<Person, AppError> {
-    crate::error::respond(async move {
-        let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-        let role = crate::model::Role::parse(&role)?;
-        let person = repo::set_role(&state.pool, id, role).await?;
-        tracing::info!(by = %me.id, representative = %id, role = %role, "role changed");
-        Ok(person)
-    })
-    .await
+    let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
+    let role = crate::model::Role::parse(&role)?;
+    let person = repo::set_role(&state.pool, id, role).await?;
+    tracing::info!(by = %me.id, representative = %id, role = %role, "role changed");
+    Ok(person)
 }
 
 /// Disables (signs out everywhere, refuses sign-in) or enables someone. The
 /// last active admin cannot be disabled.
 #[server(prefix = "/api", endpoint = "people/disabled")]
 pub async fn set_disabled(id: Uuid, disabled: bool) -> Result<Person, AppError> {
-    crate::error::respond(async move {
-        let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-        let person = repo::set_disabled(&state.pool, id, disabled).await?;
-        tracing::info!(by = %me.id, representative = %id, disabled, "access changed");
-        Ok(person)
-    })
-    .await
+    let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
+    let person = repo::set_disabled(&state.pool, id, disabled).await?;
+    tracing::info!(by = %me.id, representative = %id, disabled, "access changed");
+    Ok(person)
 }
 
 /// Sets a new password for someone; their open sessions end.
 #[server(prefix = "/api", endpoint = "people/password")]
 pub async fn reset_password(id: Uuid, password: String) -> Result<Person, AppError> {
     use crate::model::NewPassword;
-    crate::error::respond(async move {
-        let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-        let password = NewPassword::parse(&password)?;
-        let person = repo::set_password(&state.pool, id, password).await?;
-        tracing::info!(by = %me.id, representative = %id, "password reset");
-        Ok(person)
-    })
-    .await
+    let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
+    let password = NewPassword::parse(&password)?;
+    let person = repo::set_password(&state.pool, id, password).await?;
+    tracing::info!(by = %me.id, representative = %id, "password reset");
+    Ok(person)
 }

@@ -23,11 +23,8 @@ pub enum SetupState {
 
 #[server(prefix = "/api", endpoint = "setup/status")]
 pub async fn setup_status(token: String) -> Result<SetupState, AppError> {
-    crate::error::respond(async move {
-        let state = crate::state::app_state()?;
-        token::status(&state.pool, &token).await
-    })
-    .await
+    let state = crate::state::app_state()?;
+    token::status(&state.pool, &token).await
 }
 
 /// Creates the first admin with a valid setup token. 404 once an admin
@@ -41,16 +38,13 @@ pub async fn create_first_admin(
     password_again: String,
 ) -> Result<(), AppError> {
     use crate::model::{DisplayName, Email, NewPassword};
-    crate::error::respond(async move {
-        let state = crate::state::app_state()?;
-        let email = Email::parse(&email)?;
-        let name = DisplayName::parse(&display_name)?;
-        let password = NewPassword::parse(&password)?;
-        if password.expose() != password_again {
-            return Err(AppError::invalid("The two passwords differ."));
-        }
-        token::create_admin(&state.pool, &token, &email, &name, password).await?;
-        Ok(())
-    })
-    .await
+    let state = crate::state::app_state()?;
+    let email = Email::parse(&email)?;
+    let name = DisplayName::parse(&display_name)?;
+    let password = NewPassword::parse(&password)?;
+    if password.expose() != password_again {
+        return Err(AppError::invalid("The two passwords differ."));
+    }
+    token::create_admin(&state.pool, &token, &email, &name, password).await?;
+    Ok(())
 }
