@@ -30,6 +30,10 @@ pub enum AppError {
     /// 429: too many tries; the message says when to try again.
     #[error("{0}")]
     TooManyRequests(String),
+    /// 503: the service cannot take this now (a full queue, nobody on duty);
+    /// the message says what the person can do instead.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: something failed on our side; the details are in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -52,6 +56,7 @@ impl AppError {
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,
             Self::TooManyRequests(_) => 429,
+            Self::Unavailable(_) => 503,
             Self::Internal | Self::Transport(_) => 500,
         }
     }

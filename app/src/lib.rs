@@ -8,6 +8,9 @@ pub mod error;
 pub mod model;
 pub mod pages;
 pub mod people;
+pub mod queue;
+#[cfg(feature = "ssr")]
+pub mod routing;
 pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod state;

@@ -65,7 +65,8 @@ pub async fn find_by_email(pool: &PgPool, email: &Email) -> Result<Option<Person
     row.map(Person::try_from).transpose()
 }
 
-/// Adds a representative. A second account for one email (in any case) is a
+/// Adds a representative, with their agent state, channels and the queues
+/// everyone joins. A second account for one email (in any case) is a
 /// 409, not a database error.
 pub async fn add(
     pool: &PgPool,
@@ -75,8 +76,10 @@ pub async fn add(
     password: NewPassword,
 ) -> Result<Person, AppError> {
     let hash = password::hash(password).await?;
-    let mut conn = pool.acquire().await?;
-    insert(&mut conn, email, name, role, &hash).await
+    let mut tx = pool.begin().await?;
+    let person = insert(&mut tx, email, name, role, &hash).await?;
+    tx.commit().await?;
+    Ok(person)
 }
 
 pub async fn insert(
@@ -96,10 +99,13 @@ pub async fn insert(
         role.as_str(),
         password_hash,
     )
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await;
     match result {
-        Ok(row) => row.try_into(),
+        Ok(row) => {
+            crate::routing::agents::provision(conn, row.id).await?;
+            row.try_into()
+        }
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(AppError::Conflict(
             format!("{} already has an account.", email.as_str()),
         )),

@@ -1,0 +1,160 @@
+-- The queue: where customers wait, who serves them, and every step logged.
+
+-- A line of customers for one kind of help. Settings as in SPEC §2.
+CREATE TABLE queues (
+    id                    uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name                  text NOT NULL CHECK (length(name) BETWEEN 1 AND 60),
+    -- Which channels customers may choose in this queue.
+    channels              text[] NOT NULL DEFAULT ARRAY['video', 'audio', 'chat', 'callback']
+                          CHECK (cardinality(channels) > 0
+                                 AND channels <@ ARRAY['video', 'audio', 'chat', 'callback']),
+    -- push: the server offers the head to one agent; pull: agents press "Next customer".
+    routing_mode          text NOT NULL DEFAULT 'push' CHECK (routing_mode IN ('push', 'pull')),
+    strategy              text NOT NULL DEFAULT 'longest_idle'
+                          CHECK (strategy IN ('longest_idle', 'least_connections', 'round_robin', 'fewest_handled_today')),
+    rona_seconds          integer NOT NULL DEFAULT 15 CHECK (rona_seconds BETWEEN 5 AND 300),
+    wrap_up_seconds       integer NOT NULL DEFAULT 60 CHECK (wrap_up_seconds BETWEEN 0 AND 3600),
+    service_level_seconds integer NOT NULL DEFAULT 20 CHECK (service_level_seconds BETWEEN 1 AND 3600),
+    -- NULL: no limit.
+    max_length            integer CHECK (max_length > 0),
+    max_wait_seconds      integer CHECK (max_wait_seconds > 0),
+    -- With nobody logged in: refuse new customers (with the message and a
+    -- callback offer), or accept them into the line anyway.
+    when_nobody           text NOT NULL DEFAULT 'refuse' CHECK (when_nobody IN ('refuse', 'accept')),
+    nobody_message        text NOT NULL DEFAULT 'Nobody is available right now. Leave your number and we will call you back.'
+                          CHECK (length(nobody_message) BETWEEN 1 AND 500),
+    -- New representatives become members of this queue automatically.
+    auto_join             boolean NOT NULL DEFAULT false,
+    created_at            timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX queues_name_key ON queues (lower(name));
+
+-- The product works out of the box: one queue every representative serves.
+INSERT INTO queues (name, routing_mode, auto_join) VALUES ('General', 'push', true);
+
+CREATE TABLE queue_members (
+    queue_id          uuid NOT NULL REFERENCES queues ON DELETE CASCADE,
+    representative_id uuid NOT NULL REFERENCES representatives ON DELETE CASCADE,
+    PRIMARY KEY (queue_id, representative_id)
+);
+CREATE INDEX queue_members_rep_idx ON queue_members (representative_id);
+
+-- One customer request, kept forever.
+CREATE TABLE help_sessions (
+    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    queue_id        uuid NOT NULL REFERENCES queues,
+    customer_name   text NOT NULL CHECK (length(customer_name) BETWEEN 1 AND 80),
+    reason          text NOT NULL CHECK (length(reason) BETWEEN 1 AND 500),
+    channel         text NOT NULL CHECK (channel IN ('video', 'audio', 'chat', 'callback')),
+    phone           text CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
+    priority        integer NOT NULL DEFAULT 0,
+    status          text NOT NULL DEFAULT 'waiting'
+                    CHECK (status IN ('waiting', 'offered', 'active', 'on_hold', 'wrap_up',
+                                      'completed', 'cancelled', 'abandoned', 'expired')),
+    entered_at      timestamptz NOT NULL DEFAULT now(),
+    answered_at     timestamptz,
+    ended_at        timestamptz,
+    completed_at    timestamptz,
+    agent_id        uuid REFERENCES representatives,
+    disposition     text,
+    note            text,
+    -- Presence of the customer's page: open connections, and when the last
+    -- one closed (NULL while connected, or for sessions made through the API).
+    customer_connections integer NOT NULL DEFAULT 0,
+    customer_lost_at timestamptz
+);
+CREATE INDEX help_sessions_agent_idx ON help_sessions (agent_id) WHERE status IN ('active', 'on_hold', 'wrap_up');
+CREATE INDEX help_sessions_lost_idx ON help_sessions (customer_lost_at) WHERE customer_lost_at IS NOT NULL;
+CREATE INDEX help_sessions_queue_done_idx ON help_sessions (queue_id, channel, completed_at) WHERE status = 'completed';
+
+-- The hot waiting slots: a row while the customer waits or is being offered.
+-- Ordered by priority (high first), then by the time they entered; a customer
+-- given back (decline, missed offer, agent lost) keeps that time, and so
+-- their place at the front.
+CREATE TABLE queue_entries (
+    help_session_id uuid PRIMARY KEY REFERENCES help_sessions,
+    queue_id        uuid NOT NULL REFERENCES queues,
+    channel         text NOT NULL,
+    priority        integer NOT NULL,
+    enqueued_at     timestamptz NOT NULL,
+    -- The agent it is offered to right now; NULL while waiting.
+    offered_to      uuid REFERENCES representatives,
+    -- Agents who declined this customer: not offered them again.
+    declined_by     uuid[] NOT NULL DEFAULT '{}'
+);
+CREATE INDEX queue_entries_order_idx ON queue_entries (queue_id, priority DESC, enqueued_at, help_session_id);
+
+-- A help session reserved for one agent until accept, decline or the RONA
+-- deadline. The deadline is stored, so timers survive restarts.
+CREATE TABLE offers (
+    help_session_id   uuid PRIMARY KEY REFERENCES help_sessions,
+    representative_id uuid NOT NULL REFERENCES representatives,
+    queue_id          uuid NOT NULL REFERENCES queues,
+    channel           text NOT NULL,
+    offered_at        timestamptz NOT NULL DEFAULT now(),
+    expires_at        timestamptz NOT NULL
+);
+CREATE INDEX offers_rep_idx ON offers (representative_id);
+CREATE INDEX offers_expiry_idx ON offers (expires_at);
+
+-- Each representative's state. A row exists for everyone (LOGGED_OUT until
+-- they open their desk).
+CREATE TABLE agent_states (
+    representative_id uuid PRIMARY KEY REFERENCES representatives ON DELETE CASCADE,
+    state             text NOT NULL DEFAULT 'LOGGED_OUT' CHECK (state IN ('READY', 'NOT_READY', 'LOGGED_OUT')),
+    reason            text,
+    state_since       timestamptz NOT NULL DEFAULT now(),
+    -- Since when this agent has had nothing to do (for longest_idle).
+    idle_since        timestamptz NOT NULL DEFAULT now(),
+    last_offered_at   timestamptz,
+    handled_day       date,
+    handled_on_day    integer NOT NULL DEFAULT 0,
+    -- Sessions in wrap-up now: an agent in wrap-up gets no offers.
+    wrap_ups          integer NOT NULL DEFAULT 0 CHECK (wrap_ups >= 0),
+    connections       integer NOT NULL DEFAULT 0 CHECK (connections >= 0),
+    lost_at           timestamptz
+);
+
+-- Per channel: the switch, the capacity, and what is in use. `live` counts
+-- sessions talking now plus offers waiting for an answer; `sessions` counts
+-- those plus sessions on hold. Kept in step by every transition, and locked
+-- when offering, so two servers can never fill one seat twice.
+CREATE TABLE agent_channels (
+    representative_id uuid NOT NULL REFERENCES representatives ON DELETE CASCADE,
+    channel           text NOT NULL CHECK (channel IN ('video', 'audio', 'chat', 'callback')),
+    ready             boolean NOT NULL DEFAULT false,
+    max_live          integer NOT NULL CHECK (max_live BETWEEN 1 AND 10),
+    max_sessions      integer NOT NULL CHECK (max_sessions BETWEEN 1 AND 10),
+    live              integer NOT NULL DEFAULT 0 CHECK (live >= 0),
+    sessions          integer NOT NULL DEFAULT 0 CHECK (sessions >= 0),
+    PRIMARY KEY (representative_id, channel)
+);
+
+-- The append-only event log, like a PBX queue log. Metrics are computed from it.
+CREATE TABLE events (
+    id                bigserial PRIMARY KEY,
+    at                timestamptz NOT NULL DEFAULT clock_timestamp(),
+    kind              text NOT NULL,
+    help_session_id   uuid,
+    queue_id          uuid,
+    representative_id uuid,
+    detail            jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_session_idx ON events (help_session_id);
+CREATE INDEX events_at_idx ON events (at);
+
+-- Secrets the servers share (the customer-token key when none is configured).
+CREATE TABLE server_secrets (
+    name  text PRIMARY KEY,
+    value bytea NOT NULL
+);
+
+-- Everyone who exists already gets a state, channels, and the General queue.
+INSERT INTO agent_states (representative_id) SELECT id FROM representatives;
+INSERT INTO agent_channels (representative_id, channel, max_live, max_sessions)
+SELECT r.id, c.channel, c.max_live, c.max_sessions
+  FROM representatives r
+ CROSS JOIN (VALUES ('video', 1, 3), ('audio', 1, 3), ('chat', 3, 3), ('callback', 1, 1))
+            AS c (channel, max_live, max_sessions);
+INSERT INTO queue_members (queue_id, representative_id)
+SELECT q.id, r.id FROM queues q CROSS JOIN representatives r WHERE q.auto_join;

@@ -1,0 +1,388 @@
+//! The routing engine against a real PostgreSQL: order, strategies, offers
+//! that end unanswered, capacity, hand-back, and the nobody-logged-in rule.
+
+mod common;
+
+use app::error::AppError;
+use app::queue::Channel;
+use app::routing::{self, agents, EndedBy, Left, NewRequest, Unanswered};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// A queue with the given routing mode and strategy; nobody is a member yet.
+async fn queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> Uuid {
+    sqlx::query_scalar("INSERT INTO queues (name, routing_mode, strategy, when_nobody) VALUES ($1, $2, $3, 'accept') RETURNING id")
+        .bind(name)
+        .bind(mode)
+        .bind(strategy)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// A representative who serves `queue`, logged out.
+async fn agent(pool: &PgPool, name: &str, queue: Uuid) -> Uuid {
+    let mut tx = pool.begin().await.unwrap();
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
+    )
+    .bind(format!("{}@example.com", name.to_lowercase()))
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    agents::provision(&mut tx, id).await.unwrap();
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+        .bind(queue)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn ready(pool: &PgPool, agent: Uuid) {
+    agents::log_in(pool, agent).await.unwrap();
+    agents::set_ready(pool, agent).await.unwrap();
+}
+
+fn request(queue: Uuid, name: &str, channel: Channel) -> NewRequest {
+    NewRequest {
+        queue_id: queue,
+        customer_name: name.into(),
+        reason: "help".into(),
+        channel,
+        phone: None,
+        priority: 0,
+    }
+}
+
+async fn enter(pool: &PgPool, queue: Uuid, name: &str) -> Uuid {
+    routing::enter(pool, request(queue, name, Channel::Audio)).await.unwrap()
+}
+
+async fn name_of(pool: &PgPool, session: Uuid) -> String {
+    sqlx::query_scalar("SELECT customer_name FROM help_sessions WHERE id = $1")
+        .bind(session)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The customer offered to this agent now, if any.
+async fn offered_to(pool: &PgPool, agent: Uuid) -> Vec<Uuid> {
+    sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1 ORDER BY offered_at")
+        .bind(agent)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// Names in queue order.
+async fn line(pool: &PgPool, queue: Uuid) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT h.customer_name FROM queue_entries e JOIN help_sessions h ON h.id = e.help_session_id
+          WHERE e.queue_id = $1 ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id",
+    )
+    .bind(queue)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn state_of(pool: &PgPool, agent: Uuid) -> (String, Option<String>) {
+    sqlx::query_as("SELECT state, reason FROM agent_states WHERE representative_id = $1")
+        .bind(agent)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn next_customer_takes_first_come_first_served(pool: PgPool) {
+    let q = queue(&pool, "Pull", "pull", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    agents::log_in(&pool, ann).await.unwrap();
+    for name in ["first", "second", "third"] {
+        enter(&pool, q, name).await;
+    }
+
+    let mut served = Vec::new();
+    for _ in 0..3 {
+        let taken = routing::next_customer(&pool, ann).await.unwrap().unwrap();
+        served.push(name_of(&pool, taken.help_session_id).await);
+        routing::end(&pool, taken.help_session_id, EndedBy::Agent).await.unwrap();
+        routing::wrap_up(&pool, ann, taken.help_session_id, "resolved", "").await.unwrap();
+    }
+
+    assert_eq!(served, ["first", "second", "third"]);
+    assert_eq!(routing::next_customer(&pool, ann).await.unwrap(), None, "an empty queue is an empty answer");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn higher_priority_goes_first_then_time(pool: PgPool) {
+    let q = queue(&pool, "Pull", "pull", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    agents::log_in(&pool, ann).await.unwrap();
+    enter(&pool, q, "early").await;
+    enter(&pool, q, "later").await;
+    routing::enter(&pool, NewRequest { priority: 5, ..request(q, "urgent", Channel::Audio) }).await.unwrap();
+
+    assert_eq!(line(&pool, q).await, ["urgent", "early", "later"]);
+    let taken = routing::next_customer(&pool, ann).await.unwrap().unwrap();
+    assert_eq!(name_of(&pool, taken.help_session_id).await, "urgent");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_customer_entering_a_push_queue_is_offered_to_a_ready_agent(pool: PgPool) {
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    ready(&pool, ann).await;
+
+    let customer = enter(&pool, q, "Cy").await;
+
+    assert_eq!(offered_to(&pool, ann).await, [customer]);
+    routing::accept(&pool, ann, customer).await.unwrap();
+    let (status, agent_id): (String, Option<Uuid>) =
+        sqlx::query_as("SELECT status, agent_id FROM help_sessions WHERE id = $1").bind(customer).fetch_one(&pool).await.unwrap();
+    assert_eq!((status.as_str(), agent_id), ("active", Some(ann)));
+    assert!(line(&pool, q).await.is_empty());
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM events WHERE help_session_id = $1 ORDER BY id")
+        .bind(customer)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kinds, ["ENTER_QUEUE", "OFFER", "CONNECT"]);
+}
+
+/// Two agents, READY; `setup` makes `expected` the one the strategy should
+/// pick (and the other the one every other strategy would pick).
+async fn strategy_case(pool: &PgPool, strategy: &str, setup: &str) -> (String, String) {
+    let q = queue(pool, strategy, "push", strategy).await;
+    let ann = agent(pool, "Ann", q).await;
+    let bob = agent(pool, "Bob", q).await;
+    ready(pool, ann).await;
+    ready(pool, bob).await;
+    // Ann would win on every tie-breaker: she has been idle longest.
+    sqlx::query("UPDATE agent_states SET idle_since = now() - interval '1 hour' WHERE representative_id = $1")
+        .bind(ann)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(setup).bind(ann).bind(bob).execute(pool).await.unwrap();
+
+    let customer = enter(pool, q, "Cy").await;
+
+    let winner: Uuid = sqlx::query_scalar("SELECT representative_id FROM offers WHERE help_session_id = $1")
+        .bind(customer)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let name: String = sqlx::query_scalar("SELECT display_name FROM representatives WHERE id = $1")
+        .bind(winner)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    (strategy.to_owned(), name)
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn each_strategy_chooses_its_agent(pool: PgPool) {
+    let cases = [
+        // Longest idle: Ann, idle for an hour, over Bob who just became ready.
+        ("longest_idle", "SELECT $1::uuid, $2::uuid", "Ann"),
+        // Least connections: Ann is talking with a chat customer; Bob is free.
+        (
+            "least_connections",
+            "UPDATE agent_channels SET live = 1, sessions = 1 WHERE representative_id = $1 AND channel = 'chat' AND $2::uuid IS NOT NULL",
+            "Bob",
+        ),
+        // Round robin: Ann was offered someone a minute ago, Bob an hour ago.
+        (
+            "round_robin",
+            "UPDATE agent_states SET last_offered_at = CASE WHEN representative_id = $1 THEN now() - interval '1 minute' ELSE now() - interval '1 hour' END WHERE representative_id IN ($1, $2)",
+            "Bob",
+        ),
+        // Fewest handled today: Ann answered 7 today, Bob 2.
+        (
+            "fewest_handled_today",
+            "UPDATE agent_states SET handled_day = current_date, handled_on_day = CASE WHEN representative_id = $1 THEN 7 ELSE 2 END WHERE representative_id IN ($1, $2)",
+            "Bob",
+        ),
+    ];
+    for (strategy, setup, expected) in cases {
+        // Each case in its own queue with its own two agents.
+        sqlx::query("DELETE FROM queue_members").execute(&pool).await.unwrap();
+        sqlx::query("UPDATE agent_states SET state = 'LOGGED_OUT'").execute(&pool).await.unwrap();
+        sqlx::query("UPDATE representatives SET email = id || '@old.example.com'").execute(&pool).await.unwrap();
+        let (strategy, winner) = strategy_case(&pool, strategy, setup).await;
+        assert_eq!(winner, expected, "strategy {strategy}");
+    }
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_missed_offer_puts_the_customer_back_in_place_and_the_agent_not_ready(pool: PgPool) {
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    ready(&pool, ann).await;
+    let first = enter(&pool, q, "first").await;
+    enter(&pool, q, "second").await;
+    enter(&pool, q, "third").await;
+    assert_eq!(offered_to(&pool, ann).await, [first]);
+
+    // The RONA deadline passes (moved back instead of waiting 15 s).
+    sqlx::query("UPDATE offers SET expires_at = now() - interval '1 second'").execute(&pool).await.unwrap();
+    assert_eq!(routing::expire_offers(&pool).await.unwrap(), 1);
+
+    assert_eq!(line(&pool, q).await, ["first", "second", "third"]);
+    assert!(offered_to(&pool, ann).await.is_empty());
+    assert_eq!(state_of(&pool, ann).await, ("NOT_READY".into(), Some("Missed offer".into())));
+    let channels_on: i64 = sqlx::query_scalar("SELECT count(*) FROM agent_channels WHERE representative_id = $1 AND ready")
+        .bind(ann)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(channels_on, 0, "NOT_READY sets every channel NOT_READY");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_declined_customer_keeps_their_place_and_goes_to_another_agent(pool: PgPool) {
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    ready(&pool, ann).await;
+    let first = enter(&pool, q, "first").await;
+    let second = enter(&pool, q, "second").await;
+    assert_eq!(offered_to(&pool, ann).await, [first]);
+
+    routing::unanswered(&pool, ann, first, Unanswered::Decline).await.unwrap();
+
+    assert_eq!(line(&pool, q).await, ["first", "second"], "first is still first");
+    assert_eq!(state_of(&pool, ann).await.0, "READY", "declining is not a missed offer");
+    // Ann is not offered the customer she declined; she gets the next one.
+    assert_eq!(offered_to(&pool, ann).await, [second]);
+    let bob = agent(&pool, "Bob", q).await;
+    ready(&pool, bob).await;
+    assert_eq!(offered_to(&pool, bob).await, [first]);
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn channels_follow_the_agent_state_and_capacity(pool: PgPool) {
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    agents::log_in(&pool, ann).await.unwrap();
+
+    // A channel cannot be ready while the agent is not.
+    let refused = agents::set_channel(&pool, ann, Channel::Chat, true).await;
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+
+    ready(&pool, ann).await;
+    for channel in [Channel::Video, Channel::Audio, Channel::Callback] {
+        agents::set_channel(&pool, ann, channel, false).await.unwrap();
+    }
+    // Chat capacity is three: the fourth chat customer waits.
+    let mut chats = Vec::new();
+    for n in 0..4 {
+        chats.push(routing::enter(&pool, request(q, &format!("chat{n}"), Channel::Chat)).await.unwrap());
+    }
+    assert_eq!(offered_to(&pool, ann).await, chats[..3]);
+    // Video is switched off: a video customer is not offered to Ann.
+    routing::enter(&pool, request(q, "video", Channel::Video)).await.unwrap();
+    assert_eq!(offered_to(&pool, ann).await.len(), 3);
+
+    // Accept one and finish it: the seat frees and the fourth is offered.
+    routing::accept(&pool, ann, chats[0]).await.unwrap();
+    routing::end(&pool, chats[0], EndedBy::Customer).await.unwrap();
+    assert_eq!(offered_to(&pool, ann).await.len(), 2, "in wrap-up: no new offers");
+    routing::wrap_up(&pool, ann, chats[0], "resolved", "all good").await.unwrap();
+    assert_eq!(offered_to(&pool, ann).await, [chats[1], chats[2], chats[3]]);
+
+    // NOT_READY: offers already made stay, nothing new comes.
+    agents::set_not_ready_reason(&pool, ann, "Break").await.unwrap();
+    assert_eq!(state_of(&pool, ann).await, ("NOT_READY".into(), Some("Break".into())));
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn video_is_one_live_at_a_time(pool: PgPool) {
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    ready(&pool, ann).await;
+
+    let a = routing::enter(&pool, request(q, "a", Channel::Video)).await.unwrap();
+    let b = routing::enter(&pool, request(q, "b", Channel::Video)).await.unwrap();
+
+    assert_eq!(offered_to(&pool, ann).await, [a]);
+    routing::accept(&pool, ann, a).await.unwrap();
+    assert!(offered_to(&pool, ann).await.is_empty(), "one live video call at a time");
+    assert_eq!(line(&pool, q).await, ["b"]);
+    let _ = b;
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn an_agent_who_leaves_hands_customers_back_to_the_front(pool: PgPool) {
+    let q = queue(&pool, "Pull", "pull", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    agents::log_in(&pool, ann).await.unwrap();
+    enter(&pool, q, "first").await;
+    let taken = routing::next_customer(&pool, ann).await.unwrap().unwrap();
+    enter(&pool, q, "second").await;
+    enter(&pool, q, "third").await;
+
+    let handed = routing::hand_back(&pool, ann, "Logged out").await.unwrap();
+
+    assert_eq!(handed, 1);
+    assert_eq!(line(&pool, q).await, ["first", "second", "third"], "first is back at the front");
+    assert_eq!(state_of(&pool, ann).await.0, "LOGGED_OUT");
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(taken.help_session_id).fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "waiting");
+    let (live, sessions): (i64, i64) = sqlx::query_as(
+        "SELECT sum(live)::bigint, sum(sessions)::bigint FROM agent_channels WHERE representative_id = $1",
+    )
+    .bind(ann)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((live, sessions), (0, 0));
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn nobody_logged_in_refuses_with_the_queue_message_but_takes_callbacks(pool: PgPool) {
+    let q = queue(&pool, "Refusing", "push", "longest_idle").await;
+    sqlx::query("UPDATE queues SET when_nobody = 'refuse', nobody_message = 'We open at 9.' WHERE id = $1")
+        .bind(q)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let ann = agent(&pool, "Ann", q).await;
+
+    let refused = routing::enter(&pool, request(q, "Cy", Channel::Video)).await;
+    assert_eq!(refused, Err(AppError::Unavailable("We open at 9.".into())));
+    let callback = routing::enter(
+        &pool,
+        NewRequest { phone: Some("+14155550100".into()), ..request(q, "Cy", Channel::Callback) },
+    )
+    .await;
+    assert!(callback.is_ok(), "{callback:?}");
+
+    // Once someone is logged in (even NOT_READY), customers may wait.
+    agents::log_in(&pool, ann).await.unwrap();
+    assert!(routing::enter(&pool, request(q, "Di", Channel::Video)).await.is_ok());
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn leaving_the_queue_frees_an_offered_seat(pool: PgPool) {
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    ready(&pool, ann).await;
+    let first = enter(&pool, q, "first").await;
+    let second = enter(&pool, q, "second").await;
+    assert_eq!(offered_to(&pool, ann).await, [first]);
+
+    routing::leave(&pool, first, Left::Cancelled).await.unwrap();
+
+    assert_eq!(offered_to(&pool, ann).await, [second], "the seat went to the next customer");
+    assert_eq!(routing::leave(&pool, first, Left::Abandoned).await, Err(AppError::NotFound("You are not waiting in a queue.".into())));
+    let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(first).fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "cancelled");
+}
