@@ -79,6 +79,7 @@ pub(super) async fn set_not_ready(conn: &mut PgConnection, agent: Uuid, reason: 
 /// first time, so "Ready" alone is enough to start taking customers).
 pub async fn set_ready(pool: &PgPool, agent: Uuid) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    super::lock_agent(&mut tx, agent).await?;
     let any_on = sqlx::query_scalar!(
         r#"SELECT bool_or(ready) AS "any_on!" FROM agent_channels WHERE representative_id = $1"#,
         agent
@@ -97,6 +98,7 @@ pub async fn set_ready(pool: &PgPool, agent: Uuid) -> Result<(), AppError> {
 
 pub async fn set_not_ready_reason(pool: &PgPool, agent: Uuid, reason: &str) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    super::lock_agent(&mut tx, agent).await?;
     set_not_ready(&mut tx, agent, reason).await?;
     tx.commit().await?;
     Ok(())

@@ -8,6 +8,11 @@
 //! the assignment, and the agent's channel row is locked too and its capacity
 //! re-checked, so concurrent servers never hand one customer to two agents,
 //! never fill one seat twice, and never lose anyone.
+//!
+//! Lock order, everywhere: the agent's state row, then queue entries, then
+//! offers, then help sessions, then the agent's channel rows. Dispatch takes
+//! its locks with SKIP LOCKED and so never waits; everything else follows
+//! the order, so no two transitions can deadlock.
 
 pub mod agents;
 pub mod events;
@@ -237,6 +242,16 @@ async fn offer_head(pool: &PgPool, queue_id: Uuid) -> Result<Option<Offer>, AppE
 #[tracing::instrument(skip(pool))]
 pub async fn accept(pool: &PgPool, agent: Uuid, help_session: Uuid) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    let gone = || AppError::NotFound("This offer has ended: the customer left or the time ran out.".into());
+    sqlx::query!(
+        "DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to = $2 RETURNING queue_id",
+        help_session,
+        agent
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(gone)?;
     let offer = sqlx::query!(
         "DELETE FROM offers WHERE help_session_id = $1 AND representative_id = $2 RETURNING queue_id",
         help_session,
@@ -244,10 +259,7 @@ pub async fn accept(pool: &PgPool, agent: Uuid, help_session: Uuid) -> Result<()
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| AppError::NotFound("This offer has ended: the customer left or the time ran out.".into()))?;
-    sqlx::query!("DELETE FROM queue_entries WHERE help_session_id = $1", help_session)
-        .execute(&mut *tx)
-        .await?;
+    .ok_or_else(gone)?;
     sqlx::query!(
         "UPDATE help_sessions SET status = 'active', agent_id = $2, answered_at = now() WHERE id = $1",
         help_session,
@@ -258,6 +270,16 @@ pub async fn accept(pool: &PgPool, agent: Uuid, help_session: Uuid) -> Result<()
     count_handled(&mut tx, agent).await?;
     log(&mut tx, "CONNECT", Some(help_session), Some(offer.queue_id), Some(agent), json!({ "mode": "push" })).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Locks the agent's state row: the first lock of every transition that
+/// concerns one agent.
+async fn lock_agent(conn: &mut PgConnection, agent: Uuid) -> Result<(), AppError> {
+    sqlx::query!("SELECT representative_id FROM agent_states WHERE representative_id = $1 FOR UPDATE", agent)
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
     Ok(())
 }
 
@@ -289,6 +311,7 @@ pub enum Unanswered {
 /// same position: their time in the queue does not change).
 pub async fn unanswered(pool: &PgPool, agent: Uuid, help_session: Uuid, why: Unanswered) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    lock_agent(&mut tx, agent).await?;
     let queue_id = release_offer(&mut tx, agent, help_session, why == Unanswered::Decline)
         .await?
         .ok_or_else(|| AppError::NotFound("This offer has already ended.".into()))?;
@@ -313,6 +336,21 @@ async fn release_offer(
     help_session: Uuid,
     remember_decline: bool,
 ) -> Result<Option<Uuid>, AppError> {
+    let entry = sqlx::query!(
+        "UPDATE queue_entries
+            SET offered_to = NULL,
+                declined_by = CASE WHEN $2 THEN array_append(declined_by, $3) ELSE declined_by END
+          WHERE help_session_id = $1 AND offered_to = $3
+        RETURNING help_session_id",
+        help_session,
+        remember_decline,
+        agent
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if entry.is_none() {
+        return Ok(None);
+    }
     let Some(offer) = sqlx::query!(
         "DELETE FROM offers WHERE help_session_id = $1 AND representative_id = $2 RETURNING queue_id, channel",
         help_session,
@@ -323,17 +361,6 @@ async fn release_offer(
     else {
         return Ok(None);
     };
-    sqlx::query!(
-        "UPDATE queue_entries
-            SET offered_to = NULL,
-                declined_by = CASE WHEN $2 THEN array_append(declined_by, $3) ELSE declined_by END
-          WHERE help_session_id = $1",
-        help_session,
-        remember_decline,
-        agent
-    )
-    .execute(&mut *conn)
-    .await?;
     sqlx::query!("UPDATE help_sessions SET status = 'waiting' WHERE id = $1", help_session)
         .execute(&mut *conn)
         .await?;
@@ -452,16 +479,28 @@ pub enum EndedBy {
 
 /// Ends a live (or held) conversation; the agent goes into wrap-up for it.
 pub async fn end(pool: &PgPool, help_session: Uuid, by: EndedBy) -> Result<(), AppError> {
+    let ended = || AppError::NotFound("This conversation has already ended.".into());
+    // Whose conversation it is, read first so their row can be locked first.
+    let agent = sqlx::query_scalar!(
+        "SELECT agent_id FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')",
+        help_session
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten()
+    .ok_or_else(ended)?;
     let mut tx = pool.begin().await?;
+    lock_agent(&mut tx, agent).await?;
     let session = sqlx::query!(
         r#"SELECT status, channel, queue_id, agent_id AS "agent_id!" FROM help_sessions
-            WHERE id = $1 AND status IN ('active', 'on_hold') AND agent_id IS NOT NULL
+            WHERE id = $1 AND status IN ('active', 'on_hold') AND agent_id = $2
               FOR UPDATE"#,
-        help_session
+        help_session,
+        agent
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| AppError::NotFound("This conversation has already ended.".into()))?;
+    .ok_or_else(ended)?;
     sqlx::query!(
         "UPDATE help_sessions SET status = 'wrap_up', ended_at = now() WHERE id = $1",
         help_session
@@ -491,6 +530,7 @@ pub async fn wrap_up(
     note: &str,
 ) -> Result<(), AppError> {
     let mut tx = pool.begin().await?;
+    lock_agent(&mut tx, agent).await?;
     complete_wrap_up(&mut tx, agent, help_session, disposition, note)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no wrap-up open for this customer.".into()))?;
@@ -547,6 +587,7 @@ pub async fn expire_wrap_ups(pool: &PgPool) -> Result<usize, AppError> {
     let mut done = 0;
     for session in due {
         let mut tx = pool.begin().await?;
+        lock_agent(&mut tx, session.agent_id).await?;
         if complete_wrap_up(&mut tx, session.agent_id, session.id, "", "").await?.is_some() {
             done += 1;
         }
@@ -579,42 +620,59 @@ pub enum Left {
 /// A waiting (or being offered) customer leaves the queue. 404 when they are
 /// not waiting any more.
 pub async fn leave(pool: &PgPool, help_session: Uuid, how: Left) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
-    let entry = sqlx::query!(
-        "DELETE FROM queue_entries WHERE help_session_id = $1 RETURNING queue_id, offered_to",
-        help_session
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
-    if let Some(agent) = entry.offered_to {
-        let offer = sqlx::query!(
-            "DELETE FROM offers WHERE help_session_id = $1 RETURNING channel",
+    let not_waiting = || AppError::NotFound("You are not waiting in a queue.".into());
+    loop {
+        // If the customer is being offered, the agent's row is locked first
+        // (the lock order); if the offer changes meanwhile, look again.
+        let offered_to = sqlx::query!(
+            "SELECT offered_to FROM queue_entries WHERE help_session_id = $1",
             help_session
         )
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(offer) = offer {
-            free_seat(&mut tx, agent, &offer.channel, true).await?;
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(not_waiting)?
+        .offered_to;
+        let mut tx = pool.begin().await?;
+        if let Some(agent) = offered_to {
+            lock_agent(&mut tx, agent).await?;
         }
+        let Some(entry) = sqlx::query!(
+            "DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NOT DISTINCT FROM $2
+             RETURNING queue_id",
+            help_session,
+            offered_to
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            continue;
+        };
+        if let Some(agent) = offered_to {
+            let offer = sqlx::query!("DELETE FROM offers WHERE help_session_id = $1 RETURNING channel", help_session)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(offer) = offer {
+                free_seat(&mut tx, agent, &offer.channel, true).await?;
+            }
+        }
+        let (status, kind) = match how {
+            Left::Cancelled => ("cancelled", "CANCEL"),
+            Left::Abandoned => ("abandoned", "ABANDON"),
+        };
+        sqlx::query!(
+            "UPDATE help_sessions SET status = $2, ended_at = now() WHERE id = $1",
+            help_session,
+            status
+        )
+        .execute(&mut *tx)
+        .await?;
+        log(&mut tx, kind, Some(help_session), Some(entry.queue_id), offered_to, json!({})).await?;
+        tx.commit().await?;
+        if let Some(agent) = offered_to {
+            dispatch_for_agent(pool, agent).await?;
+        }
+        return Ok(());
     }
-    let (status, kind) = match how {
-        Left::Cancelled => ("cancelled", "CANCEL"),
-        Left::Abandoned => ("abandoned", "ABANDON"),
-    };
-    sqlx::query!(
-        "UPDATE help_sessions SET status = $2, ended_at = now() WHERE id = $1",
-        help_session,
-        status
-    )
-    .execute(&mut *tx)
-    .await?;
-    log(&mut tx, kind, Some(help_session), Some(entry.queue_id), entry.offered_to, json!({})).await?;
-    tx.commit().await?;
-    if let Some(agent) = entry.offered_to {
-        dispatch_for_agent(pool, agent).await?;
-    }
-    Ok(())
 }
 
 /// The agent is gone (logged out, or lost past the grace period): every
@@ -625,9 +683,7 @@ pub async fn leave(pool: &PgPool, help_session: Uuid, how: Left) -> Result<(), A
 #[tracing::instrument(skip(pool))]
 pub async fn hand_back(pool: &PgPool, agent: Uuid, reason: &str) -> Result<usize, AppError> {
     let mut tx = pool.begin().await?;
-    sqlx::query!("SELECT representative_id FROM agent_states WHERE representative_id = $1 FOR UPDATE", agent)
-        .fetch_optional(&mut *tx)
-        .await?;
+    lock_agent(&mut tx, agent).await?;
     let offered = sqlx::query_scalar!("SELECT help_session_id FROM offers WHERE representative_id = $1", agent)
         .fetch_all(&mut *tx)
         .await?;

@@ -1,0 +1,245 @@
+//! Many agents taking many customers at once, from two "server instances"
+//! (two independent connection pools on one database), push and pull
+//! together, while customers cancel: every customer is served exactly once or
+//! cancelled, none is lost, none is served twice — counted in the database.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::error::AppError;
+use app::queue::Channel;
+use app::routing::{self, agents, EndedBy, Left, NewRequest};
+use rand::seq::SliceRandom;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const CUSTOMERS: usize = 2_000;
+const PUSH_AGENTS: usize = 10;
+const PULL_AGENTS: usize = 10;
+const ENTERING_TASKS: usize = 8;
+
+async fn queue(pool: &PgPool, name: &str, mode: &str) -> Uuid {
+    sqlx::query_scalar("INSERT INTO queues (name, routing_mode, when_nobody) VALUES ($1, $2, 'accept') RETURNING id")
+        .bind(name)
+        .bind(mode)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn agent(pool: &PgPool, n: usize, queue: Uuid) -> Uuid {
+    let mut tx = pool.begin().await.unwrap();
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
+    )
+    .bind(format!("agent{n}@example.com"))
+    .bind(format!("Agent {n}"))
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    agents::provision(&mut tx, id).await.unwrap();
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+        .bind(queue)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    agents::log_in(pool, id).await.unwrap();
+    id
+}
+
+/// Handles one customer from connect to completed.
+async fn serve(pool: &PgPool, agent: Uuid, session: Uuid) {
+    routing::end(pool, session, EndedBy::Agent).await.unwrap();
+    routing::wrap_up(pool, agent, session, "resolved", "").await.unwrap();
+}
+
+async fn everyone_placed(pool: &PgPool, entering_done: &AtomicBool) -> bool {
+    if !entering_done.load(Ordering::SeqCst) {
+        return false;
+    }
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_entries").fetch_one(pool).await.unwrap();
+    waiting == 0
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
+    // Two server instances: independent pools on the same database.
+    let options = (*pool.connect_options()).clone();
+    let instances = [
+        PgPoolOptions::new().max_connections(20).connect_with(options.clone()).await.unwrap(),
+        PgPoolOptions::new().max_connections(20).connect_with(options).await.unwrap(),
+    ];
+    let push_queue = queue(&pool, "Push", "push").await;
+    let pull_queue = queue(&pool, "Pull", "pull").await;
+    let mut push_agents = Vec::new();
+    for n in 0..PUSH_AGENTS {
+        let id = agent(&pool, n, push_queue).await;
+        push_agents.push(id);
+    }
+    let mut pull_agents = Vec::new();
+    for n in 0..PULL_AGENTS {
+        pull_agents.push(agent(&pool, PUSH_AGENTS + n, pull_queue).await);
+    }
+
+    let entering_done = Arc::new(AtomicBool::new(false));
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+
+    // Push agents answer their offers on one instance or the other.
+    for (n, agent) in push_agents.iter().copied().enumerate() {
+        let pool = instances[n % 2].clone();
+        let done = entering_done.clone();
+        tasks.push(tokio::spawn(async move {
+            agents::set_ready(&pool, agent).await.unwrap();
+            loop {
+                let offers: Vec<Uuid> = sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1")
+                    .bind(agent)
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                if offers.is_empty() {
+                    if everyone_placed(&pool, &done).await {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
+                }
+                for session in offers {
+                    match routing::accept(&pool, agent, session).await {
+                        Ok(()) => serve(&pool, agent, session).await,
+                        // The customer cancelled between offer and accept.
+                        Err(AppError::NotFound(_)) => {}
+                        Err(error) => panic!("accept failed: {error:?}"),
+                    }
+                }
+            }
+        }));
+    }
+
+    // Pull agents press "Next customer" as fast as they can.
+    for (n, agent) in pull_agents.iter().copied().enumerate() {
+        let pool = instances[n % 2].clone();
+        let done = entering_done.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                match routing::next_customer(&pool, agent).await.unwrap() {
+                    Some(taken) => serve(&pool, agent, taken.help_session_id).await,
+                    None => {
+                        if everyone_placed(&pool, &done).await {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(2)).await;
+                    }
+                }
+            }
+        }));
+    }
+
+    // Customers enter through both instances, half to each queue.
+    let mut entering = Vec::new();
+    for t in 0..ENTERING_TASKS {
+        let pool = instances[t % 2].clone();
+        entering.push(tokio::spawn(async move {
+            for n in (t..CUSTOMERS).step_by(ENTERING_TASKS) {
+                let queue_id = if n % 2 == 0 { push_queue } else { pull_queue };
+                let request = NewRequest {
+                    queue_id,
+                    customer_name: format!("customer {n}"),
+                    reason: "help".into(),
+                    channel: Channel::Audio,
+                    phone: None,
+                    priority: (n % 3 == 0) as i32,
+                };
+                routing::enter(&pool, request).await.unwrap();
+            }
+        }));
+    }
+
+    // Meanwhile some customers give up.
+    let canceller = {
+        let pool = instances[1].clone();
+        let cancelled = cancelled.clone();
+        let done = entering_done.clone();
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                let waiting: Vec<Uuid> = sqlx::query_scalar("SELECT help_session_id FROM queue_entries")
+                    .fetch_all(&pool)
+                    .await
+                    .unwrap();
+                let pick = waiting.choose(&mut rand::thread_rng()).copied();
+                if let Some(session) = pick {
+                    match routing::leave(&pool, session, Left::Cancelled).await {
+                        Ok(()) => {
+                            cancelled.fetch_add(1, Ordering::SeqCst);
+                        }
+                        Err(AppError::NotFound(_)) => {}
+                        Err(error) => panic!("cancel failed: {error:?}"),
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(3)).await;
+            }
+        })
+    };
+
+    for task in entering {
+        task.await.unwrap();
+    }
+    entering_done.store(true, Ordering::SeqCst);
+    canceller.await.unwrap();
+    for task in tasks {
+        tokio::time::timeout(Duration::from_secs(120), task).await.expect("an agent never finished").unwrap();
+    }
+
+    // Count in the database.
+    let by_status: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM help_sessions GROUP BY status ORDER BY status")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let cancelled = cancelled.load(Ordering::SeqCst) as i64;
+    assert!(cancelled > 0, "the test should cancel some customers");
+    assert_eq!(
+        by_status,
+        [("cancelled".to_owned(), cancelled), ("completed".to_owned(), CUSTOMERS as i64 - cancelled)],
+        "every customer served or cancelled"
+    );
+    let served_twice: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT help_session_id FROM events WHERE kind = 'CONNECT'
+                                 GROUP BY help_session_id HAVING count(*) > 1) twice",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(served_twice, 0, "nobody connected twice");
+    let connects: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'CONNECT'").fetch_one(&pool).await.unwrap();
+    assert_eq!(connects, CUSTOMERS as i64 - cancelled, "one connect per completed customer");
+    let cancelled_after_connect: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM help_sessions h WHERE status = 'cancelled'
+            AND EXISTS (SELECT 1 FROM events e WHERE e.help_session_id = h.id AND e.kind = 'CONNECT')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(cancelled_after_connect, 0);
+    let leftovers: (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM queue_entries), (SELECT count(*) FROM offers),
+                (SELECT coalesce(sum(live + sessions), 0)::bigint FROM agent_channels),
+                (SELECT coalesce(sum(wrap_ups), 0)::bigint FROM agent_states)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(leftovers, (0, 0, 0, 0), "no entries, offers, seats or wrap-ups left over");
+    // Both kinds of routing did work.
+    let modes: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT detail->>'mode', count(*) FROM events WHERE kind = 'CONNECT' GROUP BY 1 ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(modes.len(), 2, "{modes:?}");
+}
