@@ -20,6 +20,7 @@ export default async function globalSetup() {
       SWITCHBOARD_SITE_ROOT: path.join(root, 'target/site'),
       SWITCHBOARD_LOG_FORMAT: 'json',
       RUST_LOG: 'info,sqlx=warn',
+      SWITCHBOARD_GRACE_SECONDS: '3',
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -48,8 +48,9 @@ CREATE TABLE help_sessions (
     channel         text NOT NULL CHECK (channel IN ('video', 'audio', 'chat', 'callback')),
     phone           text CHECK (phone ~ '^\+[1-9][0-9]{6,14}$'),
     priority        integer NOT NULL DEFAULT 0,
+    -- created: made through the API, not in the queue yet.
     status          text NOT NULL DEFAULT 'waiting'
-                    CHECK (status IN ('waiting', 'offered', 'active', 'on_hold', 'wrap_up',
+                    CHECK (status IN ('created', 'waiting', 'offered', 'active', 'on_hold', 'wrap_up',
                                       'completed', 'cancelled', 'abandoned', 'expired')),
     entered_at      timestamptz NOT NULL DEFAULT now(),
     answered_at     timestamptz,
@@ -58,9 +59,8 @@ CREATE TABLE help_sessions (
     agent_id        uuid REFERENCES representatives,
     disposition     text,
     note            text,
-    -- Presence of the customer's page: open connections, and when the last
-    -- one closed (NULL while connected, or for sessions made through the API).
-    customer_connections integer NOT NULL DEFAULT 0,
+    -- When the customer's last open page went away (NULL while one is open,
+    -- and for sessions made through the API, which have no page).
     customer_lost_at timestamptz
 );
 CREATE INDEX help_sessions_agent_idx ON help_sessions (agent_id) WHERE status IN ('active', 'on_hold', 'wrap_up');
@@ -111,7 +111,7 @@ CREATE TABLE agent_states (
     handled_on_day    integer NOT NULL DEFAULT 0,
     -- Sessions in wrap-up now: an agent in wrap-up gets no offers.
     wrap_ups          integer NOT NULL DEFAULT 0 CHECK (wrap_ups >= 0),
-    connections       integer NOT NULL DEFAULT 0 CHECK (connections >= 0),
+    -- When the agent's last open desk went away (NULL while one is open).
     lost_at           timestamptz
 );
 
@@ -142,6 +142,25 @@ CREATE TABLE events (
 );
 CREATE INDEX events_session_idx ON events (help_session_id);
 CREATE INDEX events_at_idx ON events (at);
+
+-- Presence. Every running server registers itself and beats; every open
+-- page (a WebSocket) is a row under its server. A server that stops beating
+-- is presumed dead and its pages gone, so presence survives crashes.
+CREATE TABLE instances (
+    id         uuid PRIMARY KEY,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    seen_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE connections (
+    id                uuid PRIMARY KEY,
+    instance_id       uuid NOT NULL REFERENCES instances ON DELETE CASCADE,
+    help_session_id   uuid REFERENCES help_sessions,
+    representative_id uuid REFERENCES representatives ON DELETE CASCADE,
+    opened_at         timestamptz NOT NULL DEFAULT now(),
+    CHECK ((help_session_id IS NULL) <> (representative_id IS NULL))
+);
+CREATE INDEX connections_session_idx ON connections (help_session_id);
+CREATE INDEX connections_rep_idx ON connections (representative_id);
 
 -- Secrets the servers share (the customer-token key when none is configured).
 CREATE TABLE server_secrets (

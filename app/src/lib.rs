@@ -4,7 +4,10 @@
 
 pub mod access;
 pub mod auth;
+pub mod customer;
+pub mod desk;
 pub mod error;
+pub mod live;
 pub mod model;
 pub mod pages;
 pub mod people;

@@ -12,6 +12,10 @@ pub struct AppState {
     pub pool: PgPool,
     pub leptos_options: LeptosOptions,
     pub sign_in: SignInRules,
+    /// Signs and checks customers' tokens.
+    pub customer_keys: crate::customer::token::CustomerKeys,
+    /// Mark cookies `Secure` (the site is served over HTTPS).
+    pub secure_cookies: bool,
 }
 
 /// How hard guessing passwords is made.

@@ -46,6 +46,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// `SWITCHBOARD_SIGNIN_*` and `SWITCHBOARD_TRUST_FORWARDED_FOR`.
     pub sign_in: SignInRules,
+    /// `SWITCHBOARD_TOKEN_SECRET`: signs customers' tokens. Unset: a random
+    /// key made once and shared by all servers through the database.
+    pub token_secret: Option<String>,
+    /// `SWITCHBOARD_GRACE_SECONDS`: how long a page may be gone (a reload, a
+    /// network blip) before the customer or agent counts as gone.
+    pub grace_seconds: u64,
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -136,6 +142,16 @@ impl Config {
             log_filter: var("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,tower_sessions=warn".into()),
             log_format,
             sign_in,
+            token_secret: match var("SWITCHBOARD_TOKEN_SECRET") {
+                Some(secret) if secret.len() < 32 => {
+                    return Err(ConfigError {
+                        name: "SWITCHBOARD_TOKEN_SECRET",
+                        message: "must be at least 32 characters".into(),
+                    })
+                }
+                other => other,
+            },
+            grace_seconds: positive("SWITCHBOARD_GRACE_SECONDS", parsed("SWITCHBOARD_GRACE_SECONDS", 10u64)?)?,
         })
     }
 }

@@ -20,12 +20,14 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 use tracing::Level;
 
+use app::customer::token::CustomerKeys;
 use app::state::AppState;
 use app::{shell, App};
 
 use crate::config::Config;
 use crate::api_status::api_status;
 use crate::gate::gate;
+use crate::live::{self, Live};
 
 /// Requests larger than this are refused with 413 before anything reads them.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -40,12 +42,21 @@ pub fn leptos_options(site_root: &str) -> LeptosOptions {
         .build()
 }
 
-pub fn state(pool: PgPool, config: &Config) -> AppState {
-    AppState { pool, leptos_options: leptos_options(&config.site_root), sign_in: config.sign_in.clone() }
+/// The state every request sees. Loads the customer-token key (from the
+/// configuration, or shared through the database).
+pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error::AppError> {
+    let customer_keys = CustomerKeys::load(&pool, config.token_secret.as_deref()).await?;
+    Ok(AppState {
+        pool,
+        leptos_options: leptos_options(&config.site_root),
+        sign_in: config.sign_in.clone(),
+        customer_keys,
+        secure_cookies: config.secure_cookies,
+    })
 }
 
 /// Everything the server answers.
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config, live: Live) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
@@ -63,6 +74,9 @@ pub fn router(state: AppState, config: &Config) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/ws/customer", get(live::customer_socket))
+        .route("/ws/rep", get(live::rep_socket))
+        .merge(crate::help_api::router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -92,6 +106,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO))
                 .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
         )
+        .layer(axum::Extension(live))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

@@ -7,6 +7,8 @@ pub mod config;
 pub mod database;
 pub mod embedded_postgres;
 pub mod gate;
+pub mod help_api;
 pub mod http;
+pub mod live;
 pub mod serve;
 pub mod telemetry;

@@ -8,6 +8,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 use crate::config::Config;
 use crate::database::Database;
 use crate::http;
+use crate::live::Live;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -15,7 +16,7 @@ pub enum ServeError {
     Database(#[from] crate::database::DatabaseError),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
-    #[error("setup: {0}")]
+    #[error("start-up: {0}")]
     Setup(app::error::AppError),
     #[error("server error: {0}")]
     Io(#[from] std::io::Error),
@@ -46,7 +47,10 @@ async fn serve_on(database: &Database, config: &Config) -> Result<(), ServeError
     let store = PostgresStore::new(pool.clone());
     let cleanup = tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)));
 
-    let router = http::router(http::state(pool, config), config);
+    let state = http::state(pool.clone(), config).await.map_err(ServeError::Setup)?;
+    let live = Live::new(std::time::Duration::from_secs(config.grace_seconds));
+    let workers = live.start(pool);
+    let router = http::router(state, config, live);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
@@ -57,6 +61,9 @@ async fn serve_on(database: &Database, config: &Config) -> Result<(), ServeError
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     cleanup.abort();
+    for worker in workers {
+        worker.abort();
+    }
     tracing::info!("stopped serving");
     Ok(())
 }

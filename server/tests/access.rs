@@ -48,6 +48,12 @@ const ENDPOINTS: &[(&str, [u16; 4])] = &[
     ("people/role", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK]),
     ("people/disabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK]),
     ("people/password", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK]),
+    // The desk: every signed-in role (supervisors and admins take customers too).
+    ("desk", [UNAUTHORIZED, OK, OK, OK]),
+    ("desk/next", [UNAUTHORIZED, OK, OK, OK]),
+    ("desk/channel", [UNAUTHORIZED, OK, OK, OK]),
+    // Customers' functions need no sign-in.
+    ("help/queues", [OK, OK, OK, OK]),
 ];
 
 async fn client_for(app: &TestApp, who: Who) -> Client {
@@ -93,6 +99,7 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
                 "people/role" => vec![("id", target.as_str()), ("role", "agent")],
                 "people/disabled" => vec![("id", target.as_str()), ("disabled", "false")],
                 "people/password" => vec![("id", target.as_str()), ("password", "another long password")],
+                "desk/channel" => vec![("channel", "chat"), ("ready", "false")],
                 _ => vec![],
             };
             let status = app.call(&client, endpoint, &form).await.status();

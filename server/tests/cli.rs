@@ -103,6 +103,22 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
     .unwrap();
     assert_eq!(
         tables,
-        ["public.representatives", "public.setup_tokens", "public.sign_in_failures", "tower_sessions.session"]
+        [
+            "public.agent_channels",
+            "public.agent_states",
+            "public.connections",
+            "public.events",
+            "public.help_sessions",
+            "public.instances",
+            "public.offers",
+            "public.queue_entries",
+            "public.queue_members",
+            "public.queues",
+            "public.representatives",
+            "public.server_secrets",
+            "public.setup_tokens",
+            "public.sign_in_failures",
+            "tower_sessions.session",
+        ]
     );
 }

@@ -1,28 +1,307 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+use uuid::Uuid;
 
+use super::failure;
 use super::guard::guarded;
 use super::layout::SignOut;
 use crate::access::Area;
+use crate::desk::{
+    open_desk, AcceptOffer, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, NextCustomer, OfferCard,
+    SetChannel, SetState, WrapUp, DISPOSITIONS, NOT_READY_REASONS,
+};
+use crate::error::AppError;
+use crate::live::now_ms;
+use crate::model::Me;
+use crate::queue::RoutingMode;
 
 /// The representative's desk.
 #[component]
 pub fn RepPage() -> impl IntoView {
     view! {
         <Title text="Desk"/>
-        {guarded(Area::Rep, |me| view! {
-            <section class="card">
+        {guarded(Area::Rep, |me| view! { <DeskView me/> })}
+    }
+}
+
+/// Every action the desk can take, and the latest desk any of them (or the
+/// WebSocket) returned.
+#[derive(Clone, Copy)]
+struct Controls {
+    desk: RwSignal<Option<Desk>>,
+    /// When `desk` arrived (page clock, ms), for countdowns.
+    received: RwSignal<f64>,
+    error: RwSignal<Option<String>>,
+    set_state: ServerAction<SetState>,
+    set_channel: ServerAction<SetChannel>,
+    accept: ServerAction<AcceptOffer>,
+    decline: ServerAction<DeclineOffer>,
+    next: ServerAction<NextCustomer>,
+    end: ServerAction<EndSession>,
+    wrap_up: ServerAction<WrapUp>,
+}
+
+/// Shows what an action answered: the new desk, or its error.
+fn take<A>(action: ServerAction<A>, controls_desk: RwSignal<Option<Desk>>, received: RwSignal<f64>, error: RwSignal<Option<String>>)
+where
+    A: leptos::server_fn::ServerFn<Output = Desk, Error = AppError> + Clone + Send + Sync + 'static,
+{
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(desk)) => {
+            controls_desk.set(Some(desk));
+            received.set(now_ms());
+            error.set(None);
+        }
+        Some(Err(failure)) => error.set(Some(failure.to_string())),
+        None => {}
+    });
+}
+
+#[component]
+fn DeskView(me: Me) -> impl IntoView {
+    let initial = Resource::new(|| (), |_| open_desk());
+    let controls = Controls {
+        desk: RwSignal::new(None),
+        received: RwSignal::new(0.0),
+        error: RwSignal::new(None),
+        set_state: ServerAction::new(),
+        set_channel: ServerAction::new(),
+        accept: ServerAction::new(),
+        decline: ServerAction::new(),
+        next: ServerAction::new(),
+        end: ServerAction::new(),
+        wrap_up: ServerAction::new(),
+    };
+    let (pushed, set_pushed) = signal(None::<Desk>);
+    crate::live::follow("/ws/rep", set_pushed);
+    Effect::new(move |_| {
+        if let Some(desk) = pushed.get() {
+            controls.desk.set(Some(desk));
+            controls.received.set(now_ms());
+        }
+    });
+    take(controls.set_state, controls.desk, controls.received, controls.error);
+    take(controls.set_channel, controls.desk, controls.received, controls.error);
+    take(controls.accept, controls.desk, controls.received, controls.error);
+    take(controls.decline, controls.desk, controls.received, controls.error);
+    take(controls.end, controls.desk, controls.received, controls.error);
+    take(controls.wrap_up, controls.desk, controls.received, controls.error);
+    let notice = RwSignal::new(None::<String>);
+    Effect::new(move |_| match controls.next.value().get() {
+        Some(Ok(None)) => notice.set(Some("Nobody is waiting right now.".into())),
+        Some(Ok(Some(_))) => notice.set(None),
+        Some(Err(failure)) => controls.error.set(Some(failure.to_string())),
+        None => {}
+    });
+
+    view! {
+        <section class="card desk-head">
+            <div>
                 <h1>"Your desk"</h1>
-                <dl class="facts">
-                    <dt>"Signed in as"</dt>
-                    <dd data-testid="desk-name">{me.display_name.clone()}</dd>
-                    <dt>"Email"</dt>
-                    <dd>{me.email.clone()}</dd>
-                    <dt>"Role"</dt>
-                    <dd data-testid="desk-role">{me.role.label()}</dd>
-                </dl>
-                <SignOut/>
-            </section>
-        })}
+                <p class="muted">
+                    <span data-testid="desk-name">{me.display_name.clone()}</span>
+                    " · "
+                    <span data-testid="desk-role">{me.role.label()}</span>
+                    " · "
+                    {me.email.clone()}
+                </p>
+            </div>
+            <SignOut/>
+        </section>
+        {move || controls.error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <Suspense fallback=|| view! { <p class="muted">"Opening your desk…"</p> }>
+            {move || Suspend::new(async move {
+                match initial.await {
+                    Ok(desk) => {
+                        if controls.desk.get_untracked().is_none() {
+                            controls.desk.set(Some(desk));
+                            controls.received.set(now_ms());
+                        }
+                        view! { <DeskBody controls notice/> }.into_any()
+                    }
+                    Err(error) => failure(error),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoView {
+    let desk = move || controls.desk.get();
+    let state = move || desk().map(|d| d.state).unwrap_or_default();
+    let (reason, set_reason) = signal(NOT_READY_REASONS[0].to_owned());
+    view! {
+        <section class="card">
+            <h2>"State"</h2>
+            <p>
+                "You are "
+                <strong data-testid="agent-state">
+                    {move || match state().as_str() {
+                        "READY" => "Ready".to_owned(),
+                        "NOT_READY" => format!("Not ready ({})", desk().and_then(|d| d.reason).unwrap_or_default()),
+                        _ => "Logged out".to_owned(),
+                    }}
+                </strong>
+            </p>
+            <div class="row">
+                <button
+                    type="button"
+                    disabled=move || state() == "READY"
+                    on:click=move |_| { controls.set_state.dispatch(SetState { state: "READY".into(), reason: String::new() }); }
+                >"Ready"</button>
+                <select aria-label="Not ready reason" on:change=move |ev| set_reason.set(event_target_value(&ev))>
+                    {NOT_READY_REASONS.map(|r| view! { <option value=r>{r}</option> })}
+                </select>
+                <button
+                    type="button"
+                    class="secondary"
+                    on:click=move |_| { controls.set_state.dispatch(SetState { state: "NOT_READY".into(), reason: reason.get() }); }
+                >"Not ready"</button>
+                <button
+                    type="button"
+                    class="secondary"
+                    on:click=move |_| { controls.set_state.dispatch(SetState { state: "LOGGED_OUT".into(), reason: String::new() }); }
+                >"Log out of queues"</button>
+            </div>
+            <div class="seats">
+                {move || desk().map(|d| d.channels).unwrap_or_default().into_iter().map(|seat| view! { <Seat seat controls/> }).collect_view()}
+            </div>
+        </section>
+
+        <section class="card">
+            <h2>"Offers"</h2>
+            {move || {
+                let offers = desk().map(|d| d.offers).unwrap_or_default();
+                if offers.is_empty() {
+                    view! { <p class="muted">"No offers right now."</p> }.into_any()
+                } else {
+                    offers.into_iter().map(|offer| view! { <Offer offer controls/> }).collect_view().into_any()
+                }
+            }}
+        </section>
+
+        <section class="card">
+            <h2>"Queues"</h2>
+            <ul class="queues">
+                {move || desk().map(|d| d.queues).unwrap_or_default().into_iter().map(|q| view! {
+                    <li>
+                        <strong>{q.name.clone()}</strong>
+                        {format!(" · {} waiting · {}", q.waiting, match q.routing_mode { RoutingMode::Push => "offers come to you", RoutingMode::Pull => "take with Next customer" })}
+                    </li>
+                }).collect_view()}
+            </ul>
+            <Show when=move || desk().is_some_and(|d| d.queues.iter().any(|q| q.routing_mode == RoutingMode::Pull))>
+                <button type="button" on:click=move |_| { notice.set(None); controls.next.dispatch(NextCustomer {}); }>"Next customer"</button>
+            </Show>
+            {move || notice.get().map(|message| view! { <p class="muted" role="status">{message}</p> })}
+        </section>
+
+        <section class="card">
+            <h2>"My customers"</h2>
+            {move || {
+                let customers = desk().map(|d| d.customers).unwrap_or_default();
+                if customers.is_empty() {
+                    view! { <p class="muted">"Nobody yet."</p> }.into_any()
+                } else {
+                    customers.into_iter().map(|customer| view! { <Customer customer controls/> }).collect_view().into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Seat(seat: ChannelSeat, controls: Controls) -> impl IntoView {
+    let channel = seat.channel;
+    let ready = seat.ready;
+    view! {
+        <label class="seat">
+            <input
+                type="checkbox"
+                prop:checked=ready
+                on:change=move |ev| {
+                    controls.set_channel.dispatch(SetChannel { channel: channel.as_str().into(), ready: event_target_checked(&ev) });
+                }
+            />
+            <span>{channel.label()}</span>
+            <span class="muted">{format!("{}/{} live · {}/{} in all", seat.live, seat.max_live, seat.sessions, seat.max_sessions)}</span>
+        </label>
+    }
+}
+
+#[component]
+fn Offer(offer: OfferCard, controls: Controls) -> impl IntoView {
+    let id: Uuid = offer.help_session_id;
+    // A one-second clock for the countdown.
+    let (tick, set_tick) = signal(0u32);
+    if let Ok(handle) = set_interval_with_handle(move || set_tick.update(|t| *t += 1), std::time::Duration::from_millis(500)) {
+        on_cleanup(move || handle.clear());
+    }
+    let expires_in = offer.expires_in_ms as f64;
+    let left = move || {
+        tick.get();
+        let elapsed = now_ms() - controls.received.get_untracked();
+        ((expires_in - elapsed) / 1000.0).ceil().max(0.0) as i64
+    };
+    view! {
+        <article class="offer" data-testid="offer">
+            <h3>{offer.customer_name.clone()}</h3>
+            <p>{offer.reason.clone()}</p>
+            <p class="muted">
+                {format!("{} · {} · waited {} s", offer.channel.label(), offer.queue, offer.waited_seconds)}
+            </p>
+            <p>"Accept within " <strong data-testid="countdown">{left}</strong> " s"</p>
+            <div class="row">
+                <button type="button" on:click=move |_| { controls.accept.dispatch(AcceptOffer { help_session: id }); }>"Accept"</button>
+                <button type="button" class="secondary" on:click=move |_| { controls.decline.dispatch(DeclineOffer { help_session: id }); }>"Decline"</button>
+            </div>
+        </article>
+    }
+}
+
+#[component]
+fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
+    let id = customer.help_session_id;
+    let in_wrap_up = customer.status == "wrap_up";
+    let (disposition, set_disposition) = signal(DISPOSITIONS[0].to_owned());
+    let (note, set_note) = signal(String::new());
+    view! {
+        <article class="customer" data-testid="my-customer">
+            <h3>{customer.customer_name.clone()}</h3>
+            <p>{customer.reason.clone()}</p>
+            <p class="muted">
+                {format!("{} · {} · {}", customer.channel.label(), customer.queue, match customer.status.as_str() {
+                    "active" => "talking",
+                    "on_hold" => "on hold",
+                    _ => "wrap-up",
+                })}
+            </p>
+            {customer.phone.clone().map(|phone| view! { <p>"Phone: " <a href=format!("tel:{phone}")>{phone.clone()}</a></p> })}
+            {if in_wrap_up {
+                view! {
+                    <div class="stack">
+                        <p class="muted">{format!("Wrap-up: {} s left", customer.wrap_up_left_seconds.unwrap_or(0))}</p>
+                        <label>
+                            "Disposition"
+                            <select on:change=move |ev| set_disposition.set(event_target_value(&ev))>
+                                {DISPOSITIONS.map(|d| view! { <option value=d>{d}</option> })}
+                            </select>
+                        </label>
+                        <label>
+                            "Note"
+                            <textarea maxlength="2000" rows="2" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
+                        </label>
+                        <button type="button" on:click=move |_| {
+                            controls.wrap_up.dispatch(WrapUp { help_session: id, disposition: disposition.get(), note: note.get() });
+                        }>"Done"</button>
+                    </div>
+                }.into_any()
+            } else {
+                view! {
+                    <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+                }.into_any()
+            }}
+        </article>
     }
 }

@@ -16,6 +16,7 @@
 
 pub mod agents;
 pub mod events;
+pub mod presence;
 
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -43,12 +44,71 @@ pub struct Offer {
     pub agent_id: Uuid,
 }
 
-/// Creates the help session and its place in the queue. Refuses when the
-/// queue is full, or when nobody is logged in for it and the queue says to
-/// refuse (a callback request is always taken: it keeps its place).
+/// Creates the help session and its place in the queue, in one transaction.
+/// Refuses when the queue is full, or when nobody is logged in for it and the
+/// queue says to refuse (a callback request is always taken: it keeps its
+/// place).
 #[tracing::instrument(skip_all, fields(queue = %request.queue_id))]
 pub async fn enter(pool: &PgPool, request: NewRequest) -> Result<Uuid, AppError> {
     let mut tx = pool.begin().await?;
+    let mode = admit(&mut tx, request.queue_id, request.channel).await?;
+    let id = insert_session(&mut tx, &request, "waiting").await?;
+    insert_entry(&mut tx, id).await?;
+    tx.commit().await?;
+    if mode == RoutingMode::Push {
+        dispatch(pool, request.queue_id).await?;
+    }
+    Ok(id)
+}
+
+/// Creates a help session without queueing it (the service kit's
+/// `POST /help/session`); `enqueue` puts it in line later.
+pub async fn create(pool: &PgPool, request: NewRequest) -> Result<Uuid, AppError> {
+    let mut tx = pool.begin().await?;
+    let channels = sqlx::query_scalar!("SELECT channels FROM queues WHERE id = $1", request.queue_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    if !channels.iter().any(|c| c == request.channel.as_str()) {
+        return Err(unoffered(request.channel));
+    }
+    let id = insert_session(&mut tx, &request, "created").await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Puts a created help session in its queue. 409 when it is already in
+/// line or past that.
+pub async fn enqueue(pool: &PgPool, help_session: Uuid) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let session = sqlx::query!(
+        "SELECT queue_id, channel, status FROM help_sessions WHERE id = $1 FOR UPDATE",
+        help_session
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such help session.".into()))?;
+    if session.status != "created" {
+        return Err(AppError::Conflict(format!("This help session is {} already, not waiting to be queued.", session.status)));
+    }
+    let mode = admit(&mut tx, session.queue_id, Channel::parse(&session.channel)?).await?;
+    sqlx::query!("UPDATE help_sessions SET status = 'waiting', entered_at = now() WHERE id = $1", help_session)
+        .execute(&mut *tx)
+        .await?;
+    insert_entry(&mut tx, help_session).await?;
+    tx.commit().await?;
+    if mode == RoutingMode::Push {
+        dispatch(pool, session.queue_id).await?;
+    }
+    Ok(())
+}
+
+fn unoffered(channel: Channel) -> AppError {
+    AppError::invalid(format!("This queue does not offer {}.", channel.label().to_lowercase()))
+}
+
+/// The queue's rules for letting someone in; answers its routing mode.
+async fn admit(conn: &mut PgConnection, queue_id: Uuid, channel: Channel) -> Result<RoutingMode, AppError> {
     let queue = sqlx::query!(
         r#"SELECT channels, routing_mode, max_length, when_nobody, nobody_message,
                   (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) AS "waiting!",
@@ -56,63 +116,62 @@ pub async fn enter(pool: &PgPool, request: NewRequest) -> Result<Uuid, AppError>
                             JOIN agent_states s ON s.representative_id = m.representative_id
                            WHERE m.queue_id = q.id AND s.state <> 'LOGGED_OUT') AS "staffed!"
              FROM queues q WHERE id = $1"#,
-        request.queue_id,
+        queue_id,
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
-
-    if !queue.channels.iter().any(|c| c == request.channel.as_str()) {
-        return Err(AppError::invalid(format!(
-            "This queue does not offer {}.",
-            request.channel.label().to_lowercase()
-        )));
+    if !queue.channels.iter().any(|c| c == channel.as_str()) {
+        return Err(unoffered(channel));
     }
     if queue.max_length.is_some_and(|max| queue.waiting >= i64::from(max)) {
         return Err(AppError::Unavailable(
             "The line is full right now. Please try again in a few minutes, or ask us to call you back later.".into(),
         ));
     }
-    if !queue.staffed
-        && WhenNobody::parse(&queue.when_nobody)? == WhenNobody::Refuse
-        && request.channel != Channel::Callback
-    {
+    if !queue.staffed && WhenNobody::parse(&queue.when_nobody)? == WhenNobody::Refuse && channel != Channel::Callback {
         return Err(AppError::Unavailable(queue.nobody_message));
     }
+    RoutingMode::parse(&queue.routing_mode)
+}
 
+async fn insert_session(conn: &mut PgConnection, request: &NewRequest, status: &str) -> Result<Uuid, AppError> {
     let id = sqlx::query_scalar!(
-        r#"WITH session AS (
-             INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             RETURNING id, queue_id, channel, priority, entered_at
-           )
-           INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
-           SELECT id, queue_id, channel, priority, entered_at FROM session
-           RETURNING help_session_id"#,
+        "INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         request.queue_id,
         request.customer_name,
         request.reason,
         request.channel.as_str(),
         request.phone,
         request.priority,
+        status,
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The session's waiting slot, ordered by the time it entered, and its
+/// ENTER_QUEUE event.
+async fn insert_entry(conn: &mut PgConnection, help_session: Uuid) -> Result<(), AppError> {
+    let entry = sqlx::query!(
+        "INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
+         SELECT id, queue_id, channel, priority, entered_at FROM help_sessions WHERE id = $1
+         RETURNING queue_id, channel, priority",
+        help_session
+    )
+    .fetch_one(&mut *conn)
     .await?;
     log(
-        &mut tx,
+        conn,
         "ENTER_QUEUE",
-        Some(id),
-        Some(request.queue_id),
+        Some(help_session),
+        Some(entry.queue_id),
         None,
-        json!({ "channel": request.channel, "priority": request.priority }),
+        json!({ "channel": entry.channel, "priority": entry.priority }),
     )
-    .await?;
-    tx.commit().await?;
-
-    if RoutingMode::parse(&queue.routing_mode)? == RoutingMode::Push {
-        dispatch(pool, request.queue_id).await?;
-    }
-    Ok(id)
+    .await
 }
 
 /// Offers waiting customers of a push queue to eligible agents until one of

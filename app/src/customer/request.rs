@@ -1,0 +1,101 @@
+//! A customer's request for help, parsed at the boundary.
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::HelpTicket;
+use crate::error::AppError;
+use crate::queue::Channel;
+use crate::routing::{self, NewRequest};
+use crate::state::AppState;
+
+pub const MAX_NAME: usize = 80;
+pub const MAX_REASON: usize = 500;
+
+#[derive(Debug, Clone)]
+pub struct HelpForm(pub NewRequest);
+
+/// A phone number in E.164: a plus, then 7 to 15 digits, the first not zero.
+/// Spaces, dashes, dots and brackets people type are dropped first.
+pub fn parse_phone(raw: &str) -> Result<String, AppError> {
+    let compact: String = raw.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let digits = compact.strip_prefix('+').unwrap_or("");
+    let valid = !digits.is_empty()
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && (7..=15).contains(&digits.len())
+        && !digits.starts_with('0');
+    if valid {
+        Ok(compact)
+    } else {
+        Err(AppError::invalid(
+            "Phone number must be in international format: a + and the country code, e.g. +44 20 7946 0958.",
+        ))
+    }
+}
+
+fn bounded(field: &str, raw: &str, max: usize) -> Result<String, AppError> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(AppError::invalid(format!("{field} is required.")));
+    }
+    if trimmed.chars().count() > max {
+        return Err(AppError::invalid(format!("{field} must be at most {max} characters.")));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(AppError::invalid(format!("{field} must not contain control characters.")));
+    }
+    Ok(trimmed.to_owned())
+}
+
+impl HelpForm {
+    /// Checks every field and names the one that is wrong. With no queue
+    /// given and only one queue, that one is meant.
+    pub async fn parse(
+        pool: &PgPool,
+        queue: &str,
+        name: &str,
+        reason: &str,
+        channel: &str,
+        phone: &str,
+    ) -> Result<Self, AppError> {
+        let customer_name = bounded("Name", name, MAX_NAME)?;
+        let reason = bounded("Reason", reason, MAX_REASON)?;
+        let channel = Channel::parse(channel)?;
+        let phone = match channel {
+            Channel::Callback => Some(parse_phone(phone)?),
+            _ if phone.trim().is_empty() => None,
+            _ => Some(parse_phone(phone)?),
+        };
+        let queue_id = if queue.trim().is_empty() {
+            let only: Vec<Uuid> = sqlx::query_scalar!("SELECT id FROM queues LIMIT 2").fetch_all(pool).await?;
+            match only.as_slice() {
+                [one] => *one,
+                _ => return Err(AppError::invalid("Choose what you need help with.")),
+            }
+        } else {
+            Uuid::parse_str(queue.trim()).map_err(|_| AppError::invalid("Choose what you need help with."))?
+        };
+        Ok(Self(NewRequest { queue_id, customer_name, reason, channel, phone, priority: 0 }))
+    }
+}
+
+/// Puts the request in its queue and signs the customer's token.
+pub async fn enter(state: &AppState, form: HelpForm) -> Result<HelpTicket, AppError> {
+    let help_session_id = routing::enter(&state.pool, form.0).await?;
+    let token = state.customer_keys.issue(help_session_id)?;
+    Ok(HelpTicket { help_session_id, token })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_are_e164() {
+        assert_eq!(parse_phone("+44 20 7946 0958").unwrap(), "+442079460958");
+        assert_eq!(parse_phone("+1 (415) 555-0100").unwrap(), "+14155550100");
+        for bad in ["", "0207946", "44 20 7946 0958", "+0 123 4567", "+12", "+1234567890123456", "+1 415 CALL ME"] {
+            assert!(parse_phone(bad).is_err(), "{bad:?}");
+        }
+    }
+}

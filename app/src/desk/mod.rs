@@ -1,0 +1,160 @@
+//! The representative's desk: their state and channels, offers to answer,
+//! the customers they are helping, and the queues they serve. Pushed live
+//! over the WebSocket as a whole snapshot; changed through the server
+//! functions below.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::queue::{Channel, RoutingMode};
+
+#[cfg(feature = "ssr")]
+pub mod snapshot;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelSeat {
+    pub channel: Channel,
+    pub ready: bool,
+    pub live: i32,
+    pub sessions: i32,
+    pub max_live: i32,
+    pub max_sessions: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfferCard {
+    pub help_session_id: Uuid,
+    pub customer_name: String,
+    pub reason: String,
+    pub channel: Channel,
+    pub queue: String,
+    /// How long the customer has waited, in seconds, when this was sent.
+    pub waited_seconds: i64,
+    /// Time left to accept, in milliseconds, when this was sent.
+    pub expires_in_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerCard {
+    pub help_session_id: Uuid,
+    pub customer_name: String,
+    pub reason: String,
+    pub channel: Channel,
+    pub phone: Option<String>,
+    pub queue: String,
+    /// active, on_hold or wrap_up.
+    pub status: String,
+    /// Seconds left of the queue's wrap-up time (in wrap-up only).
+    pub wrap_up_left_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueLine {
+    pub id: Uuid,
+    pub name: String,
+    pub routing_mode: RoutingMode,
+    pub waiting: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Desk {
+    /// READY, NOT_READY or LOGGED_OUT.
+    pub state: String,
+    pub reason: Option<String>,
+    pub channels: Vec<ChannelSeat>,
+    pub offers: Vec<OfferCard>,
+    pub customers: Vec<CustomerCard>,
+    pub queues: Vec<QueueLine>,
+}
+
+/// Reasons offered for NOT_READY.
+pub const NOT_READY_REASONS: [&str; 5] = ["Break", "Lunch", "Training", "Meeting", "Other work"];
+
+/// The desk as it is now. Opening it logs a logged-out agent in.
+#[server(prefix = "/api", endpoint = "desk")]
+pub async fn open_desk() -> Result<Desk, AppError> {
+    let (me, state) = crate::auth::require(crate::access::Area::Rep).await?;
+    crate::routing::agents::log_in(&state.pool, me.id).await?;
+    snapshot::desk(&state.pool, me.id).await
+}
+
+/// READY, NOT_READY (with a reason), or LOGGED_OUT.
+#[server(prefix = "/api", endpoint = "desk/state")]
+pub async fn set_state(state: String, #[server(default)] reason: String) -> Result<Desk, AppError> {
+    use crate::routing::agents;
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    match state.as_str() {
+        "READY" => agents::set_ready(&app.pool, me.id).await?,
+        "NOT_READY" => {
+            let reason = reason.trim();
+            if reason.is_empty() || reason.chars().count() > 40 {
+                return Err(AppError::invalid("Choose a reason for Not ready (at most 40 characters)."));
+            }
+            agents::set_not_ready_reason(&app.pool, me.id, reason).await?
+        }
+        "LOGGED_OUT" => {
+            crate::routing::hand_back(&app.pool, me.id, "Logged out").await?;
+        }
+        other => return Err(AppError::invalid(format!("Unknown state \"{other}\"."))),
+    }
+    snapshot::desk(&app.pool, me.id).await
+}
+
+/// Turns one channel on or off.
+#[server(prefix = "/api", endpoint = "desk/channel")]
+pub async fn set_channel(channel: String, ready: bool) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    let channel = Channel::parse(&channel)?;
+    crate::routing::agents::set_channel(&app.pool, me.id, channel, ready).await?;
+    snapshot::desk(&app.pool, me.id).await
+}
+
+#[server(prefix = "/api", endpoint = "desk/accept")]
+pub async fn accept_offer(help_session: Uuid) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    crate::routing::accept(&app.pool, me.id, help_session).await?;
+    snapshot::desk(&app.pool, me.id).await
+}
+
+#[server(prefix = "/api", endpoint = "desk/decline")]
+pub async fn decline_offer(help_session: Uuid) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    crate::routing::unanswered(&app.pool, me.id, help_session, crate::routing::Unanswered::Decline).await?;
+    snapshot::desk(&app.pool, me.id).await
+}
+
+/// "Next customer" (pull queues). `None` when nobody is waiting.
+#[server(prefix = "/api", endpoint = "desk/next")]
+pub async fn next_customer() -> Result<Option<Uuid>, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    Ok(crate::routing::next_customer(&app.pool, me.id).await?.map(|taken| taken.help_session_id))
+}
+
+/// Ends a conversation; wrap-up follows.
+#[server(prefix = "/api", endpoint = "desk/end")]
+pub async fn end_session(help_session: Uuid) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    snapshot::own(&app.pool, me.id, help_session).await?;
+    crate::routing::end(&app.pool, help_session, crate::routing::EndedBy::Agent).await?;
+    snapshot::desk(&app.pool, me.id).await
+}
+
+/// Records the disposition and note; the customer is done.
+#[server(prefix = "/api", endpoint = "desk/wrap-up")]
+pub async fn wrap_up(help_session: Uuid, disposition: String, #[server(default)] note: String) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    let disposition = disposition.trim();
+    if disposition.is_empty() || disposition.chars().count() > 60 {
+        return Err(AppError::invalid("Choose a disposition (at most 60 characters)."));
+    }
+    if note.chars().count() > 2000 {
+        return Err(AppError::invalid("The note must be at most 2000 characters."));
+    }
+    crate::routing::wrap_up(&app.pool, me.id, help_session, disposition, note.trim()).await?;
+    snapshot::desk(&app.pool, me.id).await
+}
+
+/// Dispositions offered at wrap-up.
+pub const DISPOSITIONS: [&str; 5] = ["Resolved", "Follow-up needed", "Escalated", "Not resolved", "Wrong queue"];

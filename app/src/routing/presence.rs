@@ -1,0 +1,197 @@
+//! Presence: which pages are open, on which server. A page's WebSocket is a
+//! row under its server; the last one to close marks its customer or agent
+//! lost, and the sweeper acts once they stay lost past the grace period. A
+//! server that stops beating is presumed dead, with its pages.
+
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{events::log, EndedBy, Left};
+use crate::error::AppError;
+
+/// Whose page it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Customer(Uuid),
+    Agent(Uuid),
+}
+
+impl Subject {
+    fn ids(self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            Subject::Customer(id) => (Some(id), None),
+            Subject::Agent(id) => (None, Some(id)),
+        }
+    }
+}
+
+/// Registers a server instance (and marks it alive).
+pub async fn beat(pool: &PgPool, instance: Uuid) -> Result<(), AppError> {
+    sqlx::query!(
+        "INSERT INTO instances (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()",
+        instance
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A page opened: it is present again (a reload inside the grace period
+/// changes nothing).
+pub async fn open(pool: &PgPool, instance: Uuid, subject: Subject) -> Result<Uuid, AppError> {
+    let (session, agent) = subject.ids();
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "INSERT INTO connections (id, instance_id, help_session_id, representative_id)
+         VALUES (gen_random_uuid(), $1, $2, $3) RETURNING id",
+        instance,
+        session,
+        agent
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    match subject {
+        Subject::Customer(session) => {
+            sqlx::query!("UPDATE help_sessions SET customer_lost_at = NULL WHERE id = $1", session)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Subject::Agent(agent) => {
+            sqlx::query!("UPDATE agent_states SET lost_at = NULL WHERE representative_id = $1", agent)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A page closed. If it was the last one of its customer or agent, they are
+/// lost from now (the grace period starts).
+pub async fn close(pool: &PgPool, connection: Uuid) -> Result<(), AppError> {
+    let mut tx = pool.begin().await?;
+    let Some(row) = sqlx::query!(
+        "DELETE FROM connections WHERE id = $1 RETURNING help_session_id, representative_id",
+        connection
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(());
+    };
+    mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn mark_lost(
+    conn: &mut sqlx::PgConnection,
+    session: Option<Uuid>,
+    agent: Option<Uuid>,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE help_sessions SET customer_lost_at = now()
+          WHERE id = $1 AND customer_lost_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM connections WHERE help_session_id = $1)",
+        session
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE agent_states SET lost_at = now()
+          WHERE representative_id = $1 AND lost_at IS NULL
+            AND NOT EXISTS (SELECT 1 FROM connections WHERE representative_id = $1)",
+        agent
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Servers silent for longer than `dead_after` are removed with their pages.
+pub async fn reap_dead_instances(pool: &PgPool, dead_after_seconds: f64) -> Result<usize, AppError> {
+    let mut tx = pool.begin().await?;
+    let gone = sqlx::query!(
+        "WITH dead AS (DELETE FROM instances WHERE seen_at < now() - make_interval(secs => $1) RETURNING id)
+         DELETE FROM connections WHERE instance_id IN (SELECT id FROM dead)
+         RETURNING help_session_id, representative_id",
+        dead_after_seconds
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in &gone {
+        mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
+    }
+    tx.commit().await?;
+    Ok(gone.len())
+}
+
+/// Acts on everyone lost for longer than the grace period: a waiting
+/// customer is abandoned, a customer in conversation ends it, an agent hands
+/// their customers back and is logged out.
+pub async fn sweep_lost(pool: &PgPool, grace_seconds: f64) -> Result<(), AppError> {
+    let customers = sqlx::query!(
+        "SELECT id, status FROM help_sessions
+          WHERE customer_lost_at < now() - make_interval(secs => $1)
+            AND status IN ('waiting', 'offered', 'active', 'on_hold')",
+        grace_seconds
+    )
+    .fetch_all(pool)
+    .await?;
+    for customer in customers {
+        let result = match customer.status.as_str() {
+            "waiting" | "offered" => super::leave(pool, customer.id, Left::Abandoned).await,
+            _ => super::end(pool, customer.id, EndedBy::Customer).await,
+        };
+        match result {
+            Ok(()) | Err(AppError::NotFound(_)) => {}
+            Err(error) => return Err(error),
+        }
+    }
+    let agents = sqlx::query_scalar!(
+        "SELECT representative_id FROM agent_states
+          WHERE lost_at < now() - make_interval(secs => $1) AND state <> 'LOGGED_OUT'",
+        grace_seconds
+    )
+    .fetch_all(pool)
+    .await?;
+    for agent in agents {
+        super::hand_back(pool, agent, "Connection lost").await?;
+    }
+    Ok(())
+}
+
+/// Customers who waited longer than their queue's maximum wait leave the
+/// line (EXPIRE); their page offers a callback.
+pub async fn expire_long_waits(pool: &PgPool) -> Result<usize, AppError> {
+    let due = sqlx::query!(
+        "SELECT e.help_session_id, e.queue_id FROM queue_entries e JOIN queues q ON q.id = e.queue_id
+          WHERE q.max_wait_seconds IS NOT NULL AND e.offered_to IS NULL
+            AND e.enqueued_at < now() - make_interval(secs => q.max_wait_seconds)"
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut expired = 0;
+    for entry in due {
+        let mut tx = pool.begin().await?;
+        let removed = sqlx::query!(
+            "DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NULL",
+            entry.help_session_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        if removed.rows_affected() == 1 {
+            sqlx::query!(
+                "UPDATE help_sessions SET status = 'expired', ended_at = now() WHERE id = $1",
+                entry.help_session_id
+            )
+            .execute(&mut *tx)
+            .await?;
+            log(&mut tx, "EXPIRE", Some(entry.help_session_id), Some(entry.queue_id), None, json!({})).await?;
+            expired += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(expired)
+}

@@ -1,0 +1,91 @@
+// The queue, as customers and a representative live it: positions and an
+// estimate, a push offer accepted, positions moving up live, a closed tab
+// gone after the grace period.
+import { test, expect, Browser, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { open, signIn } from './helpers';
+
+test.describe.configure({ mode: 'serial' });
+
+const AGENT = { email: 'quinn@example.com', name: 'Quinn Queue', password: 'quinn has a long password' };
+
+test.beforeAll(() => {
+  // A representative made with the command line; they join "General".
+  execFileSync(
+    path.resolve(__dirname, '../../target/debug/switchboard'),
+    ['user', 'add', '--email', AGENT.email, '--name', AGENT.name, '--role', 'agent'],
+    { input: `${AGENT.password}\n`, env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL, RUST_LOG: 'warn' } },
+  );
+});
+
+async function askForHelp(browser: Browser, name: string): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await open(page, '/');
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('What do you need help with?').fill(`${name} needs help with an order`);
+  await page.getByLabel('Video').check();
+  await page.getByRole('button', { name: 'Talk to a representative' }).click();
+  await expect(page.getByTestId('customer-status')).toBeVisible();
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+  return page;
+}
+
+test('customers wait with live positions and a representative takes the first', async ({ browser, page: desk }) => {
+  // The representative opens the desk (logged in, not ready yet), so the
+  // queue is staffed and customers may wait.
+  await signIn(desk, AGENT.email, AGENT.password);
+  await expect(desk).toHaveURL(/\/rep$/);
+  await expect(desk.getByTestId('agent-state')).toHaveText('Not ready (Logged in)');
+
+  const first = await askForHelp(browser, 'Customer One');
+  const second = await askForHelp(browser, 'Customer Two');
+  const third = await askForHelp(browser, 'Customer Three');
+  await expect(first.getByTestId('position')).toHaveText('1');
+  await expect(second.getByTestId('position')).toHaveText('2');
+  await expect(third.getByTestId('position')).toHaveText('3');
+  for (const customer of [first, second, third]) {
+    await expect(customer.getByTestId('estimate')).not.toBeEmpty();
+  }
+  // A reload keeps the place.
+  await second.reload();
+  await expect(second.getByTestId('position')).toHaveText('2');
+
+  // Ready: the first customer is offered, with a countdown.
+  await desk.getByRole('button', { name: 'Ready', exact: true }).click();
+  await expect(desk.getByTestId('agent-state')).toHaveText('Ready');
+  const offer = desk.getByTestId('offer');
+  await expect(offer).toContainText('Customer One');
+  await expect(offer.getByTestId('countdown')).toHaveText(/^\d+$/);
+  await offer.getByRole('button', { name: 'Accept' }).click();
+
+  // Both sides see the match.
+  await expect(desk.getByTestId('my-customer')).toContainText('Customer One');
+  await expect(first.getByTestId('matched')).toHaveText(`${AGENT.name} is joining you`);
+  // The others move up, live.
+  await expect(second.getByTestId('position')).toHaveText('1');
+  await expect(third.getByTestId('position')).toHaveText('2');
+  await expect(second.getByTestId('estimate')).toHaveText(/minute/);
+
+  // The third closes the tab: after the grace period they are gone.
+  await third.context().close();
+  await expect(desk.locator('ul.queues')).toContainText('1 waiting', { timeout: 20_000 });
+  await expect(second.getByTestId('position')).toHaveText('1');
+
+  // The representative ends the conversation and wraps up; the customer's
+  // page ends too, and the next customer is offered.
+  await desk.getByTestId('my-customer').getByRole('button', { name: 'End' }).click();
+  await expect(first.getByRole('heading', { name: 'Your conversation has ended' })).toBeVisible();
+  await desk.getByTestId('my-customer').getByRole('button', { name: 'Done' }).click();
+  await expect(desk.getByTestId('offer')).toContainText('Customer Two');
+});
+
+test('a customer can leave the queue', async ({ browser }) => {
+  const customer = await askForHelp(browser, 'Customer Four');
+  await expect(customer.getByTestId('position')).not.toBeEmpty();
+
+  await customer.getByRole('button', { name: 'Leave queue' }).click();
+
+  await expect(customer.getByRole('button', { name: 'Talk to a representative' })).toBeVisible();
+});

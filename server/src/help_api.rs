@@ -1,0 +1,157 @@
+//! The service kit's HTTP API (SPEC §10), JSON in and out:
+//!
+//! - `POST /help/session` creates a help session: `{name, reason, channel,
+//!   queue?, phone?}` → 201 `{help_session_id, token}`.
+//! - `POST /help/queue` (customer bearer token) puts it in line → 200 with
+//!   where it stands.
+//! - `GET /help/session` (customer bearer token) → where it stands.
+//! - `DELETE /help/queue` (a signed-in representative's session cookie)
+//!   takes the head of the pull queues they serve → 200 with the customer, or
+//!   204 when nobody is waiting.
+//! - `DELETE /help/queue/{id}` (that session's bearer token) cancels → 204.
+//!
+//! Errors are `{"error": "..."}` with the status of their kind.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use app::customer::request::HelpForm;
+use app::customer::view::customer_view;
+use app::customer::{CustomerView, HelpTicket};
+use app::error::AppError;
+use app::routing::{self, Left};
+use app::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/help/session", post(create_session).get(session_status))
+        .route("/help/queue", post(enqueue).delete(dequeue))
+        .route("/help/queue/{id}", delete(cancel))
+}
+
+/// An error as the API answers it.
+pub struct ApiError(AppError);
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, Json(serde_json::json!({ "error": self.0.to_string() }))).into_response()
+    }
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, Deserialize)]
+pub struct NewSession {
+    name: String,
+    reason: String,
+    channel: String,
+    #[serde(default)]
+    queue: Option<Uuid>,
+    #[serde(default)]
+    phone: Option<String>,
+}
+
+async fn create_session(
+    State(state): State<AppState>,
+    Json(body): Json<NewSession>,
+) -> ApiResult<(StatusCode, Json<HelpTicket>)> {
+    let queue = body.queue.map(|id| id.to_string()).unwrap_or_default();
+    let form = HelpForm::parse(
+        &state.pool,
+        &queue,
+        &body.name,
+        &body.reason,
+        &body.channel,
+        body.phone.as_deref().unwrap_or(""),
+    )
+    .await?;
+    let help_session_id = routing::create(&state.pool, form.0).await?;
+    let token = state.customer_keys.issue(help_session_id)?;
+    Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id, token })))
+}
+
+/// The help session a bearer token names.
+fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<Uuid> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|token| state.customer_keys.verify(token.trim()))
+        .ok_or_else(|| ApiError(AppError::Unauthorized("A valid customer token is needed (Authorization: Bearer ...).".into())))
+}
+
+async fn enqueue(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
+    let session = bearer(&state, &headers)?;
+    routing::enqueue(&state.pool, session).await?;
+    status_of(&state, session).await
+}
+
+async fn session_status(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
+    let session = bearer(&state, &headers)?;
+    status_of(&state, session).await
+}
+
+async fn status_of(state: &AppState, session: Uuid) -> ApiResult<Json<CustomerView>> {
+    let view = customer_view(&state.pool, session)
+        .await?
+        .ok_or_else(|| ApiError(AppError::NotFound("No such help session.".into())))?;
+    Ok(Json(view))
+}
+
+async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+    let session = bearer(&state, &headers)?;
+    if session != id {
+        return Err(ApiError(AppError::Forbidden));
+    }
+    routing::leave(&state.pool, id, Left::Cancelled).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The customer a representative just took.
+#[derive(Debug, Serialize)]
+pub struct Dequeued {
+    help_session_id: Uuid,
+    queue_id: Uuid,
+    customer_name: String,
+    reason: String,
+    channel: String,
+    phone: Option<String>,
+}
+
+async fn dequeue(State(state): State<AppState>, session: Session) -> ApiResult<Response> {
+    let me = app::auth::session::current(&session, &state.pool)
+        .await?
+        .ok_or_else(|| ApiError(AppError::sign_in_needed()))?;
+    let Some(taken) = routing::next_customer(&state.pool, me.id).await? else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let row = sqlx::query!(
+        "SELECT customer_name, reason, channel, phone FROM help_sessions WHERE id = $1",
+        taken.help_session_id
+    )
+    .fetch_one(&state.pool)
+    .await
+    .map_err(AppError::from)?;
+    Ok(Json(Dequeued {
+        help_session_id: taken.help_session_id,
+        queue_id: taken.queue_id,
+        customer_name: row.customer_name,
+        reason: row.reason,
+        channel: row.channel,
+        phone: row.phone,
+    })
+    .into_response())
+}

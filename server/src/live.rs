@@ -1,0 +1,261 @@
+//! Everything live: the LISTEN/NOTIFY hub that wakes this server when any
+//! server changes something, the WebSockets that push customers' positions
+//! and agents' desks, presence, and the sweeper for timers.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde::Deserialize;
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::broadcast;
+use tokio::time::{interval, Instant, MissedTickBehavior};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use app::customer::{token, view::customer_view, CustomerView};
+use app::desk::snapshot;
+use app::routing::events::{Notice, NOTIFY_CHANNEL};
+use app::routing::presence::{self, Subject};
+use app::state::AppState;
+
+/// Pages push at least this often, even when nothing happened.
+const REFRESH: Duration = Duration::from_secs(15);
+/// Several changes within this window are pushed once.
+const DEBOUNCE: Duration = Duration::from_millis(150);
+/// A page that sends nothing (not even its heartbeat) this long is gone.
+const SILENCE: Duration = Duration::from_secs(35);
+
+/// This server's live parts, shared by its WebSockets.
+#[derive(Clone)]
+pub struct Live {
+    pub instance: Uuid,
+    pub notices: broadcast::Sender<Notice>,
+    pub grace: Duration,
+}
+
+impl Live {
+    pub fn new(grace: Duration) -> Self {
+        let (notices, _) = broadcast::channel(4096);
+        Self { instance: Uuid::new_v4(), notices, grace }
+    }
+
+    /// Starts listening for NOTIFY and sweeping timers, until `stop`.
+    pub fn start(&self, pool: PgPool) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![tokio::spawn(listen(pool.clone(), self.notices.clone())), tokio::spawn(sweep(pool, self.clone()))]
+    }
+}
+
+/// Forwards every NOTIFY to this server's pages; reconnects if the
+/// connection drops.
+async fn listen(pool: PgPool, notices: broadcast::Sender<Notice>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(error) => {
+                tracing::error!(%error, "cannot LISTEN; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(error) = listener.listen(NOTIFY_CHANNEL).await {
+            tracing::error!(%error, "cannot LISTEN; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        loop {
+            match listener.recv().await {
+                Ok(notification) => match serde_json::from_str::<Notice>(notification.payload()) {
+                    Ok(notice) => {
+                        let _ = notices.send(notice);
+                    }
+                    Err(error) => tracing::warn!(%error, "unreadable notification"),
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "LISTEN connection lost; reconnecting");
+                    // Pages refresh on the next notice or tick; nothing is lost
+                    // because every state is in the database.
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Once a second: beat, reap dead servers, expire offers, wrap-ups and long
+/// waits, and act on customers and agents lost past the grace period. Every
+/// server runs it; the work is idempotent and locked row by row.
+async fn sweep(pool: PgPool, live: Live) {
+    let mut tick = interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let grace = live.grace.as_secs_f64();
+    loop {
+        tick.tick().await;
+        let result = async {
+            presence::beat(&pool, live.instance).await?;
+            presence::reap_dead_instances(&pool, (grace * 3.0).max(30.0)).await?;
+            app::routing::expire_offers(&pool).await?;
+            app::routing::expire_wrap_ups(&pool).await?;
+            presence::expire_long_waits(&pool).await?;
+            presence::sweep_lost(&pool, grace).await
+        }
+        .await;
+        if let Err(error) = result {
+            tracing::error!(?error, "sweep failed");
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    token: Option<String>,
+}
+
+/// `/ws/customer`: the waiting page's live line. The customer's token comes
+/// from the page's cookie, or `?token=` for other clients.
+pub async fn customer_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(live): Extension<Live>,
+    Query(query): Query<TokenQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let token = query.token.or_else(|| token::token_in(&headers));
+    let Some(session) = token.and_then(|token| state.customer_keys.verify(&token)) else {
+        return (StatusCode::UNAUTHORIZED, "A valid customer token is needed.").into_response();
+    };
+    ws.on_upgrade(move |socket| async move {
+        if let Err(error) = run_customer(socket, state, live, session).await {
+            tracing::warn!(?error, "customer socket ended with an error");
+        }
+    })
+}
+
+async fn run_customer(socket: WebSocket, state: AppState, live: Live, session: Uuid) -> Result<(), app::error::AppError> {
+    let queue: Option<Uuid> = sqlx::query_scalar!("SELECT queue_id FROM help_sessions WHERE id = $1", session)
+        .fetch_optional(&state.pool)
+        .await?;
+    let Some(queue) = queue else { return Ok(()) };
+    let connection = presence::open(&state.pool, live.instance, Subject::Customer(session)).await?;
+    let relevant = move |notice: &Notice| {
+        notice.session == Some(session) || notice.queue == Some(queue) || notice.kind == "AGENT_STATE"
+    };
+    let pool = state.pool.clone();
+    let render = move || {
+        let pool = pool.clone();
+        async move {
+            let view = customer_view(&pool, session).await?;
+            let done = matches!(view, None | Some(CustomerView::Closed { .. }));
+            Ok((serde_json::to_string(&view).unwrap_or_default(), done))
+        }
+    };
+    let result = pump(socket, live.notices.subscribe(), relevant, render).await;
+    presence::close(&state.pool, connection).await?;
+    result
+}
+
+/// `/ws/rep`: the signed-in representative's desk, live.
+pub async fn rep_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(live): Extension<Live>,
+    session: Session,
+) -> Response {
+    let me = match app::auth::session::current(&session, &state.pool).await {
+        Ok(Some(me)) => me,
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    ws.on_upgrade(move |socket| async move {
+        if let Err(error) = run_rep(socket, state, live, me.id).await {
+            tracing::warn!(?error, "desk socket ended with an error");
+        }
+    })
+}
+
+async fn run_rep(socket: WebSocket, state: AppState, live: Live, agent: Uuid) -> Result<(), app::error::AppError> {
+    app::routing::agents::log_in(&state.pool, agent).await?;
+    let connection = presence::open(&state.pool, live.instance, Subject::Agent(agent)).await?;
+    let queues: HashSet<Uuid> =
+        sqlx::query_scalar!("SELECT queue_id FROM queue_members WHERE representative_id = $1", agent)
+            .fetch_all(&state.pool)
+            .await?
+            .into_iter()
+            .collect();
+    let relevant = move |notice: &Notice| {
+        notice.agent == Some(agent) || notice.queue.is_some_and(|queue| queues.contains(&queue))
+    };
+    let pool = state.pool.clone();
+    let render = move || {
+        let pool = pool.clone();
+        async move {
+            let desk = snapshot::desk(&pool, agent).await?;
+            Ok((serde_json::to_string(&desk).unwrap_or_default(), false))
+        }
+    };
+    let result = pump(socket, live.notices.subscribe(), relevant, render).await;
+    presence::close(&state.pool, connection).await?;
+    result
+}
+
+/// The loop of every page's socket: push the rendered view now, after every
+/// relevant change (debounced), and every REFRESH; read heartbeats; stop when
+/// the page goes quiet or closes, or the view says it is done.
+async fn pump<R, F, Fut>(
+    mut socket: WebSocket,
+    mut notices: broadcast::Receiver<Notice>,
+    relevant: R,
+    render: F,
+) -> Result<(), app::error::AppError>
+where
+    R: Fn(&Notice) -> bool,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(String, bool), app::error::AppError>>,
+{
+    let mut refresh = interval(REFRESH);
+    refresh.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut heard = Instant::now();
+    let mut due: Option<Instant> = Some(Instant::now());
+    loop {
+        let wake = due.unwrap_or_else(|| Instant::now() + REFRESH);
+        tokio::select! {
+            message = socket.recv() => match message {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
+                Some(Ok(_)) => heard = Instant::now(),
+            },
+            notice = notices.recv() => match notice {
+                Ok(notice) if relevant(&notice) => {
+                    due.get_or_insert_with(|| Instant::now() + DEBOUNCE);
+                }
+                Ok(_) => {}
+                // Missed some: push anyway.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    due.get_or_insert_with(Instant::now);
+                }
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            _ = refresh.tick() => {
+                if heard.elapsed() > SILENCE {
+                    return Ok(());
+                }
+                due.get_or_insert_with(Instant::now);
+            }
+            _ = tokio::time::sleep_until(wake), if due.is_some() => {
+                due = None;
+                let (text, done) = render().await?;
+                if socket.send(Message::Text(text.into())).await.is_err() {
+                    return Ok(());
+                }
+                if done {
+                    let _ = socket.send(Message::Close(None)).await;
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
