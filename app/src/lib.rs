@@ -27,7 +27,7 @@ use leptos_router::{
 
 use crate::pages::{
     admin::AdminPage, errors::NotFound, home::HomePage, layout::Header, login::LoginPage,
-    people::PeoplePage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, MeResource,
+    people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, MeResource,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -81,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/supervisor") view=SupervisorPage/>
                     <Route path=path!("/admin") view=AdminPage/>
                     <Route path=path!("/admin/people") view=PeoplePage/>
+                    <Route path=path!("/admin/queues") view=QueuesPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,4 +1,15 @@
 import { expect, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+
+/** Adds a representative with the command line (they join "General"). */
+export function addRepresentative(who: { email: string; name: string; password: string }) {
+  execFileSync(
+    path.resolve(__dirname, '../../target/debug/switchboard'),
+    ['user', 'add', '--email', who.email, '--name', who.name, '--role', 'agent'],
+    { input: `${who.password}\n`, env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL, RUST_LOG: 'warn' } },
+  );
+}
 
 /** Opens a page and waits until it is hydrated (interactive). */
 export async function open(page: Page, url: string) {

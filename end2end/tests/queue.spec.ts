@@ -2,22 +2,13 @@
 // estimate, a push offer accepted, positions moving up live, a closed tab
 // gone after the grace period.
 import { test, expect, Browser, Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
-import { open, signIn } from './helpers';
+import { addRepresentative, open, signIn } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
 const AGENT = { email: 'quinn@example.com', name: 'Quinn Queue', password: 'quinn has a long password' };
 
-test.beforeAll(() => {
-  // A representative made with the command line; they join "General".
-  execFileSync(
-    path.resolve(__dirname, '../../target/debug/switchboard'),
-    ['user', 'add', '--email', AGENT.email, '--name', AGENT.name, '--role', 'agent'],
-    { input: `${AGENT.password}\n`, env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL, RUST_LOG: 'warn' } },
-  );
-});
+test.beforeAll(() => addRepresentative(AGENT));
 
 async function askForHelp(browser: Browser, name: string): Promise<Page> {
   const context = await browser.newContext();

@@ -42,7 +42,10 @@ fn Overview() -> impl IntoView {
                     }
                 })}
             </Suspense>
-            <p><a class="button" href="/admin/people">"Manage people"</a></p>
+            <p class="row">
+                <a class="button" href="/admin/people">"Manage people"</a>
+                <a class="button" href="/admin/queues">"Manage queues"</a>
+            </p>
         </section>
     }
 }

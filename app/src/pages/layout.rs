@@ -38,6 +38,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
             <Show when=move || Area::Admin.allows(role)>
                 <a href="/admin">"Admin"</a>
                 <a href="/admin/people">"People"</a>
+                <a href="/admin/queues">"Queues"</a>
             </Show>
             <span class="who" data-testid="signed-in-as">{me.display_name.clone()}</span>
             <SignOut/>

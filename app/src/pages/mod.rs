@@ -7,6 +7,7 @@ pub mod home;
 pub mod layout;
 pub mod login;
 pub mod people;
+pub mod queues;
 pub mod rep;
 pub mod setup;
 pub mod supervisor;

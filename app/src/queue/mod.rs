@@ -168,3 +168,56 @@ pub struct Queue {
     pub nobody_message: String,
     pub auto_join: bool,
 }
+
+/// A queue as the admin edits it: its settings and who serves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueWithMembers {
+    pub queue: Queue,
+    pub members: Vec<Uuid>,
+}
+
+/// Every queue with its members. Admins only.
+#[leptos::server(prefix = "/api", endpoint = "queues/list")]
+pub async fn list_queues() -> Result<Vec<QueueWithMembers>, AppError> {
+    let (_, state) = crate::auth::require(crate::access::Area::Admin).await?;
+    repo::list_with_members(&state.pool).await
+}
+
+/// Creates (no `id`) or updates a queue and sets its members. Admins only.
+#[allow(clippy::too_many_arguments)]
+#[leptos::server(prefix = "/api", endpoint = "queues/save")]
+pub async fn save_queue(
+    #[server(default)] id: Option<Uuid>,
+    name: String,
+    #[server(default)] channels: Vec<String>,
+    routing_mode: String,
+    strategy: String,
+    rona_seconds: i32,
+    wrap_up_seconds: i32,
+    service_level_seconds: i32,
+    #[server(default)] max_length: Option<i32>,
+    #[server(default)] max_wait_seconds: Option<i32>,
+    when_nobody: String,
+    nobody_message: String,
+    #[server(default)] auto_join: bool,
+    #[server(default)] members: Vec<Uuid>,
+) -> Result<QueueWithMembers, AppError> {
+    let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
+    let settings = repo::Settings::parse(
+        &name,
+        &channels,
+        &routing_mode,
+        &strategy,
+        rona_seconds,
+        wrap_up_seconds,
+        service_level_seconds,
+        max_length,
+        max_wait_seconds,
+        &when_nobody,
+        &nobody_message,
+        auto_join,
+    )?;
+    let saved = repo::save(&state.pool, id, &settings, &members).await?;
+    tracing::info!(by = %me.id, queue = %saved.queue.id, "queue saved");
+    Ok(saved)
+}

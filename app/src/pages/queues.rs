@@ -1,0 +1,199 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use uuid::Uuid;
+
+use super::failure;
+use super::guard::guarded;
+use crate::access::Area;
+use crate::model::Person;
+use crate::people::list_people;
+use crate::queue::{list_queues, Channel, QueueWithMembers, RoutingMode, SaveQueue, Strategy, WhenNobody};
+
+/// `/admin/queues`: an admin creates and edits queues and chooses who serves
+/// each.
+#[component]
+pub fn QueuesPage() -> impl IntoView {
+    view! {
+        <Title text="Queues"/>
+        {guarded(Area::Admin, |_| view! { <Queues/> })}
+    }
+}
+
+#[component]
+fn Queues() -> impl IntoView {
+    let save = ServerAction::<SaveQueue>::new();
+    let queues = Resource::new(move || save.version().get(), |_| list_queues());
+    let people = Resource::new(|| (), |_| list_people());
+    let message = move || match save.value().get() {
+        Some(Ok(saved)) => Some(view! { <p class="notice" role="status">{format!("Saved \"{}\".", saved.queue.name)}</p> }.into_any()),
+        Some(Err(error)) => Some(view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()),
+        None => None,
+    };
+    view! {
+        <section class="card">
+            <h1>"Queues"</h1>
+            <p class="muted">"Each queue is a line of customers for one kind of help, with its own rules and team."</p>
+            {message}
+        </section>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let (queues, people) = match (queues.await, people.await) {
+                    (Ok(queues), Ok(people)) => (queues, people),
+                    (Err(error), _) | (_, Err(error)) => return failure(error),
+                };
+                view! {
+                    {queues.into_iter().map(|queue| {
+                        let people = people.clone();
+                        view! { <QueueEditor existing=Some(queue) people save/> }
+                    }).collect_view()}
+                    <QueueEditor existing=None people save/>
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: ServerAction<SaveQueue>) -> impl IntoView {
+    let id = existing.as_ref().map(|q| q.queue.id);
+    let q = existing.as_ref().map(|q| q.queue.clone());
+    let title = q.as_ref().map(|q| q.name.clone()).unwrap_or_else(|| "New queue".to_owned());
+    let name = RwSignal::new(q.as_ref().map(|q| q.name.clone()).unwrap_or_default());
+    let channels = RwSignal::new(q.as_ref().map(|q| q.channels.clone()).unwrap_or_else(|| Channel::ALL.to_vec()));
+    let mode = RwSignal::new(q.as_ref().map(|q| q.routing_mode).unwrap_or(RoutingMode::Push));
+    let strategy = RwSignal::new(q.as_ref().map(|q| q.strategy).unwrap_or(Strategy::LongestIdle));
+    let rona = RwSignal::new(q.as_ref().map(|q| q.rona_seconds).unwrap_or(15).to_string());
+    let wrap_up = RwSignal::new(q.as_ref().map(|q| q.wrap_up_seconds).unwrap_or(60).to_string());
+    let service_level = RwSignal::new(q.as_ref().map(|q| q.service_level_seconds).unwrap_or(20).to_string());
+    let max_length = RwSignal::new(q.as_ref().and_then(|q| q.max_length).map(|n| n.to_string()).unwrap_or_default());
+    let max_wait = RwSignal::new(q.as_ref().and_then(|q| q.max_wait_seconds).map(|n| n.to_string()).unwrap_or_default());
+    let when_nobody = RwSignal::new(q.as_ref().map(|q| q.when_nobody).unwrap_or(WhenNobody::Refuse));
+    let nobody_message = RwSignal::new(
+        q.as_ref()
+            .map(|q| q.nobody_message.clone())
+            .unwrap_or_else(|| "Nobody is available right now. Leave your number and we will call you back.".into()),
+    );
+    let auto_join = RwSignal::new(q.as_ref().is_some_and(|q| q.auto_join));
+    let members = RwSignal::new(existing.as_ref().map(|q| q.members.clone()).unwrap_or_default());
+    let local_error = RwSignal::new(None::<String>);
+
+    let number = |field: &str, raw: String, required: bool| -> Result<Option<i32>, String> {
+        let raw = raw.trim().to_owned();
+        if raw.is_empty() && !required {
+            return Ok(None);
+        }
+        raw.parse::<i32>().map(Some).map_err(|_| format!("{field} must be a whole number."))
+    };
+    let submit = move |_| {
+        let parsed = (|| {
+            Ok::<_, String>(SaveQueue {
+                id,
+                name: name.get(),
+                channels: channels.get().iter().map(|c| c.as_str().to_owned()).collect(),
+                routing_mode: mode.get().as_str().to_owned(),
+                strategy: strategy.get().as_str().to_owned(),
+                rona_seconds: number("No-answer time", rona.get(), true)?.unwrap_or_default(),
+                wrap_up_seconds: number("Wrap-up time", wrap_up.get(), true)?.unwrap_or_default(),
+                service_level_seconds: number("Service-level threshold", service_level.get(), true)?.unwrap_or_default(),
+                max_length: number("Maximum length", max_length.get(), false)?,
+                max_wait_seconds: number("Maximum wait", max_wait.get(), false)?,
+                when_nobody: when_nobody.get().as_str().to_owned(),
+                nobody_message: nobody_message.get(),
+                auto_join: auto_join.get(),
+                members: members.get(),
+            })
+        })();
+        match parsed {
+            Ok(input) => {
+                local_error.set(None);
+                save.dispatch(input);
+            }
+            Err(message) => local_error.set(Some(message)),
+        }
+    };
+    let test_id = if id.is_some() { "queue" } else { "new-queue" };
+    let text = |signal: RwSignal<String>| move |ev| signal.set(event_target_value(&ev));
+
+    view! {
+        <section class="card" data-testid=test_id>
+            <h2>{title}</h2>
+            <div class="grid-form">
+                <label>"Name"<input type="text" maxlength="60" prop:value=move || name.get() on:input=text(name)/></label>
+                <label>
+                    "Routing"
+                    <select on:change=move |ev| mode.set(if event_target_value(&ev) == "pull" { RoutingMode::Pull } else { RoutingMode::Push })>
+                        <option value="push" selected=mode.get_untracked() == RoutingMode::Push>"Push: offer to an agent"</option>
+                        <option value="pull" selected=mode.get_untracked() == RoutingMode::Pull>"Pull: agents press Next customer"</option>
+                    </select>
+                </label>
+                <label>
+                    "Strategy"
+                    <select on:change=move |ev| if let Ok(s) = Strategy::parse(&event_target_value(&ev)) { strategy.set(s) }>
+                        {Strategy::ALL.map(|s| view! { <option value=s.as_str() selected=strategy.get_untracked() == s>{s.label()}</option> })}
+                    </select>
+                </label>
+                <label>"No-answer time (s)"<input type="number" min="5" max="300" prop:value=move || rona.get() on:input=text(rona)/></label>
+                <label>"Wrap-up time (s)"<input type="number" min="0" max="3600" prop:value=move || wrap_up.get() on:input=text(wrap_up)/></label>
+                <label>"Service level within (s)"<input type="number" min="1" max="3600" prop:value=move || service_level.get() on:input=text(service_level)/></label>
+                <label>"Maximum length (empty: none)"<input type="number" min="1" prop:value=move || max_length.get() on:input=text(max_length)/></label>
+                <label>"Maximum wait in s (empty: none)"<input type="number" min="1" prop:value=move || max_wait.get() on:input=text(max_wait)/></label>
+                <label>
+                    "When nobody is logged in"
+                    <select on:change=move |ev| when_nobody.set(if event_target_value(&ev) == "accept" { WhenNobody::Accept } else { WhenNobody::Refuse })>
+                        <option value="refuse" selected=when_nobody.get_untracked() == WhenNobody::Refuse>"Refuse, with the message"</option>
+                        <option value="accept" selected=when_nobody.get_untracked() == WhenNobody::Accept>"Let customers wait"</option>
+                    </select>
+                </label>
+            </div>
+            <label class="wide">"Message when nobody is logged in"<input type="text" maxlength="500" prop:value=move || nobody_message.get() on:input=text(nobody_message)/></label>
+            <fieldset class="channels">
+                <legend>"Channels"</legend>
+                {Channel::ALL.map(|channel| view! {
+                    <label class="choice">
+                        <input
+                            type="checkbox"
+                            prop:checked=move || channels.get().contains(&channel)
+                            on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                channels.update(|list| {
+                                    list.retain(|c| *c != channel);
+                                    if on { list.push(channel) }
+                                });
+                            }
+                        />
+                        {channel.label()}
+                    </label>
+                })}
+            </fieldset>
+            <fieldset class="channels">
+                <legend>"Members"</legend>
+                <label class="choice">
+                    <input type="checkbox" prop:checked=move || auto_join.get() on:change=move |ev| auto_join.set(event_target_checked(&ev))/>
+                    "New representatives join automatically"
+                </label>
+                {people.into_iter().map(|person| {
+                    let person_id: Uuid = person.id;
+                    view! {
+                        <label class="choice">
+                            <input
+                                type="checkbox"
+                                aria-label=format!("{} serves this queue", person.display_name)
+                                prop:checked=move || members.get().contains(&person_id)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    members.update(|list| {
+                                        list.retain(|m| *m != person_id);
+                                        if on { list.push(person_id) }
+                                    });
+                                }
+                            />
+                            {person.display_name.clone()}
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            {move || local_error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            <p><button type="button" on:click=submit disabled=move || save.pending().get()>{if id.is_some() { "Save" } else { "Create queue" }}</button></p>
+        </section>
+    }
+}
