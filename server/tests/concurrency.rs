@@ -243,3 +243,201 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
     .unwrap();
     assert_eq!(modes.len(), 2, "{modes:?}");
 }
+
+mod common;
+
+/// The same through two real server instances over HTTP: customers enter and
+/// cancel through the service-kit API, pull agents dequeue with
+/// `DELETE /help/queue`, push agents accept offers on the desk, each agent
+/// and customer talking to one server or the other.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) {
+    use serde_json::{json, Value};
+    use std::sync::Mutex;
+
+    let servers = Arc::new([common::TestApp::spawn(pool.clone()).await, common::TestApp::spawn(pool.clone()).await]);
+    let push_queue = queue(&pool, "Push", "push").await;
+    let pull_queue = queue(&pool, "Pull", "pull").await;
+
+    // Agents sign in on alternating servers.
+    let mut clients = Vec::new();
+    for n in 0..(PUSH_AGENTS + PULL_AGENTS) {
+        let queue_id = if n < PUSH_AGENTS { push_queue } else { pull_queue };
+        let email = format!("http{n}@example.com");
+        servers[n % 2].add_user(&email, &format!("Agent {n}"), app::model::Role::Agent).await;
+        sqlx::query("DELETE FROM queue_members WHERE representative_id = (SELECT id FROM representatives WHERE email = $1)")
+            .bind(&email)
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO queue_members (queue_id, representative_id) SELECT $1, id FROM representatives WHERE email = $2")
+            .bind(queue_id)
+            .bind(&email)
+            .execute(&pool)
+            .await
+            .unwrap();
+        let client = servers[n % 2].client();
+        assert_eq!(servers[n % 2].login(&client, &email, common::PASSWORD).await.status(), 200);
+        assert_eq!(servers[n % 2].call(&client, "desk", &[]).await.status(), 200);
+        clients.push(client);
+    }
+
+    let entering_done = Arc::new(AtomicBool::new(false));
+    let tokens: Arc<Mutex<Vec<(Uuid, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let cancelled = Arc::new(AtomicUsize::new(0));
+    let mut agents = Vec::new();
+    for (n, client) in clients.into_iter().enumerate() {
+        let servers = servers.clone();
+        let done = entering_done.clone();
+        let pool = pool.clone();
+        agents.push(tokio::spawn(async move {
+            let server = &servers[n % 2];
+            let me: Uuid = sqlx::query_scalar("SELECT id FROM representatives WHERE email = $1")
+                .bind(format!("http{n}@example.com"))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            let finish = |session: String| {
+                let client = client.clone();
+                async move {
+                    assert_eq!(server.call(&client, "desk/end", &[("help_session", session.as_str())]).await.status(), 200);
+                    let wrapped = server
+                        .call(&client, "desk/wrap-up", &[("help_session", session.as_str()), ("disposition", "Resolved")])
+                        .await;
+                    assert_eq!(wrapped.status(), 200);
+                }
+            };
+            if n < PUSH_AGENTS {
+                assert_eq!(server.call(&client, "desk/state", &[("state", "READY")]).await.status(), 200);
+            }
+            loop {
+                let work: Option<String> = if n < PUSH_AGENTS {
+                    let offered: Option<Uuid> =
+                        sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1 LIMIT 1")
+                            .bind(me)
+                            .fetch_optional(&pool)
+                            .await
+                            .unwrap();
+                    match offered {
+                        Some(session) => {
+                            let id = session.to_string();
+                            let accepted = server.call(&client, "desk/accept", &[("help_session", id.as_str())]).await;
+                            match accepted.status().as_u16() {
+                                200 => Some(id),
+                                404 => None, // the customer cancelled meanwhile
+                                other => panic!("accept answered {other}"),
+                            }
+                        }
+                        None => None,
+                    }
+                } else {
+                    let taken = client.delete(server.url("/help/queue")).send().await.unwrap();
+                    match taken.status().as_u16() {
+                        200 => Some(taken.json::<Value>().await.unwrap()["help_session_id"].as_str().unwrap().to_owned()),
+                        204 => None,
+                        other => panic!("dequeue answered {other}"),
+                    }
+                };
+                match work {
+                    Some(session) => finish(session).await,
+                    None => {
+                        if everyone_placed(&pool, &done).await {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            }
+        }));
+    }
+
+    let mut entering = Vec::new();
+    for t in 0..ENTERING_TASKS {
+        let servers = servers.clone();
+        let tokens = tokens.clone();
+        entering.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            for n in (t..CUSTOMERS).step_by(ENTERING_TASKS) {
+                let server = &servers[n % 2];
+                let queue = if n % 2 == 0 { push_queue } else { pull_queue };
+                let created: Value = http
+                    .post(server.url("/help/session"))
+                    .json(&json!({ "name": format!("customer {n}"), "reason": "help", "channel": "audio", "queue": queue }))
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                let token = created["token"].as_str().unwrap().to_owned();
+                let id: Uuid = created["help_session_id"].as_str().unwrap().parse().unwrap();
+                let enqueued = http.post(servers[(n + 1) % 2].url("/help/queue")).bearer_auth(&token).send().await.unwrap();
+                assert_eq!(enqueued.status(), 200);
+                tokens.lock().unwrap().push((id, token));
+            }
+        }));
+    }
+    let canceller = {
+        let servers = servers.clone();
+        let tokens = tokens.clone();
+        let cancelled = cancelled.clone();
+        let done = entering_done.clone();
+        tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut n = 0usize;
+            while !done.load(Ordering::SeqCst) {
+                let pick = tokens.lock().unwrap().choose(&mut rand::thread_rng()).cloned();
+                if let Some((id, token)) = pick {
+                    let response = http
+                        .delete(servers[n % 2].url(&format!("/help/queue/{id}")))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .unwrap();
+                    match response.status().as_u16() {
+                        204 => {
+                            cancelled.fetch_add(1, Ordering::SeqCst);
+                        }
+                        404 => {}
+                        other => panic!("cancel answered {other}"),
+                    }
+                }
+                n += 1;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+
+    for task in entering {
+        task.await.unwrap();
+    }
+    entering_done.store(true, Ordering::SeqCst);
+    canceller.await.unwrap();
+    for task in agents {
+        tokio::time::timeout(Duration::from_secs(300), task).await.expect("an agent never finished").unwrap();
+    }
+
+    let cancelled = cancelled.load(Ordering::SeqCst) as i64;
+    assert!(cancelled > 0);
+    let by_status: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM help_sessions GROUP BY status ORDER BY status")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(by_status, [("cancelled".to_owned(), cancelled), ("completed".to_owned(), CUSTOMERS as i64 - cancelled)]);
+    let twice: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT help_session_id FROM events WHERE kind = 'CONNECT' GROUP BY 1 HAVING count(*) > 1) t",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(twice, 0);
+    let leftovers: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM queue_entries), (SELECT count(*) FROM offers),
+                (SELECT coalesce(sum(live + sessions), 0)::bigint FROM agent_channels)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(leftovers, (0, 0, 0));
+}
