@@ -21,32 +21,11 @@ const PULL_AGENTS: usize = 10;
 const ENTERING_TASKS: usize = 8;
 
 async fn queue(pool: &PgPool, name: &str, mode: &str) -> Uuid {
-    sqlx::query_scalar("INSERT INTO queues (name, routing_mode, when_nobody) VALUES ($1, $2, 'accept') RETURNING id")
-        .bind(name)
-        .bind(mode)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    common::add_queue(pool, name, mode, "longest_idle").await
 }
 
 async fn agent(pool: &PgPool, n: usize, queue: Uuid) -> Uuid {
-    let mut tx = pool.begin().await.unwrap();
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
-    )
-    .bind(format!("agent{n}@example.com"))
-    .bind(format!("Agent {n}"))
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    agents::provision(&mut tx, id).await.unwrap();
-    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
-        .bind(queue)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let id = common::add_agent(pool, &format!("agent{n}@example.com"), &format!("Agent {n}"), queue).await;
     agents::log_in(pool, id).await.unwrap();
     id
 }

@@ -9,37 +9,12 @@ use app::routing::{self, agents, EndedBy, Left, NewRequest, Unanswered};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// A queue with the given routing mode and strategy; nobody is a member yet.
 async fn queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> Uuid {
-    sqlx::query_scalar("INSERT INTO queues (name, routing_mode, strategy, when_nobody) VALUES ($1, $2, $3, 'accept') RETURNING id")
-        .bind(name)
-        .bind(mode)
-        .bind(strategy)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    common::add_queue(pool, name, mode, strategy).await
 }
 
-/// A representative who serves `queue`, logged out.
 async fn agent(pool: &PgPool, name: &str, queue: Uuid) -> Uuid {
-    let mut tx = pool.begin().await.unwrap();
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
-    )
-    .bind(format!("{}@example.com", name.to_lowercase()))
-    .bind(name)
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    agents::provision(&mut tx, id).await.unwrap();
-    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
-        .bind(queue)
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    id
+    common::add_agent(pool, &format!("{}@example.com", name.to_lowercase()), name, queue).await
 }
 
 async fn ready(pool: &PgPool, agent: Uuid) {

@@ -280,14 +280,7 @@ async fn offer_head(pool: &PgPool, queue_id: Uuid) -> Result<Option<Offer>, AppE
     sqlx::query!("UPDATE help_sessions SET status = 'offered' WHERE id = $1", head.help_session_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query!(
-        "UPDATE agent_channels SET live = live + 1, sessions = sessions + 1
-          WHERE representative_id = $1 AND channel = $2",
-        agent,
-        head.channel
-    )
-    .execute(&mut *tx)
-    .await?;
+    take_seat(&mut tx, agent, &head.channel).await?;
     sqlx::query!("UPDATE agent_states SET last_offered_at = now() WHERE representative_id = $1", agent)
         .execute(&mut *tx)
         .await?;
@@ -427,6 +420,20 @@ async fn release_offer(
     Ok(Some(offer.queue_id))
 }
 
+/// A new live session (or offer) on the agent's channel.
+async fn take_seat(conn: &mut PgConnection, agent: Uuid, channel: &str) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE agent_channels SET live = live + 1, sessions = sessions + 1
+          WHERE representative_id = $1 AND channel = $2",
+        agent,
+        channel
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A live (or, with `live` false, held) session or offer leaves the channel.
 async fn free_seat(conn: &mut PgConnection, agent: Uuid, channel: &str, live: bool) -> Result<(), AppError> {
     sqlx::query!(
         "UPDATE agent_channels
@@ -514,14 +521,7 @@ pub async fn next_customer(pool: &PgPool, agent: Uuid) -> Result<Option<Taken>, 
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "UPDATE agent_channels SET live = live + 1, sessions = sessions + 1
-          WHERE representative_id = $1 AND channel = $2",
-        agent,
-        head.channel
-    )
-    .execute(&mut *tx)
-    .await?;
+    take_seat(&mut tx, agent, &head.channel).await?;
     count_handled(&mut tx, agent).await?;
     log(&mut tx, "CONNECT", Some(head.help_session_id), Some(head.queue_id), Some(agent), json!({ "mode": "pull" }))
         .await?;

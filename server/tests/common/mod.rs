@@ -130,3 +130,40 @@ pub async fn error_message(response: reqwest::Response) -> String {
         other => other.to_string(),
     }
 }
+
+/// A representative (with a placeholder hash: engine tests never sign in)
+/// who serves `queue` only.
+pub async fn add_agent(pool: &PgPool, email: &str, name: &str, queue: uuid::Uuid) -> uuid::Uuid {
+    let mut tx = pool.begin().await.unwrap();
+    let id: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
+    )
+    .bind(email)
+    .bind(name)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    app::routing::agents::provision(&mut tx, id).await.unwrap();
+    sqlx::query("DELETE FROM queue_members WHERE representative_id = $1").bind(id).execute(&mut *tx).await.unwrap();
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+        .bind(queue)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// A queue that lets customers wait even with nobody logged in.
+pub async fn add_queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> uuid::Uuid {
+    sqlx::query_scalar(
+        "INSERT INTO queues (name, routing_mode, strategy, when_nobody) VALUES ($1, $2, $3, 'accept') RETURNING id",
+    )
+    .bind(name)
+    .bind(mode)
+    .bind(strategy)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
