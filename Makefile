@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev build test sqlx-prepare clean-data
+.PHONY: run dev build test bench sqlx-prepare clean-data
 
 ## run: install what is missing, build (release), serve on http://127.0.0.1:3000
 run:
@@ -24,6 +24,11 @@ build:
 test:
 	scripts/install-tools --test
 	scripts/test
+
+## bench: the routing benchmark against pgbench's ceiling (prints figures)
+bench:
+	scripts/install-tools
+	scripts/bench
 
 ## sqlx-prepare: refresh .sqlx/ (the offline query data) after changing SQL
 sqlx-prepare:
