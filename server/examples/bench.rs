@@ -198,7 +198,7 @@ async fn finish(pool: &PgPool, agent: Uuid, session: Uuid) -> Result<(), Error> 
 
 async fn make_queue(pool: &PgPool, name: &str, mode: &str) -> Result<Uuid, Error> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO queues (name, routing_mode, when_nobody, wrap_up_seconds) VALUES ($1, $2, 'accept', 0) RETURNING id",
+        "INSERT INTO queues (name, routing_mode, when_nobody) VALUES ($1, $2, 'accept') RETURNING id",
     )
     .bind(name)
     .bind(mode)
@@ -245,7 +245,11 @@ async fn pgbench(pool: &PgPool, options: &PgConnectOptions) -> Result<f64, Error
          INSERT INTO bench_assignments (entry_id, agent) SELECT id, :q FROM gone;\n\
          END;\n",
     )?;
-    let host = options.get_host().to_owned();
+    // A Unix socket directory when the URL names one (`?host=/dir`).
+    let host = match options.get_socket() {
+        Some(socket) => socket.to_string_lossy().into_owned(),
+        None => options.get_host().to_owned(),
+    };
     let port = options.get_port().to_string();
     let user = options.get_username().to_owned();
     let pgbench = ["pgbench".to_owned()]
