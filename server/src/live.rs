@@ -88,7 +88,8 @@ async fn listen(pool: PgPool, notices: broadcast::Sender<Notice>) {
 }
 
 /// Once a second: beat, reap dead servers, expire offers, wrap-ups and long
-/// waits, and act on customers and agents lost past the grace period. Every
+/// waits, act on customers and agents lost past the grace period, and offer
+/// anyone still waiting whom a missed wake-up left behind. Every
 /// server runs it; the work is idempotent and locked row by row.
 async fn sweep(pool: PgPool, live: Live) {
     let mut tick = interval(Duration::from_secs(1));
@@ -102,7 +103,8 @@ async fn sweep(pool: PgPool, live: Live) {
             app::routing::expire_offers(&pool).await?;
             app::routing::expire_wrap_ups(&pool).await?;
             presence::expire_long_waits(&pool).await?;
-            presence::sweep_lost(&pool, grace).await
+            presence::sweep_lost(&pool, grace).await?;
+            app::routing::dispatch_waiting(&pool).await
         }
         .await;
         if let Err(error) = result {

@@ -54,8 +54,16 @@ pub async fn enter(pool: &PgPool, request: NewRequest) -> Result<Uuid, AppError>
     let mode = admit(&mut tx, request.queue_id, request.channel).await?;
     let id = insert_session(&mut tx, &request, "waiting").await?;
     insert_entry(&mut tx, id).await?;
+    // The first offer rides in the same transaction: one commit from
+    // entering to being offered.
+    if mode == RoutingMode::Push {
+        offer_head_in(&mut tx, request.queue_id).await?;
+    }
     tx.commit().await?;
     if mode == RoutingMode::Push {
+        // More may be possible now that this entry is visible to everyone:
+        // several free agents, or an agent another offer was holding a
+        // moment ago.
         dispatch(pool, request.queue_id).await?;
     }
     Ok(id)
@@ -188,6 +196,15 @@ pub async fn dispatch(pool: &PgPool, queue_id: Uuid) -> Result<Vec<Offer>, AppEr
 /// to the agent the queue's strategy picks.
 async fn offer_head(pool: &PgPool, queue_id: Uuid) -> Result<Option<Offer>, AppError> {
     let mut tx = pool.begin().await?;
+    let offer = offer_head_in(&mut tx, queue_id).await?;
+    if offer.is_some() {
+        tx.commit().await?;
+    }
+    Ok(offer)
+}
+
+/// `offer_head` inside a transaction the caller commits.
+async fn offer_head_in(tx: &mut PgConnection, queue_id: Uuid) -> Result<Option<Offer>, AppError> {
     let Some(queue) = sqlx::query!(
         "SELECT strategy, rona_seconds FROM queues WHERE id = $1 AND routing_mode = 'push'",
         queue_id
@@ -280,12 +297,11 @@ async fn offer_head(pool: &PgPool, queue_id: Uuid) -> Result<Option<Offer>, AppE
     sqlx::query!("UPDATE help_sessions SET status = 'offered' WHERE id = $1", head.help_session_id)
         .execute(&mut *tx)
         .await?;
-    take_seat(&mut tx, agent, &head.channel).await?;
+    take_seat(&mut *tx, agent, &head.channel).await?;
     sqlx::query!("UPDATE agent_states SET last_offered_at = now() WHERE representative_id = $1", agent)
         .execute(&mut *tx)
         .await?;
-    log(&mut tx, "OFFER", Some(head.help_session_id), Some(queue_id), Some(agent), json!({})).await?;
-    tx.commit().await?;
+    log(&mut *tx, "OFFER", Some(head.help_session_id), Some(queue_id), Some(agent), json!({})).await?;
     Ok(Some(Offer { help_session_id: head.help_session_id, agent_id: agent }))
 }
 
@@ -654,6 +670,21 @@ pub async fn expire_wrap_ups(pool: &PgPool) -> Result<usize, AppError> {
         dispatch_for_agent(pool, session.agent_id).await?;
     }
     Ok(done)
+}
+
+/// Offers waiting customers in every push queue that has any: the safety
+/// net the sweeper runs, in case a wake-up was missed.
+pub async fn dispatch_waiting(pool: &PgPool) -> Result<(), AppError> {
+    let queues = sqlx::query_scalar!(
+        "SELECT DISTINCT e.queue_id FROM queue_entries e JOIN queues q ON q.id = e.queue_id
+          WHERE e.offered_to IS NULL AND q.routing_mode = 'push'"
+    )
+    .fetch_all(pool)
+    .await?;
+    for queue in queues {
+        dispatch(pool, queue).await?;
+    }
+    Ok(())
 }
 
 /// Offers customers in every push queue the agent serves.
