@@ -138,20 +138,13 @@ async fn dequeue(State(state): State<AppState>, session: Session) -> ApiResult<R
     let Some(taken) = routing::next_customer(&state.pool, me.id).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
-    let row = sqlx::query!(
-        "SELECT customer_name, reason, channel, phone FROM help_sessions WHERE id = $1",
-        taken.help_session_id
-    )
-    .fetch_one(&state.pool)
-    .await
-    .map_err(AppError::from)?;
     Ok(Json(Dequeued {
         help_session_id: taken.help_session_id,
         queue_id: taken.queue_id,
-        customer_name: row.customer_name,
-        reason: row.reason,
-        channel: row.channel,
-        phone: row.phone,
+        customer_name: taken.customer_name,
+        reason: taken.reason,
+        channel: taken.channel,
+        phone: taken.phone,
     })
     .into_response())
 }

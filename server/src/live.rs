@@ -45,7 +45,8 @@ impl Live {
         Self { instance: Uuid::new_v4(), notices, grace }
     }
 
-    /// Starts listening for NOTIFY and sweeping timers, until `stop`.
+    /// Starts listening for NOTIFY and sweeping timers; abort the returned
+    /// tasks to stop them.
     pub fn start(&self, pool: PgPool) -> Vec<tokio::task::JoinHandle<()>> {
         vec![tokio::spawn(listen(pool.clone(), self.notices.clone())), tokio::spawn(sweep(pool, self.clone()))]
     }

@@ -231,7 +231,7 @@ mod common;
 /// and customer talking to one server or the other.
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) {
-    use serde_json::{json, Value};
+    use serde_json::Value;
     use std::sync::Mutex;
 
     let servers = Arc::new([common::TestApp::spawn(pool.clone()).await, common::TestApp::spawn(pool.clone()).await]);
@@ -335,23 +335,11 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
         let servers = servers.clone();
         let tokens = tokens.clone();
         entering.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
             for n in (t..CUSTOMERS).step_by(ENTERING_TASKS) {
                 let server = &servers[n % 2];
                 let queue = if n % 2 == 0 { push_queue } else { pull_queue };
-                let created: Value = http
-                    .post(server.url("/help/session"))
-                    .json(&json!({ "name": format!("customer {n}"), "reason": "help", "channel": "audio", "queue": queue }))
-                    .send()
-                    .await
-                    .unwrap()
-                    .json()
-                    .await
-                    .unwrap();
-                let token = created["token"].as_str().unwrap().to_owned();
-                let id: Uuid = created["help_session_id"].as_str().unwrap().parse().unwrap();
-                let enqueued = http.post(servers[(n + 1) % 2].url("/help/queue")).bearer_auth(&token).send().await.unwrap();
-                assert_eq!(enqueued.status(), 200);
+                let (id, token) =
+                    common::api_customer(server, &servers[(n + 1) % 2], queue, &format!("customer {n}"), "audio").await;
                 tokens.lock().unwrap().push((id, token));
             }
         }));

@@ -7,8 +7,8 @@ mod common;
 use std::time::Duration;
 
 use common::{session_cookie, TestApp, PASSWORD};
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
+use futures_util::StreamExt;
+use serde_json::Value;
 use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
@@ -50,22 +50,9 @@ async fn push_queue(pool: &PgPool) -> Uuid {
         .unwrap()
 }
 
-/// A customer enters through the API of `app`; returns their id and token.
+/// A video customer enters through the API of `app`.
 async fn customer(app: &TestApp, queue: Uuid, name: &str) -> (Uuid, String) {
-    let client = reqwest::Client::new();
-    let created: Value = client
-        .post(app.url("/help/session"))
-        .json(&json!({ "name": name, "reason": "help", "channel": "video", "queue": queue }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = created["token"].as_str().unwrap().to_owned();
-    let response = client.post(app.url("/help/queue")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    (created["help_session_id"].as_str().unwrap().parse().unwrap(), token)
+    common::api_customer(app, app, queue, name, "video").await
 }
 
 fn config_with_grace(seconds: u64) -> server::config::Config {
@@ -140,7 +127,6 @@ async fn a_reload_inside_the_grace_period_keeps_the_place(pool: PgPool) {
     wait_for(&mut page, "the position", |view| view["position"] == 1).await;
     let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
     assert_eq!(status, "waiting");
-    page.send(Message::Text("ping".into())).await.unwrap();
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]

@@ -41,10 +41,10 @@ async fn an_admin_creates_and_edits_a_queue_with_members(pool: PgPool) {
 
     assert_eq!(created.status(), StatusCode::OK);
     let created: QueueWithMembers = created.json().await.unwrap();
-    assert_eq!(created.queue.name, "Billing");
-    assert_eq!(created.queue.rona_seconds, 20);
-    assert_eq!(created.queue.max_length, Some(50));
-    assert_eq!(created.queue.max_wait_seconds, None);
+    assert_eq!(created.queue.settings.name, "Billing");
+    assert_eq!(created.queue.settings.rona_seconds, 20);
+    assert_eq!(created.queue.settings.max_length, Some(50));
+    assert_eq!(created.queue.settings.max_wait_seconds, None);
     assert_eq!(created.members, [bo.parse::<uuid::Uuid>().unwrap()]);
 
     // Edit: push, no members, no length limit.
@@ -54,8 +54,8 @@ async fn an_admin_creates_and_edits_a_queue_with_members(pool: PgPool) {
     edit.iter_mut().filter(|(k, _)| *k == "routing_mode").for_each(|f| f.1 = "push");
     let edited: QueueWithMembers = app.call(&admin, "queues/save", &edit).await.json().await.unwrap();
     assert_eq!(edited.queue.id, created.queue.id);
-    assert_eq!(edited.queue.name, "Billing & Payments");
-    assert_eq!(edited.queue.max_length, None);
+    assert_eq!(edited.queue.settings.name, "Billing & Payments");
+    assert_eq!(edited.queue.settings.max_length, None);
     assert!(edited.members.is_empty());
 }
 
@@ -95,7 +95,7 @@ async fn general_exists_and_new_representatives_join_it(pool: PgPool) {
     let queues: Vec<QueueWithMembers> = app.call(&admin, "queues/list", &[]).await.json().await.unwrap();
 
     assert_eq!(queues.len(), 1);
-    assert_eq!(queues[0].queue.name, "General");
-    assert!(queues[0].queue.auto_join);
+    assert_eq!(queues[0].queue.settings.name, "General");
+    assert!(queues[0].queue.settings.auto_join);
     assert_eq!(queues[0].members.len(), 1, "the admin made by the test joined General");
 }

@@ -67,7 +67,7 @@ pub async fn help_queues() -> Result<Vec<QueueChoice>, AppError> {
     let queues = crate::queue::repo::list(&state.pool).await?;
     Ok(queues
         .into_iter()
-        .map(|queue| QueueChoice { id: queue.id, name: queue.name, channels: queue.channels })
+        .map(|queue| QueueChoice { id: queue.id, name: queue.settings.name, channels: queue.settings.channels })
         .collect())
 }
 

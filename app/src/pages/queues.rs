@@ -25,7 +25,7 @@ fn Queues() -> impl IntoView {
     let queues = Resource::new(move || save.version().get(), |_| list_queues());
     let people = Resource::new(|| (), |_| list_people());
     let message = move || match save.value().get() {
-        Some(Ok(saved)) => Some(view! { <p class="notice" role="status">{format!("Saved \"{}\".", saved.queue.name)}</p> }.into_any()),
+        Some(Ok(saved)) => Some(view! { <p class="notice" role="status">{format!("Saved \"{}\".", saved.queue.settings.name)}</p> }.into_any()),
         Some(Err(error)) => Some(view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()),
         None => None,
     };
@@ -56,24 +56,21 @@ fn Queues() -> impl IntoView {
 #[component]
 fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: ServerAction<SaveQueue>) -> impl IntoView {
     let id = existing.as_ref().map(|q| q.queue.id);
-    let q = existing.as_ref().map(|q| q.queue.clone());
-    let title = q.as_ref().map(|q| q.name.clone()).unwrap_or_else(|| "New queue".to_owned());
-    let name = RwSignal::new(q.as_ref().map(|q| q.name.clone()).unwrap_or_default());
-    let channels = RwSignal::new(q.as_ref().map(|q| q.channels.clone()).unwrap_or_else(|| Channel::ALL.to_vec()));
-    let mode = RwSignal::new(q.as_ref().map(|q| q.routing_mode).unwrap_or(RoutingMode::Push));
-    let strategy = RwSignal::new(q.as_ref().map(|q| q.strategy).unwrap_or(Strategy::LongestIdle));
-    let rona = RwSignal::new(q.as_ref().map(|q| q.rona_seconds).unwrap_or(15).to_string());
-    let wrap_up = RwSignal::new(q.as_ref().map(|q| q.wrap_up_seconds).unwrap_or(60).to_string());
-    let service_level = RwSignal::new(q.as_ref().map(|q| q.service_level_seconds).unwrap_or(20).to_string());
-    let max_length = RwSignal::new(q.as_ref().and_then(|q| q.max_length).map(|n| n.to_string()).unwrap_or_default());
-    let max_wait = RwSignal::new(q.as_ref().and_then(|q| q.max_wait_seconds).map(|n| n.to_string()).unwrap_or_default());
-    let when_nobody = RwSignal::new(q.as_ref().map(|q| q.when_nobody).unwrap_or(WhenNobody::Refuse));
-    let nobody_message = RwSignal::new(
-        q.as_ref()
-            .map(|q| q.nobody_message.clone())
-            .unwrap_or_else(|| "Nobody is available right now. Leave your number and we will call you back.".into()),
-    );
-    let auto_join = RwSignal::new(q.as_ref().is_some_and(|q| q.auto_join));
+    let title = existing.as_ref().map(|q| q.queue.settings.name.clone()).unwrap_or_else(|| "New queue".to_owned());
+    // A new queue starts from the same defaults as the database's.
+    let q = existing.as_ref().map(|q| q.queue.settings.clone()).unwrap_or_default();
+    let name = RwSignal::new(q.name);
+    let channels = RwSignal::new(q.channels);
+    let mode = RwSignal::new(q.routing_mode);
+    let strategy = RwSignal::new(q.strategy);
+    let rona = RwSignal::new(q.rona_seconds.to_string());
+    let wrap_up = RwSignal::new(q.wrap_up_seconds.to_string());
+    let service_level = RwSignal::new(q.service_level_seconds.to_string());
+    let max_length = RwSignal::new(q.max_length.map(|n| n.to_string()).unwrap_or_default());
+    let max_wait = RwSignal::new(q.max_wait_seconds.map(|n| n.to_string()).unwrap_or_default());
+    let when_nobody = RwSignal::new(q.when_nobody);
+    let nobody_message = RwSignal::new(q.nobody_message);
+    let auto_join = RwSignal::new(q.auto_join);
     let members = RwSignal::new(existing.as_ref().map(|q| q.members.clone()).unwrap_or_default());
     let local_error = RwSignal::new(None::<String>);
 

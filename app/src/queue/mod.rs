@@ -151,10 +151,18 @@ impl WhenNobody {
     }
 }
 
-/// A queue and every setting of it.
+/// A queue: its id and every setting of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queue {
     pub id: Uuid,
+    #[serde(flatten)]
+    pub settings: QueueSettings,
+}
+
+/// Every setting of a queue (SPEC §2). Built by `parse` from what an admin
+/// typed, or read from the database; a value is valid by construction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueSettings {
     pub name: String,
     pub channels: Vec<Channel>,
     pub routing_mode: RoutingMode,
@@ -167,6 +175,88 @@ pub struct Queue {
     pub when_nobody: WhenNobody,
     pub nobody_message: String,
     pub auto_join: bool,
+}
+
+/// The settings a new queue starts with (the database's defaults).
+impl Default for QueueSettings {
+    fn default() -> Self {
+        Self {
+            name: String::new(),
+            channels: Channel::ALL.to_vec(),
+            routing_mode: RoutingMode::Push,
+            strategy: Strategy::LongestIdle,
+            rona_seconds: 15,
+            wrap_up_seconds: 60,
+            service_level_seconds: 20,
+            max_length: None,
+            max_wait_seconds: None,
+            when_nobody: WhenNobody::Refuse,
+            nobody_message: "Nobody is available right now. Leave your number and we will call you back.".into(),
+            auto_join: false,
+        }
+    }
+}
+
+fn within(field: &str, value: i32, low: i32, high: i32) -> Result<i32, AppError> {
+    if (low..=high).contains(&value) {
+        Ok(value)
+    } else {
+        Err(AppError::invalid(format!("{field} must be between {low} and {high} seconds.")))
+    }
+}
+
+impl QueueSettings {
+    /// Checks what an admin sent and names the first field that is wrong.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        name: &str,
+        channels: &[String],
+        routing_mode: &str,
+        strategy: &str,
+        rona_seconds: i32,
+        wrap_up_seconds: i32,
+        service_level_seconds: i32,
+        max_length: Option<i32>,
+        max_wait_seconds: Option<i32>,
+        when_nobody: &str,
+        nobody_message: &str,
+        auto_join: bool,
+    ) -> Result<Self, AppError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 60 {
+            return Err(AppError::invalid("Queue name is required, at most 60 characters."));
+        }
+        let mut parsed: Vec<Channel> = channels.iter().map(|c| Channel::parse(c)).collect::<Result<_, _>>()?;
+        parsed.sort_by_key(|c| Channel::ALL.iter().position(|x| x == c));
+        parsed.dedup();
+        if parsed.is_empty() {
+            return Err(AppError::invalid("Choose at least one channel."));
+        }
+        if max_length.is_some_and(|n| n < 1) {
+            return Err(AppError::invalid("Maximum length must be at least 1 (or empty for no limit)."));
+        }
+        if max_wait_seconds.is_some_and(|n| n < 1) {
+            return Err(AppError::invalid("Maximum wait must be at least 1 second (or empty for no limit)."));
+        }
+        let message = nobody_message.trim();
+        if message.is_empty() || message.chars().count() > 500 {
+            return Err(AppError::invalid("The message for when nobody is logged in is required, at most 500 characters."));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            channels: parsed,
+            routing_mode: RoutingMode::parse(routing_mode)?,
+            strategy: Strategy::parse(strategy)?,
+            rona_seconds: within("No-answer time", rona_seconds, 5, 300)?,
+            wrap_up_seconds: within("Wrap-up time", wrap_up_seconds, 0, 3600)?,
+            service_level_seconds: within("Service-level threshold", service_level_seconds, 1, 3600)?,
+            max_length,
+            max_wait_seconds,
+            when_nobody: WhenNobody::parse(when_nobody)?,
+            nobody_message: message.to_owned(),
+            auto_join,
+        })
+    }
 }
 
 /// A queue as the admin edits it: its settings and who serves it.
@@ -203,7 +293,7 @@ pub async fn save_queue(
     #[server(default)] members: Vec<Uuid>,
 ) -> Result<QueueWithMembers, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-    let settings = repo::Settings::parse(
+    let settings = QueueSettings::parse(
         &name,
         &channels,
         &routing_mode,

@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Channel, Queue, RoutingMode, Strategy, WhenNobody};
+use super::{Channel, Queue, QueueSettings, RoutingMode, Strategy, WhenNobody};
 use crate::error::AppError;
 
 struct Row {
@@ -28,18 +28,24 @@ impl TryFrom<Row> for Queue {
     fn try_from(row: Row) -> Result<Self, AppError> {
         Ok(Queue {
             id: row.id,
-            name: row.name,
-            channels: row.channels.iter().map(|c| Channel::parse(c)).collect::<Result<_, _>>()?,
-            routing_mode: RoutingMode::parse(&row.routing_mode)?,
-            strategy: Strategy::parse(&row.strategy)?,
-            rona_seconds: row.rona_seconds,
-            wrap_up_seconds: row.wrap_up_seconds,
-            service_level_seconds: row.service_level_seconds,
-            max_length: row.max_length,
-            max_wait_seconds: row.max_wait_seconds,
-            when_nobody: WhenNobody::parse(&row.when_nobody)?,
-            nobody_message: row.nobody_message,
-            auto_join: row.auto_join,
+            settings: QueueSettings {
+                name: row.name,
+                channels: row
+                    .channels
+                    .iter()
+                    .map(|c| Channel::parse(c))
+                    .collect::<Result<_, _>>()?,
+                routing_mode: RoutingMode::parse(&row.routing_mode)?,
+                strategy: Strategy::parse(&row.strategy)?,
+                rona_seconds: row.rona_seconds,
+                wrap_up_seconds: row.wrap_up_seconds,
+                service_level_seconds: row.service_level_seconds,
+                max_length: row.max_length,
+                max_wait_seconds: row.max_wait_seconds,
+                when_nobody: WhenNobody::parse(&row.when_nobody)?,
+                nobody_message: row.nobody_message,
+                auto_join: row.auto_join,
+            },
         })
     }
 }
@@ -70,84 +76,6 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Queue, AppError> {
     .try_into()
 }
 
-/// Queue settings, checked at the boundary.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub name: String,
-    pub channels: Vec<Channel>,
-    pub routing_mode: RoutingMode,
-    pub strategy: Strategy,
-    pub rona_seconds: i32,
-    pub wrap_up_seconds: i32,
-    pub service_level_seconds: i32,
-    pub max_length: Option<i32>,
-    pub max_wait_seconds: Option<i32>,
-    pub when_nobody: WhenNobody,
-    pub nobody_message: String,
-    pub auto_join: bool,
-}
-
-fn within(field: &str, value: i32, low: i32, high: i32) -> Result<i32, AppError> {
-    if (low..=high).contains(&value) {
-        Ok(value)
-    } else {
-        Err(AppError::invalid(format!("{field} must be between {low} and {high} seconds.")))
-    }
-}
-
-impl Settings {
-    #[allow(clippy::too_many_arguments)]
-    pub fn parse(
-        name: &str,
-        channels: &[String],
-        routing_mode: &str,
-        strategy: &str,
-        rona_seconds: i32,
-        wrap_up_seconds: i32,
-        service_level_seconds: i32,
-        max_length: Option<i32>,
-        max_wait_seconds: Option<i32>,
-        when_nobody: &str,
-        nobody_message: &str,
-        auto_join: bool,
-    ) -> Result<Self, AppError> {
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 60 {
-            return Err(AppError::invalid("Queue name is required, at most 60 characters."));
-        }
-        let mut parsed: Vec<Channel> = channels.iter().map(|c| Channel::parse(c)).collect::<Result<_, _>>()?;
-        parsed.sort_by_key(|c| Channel::ALL.iter().position(|x| x == c));
-        parsed.dedup();
-        if parsed.is_empty() {
-            return Err(AppError::invalid("Choose at least one channel."));
-        }
-        if max_length.is_some_and(|n| n < 1) {
-            return Err(AppError::invalid("Maximum length must be at least 1 (or empty for no limit)."));
-        }
-        if max_wait_seconds.is_some_and(|n| n < 1) {
-            return Err(AppError::invalid("Maximum wait must be at least 1 second (or empty for no limit)."));
-        }
-        let message = nobody_message.trim();
-        if message.is_empty() || message.chars().count() > 500 {
-            return Err(AppError::invalid("The message for when nobody is logged in is required, at most 500 characters."));
-        }
-        Ok(Self {
-            name: name.to_owned(),
-            channels: parsed,
-            routing_mode: RoutingMode::parse(routing_mode)?,
-            strategy: Strategy::parse(strategy)?,
-            rona_seconds: within("No-answer time", rona_seconds, 5, 300)?,
-            wrap_up_seconds: within("Wrap-up time", wrap_up_seconds, 0, 3600)?,
-            service_level_seconds: within("Service-level threshold", service_level_seconds, 1, 3600)?,
-            max_length,
-            max_wait_seconds,
-            when_nobody: WhenNobody::parse(when_nobody)?,
-            nobody_message: message.to_owned(),
-            auto_join,
-        })
-    }
-}
-
 pub async fn list_with_members(pool: &PgPool) -> Result<Vec<super::QueueWithMembers>, AppError> {
     let queues = list(pool).await?;
     let members = sqlx::query!("SELECT queue_id, representative_id FROM queue_members")
@@ -156,8 +84,15 @@ pub async fn list_with_members(pool: &PgPool) -> Result<Vec<super::QueueWithMemb
     Ok(queues
         .into_iter()
         .map(|queue| {
-            let ids = members.iter().filter(|m| m.queue_id == queue.id).map(|m| m.representative_id).collect();
-            super::QueueWithMembers { queue, members: ids }
+            let ids = members
+                .iter()
+                .filter(|m| m.queue_id == queue.id)
+                .map(|m| m.representative_id)
+                .collect();
+            super::QueueWithMembers {
+                queue,
+                members: ids,
+            }
         })
         .collect())
 }
@@ -167,10 +102,14 @@ pub async fn list_with_members(pool: &PgPool) -> Result<Vec<super::QueueWithMemb
 pub async fn save(
     pool: &PgPool,
     id: Option<Uuid>,
-    settings: &Settings,
+    settings: &QueueSettings,
     members: &[Uuid],
 ) -> Result<super::QueueWithMembers, AppError> {
-    let channels: Vec<String> = settings.channels.iter().map(|c| c.as_str().to_owned()).collect();
+    let channels: Vec<String> = settings
+        .channels
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
     let mut tx = pool.begin().await?;
     let saved = sqlx::query_scalar!(
         "INSERT INTO queues (id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
@@ -203,16 +142,23 @@ pub async fn save(
     let saved = match saved {
         Ok(saved) => saved,
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            return Err(AppError::Conflict(format!("A queue named \"{}\" exists already.", settings.name)))
+            return Err(AppError::Conflict(format!(
+                "A queue named \"{}\" exists already.",
+                settings.name
+            )))
         }
         Err(error) => return Err(error.into()),
     };
     if id.is_some_and(|id| id != saved) {
         return Err(AppError::NotFound("No such queue.".into()));
     }
-    sqlx::query!("DELETE FROM queue_members WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))", saved, members)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "DELETE FROM queue_members WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))",
+        saved,
+        members
+    )
+    .execute(&mut *tx)
+    .await?;
     sqlx::query!(
         "INSERT INTO queue_members (queue_id, representative_id)
          SELECT $1, id FROM representatives WHERE id = ANY ($2) ON CONFLICT DO NOTHING",
@@ -223,8 +169,11 @@ pub async fn save(
     .await?;
     tx.commit().await?;
     let queue = get(pool, saved).await?;
-    let members = sqlx::query_scalar!("SELECT representative_id FROM queue_members WHERE queue_id = $1", saved)
-        .fetch_all(pool)
-        .await?;
+    let members = sqlx::query_scalar!(
+        "SELECT representative_id FROM queue_members WHERE queue_id = $1",
+        saved
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(super::QueueWithMembers { queue, members })
 }

@@ -488,6 +488,10 @@ pub async fn expire_offers(pool: &PgPool) -> Result<usize, AppError> {
 pub struct Taken {
     pub help_session_id: Uuid,
     pub queue_id: Uuid,
+    pub customer_name: String,
+    pub reason: String,
+    pub channel: String,
+    pub phone: Option<String>,
 }
 
 /// "Next customer": the agent takes the head of the pull queues they serve,
@@ -530,19 +534,27 @@ pub async fn next_customer(pool: &PgPool, agent: Uuid) -> Result<Option<Taken>, 
     sqlx::query!("DELETE FROM queue_entries WHERE help_session_id = $1", head.help_session_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query!(
-        "UPDATE help_sessions SET status = 'active', agent_id = $2, answered_at = now() WHERE id = $1",
+    let customer = sqlx::query!(
+        "UPDATE help_sessions SET status = 'active', agent_id = $2, answered_at = now() WHERE id = $1
+         RETURNING customer_name, reason, phone",
         head.help_session_id,
         agent
     )
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
     take_seat(&mut tx, agent, &head.channel).await?;
     count_handled(&mut tx, agent).await?;
     log(&mut tx, "CONNECT", Some(head.help_session_id), Some(head.queue_id), Some(agent), json!({ "mode": "pull" }))
         .await?;
     tx.commit().await?;
-    Ok(Some(Taken { help_session_id: head.help_session_id, queue_id: head.queue_id }))
+    Ok(Some(Taken {
+        help_session_id: head.help_session_id,
+        queue_id: head.queue_id,
+        customer_name: customer.customer_name,
+        reason: customer.reason,
+        channel: head.channel,
+        phone: customer.phone,
+    }))
 }
 
 /// Who ended a conversation.

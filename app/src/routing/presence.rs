@@ -90,22 +90,28 @@ async fn mark_lost(
     session: Option<Uuid>,
     agent: Option<Uuid>,
 ) -> Result<(), AppError> {
-    sqlx::query!(
-        "UPDATE help_sessions SET customer_lost_at = now()
-          WHERE id = $1 AND customer_lost_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM connections WHERE help_session_id = $1)",
-        session
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "UPDATE agent_states SET lost_at = now()
-          WHERE representative_id = $1 AND lost_at IS NULL
-            AND NOT EXISTS (SELECT 1 FROM connections WHERE representative_id = $1)",
-        agent
-    )
-    .execute(&mut *conn)
-    .await?;
+    // A connection belongs to a customer or an agent, never both (a CHECK
+    // in the schema), so one of the two updates runs.
+    if let Some(session) = session {
+        sqlx::query!(
+            "UPDATE help_sessions SET customer_lost_at = now()
+              WHERE id = $1 AND customer_lost_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM connections WHERE help_session_id = $1)",
+            session
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    if let Some(agent) = agent {
+        sqlx::query!(
+            "UPDATE agent_states SET lost_at = now()
+              WHERE representative_id = $1 AND lost_at IS NULL
+                AND NOT EXISTS (SELECT 1 FROM connections WHERE representative_id = $1)",
+            agent
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     Ok(())
 }
 

@@ -167,3 +167,29 @@ pub async fn add_queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) ->
     .await
     .unwrap()
 }
+
+/// A customer asks for help through the service-kit API of `app`
+/// (`POST /help/session`, then `POST /help/queue` on `enqueue_at`); returns
+/// their help session and token.
+pub async fn api_customer(
+    app: &TestApp,
+    enqueue_at: &TestApp,
+    queue: uuid::Uuid,
+    name: &str,
+    channel: &str,
+) -> (uuid::Uuid, String) {
+    let http = Client::new();
+    let created: serde_json::Value = http
+        .post(app.url("/help/session"))
+        .json(&serde_json::json!({ "name": name, "reason": "help", "channel": channel, "queue": queue }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let enqueued = http.post(enqueue_at.url("/help/queue")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(enqueued.status(), StatusCode::OK);
+    (created["help_session_id"].as_str().unwrap().parse().unwrap(), token)
+}
