@@ -45,7 +45,7 @@ async fn name_of(pool: &PgPool, session: Uuid) -> String {
         .unwrap()
 }
 
-/// The customer offered to this agent now, if any.
+/// The customers offered to this agent now, oldest offer first.
 async fn offered_to(pool: &PgPool, agent: Uuid) -> Vec<Uuid> {
     sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1 ORDER BY offered_at")
         .bind(agent)
