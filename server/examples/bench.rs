@@ -1,33 +1,48 @@
 //! `make bench`: drives the real server and database and prints figures.
 //!
-//! Customers enter through the server's HTTP API (half to a push queue with
-//! 100 READY agents, half to a pull queue with 20 agents pressing "Next
-//! customer"); the agents take them, end and wrap up through the routing
-//! engine. Then pgbench runs, on the same database in the same run, one
-//! transaction of the same shape as a match (insert an entry, claim the head
-//! with FOR UPDATE SKIP LOCKED, delete it, insert an assignment): the ceiling
-//! a match can approach.
+//! 1. Live service, through the server's HTTP API: customers enter a push
+//!    queue with 100 representatives READY; each representative answers an
+//!    offer the moment it reaches them (by LISTEN, as their desk's server
+//!    hears it), ends and wraps up. Enter-to-offer is measured from sending
+//!    `POST /help/queue` to the OFFER wake-up arriving.
+//! 2. Matching: a line of waiting customers, and representatives with room
+//!    (three chat seats each, the product's default) taking them as fast as
+//!    the engine hands them out, by "Next customer" (pull) and by offer and
+//!    accept (push), 8 at a time.
+//! 3. The ceiling: pgbench, on the same database in the same run, with 8
+//!    clients, running one transaction of the shape a match approaches
+//!    (insert an entry, claim the head with FOR UPDATE SKIP LOCKED, delete
+//!    it, insert an assignment; STACK.md).
 //!
 //! Needs DATABASE_URL naming a PostgreSQL server where it may create the
 //! database `switchboard_bench` (scripts/bench starts a throwaway one).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app::routing::{self, agents, EndedBy};
+use app::routing::events::{Notice, NOTIFY_CHANNEL};
+use app::routing::{self, agents, Engine, EndedBy, NewRequest};
+use app::queue::Channel;
 use serde_json::{json, Value};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use sqlx::{ConnectOptions, Executor, PgPool};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
-const PUSH_AGENTS: usize = 100;
-const PULL_AGENTS: usize = 20;
-const CLIENTS: usize = 16;
-const RUN: Duration = Duration::from_secs(15);
-const PGBENCH_SECONDS: u32 = 15;
+const LIVE_AGENTS: usize = 100;
+/// Customers arriving per second in the live run: far more than any
+/// contact center sees, well inside what the machine can serve.
+const ARRIVALS: u64 = 100;
+const LIVE_RUN: Duration = Duration::from_secs(10);
+/// Representatives per mode in the matching run; each has three chat seats.
+const MATCH_AGENTS: usize = 2_000;
+const SEATS: usize = 3;
+const WORKERS: usize = 8;
+const PGBENCH_SECONDS: u32 = 10;
 const PGBENCH_CLIENTS: u32 = 8;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -46,8 +61,9 @@ async fn main() -> Result<(), Error> {
     // The real server, in this process, on a real socket.
     let config = server::config::Config::from_env()?;
     let state = server::http::state(pool.clone(), &config).await?;
+    let engine = state.engine.clone();
     let live = server::live::Live::new(Duration::from_secs(config.grace_seconds));
-    live.start(pool.clone());
+    live.start(engine.clone());
     let router = server::http::router(state, &config, live);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -55,145 +71,280 @@ async fn main() -> Result<(), Error> {
         let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
     });
 
-    let push_queue = make_queue(&pool, "Bench push", "push").await?;
-    let pull_queue = make_queue(&pool, "Bench pull", "pull").await?;
-    let mut push_agents = Vec::new();
-    for n in 0..PUSH_AGENTS {
-        let id = make_agent(&pool, n, push_queue).await?;
-        agents::log_in(&pool, id).await?;
-        agents::set_ready(&pool, id).await?;
-        push_agents.push(id);
-    }
-    let mut pull_agents = Vec::new();
-    for n in 0..PULL_AGENTS {
-        let id = make_agent(&pool, PUSH_AGENTS + n, pull_queue).await?;
-        agents::log_in(&pool, id).await?;
-        pull_agents.push(id);
-    }
-    println!(
-        "switchboard bench: {PUSH_AGENTS} push agents READY, {PULL_AGENTS} pull agents, {CLIENTS} HTTP clients entering customers for {} s",
-        RUN.as_secs()
-    );
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-
-    // Push agents: answer every offer as it comes (read from the offers
-    // table by one dispatcher task, as a desk would receive it).
-    {
-        let pool = pool.clone();
-        let stop = stop.clone();
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::SeqCst) {
-                let offers: Vec<(Uuid, Uuid)> =
-                    sqlx::query_as("SELECT representative_id, help_session_id FROM offers").fetch_all(&pool).await?;
-                let mut handled = Vec::new();
-                for (agent, session) in offers {
-                    let pool = pool.clone();
-                    handled.push(tokio::spawn(async move { take(&pool, agent, session).await }));
-                }
-                for task in handled {
-                    task.await??;
-                }
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-            Ok::<(), Error>(())
-        }));
-    }
-    // Pull agents: "Next customer" as fast as they can.
-    for agent in pull_agents {
-        let pool = pool.clone();
-        let stop = stop.clone();
-        tasks.push(tokio::spawn(async move {
-            while !stop.load(Ordering::SeqCst) {
-                match routing::next_customer(&pool, agent).await? {
-                    Some(taken) => finish(&pool, agent, taken.help_session_id).await?,
-                    None => tokio::time::sleep(Duration::from_millis(2)).await,
-                }
-            }
-            Ok::<(), Error>(())
-        }));
-    }
-    // Customers enter through the HTTP API.
-    let started = Instant::now();
-    let mut clients = Vec::new();
-    for c in 0..CLIENTS {
-        let base = base.clone();
-        let stop = stop.clone();
-        clients.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
-            let mut n = 0u64;
-            while !stop.load(Ordering::SeqCst) {
-                let queue = if (c + n as usize) % 2 == 0 { push_queue } else { pull_queue };
-                let created: Value = http
-                    .post(format!("{base}/help/session"))
-                    .json(&json!({ "name": format!("customer {c}-{n}"), "reason": "bench", "channel": "audio", "queue": queue }))
-                    .send()
-                    .await?
-                    .json()
-                    .await?;
-                let token = created["token"].as_str().ok_or("no token")?;
-                let response = http.post(format!("{base}/help/queue")).bearer_auth(token).send().await?;
-                if !response.status().is_success() {
-                    return Err(format!("enqueue answered {}", response.status()).into());
-                }
-                n += 1;
-            }
-            Ok::<u64, Error>(n)
-        }));
-    }
-    tokio::time::sleep(RUN).await;
-    stop.store(true, Ordering::SeqCst);
-    let elapsed = started.elapsed().as_secs_f64();
-    let mut entered = 0;
-    for client in clients {
-        entered += client.await??;
-    }
-    for task in tasks {
-        task.await??;
-    }
-
-    let connects: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'CONNECT'").fetch_one(&pool).await?;
-    let (p50, p99, offered): (Option<f64>, Option<f64>, i64) = sqlx::query_as(
-        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.99) WITHIN GROUP (ORDER BY ms), count(*)
-           FROM (SELECT extract(epoch FROM o.at - e.at) * 1000 AS ms
-                   FROM events e
-                   JOIN LATERAL (SELECT at FROM events o WHERE o.help_session_id = e.help_session_id
-                                    AND o.kind = 'OFFER' ORDER BY id LIMIT 1) o ON true
-                  WHERE e.kind = 'ENTER_QUEUE' AND e.queue_id = $1) waits",
-    )
-    .bind(push_queue)
-    .fetch_one(&pool)
-    .await?;
-    let matches_per_second = connects as f64 / elapsed;
-
+    let live_run = live_service(&engine, &base).await?;
+    let matching = matching(&engine).await?;
     let ceiling = pgbench(&pool, &options).await?;
+
     println!();
-    println!("customers entered        {entered} ({:.0}/s)", entered as f64 / elapsed);
-    println!("matches (CONNECT)        {connects} in {elapsed:.1} s = {matches_per_second:.0} matches/s");
-    println!(
-        "enter-to-offer (push)    p50 {:.1} ms, p99 {:.1} ms over {offered} offers",
-        p50.unwrap_or(f64::NAN),
-        p99.unwrap_or(f64::NAN)
-    );
-    println!("pgbench same-shape tx    {ceiling:.0} tps ({PGBENCH_CLIENTS} clients, {PGBENCH_SECONDS} s)");
-    println!("matches / ceiling        {:.0}%", 100.0 * matches_per_second / ceiling);
+    println!("live service (HTTP API, {LIVE_AGENTS} representatives READY, {ARRIVALS} arrivals/s, {} s)", LIVE_RUN.as_secs());
+    println!("  customers served         {} ({:.0}/s: enter, offer, accept, end, wrap-up)", live_run.served, live_run.served_per_second);
+    println!("  enter-to-offer           p50 {:.1} ms, p99 {:.1} ms over {} offers", live_run.p50, live_run.p99, live_run.offers);
+    println!("matching ({WORKERS} at a time, {} waiting per mode)", MATCH_AGENTS * SEATS);
+    println!("  pull (Next customer)     {:.0} matches/s", matching.pull);
+    println!("  push (offer + accept)    {:.0} matches/s", matching.push);
+    println!("pgbench same-shape tx      {ceiling:.0} tps ({PGBENCH_CLIENTS} clients, {PGBENCH_SECONDS} s)");
+    println!("  pull matches / ceiling   {:.0}%", 100.0 * matching.pull / ceiling);
+    println!("  push matches / ceiling   {:.0}%", 100.0 * matching.push / ceiling);
     pool.close().await;
     Ok(())
 }
 
-async fn take(pool: &PgPool, agent: Uuid, session: Uuid) -> Result<(), Error> {
-    match routing::accept(pool, agent, session).await {
-        Ok(()) => finish(pool, agent, session).await,
-        Err(app::error::AppError::NotFound(_)) => Ok(()),
-        Err(error) => Err(error.to_string().into()),
-    }
+struct LiveRun {
+    served: usize,
+    served_per_second: f64,
+    offers: usize,
+    p50: f64,
+    p99: f64,
 }
 
-async fn finish(pool: &PgPool, agent: Uuid, session: Uuid) -> Result<(), Error> {
-    routing::end(pool, session, EndedBy::Agent).await?;
-    routing::wrap_up(pool, agent, session, "Resolved", "").await?;
+/// Customers through the HTTP API; representatives answer by LISTEN.
+async fn live_service(engine: &Engine, base: &str) -> Result<LiveRun, Error> {
+    let pool = engine.pool();
+    let queue = make_queue(pool, "Bench live", "push").await?;
+    let agents = make_agents(pool, "live", LIVE_AGENTS, queue).await?;
+    for agent in &agents {
+        agents::set_ready(engine, *agent).await?;
+    }
+    println!("live service: {LIVE_AGENTS} representatives READY, {ARRIVALS} customers arriving per second for {} s", LIVE_RUN.as_secs());
+
+    // When each customer's enqueue request was sent, and when their offer
+    // was heard.
+    let sent: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
+    let heard: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
+    let served = Arc::new(AtomicUsize::new(0));
+    let mut offers = offer_stream(pool).await?;
+    let desks = {
+        let engine = engine.clone();
+        let heard = heard.clone();
+        let served = served.clone();
+        tokio::spawn(async move {
+            while let Some((session, agent)) = offers.recv().await {
+                heard.lock().map_err(|_| "poisoned")?.insert(session, Instant::now());
+                let engine = engine.clone();
+                let served = served.clone();
+                tokio::spawn(async move {
+                    if take(&engine, agent, session).await.is_ok() {
+                        served.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            Ok::<(), Error>(())
+        })
+    };
+
+    let started = Instant::now();
+    let http = reqwest::Client::new();
+    let mut arrivals = tokio::time::interval(Duration::from_micros(1_000_000 / ARRIVALS));
+    let mut customers = Vec::new();
+    let mut n = 0u64;
+    while started.elapsed() < LIVE_RUN {
+        arrivals.tick().await;
+        n += 1;
+        let (http, base, sent) = (http.clone(), base.to_owned(), sent.clone());
+        customers.push(tokio::spawn(async move {
+            let created: Value = http
+                .post(format!("{base}/help/session"))
+                .json(&json!({ "name": format!("customer {n}"), "reason": "bench", "channel": "audio", "queue": queue }))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let token = created["token"].as_str().ok_or("no token")?;
+            let id: Uuid = created["help_session_id"].as_str().ok_or("no id")?.parse()?;
+            sent.lock().map_err(|_| "poisoned")?.insert(id, Instant::now());
+            let response = http.post(format!("{base}/help/queue")).bearer_auth(token).send().await?;
+            if !response.status().is_success() {
+                return Err(format!("enqueue answered {}", response.status()).into());
+            }
+            Ok::<(), Error>(())
+        }));
+    }
+    for customer in customers {
+        customer.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    // Let the last answers land, then stop listening.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    desks.abort();
+
+    let sent = sent.lock().map_err(|_| "poisoned")?;
+    let heard = heard.lock().map_err(|_| "poisoned")?;
+    let mut waits: Vec<f64> = heard
+        .iter()
+        .filter_map(|(session, at)| sent.get(session).map(|from| at.duration_since(*from).as_secs_f64() * 1000.0))
+        .collect();
+    waits.sort_by(f64::total_cmp);
+    let served = served.load(Ordering::Relaxed);
+    Ok(LiveRun {
+        served,
+        served_per_second: served as f64 / elapsed,
+        offers: waits.len(),
+        p50: percentile(&waits, 0.50),
+        p99: percentile(&waits, 0.99),
+    })
+}
+
+/// OFFER wake-ups, as (help session, representative), heard the way every
+/// server hears them.
+async fn offer_stream(pool: &PgPool) -> Result<mpsc::UnboundedReceiver<(Uuid, Uuid)>, Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+    let (offers, received) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok(notification) = listener.recv().await {
+            let Ok(notice) = serde_json::from_str::<Notice>(notification.payload()) else { continue };
+            if let (true, Some(session), Some(agent)) = (notice.kind == "OFFER", notice.session, notice.agent) {
+                if offers.send((session, agent)).is_err() {
+                    break;
+                }
+            }
+        }
+    });
+    Ok(received)
+}
+
+struct Matching {
+    pull: f64,
+    push: f64,
+}
+
+/// Matches per second with a line waiting and representatives with room.
+async fn matching(engine: &Engine) -> Result<Matching, Error> {
+    let pool = engine.pool();
+    let pull_queue = make_queue(pool, "Bench pull", "pull").await?;
+    let push_queue = make_queue(pool, "Bench push", "push").await?;
+    let pull_agents = make_agents(pool, "pull", MATCH_AGENTS, pull_queue).await?;
+    let push_agents = make_agents(pool, "push", MATCH_AGENTS, push_queue).await?;
+    let waiting = MATCH_AGENTS * SEATS;
+    let started = Instant::now();
+    for queue in [pull_queue, push_queue] {
+        run_split((0..waiting).collect(), |n| {
+            let engine = engine.clone();
+            async move {
+                let request = NewRequest {
+                    queue_id: queue,
+                    customer_name: format!("waiting {n}"),
+                    reason: "bench".into(),
+                    channel: Channel::Chat,
+                    phone: None,
+                    priority: 0,
+                };
+                routing::enter(&engine, request).await?;
+                Ok(())
+            }
+        })
+        .await?;
+    }
+    println!(
+        "matching: {} customers entered through the engine in {:.1} s; {MATCH_AGENTS} representatives per mode",
+        2 * waiting,
+        started.elapsed().as_secs_f64()
+    );
+    sqlx::query("VACUUM ANALYZE").execute(pool).await?;
+
+    // Pull: each representative presses "Next customer" until their seats
+    // are full.
+    let started = Instant::now();
+    let taken = Arc::new(AtomicUsize::new(0));
+    run_split(pull_agents, |agent| {
+        let engine = engine.clone();
+        let taken = taken.clone();
+        async move {
+            for _ in 0..SEATS {
+                if routing::next_customer(&engine, agent).await?.is_some() {
+                    taken.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(())
+        }
+    })
+    .await?;
+    let pull = taken.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+
+    // Push: representatives go READY (each READY offers what it can); every
+    // offer heard is accepted.
+    let mut offers = offer_stream(pool).await?;
+    let started = Instant::now();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let acceptors = {
+        let engine = engine.clone();
+        let accepted = accepted.clone();
+        tokio::spawn(async move {
+            let gate = Arc::new(tokio::sync::Semaphore::new(WORKERS));
+            while let Some((session, agent)) = offers.recv().await {
+                let permit = gate.clone().acquire_owned().await?;
+                let engine = engine.clone();
+                let accepted = accepted.clone();
+                tokio::spawn(async move {
+                    if routing::accept(&engine, agent, session).await.is_ok() {
+                        accepted.fetch_add(1, Ordering::Relaxed);
+                    }
+                    drop(permit);
+                });
+            }
+            Ok::<(), Error>(())
+        })
+    };
+    run_split(push_agents, |agent| {
+        let engine = engine.clone();
+        async move {
+            agents::set_ready(&engine, agent).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while accepted.load(Ordering::Relaxed) < waiting {
+        if Instant::now() > deadline {
+            return Err(format!("push matching did not finish in 60 s: {} accepted", accepted.load(Ordering::Relaxed)).into());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    acceptors.abort();
+    let push = accepted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    Ok(Matching { pull, push })
+}
+
+/// Runs `work` for every item, `WORKERS` at a time.
+async fn run_split<T, F, Fut>(items: Vec<T>, work: F) -> Result<(), Error>
+where
+    T: Send + 'static,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>> + Send + 'static,
+{
+    let mut lanes: Vec<Vec<T>> = (0..WORKERS).map(|_| Vec::new()).collect();
+    for (n, item) in items.into_iter().enumerate() {
+        lanes[n % WORKERS].push(item);
+    }
+    let mut tasks = Vec::new();
+    for lane in lanes {
+        let jobs: Vec<Fut> = lane.into_iter().map(&work).collect();
+        tasks.push(tokio::spawn(async move {
+            for job in jobs {
+                job.await?;
+            }
+            Ok::<(), Error>(())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
     Ok(())
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// Accept, end and wrap up, as a representative at their desk would.
+async fn take(engine: &Engine, agent: Uuid, session: Uuid) -> Result<(), app::error::AppError> {
+    routing::accept(engine, agent, session).await?;
+    routing::end(engine, session, EndedBy::Agent).await?;
+    routing::wrap_up(engine, agent, session, "Resolved", "").await
 }
 
 async fn make_queue(pool: &PgPool, name: &str, mode: &str) -> Result<Uuid, Error> {
@@ -206,24 +357,52 @@ async fn make_queue(pool: &PgPool, name: &str, mode: &str) -> Result<Uuid, Error
     .await?)
 }
 
-async fn make_agent(pool: &PgPool, n: usize, queue: Uuid) -> Result<Uuid, Error> {
+/// Representatives who serve only `queue`, with the product's default
+/// channels and capacity, logged in (NOT_READY).
+async fn make_agents(pool: &PgPool, label: &str, count: usize, queue: Uuid) -> Result<Vec<Uuid>, Error> {
     let mut tx = pool.begin().await?;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO representatives (email, display_name, role, password_hash)
+         SELECT format('%s%s@bench.example', $1::text, n), format('Bench %s %s', $1::text, n), 'agent', 'x'
+           FROM generate_series(1, $2) AS n
+         RETURNING id",
     )
-    .bind(format!("bench{n}@example.com"))
-    .bind(format!("Bench agent {n}"))
-    .fetch_one(&mut *tx)
+    .bind(label)
+    .bind(count as i32)
+    .fetch_all(&mut *tx)
     .await?;
-    agents::provision(&mut tx, id).await?;
-    sqlx::query("DELETE FROM queue_members WHERE representative_id = $1").bind(id).execute(&mut *tx).await?;
-    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+    sqlx::query("INSERT INTO agent_states (representative_id, state, reason) SELECT id, 'NOT_READY', 'Logged in' FROM unnest($1::uuid[]) AS id")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    let (channels, live, sessions): (Vec<&str>, Vec<i32>, Vec<i32>) = agents::DEFAULT_CAPACITY
+        .iter()
+        .map(|(channel, live, sessions)| (channel.as_str(), *live, *sessions))
+        .fold((Vec::new(), Vec::new(), Vec::new()), |(mut c, mut l, mut s), (channel, live, sessions)| {
+            c.push(channel);
+            l.push(live);
+            s.push(sessions);
+            (c, l, s)
+        });
+    sqlx::query(
+        "INSERT INTO agent_channels (representative_id, channel, max_live, max_sessions)
+         SELECT id, c.channel, c.max_live, c.max_sessions
+           FROM unnest($1::uuid[]) AS id
+          CROSS JOIN unnest($2::text[], $3::int[], $4::int[]) AS c (channel, max_live, max_sessions)",
+    )
+    .bind(&ids)
+    .bind(&channels)
+    .bind(&live)
+    .bind(&sessions)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) SELECT $1, id FROM unnest($2::uuid[]) AS id")
         .bind(queue)
-        .bind(id)
+        .bind(&ids)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(id)
+    Ok(ids)
 }
 
 /// pgbench with a transaction shaped like a match, on the same database.

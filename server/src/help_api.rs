@@ -78,7 +78,7 @@ async fn create_session(
         body.phone.as_deref().unwrap_or(""),
     )
     .await?;
-    let help_session_id = routing::create(&state.pool, form.0).await?;
+    let help_session_id = routing::create(&state.engine, form.0).await?;
     let token = state.customer_keys.issue(help_session_id)?;
     Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id, token })))
 }
@@ -95,7 +95,7 @@ fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<Uuid> {
 
 async fn enqueue(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
     let session = bearer(&state, &headers)?;
-    routing::enqueue(&state.pool, session).await?;
+    routing::enqueue(&state.engine, session).await?;
     status_of(&state, session).await
 }
 
@@ -116,7 +116,7 @@ async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
     if session != id {
         return Err(ApiError(AppError::Forbidden));
     }
-    routing::leave(&state.pool, id, Left::Cancelled).await?;
+    routing::leave(&state.engine, id, Left::Cancelled).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -135,7 +135,7 @@ async fn dequeue(State(state): State<AppState>, session: Session) -> ApiResult<R
     let me = app::auth::session::current(&session, &state.pool)
         .await?
         .ok_or_else(|| ApiError(AppError::sign_in_needed()))?;
-    let Some(taken) = routing::next_customer(&state.pool, me.id).await? else {
+    let Some(taken) = routing::next_customer(&state.engine, me.id).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     Ok(Json(Dequeued {

@@ -47,6 +47,7 @@ pub fn leptos_options(site_root: &str) -> LeptosOptions {
 pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error::AppError> {
     let customer_keys = CustomerKeys::load(&pool, config.token_secret.as_deref()).await?;
     Ok(AppState {
+        engine: app::routing::Engine::new(pool.clone()),
         pool,
         leptos_options: leptos_options(&config.site_root),
         sign_in: config.sign_in.clone(),

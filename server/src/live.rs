@@ -21,6 +21,7 @@ use uuid::Uuid;
 use app::customer::{token, view::customer_view, CustomerView};
 use app::desk::snapshot;
 use app::routing::events::{Notice, NOTIFY_CHANNEL};
+use app::routing::Engine;
 use app::routing::presence::{self, Subject};
 use app::state::AppState;
 
@@ -47,8 +48,8 @@ impl Live {
 
     /// Starts listening for NOTIFY and sweeping timers; abort the returned
     /// tasks to stop them.
-    pub fn start(&self, pool: PgPool) -> Vec<tokio::task::JoinHandle<()>> {
-        vec![tokio::spawn(listen(pool.clone(), self.notices.clone())), tokio::spawn(sweep(pool, self.clone()))]
+    pub fn start(&self, engine: Engine) -> Vec<tokio::task::JoinHandle<()>> {
+        vec![tokio::spawn(listen(engine.pool().clone(), self.notices.clone())), tokio::spawn(sweep(engine, self.clone()))]
     }
 }
 
@@ -92,20 +93,20 @@ async fn listen(pool: PgPool, notices: broadcast::Sender<Notice>) {
 /// waits, act on customers and agents lost past the grace period, and offer
 /// anyone still waiting whom a missed wake-up left behind. Every
 /// server runs it; the work is idempotent and locked row by row.
-async fn sweep(pool: PgPool, live: Live) {
+async fn sweep(engine: Engine, live: Live) {
     let mut tick = interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let grace = live.grace.as_secs_f64();
     loop {
         tick.tick().await;
         let result = async {
-            presence::beat(&pool, live.instance).await?;
-            presence::reap_dead_instances(&pool, (grace * 3.0).max(30.0)).await?;
-            app::routing::expire_offers(&pool).await?;
-            app::routing::expire_wrap_ups(&pool).await?;
-            presence::expire_long_waits(&pool).await?;
-            presence::sweep_lost(&pool, grace).await?;
-            app::routing::dispatch_waiting(&pool).await
+            presence::beat(&engine, live.instance).await?;
+            presence::reap_dead_instances(&engine, (grace * 3.0).max(30.0)).await?;
+            app::routing::expire_offers(&engine).await?;
+            app::routing::expire_wrap_ups(&engine).await?;
+            presence::expire_long_waits(&engine).await?;
+            presence::sweep_lost(&engine, grace).await?;
+            app::routing::dispatch_waiting(&engine).await
         }
         .await;
         if let Err(error) = result {
@@ -144,7 +145,7 @@ async fn run_customer(socket: WebSocket, state: AppState, live: Live, session: U
         .fetch_optional(&state.pool)
         .await?;
     let Some(queue) = queue else { return Ok(()) };
-    let connection = presence::open(&state.pool, live.instance, Subject::Customer(session)).await?;
+    let connection = presence::open(&state.engine, live.instance, Subject::Customer(session)).await?;
     let relevant = move |notice: &Notice| {
         notice.session == Some(session) || notice.queue == Some(queue) || notice.kind == "AGENT_STATE"
     };
@@ -158,7 +159,7 @@ async fn run_customer(socket: WebSocket, state: AppState, live: Live, session: U
         }
     };
     let result = pump(socket, live.notices.subscribe(), relevant, render).await;
-    presence::close(&state.pool, connection).await?;
+    presence::close(&state.engine, connection).await?;
     result
 }
 
@@ -182,8 +183,8 @@ pub async fn rep_socket(
 }
 
 async fn run_rep(socket: WebSocket, state: AppState, live: Live, agent: Uuid) -> Result<(), app::error::AppError> {
-    app::routing::agents::log_in(&state.pool, agent).await?;
-    let connection = presence::open(&state.pool, live.instance, Subject::Agent(agent)).await?;
+    app::routing::agents::log_in(&state.engine, agent).await?;
+    let connection = presence::open(&state.engine, live.instance, Subject::Agent(agent)).await?;
     let queues: HashSet<Uuid> =
         sqlx::query_scalar!("SELECT queue_id FROM queue_members WHERE representative_id = $1", agent)
             .fetch_all(&state.pool)
@@ -202,7 +203,7 @@ async fn run_rep(socket: WebSocket, state: AppState, live: Live, agent: Uuid) ->
         }
     };
     let result = pump(socket, live.notices.subscribe(), relevant, render).await;
-    presence::close(&state.pool, connection).await?;
+    presence::close(&state.engine, connection).await?;
     result
 }
 

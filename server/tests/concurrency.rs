@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use app::error::AppError;
 use app::queue::Channel;
-use app::routing::{self, agents, EndedBy, Left, NewRequest};
+use app::routing::{self, Engine, agents, EndedBy, Left, NewRequest};
 use rand::seq::SliceRandom;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -24,16 +24,16 @@ async fn queue(pool: &PgPool, name: &str, mode: &str) -> Uuid {
     common::add_queue(pool, name, mode, "longest_idle").await
 }
 
-async fn agent(pool: &PgPool, n: usize, queue: Uuid) -> Uuid {
-    let id = common::add_agent(pool, &format!("agent{n}@example.com"), &format!("Agent {n}"), queue).await;
-    agents::log_in(pool, id).await.unwrap();
+async fn agent(engine: &Engine, n: usize, queue: Uuid) -> Uuid {
+    let id = common::add_agent(engine.pool(), &format!("agent{n}@example.com"), &format!("Agent {n}"), queue).await;
+    agents::log_in(engine, id).await.unwrap();
     id
 }
 
 /// Handles one customer from connect to completed.
-async fn serve(pool: &PgPool, agent: Uuid, session: Uuid) {
-    routing::end(pool, session, EndedBy::Agent).await.unwrap();
-    routing::wrap_up(pool, agent, session, "resolved", "").await.unwrap();
+async fn serve(engine: &Engine, agent: Uuid, session: Uuid) {
+    routing::end(engine, session, EndedBy::Agent).await.unwrap();
+    routing::wrap_up(engine, agent, session, "resolved", "").await.unwrap();
 }
 
 async fn everyone_placed(pool: &PgPool, entering_done: &AtomicBool) -> bool {
@@ -46,22 +46,23 @@ async fn everyone_placed(pool: &PgPool, entering_done: &AtomicBool) -> bool {
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
-    // Two server instances: independent pools on the same database.
+    // Two server instances: independent pools (and engines) on the same database.
     let options = (*pool.connect_options()).clone();
     let instances = [
-        PgPoolOptions::new().max_connections(20).connect_with(options.clone()).await.unwrap(),
-        PgPoolOptions::new().max_connections(20).connect_with(options).await.unwrap(),
+        Engine::new(PgPoolOptions::new().max_connections(20).connect_with(options.clone()).await.unwrap()),
+        Engine::new(PgPoolOptions::new().max_connections(20).connect_with(options).await.unwrap()),
     ];
+    let engine = instances[0].clone();
     let push_queue = queue(&pool, "Push", "push").await;
     let pull_queue = queue(&pool, "Pull", "pull").await;
     let mut push_agents = Vec::new();
     for n in 0..PUSH_AGENTS {
-        let id = agent(&pool, n, push_queue).await;
+        let id = agent(&engine, n, push_queue).await;
         push_agents.push(id);
     }
     let mut pull_agents = Vec::new();
     for n in 0..PULL_AGENTS {
-        pull_agents.push(agent(&pool, PUSH_AGENTS + n, pull_queue).await);
+        pull_agents.push(agent(&engine, PUSH_AGENTS + n, pull_queue).await);
     }
 
     let entering_done = Arc::new(AtomicBool::new(false));
@@ -70,10 +71,11 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
 
     // Push agents answer their offers on one instance or the other.
     for (n, agent) in push_agents.iter().copied().enumerate() {
-        let pool = instances[n % 2].clone();
+        let engine = instances[n % 2].clone();
+        let pool = engine.pool().clone();
         let done = entering_done.clone();
         tasks.push(tokio::spawn(async move {
-            agents::set_ready(&pool, agent).await.unwrap();
+            agents::set_ready(&engine, agent).await.unwrap();
             loop {
                 let offers: Vec<Uuid> = sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1")
                     .bind(agent)
@@ -88,8 +90,8 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                     continue;
                 }
                 for session in offers {
-                    match routing::accept(&pool, agent, session).await {
-                        Ok(()) => serve(&pool, agent, session).await,
+                    match routing::accept(&engine, agent, session).await {
+                        Ok(()) => serve(&engine, agent, session).await,
                         // The customer cancelled between offer and accept.
                         Err(AppError::NotFound(_)) => {}
                         Err(error) => panic!("accept failed: {error:?}"),
@@ -101,12 +103,13 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
 
     // Pull agents press "Next customer" as fast as they can.
     for (n, agent) in pull_agents.iter().copied().enumerate() {
-        let pool = instances[n % 2].clone();
+        let engine = instances[n % 2].clone();
+        let pool = engine.pool().clone();
         let done = entering_done.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                match routing::next_customer(&pool, agent).await.unwrap() {
-                    Some(taken) => serve(&pool, agent, taken.help_session_id).await,
+                match routing::next_customer(&engine, agent).await.unwrap() {
+                    Some(taken) => serve(&engine, agent, taken.help_session_id).await,
                     None => {
                         if everyone_placed(&pool, &done).await {
                             break;
@@ -121,7 +124,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
     // Customers enter through both instances, half to each queue.
     let mut entering = Vec::new();
     for t in 0..ENTERING_TASKS {
-        let pool = instances[t % 2].clone();
+        let engine = instances[t % 2].clone();
         entering.push(tokio::spawn(async move {
             for n in (t..CUSTOMERS).step_by(ENTERING_TASKS) {
                 let queue_id = if n % 2 == 0 { push_queue } else { pull_queue };
@@ -133,14 +136,15 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                     phone: None,
                     priority: (n % 3 == 0) as i32,
                 };
-                routing::enter(&pool, request).await.unwrap();
+                routing::enter(&engine, request).await.unwrap();
             }
         }));
     }
 
     // Meanwhile some customers give up.
     let canceller = {
-        let pool = instances[1].clone();
+        let engine = instances[1].clone();
+        let pool = engine.pool().clone();
         let cancelled = cancelled.clone();
         let done = entering_done.clone();
         tokio::spawn(async move {
@@ -151,7 +155,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                     .unwrap();
                 let pick = waiting.choose(&mut rand::thread_rng()).copied();
                 if let Some(session) = pick {
-                    match routing::leave(&pool, session, Left::Cancelled).await {
+                    match routing::leave(&engine, session, Left::Cancelled).await {
                         Ok(()) => {
                             cancelled.fetch_add(1, Ordering::SeqCst);
                         }

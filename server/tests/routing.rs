@@ -5,7 +5,7 @@ mod common;
 
 use app::error::AppError;
 use app::queue::Channel;
-use app::routing::{self, agents, EndedBy, Left, NewRequest, Unanswered};
+use app::routing::{self, Engine, agents, EndedBy, Left, NewRequest, Unanswered};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -17,9 +17,9 @@ async fn agent(pool: &PgPool, name: &str, queue: Uuid) -> Uuid {
     common::add_agent(pool, &format!("{}@example.com", name.to_lowercase()), name, queue).await
 }
 
-async fn ready(pool: &PgPool, agent: Uuid) {
-    agents::log_in(pool, agent).await.unwrap();
-    agents::set_ready(pool, agent).await.unwrap();
+async fn ready(engine: &Engine, agent: Uuid) {
+    agents::log_in(engine, agent).await.unwrap();
+    agents::set_ready(engine, agent).await.unwrap();
 }
 
 fn request(queue: Uuid, name: &str, channel: Channel) -> NewRequest {
@@ -33,8 +33,8 @@ fn request(queue: Uuid, name: &str, channel: Channel) -> NewRequest {
     }
 }
 
-async fn enter(pool: &PgPool, queue: Uuid, name: &str) -> Uuid {
-    routing::enter(pool, request(queue, name, Channel::Audio)).await.unwrap()
+async fn enter(engine: &Engine, queue: Uuid, name: &str) -> Uuid {
+    routing::enter(engine, request(queue, name, Channel::Audio)).await.unwrap()
 }
 
 async fn name_of(pool: &PgPool, session: Uuid) -> String {
@@ -76,49 +76,52 @@ async fn state_of(pool: &PgPool, agent: Uuid) -> (String, Option<String>) {
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn next_customer_takes_first_come_first_served(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Pull", "pull", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    agents::log_in(&pool, ann).await.unwrap();
+    agents::log_in(&engine, ann).await.unwrap();
     for name in ["first", "second", "third"] {
-        enter(&pool, q, name).await;
+        enter(&engine, q, name).await;
     }
 
     let mut served = Vec::new();
     for _ in 0..3 {
-        let taken = routing::next_customer(&pool, ann).await.unwrap().unwrap();
+        let taken = routing::next_customer(&engine, ann).await.unwrap().unwrap();
         served.push(name_of(&pool, taken.help_session_id).await);
-        routing::end(&pool, taken.help_session_id, EndedBy::Agent).await.unwrap();
-        routing::wrap_up(&pool, ann, taken.help_session_id, "resolved", "").await.unwrap();
+        routing::end(&engine, taken.help_session_id, EndedBy::Agent).await.unwrap();
+        routing::wrap_up(&engine, ann, taken.help_session_id, "resolved", "").await.unwrap();
     }
 
     assert_eq!(served, ["first", "second", "third"]);
-    assert_eq!(routing::next_customer(&pool, ann).await.unwrap(), None, "an empty queue is an empty answer");
+    assert_eq!(routing::next_customer(&engine, ann).await.unwrap(), None, "an empty queue is an empty answer");
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn higher_priority_goes_first_then_time(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Pull", "pull", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    agents::log_in(&pool, ann).await.unwrap();
-    enter(&pool, q, "early").await;
-    enter(&pool, q, "later").await;
-    routing::enter(&pool, NewRequest { priority: 5, ..request(q, "urgent", Channel::Audio) }).await.unwrap();
+    agents::log_in(&engine, ann).await.unwrap();
+    enter(&engine, q, "early").await;
+    enter(&engine, q, "later").await;
+    routing::enter(&engine, NewRequest { priority: 5, ..request(q, "urgent", Channel::Audio) }).await.unwrap();
 
     assert_eq!(line(&pool, q).await, ["urgent", "early", "later"]);
-    let taken = routing::next_customer(&pool, ann).await.unwrap().unwrap();
+    let taken = routing::next_customer(&engine, ann).await.unwrap().unwrap();
     assert_eq!(name_of(&pool, taken.help_session_id).await, "urgent");
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_customer_entering_a_push_queue_is_offered_to_a_ready_agent(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    ready(&pool, ann).await;
+    ready(&engine, ann).await;
 
-    let customer = enter(&pool, q, "Cy").await;
+    let customer = enter(&engine, q, "Cy").await;
 
     assert_eq!(offered_to(&pool, ann).await, [customer]);
-    routing::accept(&pool, ann, customer).await.unwrap();
+    routing::accept(&engine, ann, customer).await.unwrap();
     let (status, agent_id): (String, Option<Uuid>) =
         sqlx::query_as("SELECT status, agent_id FROM help_sessions WHERE id = $1").bind(customer).fetch_one(&pool).await.unwrap();
     assert_eq!((status.as_str(), agent_id), ("active", Some(ann)));
@@ -133,30 +136,30 @@ async fn a_customer_entering_a_push_queue_is_offered_to_a_ready_agent(pool: PgPo
 
 /// Two agents, READY; `setup` makes `expected` the one the strategy should
 /// pick (and the other the one every other strategy would pick).
-async fn strategy_case(pool: &PgPool, strategy: &str, setup: &str) -> (String, String) {
-    let q = queue(pool, strategy, "push", strategy).await;
-    let ann = agent(pool, "Ann", q).await;
-    let bob = agent(pool, "Bob", q).await;
-    ready(pool, ann).await;
-    ready(pool, bob).await;
+async fn strategy_case(engine: &Engine, strategy: &str, setup: &str) -> (String, String) {
+    let q = queue(engine.pool(), strategy, "push", strategy).await;
+    let ann = agent(engine.pool(), "Ann", q).await;
+    let bob = agent(engine.pool(), "Bob", q).await;
+    ready(engine, ann).await;
+    ready(engine, bob).await;
     // Ann would win on every tie-breaker: she has been idle longest.
     sqlx::query("UPDATE agent_states SET idle_since = now() - interval '1 hour' WHERE representative_id = $1")
         .bind(ann)
-        .execute(pool)
+        .execute(engine.pool())
         .await
         .unwrap();
-    sqlx::query(setup).bind(ann).bind(bob).execute(pool).await.unwrap();
+    sqlx::query(setup).bind(ann).bind(bob).execute(engine.pool()).await.unwrap();
 
-    let customer = enter(pool, q, "Cy").await;
+    let customer = enter(engine, q, "Cy").await;
 
     let winner: Uuid = sqlx::query_scalar("SELECT representative_id FROM offers WHERE help_session_id = $1")
         .bind(customer)
-        .fetch_one(pool)
+        .fetch_one(engine.pool())
         .await
         .unwrap();
     let name: String = sqlx::query_scalar("SELECT display_name FROM representatives WHERE id = $1")
         .bind(winner)
-        .fetch_one(pool)
+        .fetch_one(engine.pool())
         .await
         .unwrap();
     (strategy.to_owned(), name)
@@ -164,6 +167,7 @@ async fn strategy_case(pool: &PgPool, strategy: &str, setup: &str) -> (String, S
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn each_strategy_chooses_its_agent(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let cases = [
         // Longest idle: Ann, idle for an hour, over Bob who just became ready.
         ("longest_idle", "SELECT $1::uuid, $2::uuid", "Ann"),
@@ -191,24 +195,25 @@ async fn each_strategy_chooses_its_agent(pool: PgPool) {
         sqlx::query("DELETE FROM queue_members").execute(&pool).await.unwrap();
         sqlx::query("UPDATE agent_states SET state = 'LOGGED_OUT'").execute(&pool).await.unwrap();
         sqlx::query("UPDATE representatives SET email = id || '@old.example.com'").execute(&pool).await.unwrap();
-        let (strategy, winner) = strategy_case(&pool, strategy, setup).await;
+        let (strategy, winner) = strategy_case(&engine, strategy, setup).await;
         assert_eq!(winner, expected, "strategy {strategy}");
     }
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_missed_offer_puts_the_customer_back_in_place_and_the_agent_not_ready(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    ready(&pool, ann).await;
-    let first = enter(&pool, q, "first").await;
-    enter(&pool, q, "second").await;
-    enter(&pool, q, "third").await;
+    ready(&engine, ann).await;
+    let first = enter(&engine, q, "first").await;
+    enter(&engine, q, "second").await;
+    enter(&engine, q, "third").await;
     assert_eq!(offered_to(&pool, ann).await, [first]);
 
     // The RONA deadline passes (moved back instead of waiting 15 s).
     sqlx::query("UPDATE offers SET expires_at = now() - interval '1 second'").execute(&pool).await.unwrap();
-    assert_eq!(routing::expire_offers(&pool).await.unwrap(), 1);
+    assert_eq!(routing::expire_offers(&engine).await.unwrap(), 1);
 
     assert_eq!(line(&pool, q).await, ["first", "second", "third"]);
     assert!(offered_to(&pool, ann).await.is_empty());
@@ -223,86 +228,90 @@ async fn a_missed_offer_puts_the_customer_back_in_place_and_the_agent_not_ready(
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_declined_customer_keeps_their_place_and_goes_to_another_agent(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    ready(&pool, ann).await;
-    let first = enter(&pool, q, "first").await;
-    let second = enter(&pool, q, "second").await;
+    ready(&engine, ann).await;
+    let first = enter(&engine, q, "first").await;
+    let second = enter(&engine, q, "second").await;
     assert_eq!(offered_to(&pool, ann).await, [first]);
 
-    routing::unanswered(&pool, ann, first, Unanswered::Decline).await.unwrap();
+    routing::unanswered(&engine, ann, first, Unanswered::Decline).await.unwrap();
 
     assert_eq!(line(&pool, q).await, ["first", "second"], "first is still first");
     assert_eq!(state_of(&pool, ann).await.0, "READY", "declining is not a missed offer");
     // Ann is not offered the customer she declined; she gets the next one.
     assert_eq!(offered_to(&pool, ann).await, [second]);
     let bob = agent(&pool, "Bob", q).await;
-    ready(&pool, bob).await;
+    ready(&engine, bob).await;
     assert_eq!(offered_to(&pool, bob).await, [first]);
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn channels_follow_the_agent_state_and_capacity(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    agents::log_in(&pool, ann).await.unwrap();
+    agents::log_in(&engine, ann).await.unwrap();
 
     // A channel cannot be ready while the agent is not.
-    let refused = agents::set_channel(&pool, ann, Channel::Chat, true).await;
+    let refused = agents::set_channel(&engine, ann, Channel::Chat, true).await;
     assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
 
-    ready(&pool, ann).await;
+    ready(&engine, ann).await;
     for channel in [Channel::Video, Channel::Audio, Channel::Callback] {
-        agents::set_channel(&pool, ann, channel, false).await.unwrap();
+        agents::set_channel(&engine, ann, channel, false).await.unwrap();
     }
     // Chat capacity is three: the fourth chat customer waits.
     let mut chats = Vec::new();
     for n in 0..4 {
-        chats.push(routing::enter(&pool, request(q, &format!("chat{n}"), Channel::Chat)).await.unwrap());
+        chats.push(routing::enter(&engine, request(q, &format!("chat{n}"), Channel::Chat)).await.unwrap());
     }
     assert_eq!(offered_to(&pool, ann).await, chats[..3]);
     // Video is switched off: a video customer is not offered to Ann.
-    routing::enter(&pool, request(q, "video", Channel::Video)).await.unwrap();
+    routing::enter(&engine, request(q, "video", Channel::Video)).await.unwrap();
     assert_eq!(offered_to(&pool, ann).await.len(), 3);
 
     // Accept one and finish it: the seat frees and the fourth is offered.
-    routing::accept(&pool, ann, chats[0]).await.unwrap();
-    routing::end(&pool, chats[0], EndedBy::Customer).await.unwrap();
+    routing::accept(&engine, ann, chats[0]).await.unwrap();
+    routing::end(&engine, chats[0], EndedBy::Customer).await.unwrap();
     assert_eq!(offered_to(&pool, ann).await.len(), 2, "in wrap-up: no new offers");
-    routing::wrap_up(&pool, ann, chats[0], "resolved", "all good").await.unwrap();
+    routing::wrap_up(&engine, ann, chats[0], "resolved", "all good").await.unwrap();
     assert_eq!(offered_to(&pool, ann).await, [chats[1], chats[2], chats[3]]);
 
     // NOT_READY: offers already made stay, nothing new comes.
-    agents::set_not_ready_reason(&pool, ann, "Break").await.unwrap();
+    agents::set_not_ready_reason(&engine, ann, "Break").await.unwrap();
     assert_eq!(state_of(&pool, ann).await, ("NOT_READY".into(), Some("Break".into())));
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn video_is_one_live_at_a_time(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    ready(&pool, ann).await;
+    ready(&engine, ann).await;
 
-    let a = routing::enter(&pool, request(q, "a", Channel::Video)).await.unwrap();
-    routing::enter(&pool, request(q, "b", Channel::Video)).await.unwrap();
+    let a = routing::enter(&engine, request(q, "a", Channel::Video)).await.unwrap();
+    routing::enter(&engine, request(q, "b", Channel::Video)).await.unwrap();
 
     assert_eq!(offered_to(&pool, ann).await, [a]);
-    routing::accept(&pool, ann, a).await.unwrap();
+    routing::accept(&engine, ann, a).await.unwrap();
     assert!(offered_to(&pool, ann).await.is_empty(), "one live video call at a time");
     assert_eq!(line(&pool, q).await, ["b"]);
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn an_agent_who_leaves_hands_customers_back_to_the_front(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Pull", "pull", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    agents::log_in(&pool, ann).await.unwrap();
-    enter(&pool, q, "first").await;
-    let taken = routing::next_customer(&pool, ann).await.unwrap().unwrap();
-    enter(&pool, q, "second").await;
-    enter(&pool, q, "third").await;
+    agents::log_in(&engine, ann).await.unwrap();
+    enter(&engine, q, "first").await;
+    let taken = routing::next_customer(&engine, ann).await.unwrap().unwrap();
+    enter(&engine, q, "second").await;
+    enter(&engine, q, "third").await;
 
-    let handed = routing::hand_back(&pool, ann, "Logged out").await.unwrap();
+    let handed = routing::hand_back(&engine, ann, "Logged out").await.unwrap();
 
     assert_eq!(handed, 1);
     assert_eq!(line(&pool, q).await, ["first", "second", "third"], "first is back at the front");
@@ -322,6 +331,7 @@ async fn an_agent_who_leaves_hands_customers_back_to_the_front(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn nobody_logged_in_refuses_with_the_queue_message_but_takes_callbacks(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Refusing", "push", "longest_idle").await;
     sqlx::query("UPDATE queues SET when_nobody = 'refuse', nobody_message = 'We open at 9.' WHERE id = $1")
         .bind(q)
@@ -330,33 +340,34 @@ async fn nobody_logged_in_refuses_with_the_queue_message_but_takes_callbacks(poo
         .unwrap();
     let ann = agent(&pool, "Ann", q).await;
 
-    let refused = routing::enter(&pool, request(q, "Cy", Channel::Video)).await;
+    let refused = routing::enter(&engine, request(q, "Cy", Channel::Video)).await;
     assert_eq!(refused, Err(AppError::Unavailable("We open at 9.".into())));
     let callback = routing::enter(
-        &pool,
+        &engine,
         NewRequest { phone: Some("+14155550100".into()), ..request(q, "Cy", Channel::Callback) },
     )
     .await;
     assert!(callback.is_ok(), "{callback:?}");
 
     // Once someone is logged in (even NOT_READY), customers may wait.
-    agents::log_in(&pool, ann).await.unwrap();
-    assert!(routing::enter(&pool, request(q, "Di", Channel::Video)).await.is_ok());
+    agents::log_in(&engine, ann).await.unwrap();
+    assert!(routing::enter(&engine, request(q, "Di", Channel::Video)).await.is_ok());
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn leaving_the_queue_frees_an_offered_seat(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    ready(&pool, ann).await;
-    let first = enter(&pool, q, "first").await;
-    let second = enter(&pool, q, "second").await;
+    ready(&engine, ann).await;
+    let first = enter(&engine, q, "first").await;
+    let second = enter(&engine, q, "second").await;
     assert_eq!(offered_to(&pool, ann).await, [first]);
 
-    routing::leave(&pool, first, Left::Cancelled).await.unwrap();
+    routing::leave(&engine, first, Left::Cancelled).await.unwrap();
 
     assert_eq!(offered_to(&pool, ann).await, [second], "the seat went to the next customer");
-    assert_eq!(routing::leave(&pool, first, Left::Abandoned).await, Err(AppError::NotFound("You are not waiting in a queue.".into())));
+    assert_eq!(routing::leave(&engine, first, Left::Abandoned).await, Err(AppError::NotFound("You are not waiting in a queue.".into())));
     let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(first).fetch_one(&pool).await.unwrap();
     assert_eq!(status, "cancelled");
 }

@@ -105,7 +105,7 @@ pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
 pub async fn leave_queue() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let session = token::from_cookie(&state).ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
-    crate::routing::leave(&state.pool, session, crate::routing::Left::Cancelled).await?;
+    crate::routing::leave(&state.engine, session, crate::routing::Left::Cancelled).await?;
     token::clear_cookie();
     Ok(())
 }

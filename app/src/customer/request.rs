@@ -81,7 +81,7 @@ impl HelpForm {
 
 /// Puts the request in its queue and signs the customer's token.
 pub async fn enter(state: &AppState, form: HelpForm) -> Result<HelpTicket, AppError> {
-    let help_session_id = routing::enter(&state.pool, form.0).await?;
+    let help_session_id = routing::enter(&state.engine, form.0).await?;
     let token = state.customer_keys.issue(help_session_id)?;
     Ok(HelpTicket { help_session_id, token })
 }

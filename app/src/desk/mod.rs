@@ -76,7 +76,7 @@ pub const NOT_READY_REASONS: [&str; 5] = ["Break", "Lunch", "Training", "Meeting
 #[server(prefix = "/api", endpoint = "desk")]
 pub async fn open_desk() -> Result<Desk, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::routing::agents::log_in(&state.pool, me.id).await?;
+    crate::routing::agents::log_in(&state.engine, me.id).await?;
     snapshot::desk(&state.pool, me.id).await
 }
 
@@ -86,16 +86,16 @@ pub async fn set_state(state: String, #[server(default)] reason: String) -> Resu
     use crate::routing::agents;
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     match state.as_str() {
-        "READY" => agents::set_ready(&app.pool, me.id).await?,
+        "READY" => agents::set_ready(&app.engine, me.id).await?,
         "NOT_READY" => {
             let reason = reason.trim();
             if reason.is_empty() || reason.chars().count() > 40 {
                 return Err(AppError::invalid("Choose a reason for Not ready (at most 40 characters)."));
             }
-            agents::set_not_ready_reason(&app.pool, me.id, reason).await?
+            agents::set_not_ready_reason(&app.engine, me.id, reason).await?
         }
         "LOGGED_OUT" => {
-            crate::routing::hand_back(&app.pool, me.id, "Logged out").await?;
+            crate::routing::hand_back(&app.engine, me.id, "Logged out").await?;
         }
         other => return Err(AppError::invalid(format!("Unknown state \"{other}\"."))),
     }
@@ -107,21 +107,21 @@ pub async fn set_state(state: String, #[server(default)] reason: String) -> Resu
 pub async fn set_channel(channel: String, ready: bool) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     let channel = Channel::parse(&channel)?;
-    crate::routing::agents::set_channel(&app.pool, me.id, channel, ready).await?;
+    crate::routing::agents::set_channel(&app.engine, me.id, channel, ready).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
 #[server(prefix = "/api", endpoint = "desk/accept")]
 pub async fn accept_offer(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::routing::accept(&app.pool, me.id, help_session).await?;
+    crate::routing::accept(&app.engine, me.id, help_session).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
 #[server(prefix = "/api", endpoint = "desk/decline")]
 pub async fn decline_offer(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::routing::unanswered(&app.pool, me.id, help_session, crate::routing::Unanswered::Decline).await?;
+    crate::routing::unanswered(&app.engine, me.id, help_session, crate::routing::Unanswered::Decline).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
@@ -129,7 +129,7 @@ pub async fn decline_offer(help_session: Uuid) -> Result<Desk, AppError> {
 #[server(prefix = "/api", endpoint = "desk/next")]
 pub async fn next_customer() -> Result<Option<Uuid>, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    Ok(crate::routing::next_customer(&app.pool, me.id).await?.map(|taken| taken.help_session_id))
+    Ok(crate::routing::next_customer(&app.engine, me.id).await?.map(|taken| taken.help_session_id))
 }
 
 /// Ends a conversation; wrap-up follows.
@@ -137,7 +137,7 @@ pub async fn next_customer() -> Result<Option<Uuid>, AppError> {
 pub async fn end_session(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     snapshot::own(&app.pool, me.id, help_session).await?;
-    crate::routing::end(&app.pool, help_session, crate::routing::EndedBy::Agent).await?;
+    crate::routing::end(&app.engine, help_session, crate::routing::EndedBy::Agent).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
@@ -152,7 +152,7 @@ pub async fn wrap_up(help_session: Uuid, disposition: String, #[server(default)]
     if note.chars().count() > 2000 {
         return Err(AppError::invalid("The note must be at most 2000 characters."));
     }
-    crate::routing::wrap_up(&app.pool, me.id, help_session, disposition, note.trim()).await?;
+    crate::routing::wrap_up(&app.engine, me.id, help_session, disposition, note.trim()).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 

@@ -3,10 +3,10 @@
 //! setting the agent NOT_READY sets every channel NOT_READY.
 
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::events::log;
+use super::events::{log, Engine, Tx};
 use crate::error::AppError;
 use crate::queue::Channel;
 
@@ -48,7 +48,7 @@ pub async fn provision(conn: &mut PgConnection, agent: Uuid) -> Result<(), AppEr
 
 /// Writes the agent's state and its AGENT_STATE event.
 pub(super) async fn record_state(
-    conn: &mut PgConnection,
+    tx: &mut Tx,
     agent: Uuid,
     state: &str,
     reason: Option<&str>,
@@ -62,23 +62,23 @@ pub(super) async fn record_state(
         state,
         reason
     )
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?;
-    log(conn, "AGENT_STATE", None, None, Some(agent), json!({ "state": state, "reason": reason })).await
+    log(tx, "AGENT_STATE", None, None, Some(agent), json!({ "state": state, "reason": reason })).await
 }
 
 /// NOT_READY with a reason; every channel goes NOT_READY with it.
-pub(super) async fn set_not_ready(conn: &mut PgConnection, agent: Uuid, reason: &str) -> Result<(), AppError> {
+pub(super) async fn set_not_ready(tx: &mut Tx, agent: Uuid, reason: &str) -> Result<(), AppError> {
     sqlx::query!("UPDATE agent_channels SET ready = false WHERE representative_id = $1", agent)
-        .execute(&mut *conn)
+        .execute(&mut **tx)
         .await?;
-    record_state(conn, agent, "NOT_READY", Some(reason)).await
+    record_state(tx, agent, "NOT_READY", Some(reason)).await
 }
 
 /// The agent is available. Channels keep their switches (all of them on the
 /// first time, so "Ready" alone is enough to start taking customers).
-pub async fn set_ready(pool: &PgPool, agent: Uuid) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn set_ready(engine: &Engine, agent: Uuid) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
     super::lock_agent(&mut tx, agent).await?;
     let any_on = sqlx::query_scalar!(
         r#"SELECT bool_or(ready) AS "any_on!" FROM agent_channels WHERE representative_id = $1"#,
@@ -92,21 +92,21 @@ pub async fn set_ready(pool: &PgPool, agent: Uuid) -> Result<(), AppError> {
             .await?;
     }
     record_state(&mut tx, agent, "READY", None).await?;
-    tx.commit().await?;
-    super::dispatch_for_agent(pool, agent).await
+    tx.commit(engine).await?;
+    super::dispatch_for_agent(engine, agent).await
 }
 
-pub async fn set_not_ready_reason(pool: &PgPool, agent: Uuid, reason: &str) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn set_not_ready_reason(engine: &Engine, agent: Uuid, reason: &str) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
     super::lock_agent(&mut tx, agent).await?;
     set_not_ready(&mut tx, agent, reason).await?;
-    tx.commit().await?;
+    tx.commit(engine).await?;
     Ok(())
 }
 
 /// Turns one channel on or off. On needs the agent READY.
-pub async fn set_channel(pool: &PgPool, agent: Uuid, channel: Channel, ready: bool) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn set_channel(engine: &Engine, agent: Uuid, channel: Channel, ready: bool) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
     let state = sqlx::query_scalar!("SELECT state FROM agent_states WHERE representative_id = $1 FOR UPDATE", agent)
         .fetch_optional(&mut *tx)
         .await?
@@ -123,23 +123,23 @@ pub async fn set_channel(pool: &PgPool, agent: Uuid, channel: Channel, ready: bo
     .execute(&mut *tx)
     .await?;
     log(&mut tx, "AGENT_STATE", None, None, Some(agent), json!({ "channel": channel, "ready": ready })).await?;
-    tx.commit().await?;
+    tx.commit(engine).await?;
     if ready {
-        super::dispatch_for_agent(pool, agent).await?;
+        super::dispatch_for_agent(engine, agent).await?;
     }
     Ok(())
 }
 
 /// Opening the desk: a logged-out agent becomes NOT_READY ("Logged in"), so
 /// queues count them as staffed, and chooses Ready when they are.
-pub async fn log_in(pool: &PgPool, agent: Uuid) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn log_in(engine: &Engine, agent: Uuid) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
     let state = sqlx::query_scalar!("SELECT state FROM agent_states WHERE representative_id = $1 FOR UPDATE", agent)
         .fetch_optional(&mut *tx)
         .await?;
     if state.as_deref() == Some("LOGGED_OUT") {
         set_not_ready(&mut tx, agent, "Logged in").await?;
     }
-    tx.commit().await?;
+    tx.commit(engine).await?;
     Ok(())
 }

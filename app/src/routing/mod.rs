@@ -19,12 +19,13 @@ pub mod events;
 pub mod presence;
 
 use serde_json::json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode, WhenNobody};
-use events::log;
+pub use events::Engine;
+use events::{log, Notice, Tx};
 
 /// A customer's request, parsed at the boundary.
 #[derive(Debug, Clone)]
@@ -49,30 +50,30 @@ pub struct Offer {
 /// queue says to refuse (a callback request is always taken: it keeps its
 /// place).
 #[tracing::instrument(skip_all, fields(queue = %request.queue_id))]
-pub async fn enter(pool: &PgPool, request: NewRequest) -> Result<Uuid, AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn enter(engine: &Engine, request: NewRequest) -> Result<Uuid, AppError> {
+    let mut tx = engine.begin().await?;
     let mode = admit(&mut tx, request.queue_id, request.channel).await?;
     let id = insert_session(&mut tx, &request, "waiting").await?;
     insert_entry(&mut tx, id).await?;
     // The first offer rides in the same transaction: one commit from
     // entering to being offered.
     if mode == RoutingMode::Push {
-        offer_head_in(&mut tx, request.queue_id).await?;
+        offer_in(&mut tx, request.queue_id).await?;
     }
-    tx.commit().await?;
+    tx.commit(engine).await?;
     if mode == RoutingMode::Push {
         // More may be possible now that this entry is visible to everyone:
         // several free agents, or an agent another offer was holding a
         // moment ago.
-        dispatch(pool, request.queue_id).await?;
+        dispatch(engine, request.queue_id).await?;
     }
     Ok(id)
 }
 
 /// Creates a help session without queueing it (the service kit's
 /// `POST /help/session`); `enqueue` puts it in line later.
-pub async fn create(pool: &PgPool, request: NewRequest) -> Result<Uuid, AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn create(engine: &Engine, request: NewRequest) -> Result<Uuid, AppError> {
+    let mut tx = engine.begin().await?;
     let channels = sqlx::query_scalar!("SELECT channels FROM queues WHERE id = $1", request.queue_id)
         .fetch_optional(&mut *tx)
         .await?
@@ -81,14 +82,14 @@ pub async fn create(pool: &PgPool, request: NewRequest) -> Result<Uuid, AppError
         return Err(unoffered(request.channel));
     }
     let id = insert_session(&mut tx, &request, "created").await?;
-    tx.commit().await?;
+    tx.commit(engine).await?;
     Ok(id)
 }
 
 /// Puts a created help session in its queue. 409 when it is already in
 /// line or past that.
-pub async fn enqueue(pool: &PgPool, help_session: Uuid) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn enqueue(engine: &Engine, help_session: Uuid) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
     let session = sqlx::query!(
         "SELECT queue_id, channel, status FROM help_sessions WHERE id = $1 FOR UPDATE",
         help_session
@@ -104,9 +105,9 @@ pub async fn enqueue(pool: &PgPool, help_session: Uuid) -> Result<(), AppError> 
         .execute(&mut *tx)
         .await?;
     insert_entry(&mut tx, help_session).await?;
-    tx.commit().await?;
+    tx.commit(engine).await?;
     if mode == RoutingMode::Push {
-        dispatch(pool, session.queue_id).await?;
+        dispatch(engine, session.queue_id).await?;
     }
     Ok(())
 }
@@ -119,7 +120,10 @@ fn unoffered(channel: Channel) -> AppError {
 async fn admit(conn: &mut PgConnection, queue_id: Uuid, channel: Channel) -> Result<RoutingMode, AppError> {
     let queue = sqlx::query!(
         r#"SELECT channels, routing_mode, max_length, when_nobody, nobody_message,
-                  (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) AS "waiting!",
+                  -- Counted only for a queue with a limit: a count is as
+                  -- long as the line.
+                  CASE WHEN q.max_length IS NULL THEN 0
+                       ELSE (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) END AS "waiting!",
                   EXISTS (SELECT 1 FROM queue_members m
                             JOIN agent_states s ON s.representative_id = m.representative_id
                            WHERE m.queue_id = q.id AND s.state <> 'LOGGED_OUT') AS "staffed!"
@@ -162,17 +166,17 @@ async fn insert_session(conn: &mut PgConnection, request: &NewRequest, status: &
 
 /// The session's waiting slot, ordered by the time it entered, and its
 /// ENTER_QUEUE event.
-async fn insert_entry(conn: &mut PgConnection, help_session: Uuid) -> Result<(), AppError> {
+async fn insert_entry(tx: &mut Tx, help_session: Uuid) -> Result<(), AppError> {
     let entry = sqlx::query!(
         "INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
          SELECT id, queue_id, channel, priority, entered_at FROM help_sessions WHERE id = $1
          RETURNING queue_id, channel, priority",
         help_session
     )
-    .fetch_one(&mut *conn)
+    .fetch_one(&mut **tx)
     .await?;
     log(
-        conn,
+        tx,
         "ENTER_QUEUE",
         Some(help_session),
         Some(entry.queue_id),
@@ -184,161 +188,66 @@ async fn insert_entry(conn: &mut PgConnection, help_session: Uuid) -> Result<(),
 
 /// Offers waiting customers of a push queue to eligible agents until one of
 /// the two runs out. Returns the offers made.
-pub async fn dispatch(pool: &PgPool, queue_id: Uuid) -> Result<Vec<Offer>, AppError> {
+pub async fn dispatch(engine: &Engine, queue_id: Uuid) -> Result<Vec<Offer>, AppError> {
     let mut made = Vec::new();
-    while let Some(offer) = offer_head(pool, queue_id).await? {
+    // Each offer is its own transaction (one statement, committed at once).
+    while let Some(offer) = offer_next(engine.pool(), queue_id).await? {
+        engine.announce([offer.notice(queue_id)]);
         made.push(offer);
     }
     Ok(made)
 }
 
 /// One offer: the first waiting customer that some eligible agent can take,
-/// to the agent the queue's strategy picks.
-async fn offer_head(pool: &PgPool, queue_id: Uuid) -> Result<Option<Offer>, AppError> {
-    let mut tx = pool.begin().await?;
-    let offer = offer_head_in(&mut tx, queue_id).await?;
-    if offer.is_some() {
-        tx.commit().await?;
+/// to the agent the queue's strategy picks (SPEC §4; the function
+/// `offer_next_customer` in migrations/0003_match_functions.sql).
+async fn offer_next<'c, E>(conn: E, queue_id: Uuid) -> Result<Option<Offer>, AppError>
+where
+    E: sqlx::PgExecutor<'c>,
+{
+    let offer = sqlx::query!(
+        r#"SELECT offered_session AS "help_session_id!", offered_agent AS "agent_id!" FROM offer_next_customer($1)"#,
+        queue_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(offer.map(|offer| Offer { help_session_id: offer.help_session_id, agent_id: offer.agent_id }))
+}
+
+/// `offer_next` inside a transition's transaction.
+async fn offer_in(tx: &mut Tx, queue_id: Uuid) -> Result<Option<Offer>, AppError> {
+    let offer = offer_next(&mut **tx, queue_id).await?;
+    if let Some(offer) = &offer {
+        tx.notice(offer.notice(queue_id));
     }
     Ok(offer)
 }
 
-/// `offer_head` inside a transaction the caller commits.
-async fn offer_head_in(tx: &mut PgConnection, queue_id: Uuid) -> Result<Option<Offer>, AppError> {
-    let Some(queue) = sqlx::query!(
-        "SELECT strategy, rona_seconds FROM queues WHERE id = $1 AND routing_mode = 'push'",
-        queue_id
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Ok(None);
-    };
-
-    // The head among customers whose channel has an eligible agent now.
-    let Some(head) = sqlx::query!(
-        r#"SELECT e.help_session_id, e.channel, e.declined_by
-             FROM queue_entries e
-            WHERE e.queue_id = $1 AND e.offered_to IS NULL
-              AND EXISTS (
-                    SELECT 1 FROM queue_members m
-                      JOIN agent_states s ON s.representative_id = m.representative_id
-                      JOIN agent_channels c ON c.representative_id = m.representative_id AND c.channel = e.channel
-                     WHERE m.queue_id = e.queue_id
-                       AND s.state = 'READY' AND s.wrap_ups = 0
-                       AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions
-                       AND NOT (m.representative_id = ANY (e.declined_by)))
-            ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id
-            LIMIT 1
-              FOR UPDATE OF e SKIP LOCKED"#,
-        queue_id,
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Ok(None);
-    };
-
-    // The agent, by strategy. Their channel and state rows are locked: a
-    // concurrent change to either makes PostgreSQL re-check the conditions
-    // on the newest version, and a row another offer holds is skipped.
-    let Some(agent) = sqlx::query_scalar!(
-        r#"SELECT c.representative_id
-             FROM queue_members m
-             JOIN agent_states s ON s.representative_id = m.representative_id
-             JOIN agent_channels c ON c.representative_id = m.representative_id AND c.channel = $2
-            WHERE m.queue_id = $1
-              AND s.state = 'READY' AND s.wrap_ups = 0
-              AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions
-              AND NOT (m.representative_id = ANY ($3::uuid[]))
-            ORDER BY
-              CASE WHEN $4 = 'least_connections'
-                   THEN (SELECT sum(a.live) FROM agent_channels a WHERE a.representative_id = s.representative_id) END,
-              CASE WHEN $4 = 'fewest_handled_today'
-                   THEN CASE WHEN s.handled_day = current_date THEN s.handled_on_day ELSE 0 END END,
-              CASE WHEN $4 = 'round_robin' THEN s.last_offered_at END NULLS FIRST,
-              CASE WHEN $4 = 'longest_idle'
-                   THEN (SELECT sum(a.sessions) FROM agent_channels a WHERE a.representative_id = s.representative_id) END,
-              s.idle_since,
-              s.representative_id
-            LIMIT 1
-              FOR UPDATE OF c, s SKIP LOCKED"#,
-        queue_id,
-        head.channel,
-        &head.declined_by,
-        queue.strategy,
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        // Every eligible agent is being offered someone else right now; those
-        // transactions dispatch again when they finish.
-        return Ok(None);
-    };
-
-    sqlx::query!(
-        "UPDATE queue_entries SET offered_to = $2 WHERE help_session_id = $1",
-        head.help_session_id,
-        agent
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO offers (help_session_id, representative_id, queue_id, channel, expires_at)
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
-        head.help_session_id,
-        agent,
-        queue_id,
-        head.channel,
-        f64::from(queue.rona_seconds),
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!("UPDATE help_sessions SET status = 'offered' WHERE id = $1", head.help_session_id)
-        .execute(&mut *tx)
-        .await?;
-    take_seat(&mut *tx, agent, &head.channel).await?;
-    sqlx::query!("UPDATE agent_states SET last_offered_at = now() WHERE representative_id = $1", agent)
-        .execute(&mut *tx)
-        .await?;
-    log(&mut *tx, "OFFER", Some(head.help_session_id), Some(queue_id), Some(agent), json!({})).await?;
-    Ok(Some(Offer { help_session_id: head.help_session_id, agent_id: agent }))
+impl Offer {
+    fn notice(&self, queue_id: Uuid) -> Notice {
+        Notice::new("OFFER", Some(self.help_session_id), Some(queue_id), Some(self.agent_id))
+    }
 }
 
 /// The agent takes the customer offered to them. 404 when the offer is gone
 /// (expired, or the customer left).
-#[tracing::instrument(skip(pool))]
-pub async fn accept(pool: &PgPool, agent: Uuid, help_session: Uuid) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
-    lock_agent(&mut tx, agent).await?;
-    let gone = || AppError::NotFound("This offer has ended: the customer left or the time ran out.".into());
-    sqlx::query!(
-        "DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to = $2 RETURNING queue_id",
-        help_session,
-        agent
+#[tracing::instrument(skip(engine))]
+pub async fn accept(engine: &Engine, agent: Uuid, help_session: Uuid) -> Result<(), AppError> {
+    let accepted = sqlx::query!(
+        r#"SELECT outcome AS "outcome!", offered_queue FROM accept_offer($1, $2)"#,
+        agent,
+        help_session
     )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(gone)?;
-    let offer = sqlx::query!(
-        "DELETE FROM offers WHERE help_session_id = $1 AND representative_id = $2 RETURNING queue_id",
-        help_session,
-        agent
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(gone)?;
-    sqlx::query!(
-        "UPDATE help_sessions SET status = 'active', agent_id = $2, answered_at = now() WHERE id = $1",
-        help_session,
-        agent
-    )
-    .execute(&mut *tx)
+    .fetch_one(engine.pool())
     .await?;
-    count_handled(&mut tx, agent).await?;
-    log(&mut tx, "CONNECT", Some(help_session), Some(offer.queue_id), Some(agent), json!({ "mode": "push" })).await?;
-    tx.commit().await?;
-    Ok(())
+    match (accepted.outcome.as_str(), accepted.offered_queue) {
+        ("connected", Some(queue)) => {
+            engine.announce([Notice::new("CONNECT", Some(help_session), Some(queue), Some(agent))]);
+            Ok(())
+        }
+        ("no_agent", _) => Err(AppError::NotFound("No such representative.".into())),
+        _ => Err(AppError::NotFound("This offer has ended: the customer left or the time ran out.".into())),
+    }
 }
 
 /// Locks the agent's state row: the first lock of every transition that
@@ -348,19 +257,6 @@ async fn lock_agent(conn: &mut PgConnection, agent: Uuid) -> Result<(), AppError
         .fetch_optional(conn)
         .await?
         .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
-    Ok(())
-}
-
-async fn count_handled(conn: &mut PgConnection, agent: Uuid) -> Result<(), AppError> {
-    sqlx::query!(
-        "UPDATE agent_states
-            SET handled_on_day = CASE WHEN handled_day = current_date THEN handled_on_day + 1 ELSE 1 END,
-                handled_day = current_date
-          WHERE representative_id = $1",
-        agent
-    )
-    .execute(conn)
-    .await?;
     Ok(())
 }
 
@@ -377,8 +273,8 @@ pub enum Unanswered {
 
 /// Ends an offer without an answer: the customer is back in their place (the
 /// same position: their time in the queue does not change).
-pub async fn unanswered(pool: &PgPool, agent: Uuid, help_session: Uuid, why: Unanswered) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn unanswered(engine: &Engine, agent: Uuid, help_session: Uuid, why: Unanswered) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let queue_id = release_offer(&mut tx, agent, help_session, why == Unanswered::Decline)
         .await?
@@ -391,8 +287,8 @@ pub async fn unanswered(pool: &PgPool, agent: Uuid, help_session: Uuid, why: Una
     if why == Unanswered::Rona {
         agents::set_not_ready(&mut tx, agent, agents::MISSED_OFFER).await?;
     }
-    tx.commit().await?;
-    dispatch(pool, queue_id).await?;
+    tx.commit(engine).await?;
+    dispatch(engine, queue_id).await?;
     Ok(())
 }
 
@@ -436,19 +332,6 @@ async fn release_offer(
     Ok(Some(offer.queue_id))
 }
 
-/// A new live session (or offer) on the agent's channel.
-async fn take_seat(conn: &mut PgConnection, agent: Uuid, channel: &str) -> Result<(), AppError> {
-    sqlx::query!(
-        "UPDATE agent_channels SET live = live + 1, sessions = sessions + 1
-          WHERE representative_id = $1 AND channel = $2",
-        agent,
-        channel
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// A live (or, with `live` false, held) session or offer leaves the channel.
 async fn free_seat(conn: &mut PgConnection, agent: Uuid, channel: &str, live: bool) -> Result<(), AppError> {
     sqlx::query!(
@@ -465,15 +348,15 @@ async fn free_seat(conn: &mut PgConnection, agent: Uuid, channel: &str, live: bo
 }
 
 /// Ends every offer whose RONA deadline has passed. Returns how many.
-pub async fn expire_offers(pool: &PgPool) -> Result<usize, AppError> {
+pub async fn expire_offers(engine: &Engine) -> Result<usize, AppError> {
     let due = sqlx::query!(
         "SELECT help_session_id, representative_id FROM offers WHERE expires_at <= now()"
     )
-    .fetch_all(pool)
+    .fetch_all(engine.pool())
     .await?;
     let mut expired = 0;
     for offer in due {
-        match unanswered(pool, offer.representative_id, offer.help_session_id, Unanswered::Rona).await {
+        match unanswered(engine, offer.representative_id, offer.help_session_id, Unanswered::Rona).await {
             Ok(()) => expired += 1,
             // Accepted or expired by another server in the meantime.
             Err(AppError::NotFound(_)) => {}
@@ -495,66 +378,33 @@ pub struct Taken {
 }
 
 /// "Next customer": the agent takes the head of the pull queues they serve,
-/// on a channel where they have room. `None` when nobody is waiting.
-#[tracing::instrument(skip(pool))]
-pub async fn next_customer(pool: &PgPool, agent: Uuid) -> Result<Option<Taken>, AppError> {
-    let mut tx = pool.begin().await?;
-    // Serializes this agent's own concurrent presses.
-    let state = sqlx::query!(
-        "SELECT state, wrap_ups FROM agent_states WHERE representative_id = $1 FOR UPDATE",
+/// on a channel where they have room (the function `take_next_customer` in
+/// migrations/0003_match_functions.sql). `None` when nobody is waiting.
+#[tracing::instrument(skip(engine))]
+pub async fn next_customer(engine: &Engine, agent: Uuid) -> Result<Option<Taken>, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT outcome AS "outcome!", taken_session, taken_queue, taken_channel, customer_name, reason, phone
+             FROM take_next_customer($1)"#,
         agent
     )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
-    if state.state == "LOGGED_OUT" {
-        return Err(AppError::Conflict("Open your desk first: you are logged out.".into()));
-    }
-    if state.wrap_ups > 0 {
-        return Err(AppError::Conflict("Finish your wrap-up first.".into()));
-    }
-    let Some(head) = sqlx::query!(
-        r#"SELECT e.help_session_id, e.queue_id, e.channel
-             FROM queue_entries e
-             JOIN queues q ON q.id = e.queue_id AND q.routing_mode = 'pull'
-             JOIN queue_members m ON m.queue_id = e.queue_id AND m.representative_id = $1
-             JOIN agent_channels c ON c.representative_id = $1 AND c.channel = e.channel
-            WHERE e.offered_to IS NULL
-              AND c.live < c.max_live AND c.sessions < c.max_sessions
-            ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id
-            LIMIT 1
-              FOR UPDATE OF e SKIP LOCKED"#,
-        agent,
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Ok(None);
-    };
-    sqlx::query!("DELETE FROM queue_entries WHERE help_session_id = $1", head.help_session_id)
-        .execute(&mut *tx)
-        .await?;
-    let customer = sqlx::query!(
-        "UPDATE help_sessions SET status = 'active', agent_id = $2, answered_at = now() WHERE id = $1
-         RETURNING customer_name, reason, phone",
-        head.help_session_id,
-        agent
-    )
-    .fetch_one(&mut *tx)
+    .fetch_one(engine.pool())
     .await?;
-    take_seat(&mut tx, agent, &head.channel).await?;
-    count_handled(&mut tx, agent).await?;
-    log(&mut tx, "CONNECT", Some(head.help_session_id), Some(head.queue_id), Some(agent), json!({ "mode": "pull" }))
-        .await?;
-    tx.commit().await?;
-    Ok(Some(Taken {
-        help_session_id: head.help_session_id,
-        queue_id: head.queue_id,
-        customer_name: customer.customer_name,
-        reason: customer.reason,
-        channel: head.channel,
-        phone: customer.phone,
-    }))
+    match row.outcome.as_str() {
+        "empty" => Ok(None),
+        "no_agent" => Err(AppError::NotFound("No such representative.".into())),
+        "logged_out" => Err(AppError::Conflict("Open your desk first: you are logged out.".into())),
+        "wrap_up" => Err(AppError::Conflict("Finish your wrap-up first.".into())),
+        _ => {
+            let (Some(help_session_id), Some(queue_id), Some(channel), Some(customer_name), Some(reason)) =
+                (row.taken_session, row.taken_queue, row.taken_channel, row.customer_name, row.reason)
+            else {
+                tracing::error!(outcome = %row.outcome, "take_next_customer answered without a customer");
+                return Err(AppError::Internal);
+            };
+            engine.announce([Notice::new("CONNECT", Some(help_session_id), Some(queue_id), Some(agent))]);
+            Ok(Some(Taken { help_session_id, queue_id, customer_name, reason, channel, phone: row.phone }))
+        }
+    }
 }
 
 /// Who ended a conversation.
@@ -565,18 +415,18 @@ pub enum EndedBy {
 }
 
 /// Ends a live (or held) conversation; the agent goes into wrap-up for it.
-pub async fn end(pool: &PgPool, help_session: Uuid, by: EndedBy) -> Result<(), AppError> {
+pub async fn end(engine: &Engine, help_session: Uuid, by: EndedBy) -> Result<(), AppError> {
     let ended = || AppError::NotFound("This conversation has already ended.".into());
     // Whose conversation it is, read first so their row can be locked first.
     let agent = sqlx::query_scalar!(
         "SELECT agent_id FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')",
         help_session
     )
-    .fetch_optional(pool)
+    .fetch_optional(engine.pool())
     .await?
     .flatten()
     .ok_or_else(ended)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let session = sqlx::query!(
         r#"SELECT status, channel, queue_id, agent_id AS "agent_id!" FROM help_sessions
@@ -603,31 +453,31 @@ pub async fn end(pool: &PgPool, help_session: Uuid, by: EndedBy) -> Result<(), A
         EndedBy::Customer => "END_BY_CUSTOMER",
     };
     log(&mut tx, kind, Some(help_session), Some(session.queue_id), Some(session.agent_id), json!({})).await?;
-    tx.commit().await?;
+    tx.commit(engine).await?;
     Ok(())
 }
 
 /// The agent records how it went; the session is complete and the agent can
 /// take customers again.
 pub async fn wrap_up(
-    pool: &PgPool,
+    engine: &Engine,
     agent: Uuid,
     help_session: Uuid,
     disposition: &str,
     note: &str,
 ) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     complete_wrap_up(&mut tx, agent, help_session, disposition, note)
         .await?
         .ok_or_else(|| AppError::NotFound("There is no wrap-up open for this customer.".into()))?;
-    tx.commit().await?;
-    dispatch_for_agent(pool, agent).await?;
+    tx.commit(engine).await?;
+    dispatch_for_agent(engine, agent).await?;
     Ok(())
 }
 
 async fn complete_wrap_up(
-    conn: &mut PgConnection,
+    tx: &mut Tx,
     agent: Uuid,
     help_session: Uuid,
     disposition: &str,
@@ -642,7 +492,7 @@ async fn complete_wrap_up(
         disposition,
         note
     )
-    .fetch_optional(&mut *conn)
+    .fetch_optional(&mut **tx)
     .await?
     else {
         return Ok(None);
@@ -654,58 +504,58 @@ async fn complete_wrap_up(
           WHERE representative_id = $1",
         agent
     )
-    .execute(&mut *conn)
+    .execute(&mut **tx)
     .await?;
-    log(conn, "WRAP_UP_DONE", Some(help_session), Some(session.queue_id), Some(agent), json!({ "disposition": disposition }))
+    log(tx, "WRAP_UP_DONE", Some(help_session), Some(session.queue_id), Some(agent), json!({ "disposition": disposition }))
         .await?;
     Ok(Some(session.queue_id))
 }
 
 /// Completes wrap-ups that ran past their queue's wrap-up time.
-pub async fn expire_wrap_ups(pool: &PgPool) -> Result<usize, AppError> {
+pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
     let due = sqlx::query!(
         r#"SELECT h.id, h.agent_id AS "agent_id!"
              FROM help_sessions h JOIN queues q ON q.id = h.queue_id
             WHERE h.status = 'wrap_up' AND h.agent_id IS NOT NULL
               AND h.ended_at + make_interval(secs => q.wrap_up_seconds) <= now()"#
     )
-    .fetch_all(pool)
+    .fetch_all(engine.pool())
     .await?;
     let mut done = 0;
     for session in due {
-        let mut tx = pool.begin().await?;
+        let mut tx = engine.begin().await?;
         lock_agent(&mut tx, session.agent_id).await?;
         if complete_wrap_up(&mut tx, session.agent_id, session.id, "", "").await?.is_some() {
             done += 1;
         }
-        tx.commit().await?;
-        dispatch_for_agent(pool, session.agent_id).await?;
+        tx.commit(engine).await?;
+        dispatch_for_agent(engine, session.agent_id).await?;
     }
     Ok(done)
 }
 
 /// Offers waiting customers in every push queue that has any: the safety
 /// net the sweeper runs, in case a wake-up was missed.
-pub async fn dispatch_waiting(pool: &PgPool) -> Result<(), AppError> {
+pub async fn dispatch_waiting(engine: &Engine) -> Result<(), AppError> {
     let queues = sqlx::query_scalar!(
         "SELECT DISTINCT e.queue_id FROM queue_entries e JOIN queues q ON q.id = e.queue_id
           WHERE e.offered_to IS NULL AND q.routing_mode = 'push'"
     )
-    .fetch_all(pool)
+    .fetch_all(engine.pool())
     .await?;
     for queue in queues {
-        dispatch(pool, queue).await?;
+        dispatch(engine, queue).await?;
     }
     Ok(())
 }
 
 /// Offers customers in every push queue the agent serves.
-pub async fn dispatch_for_agent(pool: &PgPool, agent: Uuid) -> Result<(), AppError> {
+pub async fn dispatch_for_agent(engine: &Engine, agent: Uuid) -> Result<(), AppError> {
     let queues = sqlx::query_scalar!("SELECT queue_id FROM queue_members WHERE representative_id = $1", agent)
-        .fetch_all(pool)
+        .fetch_all(engine.pool())
         .await?;
     for queue in queues {
-        dispatch(pool, queue).await?;
+        dispatch(engine, queue).await?;
     }
     Ok(())
 }
@@ -721,7 +571,7 @@ pub enum Left {
 
 /// A waiting (or being offered) customer leaves the queue. 404 when they are
 /// not waiting any more.
-pub async fn leave(pool: &PgPool, help_session: Uuid, how: Left) -> Result<(), AppError> {
+pub async fn leave(engine: &Engine, help_session: Uuid, how: Left) -> Result<(), AppError> {
     let not_waiting = || AppError::NotFound("You are not waiting in a queue.".into());
     loop {
         // If the customer is being offered, the agent's row is locked first
@@ -730,11 +580,11 @@ pub async fn leave(pool: &PgPool, help_session: Uuid, how: Left) -> Result<(), A
             "SELECT offered_to FROM queue_entries WHERE help_session_id = $1",
             help_session
         )
-        .fetch_optional(pool)
+        .fetch_optional(engine.pool())
         .await?
         .ok_or_else(not_waiting)?
         .offered_to;
-        let mut tx = pool.begin().await?;
+        let mut tx = engine.begin().await?;
         if let Some(agent) = offered_to {
             lock_agent(&mut tx, agent).await?;
         }
@@ -769,9 +619,9 @@ pub async fn leave(pool: &PgPool, help_session: Uuid, how: Left) -> Result<(), A
         .execute(&mut *tx)
         .await?;
         log(&mut tx, kind, Some(help_session), Some(entry.queue_id), offered_to, json!({})).await?;
-        tx.commit().await?;
+        tx.commit(engine).await?;
         if let Some(agent) = offered_to {
-            dispatch_for_agent(pool, agent).await?;
+            dispatch_for_agent(engine, agent).await?;
         }
         return Ok(());
     }
@@ -782,9 +632,9 @@ pub async fn leave(pool: &PgPool, help_session: Uuid, how: Left) -> Result<(), A
 /// their queue (they keep their original time, which is earlier than anyone
 /// who entered after them), wrap-ups are closed, and the agent is
 /// LOGGED_OUT.
-#[tracing::instrument(skip(pool))]
-pub async fn hand_back(pool: &PgPool, agent: Uuid, reason: &str) -> Result<usize, AppError> {
-    let mut tx = pool.begin().await?;
+#[tracing::instrument(skip(engine))]
+pub async fn hand_back(engine: &Engine, agent: Uuid, reason: &str) -> Result<usize, AppError> {
+    let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let offered = sqlx::query_scalar!("SELECT help_session_id FROM offers WHERE representative_id = $1", agent)
         .fetch_all(&mut *tx)
@@ -835,11 +685,11 @@ pub async fn hand_back(pool: &PgPool, agent: Uuid, reason: &str) -> Result<usize
     .execute(&mut *tx)
     .await?;
     agents::record_state(&mut tx, agent, "LOGGED_OUT", Some(reason)).await?;
-    tx.commit().await?;
+    tx.commit(engine).await?;
     queues.sort();
     queues.dedup();
     for queue in queues {
-        dispatch(pool, queue).await?;
+        dispatch(engine, queue).await?;
     }
     Ok(offered.len() + live.len())
 }

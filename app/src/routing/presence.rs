@@ -4,10 +4,11 @@
 //! server that stops beating is presumed dead, with its pages.
 
 use serde_json::json;
-use sqlx::PgPool;
+
 use uuid::Uuid;
 
-use super::{events::log, EndedBy, Left};
+use super::events::{log, Engine};
+use super::{EndedBy, Left};
 use crate::error::AppError;
 
 /// Whose page it is.
@@ -27,21 +28,21 @@ impl Subject {
 }
 
 /// Registers a server instance (and marks it alive).
-pub async fn beat(pool: &PgPool, instance: Uuid) -> Result<(), AppError> {
+pub async fn beat(engine: &Engine, instance: Uuid) -> Result<(), AppError> {
     sqlx::query!(
         "INSERT INTO instances (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()",
         instance
     )
-    .execute(pool)
+    .execute(engine.pool())
     .await?;
     Ok(())
 }
 
 /// A page opened: it is present again (a reload inside the grace period
 /// changes nothing).
-pub async fn open(pool: &PgPool, instance: Uuid, subject: Subject) -> Result<Uuid, AppError> {
+pub async fn open(engine: &Engine, instance: Uuid, subject: Subject) -> Result<Uuid, AppError> {
     let (session, agent) = subject.ids();
-    let mut tx = pool.begin().await?;
+    let mut tx = engine.begin().await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO connections (id, instance_id, help_session_id, representative_id)
          VALUES (gen_random_uuid(), $1, $2, $3) RETURNING id",
@@ -63,14 +64,14 @@ pub async fn open(pool: &PgPool, instance: Uuid, subject: Subject) -> Result<Uui
                 .await?;
         }
     }
-    tx.commit().await?;
+    tx.commit(engine).await?;
     Ok(id)
 }
 
 /// A page closed. If it was the last one of its customer or agent, they are
 /// lost from now (the grace period starts).
-pub async fn close(pool: &PgPool, connection: Uuid) -> Result<(), AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn close(engine: &Engine, connection: Uuid) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
     let Some(row) = sqlx::query!(
         "DELETE FROM connections WHERE id = $1 RETURNING help_session_id, representative_id",
         connection
@@ -81,7 +82,7 @@ pub async fn close(pool: &PgPool, connection: Uuid) -> Result<(), AppError> {
         return Ok(());
     };
     mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
-    tx.commit().await?;
+    tx.commit(engine).await?;
     Ok(())
 }
 
@@ -116,8 +117,8 @@ async fn mark_lost(
 }
 
 /// Servers silent for longer than `dead_after` are removed with their pages.
-pub async fn reap_dead_instances(pool: &PgPool, dead_after_seconds: f64) -> Result<usize, AppError> {
-    let mut tx = pool.begin().await?;
+pub async fn reap_dead_instances(engine: &Engine, dead_after_seconds: f64) -> Result<usize, AppError> {
+    let mut tx = engine.begin().await?;
     let gone = sqlx::query!(
         "WITH dead AS (DELETE FROM instances WHERE seen_at < now() - make_interval(secs => $1) RETURNING id)
          DELETE FROM connections WHERE instance_id IN (SELECT id FROM dead)
@@ -129,26 +130,26 @@ pub async fn reap_dead_instances(pool: &PgPool, dead_after_seconds: f64) -> Resu
     for row in &gone {
         mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
     }
-    tx.commit().await?;
+    tx.commit(engine).await?;
     Ok(gone.len())
 }
 
 /// Acts on everyone lost for longer than the grace period: a waiting
 /// customer is abandoned, a customer in conversation ends it, an agent hands
 /// their customers back and is logged out.
-pub async fn sweep_lost(pool: &PgPool, grace_seconds: f64) -> Result<(), AppError> {
+pub async fn sweep_lost(engine: &Engine, grace_seconds: f64) -> Result<(), AppError> {
     let customers = sqlx::query!(
         "SELECT id, status FROM help_sessions
           WHERE customer_lost_at < now() - make_interval(secs => $1)
             AND status IN ('waiting', 'offered', 'active', 'on_hold')",
         grace_seconds
     )
-    .fetch_all(pool)
+    .fetch_all(engine.pool())
     .await?;
     for customer in customers {
         let result = match customer.status.as_str() {
-            "waiting" | "offered" => super::leave(pool, customer.id, Left::Abandoned).await,
-            _ => super::end(pool, customer.id, EndedBy::Customer).await,
+            "waiting" | "offered" => super::leave(engine, customer.id, Left::Abandoned).await,
+            _ => super::end(engine, customer.id, EndedBy::Customer).await,
         };
         match result {
             Ok(()) | Err(AppError::NotFound(_)) => {}
@@ -160,27 +161,27 @@ pub async fn sweep_lost(pool: &PgPool, grace_seconds: f64) -> Result<(), AppErro
           WHERE lost_at < now() - make_interval(secs => $1) AND state <> 'LOGGED_OUT'",
         grace_seconds
     )
-    .fetch_all(pool)
+    .fetch_all(engine.pool())
     .await?;
     for agent in agents {
-        super::hand_back(pool, agent, "Connection lost").await?;
+        super::hand_back(engine, agent, "Connection lost").await?;
     }
     Ok(())
 }
 
 /// Customers who waited longer than their queue's maximum wait leave the
 /// line (EXPIRE); their page offers a callback.
-pub async fn expire_long_waits(pool: &PgPool) -> Result<usize, AppError> {
+pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
     let due = sqlx::query!(
         "SELECT e.help_session_id, e.queue_id FROM queue_entries e JOIN queues q ON q.id = e.queue_id
           WHERE q.max_wait_seconds IS NOT NULL AND e.offered_to IS NULL
             AND e.enqueued_at < now() - make_interval(secs => q.max_wait_seconds)"
     )
-    .fetch_all(pool)
+    .fetch_all(engine.pool())
     .await?;
     let mut expired = 0;
     for entry in due {
-        let mut tx = pool.begin().await?;
+        let mut tx = engine.begin().await?;
         let removed = sqlx::query!(
             "DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NULL",
             entry.help_session_id
@@ -197,7 +198,7 @@ pub async fn expire_long_waits(pool: &PgPool) -> Result<usize, AppError> {
             log(&mut tx, "EXPIRE", Some(entry.help_session_id), Some(entry.queue_id), None, json!({})).await?;
             expired += 1;
         }
-        tx.commit().await?;
+        tx.commit(engine).await?;
     }
     Ok(expired)
 }

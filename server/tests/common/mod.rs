@@ -33,7 +33,7 @@ impl TestApp {
     pub async fn spawn_with(pool: PgPool, config: server::config::Config) -> Self {
         let state = server::http::state(pool.clone(), &config).await.unwrap();
         let live = server::live::Live::new(std::time::Duration::from_secs(config.grace_seconds));
-        live.start(pool.clone());
+        live.start(state.engine.clone());
         let router = server::http::router(state, &config, live);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
