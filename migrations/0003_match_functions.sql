@@ -104,14 +104,17 @@ DECLARE
 BEGIN
     SELECT q.strategy, q.rona_seconds INTO queue FROM queues q WHERE q.id = p_queue AND q.routing_mode = 'push';
     IF NOT FOUND THEN RETURN; END IF;
-    -- The channels on which some member could take someone now.
-    SELECT array_agg(DISTINCT c.channel) INTO open_channels
-      FROM queue_members m
-      JOIN agent_states s ON s.representative_id = m.representative_id
-      JOIN agent_channels c ON c.representative_id = m.representative_id
-     WHERE m.queue_id = p_queue
-       AND s.state = 'READY' AND s.wrap_ups = 0
-       AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions;
+    -- The channels on which some member could take someone now: for each,
+    -- the first open seat (by its partial index) whose agent serves here.
+    SELECT array_agg(wanted.kind) INTO open_channels
+      FROM unnest(ARRAY['video', 'audio', 'chat', 'callback']) AS wanted (kind)
+     WHERE EXISTS (
+           SELECT 1 FROM agent_channels c
+             JOIN agent_states s ON s.representative_id = c.representative_id
+             JOIN queue_members m ON m.representative_id = c.representative_id AND m.queue_id = p_queue
+            WHERE c.channel = wanted.kind
+              AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions
+              AND s.state = 'READY' AND s.wrap_ups = 0);
     IF open_channels IS NULL THEN RETURN; END IF;
     -- The head among customers on those channels (by the queue's index); one
     -- who was declined needs an eligible agent who has not declined them.

@@ -371,3 +371,35 @@ async fn leaving_the_queue_frees_an_offered_seat(pool: PgPool) {
     let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(first).fetch_one(&pool).await.unwrap();
     assert_eq!(status, "cancelled");
 }
+
+/// Wake-ups are sent after the commit, never for a transaction that rolled
+/// back, and the offer made in SQL is announced with its agent.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn wake_ups_follow_commits_only(pool: PgPool) {
+    use app::routing::events::{log, Notice, NOTIFY_CHANNEL};
+    let engine = Engine::new(pool.clone());
+    let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
+    listener.listen(NOTIFY_CHANNEL).await.unwrap();
+    let mut next = async || -> Notice {
+        let heard = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
+            .await
+            .expect("a wake-up within 5 s")
+            .unwrap();
+        serde_json::from_str(heard.payload()).unwrap()
+    };
+
+    let mut abandoned = engine.begin().await.unwrap();
+    log(&mut abandoned, "ROLLED_BACK", None, None, None, serde_json::json!({})).await.unwrap();
+    drop(abandoned);
+
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    ready(&engine, ann).await;
+    assert_eq!(next().await.kind, "AGENT_STATE", "logging in is heard first: the rolled-back event never is");
+    assert_eq!(next().await.kind, "AGENT_STATE");
+    let customer = enter(&engine, q, "Bo").await;
+    assert_eq!(next().await, Notice::new("ENTER_QUEUE", Some(customer), Some(q), None));
+    assert_eq!(next().await, Notice::new("OFFER", Some(customer), Some(q), Some(ann)));
+    routing::accept(&engine, ann, customer).await.unwrap();
+    assert_eq!(next().await, Notice::new("CONNECT", Some(customer), Some(q), Some(ann)));
+}
