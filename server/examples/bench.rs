@@ -375,15 +375,10 @@ async fn make_agents(pool: &PgPool, label: &str, count: usize, queue: Uuid) -> R
         .bind(&ids)
         .execute(&mut *tx)
         .await?;
-    let (channels, live, sessions): (Vec<&str>, Vec<i32>, Vec<i32>) = agents::DEFAULT_CAPACITY
-        .iter()
-        .map(|(channel, live, sessions)| (channel.as_str(), *live, *sessions))
-        .fold((Vec::new(), Vec::new(), Vec::new()), |(mut c, mut l, mut s), (channel, live, sessions)| {
-            c.push(channel);
-            l.push(live);
-            s.push(sessions);
-            (c, l, s)
-        });
+    let capacity = agents::DEFAULT_CAPACITY;
+    let channels: Vec<&str> = capacity.iter().map(|(channel, _, _)| channel.as_str()).collect();
+    let live: Vec<i32> = capacity.iter().map(|(_, live, _)| *live).collect();
+    let sessions: Vec<i32> = capacity.iter().map(|(_, _, sessions)| *sessions).collect();
     sqlx::query(
         "INSERT INTO agent_channels (representative_id, channel, max_live, max_sessions)
          SELECT id, c.channel, c.max_live, c.max_sessions
