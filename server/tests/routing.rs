@@ -403,3 +403,90 @@ async fn wake_ups_follow_commits_only(pool: PgPool) {
     routing::accept(&engine, ann, customer).await.unwrap();
     assert_eq!(next().await, Notice::new("CONNECT", Some(customer), Some(q), Some(ann)));
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn presses_at_the_same_moment_each_get_their_own_customer(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
+    let q = queue(&pool, "Pull", "pull", "longest_idle").await;
+    let mut pressing = Vec::new();
+    for n in 0..24 {
+        let agent = agent(&pool, &format!("Agent{n}"), q).await;
+        agents::log_in(&engine, agent).await.unwrap();
+        pressing.push(agent);
+        enter(&engine, q, &format!("customer {n}")).await;
+    }
+    let away = agent(&pool, "Away", q).await;
+
+    let presses: Vec<_> = pressing
+        .iter()
+        .chain([&away])
+        .map(|&agent| {
+            let engine = engine.clone();
+            tokio::spawn(async move { (agent, routing::next_customer(&engine, agent).await) })
+        })
+        .collect();
+    let mut served = std::collections::HashSet::new();
+    for press in presses {
+        let (agent, answer) = press.await.unwrap();
+        if agent == away {
+            assert!(matches!(answer, Err(AppError::Conflict(_))), "a logged-out agent is told so: {answer:?}");
+            continue;
+        }
+        let taken = answer.unwrap().expect("a customer for every agent");
+        let holder: Option<Uuid> = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1")
+            .bind(taken.help_session_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(holder, Some(agent), "each agent is told of the customer given to them");
+        assert!(served.insert(taken.help_session_id), "no customer goes to two agents");
+    }
+    assert_eq!(served.len(), 24);
+    assert!(line(&pool, q).await.is_empty());
+    // xmin is the transaction that wrote the row: presses that came
+    // together were committed together.
+    let commits: i64 = sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM events WHERE kind = 'CONNECT'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(commits < 24, "24 presses at once took {commits} transactions");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn accepts_gathered_with_a_failing_one_are_answered_one_by_one(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let mut offers = Vec::new();
+    for n in 0..6 {
+        let agent = agent(&pool, &format!("Agent{n}"), q).await;
+        ready(&engine, agent).await;
+        let customer = enter(&engine, q, &format!("customer {n}")).await;
+        assert_eq!(offered_to(&pool, agent).await, [customer]);
+        offers.push((agent, customer));
+    }
+    // A broken pair (the entry offered, its offer row gone) makes its
+    // accept fail inside the database, and with it the whole lot.
+    let (broken_agent, broken) = offers[3];
+    sqlx::query("DELETE FROM offers WHERE help_session_id = $1").bind(broken).execute(&pool).await.unwrap();
+
+    let accepts: Vec<_> = offers
+        .iter()
+        .map(|&(agent, customer)| {
+            let engine = engine.clone();
+            tokio::spawn(async move { (agent, routing::accept(&engine, agent, customer).await) })
+        })
+        .collect();
+    for accept in accepts {
+        let (agent, answer) = accept.await.unwrap();
+        if agent == broken_agent {
+            assert!(answer.is_err(), "the broken accept fails");
+        } else {
+            assert!(answer.is_ok(), "the others are accepted: {answer:?}");
+        }
+    }
+    let active: i64 = sqlx::query_scalar("SELECT count(*) FROM help_sessions WHERE status = 'active'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(active, 5);
+}

@@ -16,6 +16,8 @@ use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use super::gather::Gather;
+use super::{Accepted, Press};
 use crate::error::AppError;
 
 /// The channel servers LISTEN on.
@@ -40,21 +42,28 @@ impl Notice {
     }
 }
 
-/// The routing engine's handle: the pool, and the sender of wake-ups.
-/// Cheap to clone.
+/// The routing engine's handle: the pool, the sender of wake-ups, and the
+/// lanes that run agents' presses and accepts together. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
     pool: PgPool,
     notices: mpsc::UnboundedSender<Notice>,
+    pub(super) presses: Gather<Uuid, Press>,
+    pub(super) accepts: Gather<(Uuid, Uuid), Accepted>,
 }
 
 impl Engine {
-    /// Starts the background sender; needs a Tokio runtime. It ends when
-    /// the last clone of the engine is dropped.
+    /// Starts the background sender and lanes; needs a Tokio runtime. They
+    /// end when the last clone of the engine is dropped.
     pub fn new(pool: PgPool) -> Self {
         let (notices, pending) = mpsc::unbounded_channel();
         tokio::spawn(send_notices(pool.clone(), pending));
-        Self { pool, notices }
+        Self {
+            presses: Gather::start(pool.clone(), super::take_lot),
+            accepts: Gather::start(pool.clone(), super::accept_lot),
+            pool,
+            notices,
+        }
     }
 
     pub fn pool(&self) -> &PgPool {

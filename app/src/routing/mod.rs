@@ -16,10 +16,14 @@
 
 pub mod agents;
 pub mod events;
+mod gather;
 pub mod presence;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use serde_json::json;
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -190,33 +194,43 @@ async fn insert_entry(tx: &mut Tx, help_session: Uuid) -> Result<(), AppError> {
 /// the two runs out. Returns the offers made.
 pub async fn dispatch(engine: &Engine, queue_id: Uuid) -> Result<Vec<Offer>, AppError> {
     let mut made = Vec::new();
-    // Each offer is its own transaction (one statement, committed at once).
-    while let Some(offer) = offer_next(engine.pool(), queue_id).await? {
-        engine.announce([offer.notice(queue_id)]);
-        made.push(offer);
+    // Each pass is its own transaction (one statement, committed at once).
+    // A pass stops early at a customer nobody can take at that moment, so
+    // the next pass looks again; the last pass makes none.
+    loop {
+        let pass = offer_pass(engine.pool(), queue_id, OFFER_PASS).await?;
+        if pass.is_empty() {
+            return Ok(made);
+        }
+        engine.announce(pass.iter().map(|offer| offer.notice(queue_id)));
+        made.extend(pass);
     }
-    Ok(made)
 }
 
-/// One offer: the first waiting customer that some eligible agent can take,
-/// to the agent the queue's strategy picks (SPEC §4; the function
-/// `offer_next_customer` in migrations/0003_match_functions.sql).
-async fn offer_next<'c, E>(conn: E, queue_id: Uuid) -> Result<Option<Offer>, AppError>
+/// At most this many offers in one transaction.
+const OFFER_PASS: i32 = 32;
+
+/// Offers, each of the first waiting customer that some eligible agent can
+/// take, to the agent the queue's strategy picks (SPEC §4; the function
+/// `offer_customers` in migrations/0004_gathered_matches.sql).
+async fn offer_pass<'c, E>(conn: E, queue_id: Uuid, most: i32) -> Result<Vec<Offer>, AppError>
 where
     E: sqlx::PgExecutor<'c>,
 {
-    let offer = sqlx::query!(
-        r#"SELECT offered_session AS "help_session_id!", offered_agent AS "agent_id!" FROM offer_next_customer($1)"#,
-        queue_id
+    let offers = sqlx::query_as!(
+        Offer,
+        r#"SELECT offered_session AS "help_session_id!", offered_agent AS "agent_id!" FROM offer_customers($1, $2)"#,
+        queue_id,
+        most
     )
-    .fetch_optional(conn)
+    .fetch_all(conn)
     .await?;
-    Ok(offer.map(|offer| Offer { help_session_id: offer.help_session_id, agent_id: offer.agent_id }))
+    Ok(offers)
 }
 
-/// `offer_next` inside a transition's transaction.
+/// One offer inside a transition's transaction.
 async fn offer_in(tx: &mut Tx, queue_id: Uuid) -> Result<Option<Offer>, AppError> {
-    let offer = offer_next(&mut **tx, queue_id).await?;
+    let offer = offer_pass(&mut **tx, queue_id, 1).await?.pop();
     if let Some(offer) = &offer {
         tx.notice(offer.notice(queue_id));
     }
@@ -230,16 +244,11 @@ impl Offer {
 }
 
 /// The agent takes the customer offered to them. 404 when the offer is gone
-/// (expired, or the customer left).
+/// (expired, or the customer left). Accepts that come at the same moment
+/// are committed together (see `gather`).
 #[tracing::instrument(skip(engine))]
 pub async fn accept(engine: &Engine, agent: Uuid, help_session: Uuid) -> Result<(), AppError> {
-    let accepted = sqlx::query!(
-        r#"SELECT outcome AS "outcome!", offered_queue FROM accept_offer($1, $2)"#,
-        agent,
-        help_session
-    )
-    .fetch_one(engine.pool())
-    .await?;
+    let accepted = engine.accepts.ask((agent, help_session)).await?;
     match (accepted.outcome.as_str(), accepted.offered_queue) {
         ("connected", Some(queue)) => {
             engine.announce([Notice::new("CONNECT", Some(help_session), Some(queue), Some(agent))]);
@@ -248,6 +257,71 @@ pub async fn accept(engine: &Engine, agent: Uuid, help_session: Uuid) -> Result<
         ("no_agent", _) => Err(AppError::NotFound("No such representative.".into())),
         _ => Err(AppError::NotFound("This offer has ended: the customer left or the time ran out.".into())),
     }
+}
+
+/// What one accept came to: a row of `accept_offers`.
+pub(crate) struct Accepted {
+    n: i32,
+    outcome: String,
+    offered_queue: Option<Uuid>,
+}
+
+/// What one "Next customer" press came to: a row of `take_next_customers`.
+pub(crate) struct Press {
+    n: i32,
+    outcome: String,
+    taken_session: Option<Uuid>,
+    taken_queue: Option<Uuid>,
+    taken_channel: Option<String>,
+    customer_name: Option<String>,
+    reason: Option<String>,
+    phone: Option<String>,
+}
+
+type Lot<A> = Pin<Box<dyn Future<Output = Result<Vec<A>, AppError>> + Send>>;
+
+/// Accepts (agent, customer), in one transaction, in the order given
+/// (migrations/0004_gathered_matches.sql).
+pub(crate) fn accept_lot(pool: PgPool, requests: Vec<(Uuid, Uuid)>) -> Lot<Accepted> {
+    Box::pin(async move {
+        let (agents, sessions): (Vec<Uuid>, Vec<Uuid>) = requests.into_iter().unzip();
+        let rows = sqlx::query_as!(
+            Accepted,
+            r#"SELECT n AS "n!", outcome AS "outcome!", offered_queue FROM accept_offers($1, $2) ORDER BY n"#,
+            &agents,
+            &sessions
+        )
+        .fetch_all(&pool)
+        .await?;
+        in_order(rows, agents.len(), |row| row.n)
+    })
+}
+
+/// "Next customer" for each agent, in one transaction, in the order given
+/// (migrations/0004_gathered_matches.sql).
+pub(crate) fn take_lot(pool: PgPool, agents: Vec<Uuid>) -> Lot<Press> {
+    Box::pin(async move {
+        let rows = sqlx::query_as!(
+            Press,
+            r#"SELECT n AS "n!", outcome AS "outcome!", taken_session, taken_queue, taken_channel,
+                      customer_name, reason, phone
+                 FROM take_next_customers($1) ORDER BY n"#,
+            &agents
+        )
+        .fetch_all(&pool)
+        .await?;
+        in_order(rows, agents.len(), |row| row.n)
+    })
+}
+
+/// The rows of a lot, checked to be one per request, numbered 1, 2, ...
+fn in_order<R>(rows: Vec<R>, requests: usize, n: impl Fn(&R) -> i32) -> Result<Vec<R>, AppError> {
+    let numbered = rows.iter().enumerate().all(|(i, row)| usize::try_from(n(row)) == Ok(i + 1));
+    if rows.len() != requests || !numbered {
+        tracing::error!(requests, rows = rows.len(), "a lot's rows do not match its requests");
+        return Err(AppError::Internal);
+    }
+    Ok(rows)
 }
 
 /// Locks the agent's state row: the first lock of every transition that
@@ -380,15 +454,11 @@ pub struct Taken {
 /// "Next customer": the agent takes the head of the pull queues they serve,
 /// on a channel where they have room (the function `take_next_customer` in
 /// migrations/0003_match_functions.sql). `None` when nobody is waiting.
+/// Presses that come at the same moment are committed together (see
+/// `gather`).
 #[tracing::instrument(skip(engine))]
 pub async fn next_customer(engine: &Engine, agent: Uuid) -> Result<Option<Taken>, AppError> {
-    let row = sqlx::query!(
-        r#"SELECT outcome AS "outcome!", taken_session, taken_queue, taken_channel, customer_name, reason, phone
-             FROM take_next_customer($1)"#,
-        agent
-    )
-    .fetch_one(engine.pool())
-    .await?;
+    let row = engine.presses.ask(agent).await?;
     match row.outcome.as_str() {
         "empty" => Ok(None),
         "no_agent" => Err(AppError::NotFound("No such representative.".into())),
