@@ -21,18 +21,21 @@ BEGIN
     SELECT q.strategy, q.rona_seconds INTO queue FROM queues q WHERE q.id = p_queue AND q.routing_mode = 'push';
     IF NOT FOUND THEN RETURN; END IF;
     -- The channels on which some member could take someone now: for each,
-    -- the first open seat (by its partial index) whose agent serves here.
-    -- LIMIT 1 per channel keeps this a short index walk however many seats
-    -- are open.
+    -- the first open seat (by its partial index) whose agent is available
+    -- and serves here. The agent and membership checks are scalar
+    -- subqueries so that they stay lookups of one row each, made seat by
+    -- seat until one fits: as joins, the planner may choose (on statistics
+    -- that lag behind a burst) to read every open seat and every agent.
     SELECT array_agg(wanted.kind) INTO open_channels
       FROM unnest(ARRAY['video', 'audio', 'chat', 'callback']) AS wanted (kind)
      CROSS JOIN LATERAL (
            SELECT 1 FROM agent_channels c
-             JOIN agent_states s ON s.representative_id = c.representative_id
-             JOIN queue_members m ON m.representative_id = c.representative_id AND m.queue_id = p_queue
             WHERE c.channel = wanted.kind
               AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions
-              AND s.state = 'READY' AND s.wrap_ups = 0
+              AND (SELECT s.state = 'READY' AND s.wrap_ups = 0 FROM agent_states s
+                    WHERE s.representative_id = c.representative_id)
+              AND (SELECT true FROM queue_members m
+                    WHERE m.queue_id = p_queue AND m.representative_id = c.representative_id)
             LIMIT 1) AS seat;
     WHILE made < p_max AND open_channels IS NOT NULL LOOP
         -- The head among customers on those channels (by the queue's

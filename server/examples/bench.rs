@@ -41,7 +41,7 @@ const LIVE_RUN: Duration = Duration::from_secs(10);
 /// Representatives per mode in the matching run; each has three chat seats.
 const MATCH_AGENTS: usize = 2_000;
 const SEATS: usize = 3;
-const WORKERS: usize = 8;
+const WORKERS: usize = 32;
 const PGBENCH_SECONDS: u32 = 10;
 const PGBENCH_CLIENTS: u32 = 8;
 
@@ -82,6 +82,7 @@ async fn main() -> Result<(), Error> {
     println!("matching ({WORKERS} at a time, {} waiting per mode)", MATCH_AGENTS * SEATS);
     println!("  pull (Next customer)     {:.0} matches/s", matching.pull);
     println!("  push (offer + accept)    {:.0} matches/s", matching.push);
+    println!("  push offers              {:.0} /s", matching.offers);
     println!("pgbench same-shape tx      {ceiling:.0} tps ({PGBENCH_CLIENTS} clients, {PGBENCH_SECONDS} s)");
     println!("  pull matches / ceiling   {:.0}%", 100.0 * matching.pull / ceiling);
     println!("  push matches / ceiling   {:.0}%", 100.0 * matching.push / ceiling);
@@ -206,6 +207,7 @@ async fn offer_stream(pool: &PgPool) -> Result<mpsc::UnboundedReceiver<(Uuid, Uu
 struct Matching {
     pull: f64,
     push: f64,
+    offers: f64,
 }
 
 /// Matches per second with a line waiting and representatives with room.
@@ -217,27 +219,9 @@ async fn matching(engine: &Engine) -> Result<Matching, Error> {
     let push_agents = make_agents(pool, "push", MATCH_AGENTS, push_queue).await?;
     let waiting = MATCH_AGENTS * SEATS;
     let started = Instant::now();
-    for queue in [pull_queue, push_queue] {
-        run_split((0..waiting).collect(), |n| {
-            let engine = engine.clone();
-            async move {
-                let request = NewRequest {
-                    queue_id: queue,
-                    customer_name: format!("waiting {n}"),
-                    reason: "bench".into(),
-                    channel: Channel::Chat,
-                    phone: None,
-                    priority: 0,
-                };
-                routing::enter(&engine, request).await?;
-                Ok(())
-            }
-        })
-        .await?;
-    }
+    enter_customers(engine, pull_queue, waiting).await?;
     println!(
-        "matching: {} customers entered through the engine in {:.1} s; {MATCH_AGENTS} representatives per mode",
-        2 * waiting,
+        "matching: {waiting} customers entered a pull queue through the engine in {:.1} s; {MATCH_AGENTS} representatives per mode",
         started.elapsed().as_secs_f64()
     );
     sqlx::query("VACUUM ANALYZE").execute(pool).await?;
@@ -261,17 +245,34 @@ async fn matching(engine: &Engine) -> Result<Matching, Error> {
     .await?;
     let pull = taken.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
 
-    // Push: representatives go READY (each READY offers what it can); every
-    // offer heard is accepted.
+    // Push: representatives READY with room and nobody waiting; then
+    // customers arrive as fast as the server takes them, each offered in
+    // the transaction that lets them in; every offer heard is accepted.
+    run_split(push_agents, |agent| {
+        let engine = engine.clone();
+        async move {
+            agents::set_ready(&engine, agent).await?;
+            Ok(())
+        }
+    })
+    .await?;
+    sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     let mut offers = offer_stream(pool).await?;
     let started = Instant::now();
     let accepted = Arc::new(AtomicUsize::new(0));
+    let all_offered: Arc<Mutex<Option<Instant>>> = Arc::default();
     let acceptors = {
         let engine = engine.clone();
         let accepted = accepted.clone();
+        let all_offered = all_offered.clone();
         tokio::spawn(async move {
             let gate = Arc::new(tokio::sync::Semaphore::new(WORKERS));
+            let mut offered = 0;
             while let Some((session, agent)) = offers.recv().await {
+                offered += 1;
+                if offered == waiting {
+                    *all_offered.lock().map_err(|_| "poisoned")? = Some(Instant::now());
+                }
                 let permit = gate.clone().acquire_owned().await?;
                 let engine = engine.clone();
                 let accepted = accepted.clone();
@@ -285,14 +286,7 @@ async fn matching(engine: &Engine) -> Result<Matching, Error> {
             Ok::<(), Error>(())
         })
     };
-    run_split(push_agents, |agent| {
-        let engine = engine.clone();
-        async move {
-            agents::set_ready(&engine, agent).await?;
-            Ok(())
-        }
-    })
-    .await?;
+    enter_customers(engine, push_queue, waiting).await?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while accepted.load(Ordering::Relaxed) < waiting {
         if Instant::now() > deadline {
@@ -300,9 +294,31 @@ async fn matching(engine: &Engine) -> Result<Matching, Error> {
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    acceptors.abort();
     let push = accepted.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    Ok(Matching { pull, push })
+    acceptors.abort();
+    let offered_in = all_offered.lock().map_err(|_| "poisoned")?.ok_or("not every offer was heard")? - started;
+    let offers = waiting as f64 / offered_in.as_secs_f64();
+    Ok(Matching { pull, push, offers })
+}
+
+/// `count` customers enter `queue` through the engine, `WORKERS` at a time.
+async fn enter_customers(engine: &Engine, queue: Uuid, count: usize) -> Result<(), Error> {
+    run_split((0..count).collect(), |n| {
+        let engine = engine.clone();
+        async move {
+            let request = NewRequest {
+                queue_id: queue,
+                customer_name: format!("waiting {n}"),
+                reason: "bench".into(),
+                channel: Channel::Chat,
+                phone: None,
+                priority: 0,
+            };
+            routing::enter(&engine, request).await?;
+            Ok(())
+        }
+    })
+    .await
 }
 
 /// Runs `work` for every item, `WORKERS` at a time.

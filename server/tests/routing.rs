@@ -490,3 +490,44 @@ async fn accepts_gathered_with_a_failing_one_are_answered_one_by_one(pool: PgPoo
         .unwrap();
     assert_eq!(active, 5);
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn agents_going_ready_together_share_offer_passes_and_each_returns_offered(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let mut team = Vec::new();
+    for n in 0..20 {
+        let agent = agent(&pool, &format!("Agent{n}"), q).await;
+        agents::log_in(&engine, agent).await.unwrap();
+        team.push(agent);
+    }
+    for n in 0..30 {
+        enter(&engine, q, &format!("customer {n}")).await;
+    }
+
+    let going_ready: Vec<_> = team
+        .iter()
+        .map(|&agent| {
+            let engine = engine.clone();
+            tokio::spawn(async move { agents::set_ready(&engine, agent).await })
+        })
+        .collect();
+    for ready in going_ready {
+        ready.await.unwrap().unwrap();
+    }
+
+    // Each agent's call returned only after a pass that saw them READY.
+    for &agent in &team {
+        assert_eq!(offered_to(&pool, agent).await.len(), 1, "one audio seat, one offer");
+    }
+    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_entries WHERE offered_to IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(waiting, 10);
+    let commits: i64 = sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM events WHERE kind = 'OFFER'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(commits < 20, "20 offers made at once took {commits} transactions");
+}

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::gather::Gather;
+use super::passes::Passes;
 use super::{Accepted, Press};
 use crate::error::AppError;
 
@@ -47,7 +48,8 @@ impl Notice {
 #[derive(Clone)]
 pub struct Engine {
     pool: PgPool,
-    notices: mpsc::UnboundedSender<Notice>,
+    announcer: Announcer,
+    pub(super) passes: Passes,
     pub(super) presses: Gather<Uuid, Press>,
     pub(super) accepts: Gather<(Uuid, Uuid), Accepted>,
 }
@@ -58,11 +60,13 @@ impl Engine {
     pub fn new(pool: PgPool) -> Self {
         let (notices, pending) = mpsc::unbounded_channel();
         tokio::spawn(send_notices(pool.clone(), pending));
+        let announcer = Announcer(notices);
         Self {
+            passes: Passes::new(super::offer_pass(pool.clone(), announcer.clone())),
             presses: Gather::start(pool.clone(), super::take_lot),
             accepts: Gather::start(pool.clone(), super::accept_lot),
             pool,
-            notices,
+            announcer,
         }
     }
 
@@ -77,10 +81,20 @@ impl Engine {
 
     /// Wakes every server about transitions that have committed.
     pub fn announce(&self, notices: impl IntoIterator<Item = Notice>) {
+        self.announcer.announce(notices);
+    }
+}
+
+/// The way to the background sender of wake-ups.
+#[derive(Clone)]
+pub(crate) struct Announcer(mpsc::UnboundedSender<Notice>);
+
+impl Announcer {
+    pub(crate) fn announce(&self, notices: impl IntoIterator<Item = Notice>) {
         for notice in notices {
             // Fails only once the sender task is gone, when the runtime is
             // shutting down: nobody is left to wake.
-            let _ = self.notices.send(notice);
+            let _ = self.0.send(notice);
         }
     }
 }

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use crate::error::AppError;
 
 /// Lots running at once, each on a connection of its own.
-const LANES: usize = 4;
+const LANES: usize = 2;
 /// At most this many requests in one lot.
 const MOST: usize = 64;
 

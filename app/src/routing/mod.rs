@@ -17,6 +17,7 @@
 pub mod agents;
 pub mod events;
 mod gather;
+mod passes;
 pub mod presence;
 
 use std::future::Future;
@@ -69,7 +70,7 @@ pub async fn enter(engine: &Engine, request: NewRequest) -> Result<Uuid, AppErro
         // More may be possible now that this entry is visible to everyone:
         // several free agents, or an agent another offer was holding a
         // moment ago.
-        dispatch(engine, request.queue_id).await?;
+        dispatch(engine, request.queue_id).await;
     }
     Ok(id)
 }
@@ -111,7 +112,7 @@ pub async fn enqueue(engine: &Engine, help_session: Uuid) -> Result<(), AppError
     insert_entry(&mut tx, help_session).await?;
     tx.commit(engine).await?;
     if mode == RoutingMode::Push {
-        dispatch(engine, session.queue_id).await?;
+        dispatch(engine, session.queue_id).await;
     }
     Ok(())
 }
@@ -128,9 +129,12 @@ async fn admit(conn: &mut PgConnection, queue_id: Uuid, channel: Channel) -> Res
                   -- long as the line.
                   CASE WHEN q.max_length IS NULL THEN 0
                        ELSE (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) END AS "waiting!",
+                  -- Member by member, each a lookup of one row (as a join,
+                  -- the planner may read every agent).
                   EXISTS (SELECT 1 FROM queue_members m
-                            JOIN agent_states s ON s.representative_id = m.representative_id
-                           WHERE m.queue_id = q.id AND s.state <> 'LOGGED_OUT') AS "staffed!"
+                           WHERE m.queue_id = q.id
+                             AND (SELECT s.state <> 'LOGGED_OUT' FROM agent_states s
+                                   WHERE s.representative_id = m.representative_id)) AS "staffed!"
              FROM queues q WHERE id = $1"#,
         queue_id,
     )
@@ -191,29 +195,43 @@ async fn insert_entry(tx: &mut Tx, help_session: Uuid) -> Result<(), AppError> {
 }
 
 /// Offers waiting customers of a push queue to eligible agents until one of
-/// the two runs out. Returns the offers made.
-pub async fn dispatch(engine: &Engine, queue_id: Uuid) -> Result<Vec<Offer>, AppError> {
-    let mut made = Vec::new();
-    // Each pass is its own transaction (one statement, committed at once).
-    // A pass stops early at a customer nobody can take at that moment, so
-    // the next pass looks again; the last pass makes none.
-    loop {
-        let pass = offer_pass(engine.pool(), queue_id, OFFER_PASS).await?;
-        if pass.is_empty() {
-            return Ok(made);
-        }
-        engine.announce(pass.iter().map(|offer| offer.notice(queue_id)));
-        made.extend(pass);
-    }
+/// the two runs out. Returns once a pass that started after the call has
+/// finished; calls that come together share one pass (see `passes`).
+pub async fn dispatch(engine: &Engine, queue_id: Uuid) {
+    engine.passes.run(queue_id).await;
 }
 
 /// At most this many offers in one transaction.
 const OFFER_PASS: i32 = 32;
 
+/// The whole pass for a queue: transactions of offers until one makes none
+/// (a transaction stops early at a customer nobody can take at that
+/// moment, so the next one looks again). A failure is logged, not returned:
+/// whatever was committed stands, and the sweeper's pass comes within a
+/// second.
+fn offer_pass(pool: PgPool, announcer: events::Announcer) -> passes::Pass {
+    Box::new(move |queue_id| {
+        let pool = pool.clone();
+        let announcer = announcer.clone();
+        Box::pin(async move {
+            loop {
+                match offers_for(&pool, queue_id, OFFER_PASS).await {
+                    Ok(made) if made.is_empty() => return,
+                    Ok(made) => announcer.announce(made.iter().map(|offer| offer.notice(queue_id))),
+                    Err(error) => {
+                        tracing::warn!(%error, queue = %queue_id, "an offer pass failed; the sweeper will try again");
+                        return;
+                    }
+                }
+            }
+        })
+    })
+}
+
 /// Offers, each of the first waiting customer that some eligible agent can
 /// take, to the agent the queue's strategy picks (SPEC §4; the function
 /// `offer_customers` in migrations/0004_gathered_matches.sql).
-async fn offer_pass<'c, E>(conn: E, queue_id: Uuid, most: i32) -> Result<Vec<Offer>, AppError>
+async fn offers_for<'c, E>(conn: E, queue_id: Uuid, most: i32) -> Result<Vec<Offer>, AppError>
 where
     E: sqlx::PgExecutor<'c>,
 {
@@ -230,7 +248,7 @@ where
 
 /// One offer inside a transition's transaction.
 async fn offer_in(tx: &mut Tx, queue_id: Uuid) -> Result<Option<Offer>, AppError> {
-    let offer = offer_pass(&mut **tx, queue_id, 1).await?.pop();
+    let offer = offers_for(&mut **tx, queue_id, 1).await?.pop();
     if let Some(offer) = &offer {
         tx.notice(offer.notice(queue_id));
     }
@@ -362,7 +380,7 @@ pub async fn unanswered(engine: &Engine, agent: Uuid, help_session: Uuid, why: U
         agents::set_not_ready(&mut tx, agent, agents::MISSED_OFFER).await?;
     }
     tx.commit(engine).await?;
-    dispatch(engine, queue_id).await?;
+    dispatch(engine, queue_id).await;
     Ok(())
 }
 
@@ -614,18 +632,22 @@ pub async fn dispatch_waiting(engine: &Engine) -> Result<(), AppError> {
     .fetch_all(engine.pool())
     .await?;
     for queue in queues {
-        dispatch(engine, queue).await?;
+        dispatch(engine, queue).await;
     }
     Ok(())
 }
 
 /// Offers customers in every push queue the agent serves.
 pub async fn dispatch_for_agent(engine: &Engine, agent: Uuid) -> Result<(), AppError> {
-    let queues = sqlx::query_scalar!("SELECT queue_id FROM queue_members WHERE representative_id = $1", agent)
-        .fetch_all(engine.pool())
-        .await?;
+    let queues = sqlx::query_scalar!(
+        "SELECT m.queue_id FROM queue_members m JOIN queues q ON q.id = m.queue_id AND q.routing_mode = 'push'
+          WHERE m.representative_id = $1",
+        agent
+    )
+    .fetch_all(engine.pool())
+    .await?;
     for queue in queues {
-        dispatch(engine, queue).await?;
+        dispatch(engine, queue).await;
     }
     Ok(())
 }
@@ -759,7 +781,7 @@ pub async fn hand_back(engine: &Engine, agent: Uuid, reason: &str) -> Result<usi
     queues.sort();
     queues.dedup();
     for queue in queues {
-        dispatch(engine, queue).await?;
+        dispatch(engine, queue).await;
     }
     Ok(offered.len() + live.len())
 }
