@@ -3,6 +3,62 @@
 -- run together, one statement and one commit for the lot. Each is still the
 -- transition of 0003, with its locks, its SKIP LOCKED claim and its event.
 
+-- What each agent has in hand, summed over their channels: the order of
+-- the longest_idle and least_connections strategies, kept in step with the
+-- channels by a trigger so that it can be indexed.
+ALTER TABLE agent_states
+    ADD COLUMN live_total integer NOT NULL DEFAULT 0,
+    ADD COLUMN sessions_total integer NOT NULL DEFAULT 0;
+UPDATE agent_states s SET live_total = t.live, sessions_total = t.sessions
+  FROM (SELECT representative_id, sum(live) AS live, sum(sessions) AS sessions
+          FROM agent_channels GROUP BY representative_id) AS t
+ WHERE t.representative_id = s.representative_id;
+
+CREATE FUNCTION agent_channel_totals() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE agent_states
+       SET live_total = live_total + (CASE WHEN TG_OP = 'DELETE' THEN 0 ELSE NEW.live END)
+                                   - (CASE WHEN TG_OP = 'INSERT' THEN 0 ELSE OLD.live END),
+           sessions_total = sessions_total + (CASE WHEN TG_OP = 'DELETE' THEN 0 ELSE NEW.sessions END)
+                                           - (CASE WHEN TG_OP = 'INSERT' THEN 0 ELSE OLD.sessions END)
+     WHERE representative_id = (CASE WHEN TG_OP = 'DELETE' THEN OLD.representative_id ELSE NEW.representative_id END);
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER agent_channel_totals_changed AFTER UPDATE OF live, sessions ON agent_channels
+    FOR EACH ROW WHEN (OLD.live <> NEW.live OR OLD.sessions <> NEW.sessions)
+    EXECUTE FUNCTION agent_channel_totals();
+CREATE TRIGGER agent_channel_totals_added AFTER INSERT ON agent_channels
+    FOR EACH ROW WHEN (NEW.live <> 0 OR NEW.sessions <> 0)
+    EXECUTE FUNCTION agent_channel_totals();
+CREATE TRIGGER agent_channel_totals_removed AFTER DELETE ON agent_channels
+    FOR EACH ROW WHEN (OLD.live <> 0 OR OLD.sessions <> 0)
+    EXECUTE FUNCTION agent_channel_totals();
+
+-- The available agents (READY, not in wrap-up) in the order of each
+-- strategy that has a fixed order: an offer walks its strategy's index and
+-- stops at the first agent who can take the customer, however many are
+-- available. (The queries state these conditions word for word, so
+-- PostgreSQL uses them.)
+DROP INDEX agent_states_available_idx;
+CREATE INDEX agent_states_longest_idle_idx ON agent_states (sessions_total, idle_since, representative_id)
+    WHERE state = 'READY' AND wrap_ups = 0;
+CREATE INDEX agent_states_least_connections_idx ON agent_states (live_total, idle_since, representative_id)
+    WHERE state = 'READY' AND wrap_ups = 0;
+CREATE INDEX agent_states_round_robin_idx ON agent_states (last_offered_at NULLS FIRST, idle_since, representative_id)
+    WHERE state = 'READY' AND wrap_ups = 0;
+
+-- Whether an available agent can take a customer of this queue on this
+-- channel now: a member, with the channel READY and room left on it.
+CREATE FUNCTION can_take(p_agent uuid, p_queue uuid, p_channel text) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (SELECT 1 FROM queue_members m WHERE m.queue_id = p_queue AND m.representative_id = p_agent)
+       AND EXISTS (SELECT 1 FROM agent_channels c
+                    WHERE c.representative_id = p_agent AND c.channel = p_channel
+                      AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions)
+$$;
+
 -- Offers (push) for the queue until one of the customers or the eligible
 -- agents runs out, or `p_max` are made. Stops at the first customer nobody
 -- can take at this moment (every eligible agent is being offered someone
@@ -16,6 +72,7 @@ DECLARE
     open_channels text[];
     head record;
     chosen uuid;
+    passed uuid[];
     made integer := 0;
 BEGIN
     SELECT q.strategy, q.rona_seconds INTO queue FROM queues q WHERE q.id = p_queue AND q.routing_mode = 'push';
@@ -56,35 +113,65 @@ BEGIN
          LIMIT 1
            FOR UPDATE OF e SKIP LOCKED;
         EXIT WHEN NOT FOUND;
-        -- The agent, by strategy. Their channel and state rows are locked:
-        -- a concurrent change to either makes PostgreSQL re-check the
-        -- conditions on the newest version, and a row another offer holds is
-        -- skipped.
-        SELECT c.representative_id INTO chosen
-          FROM queue_members m
-          JOIN agent_states s ON s.representative_id = m.representative_id
-          JOIN agent_channels c ON c.representative_id = m.representative_id AND c.channel = head.channel
-         WHERE m.queue_id = p_queue
-           AND s.state = 'READY' AND s.wrap_ups = 0
-           AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions
-           AND NOT (m.representative_id = ANY (head.declined_by))
-         ORDER BY
-           CASE WHEN queue.strategy = 'least_connections'
-                THEN (SELECT sum(a.live) FROM agent_channels a WHERE a.representative_id = s.representative_id) END,
-           CASE WHEN queue.strategy = 'fewest_handled_today'
-                THEN CASE WHEN s.handled_day = current_date THEN s.handled_on_day ELSE 0 END END,
-           CASE WHEN queue.strategy = 'round_robin' THEN s.last_offered_at END NULLS FIRST,
-           CASE WHEN queue.strategy = 'longest_idle'
-                THEN (SELECT sum(a.sessions) FROM agent_channels a WHERE a.representative_id = s.representative_id) END,
-           s.idle_since,
-           s.representative_id
-         LIMIT 1
-           FOR UPDATE OF c, s SKIP LOCKED;
+        -- The agent, by strategy: the first available agent in the order
+        -- of the strategy's index who serves here with room on the channel
+        -- and has not declined this customer. Their state row is locked,
+        -- skipping one another offer holds; PostgreSQL re-checks the state
+        -- on its newest version. Every change to an agent's channels
+        -- happens under that lock, so once it is held the channel row is
+        -- locked too and its room checked on its newest version; without
+        -- room (it changed since this statement began), the next agent.
+        passed := head.declined_by;
+        LOOP
+            IF queue.strategy = 'longest_idle' THEN
+                SELECT s.representative_id INTO chosen FROM agent_states s
+                 WHERE s.state = 'READY' AND s.wrap_ups = 0
+                   AND NOT (s.representative_id = ANY (passed))
+                   AND can_take(s.representative_id, p_queue, head.channel)
+                 ORDER BY s.sessions_total, s.idle_since, s.representative_id
+                 LIMIT 1
+                   FOR UPDATE OF s SKIP LOCKED;
+            ELSIF queue.strategy = 'least_connections' THEN
+                SELECT s.representative_id INTO chosen FROM agent_states s
+                 WHERE s.state = 'READY' AND s.wrap_ups = 0
+                   AND NOT (s.representative_id = ANY (passed))
+                   AND can_take(s.representative_id, p_queue, head.channel)
+                 ORDER BY s.live_total, s.idle_since, s.representative_id
+                 LIMIT 1
+                   FOR UPDATE OF s SKIP LOCKED;
+            ELSIF queue.strategy = 'round_robin' THEN
+                SELECT s.representative_id INTO chosen FROM agent_states s
+                 WHERE s.state = 'READY' AND s.wrap_ups = 0
+                   AND NOT (s.representative_id = ANY (passed))
+                   AND can_take(s.representative_id, p_queue, head.channel)
+                 ORDER BY s.last_offered_at NULLS FIRST, s.idle_since, s.representative_id
+                 LIMIT 1
+                   FOR UPDATE OF s SKIP LOCKED;
+            ELSE
+                -- fewest_handled_today: "today" moves, so no index keeps
+                -- this order; the available agents are sorted.
+                SELECT s.representative_id INTO chosen FROM agent_states s
+                 WHERE s.state = 'READY' AND s.wrap_ups = 0
+                   AND NOT (s.representative_id = ANY (passed))
+                   AND can_take(s.representative_id, p_queue, head.channel)
+                 ORDER BY CASE WHEN s.handled_day = current_date THEN s.handled_on_day ELSE 0 END,
+                          s.idle_since, s.representative_id
+                 LIMIT 1
+                   FOR UPDATE OF s SKIP LOCKED;
+            END IF;
+            EXIT WHEN chosen IS NULL;
+            PERFORM 1 FROM agent_channels c
+              WHERE c.representative_id = chosen AND c.channel = head.channel
+                AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions
+                FOR UPDATE;
+            EXIT WHEN FOUND;
+            passed := passed || chosen;
+        END LOOP;
         -- Nobody can take this customer now (the last seat on their channel
         -- went to an earlier offer of this pass, or every eligible agent is
         -- being offered someone by another transaction): the caller looks
         -- again after this commits.
-        EXIT WHEN NOT FOUND;
+        EXIT WHEN chosen IS NULL;
         WITH reserved AS (
                  UPDATE queue_entries SET offered_to = chosen WHERE help_session_id = head.help_session_id),
              new_offer AS (

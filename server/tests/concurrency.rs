@@ -208,15 +208,16 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(cancelled_after_connect, 0);
-    let leftovers: (i64, i64, i64, i64) = sqlx::query_as(
+    let leftovers: (i64, i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM queue_entries), (SELECT count(*) FROM offers),
                 (SELECT coalesce(sum(live + sessions), 0)::bigint FROM agent_channels),
+                (SELECT coalesce(sum(live_total + sessions_total), 0)::bigint FROM agent_states),
                 (SELECT coalesce(sum(wrap_ups), 0)::bigint FROM agent_states)",
     )
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(leftovers, (0, 0, 0, 0), "no entries, offers, seats or wrap-ups left over");
+    assert_eq!(leftovers, (0, 0, 0, 0, 0), "no entries, offers, seats (by channel or in total) or wrap-ups left over");
     // Both kinds of routing did work.
     let modes: Vec<(String, i64)> = sqlx::query_as(
         "SELECT detail->>'mode', count(*) FROM events WHERE kind = 'CONNECT' GROUP BY 1 ORDER BY 1",

@@ -531,3 +531,32 @@ async fn agents_going_ready_together_share_offer_passes_and_each_returns_offered
         .unwrap();
     assert!(commits < 20, "20 offers made at once took {commits} transactions");
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn each_agents_totals_follow_their_channels(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
+    let push = queue(&pool, "Push", "push", "least_connections").await;
+    let ann = agent(&pool, "Ann", push).await;
+    ready(&engine, ann).await;
+    let totals = async || -> (i32, i32, i64, i64) {
+        sqlx::query_as(
+            "SELECT s.live_total, s.sessions_total, sum(c.live), sum(c.sessions)
+               FROM agent_states s JOIN agent_channels c USING (representative_id)
+              WHERE s.representative_id = $1 GROUP BY s.representative_id",
+        )
+        .bind(ann)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+
+    let first = enter(&engine, push, "first").await;
+    assert_eq!(totals().await, (1, 1, 1, 1), "an offer takes a seat");
+    routing::accept(&engine, ann, first).await.unwrap();
+    routing::enter(&engine, request(push, "second", Channel::Chat)).await.unwrap();
+    assert_eq!(totals().await, (2, 2, 2, 2), "audio and chat at once");
+    routing::end(&engine, first, EndedBy::Customer).await.unwrap();
+    assert_eq!(totals().await, (1, 1, 1, 1), "an ended conversation frees its seat");
+    routing::hand_back(&engine, ann, "Logged out").await.unwrap();
+    assert_eq!(totals().await, (0, 0, 0, 0), "handing back empties every channel");
+}
