@@ -2,17 +2,21 @@
 //! (push) or taken with "Next customer" (pull), accepted, ended, wrapped up,
 //! cancelled, abandoned or handed back.
 //!
-//! Every transition is one transaction that also appends its event (and with
-//! it a NOTIFY). The head of a queue is always claimed with
+//! Every transition is one transaction that also appends its event (the
+//! wake-up follows the commit). The head of a queue is always claimed with
 //! `FOR UPDATE SKIP LOCKED` in the same transaction that writes the offer or
 //! the assignment, and the agent's channel row is locked too and its capacity
 //! re-checked, so concurrent servers never hand one customer to two agents,
 //! never fill one seat twice, and never lose anyone.
 //!
 //! Lock order, everywhere: the agent's state row, then queue entries, then
-//! offers, then help sessions, then the agent's channel rows. Dispatch takes
-//! its locks with SKIP LOCKED and so never waits; everything else follows
-//! the order, so no two transitions can deadlock.
+//! offers, then help sessions, then the agent's channel rows (whose totals
+//! a trigger writes back to the state row, already held). Offers take
+//! agents and customers with SKIP LOCKED and so never wait for them; lots of
+//! gathered presses or accepts take their agents in agent order. Should two
+//! transactions deadlock all the same, PostgreSQL ends one: a lot is then
+//! run again request by request (`gather`), anything else answers 500 and
+//! has changed nothing.
 
 pub mod agents;
 pub mod events;
