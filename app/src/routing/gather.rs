@@ -24,10 +24,15 @@ const LANES: usize = 2;
 /// At most this many requests in one lot.
 const MOST: usize = 64;
 
-/// Runs a lot: answers in the order of the requests, one each.
-pub(crate) type Run<Q, A> = fn(PgPool, Vec<Q>) -> Pin<Box<dyn Future<Output = Result<Vec<A>, AppError>> + Send>>;
+/// A lot's answers, in the order of its requests, one each.
+pub(crate) type Lot<A> = Pin<Box<dyn Future<Output = Result<Vec<A>, AppError>> + Send>>;
+
+/// Runs a lot.
+pub(crate) type Run<Q, A> = fn(PgPool, Vec<Q>) -> Lot<A>;
 
 type Reply<A> = oneshot::Sender<Result<A, AppError>>;
+/// Requests waiting for a lane, shared by the lanes.
+type Waiting<Q, A> = Arc<Mutex<mpsc::UnboundedReceiver<(Q, Reply<A>)>>>;
 
 pub(crate) struct Gather<Q, A> {
     requests: mpsc::UnboundedSender<(Q, Reply<A>)>,
@@ -66,7 +71,7 @@ where
     }
 }
 
-async fn lane<Q, A>(pool: PgPool, waiting: Arc<Mutex<mpsc::UnboundedReceiver<(Q, Reply<A>)>>>, run: Run<Q, A>)
+async fn lane<Q, A>(pool: PgPool, waiting: Waiting<Q, A>, run: Run<Q, A>)
 where
     Q: Ord + Copy + Send + 'static,
     A: Send + 'static,

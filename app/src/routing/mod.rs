@@ -24,9 +24,6 @@ mod gather;
 mod passes;
 pub mod presence;
 
-use std::future::Future;
-use std::pin::Pin;
-
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -35,6 +32,7 @@ use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode, WhenNobody};
 pub use events::Engine;
 use events::{log, Notice, Tx};
+use gather::Lot;
 
 /// A customer's request, parsed at the boundary.
 #[derive(Debug, Clone)]
@@ -299,8 +297,6 @@ pub(crate) struct Press {
     reason: Option<String>,
     phone: Option<String>,
 }
-
-type Lot<A> = Pin<Box<dyn Future<Output = Result<Vec<A>, AppError>> + Send>>;
 
 /// Accepts (agent, customer), in one transaction, in the order given
 /// (migrations/0004_gathered_matches.sql).

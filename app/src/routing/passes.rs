@@ -64,7 +64,11 @@ async fn passes(this: Passes, queue: Uuid) {
             let queues = this.queues.lock().unwrap_or_else(PoisonError::into_inner);
             queues.get(&queue).map_or(0, |slot| slot.asked)
         };
-        (this.pass)(queue).await;
+        // In a task of its own: should the pass panic, the asks are still
+        // answered and the queue gets passes again.
+        if let Err(error) = tokio::spawn((this.pass)(queue)).await {
+            tracing::error!(%error, %queue, "an offer pass ended abnormally");
+        }
         let mut queues = this.queues.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(slot) = queues.get_mut(&queue) else { return };
         slot.answered.send_replace(asked);
