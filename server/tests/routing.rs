@@ -66,6 +66,16 @@ async fn line(pool: &PgPool, queue: Uuid) -> Vec<String> {
     .unwrap()
 }
 
+/// How many transactions wrote the events of this kind (`xmin` is the
+/// transaction that wrote a row).
+async fn transactions_writing(pool: &PgPool, kind: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM events WHERE kind = $1")
+        .bind(kind)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 async fn state_of(pool: &PgPool, agent: Uuid) -> (String, Option<String>) {
     sqlx::query_as("SELECT state, reason FROM agent_states WHERE representative_id = $1")
         .bind(agent)
@@ -443,17 +453,13 @@ async fn presses_at_the_same_moment_each_get_their_own_customer(pool: PgPool) {
     }
     assert_eq!(served.len(), 24);
     assert!(line(&pool, q).await.is_empty());
-    // xmin is the transaction that wrote the row: presses that came
-    // together were committed together.
-    let commits: i64 = sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM events WHERE kind = 'CONNECT'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    // Presses that came together were committed together.
+    let commits = transactions_writing(&pool, "CONNECT").await;
     assert!(commits < 24, "24 presses at once took {commits} transactions");
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
-async fn accepts_gathered_with_a_failing_one_are_answered_one_by_one(pool: PgPool) {
+async fn a_failing_accept_fails_alone_and_the_others_gathered_with_it_connect(pool: PgPool) {
     let engine = Engine::new(pool.clone());
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let mut offers = Vec::new();
@@ -525,10 +531,7 @@ async fn agents_going_ready_together_share_offer_passes_and_each_returns_offered
         .await
         .unwrap();
     assert_eq!(waiting, 10);
-    let commits: i64 = sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM events WHERE kind = 'OFFER'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let commits = transactions_writing(&pool, "OFFER").await;
     assert!(commits < 20, "20 offers made at once took {commits} transactions");
 }
 

@@ -311,7 +311,7 @@ pub(crate) fn accept_lot(pool: PgPool, requests: Vec<(Uuid, Uuid)>) -> Lot<Accep
         )
         .fetch_all(&pool)
         .await?;
-        in_order(rows, agents.len(), |row| row.n)
+        in_order(rows, |row| row.n)
     })
 }
 
@@ -328,15 +328,15 @@ pub(crate) fn take_lot(pool: PgPool, agents: Vec<Uuid>) -> Lot<Press> {
         )
         .fetch_all(&pool)
         .await?;
-        in_order(rows, agents.len(), |row| row.n)
+        in_order(rows, |row| row.n)
     })
 }
 
-/// The rows of a lot, checked to be one per request, numbered 1, 2, ...
-fn in_order<R>(rows: Vec<R>, requests: usize, n: impl Fn(&R) -> i32) -> Result<Vec<R>, AppError> {
-    let numbered = rows.iter().enumerate().all(|(i, row)| usize::try_from(n(row)) == Ok(i + 1));
-    if rows.len() != requests || !numbered {
-        tracing::error!(requests, rows = rows.len(), "a lot's rows do not match its requests");
+/// The rows of a lot, checked to be numbered 1, 2, ... (the lane checks
+/// that there is one per request).
+fn in_order<R>(rows: Vec<R>, n: impl Fn(&R) -> i32) -> Result<Vec<R>, AppError> {
+    if !rows.iter().enumerate().all(|(i, row)| usize::try_from(n(row)) == Ok(i + 1)) {
+        tracing::error!(rows = rows.len(), "a lot's rows are out of order");
         return Err(AppError::Internal);
     }
     Ok(rows)
