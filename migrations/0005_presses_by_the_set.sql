@@ -169,3 +169,9 @@ CREATE TRIGGER agent_channel_totals_added AFTER INSERT ON agent_channels
 CREATE TRIGGER agent_channel_totals_removed AFTER DELETE ON agent_channels
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION agent_channel_totals();
+
+-- The waiting customers of each queue in order, without those being
+-- offered: a search for the head no longer walks past every customer whose
+-- offer is waiting for an answer.
+CREATE INDEX queue_entries_waiting_idx ON queue_entries (queue_id, priority DESC, enqueued_at, help_session_id)
+    WHERE offered_to IS NULL;

@@ -458,6 +458,78 @@ async fn presses_at_the_same_moment_each_get_their_own_customer(pool: PgPool) {
     assert!(commits < 24, "24 presses at once took {commits} transactions");
 }
 
+/// One lot as the database runs it: presses to one pull queue take its
+/// heads in order, by the set; the presses of an agent pressing twice in
+/// the lot, of an agent who serves two pull queues and of a logged-out
+/// agent are answered one by one after the set, each as a lone press would
+/// be.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_lot_of_presses_takes_heads_in_order_and_answers_the_odd_ones_alone(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
+    let first = queue(&pool, "First", "pull", "longest_idle").await;
+    let second = queue(&pool, "Second", "pull", "longest_idle").await;
+    let [a, b, c, d] = [
+        agent(&pool, "Ann", first).await,
+        agent(&pool, "Bob", first).await,
+        agent(&pool, "Cy", first).await,
+        agent(&pool, "Dee", first).await,
+    ];
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+        .bind(second)
+        .bind(c)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let away = agent(&pool, "Away", first).await;
+    for agent in [a, b, c, d] {
+        agents::log_in(&engine, agent).await.unwrap();
+    }
+    let arrivals = [(first, "one"), (second, "elsewhere"), (first, "two"), (first, "three"), (first, "four")];
+    for (queue, name) in arrivals {
+        routing::enter(&engine, request(queue, name, Channel::Chat)).await.unwrap();
+    }
+
+    let lot = [b, d, a, c, a, away];
+    let rows: Vec<(i32, String, Option<String>)> = sqlx::query_as(
+        "SELECT n, outcome, customer_name FROM take_next_customers($1) ORDER BY n",
+    )
+    .bind(&lot[..])
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let answers: Vec<(&str, Option<&str>)> =
+        rows.iter().map(|(_, outcome, name)| (outcome.as_str(), name.as_deref())).collect();
+    assert_eq!(
+        answers,
+        [
+            ("taken", Some("one")),
+            ("taken", Some("two")),
+            ("taken", Some("three")),
+            ("taken", Some("elsewhere")),
+            ("taken", Some("four")),
+            ("logged_out", None),
+        ],
+        "the set (Bob, Dee) takes the first heads in press order; then, one by one in press order, Ann, Cy \
+         (whose oldest customer is in the other queue) and Ann again"
+    );
+    assert!(line(&pool, first).await.is_empty());
+    assert!(line(&pool, second).await.is_empty());
+    let connects: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'CONNECT'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(connects, 5, "one event per customer taken");
+    for (agent, held) in [(a, 2), (b, 1), (c, 1), (d, 1)] {
+        let (live, sessions): (i32, i32) =
+            sqlx::query_as("SELECT live_total, sessions_total FROM agent_states WHERE representative_id = $1")
+                .bind(agent)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!((live, sessions), (held, held), "each agent's totals count what they took");
+    }
+}
+
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_failing_accept_fails_alone_and_the_others_gathered_with_it_connect(pool: PgPool) {
     let engine = Engine::new(pool.clone());
