@@ -490,28 +490,37 @@ async fn a_lot_of_presses_takes_heads_in_order_and_answers_the_odd_ones_alone(po
     }
 
     let lot = [b, d, a, c, a, away];
-    let rows: Vec<(i32, String, Option<String>)> = sqlx::query_as(
-        "SELECT n, outcome, customer_name FROM take_next_customers($1) ORDER BY n",
+    let rows: Vec<(i32, String, Option<String>, Option<Uuid>)> = sqlx::query_as(
+        "SELECT n, outcome, customer_name, taken_session FROM take_next_customers($1) ORDER BY n",
     )
     .bind(&lot[..])
     .fetch_all(&pool)
     .await
     .unwrap();
-    let answers: Vec<(&str, Option<&str>)> =
-        rows.iter().map(|(_, outcome, name)| (outcome.as_str(), name.as_deref())).collect();
+    let answers: Vec<(i32, &str, Option<&str>)> =
+        rows.iter().map(|(n, outcome, name, _)| (*n, outcome.as_str(), name.as_deref())).collect();
     assert_eq!(
         answers,
         [
-            ("taken", Some("one")),
-            ("taken", Some("two")),
-            ("taken", Some("three")),
-            ("taken", Some("elsewhere")),
-            ("taken", Some("four")),
-            ("logged_out", None),
+            (1, "taken", Some("one")),
+            (2, "taken", Some("two")),
+            (3, "taken", Some("three")),
+            (4, "taken", Some("elsewhere")),
+            (5, "taken", Some("four")),
+            (6, "logged_out", None),
         ],
         "the set (Bob, Dee) takes the first heads in press order; then, one by one in press order, Ann, Cy \
          (whose oldest customer is in the other queue) and Ann again"
     );
+    for ((_, _, _, session), &presser) in rows.iter().zip(&lot) {
+        let Some(session) = session else { continue };
+        let holder: Option<Uuid> = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1")
+            .bind(session)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(holder, Some(presser), "each customer taken is held by the agent whose press took them");
+    }
     assert!(line(&pool, first).await.is_empty());
     assert!(line(&pool, second).await.is_empty());
     let connects: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'CONNECT'")
