@@ -210,6 +210,44 @@ async fn each_strategy_chooses_its_agent(pool: PgPool) {
     }
 }
 
+/// Each queue keeps its own order of its members: an agent of another
+/// queue, however long idle, is not in it; an agent who joins while READY
+/// takes their place in it at once, with how long they have been idle.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn each_queue_orders_its_own_members(pool: PgPool) {
+    let engine = Engine::new(pool.clone());
+    let sales = queue(&pool, "Sales", "push", "longest_idle").await;
+    let support = queue(&pool, "Support", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", sales).await;
+    let bob = agent(&pool, "Bob", support).await;
+    ready(&engine, ann).await;
+    ready(&engine, bob).await;
+    sqlx::query("UPDATE agent_states SET idle_since = now() - interval '1 hour' WHERE representative_id = $1")
+        .bind(ann)
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let first = enter(&engine, support, "first").await;
+    assert_eq!(offered_to(&pool, bob).await, vec![first], "Support's customer goes to Support's only member");
+    assert!(offered_to(&pool, ann).await.is_empty(), "Ann serves Sales only");
+    routing::accept(&engine, bob, first).await.unwrap();
+    routing::end(&engine, first, EndedBy::Customer).await.unwrap();
+    routing::wrap_up(&engine, bob, first, "Resolved", "").await.unwrap();
+
+    // Ann joins Support (as an admin's edit adds her), READY and idle for
+    // an hour; Bob became idle a moment ago.
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+        .bind(support)
+        .bind(ann)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let second = enter(&engine, support, "second").await;
+    assert_eq!(offered_to(&pool, ann).await, vec![second], "the longest idle member of Support");
+    assert!(offered_to(&pool, bob).await.is_empty());
+}
+
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_missed_offer_puts_the_customer_back_in_place_and_the_agent_not_ready(pool: PgPool) {
     let engine = Engine::new(pool.clone());

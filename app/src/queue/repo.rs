@@ -159,9 +159,12 @@ pub async fn save(
     )
     .execute(&mut *tx)
     .await?;
+    // Each new membership reads its agent's state under a share lock
+    // (migrations/0006_order_per_queue.sql); in the order of their ids, as
+    // every transaction that locks several agents takes them.
     sqlx::query!(
         "INSERT INTO queue_members (queue_id, representative_id)
-         SELECT $1, id FROM representatives WHERE id = ANY ($2) ON CONFLICT DO NOTHING",
+         SELECT $1, id FROM representatives WHERE id = ANY ($2) ORDER BY id ON CONFLICT DO NOTHING",
         saved,
         members
     )
