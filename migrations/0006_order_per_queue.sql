@@ -92,13 +92,18 @@ LANGUAGE sql STABLE AS $$
                       AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions)
 $$;
 
--- As in 0004, with each walk over the queue's own order of its members.
+-- As in 0004, with each walk over the queue's own order of its members,
+-- and without looking for open channels before the heads: the pass takes
+-- the head, and when nobody can take its channel now, goes on with the
+-- others (at most four times, once per channel). A pass with nobody
+-- waiting costs one index probe, and one whose customers wait for busy
+-- agents one probe of the open seats per channel.
 CREATE OR REPLACE FUNCTION offer_customers(p_queue uuid, p_max integer)
 RETURNS TABLE (offered_session uuid, offered_agent uuid)
 LANGUAGE plpgsql AS $$
 DECLARE
     queue record;
-    open_channels text[];
+    closed text[] := '{}';
     head record;
     chosen uuid;
     passed uuid[];
@@ -106,23 +111,13 @@ DECLARE
 BEGIN
     SELECT q.strategy, q.rona_seconds INTO queue FROM queues q WHERE q.id = p_queue AND q.routing_mode = 'push';
     IF NOT FOUND THEN RETURN; END IF;
-    -- The channels on which some member could take someone now (as 0004).
-    SELECT array_agg(wanted.kind) INTO open_channels
-      FROM unnest(ARRAY['video', 'audio', 'chat', 'callback']) AS wanted (kind)
-     CROSS JOIN LATERAL (
-           SELECT 1 FROM agent_channels c
-            WHERE c.channel = wanted.kind
-              AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions
-              AND (SELECT s.state = 'READY' AND s.wrap_ups = 0 FROM agent_states s
-                    WHERE s.representative_id = c.representative_id)
-              AND (SELECT true FROM queue_members m
-                    WHERE m.queue_id = p_queue AND m.representative_id = c.representative_id)
-            LIMIT 1) AS seat;
-    WHILE made < p_max AND open_channels IS NOT NULL LOOP
-        -- The head among customers on those channels (as 0004).
+    WHILE made < p_max LOOP
+        -- The head among customers on channels not closed in this pass (by
+        -- the queue's index); one who was declined needs an eligible agent
+        -- who has not declined them.
         SELECT e.help_session_id, e.channel, e.declined_by INTO head
           FROM queue_entries e
-         WHERE e.queue_id = p_queue AND e.offered_to IS NULL AND e.channel = ANY (open_channels)
+         WHERE e.queue_id = p_queue AND e.offered_to IS NULL AND NOT (e.channel = ANY (closed))
            AND (cardinality(e.declined_by) = 0 OR EXISTS (
                  SELECT 1 FROM queue_members m
                    JOIN agent_states s ON s.representative_id = m.representative_id
@@ -135,14 +130,15 @@ BEGIN
          LIMIT 1
            FOR UPDATE OF e SKIP LOCKED;
         EXIT WHEN NOT FOUND;
-        -- The agent, by strategy: the first available member in the
-        -- queue's order with room on the channel who has not declined this
-        -- customer. Their state row is locked, skipping one another offer
-        -- holds; PostgreSQL re-checks the state on its newest version (the
-        -- membership's copy may be a moment old). Every change to an
-        -- agent's channels happens under that lock, so once it is held the
-        -- channel row is locked too and its room checked on its newest
-        -- version; without room, the next agent.
+        chosen := NULL;
+        -- Without an open seat on the channel anywhere (by the open-seat
+        -- index of 0003), nobody can take this customer: no walk.
+        IF NOT EXISTS (SELECT 1 FROM agent_channels c
+                        WHERE c.channel = head.channel
+                          AND c.ready AND c.live < c.max_live AND c.sessions < c.max_sessions) THEN
+            closed := closed || head.channel;
+            CONTINUE;
+        END IF;
         passed := head.declined_by;
         LOOP
             IF queue.strategy = 'longest_idle' THEN
@@ -197,9 +193,15 @@ BEGIN
             EXIT WHEN FOUND;
             passed := passed || chosen;
         END LOOP;
-        -- Nobody can take this customer now: the caller looks again after
-        -- this commits (as 0004).
-        EXIT WHEN chosen IS NULL;
+        -- Nobody can take this customer now (the last seat on their channel
+        -- went to an earlier offer of this pass, every eligible agent is
+        -- being offered someone by another transaction, or those with room
+        -- declined them): their channel is closed for the rest of the pass,
+        -- and the caller looks again after this commits.
+        IF chosen IS NULL THEN
+            closed := closed || head.channel;
+            CONTINUE;
+        END IF;
         WITH reserved AS (
                  UPDATE queue_entries SET offered_to = chosen WHERE help_session_id = head.help_session_id),
              new_offer AS (

@@ -11,7 +11,11 @@
 //!    customers arriving as fast as the server lets them in (each offered in
 //!    the transaction that lets them in), every offer heard accepted; offers
 //!    and accepts per second are printed apart.
-//! 3. The ceiling: pgbench, on the same database in the same run, with 8
+//! 3. Without the engine: pgbench's clients run the same SQL the server
+//!    runs for a match (pull: "Next customer"; push: enter and offer, then
+//!    accept), one customer at a time; what the database itself allows
+//!    for a match of this product.
+//! 4. The ceiling: pgbench, on the same database in the same run, with 8
 //!    and with 32 clients (the better counts), running one transaction of
 //!    the shape a match approaches (insert an entry, claim the head with FOR
 //!    UPDATE SKIP LOCKED, delete it, insert an assignment; STACK.md).
@@ -77,7 +81,9 @@ async fn main() -> Result<(), Error> {
 
     let live_run = live_service(&engine, &base).await?;
     let matching = matching(&engine).await?;
-    let (clients, ceiling) = pgbench(&pool, &options).await?;
+    let pgbench = Pgbench::find(&options)?;
+    let bare = without_engine(&engine, &pgbench).await?;
+    let (clients, ceiling) = ceiling(&pool, &pgbench).await?;
 
     println!();
     println!("live service (HTTP API, {LIVE_AGENTS} representatives READY, {ARRIVALS} arrivals/s, {} s)", LIVE_RUN.as_secs());
@@ -87,10 +93,15 @@ async fn main() -> Result<(), Error> {
     println!("  pull (Next customer)     {:.0} matches/s", matching.pull);
     println!("  push offers              {:.0} matches/s (customers entering, each offered)", matching.offers);
     println!("  push accepted            {:.0} /s (offer and accept)", matching.push);
+    println!("without the engine (pgbench running the same SQL, {WORKERS} clients, one customer at a time)");
+    println!("  pull (Next customer)     {:.0} matches/s", bare.pull);
+    println!("  push (enter+offer, accept) {:.0} matches/s", bare.push);
     println!("pgbench same-shape tx      {ceiling:.0} tps (best of 8 and 32 clients: {clients}; {PGBENCH_SECONDS} s each)");
     println!("  pull matches / ceiling   {:.0}%", 100.0 * matching.pull / ceiling);
     println!("  push offers / ceiling    {:.0}%", 100.0 * matching.offers / ceiling);
     println!("  push accepted / ceiling  {:.0}%", 100.0 * matching.push / ceiling);
+    println!("  without the engine / ceiling: pull {:.0}%, push {:.0}%", 100.0 * bare.pull / ceiling, 100.0 * bare.push / ceiling);
+    println!("  engine / without it: pull {:.0}%, push {:.0}%", 100.0 * matching.pull / bare.pull, 100.0 * matching.push / bare.push);
     pool.close().await;
     Ok(())
 }
@@ -421,59 +432,159 @@ async fn make_agents(pool: &PgPool, label: &str, count: usize, queue: Uuid) -> R
     Ok(ids)
 }
 
-/// pgbench with a transaction shaped like a match, on the same database:
-/// the best rate over the client counts tried, and its count.
-async fn pgbench(pool: &PgPool, options: &PgConnectOptions) -> Result<(u32, f64), Error> {
+/// pgbench (on PATH, or in Debian's PostgreSQL directories), run on the
+/// bench database.
+struct Pgbench {
+    program: String,
+    connection: Vec<String>,
+}
+
+impl Pgbench {
+    fn find(options: &PgConnectOptions) -> Result<Self, Error> {
+        let program = ["pgbench".to_owned()]
+            .into_iter()
+            .chain(std::fs::read_dir("/usr/lib/postgresql").into_iter().flatten().flatten().map(|entry| {
+                entry.path().join("bin/pgbench").to_string_lossy().into_owned()
+            }))
+            .find(|candidate| std::process::Command::new(candidate).arg("--version").output().is_ok())
+            .ok_or("pgbench not found (Debian: apt-get install postgresql-contrib, or postgresql)")?;
+        // A Unix socket directory when the URL names one (`?host=/dir`).
+        let host = match options.get_socket() {
+            Some(socket) => socket.to_string_lossy().into_owned(),
+            None => options.get_host().to_owned(),
+        };
+        let connection = vec![
+            "-h".into(),
+            host,
+            "-p".into(),
+            options.get_port().to_string(),
+            "-U".into(),
+            options.get_username().to_owned(),
+            "switchboard_bench".into(),
+        ];
+        Ok(Self { program, connection })
+    }
+
+    /// Runs `script` (its name, and its text) with `clients` and the
+    /// further options given; answers the transactions per second.
+    async fn run(&self, name: &str, script: &str, clients: u32, options: &[&str]) -> Result<f64, Error> {
+        let path = std::env::temp_dir().join(format!("switchboard-bench-{name}.sql"));
+        std::fs::write(&path, script)?;
+        let output = tokio::process::Command::new(&self.program)
+            .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", "2"])
+            .args(options)
+            .arg("-f")
+            .arg(&path)
+            .args(&self.connection)
+            .output()
+            .await?;
+        let text = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            return Err(format!("pgbench ({name}) failed: {text}{}", String::from_utf8_lossy(&output.stderr)).into());
+        }
+        text.lines()
+            .find_map(|line| line.strip_prefix("tps = "))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|tps| tps.parse().ok())
+            .ok_or_else(|| format!("pgbench ({name}) printed no tps: {text}{}", String::from_utf8_lossy(&output.stderr)).into())
+    }
+}
+
+/// pgbench with a transaction shaped like a match (STACK.md), on the same
+/// database: the best rate over the client counts tried, and its count.
+async fn ceiling(pool: &PgPool, pgbench: &Pgbench) -> Result<(u32, f64), Error> {
     pool.execute(
         "CREATE TABLE bench_entries (id bigserial PRIMARY KEY, queue int NOT NULL, enqueued_at timestamptz NOT NULL DEFAULT now());
          CREATE INDEX ON bench_entries (queue, enqueued_at, id);
          CREATE TABLE bench_assignments (entry_id bigint NOT NULL, agent int NOT NULL, at timestamptz NOT NULL DEFAULT now());",
     )
     .await?;
-    let script = std::env::temp_dir().join("switchboard-bench.sql");
-    std::fs::write(
-        &script,
-        "\\set q random(1, 4)\n\
+    let script = "\\set q random(1, 4)\n\
          BEGIN;\n\
          INSERT INTO bench_entries (queue) VALUES (:q);\n\
          WITH head AS (SELECT id FROM bench_entries WHERE queue = :q ORDER BY enqueued_at, id LIMIT 1 FOR UPDATE SKIP LOCKED), \
               gone AS (DELETE FROM bench_entries WHERE id IN (SELECT id FROM head) RETURNING id) \
          INSERT INTO bench_assignments (entry_id, agent) SELECT id, :q FROM gone;\n\
-         END;\n",
-    )?;
-    // A Unix socket directory when the URL names one (`?host=/dir`).
-    let host = match options.get_socket() {
-        Some(socket) => socket.to_string_lossy().into_owned(),
-        None => options.get_host().to_owned(),
-    };
-    let port = options.get_port().to_string();
-    let user = options.get_username().to_owned();
-    let pgbench = ["pgbench".to_owned()]
-        .into_iter()
-        .chain(std::fs::read_dir("/usr/lib/postgresql").into_iter().flatten().flatten().map(|entry| {
-            entry.path().join("bin/pgbench").to_string_lossy().into_owned()
-        }))
-        .find(|candidate| std::process::Command::new(candidate).arg("--version").output().is_ok())
-        .ok_or("pgbench not found (Debian: apt-get install postgresql-contrib, or postgresql)")?;
+         END;\n";
+    let seconds = PGBENCH_SECONDS.to_string();
     let mut best = (0, 0.0);
     for clients in PGBENCH_CLIENTS {
-        let output = tokio::process::Command::new(&pgbench)
-            .args(["-n", "-M", "prepared", "-c", &clients.to_string(), "-j", "2", "-T", &PGBENCH_SECONDS.to_string()])
-            .arg("-f")
-            .arg(&script)
-            .args(["-h", &host, "-p", &port, "-U", &user, "switchboard_bench"])
-            .output()
-            .await?;
-        let text = String::from_utf8_lossy(&output.stdout);
-        let tps: f64 = text
-            .lines()
-            .find_map(|line| line.strip_prefix("tps = "))
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|tps| tps.parse().ok())
-            .ok_or_else(|| format!("pgbench printed no tps: {text}{}", String::from_utf8_lossy(&output.stderr)))?;
+        let tps = pgbench.run("ceiling", script, clients, &["-T", &seconds]).await?;
         if tps > best.1 {
             best = (clients, tps);
         }
     }
     Ok(best)
+}
+
+/// Presses (or customers) per pgbench client in the run without the engine:
+/// 32 clients make 5,760 of each, inside the 6,000 seats of 2,000 agents.
+const BARE_PER_CLIENT: u32 = 180;
+
+struct Bare {
+    pull: f64,
+    push: f64,
+}
+
+/// The engine's own SQL, without the engine: pgbench's clients run the
+/// statements the server runs for a match, one customer at a time, on
+/// fresh queues and agents of their own. Pull: "Next customer"
+/// (`take_next_customer`) with a line waiting, each client pressing for its
+/// own agents in turn, three presses each. Push: a customer enters and is
+/// offered in one transaction (as `routing::enter`), then the offer is
+/// accepted (`accept_offer`). What the database itself allows for a match
+/// of this product on this machine.
+async fn without_engine(engine: &Engine, pgbench: &Pgbench) -> Result<Bare, Error> {
+    let pool = engine.pool();
+    let clients = WORKERS as u32;
+    let per_client = BARE_PER_CLIENT.to_string();
+
+    let pull_queue = make_queue(pool, "Bare pull", "pull").await?;
+    let pull_agents = make_agents(pool, "barepull", MATCH_AGENTS, pull_queue).await?;
+    enter_customers(engine, pull_queue, MATCH_AGENTS * SEATS).await?;
+    sqlx::query("CREATE TABLE bench_agents (n integer PRIMARY KEY, id uuid NOT NULL)").execute(pool).await?;
+    sqlx::query("INSERT INTO bench_agents SELECT n::integer, id FROM unnest($1::uuid[]) WITH ORDINALITY AS a (id, n)")
+        .bind(&pull_agents)
+        .execute(pool)
+        .await?;
+    sqlx::query("VACUUM ANALYZE").execute(pool).await?;
+    // Client c presses for agents c + 1, c + 1 + 32, ... three times each.
+    let script = format!(
+        "\\set k :k + 1\n\
+         \\set a :client_id + {clients} * ((:k - 1) / {SEATS}) + 1\n\
+         SELECT outcome FROM take_next_customer((SELECT id FROM bench_agents WHERE n = :a));\n"
+    );
+    let tps = pgbench.run("bare-pull", &script, clients, &["-t", &per_client, "-D", "k=0"]).await?;
+    let pull = tps * matched(pool, pull_queue, "CONNECT").await? / f64::from(clients * BARE_PER_CLIENT);
+
+    let push_queue = make_queue(pool, "Bare push", "push").await?;
+    let push_agents = make_agents(pool, "barepush", MATCH_AGENTS, push_queue).await?;
+    for agent in &push_agents {
+        agents::set_ready(engine, *agent).await?;
+    }
+    sqlx::query("VACUUM ANALYZE").execute(pool).await?;
+    let script = "BEGIN;\n\
+         WITH s AS (INSERT INTO help_sessions (queue_id, customer_name, reason, channel, status) \
+                    VALUES (:q, 'bare', 'bench', 'chat', 'waiting') RETURNING id, queue_id, channel, priority, entered_at), \
+              e AS (INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at) \
+                    SELECT id, queue_id, channel, priority, entered_at FROM s) \
+         INSERT INTO events (kind, help_session_id, queue_id, detail) \
+         SELECT 'ENTER_QUEUE', id, queue_id, jsonb_build_object('channel', channel, 'priority', priority) FROM s;\n\
+         SELECT offered_session, offered_agent FROM offer_customers(:q, 1) \\gset\n\
+         COMMIT;\n\
+         SELECT outcome FROM accept_offer(:offered_agent, :offered_session);\n";
+    let queue = format!("q={push_queue}");
+    let tps = pgbench.run("bare-push", script, clients, &["-t", &per_client, "-D", &queue]).await?;
+    let push = tps * matched(pool, push_queue, "CONNECT").await? / f64::from(clients * BARE_PER_CLIENT);
+    Ok(Bare { pull, push })
+}
+
+/// Events of this kind in the queue.
+async fn matched(pool: &PgPool, queue: Uuid, kind: &str) -> Result<f64, Error> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE queue_id = $1 AND kind = $2")
+        .bind(queue)
+        .bind(kind)
+        .fetch_one(pool)
+        .await?;
+    Ok(count as f64)
 }
