@@ -346,6 +346,16 @@ async fn video_is_one_live_at_a_time(pool: PgPool) {
     routing::accept(&engine, ann, a).await.unwrap();
     assert!(offered_to(&pool, ann).await.is_empty(), "one live video call at a time");
     assert_eq!(line(&pool, q).await, ["b"]);
+
+    // Bob, of another queue, has video free; b still waits for Ann. A chat
+    // customer behind b is offered to Ann, who has chat free.
+    let other = queue(&pool, "Other", "push", "longest_idle").await;
+    let bob = agent(&pool, "Bob", other).await;
+    ready(&engine, bob).await;
+    let c = routing::enter(&engine, request(q, "c", Channel::Chat)).await.unwrap();
+    assert_eq!(offered_to(&pool, ann).await, [c], "a waiting video call does not hold up chat");
+    assert!(offered_to(&pool, bob).await.is_empty());
+    assert_eq!(line(&pool, q).await, ["b", "c"]);
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
