@@ -152,6 +152,21 @@ pub async fn save(
     if id.is_some_and(|id| id != saved) {
         return Err(AppError::NotFound("No such queue.".into()));
     }
+    // Agent first, as every transition locks: the agents who leave and
+    // those who stay or join, in the order of their ids, before their
+    // memberships (which a change to an agent rewrites, and which a new
+    // membership copies from the agent; migrations/0006_order_per_queue.sql).
+    sqlx::query!(
+        "SELECT 1 AS locked FROM agent_states
+          WHERE representative_id = ANY ($2)
+             OR representative_id IN (SELECT representative_id FROM queue_members WHERE queue_id = $1)
+          ORDER BY representative_id
+            FOR SHARE",
+        saved,
+        members
+    )
+    .fetch_all(&mut *tx)
+    .await?;
     sqlx::query!(
         "DELETE FROM queue_members WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))",
         saved,
@@ -159,9 +174,6 @@ pub async fn save(
     )
     .execute(&mut *tx)
     .await?;
-    // Each new membership reads its agent's state under a share lock
-    // (migrations/0006_order_per_queue.sql); in the order of their ids, as
-    // every transaction that locks several agents takes them.
     sqlx::query!(
         "INSERT INTO queue_members (queue_id, representative_id)
          SELECT $1, id FROM representatives WHERE id = ANY ($2) ORDER BY id ON CONFLICT DO NOTHING",
