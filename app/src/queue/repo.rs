@@ -176,7 +176,7 @@ pub async fn save(
     .await?;
     sqlx::query!(
         "INSERT INTO queue_members (queue_id, representative_id)
-         SELECT $1, id FROM representatives WHERE id = ANY ($2) ORDER BY id ON CONFLICT DO NOTHING",
+         SELECT $1, id FROM representatives WHERE id = ANY ($2) ON CONFLICT DO NOTHING",
         saved,
         members
     )
