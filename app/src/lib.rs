@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod conversation;
 pub mod customer;
 pub mod desk;
 pub mod error;

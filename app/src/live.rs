@@ -8,10 +8,11 @@ use serde::de::DeserializeOwned;
 
 /// Keeps `target` set to the latest message from the WebSocket at `path`
 /// while the calling component lives. Does nothing on the server.
-pub fn follow<T>(path: &'static str, target: WriteSignal<Option<T>>)
+pub fn follow<T>(path: impl Into<String>, target: WriteSignal<Option<T>>)
 where
     T: DeserializeOwned + Send + Sync + 'static,
 {
+    let path: String = path.into();
     #[cfg(feature = "hydrate")]
     browser::follow(path, target);
     #[cfg(not(feature = "hydrate"))]
@@ -51,7 +52,7 @@ mod browser {
         socket: Mutex<Option<SendWrapper<WebSocket>>>,
     }
 
-    pub fn follow<T>(path: &'static str, target: WriteSignal<Option<T>>)
+    pub fn follow<T>(path: String, target: WriteSignal<Option<T>>)
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
@@ -71,14 +72,14 @@ mod browser {
         Some(format!("{scheme}://{}{path}", location.host().ok()?))
     }
 
-    fn open<T>(path: &'static str, target: WriteSignal<Option<T>>, link: Arc<Link>)
+    fn open<T>(path: String, target: WriteSignal<Option<T>>, link: Arc<Link>)
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
         if link.stopped.load(Ordering::SeqCst) {
             return;
         }
-        let Some(socket) = url(path).and_then(|url| WebSocket::new(&url).ok()) else {
+        let Some(socket) = url(&path).and_then(|url| WebSocket::new(&url).ok()) else {
             return;
         };
 
@@ -111,6 +112,7 @@ mod browser {
                 heartbeat.clear();
             }
             let link = retry_link.clone();
+            let path = path.clone();
             set_timeout(move || open(path, target, link), RETRY);
         });
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));

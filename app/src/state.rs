@@ -18,6 +18,8 @@ pub struct AppState {
     pub customer_keys: crate::customer::token::CustomerKeys,
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
+    /// STUN and TURN servers for the conversations' calls.
+    pub ice: crate::conversation::ice::IceConfig,
 }
 
 /// How hard guessing passwords is made.

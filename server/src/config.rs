@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use app::conversation::ice::IceConfig;
 use app::state::SignInRules;
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +53,16 @@ pub struct Config {
     /// `SWITCHBOARD_GRACE_SECONDS`: how long a page may be gone (a reload, a
     /// network blip) before the customer or agent counts as gone.
     pub grace_seconds: u64,
+    /// `SWITCHBOARD_STUN_URLS`, `SWITCHBOARD_TURN_URLS` (comma-separated),
+    /// `SWITCHBOARD_TURN_SECRET` (coturn's static-auth-secret) and
+    /// `SWITCHBOARD_TURN_TTL_SECONDS`: the calls' ICE servers.
+    pub ice: IceConfig,
+}
+
+fn list(name: &'static str) -> Vec<String> {
+    var(name)
+        .map(|raw| raw.split(',').map(str::trim).filter(|url| !url.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 fn var(name: &'static str) -> Option<String> {
@@ -88,6 +99,32 @@ fn positive<T: PartialOrd + Default + Copy>(name: &'static str, value: T) -> Res
     } else {
         Err(ConfigError { name, message: "must be greater than zero".into() })
     }
+}
+
+fn ice() -> Result<IceConfig, ConfigError> {
+    let stun_urls = list("SWITCHBOARD_STUN_URLS");
+    let turn_urls = list("SWITCHBOARD_TURN_URLS");
+    for (name, urls, schemes) in [
+        ("SWITCHBOARD_STUN_URLS", &stun_urls, &["stun:", "stuns:"][..]),
+        ("SWITCHBOARD_TURN_URLS", &turn_urls, &["turn:", "turns:"][..]),
+    ] {
+        if let Some(bad) = urls.iter().find(|url| !schemes.iter().any(|scheme| url.starts_with(scheme))) {
+            return Err(ConfigError { name, message: format!("\"{bad}\" does not start with {}", schemes.join(" or ")) });
+        }
+    }
+    let turn_secret = var("SWITCHBOARD_TURN_SECRET");
+    if !turn_urls.is_empty() && turn_secret.is_none() {
+        return Err(ConfigError {
+            name: "SWITCHBOARD_TURN_SECRET",
+            message: "is needed with SWITCHBOARD_TURN_URLS (coturn's static-auth-secret)".into(),
+        });
+    }
+    Ok(IceConfig {
+        stun_urls,
+        turn_urls,
+        turn_secret,
+        turn_ttl_seconds: positive("SWITCHBOARD_TURN_TTL_SECONDS", parsed("SWITCHBOARD_TURN_TTL_SECONDS", 3600u64)?)?,
+    })
 }
 
 impl Config {
@@ -152,6 +189,7 @@ impl Config {
                 other => other,
             },
             grace_seconds: positive("SWITCHBOARD_GRACE_SECONDS", parsed("SWITCHBOARD_GRACE_SECONDS", 10u64)?)?,
+            ice: ice()?,
         })
     }
 }

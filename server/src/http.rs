@@ -53,6 +53,7 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
         sign_in: config.sign_in.clone(),
         customer_keys,
         secure_cookies: config.secure_cookies,
+        ice: config.ice.clone(),
     })
 }
 
@@ -77,6 +78,8 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .route("/readyz", get(readyz))
         .route("/ws/customer", get(live::customer_socket))
         .route("/ws/rep", get(live::rep_socket))
+        .route("/ws/chat", get(live::chat_socket))
+        .route("/ws/signal", get(live::signal_socket))
         .merge(crate::help_api::router())
         .leptos_routes_with_context(
             &state,

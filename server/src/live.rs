@@ -18,7 +18,10 @@ use tokio::time::{interval, Instant, MissedTickBehavior};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use app::conversation::{party, ChatMessage};
 use app::customer::{token, view::customer_view, CustomerView};
+use app::error::AppError;
+use app::routing::talk::{self, Side};
 use app::desk::snapshot;
 use app::routing::events::{Notice, NOTIFY_CHANNEL};
 use app::routing::Engine;
@@ -104,6 +107,7 @@ async fn sweep(engine: Engine, live: Live) {
             presence::reap_dead_instances(&engine, (grace * 3.0).max(30.0)).await?;
             app::routing::expire_offers(&engine).await?;
             app::routing::expire_wrap_ups(&engine).await?;
+            app::routing::talk::purge_signals(&engine).await?;
             presence::expire_long_waits(&engine).await?;
             presence::sweep_lost(&engine, grace).await?;
             app::routing::dispatch_waiting(&engine).await
@@ -118,6 +122,126 @@ async fn sweep(engine: Engine, live: Live) {
 #[derive(Deserialize)]
 pub struct TokenQuery {
     token: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ConversationQuery {
+    session: Uuid,
+    /// The customer's token, for clients without the page's cookie.
+    token: Option<String>,
+}
+
+/// `/ws/chat?session=`: a conversation's chat, pushed whole to its customer
+/// and its representative on every new message.
+pub async fn chat_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(live): Extension<Live>,
+    Query(query): Query<ConversationQuery>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    let help_session = query.session;
+    if let Err(error) = party::of(&state, &session, &headers, query.token.as_deref(), help_session).await {
+        return refuse(error);
+    }
+    ws.on_upgrade(move |socket| async move {
+        let relevant = move |notice: &Notice| notice.kind == "MESSAGE" && notice.session == Some(help_session);
+        let engine = state.engine.clone();
+        let render = move || {
+            let engine = engine.clone();
+            async move {
+                let messages: Vec<ChatMessage> =
+                    talk::messages(&engine, help_session).await?.into_iter().map(ChatMessage::from).collect();
+                Ok((serde_json::to_string(&messages).unwrap_or_default(), false))
+            }
+        };
+        if let Err(error) = pump(socket, live.notices.subscribe(), relevant, render).await {
+            tracing::warn!(?error, "chat socket ended with an error");
+        }
+    })
+}
+
+/// `/ws/signal?session=`: the WebRTC signaling relay. What a page sends goes
+/// to the other side of the same help session (through the database, so the
+/// two pages may be on different servers); a page receives only what the
+/// other side sent while it was open.
+pub async fn signal_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(live): Extension<Live>,
+    Query(query): Query<ConversationQuery>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    let help_session = query.session;
+    let side = match party::of(&state, &session, &headers, query.token.as_deref(), help_session).await {
+        Ok(side) => side,
+        Err(error) => return refuse(error),
+    };
+    ws.on_upgrade(move |socket| async move {
+        if let Err(error) = relay(socket, state.engine, live, help_session, side).await {
+            tracing::warn!(?error, "signal socket ended with an error");
+        }
+    })
+}
+
+fn refuse(error: AppError) -> Response {
+    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, error.to_string()).into_response()
+}
+
+async fn relay(mut socket: WebSocket, engine: Engine, live: Live, help_session: Uuid, side: Side) -> Result<(), AppError> {
+    let mut notices = live.notices.subscribe();
+    // Subscribed first, so nothing sent from here on is missed.
+    let mut last = talk::last_signal(&engine).await?;
+    let mine = talk::signal_kind(side);
+    let from = side;
+    let mut check = interval(REFRESH);
+    check.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut heard = Instant::now();
+    loop {
+        let deliver = tokio::select! {
+            message = socket.recv() => match message {
+                Some(Ok(Message::Text(text))) => {
+                    heard = Instant::now();
+                    if text.as_str() != "ping" {
+                        match talk::send_signal(&engine, help_session, from, text.as_str()).await {
+                            Ok(()) | Err(AppError::Conflict(_)) => {}
+                            Err(AppError::Invalid(message)) => tracing::warn!(%message, "signal refused"),
+                            Err(error) => return Err(error),
+                        }
+                    }
+                    false
+                }
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
+                Some(Ok(_)) => {
+                    heard = Instant::now();
+                    false
+                }
+            },
+            notice = notices.recv() => match notice {
+                Ok(notice) => notice.kind == mine && notice.session == Some(help_session),
+                Err(broadcast::error::RecvError::Lagged(_)) => true,
+                Err(broadcast::error::RecvError::Closed) => return Ok(()),
+            },
+            _ = check.tick() => {
+                if heard.elapsed() > SILENCE {
+                    return Ok(());
+                }
+                // A missed wake-up is caught up here.
+                true
+            }
+        };
+        if deliver {
+            for (id, body) in talk::signals_for(&engine, help_session, side, last).await? {
+                last = id;
+                if socket.send(Message::Text(body.into())).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+    }
 }
 
 /// `/ws/customer`: the waiting page's live line. The customer's token comes
@@ -147,7 +271,9 @@ async fn run_customer(socket: WebSocket, state: AppState, live: Live, session: U
     let Some(queue) = queue else { return Ok(()) };
     let connection = presence::open(&state.engine, live.instance, Subject::Customer(session)).await?;
     let relevant = move |notice: &Notice| {
-        notice.session == Some(session) || notice.queue == Some(queue) || notice.kind == "AGENT_STATE"
+        let conversation_only = notice.kind == "MESSAGE" || notice.kind.starts_with("SIGNAL");
+        !conversation_only
+            && (notice.session == Some(session) || notice.queue == Some(queue) || notice.kind == "AGENT_STATE")
     };
     let pool = state.pool.clone();
     let render = move || {

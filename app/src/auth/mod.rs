@@ -46,7 +46,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::require;
+pub use ssr::{require, session as tower_session};
 
 #[cfg(feature = "ssr")]
 mod ssr {

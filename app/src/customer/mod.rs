@@ -43,11 +43,14 @@ pub enum CustomerView {
         estimate: String,
         /// Set when nobody is logged in for the queue: what the queue says.
         nobody: Option<String>,
+        /// Their representative was lost mid-conversation: they are back at
+        /// the front of the line while another one is found.
+        reconnecting: bool,
     },
-    /// A representative took them.
-    Matched { agent: String, channel: Channel },
-    /// The representative ended the conversation; they are wrapping up.
-    Finished,
+    /// In conversation with a representative (or held by them).
+    Matched { help_session: Uuid, agent: String, channel: Channel, on_hold: bool },
+    /// The conversation ended; `can_rate` while it has no rating yet.
+    Finished { can_rate: bool },
     /// Not waiting any more: left, gone, or served.
     Closed { reason: String },
 }
@@ -106,6 +109,27 @@ pub async fn leave_queue() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let session = token::from_cookie(&state).ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
     crate::routing::leave(&state.engine, session, crate::routing::Left::Cancelled).await?;
+    token::clear_cookie();
+    Ok(())
+}
+
+/// "Ask for help again" after a conversation: this browser forgets its
+/// finished help session (the record stays).
+#[server(prefix = "/api", endpoint = "help/forget")]
+pub async fn forget_help() -> Result<(), AppError> {
+    let state = crate::state::app_state()?;
+    if let Some(session) = token::from_cookie(&state) {
+        let open = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM help_sessions
+                               WHERE id = $1 AND status IN ('waiting', 'offered', 'active', 'on_hold')) AS "open!""#,
+            session
+        )
+        .fetch_one(&state.pool)
+        .await?;
+        if open {
+            return Err(AppError::Conflict("Leave the queue or end the conversation first.".into()));
+        }
+    }
     token::clear_cookie();
     Ok(())
 }

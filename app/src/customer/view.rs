@@ -13,7 +13,7 @@ use crate::queue::Channel;
 pub async fn customer_view(pool: &PgPool, help_session: Uuid) -> Result<Option<CustomerView>, AppError> {
     let Some(row) = sqlx::query!(
         r#"SELECT h.status, h.channel, h.queue_id, q.name AS queue, q.when_nobody, q.nobody_message,
-                  r.display_name AS "agent?"
+                  r.display_name AS "agent?", h.answered_at IS NOT NULL AS "answered!", h.rating
              FROM help_sessions h
              JOIN queues q ON q.id = h.queue_id
              LEFT JOIN representatives r ON r.id = h.agent_id
@@ -44,7 +44,10 @@ pub async fn customer_view(pool: &PgPool, help_session: Uuid) -> Result<Option<C
                         FROM (SELECT completed_at, answered_at FROM help_sessions
                                WHERE queue_id = $2 AND channel = $3 AND status = 'completed'
                                  AND answered_at IS NOT NULL AND completed_at > now() - interval '7 days'
-                               ORDER BY completed_at DESC LIMIT 50) recent) AS handle_seconds"#,
+                               ORDER BY completed_at DESC LIMIT 50) recent) AS handle_seconds,
+                     EXISTS (SELECT 1 FROM events
+                              WHERE help_session_id = $1 AND kind = 'REQUEUE'
+                                AND (detail->>'talking')::boolean) AS "reconnecting!""#,
                 help_session,
                 row.queue_id,
                 row.channel,
@@ -58,10 +61,17 @@ pub async fn customer_view(pool: &PgPool, help_session: Uuid) -> Result<Option<C
                 position,
                 estimate: estimate(position, numbers.ready, numbers.handle_seconds.unwrap_or(DEFAULT_HANDLE_SECONDS)),
                 nobody: (numbers.logged_in == 0).then_some(row.nobody_message),
+                reconnecting: numbers.reconnecting,
             }
         }
-        "active" | "on_hold" => CustomerView::Matched { agent: row.agent.unwrap_or_default(), channel },
-        "wrap_up" => CustomerView::Finished,
+        "active" | "on_hold" => CustomerView::Matched {
+            help_session,
+            agent: row.agent.unwrap_or_default(),
+            channel,
+            on_hold: row.status == "on_hold",
+        },
+        "wrap_up" | "completed" if row.answered && row.rating.is_none() => CustomerView::Finished { can_rate: true },
+        "wrap_up" => CustomerView::Finished { can_rate: false },
         "completed" => CustomerView::Closed { reason: "Your conversation has ended. Thank you!".into() },
         "cancelled" => CustomerView::Closed { reason: "You left the queue.".into() },
         "expired" => CustomerView::Closed {

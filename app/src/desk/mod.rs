@@ -50,6 +50,20 @@ pub struct CustomerCard {
     pub wrap_up_left_seconds: Option<i64>,
 }
 
+/// A conversation this agent finished lately, as kept in the record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PastConversation {
+    pub help_session_id: Uuid,
+    pub customer_name: String,
+    pub channel: Channel,
+    /// "14:05" (UTC), when it ended.
+    pub ended_at: String,
+    pub disposition: Option<String>,
+    pub note: Option<String>,
+    pub rating: Option<i16>,
+    pub rating_comment: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueLine {
     pub id: Uuid,
@@ -67,6 +81,8 @@ pub struct Desk {
     pub offers: Vec<OfferCard>,
     pub customers: Vec<CustomerCard>,
     pub queues: Vec<QueueLine>,
+    /// The latest conversations this agent completed (newest first).
+    pub recent: Vec<PastConversation>,
 }
 
 /// Reasons offered for NOT_READY.
@@ -138,6 +154,23 @@ pub async fn end_session(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     snapshot::own(&app.pool, me.id, help_session).await?;
     crate::routing::end(&app.engine, help_session, crate::routing::EndedBy::Agent).await?;
+    snapshot::desk(&app.pool, me.id).await
+}
+
+/// Holds a live conversation: media stops both ways.
+#[server(prefix = "/api", endpoint = "desk/hold")]
+pub async fn hold(help_session: Uuid) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    crate::routing::talk::hold(&app.engine, me.id, help_session).await?;
+    snapshot::desk(&app.pool, me.id).await
+}
+
+/// Takes a held customer back; a live call with someone else goes on hold
+/// (switching).
+#[server(prefix = "/api", endpoint = "desk/resume")]
+pub async fn resume(help_session: Uuid) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    crate::routing::talk::resume(&app.engine, me.id, help_session).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 

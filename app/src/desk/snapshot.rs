@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{ChannelSeat, CustomerCard, Desk, OfferCard, QueueLine};
+use super::{ChannelSeat, CustomerCard, Desk, OfferCard, PastConversation, QueueLine};
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
 
@@ -95,7 +95,30 @@ pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
         Ok(QueueLine { id: row.id, name: row.name, routing_mode: RoutingMode::parse(&row.routing_mode)?, waiting: row.waiting })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
-    Ok(Desk { state: state.state, reason: state.reason, channels, offers, customers, queues })
+    let recent = sqlx::query!(
+        r#"SELECT id, customer_name, channel, ended_at AS "ended_at!", disposition, note, rating, rating_comment
+             FROM help_sessions
+            WHERE agent_id = $1 AND status = 'completed' AND ended_at IS NOT NULL
+            ORDER BY completed_at DESC LIMIT 10"#,
+        agent
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(PastConversation {
+            help_session_id: row.id,
+            customer_name: row.customer_name,
+            channel: Channel::parse(&row.channel)?,
+            ended_at: row.ended_at.format(time::macros::format_description!("[hour]:[minute]")).unwrap_or_default(),
+            disposition: row.disposition.filter(|d| !d.is_empty()),
+            note: row.note.filter(|n| !n.is_empty()),
+            rating: row.rating,
+            rating_comment: row.rating_comment,
+        })
+    })
+    .collect::<Result<Vec<_>, AppError>>()?;
+    Ok(Desk { state: state.state, reason: state.reason, channels, offers, customers, queues, recent })
 }
 
 /// 404 unless the help session is this agent's.

@@ -3,7 +3,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{failure, load_page};
-use crate::customer::{help_queues, my_help, CustomerView, LeaveQueue, RequestHelp};
+use uuid::Uuid;
+
+use crate::conversation::chat::Chat;
+use crate::conversation::media::{CallPanel, MediaState};
+use crate::conversation::{EndConversation, RateConversation};
+use crate::customer::{help_queues, my_help, CustomerView, ForgetHelp, LeaveQueue, RequestHelp};
 use crate::queue::Channel;
 
 /// The customers' start page: ask for help, then wait with a live position.
@@ -137,12 +142,28 @@ fn RequestForm() -> impl IntoView {
     }
 }
 
+/// What the customer's page is showing; a change of phase builds a new
+/// view, anything else updates the one shown (so a call is not torn down
+/// by a position update).
+#[derive(Debug, Clone, PartialEq)]
+enum Phase {
+    Line(CustomerView),
+    Talking { help_session: Uuid, agent: String, channel: Channel },
+    Done(CustomerView),
+}
+
 /// Where the customer stands, kept live over the WebSocket.
 #[component]
 fn Waiting(initial: CustomerView) -> impl IntoView {
     let (live, set_live) = signal(None::<CustomerView>);
     crate::live::follow("/ws/customer", set_live);
-    let current = move || live.get().unwrap_or_else(|| initial.clone());
+    let current = Memo::new(move |_| live.get().unwrap_or_else(|| initial.clone()));
+    let phase = Memo::new(move |_| match current.get() {
+        CustomerView::Matched { help_session, agent, channel, .. } => Phase::Talking { help_session, agent, channel },
+        view @ CustomerView::Waiting { .. } => Phase::Line(view),
+        view => Phase::Done(view),
+    });
+    let on_hold = Signal::derive(move || matches!(current.get(), CustomerView::Matched { on_hold: true, .. }));
     let leave = ServerAction::<LeaveQueue>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = leave.value().get() {
@@ -151,10 +172,15 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
     });
 
     view! {
-        <section class="card narrow waiting" data-testid="customer-status">
-            {move || match current() {
-                CustomerView::Waiting { queue, channel, position, estimate, nobody } => view! {
+        <section class="card narrow waiting" class:talking=move || matches!(phase.get(), Phase::Talking { .. }) data-testid="customer-status">
+            {move || match phase.get() {
+                Phase::Line(CustomerView::Waiting { queue, channel, position, estimate, nobody, reconnecting }) => view! {
                     <h1>"You're in line"</h1>
+                    {reconnecting.then(|| view! {
+                        <p class="notice" role="status" data-testid="reconnecting">
+                            "Your representative lost their connection. We are reconnecting you: you are back at the front of the line."
+                        </p>
+                    })}
                     <p class="big">
                         "You are number " <strong data-testid="position">{position}</strong> " in line"
                     </p>
@@ -166,21 +192,104 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
                         <button type="submit" class="secondary">"Leave queue"</button>
                     </ActionForm>
                 }.into_any(),
-                CustomerView::Matched { agent, channel } => view! {
-                    <h1 data-testid="matched">{format!("{agent} is joining you")}</h1>
-                    <p>{format!("Your representative {agent} has taken your request ({}).", channel.label().to_lowercase())}</p>
+                Phase::Talking { help_session, agent, channel } => view! {
+                    <Conversation help_session agent channel on_hold/>
                 }.into_any(),
-                CustomerView::Finished => view! {
-                    <h1>"Your conversation has ended"</h1>
-                    <p>"Thank you for reaching out."</p>
-                    <a class="button" href="/" rel="external">"Ask for help again"</a>
-                }.into_any(),
-                CustomerView::Closed { reason } => view! {
+                Phase::Done(CustomerView::Finished { can_rate: true }) => view! { <Rate/> }.into_any(),
+                Phase::Done(CustomerView::Closed { reason }) => view! {
                     <h1>"You are no longer in line"</h1>
                     <p data-testid="closed">{reason}</p>
-                    <a class="button" href="/" rel="external">"Ask for help again"</a>
+                    <AskAgain/>
+                }.into_any(),
+                _ => view! {
+                    <h1 data-testid="ended">"Your conversation has ended"</h1>
+                    <p>"Thank you for reaching out."</p>
+                    <AskAgain/>
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+/// The customer's side of the conversation: the call (video or audio), the
+/// hold notice, the chat, and End.
+#[component]
+fn Conversation(help_session: Uuid, agent: String, channel: Channel, on_hold: Signal<bool>) -> impl IntoView {
+    let end = ServerAction::<EndConversation>::new();
+    let media = RwSignal::new(MediaState::Connecting);
+    let problem = RwSignal::new(None::<String>);
+    let has_call = matches!(channel, Channel::Video | Channel::Audio);
+    let error = move || end.value().get().and_then(Result::err).map(|error| error.to_string());
+    let hold_agent = agent.clone();
+    view! {
+        <h1 data-testid="matched">{format!("You're talking with {agent}")}</h1>
+        <Show when=move || on_hold.get()>
+            <p class="notice" role="status" data-testid="on-hold">
+                {format!("You are on hold. {hold_agent} will be back with you shortly.")}
+            </p>
+        </Show>
+        {has_call.then(|| view! {
+            <CallPanel help_session side="customer" video=channel == Channel::Video held=on_hold media problem retries=RwSignal::new(0)/>
+            <Show when=move || media.get() == MediaState::Connecting && !on_hold.get()>
+                <p class="muted" role="status">"Connecting the call…"</p>
+            </Show>
+        })}
+        {move || problem.get().map(|message| view! { <p class="notice" role="alert" data-testid="media-problem">{message}</p> })}
+        <Chat help_session mine_from_agent=false/>
+        {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        <button type="button" class="secondary" on:click=move |_| { end.dispatch(EndConversation {}); }>"End conversation"</button>
+    }
+}
+
+/// After the conversation: 1–5 stars and an optional comment.
+#[component]
+fn Rate() -> impl IntoView {
+    let rate = ServerAction::<RateConversation>::new();
+    let (stars, set_stars) = signal(0i16);
+    let (comment, set_comment) = signal(String::new());
+    let error = move || rate.value().get().and_then(Result::err).map(|error| error.to_string());
+    view! {
+        <h1 data-testid="ended">"Your conversation has ended"</h1>
+        {move || if matches!(rate.value().get(), Some(Ok(()))) {
+            view! { <p data-testid="rated">"Thank you for your rating!"</p> }.into_any()
+        } else {
+            view! {
+                <form class="stack" on:submit=move |ev| {
+                    ev.prevent_default();
+                    rate.dispatch(RateConversation { stars: stars.get(), comment: comment.get() });
+                }>
+                    <fieldset class="stars">
+                        <legend>"How did we do? (1 = poor, 5 = excellent)"</legend>
+                        {(1..=5i16).map(|n| view! {
+                            <label class="choice">
+                                <input type="radio" name="stars" value=n.to_string() on:change=move |_| set_stars.set(n)/>
+                                {format!("{n} {}", if n == 1 { "star" } else { "stars" })}
+                            </label>
+                        }).collect_view()}
+                    </fieldset>
+                    <label>
+                        "Comment (optional)"
+                        <textarea rows="3" on:input=move |ev| set_comment.set(event_target_value(&ev))></textarea>
+                    </label>
+                    {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                    <button type="submit" disabled=move || rate.pending().get()>"Send rating"</button>
+                </form>
+            }.into_any()
+        }}
+        <AskAgain/>
+    }
+}
+
+/// Starts over: this browser forgets its finished request.
+#[component]
+fn AskAgain() -> impl IntoView {
+    let forget = ServerAction::<ForgetHelp>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = forget.value().get() {
+            load_page("/");
+        }
+    });
+    view! {
+        <button type="button" class="secondary" on:click=move |_| { forget.dispatch(ForgetHelp {}); }>"Ask for help again"</button>
     }
 }

@@ -6,14 +6,16 @@ use super::failure;
 use super::guard::guarded;
 use super::layout::SignOut;
 use crate::access::Area;
+use crate::conversation::chat::Chat;
+use crate::conversation::media::{CallPanel, MediaState};
 use crate::desk::{
-    open_desk, AcceptOffer, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, NextCustomer, OfferCard,
-    SetChannel, SetState, WrapUp, DISPOSITIONS, NOT_READY_REASONS,
+    open_desk, AcceptOffer, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Hold, NextCustomer, OfferCard,
+    PastConversation, Resume, SetChannel, SetState, WrapUp, DISPOSITIONS, NOT_READY_REASONS,
 };
 use crate::error::AppError;
 use crate::live::now_ms;
 use crate::model::Me;
-use crate::queue::RoutingMode;
+use crate::queue::{Channel, RoutingMode};
 
 /// The representative's desk.
 #[component]
@@ -39,6 +41,8 @@ struct Controls {
     next: ServerAction<NextCustomer>,
     end: ServerAction<EndSession>,
     wrap_up: ServerAction<WrapUp>,
+    hold: ServerAction<Hold>,
+    resume: ServerAction<Resume>,
 }
 
 /// Shows what an action answered: the new desk, or its error.
@@ -71,6 +75,8 @@ fn DeskView(me: Me) -> impl IntoView {
         next: ServerAction::new(),
         end: ServerAction::new(),
         wrap_up: ServerAction::new(),
+        hold: ServerAction::new(),
+        resume: ServerAction::new(),
     };
     let (pushed, set_pushed) = signal(None::<Desk>);
     crate::live::follow("/ws/rep", set_pushed);
@@ -86,6 +92,8 @@ fn DeskView(me: Me) -> impl IntoView {
     take(controls.decline, controls.desk, controls.received, controls.error);
     take(controls.end, controls.desk, controls.received, controls.error);
     take(controls.wrap_up, controls.desk, controls.received, controls.error);
+    take(controls.hold, controls.desk, controls.received, controls.error);
+    take(controls.resume, controls.desk, controls.received, controls.error);
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| match controls.next.value().get() {
         Some(Ok(None)) => notice.set(Some("Nobody is waiting right now.".into())),
@@ -199,15 +207,53 @@ fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoVi
 
         <section class="card">
             <h2>"My customers"</h2>
+            <Show when=move || desk().is_some_and(|d| d.customers.is_empty())>
+                <p class="muted">"Nobody yet."</p>
+            </Show>
+            // Keyed by help session, so a change of status (hold, resume,
+            // wrap-up) updates a card and never restarts its call.
+            <For
+                each=move || desk().map(|d| d.customers).unwrap_or_default()
+                key=|customer| customer.help_session_id
+                let:customer
+            >
+                <Customer customer controls/>
+            </For>
+        </section>
+
+        <section class="card">
+            <h2>"Recent conversations"</h2>
             {move || {
-                let customers = desk().map(|d| d.customers).unwrap_or_default();
-                if customers.is_empty() {
-                    view! { <p class="muted">"Nobody yet."</p> }.into_any()
+                let recent = desk().map(|d| d.recent).unwrap_or_default();
+                if recent.is_empty() {
+                    view! { <p class="muted">"None yet today."</p> }.into_any()
                 } else {
-                    customers.into_iter().map(|customer| view! { <Customer customer controls/> }).collect_view().into_any()
+                    view! {
+                        <ul class="recent">
+                            {recent.into_iter().map(|past| view! { <Past past/> }).collect_view()}
+                        </ul>
+                    }.into_any()
                 }
             }}
         </section>
+    }
+}
+
+#[component]
+fn Past(past: PastConversation) -> impl IntoView {
+    view! {
+        <li data-testid="recent">
+            <strong>{past.customer_name.clone()}</strong>
+            {format!(" · {} · ended {} · {}", past.channel.label(), past.ended_at, past.disposition.clone().unwrap_or_else(|| "no disposition".into()))}
+            {past.note.clone().map(|note| view! { <p class="muted">{note}</p> })}
+            <p data-testid="recent-rating">
+                {match past.rating {
+                    Some(stars) => format!("Rated {stars}/5 {}", "★".repeat(stars.clamp(0, 5) as usize)),
+                    None => "Not rated".to_owned(),
+                }}
+                {past.rating_comment.clone().map(|comment| format!(" · “{comment}”"))}
+            </p>
+        </li>
     }
 }
 
@@ -263,45 +309,96 @@ fn Offer(offer: OfferCard, controls: Controls) -> impl IntoView {
 #[component]
 fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
     let id = customer.help_session_id;
-    let in_wrap_up = customer.status == "wrap_up";
+    let channel = customer.channel;
+    // The card's status, kept live from the desk.
+    let status = Memo::new(move |_| {
+        controls
+            .desk
+            .get()
+            .and_then(|d| d.customers.into_iter().find(|c| c.help_session_id == id))
+            .map(|c| c.status)
+            .unwrap_or_default()
+    });
+    let wrap_up_left = Memo::new(move |_| {
+        controls
+            .desk
+            .get()
+            .and_then(|d| d.customers.into_iter().find(|c| c.help_session_id == id))
+            .and_then(|c| c.wrap_up_left_seconds)
+    });
+    let talking = move || matches!(status.get().as_str(), "active" | "on_hold");
+    let held = Signal::derive(move || status.get() == "on_hold");
+    let has_call = matches!(channel, Channel::Video | Channel::Audio);
+    let media = RwSignal::new(MediaState::Connecting);
+    let problem = RwSignal::new(None::<String>);
+    let retries = RwSignal::new(0u32);
     let (disposition, set_disposition) = signal(DISPOSITIONS[0].to_owned());
     let (note, set_note) = signal(String::new());
+    let what = match channel {
+        Channel::Video => "video",
+        _ => "audio",
+    };
     view! {
         <article class="customer" data-testid="my-customer">
             <h3>{customer.customer_name.clone()}</h3>
             <p>{customer.reason.clone()}</p>
             <p class="muted">
-                {format!("{} · {} · {}", customer.channel.label(), customer.queue, match customer.status.as_str() {
+                {format!("{} · {} · ", channel.label(), customer.queue)}
+                <span data-testid="customer-status">{move || match status.get().as_str() {
                     "active" => "talking",
                     "on_hold" => "on hold",
                     _ => "wrap-up",
-                })}
+                }}</span>
             </p>
             {customer.phone.clone().map(|phone| view! { <p>"Phone: " <a href=format!("tel:{phone}")>{phone.clone()}</a></p> })}
-            {if in_wrap_up {
-                view! {
-                    <div class="stack">
-                        <p class="muted">{format!("Wrap-up: {} s left", customer.wrap_up_left_seconds.unwrap_or(0))}</p>
-                        <label>
-                            "Disposition"
-                            <select on:change=move |ev| set_disposition.set(event_target_value(&ev))>
-                                {DISPOSITIONS.map(|d| view! { <option value=d>{d}</option> })}
-                            </select>
-                        </label>
-                        <label>
-                            "Note"
-                            <textarea maxlength="2000" rows="2" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
-                        </label>
-                        <button type="button" on:click=move |_| {
-                            controls.wrap_up.dispatch(WrapUp { help_session: id, disposition: disposition.get(), note: note.get() });
-                        }>"Done"</button>
-                    </div>
-                }.into_any()
-            } else {
-                view! {
+            <Show when=talking>
+                {has_call.then(|| view! {
+                    <CallPanel help_session=id side="agent" video=channel == Channel::Video held media problem retries/>
+                    <Show when=move || media.get() == MediaState::Missing && !held.get()>
+                        <div class="notice" role="alert" data-testid="media-missing">
+                            <p>{format!("The customer's {what} has not arrived.")}</p>
+                            <div class="row">
+                                <button type="button" on:click=move |_| retries.update(|r| *r += 1)>"Retry"</button>
+                                <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+                            </div>
+                        </div>
+                    </Show>
+                })}
+                {move || problem.get().map(|message| view! { <p class="notice" role="alert">{message}</p> })}
+                <div class="row">
+                    {move || if held.get() {
+                        view! {
+                            <button type="button" on:click=move |_| { controls.resume.dispatch(Resume { help_session: id }); }>
+                                {if has_call { "Resume (switch to this customer)" } else { "Resume" }}
+                            </button>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <button type="button" class="secondary" on:click=move |_| { controls.hold.dispatch(Hold { help_session: id }); }>"Hold"</button>
+                        }.into_any()
+                    }}
                     <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
-                }.into_any()
-            }}
+                </div>
+                <Chat help_session=id mine_from_agent=true/>
+            </Show>
+            <Show when=move || status.get() == "wrap_up">
+                <div class="stack">
+                    <p class="muted">{move || format!("Wrap-up: {} s left", wrap_up_left.get().unwrap_or(0))}</p>
+                    <label>
+                        "Disposition"
+                        <select on:change=move |ev| set_disposition.set(event_target_value(&ev))>
+                            {DISPOSITIONS.map(|d| view! { <option value=d>{d}</option> })}
+                        </select>
+                    </label>
+                    <label>
+                        "Note"
+                        <textarea maxlength="2000" rows="2" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <button type="button" on:click=move |_| {
+                        controls.wrap_up.dispatch(WrapUp { help_session: id, disposition: disposition.get(), note: note.get() });
+                    }>"Done"</button>
+                </div>
+            </Show>
         </article>
     }
 }

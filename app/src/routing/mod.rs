@@ -23,6 +23,7 @@ pub mod events;
 mod gather;
 mod passes;
 pub mod presence;
+pub mod talk;
 
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -758,7 +759,15 @@ pub async fn hand_back(engine: &Engine, agent: Uuid, reason: &str) -> Result<usi
         )
         .execute(&mut *tx)
         .await?;
-        log(&mut tx, "REQUEUE", Some(session.id), Some(session.queue_id), Some(agent), json!({ "reason": reason })).await?;
+        log(
+            &mut tx,
+            "REQUEUE",
+            Some(session.id),
+            Some(session.queue_id),
+            Some(agent),
+            json!({ "reason": reason, "talking": true }),
+        )
+        .await?;
         queues.push(session.queue_id);
     }
     let wrapping = sqlx::query_scalar!(

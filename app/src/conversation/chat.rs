@@ -1,0 +1,103 @@
+//! The chat of one conversation, the same on both pages: every message in
+//! order, live, with replies to earlier messages.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::{ChatMessage, SendMessage, MESSAGE_MAX_CHARS};
+
+/// The chat panel. `mine_from_agent`: whether this page is the
+/// representative's (their messages show as "mine").
+#[component]
+pub fn Chat(help_session: Uuid, mine_from_agent: bool) -> impl IntoView {
+    let (pushed, set_pushed) = signal(None::<Vec<ChatMessage>>);
+    crate::live::follow(format!("/ws/chat?session={help_session}"), set_pushed);
+    let messages = Memo::new(move |_| pushed.get().unwrap_or_default());
+    let send = ServerAction::<SendMessage>::new();
+    let (draft, set_draft) = signal(String::new());
+    let replying = RwSignal::new(None::<ChatMessage>);
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move |_| match send.value().get() {
+        Some(Ok(())) => {
+            set_draft.set(String::new());
+            replying.set(None);
+            error.set(None);
+        }
+        Some(Err(failure)) => error.set(Some(failure.to_string())),
+        None => {}
+    });
+    let length = move || draft.with(|d| d.chars().count());
+    let submit = move || {
+        if draft.with(|d| d.trim().is_empty()) {
+            return;
+        }
+        send.dispatch(SendMessage {
+            help_session,
+            body: draft.get(),
+            reply_to: replying.get().map(|m| m.id),
+        });
+    };
+    let quoted = move |id: i64| {
+        messages.with(|all| {
+            all.iter().find(|m| m.id == id).map(|m| {
+                let short: String = m.body.chars().take(80).collect();
+                format!("{}: {short}", m.author)
+            })
+        })
+    };
+
+    view! {
+        <section class="chat" aria-label="Chat">
+            <ol class="messages" data-testid="chat">
+                <For each=move || messages.get() key=|m| m.id let:message>
+                    {
+                        let mine = message.from_agent == mine_from_agent;
+                        let reply = message.reply_to.and_then(quoted);
+                        let target = message.clone();
+                        view! {
+                            <li class="message" class:mine=mine data-testid="chat-message">
+                                <p class="meta">{format!("{} · {}", message.author, message.sent_at)}</p>
+                                {reply.map(|quote| view! { <blockquote class="reply-quote">{quote}</blockquote> })}
+                                <p class="body">{message.body.clone()}</p>
+                                <button type="button" class="link" on:click=move |_| replying.set(Some(target.clone()))>"Reply"</button>
+                            </li>
+                        }
+                    }
+                </For>
+            </ol>
+            {move || replying.get().map(|m| {
+                let short: String = m.body.chars().take(80).collect();
+                view! {
+                    <p class="replying" data-testid="replying">
+                        {format!("Replying to {}: {short}", m.author)}
+                        " "
+                        <button type="button" class="link" on:click=move |_| replying.set(None)>"Cancel"</button>
+                    </p>
+                }
+            })}
+            <form class="chat-form" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+                <label class="visually-hidden" for=format!("chat-{help_session}")>"Message"</label>
+                <textarea
+                    id=format!("chat-{help_session}")
+                    rows="2"
+                    placeholder="Write a message"
+                    prop:value=move || draft.get()
+                    on:input=move |ev| set_draft.set(event_target_value(&ev))
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        if ev.key() == "Enter" && !ev.shift_key() {
+                            ev.prevent_default();
+                            submit();
+                        }
+                    }
+                ></textarea>
+                <div class="row">
+                    <span class="muted" class:error=move || { length() > MESSAGE_MAX_CHARS }>
+                        {move || format!("{}/{MESSAGE_MAX_CHARS}", length())}
+                    </span>
+                    <button type="submit" disabled=move || send.pending().get()>"Send"</button>
+                </div>
+            </form>
+            {move || error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        </section>
+    }
+}

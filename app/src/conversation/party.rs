@@ -1,0 +1,53 @@
+//! Who is asking about a help session: its customer (by their signed
+//! token) or the representative it is assigned to (by their sign-in).
+//! Anybody else gets a 404, so a token for one session reaches no other.
+
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::customer::token;
+use crate::error::AppError;
+use crate::routing::talk::Side;
+use crate::state::AppState;
+
+fn not_yours() -> AppError {
+    AppError::NotFound("This conversation is not yours.".into())
+}
+
+/// The side of `help_session` this request speaks for.
+pub async fn of(
+    state: &AppState,
+    session: &Session,
+    headers: &axum::http::HeaderMap,
+    bearer: Option<&str>,
+    help_session: Uuid,
+) -> Result<Side, AppError> {
+    let customer = bearer.map(str::to_owned).or_else(|| token::token_in(headers));
+    if customer.and_then(|token| state.customer_keys.verify(&token)) == Some(help_session) {
+        return Ok(Side::Customer);
+    }
+    let Some(me) = crate::auth::session::current(session, &state.pool).await? else {
+        return Err(not_yours());
+    };
+    let assigned = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM help_sessions WHERE id = $1 AND agent_id = $2) AS "assigned!""#,
+        help_session,
+        me.id
+    )
+    .fetch_one(&state.pool)
+    .await?;
+    if assigned {
+        Ok(Side::Agent)
+    } else {
+        Err(not_yours())
+    }
+}
+
+/// The same, inside a server function.
+pub async fn of_request(help_session: Uuid) -> Result<(Side, AppState), AppError> {
+    let state = crate::state::app_state()?;
+    let session = crate::auth::tower_session().await?;
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Internal)?;
+    let side = of(&state, &session, &parts.headers, None, help_session).await?;
+    Ok((side, state))
+}
