@@ -53,7 +53,7 @@ test('customers wait with live positions and a representative takes the first', 
 
   // Both sides see the match.
   await expect(desk.getByTestId('my-customer')).toContainText('Customer One');
-  await expect(first.getByTestId('matched')).toHaveText(`${AGENT.name} is joining you`);
+  await expect(first.getByTestId('matched')).toHaveText(`You're talking with ${AGENT.name}`);
   // The others move up, live.
   await expect(second.getByTestId('position')).toHaveText('1');
   await expect(third.getByTestId('position')).toHaveText('2');
@@ -66,7 +66,7 @@ test('customers wait with live positions and a representative takes the first', 
 
   // The representative ends the conversation and wraps up; the customer's
   // page ends too, and the next customer is offered.
-  await desk.getByTestId('my-customer').getByRole('button', { name: 'End' }).click();
+  await desk.getByTestId('my-customer').getByRole('button', { name: 'End', exact: true }).click();
   await expect(first.getByRole('heading', { name: 'Your conversation has ended' })).toBeVisible();
   await desk.getByTestId('my-customer').getByRole('button', { name: 'Done' }).click();
   await expect(desk.getByTestId('offer')).toContainText('Customer Two');

@@ -339,7 +339,7 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
         _ => "audio",
     };
     view! {
-        <article class="customer" data-testid="my-customer">
+        <article class="customer" data-testid="my-customer" data-session=id.to_string()>
             <h3>{customer.customer_name.clone()}</h3>
             <p>{customer.reason.clone()}</p>
             <p class="muted">

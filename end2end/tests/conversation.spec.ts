@@ -1,0 +1,226 @@
+// The conversation (SPEC §6), customer and representative in separate
+// browser contexts with Chromium's fake camera and microphone. Media is
+// proven with getStats(): inbound frames decoded and bytes rising.
+import { test, expect, Browser, Page } from '@playwright/test';
+import { addRepresentative, open, signIn } from './helpers';
+
+test.describe.configure({ mode: 'serial' });
+
+const REP = { email: 'cora@example.com', name: 'Cora Call', password: 'cora has a long password' };
+
+test.beforeAll(() => addRepresentative(REP));
+
+type Inbound = { videoFrames: number; videoBytes: number; audioBytes: number; videoReports: number };
+
+/** Inbound media of a call on this page (the customer page's only call, or
+ * the desk's call with one customer). */
+async function inbound(page: Page, session?: string): Promise<Inbound> {
+  return page.evaluate(async (session) => {
+    const calls: Map<string, any> = (window as any).switchboardCalls ?? new Map();
+    const call = session ? calls.get(session) : [...calls.values()][0];
+    const totals = { videoFrames: 0, videoBytes: 0, audioBytes: 0, videoReports: 0 };
+    if (!call?.pc) return totals;
+    (await call.pc.getStats()).forEach((r: any) => {
+      if (r.type !== 'inbound-rtp') return;
+      if (r.kind === 'video') {
+        totals.videoReports += 1;
+        totals.videoFrames += r.framesDecoded ?? 0;
+        totals.videoBytes += r.bytesReceived ?? 0;
+      } else if (r.kind === 'audio') {
+        totals.audioBytes += r.bytesReceived ?? 0;
+      }
+    });
+    return totals;
+  }, session);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until media rises over a second: audio bytes, and (for video)
+ * frames decoded and video bytes. */
+async function flows(page: Page, { video, session }: { video: boolean; session?: string }) {
+  const deadline = Date.now() + 30_000;
+  let last = '';
+  for (;;) {
+    const a = await inbound(page, session);
+    await sleep(1000);
+    const b = await inbound(page, session);
+    const audio = b.audioBytes > a.audioBytes;
+    const frames = b.videoFrames > a.videoFrames && b.videoBytes > a.videoBytes;
+    if (audio && (!video || frames)) return b;
+    last = JSON.stringify({ a, b });
+    if (Date.now() > deadline) throw new Error(`media does not flow: ${last}`);
+  }
+}
+
+/** Waits until inbound bytes stay still over a second, both kinds. */
+async function stops(page: Page, session?: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const a = await inbound(page, session);
+    await sleep(1200);
+    const b = await inbound(page, session);
+    if (b.audioBytes === a.audioBytes && b.videoBytes === a.videoBytes && b.audioBytes > 0) return;
+    if (Date.now() > deadline) throw new Error(`media does not stop: ${JSON.stringify({ a, b })}`);
+  }
+}
+
+async function customer(browser: Browser, name: string, channel: 'Video' | 'Audio only' | 'Chat'): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await open(page, '/');
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('What do you need help with?').fill(`${name} has a question about an invoice`);
+  await page.getByLabel(channel, { exact: true }).check();
+  await page.getByRole('button', { name: 'Talk to a representative' }).click();
+  await expect(page.getByTestId('customer-status')).toBeVisible();
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+  return page;
+}
+
+async function accept(desk: Page, name: string): Promise<string> {
+  const offer = desk.getByTestId('offer').filter({ hasText: name });
+  await offer.getByRole('button', { name: 'Accept' }).click();
+  const card = desk.getByTestId('my-customer').filter({ hasText: name });
+  await expect(card).toBeVisible();
+  return (await card.getAttribute('data-session'))!;
+}
+
+async function openDesk(desk: Page) {
+  await signIn(desk, REP.email, REP.password);
+  await expect(desk).toHaveURL(/\/rep$/);
+  // Still Ready from the test before (a new desk inside the grace period),
+  // or made Ready now.
+  const state = desk.getByTestId('agent-state');
+  await expect(state).toHaveText(/Ready|Not ready/);
+  if ((await state.textContent()) !== 'Ready') {
+    await desk.getByRole('button', { name: 'Ready', exact: true }).click();
+  }
+  await expect(state).toHaveText('Ready');
+}
+
+test('a video call: media both ways, hold and resume, chat across reloads, end, wrap-up and rating', async ({
+  browser,
+  page: desk,
+}) => {
+  await openDesk(desk);
+  const vera = await customer(browser, 'Vera Video', 'Video');
+  const session = await accept(desk, 'Vera Video');
+  await expect(vera.getByTestId('matched')).toHaveText(`You're talking with ${REP.name}`);
+
+  // Video frames decoded and audio bytes rising on both sides.
+  await flows(vera, { video: true });
+  await flows(desk, { video: true, session });
+
+  // Hold stops media both ways and tells the customer; resume restarts it.
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Vera Video' });
+  await card.getByRole('button', { name: 'Hold' }).click();
+  await expect(vera.getByTestId('on-hold')).toBeVisible();
+  await expect(card.getByTestId('customer-status')).toHaveText('on hold');
+  await stops(vera);
+  await stops(desk, session);
+  await card.getByRole('button', { name: /Resume/ }).click();
+  await expect(vera.getByTestId('on-hold')).toBeHidden();
+  await flows(vera, { video: true });
+  await flows(desk, { video: true, session });
+
+  // Chat both ways, with a reply.
+  await vera.getByPlaceholder('Write a message').fill('Hello, my invoice shows the wrong amount.');
+  await vera.getByRole('button', { name: 'Send' }).click();
+  const cardChat = card.getByTestId('chat');
+  await expect(cardChat).toContainText('Hello, my invoice shows the wrong amount.');
+  await cardChat.getByTestId('chat-message').filter({ hasText: 'wrong amount' }).getByRole('button', { name: 'Reply' }).click();
+  await expect(card.getByTestId('replying')).toContainText('Vera Video');
+  await card.getByPlaceholder('Write a message').fill('Let me look at it right away.');
+  await card.getByRole('button', { name: 'Send' }).click();
+  const answer = vera.getByTestId('chat-message').filter({ hasText: 'Let me look at it right away.' });
+  await expect(answer).toContainText(REP.name);
+  await expect(answer.locator('blockquote')).toContainText('Vera Video: Hello, my invoice shows the wrong amount.');
+
+  // A message too long is refused with a clear message, and nothing is sent.
+  await vera.getByPlaceholder('Write a message').fill('x'.repeat(2001));
+  await vera.getByRole('button', { name: 'Send' }).click();
+  await expect(vera.getByText(/at most 2000 characters/)).toBeVisible();
+  await expect(vera.getByTestId('chat-message')).toHaveCount(2);
+
+  // Both reload: the history is there, and the call comes back (the
+  // representative rejoins their live conversation).
+  await vera.reload();
+  await desk.reload();
+  await expect(vera.getByTestId('chat-message')).toHaveCount(2);
+  await expect(vera.getByTestId('chat')).toContainText('Let me look at it right away.');
+  const cardAgain = desk.getByTestId('my-customer').filter({ hasText: 'Vera Video' });
+  await expect(cardAgain.getByTestId('chat-message')).toHaveCount(2);
+  await flows(vera, { video: true });
+  await flows(desk, { video: true, session });
+
+  // The representative ends: the customer's page ends too and asks for a
+  // rating; the representative wraps up.
+  await cardAgain.getByRole('button', { name: 'End', exact: true }).click();
+  await expect(vera.getByTestId('ended')).toBeVisible();
+  await vera.getByLabel('4 stars').check();
+  await vera.getByLabel('Comment (optional)').fill('Quick and friendly');
+  await vera.getByRole('button', { name: 'Send rating' }).click();
+  await expect(vera.getByTestId('rated')).toBeVisible();
+  await cardAgain.getByLabel('Disposition').selectOption('Resolved');
+  await cardAgain.getByLabel('Note').fill('Corrected the invoice amount');
+  await cardAgain.getByRole('button', { name: 'Done' }).click();
+
+  // The session record, on the desk.
+  const recent = desk.getByTestId('recent').filter({ hasText: 'Vera Video' });
+  await expect(recent).toContainText('Resolved');
+  await expect(recent).toContainText('Corrected the invoice amount');
+  await expect(recent.getByTestId('recent-rating')).toContainText('Rated 4/5');
+  await expect(recent.getByTestId('recent-rating')).toContainText('Quick and friendly');
+  await vera.context().close();
+});
+
+test('an audio-only call carries audio and no video', async ({ browser, page: desk }) => {
+  await openDesk(desk);
+  const alma = await customer(browser, 'Alma Audio', 'Audio only');
+  const session = await accept(desk, 'Alma Audio');
+  const heard = await flows(alma, { video: false });
+  await flows(desk, { video: false, session });
+  expect(heard.videoReports).toBe(0);
+  expect((await inbound(desk, session)).videoReports).toBe(0);
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Alma Audio' });
+  await card.getByRole('button', { name: 'End', exact: true }).click();
+  await card.getByRole('button', { name: 'Done' }).click();
+  await expect(card).toBeHidden();
+  await alma.context().close();
+});
+
+test('switching between two customers holds the first and connects the second', async ({ browser, page: desk }) => {
+  await openDesk(desk);
+  const first = await customer(browser, 'Fay First', 'Video');
+  const one = await accept(desk, 'Fay First');
+  await flows(desk, { video: true, session: one });
+
+  // Holding the first frees the live seat: the second is offered.
+  await desk.getByTestId('my-customer').filter({ hasText: 'Fay First' }).getByRole('button', { name: 'Hold' }).click();
+  const second = await customer(browser, 'Sam Second', 'Video');
+  const two = await accept(desk, 'Sam Second');
+  await flows(second, { video: true });
+  await flows(desk, { video: true, session: two });
+  await stops(first);
+  await stops(desk, one);
+
+  // Switch back to the first: the second is held, the first flows.
+  await desk.getByTestId('my-customer').filter({ hasText: 'Fay First' }).getByRole('button', { name: /Resume/ }).click();
+  await expect(second.getByTestId('on-hold')).toBeVisible();
+  await expect(first.getByTestId('on-hold')).toBeHidden();
+  await flows(first, { video: true });
+  await flows(desk, { video: true, session: one });
+  await stops(second);
+  await stops(desk, two);
+
+  // The first closes the tab: the desk sees the end after the grace period.
+  await first.context().close();
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Fay First' });
+  await expect(card.getByTestId('customer-status')).toHaveText('wrap-up', { timeout: 20_000 });
+  await card.getByRole('button', { name: 'Done' }).click();
+  const other = desk.getByTestId('my-customer').filter({ hasText: 'Sam Second' });
+  await other.getByRole('button', { name: 'End', exact: true }).click();
+  await other.getByRole('button', { name: 'Done' }).click();
+  await second.context().close();
+});
