@@ -1,0 +1,341 @@
+//! The conversation on the server (SPEC §6): signaling relayed only to the
+//! other side of the same help session, a customer's token reaching no other
+//! session, hold / resume / switch keeping the seats, chat in order and
+//! bounded, and the rating once after the end.
+
+mod common;
+
+use std::time::Duration;
+
+use app::routing::{self, agents, talk, Engine};
+use common::{session_cookie, TestApp, PASSWORD};
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use sqlx::PgPool;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens a WebSocket; `Err(status)` when the server refuses the handshake.
+async fn connect(app: &TestApp, path: &str, cookie: Option<&str>) -> Result<Socket, u16> {
+    let mut request = format!("{}{path}", app.base.replace("http://", "ws://")).into_client_request().unwrap();
+    if let Some(cookie) = cookie {
+        request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(request).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+        Err(other) => panic!("cannot connect: {other}"),
+    }
+}
+
+/// The next text message within `wait`, if any.
+async fn next_text(socket: &mut Socket, wait: Duration) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return Some(text.to_string()),
+            Ok(Some(Ok(_))) => continue,
+            Ok(_) | Err(_) => return None,
+        }
+    }
+}
+
+/// A representative who can sign in, serving `queue` only.
+async fn representative(app: &TestApp, name: &str, queue: Uuid) -> (Uuid, reqwest::Client, String) {
+    let email = format!("{}@example.com", name.to_lowercase());
+    app.add_user(&email, name, app::model::Role::Agent).await;
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM representatives WHERE email = $1")
+        .bind(&email)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM queue_members WHERE representative_id = $1").bind(id).execute(&app.pool).await.unwrap();
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+        .bind(queue)
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let client = app.client();
+    let cookie = session_cookie(&app.login(&client, &email, PASSWORD).await).unwrap();
+    (id, client, cookie)
+}
+
+/// A customer enters and the (only READY) representative accepts them.
+async fn talking(app: &TestApp, engine: &Engine, queue: Uuid, agent: Uuid, name: &str, channel: &str) -> (Uuid, String) {
+    let (session, token) = common::api_customer(app, app, queue, name, channel).await;
+    routing::accept(engine, agent, session).await.unwrap();
+    (session, token)
+}
+
+fn customer_cookie(token: &str) -> String {
+    format!("{}={token}", app::customer::COOKIE)
+}
+
+/// A server function called with the customer's cookie.
+async fn as_customer(app: &TestApp, token: &str, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(app.url(&format!("/api/{endpoint}")))
+        .header("accept", "application/json")
+        .header("cookie", customer_cookie(token))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn status_of(pool: &PgPool, session: Uuid) -> String {
+    sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(session).fetch_one(pool).await.unwrap()
+}
+
+async fn seat(pool: &PgPool, agent: Uuid, channel: &str) -> (i32, i32) {
+    sqlx::query_as("SELECT live, sessions FROM agent_channels WHERE representative_id = $1 AND channel = $2")
+        .bind(agent)
+        .bind(channel)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn kinds(pool: &PgPool, session: Uuid) -> Vec<String> {
+    sqlx::query_scalar("SELECT kind FROM events WHERE help_session_id = $1 ORDER BY id")
+        .bind(session)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn signaling_reaches_only_the_other_side_of_the_same_session(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let engine = Engine::new(pool.clone());
+    let queue = common::add_queue(&pool, "Signals", "push", "longest_idle").await;
+    let (ann, _, ann_cookie) = representative(&app, "Ann", queue).await;
+    let (bob, _, bob_cookie) = representative(&app, "Bob", queue).await;
+    agents::log_in(&engine, ann).await.unwrap();
+    agents::set_ready(&engine, ann).await.unwrap();
+    let (xena, xena_token) = talking(&app, &engine, queue, ann, "Xena", "video").await;
+    agents::log_in(&engine, bob).await.unwrap();
+    agents::set_ready(&engine, bob).await.unwrap();
+    let (yuri, yuri_token) = talking(&app, &engine, queue, bob, "Yuri", "video").await;
+
+    let mut ann_page = connect(&app, &format!("/ws/signal?session={xena}"), Some(&ann_cookie)).await.unwrap();
+    let mut xena_page = connect(&app, &format!("/ws/signal?session={xena}&token={xena_token}"), None).await.unwrap();
+    let mut bob_page = connect(&app, &format!("/ws/signal?session={yuri}"), Some(&bob_cookie)).await.unwrap();
+    let mut yuri_page = connect(&app, &format!("/ws/signal?session={yuri}&token={yuri_token}"), None).await.unwrap();
+    // Let every page finish opening.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let offer = r#"{"type":"offer","gen":"g1","sdp":{"type":"offer","sdp":"v=0 xena"}}"#;
+    ann_page.send(Message::Text(offer.into())).await.unwrap();
+    assert_eq!(next_text(&mut xena_page, Duration::from_secs(5)).await.as_deref(), Some(offer));
+    let answer = r#"{"type":"answer","gen":"g1","sdp":{"type":"answer","sdp":"v=0 from xena"}}"#;
+    xena_page.send(Message::Text(answer.into())).await.unwrap();
+    assert_eq!(next_text(&mut ann_page, Duration::from_secs(5)).await.as_deref(), Some(answer));
+
+    // Nobody else heard either, and nobody hears their own.
+    for page in [&mut bob_page, &mut yuri_page, &mut ann_page, &mut xena_page] {
+        assert_eq!(next_text(page, Duration::from_millis(1500)).await, None);
+    }
+
+    // The other conversation has its own line.
+    let hello = r#"{"type":"ready"}"#;
+    yuri_page.send(Message::Text(hello.into())).await.unwrap();
+    assert_eq!(next_text(&mut bob_page, Duration::from_secs(5)).await.as_deref(), Some(hello));
+    assert_eq!(next_text(&mut ann_page, Duration::from_millis(1000)).await, None);
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_customer_token_reaches_no_other_session(pool: PgPool) {
+    let mut config = common::test_config();
+    config.ice = app::conversation::ice::IceConfig {
+        stun_urls: vec!["stun:stun.example.com:3478".into()],
+        turn_urls: vec!["turn:turn.example.com:3478".into()],
+        turn_secret: Some("a shared secret".into()),
+        turn_ttl_seconds: 600,
+    };
+    let app = TestApp::spawn_with(pool.clone(), config).await;
+    let engine = Engine::new(pool.clone());
+    let queue = common::add_queue(&pool, "Tokens", "push", "longest_idle").await;
+    let (ann, ann_client, _) = representative(&app, "Ann", queue).await;
+    let (bob, _, bob_cookie) = representative(&app, "Bob", queue).await;
+    agents::log_in(&engine, ann).await.unwrap();
+    agents::set_ready(&engine, ann).await.unwrap();
+    let (xena, xena_token) = talking(&app, &engine, queue, ann, "Xena", "video").await;
+    agents::log_in(&engine, bob).await.unwrap();
+    agents::set_ready(&engine, bob).await.unwrap();
+    let (yuri, yuri_token) = talking(&app, &engine, queue, bob, "Yuri", "video").await;
+
+    // Xena's token opens Xena's conversation only.
+    assert!(connect(&app, &format!("/ws/signal?session={xena}&token={xena_token}"), None).await.is_ok());
+    assert_eq!(connect(&app, &format!("/ws/signal?session={yuri}&token={xena_token}"), None).await.err(), Some(404));
+    assert_eq!(connect(&app, &format!("/ws/chat?session={yuri}"), Some(&customer_cookie(&xena_token))).await.err(), Some(404));
+    assert_eq!(connect(&app, &format!("/ws/signal?session={yuri}"), None).await.err(), Some(404));
+    // Nor does another representative's sign-in.
+    assert_eq!(connect(&app, &format!("/ws/signal?session={xena}"), Some(&bob_cookie)).await.err(), Some(404));
+
+    let yuri_id = yuri.to_string();
+    let sent = as_customer(&app, &xena_token, "conversation/message", &[("help_session", &yuri_id), ("body", "hi")]).await;
+    assert_eq!(sent.status(), StatusCode::NOT_FOUND);
+    let ice = as_customer(&app, &xena_token, "conversation/ice", &[("help_session", &yuri_id)]).await;
+    assert_eq!(ice.status(), StatusCode::NOT_FOUND);
+    let ended = as_customer(&app, &yuri_token, "help/end", &[]).await;
+    assert_eq!(ended.status(), StatusCode::OK);
+    assert_eq!(status_of(&pool, xena).await, "active", "Yuri's end touched only Yuri's conversation");
+    assert_eq!(status_of(&pool, yuri).await, "wrap_up");
+    let messages: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&pool).await.unwrap();
+    assert_eq!(messages, 0);
+
+    // Xena's own ICE servers, with TURN credentials in coturn's scheme.
+    let xena_id = xena.to_string();
+    let ice = as_customer(&app, &xena_token, "conversation/ice", &[("help_session", &xena_id)]).await;
+    assert_eq!(ice.status(), StatusCode::OK);
+    let servers: serde_json::Value = ice.json().await.unwrap();
+    assert_eq!(servers[0]["urls"][0], "stun:stun.example.com:3478");
+    let username = servers[1]["username"].as_str().unwrap();
+    let (expiry, id) = username.split_once(':').unwrap();
+    assert_eq!(id, xena_id);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    assert!((now + 590..=now + 610).contains(&expiry.parse::<u64>().unwrap()));
+    assert_eq!(servers[1]["credential"], app::conversation::ice::turn_password("a shared secret", username));
+    // Her representative gets them too; the other does not.
+    let ann_ice = app.call(&ann_client, "conversation/ice", &[("help_session", &xena_id)]).await;
+    assert_eq!(ann_ice.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn hold_resume_and_switch_keep_the_seats(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let engine = Engine::new(pool.clone());
+    let queue = common::add_queue(&pool, "Holds", "push", "longest_idle").await;
+    let (ann, _, _) = representative(&app, "Ann", queue).await;
+    agents::log_in(&engine, ann).await.unwrap();
+    agents::set_ready(&engine, ann).await.unwrap();
+    let (first, _) = talking(&app, &engine, queue, ann, "First", "video").await;
+    assert_eq!(seat(&pool, ann, "video").await, (1, 1));
+
+    // Hold frees the live place: the next video customer is offered.
+    talk::hold(&engine, ann, first).await.unwrap();
+    assert_eq!(status_of(&pool, first).await, "on_hold");
+    assert_eq!(seat(&pool, ann, "video").await, (0, 1));
+    let (second, _) = common::api_customer(&app, &app, queue, "Second", "video").await;
+    assert_eq!(seat(&pool, ann, "video").await, (1, 2), "the offer holds the live place");
+    // While that offer holds it, the first cannot come back.
+    let refused = talk::resume(&engine, ann, first).await.unwrap_err();
+    assert!(matches!(refused, app::error::AppError::Conflict(_)), "{refused:?}");
+    assert_eq!(status_of(&pool, first).await, "on_hold");
+    routing::accept(&engine, ann, second).await.unwrap();
+
+    // Switching back holds the second in the same transaction.
+    talk::resume(&engine, ann, first).await.unwrap();
+    assert_eq!(status_of(&pool, first).await, "active");
+    assert_eq!(status_of(&pool, second).await, "on_hold");
+    assert_eq!(seat(&pool, ann, "video").await, (1, 2));
+    assert_eq!(kinds(&pool, first).await, ["ENTER_QUEUE", "OFFER", "CONNECT", "HOLD", "RESUME"]);
+    assert_eq!(kinds(&pool, second).await, ["ENTER_QUEUE", "OFFER", "CONNECT", "HOLD"]);
+
+    // Only the agent's own live customer can be held.
+    assert!(talk::hold(&engine, ann, second).await.is_err());
+    routing::end(&engine, first, routing::EndedBy::Agent).await.unwrap();
+    routing::end(&engine, second, routing::EndedBy::Agent).await.unwrap();
+    assert_eq!(seat(&pool, ann, "video").await, (0, 0));
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let engine = Engine::new(pool.clone());
+    let queue = common::add_queue(&pool, "Chats", "push", "longest_idle").await;
+    let (ann, ann_client, ann_cookie) = representative(&app, "Ann", queue).await;
+    agents::log_in(&engine, ann).await.unwrap();
+    agents::set_ready(&engine, ann).await.unwrap();
+    let (xena, xena_token) = talking(&app, &engine, queue, ann, "Xena", "chat").await;
+    let (yuri, yuri_token) = talking(&app, &engine, queue, ann, "Yuri", "chat").await;
+    let xena_id = xena.to_string();
+    let mut ann_chat = connect(&app, &format!("/ws/chat?session={xena}"), Some(&ann_cookie)).await.unwrap();
+    assert_eq!(next_text(&mut ann_chat, Duration::from_secs(5)).await.as_deref(), Some("[]"));
+
+    assert_eq!(
+        as_customer(&app, &xena_token, "conversation/message", &[("help_session", &xena_id), ("body", "My order is late")])
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let first: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE help_session_id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    let reply = app
+        .call(&ann_client, "conversation/message", &[("help_session", &xena_id), ("body", "Checking now"), ("reply_to", &first.to_string())])
+        .await;
+    assert_eq!(reply.status(), StatusCode::OK);
+
+    // Pushed to the representative's page, in order, with the reply.
+    let pushed = loop {
+        let text = next_text(&mut ann_chat, Duration::from_secs(5)).await.expect("the chat is pushed");
+        let messages: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if messages.as_array().unwrap().len() == 2 {
+            break messages;
+        }
+    };
+    assert_eq!(pushed[0]["body"], "My order is late");
+    assert_eq!(pushed[0]["author"], "Xena");
+    assert_eq!(pushed[0]["from_agent"], false);
+    assert_eq!(pushed[1]["author"], "Ann");
+    assert_eq!(pushed[1]["reply_to"], first);
+
+    // Too long: a clear 400, nothing stored.
+    let long = "é".repeat(2001);
+    let refused = as_customer(&app, &xena_token, "conversation/message", &[("help_session", &xena_id), ("body", &long)]).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(common::error_message(refused).await.contains("at most 2000 characters"));
+    // A reply to another conversation's message: refused.
+    let yuri_id = yuri.to_string();
+    let elsewhere = as_customer(
+        &app,
+        &yuri_token,
+        "conversation/message",
+        &[("help_session", &yuri_id), ("body", "me too"), ("reply_to", &first.to_string())],
+    )
+    .await;
+    assert_eq!(elsewhere.status(), StatusCode::BAD_REQUEST);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM messages").fetch_one(&pool).await.unwrap();
+    assert_eq!(stored, 2);
+
+    // After the end, no more messages.
+    routing::end(&engine, xena, routing::EndedBy::Agent).await.unwrap();
+    let late = as_customer(&app, &xena_token, "conversation/message", &[("help_session", &xena_id), ("body", "hello?")]).await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn the_customer_ends_and_rates_once(pool: PgPool) {
+    let app = TestApp::spawn(pool.clone()).await;
+    let engine = Engine::new(pool.clone());
+    let queue = common::add_queue(&pool, "Ratings", "push", "longest_idle").await;
+    let (ann, _, _) = representative(&app, "Ann", queue).await;
+    agents::log_in(&engine, ann).await.unwrap();
+    agents::set_ready(&engine, ann).await.unwrap();
+    let (xena, token) = talking(&app, &engine, queue, ann, "Xena", "audio").await;
+
+    let early = as_customer(&app, &token, "help/rate", &[("stars", "5")]).await;
+    assert_eq!(early.status(), StatusCode::CONFLICT, "no rating before the end");
+    assert_eq!(as_customer(&app, &token, "help/end", &[]).await.status(), StatusCode::OK);
+    assert_eq!(status_of(&pool, xena).await, "wrap_up");
+    let six = as_customer(&app, &token, "help/rate", &[("stars", "6")]).await;
+    assert_eq!(six.status(), StatusCode::BAD_REQUEST);
+    let rated = as_customer(&app, &token, "help/rate", &[("stars", "4"), ("comment", "  Friendly  ")]).await;
+    assert_eq!(rated.status(), StatusCode::OK);
+    let again = as_customer(&app, &token, "help/rate", &[("stars", "1")]).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    routing::wrap_up(&engine, ann, xena, "Resolved", "Explained the bill").await.unwrap();
+
+    let (rating, comment, disposition): (i16, String, String) =
+        sqlx::query_as("SELECT rating, rating_comment, disposition FROM help_sessions WHERE id = $1")
+            .bind(xena)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((rating, comment.as_str(), disposition.as_str()), (4, "Friendly", "Resolved"));
+    assert_eq!(kinds(&pool, xena).await, ["ENTER_QUEUE", "OFFER", "CONNECT", "END_BY_CUSTOMER", "RATED", "WRAP_UP_DONE"]);
+}
