@@ -154,6 +154,14 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   await flows(vera, { video: true });
   await flows(desk, { video: true, session });
 
+  // Camera off and on again, on the representative's side.
+  const cameraOn = () =>
+    desk.evaluate((id) => (window as any).switchboardCalls.get(id).stream.getVideoTracks()[0].enabled, session);
+  await cardAgain.getByRole('button', { name: 'Turn camera off' }).click();
+  await expect.poll(cameraOn).toBe(false);
+  await cardAgain.getByRole('button', { name: 'Turn camera on' }).click();
+  await expect.poll(cameraOn).toBe(true);
+
   // The representative ends: the customer's page ends too and asks for a
   // rating; the representative wraps up.
   await cardAgain.getByRole('button', { name: 'End', exact: true }).click();
@@ -183,6 +191,13 @@ test('an audio-only call carries audio and no video', async ({ browser, page: de
   await flows(desk, { video: false, session });
   expect(heard.videoReports).toBe(0);
   expect((await inbound(desk, session)).videoReports).toBe(0);
+  // Mute switches the customer's microphone track off, and back on.
+  const micOn = () =>
+    alma.evaluate(() => [...(window as any).switchboardCalls.values()][0].stream.getAudioTracks()[0].enabled);
+  await alma.getByRole('button', { name: 'Mute microphone' }).click();
+  await expect.poll(micOn).toBe(false);
+  await alma.getByRole('button', { name: 'Unmute microphone' }).click();
+  await expect.poll(micOn).toBe(true);
   const card = desk.getByTestId('my-customer').filter({ hasText: 'Alma Audio' });
   await card.getByRole('button', { name: 'End', exact: true }).click();
   await card.getByRole('button', { name: 'Done' }).click();
@@ -223,4 +238,45 @@ test('switching between two customers holds the first and connects the second', 
   await other.getByRole('button', { name: 'End', exact: true }).click();
   await other.getByRole('button', { name: 'Done' }).click();
   await second.context().close();
+});
+
+test('a customer without camera or microphone goes on by chat, and the representative is told', async ({
+  browser,
+  page: desk,
+}) => {
+  await openDesk(desk);
+  // This customer's browser refuses the camera and microphone.
+  const context = await browser.newContext();
+  await context.addInitScript(() => {
+    navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('Permission denied', 'NotAllowedError'));
+  });
+  const page = await context.newPage();
+  await open(page, '/');
+  await page.getByLabel('Your name').fill('Nina No-Camera');
+  await page.getByLabel('What do you need help with?').fill('My camera is blocked');
+  await page.getByLabel('Video', { exact: true }).check();
+  await page.getByRole('button', { name: 'Talk to a representative' }).click();
+  await expect(page.getByTestId('customer-status')).toBeVisible();
+  const session = await accept(desk, 'Nina No-Camera');
+
+  // A clear message on the customer's side; the chat works.
+  await expect(page.getByTestId('media-problem')).toContainText('camera or microphone is blocked');
+  await page.getByPlaceholder('Write a message').fill('I can only type, sorry');
+  await page.getByRole('button', { name: 'Send' }).click();
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Nina No-Camera' });
+  await expect(card.getByTestId('chat')).toContainText('I can only type, sorry');
+
+  // The representative is told why, and after 5 s that no media arrived,
+  // with Retry and End.
+  await expect(card).toContainText("The other side's camera or microphone is not available");
+  const missing = card.getByTestId('media-missing');
+  await expect(missing).toContainText("The customer's video has not arrived.", { timeout: 15_000 });
+  await missing.getByRole('button', { name: 'Retry' }).click();
+  await expect(missing).toBeHidden();
+  await expect(missing).toBeVisible({ timeout: 15_000 });
+  expect((await inbound(desk, session)).audioBytes).toBe(0);
+  await missing.getByRole('button', { name: 'End' }).click();
+  await expect(card.getByTestId('customer-status')).toHaveText('wrap-up');
+  await card.getByRole('button', { name: 'Done' }).click();
+  await context.close();
 });
