@@ -339,3 +339,36 @@ async fn the_customer_ends_and_rates_once(pool: PgPool) {
     assert_eq!((rating, comment.as_str(), disposition.as_str()), (4, "Friendly", "Resolved"));
     assert_eq!(kinds(&pool, xena).await, ["ENTER_QUEUE", "OFFER", "CONNECT", "END_BY_CUSTOMER", "RATED", "WRAP_UP_DONE"]);
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_representative_lost_past_grace_sends_the_customer_back_to_the_front(pool: PgPool) {
+    let mut config = common::test_config();
+    config.grace_seconds = 1;
+    let app = TestApp::spawn_with(pool.clone(), config).await;
+    let engine = Engine::new(pool.clone());
+    let queue = common::add_queue(&pool, "Lost", "push", "longest_idle").await;
+    let (ann, _, ann_cookie) = representative(&app, "Ann", queue).await;
+    let desk = connect(&app, "/ws/rep", Some(&ann_cookie)).await.unwrap();
+    agents::set_ready(&engine, ann).await.unwrap();
+    let (xena, token) = talking(&app, &engine, queue, ann, "Xena", "video").await;
+    // Someone else waits meanwhile (Ann's only video seat is taken).
+    common::api_customer(&app, &app, queue, "Later", "video").await;
+    let mut page = connect(&app, &format!("/ws/customer?token={token}"), None).await.unwrap();
+    let talking_view = next_text(&mut page, Duration::from_secs(5)).await.unwrap();
+    assert!(talking_view.contains("\"matched\""), "{talking_view}");
+
+    // The desk's connection drops and does not come back.
+    drop(desk);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let view: serde_json::Value = loop {
+        let text = next_text(&mut page, Duration::from_secs(10)).await.expect("the customer's page is told");
+        let view: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if view["type"] == "waiting" {
+            break view;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still {view}");
+    };
+    assert_eq!(view["reconnecting"], true);
+    assert_eq!(view["position"], 1, "back at the front, before the customer who came later");
+    assert_eq!(status_of(&pool, xena).await, "waiting");
+}
