@@ -25,9 +25,10 @@ test:
 	scripts/install-tools --test
 	scripts/test
 
-## bench: the routing benchmark against pgbench's ceiling (prints figures)
+## bench: the routing benchmark against pgbench's ceiling, and Accept to the
+## first video frame of a call (prints figures)
 bench:
-	scripts/install-tools
+	scripts/install-tools --test
 	scripts/bench
 
 ## sqlx-prepare: refresh .sqlx/ (the offline query data) after changing SQL
