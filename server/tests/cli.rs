@@ -110,6 +110,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.events",
             "public.help_sessions",
             "public.instances",
+            "public.messages",
             "public.offers",
             "public.queue_entries",
             "public.queue_members",
@@ -118,6 +119,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.server_secrets",
             "public.setup_tokens",
             "public.sign_in_failures",
+            "public.signals",
             "tower_sessions.session",
         ]
     );

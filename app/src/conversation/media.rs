@@ -142,6 +142,8 @@ mod browser {
                 if call.is_disposed() {
                     created.close();
                 } else {
+                    // Hold may have changed while the ICE servers were fetched.
+                    created.hold(held.get_untracked());
                     call.set_value(Some(SendWrapper::new(created)));
                 }
             });
