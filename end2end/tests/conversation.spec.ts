@@ -183,7 +183,7 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   await vera.context().close();
 });
 
-test('an audio-only call carries audio and no video', async ({ browser, page: desk }) => {
+test('an audio-only call carries audio and no video, and the customer can end it', async ({ browser, page: desk }) => {
   await openDesk(desk);
   const alma = await customer(browser, 'Alma Audio', 'Audio only');
   const session = await accept(desk, 'Alma Audio');
@@ -198,8 +198,11 @@ test('an audio-only call carries audio and no video', async ({ browser, page: de
   await expect.poll(micOn).toBe(false);
   await alma.getByRole('button', { name: 'Unmute microphone' }).click();
   await expect.poll(micOn).toBe(true);
+  // The customer ends: the desk goes to wrap-up for them.
   const card = desk.getByTestId('my-customer').filter({ hasText: 'Alma Audio' });
-  await card.getByRole('button', { name: 'End', exact: true }).click();
+  await alma.getByRole('button', { name: 'End conversation' }).click();
+  await expect(alma.getByTestId('ended')).toBeVisible();
+  await expect(card.getByTestId('customer-status')).toHaveText('wrap-up');
   await card.getByRole('button', { name: 'Done' }).click();
   await expect(card).toBeHidden();
   await alma.context().close();
