@@ -196,7 +196,6 @@ async fn relay(mut socket: WebSocket, engine: Engine, live: Live, help_session: 
     // Subscribed first, so nothing sent from here on is missed.
     let mut last = talk::last_signal(&engine).await?;
     let mine = talk::signal_kind(side);
-    let from = side;
     let mut check = interval(REFRESH);
     check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut heard = Instant::now();
@@ -206,7 +205,7 @@ async fn relay(mut socket: WebSocket, engine: Engine, live: Live, help_session: 
                 Some(Ok(Message::Text(text))) => {
                     heard = Instant::now();
                     if text.as_str() != "ping" {
-                        match talk::send_signal(&engine, help_session, from, text.as_str()).await {
+                        match talk::send_signal(&engine, help_session, side, text.as_str()).await {
                             Ok(()) | Err(AppError::Conflict(_)) => {}
                             Err(AppError::Invalid(message)) => tracing::warn!(%message, "signal refused"),
                             Err(error) => return Err(error),

@@ -196,6 +196,12 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
                     <Conversation help_session agent channel on_hold/>
                 }.into_any(),
                 Phase::Done(CustomerView::Finished { can_rate: true }) => view! { <Rate/> }.into_any(),
+                // In wrap-up and no longer to rate: rated already.
+                Phase::Done(CustomerView::Finished { can_rate: false }) => view! {
+                    <h1 data-testid="ended">"Your conversation has ended"</h1>
+                    <p data-testid="rated">"Thank you for your rating!"</p>
+                    <AskAgain/>
+                }.into_any(),
                 Phase::Done(CustomerView::Closed { reason }) => view! {
                     <h1>"You are no longer in line"</h1>
                     <p data-testid="closed">{reason}</p>

@@ -226,7 +226,7 @@ fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoVi
             {move || {
                 let recent = desk().map(|d| d.recent).unwrap_or_default();
                 if recent.is_empty() {
-                    view! { <p class="muted">"None yet today."</p> }.into_any()
+                    view! { <p class="muted">"None yet."</p> }.into_any()
                 } else {
                     view! {
                         <ul class="recent">
