@@ -351,6 +351,8 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
                 }}</span>
             </p>
             {customer.phone.clone().map(|phone| view! { <p>"Phone: " <a href=format!("tel:{phone}")>{phone.clone()}</a></p> })}
+            // Type-erased parts keep the page's view type shallow enough
+            // for release builds.
             <Show when=talking>
                 {has_call.then(|| view! {
                     <CallPanel help_session=id side="agent" video=channel == Channel::Video held media problem retries/>
@@ -363,7 +365,7 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
                             </div>
                         </div>
                     </Show>
-                })}
+                }.into_any())}
                 {move || problem.get().map(|message| view! { <p class="notice" role="alert">{message}</p> })}
                 <div class="row">
                     {move || if held.get() {
@@ -379,7 +381,7 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
                     }}
                     <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
                 </div>
-                <Chat help_session=id mine_from_agent=true/>
+                {view! { <Chat help_session=id mine_from_agent=true/> }.into_any()}
             </Show>
             <Show when=move || status.get() == "wrap_up">
                 <div class="stack">
@@ -401,4 +403,5 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
             </Show>
         </article>
     }
+    .into_any()
 }
