@@ -64,6 +64,11 @@ async fn representative(app: &TestApp, name: &str, queue: Uuid) -> (Uuid, reqwes
     (id, client, cookie)
 }
 
+async fn ready(engine: &Engine, agent: Uuid) {
+    agents::log_in(engine, agent).await.unwrap();
+    agents::set_ready(engine, agent).await.unwrap();
+}
+
 /// A customer enters and the (only READY) representative accepts them.
 async fn talking(app: &TestApp, engine: &Engine, queue: Uuid, agent: Uuid, name: &str, channel: &str) -> (Uuid, String) {
     let (session, token) = common::api_customer(app, app, queue, name, channel).await;
@@ -115,11 +120,9 @@ async fn signaling_reaches_only_the_other_side_of_the_same_session(pool: PgPool)
     let queue = common::add_queue(&pool, "Signals", "push", "longest_idle").await;
     let (ann, _, ann_cookie) = representative(&app, "Ann", queue).await;
     let (bob, _, bob_cookie) = representative(&app, "Bob", queue).await;
-    agents::log_in(&engine, ann).await.unwrap();
-    agents::set_ready(&engine, ann).await.unwrap();
+    ready(&engine, ann).await;
     let (xena, xena_token) = talking(&app, &engine, queue, ann, "Xena", "video").await;
-    agents::log_in(&engine, bob).await.unwrap();
-    agents::set_ready(&engine, bob).await.unwrap();
+    ready(&engine, bob).await;
     let (yuri, yuri_token) = talking(&app, &engine, queue, bob, "Yuri", "video").await;
 
     let mut ann_page = connect(&app, &format!("/ws/signal?session={xena}"), Some(&ann_cookie)).await.unwrap();
@@ -162,11 +165,9 @@ async fn a_customer_token_reaches_no_other_session(pool: PgPool) {
     let queue = common::add_queue(&pool, "Tokens", "push", "longest_idle").await;
     let (ann, ann_client, _) = representative(&app, "Ann", queue).await;
     let (bob, _, bob_cookie) = representative(&app, "Bob", queue).await;
-    agents::log_in(&engine, ann).await.unwrap();
-    agents::set_ready(&engine, ann).await.unwrap();
+    ready(&engine, ann).await;
     let (xena, xena_token) = talking(&app, &engine, queue, ann, "Xena", "video").await;
-    agents::log_in(&engine, bob).await.unwrap();
-    agents::set_ready(&engine, bob).await.unwrap();
+    ready(&engine, bob).await;
     let (yuri, yuri_token) = talking(&app, &engine, queue, bob, "Yuri", "video").await;
 
     // Xena's token opens Xena's conversation only.
@@ -212,8 +213,7 @@ async fn hold_resume_and_switch_keep_the_seats(pool: PgPool) {
     let engine = Engine::new(pool.clone());
     let queue = common::add_queue(&pool, "Holds", "push", "longest_idle").await;
     let (ann, _, _) = representative(&app, "Ann", queue).await;
-    agents::log_in(&engine, ann).await.unwrap();
-    agents::set_ready(&engine, ann).await.unwrap();
+    ready(&engine, ann).await;
     let (first, _) = talking(&app, &engine, queue, ann, "First", "video").await;
     assert_eq!(seat(&pool, ann, "video").await, (1, 1));
 
@@ -250,8 +250,7 @@ async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: Pg
     let engine = Engine::new(pool.clone());
     let queue = common::add_queue(&pool, "Chats", "push", "longest_idle").await;
     let (ann, ann_client, ann_cookie) = representative(&app, "Ann", queue).await;
-    agents::log_in(&engine, ann).await.unwrap();
-    agents::set_ready(&engine, ann).await.unwrap();
+    ready(&engine, ann).await;
     let (xena, xena_token) = talking(&app, &engine, queue, ann, "Xena", "chat").await;
     let (yuri, yuri_token) = talking(&app, &engine, queue, ann, "Yuri", "chat").await;
     let xena_id = xena.to_string();
@@ -314,8 +313,7 @@ async fn the_customer_ends_and_rates_once(pool: PgPool) {
     let engine = Engine::new(pool.clone());
     let queue = common::add_queue(&pool, "Ratings", "push", "longest_idle").await;
     let (ann, _, _) = representative(&app, "Ann", queue).await;
-    agents::log_in(&engine, ann).await.unwrap();
-    agents::set_ready(&engine, ann).await.unwrap();
+    ready(&engine, ann).await;
     let (xena, token) = talking(&app, &engine, queue, ann, "Xena", "audio").await;
 
     let early = as_customer(&app, &token, "help/rate", &[("stars", "5")]).await;

@@ -310,22 +310,12 @@ fn Offer(offer: OfferCard, controls: Controls) -> impl IntoView {
 fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
     let id = customer.help_session_id;
     let channel = customer.channel;
-    // The card's status, kept live from the desk.
-    let status = Memo::new(move |_| {
-        controls
-            .desk
-            .get()
-            .and_then(|d| d.customers.into_iter().find(|c| c.help_session_id == id))
-            .map(|c| c.status)
-            .unwrap_or_default()
+    // This card as the desk has it now, kept live.
+    let card = Memo::new(move |_| {
+        controls.desk.with(|d| d.as_ref().and_then(|d| d.customers.iter().find(|c| c.help_session_id == id).cloned()))
     });
-    let wrap_up_left = Memo::new(move |_| {
-        controls
-            .desk
-            .get()
-            .and_then(|d| d.customers.into_iter().find(|c| c.help_session_id == id))
-            .and_then(|c| c.wrap_up_left_seconds)
-    });
+    let status = Memo::new(move |_| card.with(|c| c.as_ref().map(|c| c.status.clone()).unwrap_or_default()));
+    let wrap_up_left = move || card.with(|c| c.as_ref().and_then(|c| c.wrap_up_left_seconds));
     let talking = move || matches!(status.get().as_str(), "active" | "on_hold");
     let held = Signal::derive(move || status.get() == "on_hold");
     let has_call = matches!(channel, Channel::Video | Channel::Audio);
@@ -385,7 +375,7 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
             </Show>
             <Show when=move || status.get() == "wrap_up">
                 <div class="stack">
-                    <p class="muted">{move || format!("Wrap-up: {} s left", wrap_up_left.get().unwrap_or(0))}</p>
+                    <p class="muted">{move || format!("Wrap-up: {} s left", wrap_up_left().unwrap_or(0))}</p>
                     <label>
                         "Disposition"
                         <select on:change=move |ev| set_disposition.set(event_target_value(&ev))>

@@ -7,12 +7,11 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::events::{log, Engine, Notice};
+use super::events::{log, Engine, Notice, Tx};
 use super::lock_agent;
 use crate::error::AppError;
 
-/// Longest chat message, in characters.
-pub const MESSAGE_MAX_CHARS: usize = 2000;
+pub use crate::conversation::MESSAGE_MAX_CHARS;
 /// Longest rating comment, in characters.
 pub const COMMENT_MAX_CHARS: usize = 1000;
 /// Longest signaling message, in bytes (an SDP is a few kilobytes).
@@ -32,14 +31,7 @@ pub async fn hold(engine: &Engine, agent: Uuid, help_session: Uuid) -> Result<()
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::NotFound("You are not talking with this customer now.".into()))?;
-    sqlx::query!(
-        "UPDATE agent_channels SET live = live - 1 WHERE representative_id = $1 AND channel = $2",
-        agent,
-        session.channel
-    )
-    .execute(&mut *tx)
-    .await?;
-    log(&mut tx, "HOLD", Some(help_session), Some(session.queue_id), Some(agent), json!({})).await?;
+    held(&mut tx, agent, help_session, session.queue_id, &session.channel, json!({})).await?;
     tx.commit(engine).await?;
     super::dispatch_for_agent(engine, agent).await
 }
@@ -59,7 +51,7 @@ pub async fn resume(engine: &Engine, agent: Uuid, help_session: Uuid) -> Result<
     .await?
     .ok_or_else(|| AppError::NotFound("This customer is not on hold with you.".into()))?;
     if target.channel == "video" || target.channel == "audio" {
-        let held = sqlx::query!(
+        let others = sqlx::query!(
             "UPDATE help_sessions SET status = 'on_hold'
               WHERE agent_id = $1 AND status = 'active' AND channel IN ('video', 'audio')
             RETURNING id, queue_id, channel",
@@ -67,16 +59,8 @@ pub async fn resume(engine: &Engine, agent: Uuid, help_session: Uuid) -> Result<
         )
         .fetch_all(&mut *tx)
         .await?;
-        for other in held {
-            sqlx::query!(
-                "UPDATE agent_channels SET live = live - 1 WHERE representative_id = $1 AND channel = $2",
-                agent,
-                other.channel
-            )
-            .execute(&mut *tx)
-            .await?;
-            log(&mut tx, "HOLD", Some(other.id), Some(other.queue_id), Some(agent), json!({ "switched_to": help_session }))
-                .await?;
+        for other in others {
+            held(&mut tx, agent, other.id, other.queue_id, &other.channel, json!({ "switched_to": help_session })).await?;
         }
     }
     // The seat's live place: taken by an offer meanwhile, the resume waits.
@@ -98,6 +82,26 @@ pub async fn resume(engine: &Engine, agent: Uuid, help_session: Uuid) -> Result<
         .await?;
     log(&mut tx, "RESUME", Some(help_session), Some(target.queue_id), Some(agent), json!({})).await?;
     tx.commit(engine).await
+}
+
+/// The rest of putting a session on hold, once its status is `on_hold`: its
+/// seat's live place is free, and HOLD is logged.
+async fn held(
+    tx: &mut Tx,
+    agent: Uuid,
+    help_session: Uuid,
+    queue: Uuid,
+    channel: &str,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE agent_channels SET live = live - 1 WHERE representative_id = $1 AND channel = $2",
+        agent,
+        channel
+    )
+    .execute(&mut **tx)
+    .await?;
+    log(tx, "HOLD", Some(help_session), Some(queue), Some(agent), detail).await
 }
 
 /// The customer's 1–5 rating and optional comment, once, after the
