@@ -9,6 +9,7 @@ pub mod customer;
 pub mod desk;
 pub mod error;
 pub mod live;
+pub mod metrics;
 pub mod model;
 pub mod pages;
 pub mod people;

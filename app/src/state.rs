@@ -20,6 +20,8 @@ pub struct AppState {
     pub secure_cookies: bool,
     /// STUN and TURN servers for the conversations' calls.
     pub ice: crate::conversation::ice::IceConfig,
+    /// The display time zone and the short-abandon threshold.
+    pub metrics: crate::metrics::MetricsSettings,
 }
 
 /// How hard guessing passwords is made.

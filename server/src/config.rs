@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use app::conversation::ice::IceConfig;
+use app::metrics::MetricsSettings;
 use app::state::SignInRules;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,13 @@ pub struct Config {
     /// `SWITCHBOARD_TURN_SECRET` (coturn's static-auth-secret) and
     /// `SWITCHBOARD_TURN_TTL_SECONDS`: the calls' ICE servers.
     pub ice: IceConfig,
+    /// `SWITCHBOARD_TIME_ZONE` (an IANA name, default `UTC`): the days and
+    /// hours of the admin's metrics; `SWITCHBOARD_SHORT_ABANDON_SECONDS`
+    /// (default 5): customers who leave this soon are short abandons.
+    pub metrics: MetricsSettings,
+    /// `SWITCHBOARD_METRICS_TOKEN`: when set, `/metrics` needs
+    /// `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
 }
 
 fn list(name: &'static str) -> Vec<String> {
@@ -190,6 +198,11 @@ impl Config {
             },
             grace_seconds: positive("SWITCHBOARD_GRACE_SECONDS", parsed("SWITCHBOARD_GRACE_SECONDS", 10u64)?)?,
             ice: ice()?,
+            metrics: MetricsSettings {
+                time_zone: var("SWITCHBOARD_TIME_ZONE").unwrap_or_else(|| "UTC".into()),
+                short_abandon_seconds: f64::from(parsed("SWITCHBOARD_SHORT_ABANDON_SECONDS", 5u32)?),
+            },
+            metrics_token: var("SWITCHBOARD_METRICS_TOKEN"),
         })
     }
 }

@@ -46,6 +46,7 @@ pub fn leptos_options(site_root: &str) -> LeptosOptions {
 /// configuration, or shared through the database).
 pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error::AppError> {
     let customer_keys = CustomerKeys::load(&pool, config.token_secret.as_deref()).await?;
+    app::metrics::report::check_time_zone(&pool, &config.metrics.time_zone).await?;
     Ok(AppState {
         engine: app::routing::Engine::new(pool.clone()),
         pool,
@@ -54,6 +55,7 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
         customer_keys,
         secure_cookies: config.secure_cookies,
         ice: config.ice.clone(),
+        metrics: config.metrics.clone(),
     })
 }
 
@@ -62,6 +64,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
+    let metrics = crate::metrics::Metrics::new(config.metrics_token.clone());
 
     let store = PostgresStore::new(state.pool.clone());
     let sessions = SessionManagerLayer::new(store)
@@ -80,6 +83,8 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .route("/ws/rep", get(live::rep_socket))
         .route("/ws/chat", get(live::chat_socket))
         .route("/ws/signal", get(live::signal_socket))
+        .route("/ws/admin", get(live::admin_socket))
+        .route("/admin/export.csv", get(crate::export::export))
         .merge(crate::help_api::router())
         .leptos_routes_with_context(
             &state,
@@ -87,6 +92,8 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
             move || provide_context(context_state.clone()),
             move || shell(shell_options.clone()),
         )
+        .route_layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
+        .route("/metrics", get(crate::metrics::scrape))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .layer(axum::middleware::from_fn(api_status))
@@ -111,6 +118,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
                 .on_failure(DefaultOnFailure::new().level(Level::ERROR)),
         )
         .layer(axum::Extension(live))
+        .layer(axum::Extension(metrics))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

@@ -119,6 +119,21 @@ async fn sweep(engine: Engine, live: Live) {
     }
 }
 
+/// Once a second: roll the event log up into the metrics' buckets. Every
+/// server runs it; one at a time rolls (the others skip while it does).
+pub fn start_rolling(pool: PgPool, short_abandon_seconds: f64) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(error) = app::metrics::roll::roll(&pool, short_abandon_seconds).await {
+                tracing::error!(?error, "metrics roll-up failed");
+            }
+        }
+    })
+}
+
 #[derive(Deserialize)]
 pub struct TokenQuery {
     token: Option<String>,
@@ -330,6 +345,35 @@ async fn run_rep(socket: WebSocket, state: AppState, live: Live, agent: Uuid) ->
     let result = pump(socket, live.notices.subscribe(), relevant, render).await;
     presence::close(&state.engine, connection).await?;
     result
+}
+
+/// `/ws/admin`: the admin's live board, pushed on every change in the
+/// queues or the team.
+pub async fn admin_socket(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    Extension(live): Extension<Live>,
+    session: Session,
+) -> Response {
+    match app::auth::session::current(&session, &state.pool).await {
+        Ok(Some(me)) if app::access::Area::Admin.allows(me.role) => {}
+        Ok(Some(_)) => return refuse(AppError::Forbidden),
+        Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+    ws.on_upgrade(move |socket| async move {
+        let relevant = |notice: &Notice| notice.kind != "MESSAGE" && !notice.kind.starts_with("SIGNAL");
+        let render = move || {
+            let state = state.clone();
+            async move {
+                let board = app::metrics::board::board(&state.pool, &state.metrics).await?;
+                Ok((serde_json::to_string(&board).unwrap_or_default(), false))
+            }
+        };
+        if let Err(error) = pump(socket, live.notices.subscribe(), relevant, render).await {
+            tracing::warn!(?error, "admin socket ended with an error");
+        }
+    })
 }
 
 /// The loop of every page's socket: push the rendered view now, after every

@@ -1,0 +1,566 @@
+//! The roller: reads the event log in order and adds what each event means
+//! to the 15-minute buckets, in the same transaction that moves its mark.
+//!
+//! Every server runs it once a second; the mark's row is locked with SKIP
+//! LOCKED, so one server rolls at a time and the others skip. What it knows
+//! between events (each session's queue visit, each representative's state)
+//! is in `metric_sessions` and `metric_agents`, so a restart or another
+//! server picks up exactly where the last roll stopped.
+//!
+//! Only events older than every transaction still writing are read (the
+//! horizon): an event not yet committed carries a time at or after its
+//! transaction's start, so nothing can appear later behind the mark.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Transaction};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::Figures;
+use crate::error::AppError;
+
+/// Bucket length.
+pub const BUCKET_SECONDS: i64 = 900;
+/// Events read per transaction.
+const BATCH: i64 = 10_000;
+/// Memories of finished sessions are kept this long (for late ratings).
+const KEEP_FINISHED_DAYS: i32 = 14;
+
+/// The start of the bucket `at` falls in.
+pub fn bucket_of(at: OffsetDateTime) -> OffsetDateTime {
+    let into = at.unix_timestamp().rem_euclid(BUCKET_SECONDS);
+    at - Duration::new(into, at.nanosecond() as i32)
+}
+
+/// Rolls every event up to the horizon; returns how many. Returns 0 at once
+/// when another server is rolling.
+pub async fn roll(pool: &PgPool, short_abandon_seconds: f64) -> Result<usize, AppError> {
+    let mut total = 0;
+    loop {
+        let (rolled, more) = roll_batch(pool, short_abandon_seconds).await?;
+        total += rolled;
+        if !more {
+            return Ok(total);
+        }
+    }
+}
+
+struct Event {
+    id: i64,
+    at: OffsetDateTime,
+    kind: String,
+    session: Option<Uuid>,
+    queue: Option<Uuid>,
+    agent: Option<Uuid>,
+    detail: Value,
+}
+
+#[derive(Clone)]
+struct Visit {
+    queue: Uuid,
+    visit_at: OffsetDateTime,
+    answered: bool,
+    agent: Option<Uuid>,
+    segment_at: Option<OffsetDateTime>,
+    finished_at: Option<OffsetDateTime>,
+}
+
+#[derive(Clone)]
+struct Agent {
+    state: String,
+    open: i32,
+    counted_to: OffsetDateTime,
+}
+
+type Key = (OffsetDateTime, Uuid, Uuid);
+
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    offered: i64,
+    answered: i64,
+    abandoned: i64,
+    rona: i64,
+}
+
+/// One transaction's work, in memory until written.
+struct Batch {
+    short_abandon: f64,
+    thresholds: HashMap<Uuid, f64>,
+    visits: HashMap<Uuid, Visit>,
+    agents: HashMap<Uuid, Agent>,
+    buckets: HashMap<Key, Figures>,
+    totals: HashMap<Uuid, Totals>,
+}
+
+/// One transaction: at most BATCH events. Returns (events rolled, more left).
+async fn roll_batch(pool: &PgPool, short_abandon: f64) -> Result<(usize, bool), AppError> {
+    let mut tx = pool.begin().await?;
+    let Some(mark) = sqlx::query!("SELECT rolled_at, rolled_id FROM metric_roll FOR UPDATE SKIP LOCKED")
+        .fetch_optional(&mut *tx)
+        .await?
+    else {
+        return Ok((0, false));
+    };
+    let horizon = sqlx::query_scalar!(
+        r#"SELECT least(clock_timestamp(), min(xact_start)) AS "horizon!"
+             FROM pg_stat_activity
+            WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database()"#
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let events: Vec<Event> = sqlx::query!(
+        "SELECT id, at, kind, help_session_id, queue_id, representative_id, detail FROM events
+          WHERE at >= $1 AND (at, id) > ($1, $2) AND at < $3
+          ORDER BY at, id LIMIT $4",
+        mark.rolled_at,
+        mark.rolled_id,
+        horizon,
+        BATCH
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|row| Event {
+        id: row.id,
+        at: row.at,
+        kind: row.kind,
+        session: row.help_session_id,
+        queue: row.queue_id,
+        agent: row.representative_id,
+        detail: row.detail,
+    })
+    .collect();
+    let more = events.len() as i64 == BATCH;
+
+    let mut batch = Batch::load(&mut tx, short_abandon, &events).await?;
+    for event in &events {
+        batch.apply(event);
+    }
+    if !more {
+        batch.count_time_to(&mut tx, horizon).await?;
+        sqlx::query!(
+            "DELETE FROM metric_sessions WHERE finished_at < now() - make_interval(days => $1)",
+            KEEP_FINISHED_DAYS
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    batch.write(&mut tx).await?;
+    if let Some(last) = events.last() {
+        sqlx::query!("UPDATE metric_roll SET rolled_at = $1, rolled_id = $2", last.at, last.id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((events.len(), more))
+}
+
+impl Batch {
+    /// What the roller remembers about the sessions and agents of these
+    /// events, and every queue's service-level threshold.
+    async fn load(tx: &mut Transaction<'_, Postgres>, short_abandon: f64, events: &[Event]) -> Result<Self, AppError> {
+        let mut sessions: Vec<Uuid> = events.iter().filter_map(|event| event.session).collect();
+        sessions.sort();
+        sessions.dedup();
+        let mut agents: Vec<Uuid> = events.iter().filter_map(|event| event.agent).collect();
+        agents.sort();
+        agents.dedup();
+        let thresholds = sqlx::query!("SELECT id, service_level_seconds FROM queues")
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|row| (row.id, f64::from(row.service_level_seconds)))
+            .collect();
+        let visits = sqlx::query!(
+            "SELECT help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at
+               FROM metric_sessions WHERE help_session_id = ANY($1)",
+            &sessions
+        )
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|row| {
+            let visit = Visit {
+                queue: row.queue_id,
+                visit_at: row.visit_at,
+                answered: row.answered,
+                agent: row.agent_id,
+                segment_at: row.segment_at,
+                finished_at: row.finished_at,
+            };
+            (row.help_session_id, visit)
+        })
+        .collect();
+        let agents = sqlx::query!(
+            "SELECT representative_id, state, open_sessions, counted_to FROM metric_agents
+              WHERE representative_id = ANY($1)",
+            &agents
+        )
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|row| (row.representative_id, Agent { state: row.state, open: row.open_sessions, counted_to: row.counted_to }))
+        .collect();
+        Ok(Self {
+            short_abandon,
+            thresholds,
+            visits,
+            agents,
+            buckets: HashMap::new(),
+            totals: HashMap::new(),
+        })
+    }
+
+    fn threshold(&self, queue: Uuid) -> f64 {
+        self.thresholds.get(&queue).copied().unwrap_or(20.0)
+    }
+
+    fn figures(&mut self, at: OffsetDateTime, queue: Uuid, agent: Option<Uuid>) -> &mut Figures {
+        self.buckets.entry((bucket_of(at), queue, agent.unwrap_or(Uuid::nil()))).or_default()
+    }
+
+    fn totals(&mut self, queue: Uuid) -> &mut Totals {
+        self.totals.entry(queue).or_default()
+    }
+
+    /// What one event means.
+    fn apply(&mut self, event: &Event) {
+        let at = event.at;
+        match event.kind.as_str() {
+            "AGENT_STATE" => {
+                let (Some(agent), Some(state)) = (event.agent, event.detail.get("state").and_then(Value::as_str)) else {
+                    // A channel switched on or off: the agent's state is unchanged.
+                    return;
+                };
+                let memo = self.count_time(agent, at);
+                memo.state = state.to_owned();
+                if state == "LOGGED_OUT" {
+                    memo.open = 0;
+                }
+            }
+            "ENTER_QUEUE" => {
+                let (Some(session), Some(queue)) = (event.session, event.queue) else { return };
+                self.start_visit(session, queue, at);
+            }
+            "TRANSFER" => {
+                let Some(session) = event.session else { return };
+                self.close_segment(session, at, true);
+                let to = event
+                    .detail
+                    .get("to_queue")
+                    .and_then(Value::as_str)
+                    .and_then(|raw| raw.parse().ok())
+                    .or(event.queue);
+                if let Some(queue) = to {
+                    self.start_visit(session, queue, at);
+                }
+            }
+            "CONNECT" => {
+                let (Some(session), Some(agent)) = (event.session, event.agent) else { return };
+                let queue = event.queue;
+                let visit = self.visits.entry(session).or_insert_with(|| Visit {
+                    queue: queue.unwrap_or(Uuid::nil()),
+                    visit_at: at,
+                    answered: false,
+                    agent: None,
+                    segment_at: None,
+                    finished_at: None,
+                });
+                let first = !visit.answered;
+                visit.answered = true;
+                visit.agent = Some(agent);
+                visit.segment_at = Some(at);
+                let (queue, visit_at) = (visit.queue, visit.visit_at);
+                if first {
+                    let wait = seconds_between(visit_at, at);
+                    let in_sl = wait <= self.threshold(queue);
+                    let figures = self.figures(visit_at, queue, Some(agent));
+                    figures.answered += 1;
+                    figures.wait_seconds += wait;
+                    figures.answered_in_sl += i64::from(in_sl);
+                    self.totals(queue).answered += 1;
+                }
+                self.count_time(agent, at).open += 1;
+            }
+            "WRAP_UP_DONE" => {
+                let Some(session) = event.session else { return };
+                self.close_segment(session, at, true);
+                if let Some(visit) = self.visits.get_mut(&session) {
+                    visit.finished_at = Some(at);
+                }
+            }
+            "REQUEUE" => {
+                let talking = event.detail.get("talking").and_then(Value::as_bool).unwrap_or(false);
+                if let (true, Some(session)) = (talking, event.session) {
+                    self.close_segment(session, at, false);
+                }
+            }
+            "RONA" => {
+                let (Some(session), Some(agent)) = (event.session, event.agent) else { return };
+                let Some(visit) = self.visits.get(&session).cloned() else { return };
+                self.figures(visit.visit_at, visit.queue, Some(agent)).rona += 1;
+                self.totals(visit.queue).rona += 1;
+            }
+            "ABANDON" | "CANCEL" | "EXPIRE" => {
+                let Some(session) = event.session else { return };
+                let Some(visit) = self.visits.get_mut(&session) else { return };
+                visit.finished_at = Some(at);
+                if visit.answered {
+                    return;
+                }
+                let (queue, visit_at) = (visit.queue, visit.visit_at);
+                let wait = seconds_between(visit_at, at);
+                let threshold = self.threshold(queue);
+                let short = self.short_abandon;
+                let figures = self.figures(visit_at, queue, None);
+                if event.kind == "EXPIRE" {
+                    figures.expired += 1;
+                } else if wait <= short {
+                    figures.short_abandoned += 1;
+                } else {
+                    figures.abandoned += 1;
+                    figures.abandoned_after_sl += i64::from(wait > threshold);
+                }
+                if event.kind != "EXPIRE" {
+                    self.totals(queue).abandoned += 1;
+                }
+            }
+            "RATED" => {
+                let Some(session) = event.session else { return };
+                let Some(stars) = event.detail.get("rating").and_then(Value::as_i64) else { return };
+                let (queue, visit_at) = match self.visits.get(&session) {
+                    Some(visit) => (visit.queue, visit.visit_at),
+                    None => (event.queue.unwrap_or(Uuid::nil()), at),
+                };
+                let figures = self.figures(visit_at, event.queue.unwrap_or(queue), event.agent);
+                figures.ratings += 1;
+                figures.rating_sum += stars;
+            }
+            // OFFER, DECLINE, HOLD, RESUME, END_BY_*: hold is part of handle
+            // time, and the representative's part goes on through wrap-up.
+            _ => {}
+        }
+    }
+
+    /// A new visit to a queue (entered, or transferred in): offered there.
+    fn start_visit(&mut self, session: Uuid, queue: Uuid, at: OffsetDateTime) {
+        self.visits.insert(
+            session,
+            Visit { queue, visit_at: at, answered: false, agent: None, segment_at: None, finished_at: None },
+        );
+        self.figures(at, queue, None).offered += 1;
+        self.totals(queue).offered += 1;
+    }
+
+    /// The representative's part of a session ends: handled (with its handle
+    /// time) after wrap-up or a transfer; not when they were lost mid-talk.
+    fn close_segment(&mut self, session: Uuid, at: OffsetDateTime, handled: bool) {
+        let Some(visit) = self.visits.get_mut(&session) else { return };
+        let (Some(agent), Some(segment_at)) = (visit.agent.take(), visit.segment_at.take()) else { return };
+        let (queue, visit_at) = (visit.queue, visit.visit_at);
+        if handled {
+            let figures = self.figures(visit_at, queue, Some(agent));
+            figures.handled += 1;
+            figures.handle_seconds += seconds_between(segment_at, at);
+        }
+        let memo = self.count_time(agent, at);
+        memo.open = (memo.open - 1).max(0);
+    }
+
+    /// Counts the agent's time up to `at` as it was spent (handling, READY
+    /// idle, or neither), cut at bucket edges. Returns their memory.
+    fn count_time(&mut self, agent: Uuid, at: OffsetDateTime) -> &mut Agent {
+        let Self { agents, buckets, .. } = self;
+        let memo = agents.entry(agent).or_insert_with(|| Agent { state: "LOGGED_OUT".into(), open: 0, counted_to: at });
+        // An event written just before a roll counted past it: it happened
+        // at the end of what is counted.
+        let to = at.max(memo.counted_to);
+        let handling = memo.open > 0;
+        let idle = !handling && memo.state == "READY";
+        let mut from = memo.counted_to;
+        memo.counted_to = to;
+        if handling || idle {
+            while from < to {
+                let bucket = bucket_of(from);
+                let end = to.min(bucket + Duration::seconds(BUCKET_SECONDS));
+                let spent = seconds_between(from, end);
+                let figures = buckets.entry((bucket, Uuid::nil(), agent)).or_default();
+                if handling {
+                    figures.handling_seconds += spent;
+                } else {
+                    figures.ready_idle_seconds += spent;
+                }
+                from = end;
+            }
+        }
+        memo
+    }
+
+    /// Caught up: every representative who is handling or READY has their
+    /// time counted to the horizon, so today's figures are current.
+    async fn count_time_to(&mut self, tx: &mut Transaction<'_, Postgres>, horizon: OffsetDateTime) -> Result<(), AppError> {
+        let open = sqlx::query!(
+            "SELECT representative_id, state, open_sessions, counted_to FROM metric_agents
+              WHERE counted_to < $1 AND (open_sessions > 0 OR state = 'READY')",
+            horizon
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in open {
+            self.agents
+                .entry(row.representative_id)
+                .or_insert(Agent { state: row.state, open: row.open_sessions, counted_to: row.counted_to });
+        }
+        let agents: Vec<Uuid> = self.agents.keys().copied().collect();
+        for agent in agents {
+            self.count_time(agent, horizon);
+        }
+        Ok(())
+    }
+
+    async fn write(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), AppError> {
+        let mut keys = (Vec::new(), Vec::new(), Vec::new());
+        let mut counts: [Vec<i32>; 11] = Default::default();
+        let mut times: [Vec<f64>; 4] = Default::default();
+        for ((bucket, queue, agent), f) in &self.buckets {
+            keys.0.push(*bucket);
+            keys.1.push(*queue);
+            keys.2.push(*agent);
+            let values = [
+                f.offered, f.answered, f.answered_in_sl, f.abandoned, f.abandoned_after_sl, f.short_abandoned,
+                f.expired, f.rona, f.handled, f.ratings, f.rating_sum,
+            ];
+            for (column, value) in counts.iter_mut().zip(values) {
+                // Within one batch of at most BATCH events.
+                column.push(i32::try_from(value).unwrap_or(i32::MAX));
+            }
+            for (column, value) in times.iter_mut().zip([f.wait_seconds, f.handle_seconds, f.handling_seconds, f.ready_idle_seconds]) {
+                column.push(value);
+            }
+        }
+        let [offered, answered, answered_in_sl, abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, ratings, rating_sum] =
+            counts;
+        let [wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds] = times;
+        sqlx::query!(
+            "INSERT INTO metric_buckets AS b (bucket, queue_id, representative_id, offered, answered, answered_in_sl,
+                    abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, ratings, rating_sum,
+                    wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds)
+             SELECT * FROM UNNEST($1::timestamptz[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::int[], $7::int[],
+                    $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::int[],
+                    $15::float8[], $16::float8[], $17::float8[], $18::float8[])
+             ON CONFLICT (bucket, queue_id, representative_id) DO UPDATE SET
+                offered = b.offered + EXCLUDED.offered,
+                answered = b.answered + EXCLUDED.answered,
+                answered_in_sl = b.answered_in_sl + EXCLUDED.answered_in_sl,
+                abandoned = b.abandoned + EXCLUDED.abandoned,
+                abandoned_after_sl = b.abandoned_after_sl + EXCLUDED.abandoned_after_sl,
+                short_abandoned = b.short_abandoned + EXCLUDED.short_abandoned,
+                expired = b.expired + EXCLUDED.expired,
+                rona = b.rona + EXCLUDED.rona,
+                handled = b.handled + EXCLUDED.handled,
+                ratings = b.ratings + EXCLUDED.ratings,
+                rating_sum = b.rating_sum + EXCLUDED.rating_sum,
+                wait_seconds = b.wait_seconds + EXCLUDED.wait_seconds,
+                handle_seconds = b.handle_seconds + EXCLUDED.handle_seconds,
+                handling_seconds = b.handling_seconds + EXCLUDED.handling_seconds,
+                ready_idle_seconds = b.ready_idle_seconds + EXCLUDED.ready_idle_seconds",
+            &keys.0, &keys.1, &keys.2, &offered, &answered, &answered_in_sl, &abandoned, &abandoned_after_sl,
+            &short_abandoned, &expired, &rona, &handled, &ratings, &rating_sum, &wait_seconds, &handle_seconds,
+            &handling_seconds, &ready_idle_seconds
+        )
+        .execute(&mut **tx)
+        .await?;
+
+        let (mut ids, mut queues, mut visit_ats, mut answered, mut agents, mut segment_ats, mut finished_ats) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (id, visit) in &self.visits {
+            ids.push(*id);
+            queues.push(visit.queue);
+            visit_ats.push(visit.visit_at);
+            answered.push(visit.answered);
+            agents.push(visit.agent);
+            segment_ats.push(visit.segment_at);
+            finished_ats.push(visit.finished_at);
+        }
+        sqlx::query!(
+            "INSERT INTO metric_sessions AS s (help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bool[], $5::uuid[], $6::timestamptz[], $7::timestamptz[])
+             ON CONFLICT (help_session_id) DO UPDATE SET
+                queue_id = EXCLUDED.queue_id, visit_at = EXCLUDED.visit_at, answered = EXCLUDED.answered,
+                agent_id = EXCLUDED.agent_id, segment_at = EXCLUDED.segment_at, finished_at = EXCLUDED.finished_at",
+            &ids,
+            &queues,
+            &visit_ats,
+            &answered,
+            &agents as &[Option<Uuid>],
+            &segment_ats as &[Option<OffsetDateTime>],
+            &finished_ats as &[Option<OffsetDateTime>]
+        )
+        .execute(&mut **tx)
+        .await?;
+
+        let (mut ids, mut states, mut opens, mut counted) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (id, agent) in self.agents {
+            ids.push(id);
+            states.push(agent.state);
+            opens.push(agent.open);
+            counted.push(agent.counted_to);
+        }
+        sqlx::query!(
+            "INSERT INTO metric_agents AS a (representative_id, state, open_sessions, counted_to)
+             SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::int[], $4::timestamptz[])
+             ON CONFLICT (representative_id) DO UPDATE SET
+                state = EXCLUDED.state, open_sessions = EXCLUDED.open_sessions, counted_to = EXCLUDED.counted_to",
+            &ids,
+            &states,
+            &opens,
+            &counted
+        )
+        .execute(&mut **tx)
+        .await?;
+
+        let (mut queues, mut offered, mut answered, mut abandoned, mut rona) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (queue, totals) in self.totals {
+            queues.push(queue);
+            offered.push(totals.offered);
+            answered.push(totals.answered);
+            abandoned.push(totals.abandoned);
+            rona.push(totals.rona);
+        }
+        sqlx::query!(
+            "INSERT INTO metric_totals AS t (queue_id, offered, answered, abandoned, rona)
+             SELECT * FROM UNNEST($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
+             ON CONFLICT (queue_id) DO UPDATE SET
+                offered = t.offered + EXCLUDED.offered, answered = t.answered + EXCLUDED.answered,
+                abandoned = t.abandoned + EXCLUDED.abandoned, rona = t.rona + EXCLUDED.rona",
+            &queues,
+            &offered,
+            &answered,
+            &abandoned,
+            &rona
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+}
+
+fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
+    (to - from).as_seconds_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn buckets_start_on_the_quarter_hour() {
+        assert_eq!(bucket_of(datetime!(2026-03-10 09:14:59.9 UTC)), datetime!(2026-03-10 09:00 UTC));
+        assert_eq!(bucket_of(datetime!(2026-03-10 09:15 UTC)), datetime!(2026-03-10 09:15 UTC));
+        assert_eq!(bucket_of(datetime!(1969-12-31 23:59:59 UTC)), datetime!(1969-12-31 23:45 UTC));
+    }
+}

@@ -1,0 +1,173 @@
+//! `/metrics`: the Prometheus exposition for operators. Queue and team
+//! figures are read from the database at each scrape (so every server
+//! reports the same); the counters come from the roll-up's running totals,
+//! so they never go back after a restart. HTTP latency is this server's own.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+use app::error::AppError;
+use app::state::AppState;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HttpLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct QueueLabels {
+    queue: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabels {
+    state: String,
+    reason: String,
+}
+
+/// The registry and its metrics. Cheap to clone.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    token: Option<Arc<str>>,
+    http: Family<HttpLabels, Histogram>,
+    waiting: Family<QueueLabels, Gauge>,
+    oldest_wait: Family<QueueLabels, Gauge<f64, AtomicU64>>,
+    representatives: Family<StateLabels, Gauge>,
+    offered: Family<QueueLabels, Counter>,
+    matches: Family<QueueLabels, Counter>,
+    rona: Family<QueueLabels, Counter>,
+    abandons: Family<QueueLabels, Counter>,
+}
+
+fn latency() -> Histogram {
+    // 1 ms to about 8 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 14))
+}
+
+impl Metrics {
+    pub fn new(token: Option<String>) -> Self {
+        let mut registry = Registry::with_prefix("switchboard");
+        let http = Family::<HttpLabels, Histogram>::new_with_constructor(latency as fn() -> Histogram);
+        registry.register("http_request_duration_seconds", "Time to answer an HTTP request, by route", http.clone());
+        let waiting = Family::default();
+        registry.register("queue_waiting", "Customers waiting now (or being offered)", Family::clone(&waiting));
+        let oldest_wait = Family::default();
+        registry.register("queue_oldest_wait_seconds", "How long the longest-waiting customer has waited", Family::clone(&oldest_wait));
+        let representatives = Family::default();
+        registry.register("representatives", "Signed-in representatives by state (busy, wrap_up, ready, not_ready with reason)", Family::clone(&representatives));
+        let offered = Family::default();
+        registry.register("queue_offered", "Customers who entered the queue (or were transferred into it)", Family::clone(&offered));
+        let matches = Family::default();
+        registry.register("queue_matches", "Customers connected to a representative", Family::clone(&matches));
+        let rona = Family::default();
+        registry.register("queue_rona", "Offers not answered in time", Family::clone(&rona));
+        let abandons = Family::default();
+        registry.register("queue_abandons", "Customers who left while waiting (short abandons included)", Family::clone(&abandons));
+        Self {
+            registry: Arc::new(registry),
+            token: token.map(Arc::from),
+            http,
+            waiting,
+            oldest_wait,
+            representatives,
+            offered,
+            matches,
+            rona,
+            abandons,
+        }
+    }
+
+    /// Reads the database's figures into the metrics.
+    async fn refresh(&self, pool: &sqlx::PgPool) -> Result<(), AppError> {
+        let queues = sqlx::query!(
+            r#"SELECT q.name, count(e.help_session_id) AS "waiting!",
+                      coalesce(extract(epoch FROM now() - min(e.enqueued_at)), 0)::float8 AS "oldest!",
+                      coalesce(max(t.offered), 0) AS "offered!", coalesce(max(t.answered), 0) AS "answered!",
+                      coalesce(max(t.rona), 0) AS "rona!", coalesce(max(t.abandoned), 0) AS "abandoned!"
+                 FROM queues q
+                 LEFT JOIN queue_entries e ON e.queue_id = q.id
+                 LEFT JOIN metric_totals t ON t.queue_id = q.id
+                GROUP BY q.id"#
+        )
+        .fetch_all(pool)
+        .await?;
+        self.waiting.clear();
+        self.oldest_wait.clear();
+        for queue in queues {
+            let labels = QueueLabels { queue: queue.name };
+            self.waiting.get_or_create(&labels).set(queue.waiting);
+            self.oldest_wait.get_or_create(&labels).set(queue.oldest);
+            for (family, total) in [
+                (&self.offered, queue.offered),
+                (&self.matches, queue.answered),
+                (&self.rona, queue.rona),
+                (&self.abandons, queue.abandoned),
+            ] {
+                let counter = family.get_or_create(&labels);
+                let total = u64::try_from(total).unwrap_or_default();
+                counter.inc_by(total.saturating_sub(counter.get()));
+            }
+        }
+        let counts = app::metrics::board::agent_counts(pool).await?;
+        self.representatives.clear();
+        let mut states = vec![
+            ("ready", String::new(), counts.ready),
+            ("busy", String::new(), counts.busy),
+            ("wrap_up", String::new(), counts.wrap_up),
+        ];
+        states.extend(counts.not_ready.into_iter().map(|(reason, count)| ("not_ready", reason, count)));
+        for (state, reason, count) in states {
+            self.representatives.get_or_create(&StateLabels { state: state.into(), reason }).set(count);
+        }
+        Ok(())
+    }
+}
+
+/// `GET /metrics`.
+pub async fn scrape(State(state): State<AppState>, axum::Extension(metrics): axum::Extension<Metrics>, headers: HeaderMap) -> Response {
+    if let Some(token) = &metrics.token {
+        let given = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
+        if given != Some(format!("Bearer {token}").as_str()) {
+            return (StatusCode::UNAUTHORIZED, "A bearer token is needed for /metrics.").into_response();
+        }
+    }
+    if let Err(error) = metrics.refresh(&state.pool).await {
+        tracing::error!(?error, "cannot read metrics");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
+    }
+    let mut body = String::new();
+    if encode(&mut body, &metrics.registry).is_err() {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    }
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body).into_response()
+}
+
+/// Times every routed request into the latency histogram.
+pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "other".to_owned(), |path| path.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let labels = HttpLabels { method, route, status: response.status().as_u16() };
+    metrics.http.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    response
+}
