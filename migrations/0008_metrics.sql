@@ -10,7 +10,7 @@ CREATE INDEX events_at_id_idx ON events (at, id);
 -- One row; a roller locks it, so one server at a time rolls.
 CREATE TABLE metric_roll (
     only_row  boolean PRIMARY KEY DEFAULT true CHECK (only_row),
-    rolled_at timestamptz NOT NULL DEFAULT '-infinity',
+    rolled_at timestamptz NOT NULL DEFAULT '1970-01-01 00:00+00',
     rolled_id bigint NOT NULL DEFAULT 0
 );
 INSERT INTO metric_roll DEFAULT VALUES;

@@ -39,7 +39,7 @@ pub fn bucket_of(at: OffsetDateTime) -> OffsetDateTime {
 pub async fn roll(pool: &PgPool, short_abandon_seconds: f64) -> Result<usize, AppError> {
     let mut total = 0;
     loop {
-        let (rolled, more) = roll_batch(pool, short_abandon_seconds).await?;
+        let (rolled, more) = roll_batch(pool, short_abandon_seconds, BATCH).await?;
         total += rolled;
         if !more {
             return Ok(total);
@@ -94,8 +94,10 @@ struct Batch {
     totals: HashMap<Uuid, Totals>,
 }
 
-/// One transaction: at most BATCH events. Returns (events rolled, more left).
-async fn roll_batch(pool: &PgPool, short_abandon: f64) -> Result<(usize, bool), AppError> {
+/// One transaction: at most `limit` events. Returns (events rolled, more
+/// left). When none are left, representatives' time is counted up to the
+/// horizon too.
+pub async fn roll_batch(pool: &PgPool, short_abandon: f64, limit: i64) -> Result<(usize, bool), AppError> {
     let mut tx = pool.begin().await?;
     let Some(mark) = sqlx::query!("SELECT rolled_at, rolled_id FROM metric_roll FOR UPDATE SKIP LOCKED")
         .fetch_optional(&mut *tx)
@@ -117,7 +119,7 @@ async fn roll_batch(pool: &PgPool, short_abandon: f64) -> Result<(usize, bool), 
         mark.rolled_at,
         mark.rolled_id,
         horizon,
-        BATCH
+        limit
     )
     .fetch_all(&mut *tx)
     .await?
@@ -132,7 +134,7 @@ async fn roll_batch(pool: &PgPool, short_abandon: f64) -> Result<(usize, bool), 
         detail: row.detail,
     })
     .collect();
-    let more = events.len() as i64 == BATCH;
+    let more = events.len() as i64 == limit;
 
     let mut batch = Batch::load(&mut tx, short_abandon, &events).await?;
     for event in &events {

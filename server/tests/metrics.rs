@@ -1,0 +1,485 @@
+//! Service metrics from the event log: a scripted day with known timings,
+//! every figure checked against the value worked out by hand below; rolls
+//! that stop and resume, and several rollers at once, give the same
+//! buckets; the CSV download has exactly the table's cells; `/metrics`
+//! speaks Prometheus.
+
+mod common;
+
+use std::time::Duration;
+
+use app::metrics::{report, roll, Figures, MetricsSettings, Report, ReportQuery, TableKind};
+use app::model::Role;
+use app::queue::Channel;
+use app::routing::{self, Engine, Left, NewRequest};
+use serde_json::json;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// The scripted day is Tuesday 2026-03-10 (UTC); one session runs past its
+/// midnight.
+const DAY: &str = "2026-03-10";
+const NEXT_DAY: &str = "2026-03-11";
+
+struct Day {
+    sales: Uuid,
+    support: Uuid,
+    alice: Uuid,
+    bob: Uuid,
+    carol: Uuid,
+}
+
+async fn queue(pool: &PgPool, name: &str, service_level_seconds: i32) -> Uuid {
+    sqlx::query_scalar("INSERT INTO queues (name, service_level_seconds) VALUES ($1, $2) RETURNING id")
+        .bind(name)
+        .bind(service_level_seconds)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn rep(pool: &PgPool, name: &str) -> Uuid {
+    sqlx::query_scalar(
+        "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
+    )
+    .bind(format!("{}@example.com", name.to_lowercase()))
+    .bind(name)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// One event of the log at `day time` (UTC).
+async fn event(
+    pool: &PgPool,
+    day: &str,
+    time: &str,
+    kind: &str,
+    session: Option<Uuid>,
+    queue: Option<Uuid>,
+    agent: Option<Uuid>,
+    detail: serde_json::Value,
+) {
+    sqlx::query(
+        "INSERT INTO events (at, kind, help_session_id, queue_id, representative_id, detail)
+         VALUES (($1 || ' ' || $2 || '+00')::timestamptz, $3, $4, $5, $6, $7)",
+    )
+    .bind(day)
+    .bind(time)
+    .bind(kind)
+    .bind(session)
+    .bind(queue)
+    .bind(agent)
+    .bind(detail)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// The representatives' states through the day.
+async fn agents_day(pool: &PgPool, d: &Day) {
+    let state = |state: &'static str, reason: Option<&'static str>| json!({ "state": state, "reason": reason });
+    // Alice: READY 09:00–17:00, except 5 minutes NOT_READY after a missed offer.
+    event(pool, DAY, "09:00:00", "AGENT_STATE", None, None, Some(d.alice), state("READY", None)).await;
+    event(pool, DAY, "10:00:16", "AGENT_STATE", None, None, Some(d.alice), state("NOT_READY", Some("Missed offer"))).await;
+    event(pool, DAY, "10:05:16", "AGENT_STATE", None, None, Some(d.alice), state("READY", None)).await;
+    event(pool, DAY, "17:00:00", "AGENT_STATE", None, None, Some(d.alice), state("LOGGED_OUT", Some("Signed out"))).await;
+    // Bob: READY from 09:00 until 00:30 the next day.
+    event(pool, DAY, "09:00:00", "AGENT_STATE", None, None, Some(d.bob), state("READY", None)).await;
+    event(pool, NEXT_DAY, "00:30:00", "AGENT_STATE", None, None, Some(d.bob), state("LOGGED_OUT", Some("Signed out"))).await;
+    // Carol: signed in but NOT_READY all day.
+    event(pool, DAY, "08:00:00", "AGENT_STATE", None, None, Some(d.carol), state("NOT_READY", Some("Training"))).await;
+    event(pool, DAY, "18:00:00", "AGENT_STATE", None, None, Some(d.carol), state("LOGGED_OUT", Some("Signed out"))).await;
+}
+
+/// The customers of the day, in the order of their first event.
+async fn sessions_day(pool: &PgPool, d: &Day) {
+    let none = json!({});
+    let (s1, s2, s3, s4, s5, s6, s7) =
+        (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let (sales, support, alice, bob) = (Some(d.sales), Some(d.support), Some(d.alice), Some(d.bob));
+    // S1, Sales: answered by Alice after 10 s; a minute on hold; 660 s handled; rated 5.
+    event(pool, DAY, "09:10:00", "ENTER_QUEUE", Some(s1), sales, None, none.clone()).await;
+    event(pool, DAY, "09:10:02", "OFFER", Some(s1), sales, alice, none.clone()).await;
+    event(pool, DAY, "09:10:10", "CONNECT", Some(s1), sales, alice, json!({ "mode": "push" })).await;
+    event(pool, DAY, "09:12:00", "HOLD", Some(s1), sales, alice, none.clone()).await;
+    event(pool, DAY, "09:13:00", "RESUME", Some(s1), sales, alice, none.clone()).await;
+    event(pool, DAY, "09:20:10", "END_BY_AGENT", Some(s1), sales, alice, none.clone()).await;
+    event(pool, DAY, "09:21:10", "WRAP_UP_DONE", Some(s1), sales, alice, json!({ "disposition": "resolved" })).await;
+    event(pool, DAY, "09:21:30", "RATED", Some(s1), sales, alice, json!({ "rating": 5 })).await;
+    // S2, Sales: leaves after 3 s, a short abandon.
+    event(pool, DAY, "09:30:00", "ENTER_QUEUE", Some(s2), sales, None, none.clone()).await;
+    event(pool, DAY, "09:30:03", "CANCEL", Some(s2), sales, None, none.clone()).await;
+    // S3, Sales: gone after 60 s, abandoned after the 20 s threshold.
+    event(pool, DAY, "09:40:00", "ENTER_QUEUE", Some(s3), sales, None, none.clone()).await;
+    event(pool, DAY, "09:41:00", "ABANDON", Some(s3), sales, None, none.clone()).await;
+    // S4, Sales: Alice misses the offer; Bob answers after 30 s; 330 s handled; rated 3.
+    event(pool, DAY, "10:00:00", "ENTER_QUEUE", Some(s4), sales, None, none.clone()).await;
+    event(pool, DAY, "10:00:01", "OFFER", Some(s4), sales, alice, none.clone()).await;
+    event(pool, DAY, "10:00:16", "RONA", Some(s4), sales, alice, none.clone()).await;
+    event(pool, DAY, "10:00:17", "OFFER", Some(s4), sales, bob, none.clone()).await;
+    event(pool, DAY, "10:00:30", "CONNECT", Some(s4), sales, bob, json!({ "mode": "push" })).await;
+    event(pool, DAY, "10:05:30", "END_BY_CUSTOMER", Some(s4), sales, bob, none.clone()).await;
+    event(pool, DAY, "10:06:00", "WRAP_UP_DONE", Some(s4), sales, bob, json!({ "disposition": "resolved" })).await;
+    event(pool, DAY, "10:06:10", "RATED", Some(s4), sales, bob, json!({ "rating": 3 })).await;
+    // S5: Sales, answered by Alice after 5 s, transferred to Support after
+    // 180 s; Support answers (Bob) 20 s later; Bob handles 480 s.
+    event(pool, DAY, "11:00:00", "ENTER_QUEUE", Some(s5), sales, None, none.clone()).await;
+    event(pool, DAY, "11:00:05", "CONNECT", Some(s5), sales, alice, json!({ "mode": "pull" })).await;
+    event(pool, DAY, "11:03:05", "TRANSFER", Some(s5), sales, alice, json!({ "to_queue": d.support })).await;
+    event(pool, DAY, "11:03:25", "CONNECT", Some(s5), support, bob, json!({ "mode": "push" })).await;
+    event(pool, DAY, "11:10:25", "END_BY_AGENT", Some(s5), support, bob, none.clone()).await;
+    event(pool, DAY, "11:11:25", "WRAP_UP_DONE", Some(s5), support, bob, json!({ "disposition": "resolved" })).await;
+    // S7, Support: gone after 20 s: abandoned, but within Support's 30 s.
+    event(pool, DAY, "12:00:00", "ENTER_QUEUE", Some(s7), support, None, none.clone()).await;
+    event(pool, DAY, "12:00:20", "ABANDON", Some(s7), support, None, none.clone()).await;
+    // S6, Support, across midnight: answered by Bob after 60 s at 23:56,
+    // ended 00:10 and wrapped up 00:11 the next day: 900 s handled.
+    event(pool, DAY, "23:55:00", "ENTER_QUEUE", Some(s6), support, None, none.clone()).await;
+    event(pool, DAY, "23:56:00", "CONNECT", Some(s6), support, bob, json!({ "mode": "push" })).await;
+    event(pool, NEXT_DAY, "00:10:00", "END_BY_CUSTOMER", Some(s6), support, bob, none.clone()).await;
+    event(pool, NEXT_DAY, "00:11:00", "WRAP_UP_DONE", Some(s6), support, bob, json!({ "disposition": "resolved" })).await;
+}
+
+async fn script(pool: &PgPool) -> Day {
+    let day = Day {
+        sales: queue(pool, "Sales", 20).await,
+        support: queue(pool, "Support", 30).await,
+        alice: rep(pool, "Alice").await,
+        bob: rep(pool, "Bob").await,
+        carol: rep(pool, "Carol").await,
+    };
+    agents_day(pool, &day).await;
+    sessions_day(pool, &day).await;
+    day
+}
+
+fn settings(time_zone: &str) -> MetricsSettings {
+    MetricsSettings { time_zone: time_zone.into(), short_abandon_seconds: 5.0 }
+}
+
+async fn read(pool: &PgPool, time_zone: &str, from: &str, to: &str, queue: Option<Uuid>) -> Report {
+    let query = ReportQuery { span: "custom".into(), from: Some(from.into()), to: Some(to.into()), queue };
+    report::report(pool, &settings(time_zone), &query).await.unwrap()
+}
+
+fn line<'a>(lines: &'a [app::metrics::Line], label: &str) -> &'a Figures {
+    &lines.iter().find(|line| line.label == label).unwrap_or_else(|| panic!("no line {label}")).figures
+}
+
+fn close(actual: Option<f64>, expected: f64) {
+    let actual = actual.expect("a figure");
+    assert!((actual - expected).abs() < 1e-9, "{actual} != {expected}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_scripted_day_gives_the_figures_worked_out_by_hand(pool: PgPool) {
+    let d = script(&pool).await;
+    roll::roll(&pool, 5.0).await.unwrap();
+    let day = read(&pool, "UTC", DAY, DAY, None).await;
+
+    // Sales: S1–S5 offered; S1 (10 s), S4 (30 s), S5 (5 s) answered, two
+    // within 20 s; S3 abandoned after 60 s; S2 a short abandon.
+    let sales = line(&day.by_queue, "Sales");
+    assert_eq!((sales.offered, sales.answered, sales.abandoned, sales.short_abandoned), (5, 3, 1, 1));
+    close(sales.service_level(), 2.0 / 4.0);
+    close(sales.asa(), 45.0 / 3.0);
+    close(sales.abandonment_rate(), 1.0 / 4.0);
+    // Handled: S1 by Alice 660 s, S4 by Bob 330 s, S5 by Alice until the transfer 180 s.
+    assert_eq!(sales.handled, 3);
+    close(sales.aht(), (660.0 + 330.0 + 180.0) / 3.0);
+    close(sales.csat(), 4.0);
+    close(sales.response_rate(), 2.0 / 3.0);
+    assert_eq!(sales.rona, 1);
+
+    // Support: S5 (transferred in, answered in 20 s), S6 (60 s, past 30 s), S7 abandoned at 20 s.
+    let support = line(&day.by_queue, "Support");
+    assert_eq!((support.offered, support.answered, support.abandoned, support.short_abandoned), (3, 2, 1, 0));
+    close(support.service_level(), 1.0 / 2.0);
+    close(support.asa(), 80.0 / 2.0);
+    close(support.abandonment_rate(), 1.0 / 3.0);
+    // S6 crossed midnight and counts, whole, on the day it entered.
+    assert_eq!(support.handled, 2);
+    close(support.aht(), (480.0 + 900.0) / 2.0);
+    assert_eq!(support.csat(), None);
+    close(support.response_rate(), 0.0);
+
+    // The whole service.
+    let all = &day.total;
+    assert_eq!((all.offered, all.answered, all.abandoned, all.short_abandoned, all.handled), (8, 5, 2, 1, 5));
+    close(all.service_level(), 3.0 / 6.0);
+    close(all.asa(), 125.0 / 5.0);
+    close(all.aht(), 2550.0 / 5.0);
+    close(all.abandonment_rate(), 2.0 / 7.0);
+    close(all.csat(), 4.0);
+    close(all.response_rate(), 2.0 / 5.0);
+    // Occupancy: Alice handled 840 s of 8 h less 5 min NOT_READY; Bob
+    // handled 330 + 480 + 240 (S6 until midnight) of his 15 h that day.
+    // Carol, NOT_READY all day, counts for neither.
+    close(all.occupancy(), (840.0 + 1050.0) / (28_500.0 + 54_000.0));
+
+    let alice = line(&day.by_representative, "Alice");
+    assert_eq!((alice.answered, alice.handled, alice.rona), (2, 2, 1));
+    close(alice.aht(), 420.0);
+    close(alice.occupancy(), 840.0 / 28_500.0);
+    close(alice.csat(), 5.0);
+    close(alice.response_rate(), 0.5);
+    let bob = line(&day.by_representative, "Bob");
+    assert_eq!((bob.answered, bob.handled, bob.rona), (3, 3, 0));
+    close(bob.aht(), 1710.0 / 3.0);
+    close(bob.occupancy(), 1050.0 / 54_000.0);
+    close(bob.csat(), 3.0);
+    assert!(day.by_representative.iter().all(|line| line.label != "Carol"), "Carol had no time to count");
+
+    // By hour (UTC): 09 has S1–S3, 11 the transfer's two visits, 23 S6.
+    assert_eq!(line(&day.by_hour, "09").offered, 3);
+    assert_eq!(line(&day.by_hour, "11").offered, 2);
+    assert_eq!(line(&day.by_hour, "23").offered, 1);
+    assert_eq!(line(&day.by_hour, "13").offered, 0);
+
+    // The next day has only Bob's last half hour: 660 s of S6, 1140 s idle.
+    let both = read(&pool, "UTC", DAY, NEXT_DAY, None).await;
+    assert_eq!(both.by_day.len(), 2);
+    let next = line(&both.by_day, NEXT_DAY);
+    assert_eq!((next.offered, next.handled), (0, 0));
+    close(next.occupancy(), 660.0 / 1800.0);
+
+    // One queue: Sales alone, with every representative's occupancy.
+    let only_sales = read(&pool, "UTC", DAY, DAY, Some(d.sales)).await;
+    assert_eq!(only_sales.by_queue.len(), 1);
+    assert_eq!(only_sales.total.offered, 5);
+
+    // In New York (UTC−4 that day) S1–S3 are at 05, and Bob's half hour
+    // past UTC midnight is still the 10th.
+    let new_york = read(&pool, "America/New_York", DAY, NEXT_DAY, None).await;
+    assert_eq!(line(&new_york.by_hour, "05").offered, 3);
+    assert_eq!(line(&new_york.by_day, NEXT_DAY).occupancy(), None);
+    close(line(&new_york.by_day, DAY).occupancy(), (840.0 + 1710.0) / (28_500.0 + 55_800.0));
+}
+
+/// Every bucket, in order, for comparing two roll-ups.
+async fn buckets(pool: &PgPool) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT concat_ws(' ', bucket, queue_id, representative_id, offered, answered, answered_in_sl, round(wait_seconds::numeric, 3),
+                abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, round(handle_seconds::numeric, 3),
+                ratings, rating_sum, round(handling_seconds::numeric, 3), round(ready_idle_seconds::numeric, 3))
+           FROM metric_buckets ORDER BY bucket, queue_id, representative_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn roll_again_from_scratch(pool: &PgPool) {
+    sqlx::query("TRUNCATE metric_buckets, metric_sessions, metric_agents, metric_totals").execute(pool).await.unwrap();
+    sqlx::query("UPDATE metric_roll SET rolled_at = '1970-01-01 00:00+00', rolled_id = 0").execute(pool).await.unwrap();
+    roll::roll(pool, 5.0).await.unwrap();
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_roll_stopped_at_any_point_and_resumed_by_another_server_gives_the_same_figures(pool: PgPool) {
+    script(&pool).await;
+    let other = sqlx::postgres::PgPoolOptions::new().connect_with((*pool.connect_options()).clone()).await.unwrap();
+    // A few events at a time, each transaction by the other server than the
+    // last: every stop is a restart from what the database remembers.
+    let mut rolled = 0;
+    for turn in 0.. {
+        let server = if turn % 2 == 0 { &pool } else { &other };
+        let (count, more) = roll::roll_batch(server, 5.0, 7).await.unwrap();
+        rolled += count;
+        if !more {
+            break;
+        }
+    }
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
+    assert_eq!(rolled as i64, events);
+    let resumed = buckets(&pool).await;
+
+    roll_again_from_scratch(&pool).await;
+    assert_eq!(resumed, buckets(&pool).await);
+    let day = read(&pool, "UTC", DAY, DAY, None).await;
+    assert_eq!((day.total.offered, day.total.answered, day.total.handled), (8, 5, 5));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rollers_on_several_servers_while_customers_come_and_go_count_each_event_once(pool: PgPool) {
+    let queue = common::add_queue(&pool, "Busy", "pull", "longest_idle").await;
+    let engine = Engine::new(pool.clone());
+    let customers = 400;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Three servers' rollers, each with its own pool, rolling as fast as they can.
+    let mut rollers = Vec::new();
+    for _ in 0..3 {
+        let own = sqlx::postgres::PgPoolOptions::new().connect_with((*pool.connect_options()).clone()).await.unwrap();
+        let stop = stop.clone();
+        rollers.push(tokio::spawn(async move {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                roll::roll(&own, 5.0).await.unwrap();
+            }
+        }));
+    }
+    let mut entering = Vec::new();
+    for task in 0..8 {
+        let engine = engine.clone();
+        entering.push(tokio::spawn(async move {
+            for n in 0..customers / 8 {
+                let request = NewRequest {
+                    queue_id: queue,
+                    customer_name: format!("Customer {task}-{n}"),
+                    reason: "Concurrency".into(),
+                    channel: Channel::Chat,
+                    phone: None,
+                    priority: 0,
+                };
+                let session = routing::enter(&engine, request).await.unwrap();
+                let how = if n % 2 == 0 { Left::Cancelled } else { Left::Abandoned };
+                routing::leave(&engine, session, how).await.unwrap();
+            }
+        }));
+    }
+    for task in entering {
+        task.await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for roller in rollers {
+        roller.await.unwrap();
+    }
+    roll::roll(&pool, 5.0).await.unwrap();
+    let together = buckets(&pool).await;
+    let totals: (i64, i64) = sqlx::query_as("SELECT offered, abandoned FROM metric_totals WHERE queue_id = $1")
+        .bind(queue)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(totals, (customers as i64, customers as i64));
+    let offered: i64 = sqlx::query_scalar("SELECT sum(offered) FROM metric_buckets WHERE queue_id = $1")
+        .bind(queue)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(offered, customers as i64);
+
+    roll_again_from_scratch(&pool).await;
+    assert_eq!(together, buckets(&pool).await);
+}
+
+/// The cells of a table as the page renders them (`<th>` and `<td>` text of
+/// the table with this test id).
+fn cells_of(html: &str, testid: &str) -> Vec<Vec<String>> {
+    // Leptos' hydration markers are comments; they are not what people see.
+    let mut text = String::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<!") {
+        text.push_str(&rest[..at]);
+        let end = if rest[at..].starts_with("<!--") { rest[at..].find("-->").map(|end| end + 3) } else { rest[at..].find('>').map(|end| end + 1) };
+        rest = &rest[at + end.unwrap_or(rest.len() - at)..];
+    }
+    text.push_str(rest);
+    let html = text.as_str();
+    let start = html.find(&format!("data-testid=\"{testid}\"")).unwrap_or_else(|| panic!("no table {testid}"));
+    let table = &html[start..start + html[start..].find("</table>").unwrap()];
+    table
+        .split("<tr")
+        .skip(1)
+        .map(|row| {
+            row.split("<t")
+                .skip(1)
+                .filter(|cell| cell.starts_with("h") || cell.starts_with("d"))
+                .map(|cell| {
+                    let text = &cell[cell.find('>').unwrap() + 1..];
+                    let text = &text[..text.find('<').unwrap_or(text.len())];
+                    text.replace("&amp;", "&")
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn each_csv_download_has_exactly_the_cells_of_its_table(pool: PgPool) {
+    script(&pool).await;
+    roll::roll(&pool, 5.0).await.unwrap();
+    let app = common::TestApp::spawn(pool.clone()).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let range = format!("span=custom&from={DAY}&to={NEXT_DAY}");
+    let page = admin.get(app.url(&format!("/admin?{range}"))).send().await.unwrap().text().await.unwrap();
+    for kind in TableKind::ALL {
+        let response = admin.get(app.url(&format!("/admin/export.csv?table={}&{range}", kind.as_str()))).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let body = response.text().await.unwrap();
+        let csv = csv_rows(&body);
+        let shown = cells_of(&page, &format!("table-{}", kind.as_str()));
+        assert_eq!(csv, shown, "{}", kind.as_str());
+        assert!(csv.len() > 1, "{} has rows", kind.as_str());
+    }
+    // The figures a person reads are in them.
+    let queues = csv_rows(
+        &admin.get(app.url(&format!("/admin/export.csv?table=queues&{range}"))).send().await.unwrap().text().await.unwrap(),
+    );
+    assert_eq!(queues[0][0], "Queue");
+    let sales = queues.iter().find(|row| row[0] == "Sales").unwrap();
+    assert_eq!(&sales[1..6], ["5", "3", "1", "1", "50.0"]);
+
+    // Bad input: a clear 400; a representative: 403; nobody: sign in.
+    let bad = admin.get(app.url("/admin/export.csv?table=queues&span=custom&from=2026-13-01&to=2026-03-10")).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("first day"));
+    let unknown = admin.get(app.url("/admin/export.csv?table=nope")).send().await.unwrap();
+    assert_eq!(unknown.status(), 400);
+    let agent = app.signed_in(Role::Agent).await;
+    assert_eq!(agent.get(app.url("/admin/export.csv?table=queues")).send().await.unwrap().status(), 403);
+    assert_eq!(app.client().get(app.url("/admin/export.csv?table=queues")).send().await.unwrap().status(), 303);
+}
+
+fn csv_rows(body: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body.as_bytes())
+        .records()
+        .map(|record| record.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(pool: PgPool) {
+    let queue = common::add_queue(&pool, "Billing", "pull", "longest_idle").await;
+    let app = common::TestApp::spawn(pool.clone()).await;
+    let engine = Engine::new(pool.clone());
+    let request = |name: &str| NewRequest {
+        queue_id: queue,
+        customer_name: name.into(),
+        reason: "Metrics".into(),
+        channel: Channel::Chat,
+        phone: None,
+        priority: 0,
+    };
+    routing::enter(&engine, request("Waits")).await.unwrap();
+    let leaves = routing::enter(&engine, request("Leaves")).await.unwrap();
+    routing::leave(&engine, leaves, Left::Cancelled).await.unwrap();
+    let client = app.client();
+    assert_eq!(client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    // The background roller catches up within a couple of seconds.
+    let mut body = String::new();
+    for _ in 0..50 {
+        body = client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if body.contains("switchboard_queue_abandons_total{queue=\"Billing\"} 1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(body.contains("switchboard_queue_waiting{queue=\"Billing\"} 1"), "{body}");
+    assert!(body.contains("switchboard_queue_offered_total{queue=\"Billing\"} 2"), "{body}");
+    assert!(body.contains("switchboard_queue_abandons_total{queue=\"Billing\"} 1"), "{body}");
+    assert!(body.contains("switchboard_queue_oldest_wait_seconds{queue=\"Billing\"}"), "{body}");
+    assert!(body.contains("switchboard_http_request_duration_seconds_bucket{"), "{body}");
+    assert!(body.contains("route=\"/healthz\""), "{body}");
+
+    let mut config = common::test_config();
+    config.metrics_token = Some("operator-secret".into());
+    let guarded = common::TestApp::spawn_with(pool.clone(), config).await;
+    assert_eq!(client.get(guarded.url("/metrics")).send().await.unwrap().status(), 401);
+    let allowed = client.get(guarded.url("/metrics")).bearer_auth("operator-secret").send().await.unwrap();
+    assert_eq!(allowed.status(), 200);
+}
