@@ -119,16 +119,19 @@ async fn sweep(engine: Engine, live: Live) {
     }
 }
 
-/// Once a second: roll the event log up into the metrics' buckets. Every
-/// server runs it; one at a time rolls (the others skip while it does).
-pub fn start_rolling(pool: PgPool, short_abandon_seconds: f64) -> tokio::task::JoinHandle<()> {
+/// Once a second: roll the event log up into the metrics' buckets, and tell
+/// every server's admin pages when figures changed. Every server runs it;
+/// one at a time rolls (the others skip while it does).
+pub fn start_rolling(engine: Engine, short_abandon_seconds: f64) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(error) = app::metrics::roll::roll(&pool, short_abandon_seconds).await {
-                tracing::error!(?error, "metrics roll-up failed");
+            match app::metrics::roll::roll(engine.pool(), short_abandon_seconds).await {
+                Ok(0) => {}
+                Ok(_) => engine.announce([Notice::new("METRICS", None, None, None)]),
+                Err(error) => tracing::error!(?error, "metrics roll-up failed"),
             }
         }
     })

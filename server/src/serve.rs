@@ -50,7 +50,7 @@ async fn serve_on(database: &Database, config: &Config) -> Result<(), ServeError
     let state = http::state(pool.clone(), config).await.map_err(ServeError::Setup)?;
     let live = Live::new(std::time::Duration::from_secs(config.grace_seconds));
     let mut workers = live.start(state.engine.clone());
-    workers.push(crate::live::start_rolling(pool.clone(), config.metrics.short_abandon_seconds));
+    workers.push(crate::live::start_rolling(state.engine.clone(), config.metrics.short_abandon_seconds));
     let router = http::router(state, config, live);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

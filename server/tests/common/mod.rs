@@ -34,7 +34,7 @@ impl TestApp {
         let state = server::http::state(pool.clone(), &config).await.unwrap();
         let live = server::live::Live::new(std::time::Duration::from_secs(config.grace_seconds));
         live.start(state.engine.clone());
-        server::live::start_rolling(pool.clone(), config.metrics.short_abandon_seconds);
+        server::live::start_rolling(state.engine.clone(), config.metrics.short_abandon_seconds);
         let router = server::http::router(state, &config, live);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
