@@ -1,0 +1,209 @@
+//! `make bench`, metrics part: a realistic history, then the dashboard's
+//! timings.
+//!
+//! 1. History: about 1 million help sessions over the last 90 days in five
+//!    queues, 60 representatives READY 08:00–18:00 every day, customers
+//!    arriving in those hours. 85% answered (wait 0–2 min, talk 1–15 min,
+//!    wrap-up up to 2 min, 30% rated), 10% abandoned, 5% cancelled. Written
+//!    straight into the event log as the server would have.
+//! 2. The roll-up of that whole log, as the first server to start would do
+//!    it (events per second).
+//! 3. The dashboard: the 30-day report's query, and `GET /admin?span=30d`
+//!    rendered by the real server (signed in as an admin), each run 20 times;
+//!    and the live board pushed to admin pages on every change.
+//!
+//! Needs DATABASE_URL naming a PostgreSQL server where it may create the
+//! database `switchboard_metrics_bench` (scripts/bench starts a throwaway one).
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use app::metrics::{board, report, roll, ReportQuery};
+use app::model::{DisplayName, Email, NewPassword, Role};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Executor};
+
+const SESSIONS: i64 = 1_000_000;
+const DAYS: i64 = 90;
+const QUEUES: i64 = 5;
+const REPRESENTATIVES: i64 = 60;
+const RUNS: usize = 20;
+const PASSWORD: &str = "bench admin password";
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+fn percentile(samples: &mut [f64], p: f64) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[((samples.len() - 1) as f64 * p).round() as usize]
+}
+
+fn summary(name: &str, samples: &mut [f64]) {
+    println!(
+        "  {name:<32} p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms ({RUNS} runs)",
+        percentile(samples, 0.5),
+        percentile(samples, 0.9),
+        percentile(samples, 1.0)
+    );
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let server_url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set (run `make bench`)")?;
+    let admin = PgConnectOptions::from_str(&server_url)?;
+    let mut conn = admin.clone().connect().await?;
+    conn.execute("DROP DATABASE IF EXISTS switchboard_metrics_bench WITH (FORCE)").await?;
+    conn.execute("CREATE DATABASE switchboard_metrics_bench").await?;
+    let options = admin.database("switchboard_metrics_bench");
+    let pool = PgPoolOptions::new().max_connections(10).connect_with(options).await?;
+    server::database::MIGRATOR.run(&pool).await?;
+
+    println!("metrics: generating {SESSIONS} help sessions over {DAYS} days…");
+    let started = Instant::now();
+    generate(&pool).await?;
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await?;
+    let generated = started.elapsed();
+
+    let started = Instant::now();
+    let rolled = roll::roll(&pool, 5.0).await?;
+    let rolling = started.elapsed();
+    let buckets: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_buckets").fetch_one(&pool).await?;
+
+    // The real server, in this process, on a real socket.
+    let config = server::config::Config::from_env()?;
+    let state = server::http::state(pool.clone(), &config).await?;
+    app::people::repo::add(
+        &pool,
+        &Email::parse("bench-admin@example.com")?,
+        &DisplayName::parse("Bench Admin")?,
+        Role::Admin,
+        NewPassword::parse(PASSWORD)?,
+    )
+    .await?;
+    let live = server::live::Live::new(Duration::from_secs(config.grace_seconds));
+    let router = server::http::router(state, &config, live);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+    });
+    let client = reqwest::Client::builder().cookie_store(true).build()?;
+    let signed = client
+        .post(format!("{base}/api/login"))
+        .header("accept", "application/json")
+        .form(&[("email", "bench-admin@example.com"), ("password", PASSWORD), ("next", "")])
+        .send()
+        .await?;
+    if !signed.status().is_success() {
+        return Err(format!("cannot sign in: {}", signed.status()).into());
+    }
+
+    let settings = config.metrics.clone();
+    let query = ReportQuery { span: "30d".into(), from: None, to: None, queue: None };
+    let mut queries = Vec::new();
+    let mut offered = 0;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let report = report::report(&pool, &settings, &query).await?;
+        queries.push(started.elapsed().as_secs_f64() * 1000.0);
+        offered = report.total.offered;
+    }
+    let mut pages = Vec::new();
+    let mut bytes = 0;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let response = client.get(format!("{base}/admin?span=30d")).send().await?;
+        if !response.status().is_success() {
+            return Err(format!("/admin answered {}", response.status()).into());
+        }
+        let body = response.text().await?;
+        pages.push(started.elapsed().as_secs_f64() * 1000.0);
+        if !body.contains("table-representatives") {
+            return Err("the page has no report".into());
+        }
+        bytes = body.len();
+    }
+    let mut boards = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        board::board(&pool, &settings).await?;
+        boards.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    println!();
+    println!("metrics ({SESSIONS} help sessions over {DAYS} days, {QUEUES} queues, {REPRESENTATIVES} representatives)");
+    println!("  history written              {events} events in {:.1} s", generated.as_secs_f64());
+    println!(
+        "  roll-up of the whole log     {rolled} events in {:.1} s ({:.0} events/s), {buckets} buckets",
+        rolling.as_secs_f64(),
+        rolled as f64 / rolling.as_secs_f64()
+    );
+    println!("  30 days: {offered} customers offered");
+    summary("30-day report query", &mut queries);
+    summary("GET /admin?span=30d (whole page)", &mut pages);
+    println!("  page size                    {} kB", bytes / 1024);
+    summary("live board (each push)", &mut boards);
+    pool.close().await;
+    Ok(())
+}
+
+/// The history, in SQL: sessions, then their events, then the
+/// representatives' days.
+async fn generate(pool: &sqlx::PgPool) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    tx.execute(sqlx::query(&format!(
+        "INSERT INTO queues (name) SELECT 'Queue ' || n FROM generate_series(1, {QUEUES}) n"
+    )))
+    .await?;
+    tx.execute(sqlx::query(&format!(
+        "INSERT INTO representatives (email, display_name, role, password_hash)
+         SELECT 'rep' || n || '@example.com', 'Representative ' || n, 'agent', 'x' FROM generate_series(1, {REPRESENTATIVES}) n"
+    )))
+    .await?;
+    // One row per session with its timings; fate: answered, abandoned or cancelled.
+    tx.execute(sqlx::query(&format!(
+        "CREATE TEMP TABLE fake ON COMMIT DROP AS
+         WITH q AS (SELECT array_agg(id ORDER BY name) AS ids FROM queues WHERE name LIKE 'Queue %'),
+              r AS (SELECT array_agg(id ORDER BY display_name) AS ids FROM representatives WHERE role = 'agent')
+         SELECT gen_random_uuid() AS id,
+                q.ids[1 + (n % {QUEUES})] AS queue,
+                r.ids[1 + (random() * ({REPRESENTATIVES} - 1))::int] AS agent,
+                date_trunc('day', now()) - make_interval(days => (n % {DAYS})::int + 1)
+                    + make_interval(hours => 8) + make_interval(secs => random() * 36000) AS entered,
+                random() AS fate,
+                random() * 120 AS wait,
+                60 + random() * 840 AS talk,
+                random() * 120 AS wrap,
+                1 + (random() * 4)::int AS stars,
+                random() AS rates
+           FROM generate_series(1, {SESSIONS}) n, q, r"
+    )))
+    .await?;
+    tx.execute(sqlx::query(
+        "INSERT INTO events (at, kind, help_session_id, queue_id, representative_id, detail)
+         SELECT e.at, e.kind, f.id, f.queue, e.agent, e.detail FROM fake f CROSS JOIN LATERAL (VALUES
+             (f.entered, 'ENTER_QUEUE', NULL::uuid, '{\"channel\": \"video\", \"priority\": 0}'::jsonb, true),
+             (f.entered + make_interval(secs => f.wait * 0.9), 'OFFER', f.agent, '{}', f.fate < 0.85),
+             (f.entered + make_interval(secs => f.wait), 'CONNECT', f.agent, '{\"mode\": \"push\"}', f.fate < 0.85),
+             (f.entered + make_interval(secs => f.wait + f.talk), 'END_BY_AGENT', f.agent, '{}', f.fate < 0.85),
+             (f.entered + make_interval(secs => f.wait + f.talk + f.wrap), 'WRAP_UP_DONE', f.agent, '{\"disposition\": \"resolved\"}', f.fate < 0.85),
+             (f.entered + make_interval(secs => f.wait + f.talk + f.wrap + 30), 'RATED', f.agent,
+                 jsonb_build_object('rating', f.stars), f.fate < 0.85 AND f.rates < 0.3),
+             (f.entered + make_interval(secs => f.wait * 2.5), 'ABANDON', NULL, '{}', f.fate >= 0.85 AND f.fate < 0.95),
+             (f.entered + make_interval(secs => f.wait * 2.5), 'CANCEL', NULL, '{}', f.fate >= 0.95)
+         ) AS e (at, kind, agent, detail, happens)
+         WHERE e.happens",
+    ))
+    .await?;
+    tx.execute(sqlx::query(&format!(
+        "INSERT INTO events (at, kind, representative_id, detail)
+         SELECT date_trunc('day', now()) - make_interval(days => d) + make_interval(hours => s.hour), 'AGENT_STATE', r.id,
+                jsonb_build_object('state', s.state)
+           FROM representatives r, generate_series(1, {DAYS}) d,
+                (VALUES (8, 'READY'), (18, 'LOGGED_OUT')) AS s (hour, state)
+          WHERE r.role = 'agent'"
+    )))
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
