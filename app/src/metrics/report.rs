@@ -85,32 +85,12 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
     // GROUPING() has a bit set for each column summed over: 15 = the whole
     // range, 7 = per queue, 11 = per representative, 13 = per day, 14 = per hour.
     let rows = sqlx::query!(
-        r#"WITH hourly AS (
-             -- Quarter hours summed into hours first: a quarter of the rows
-             -- for the grouping sets below.
-             SELECT queue_id, representative_id, date_trunc('hour', bucket AT TIME ZONE $3) AS local_hour,
-                    sum(offered)::int AS offered,
-                    sum(answered)::int AS answered,
-                    sum(answered_in_sl)::int AS answered_in_sl,
-                    sum(wait_seconds) AS wait_seconds,
-                    sum(abandoned)::int AS abandoned,
-                    sum(abandoned_after_sl)::int AS abandoned_after_sl,
-                    sum(short_abandoned)::int AS short_abandoned,
-                    sum(expired)::int AS expired,
-                    sum(rona)::int AS rona,
-                    sum(handled)::int AS handled,
-                    sum(handle_seconds) AS handle_seconds,
-                    sum(ratings)::int AS ratings,
-                    sum(rating_sum)::int AS rating_sum,
-                    sum(handling_seconds) AS handling_seconds,
-                    sum(ready_idle_seconds) AS ready_idle_seconds
+        r#"WITH b AS (
+             SELECT *, (bucket AT TIME ZONE $3)::date AS day, extract(hour FROM bucket AT TIME ZONE $3)::int AS hour
                FROM metric_buckets
               WHERE bucket >= ($1::date::timestamp AT TIME ZONE $3)
                 AND bucket < (($2::date + 1)::timestamp AT TIME ZONE $3)
                 AND ($4::uuid IS NULL OR queue_id = $4 OR queue_id = '00000000-0000-0000-0000-000000000000')
-              GROUP BY 1, 2, 3
-           ), b AS (
-             SELECT *, local_hour::date AS day, extract(hour FROM local_hour)::int AS hour FROM hourly
            )
            SELECT GROUPING(queue_id, representative_id, day, hour) AS "grouping!",
                   queue_id AS "queue_id?", representative_id AS "representative_id?", day, hour,

@@ -423,6 +423,10 @@ impl Batch {
     }
 
     async fn write(self, tx: &mut Transaction<'_, Postgres>) -> Result<(), AppError> {
+        if self.buckets.is_empty() && self.visits.is_empty() && self.agents.is_empty() {
+            // Nothing happened and nobody's time runs: an idle second.
+            return Ok(());
+        }
         let mut keys = (Vec::new(), Vec::new(), Vec::new());
         let mut counts: [Vec<i32>; 11] = Default::default();
         let mut times: [Vec<f64>; 4] = Default::default();
