@@ -3,6 +3,8 @@
 //! reports the same); the counters come from the roll-up's running totals,
 //! so they never go back after a restart. HTTP latency is this server's own.
 
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -17,7 +19,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::sync::atomic::AtomicU64;
+use tokio::sync::Mutex;
+use uuid::Uuid;
 
 use app::error::AppError;
 use app::state::AppState;
@@ -44,6 +47,7 @@ struct StateLabels {
 #[derive(Clone)]
 pub struct Metrics {
     registry: Arc<Registry>,
+    refreshing: Arc<Mutex<()>>,
     token: Option<Arc<str>>,
     http: Family<HttpLabels, Histogram>,
     waiting: Family<QueueLabels, Gauge>,
@@ -81,6 +85,7 @@ impl Metrics {
         registry.register("queue_abandons", "Customers who left while waiting (short abandons included)", Family::clone(&abandons));
         Self {
             registry: Arc::new(registry),
+            refreshing: Arc::new(Mutex::new(())),
             token: token.map(Arc::from),
             http,
             waiting,
@@ -95,29 +100,28 @@ impl Metrics {
 
     /// Reads the database's figures into the metrics.
     async fn refresh(&self, pool: &sqlx::PgPool) -> Result<(), AppError> {
-        let queues = sqlx::query!(
-            r#"SELECT q.name, count(e.help_session_id) AS "waiting!",
-                      coalesce(extract(epoch FROM now() - min(e.enqueued_at)), 0)::float8 AS "oldest!",
-                      coalesce(max(t.offered), 0) AS "offered!", coalesce(max(t.answered), 0) AS "answered!",
-                      coalesce(max(t.rona), 0) AS "rona!", coalesce(max(t.abandoned), 0) AS "abandoned!"
-                 FROM queues q
-                 LEFT JOIN queue_entries e ON e.queue_id = q.id
-                 LEFT JOIN metric_totals t ON t.queue_id = q.id
-                GROUP BY q.id"#
-        )
-        .fetch_all(pool)
-        .await?;
+        // Two scrapes at once would both add the same difference to the counters.
+        let _one_at_a_time = self.refreshing.lock().await;
+        let lines = app::metrics::board::lines(pool).await?;
+        let totals: HashMap<Uuid, [i64; 4]> =
+            sqlx::query!("SELECT queue_id, offered, answered, rona, abandoned FROM metric_totals")
+                .fetch_all(pool)
+                .await?
+                .into_iter()
+                .map(|row| (row.queue_id, [row.offered, row.answered, row.rona, row.abandoned]))
+                .collect();
         self.waiting.clear();
         self.oldest_wait.clear();
-        for queue in queues {
-            let labels = QueueLabels { queue: queue.name };
-            self.waiting.get_or_create(&labels).set(queue.waiting);
-            self.oldest_wait.get_or_create(&labels).set(queue.oldest);
+        for line in lines {
+            let [offered, answered, rona, abandoned] = totals.get(&line.id).copied().unwrap_or_default();
+            let labels = QueueLabels { queue: line.name };
+            self.waiting.get_or_create(&labels).set(line.waiting);
+            self.oldest_wait.get_or_create(&labels).set(line.longest.unwrap_or(0.0));
             for (family, total) in [
-                (&self.offered, queue.offered),
-                (&self.matches, queue.answered),
-                (&self.rona, queue.rona),
-                (&self.abandons, queue.abandoned),
+                (&self.offered, offered),
+                (&self.matches, answered),
+                (&self.rona, rona),
+                (&self.abandons, abandoned),
             ] {
                 let counter = family.get_or_create(&labels);
                 let total = u64::try_from(total).unwrap_or_default();

@@ -8,15 +8,31 @@ use uuid::Uuid;
 use super::{AgentCounts, Figures, LiveBoard, LiveQueue, MetricsSettings, ReportQuery};
 use crate::error::AppError;
 
-pub async fn board(pool: &sqlx::PgPool, settings: &MetricsSettings) -> Result<LiveBoard, AppError> {
-    let waiting = sqlx::query!(
+/// One queue's line now.
+pub struct QueueLine {
+    pub id: Uuid,
+    pub name: String,
+    /// Waiting or being offered.
+    pub waiting: i64,
+    /// Since the longest-waiting customer entered; None with nobody waiting.
+    pub longest: Option<f64>,
+}
+
+/// Every queue's line now, by name.
+pub async fn lines(pool: &sqlx::PgPool) -> Result<Vec<QueueLine>, AppError> {
+    Ok(sqlx::query_as!(
+        QueueLine,
         r#"SELECT q.id, q.name, count(e.help_session_id) AS "waiting!",
                   extract(epoch FROM now() - min(e.enqueued_at))::float8 AS longest
              FROM queues q LEFT JOIN queue_entries e ON e.queue_id = q.id
             GROUP BY q.id ORDER BY lower(q.name)"#
     )
     .fetch_all(pool)
-    .await?;
+    .await?)
+}
+
+pub async fn board(pool: &sqlx::PgPool, settings: &MetricsSettings) -> Result<LiveBoard, AppError> {
+    let waiting = lines(pool).await?;
     let today_query = ReportQuery { span: "today".into(), from: None, to: None, queue: None };
     let today = super::report::report(pool, settings, &today_query).await?;
     let mut today_by_queue: HashMap<Uuid, Figures> = HashMap::new();
