@@ -40,6 +40,7 @@ CREATE TABLE metric_buckets (
     rating_sum         integer NOT NULL DEFAULT 0,
     handling_seconds   double precision NOT NULL DEFAULT 0,
     ready_idle_seconds double precision NOT NULL DEFAULT 0,
+    not_ready_seconds  double precision NOT NULL DEFAULT 0,
     PRIMARY KEY (bucket, queue_id, representative_id)
 );
 

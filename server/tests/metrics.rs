@@ -229,7 +229,13 @@ async fn a_scripted_day_gives_the_figures_worked_out_by_hand(pool: PgPool) {
     close(bob.aht(), 1710.0 / 3.0);
     close(bob.occupancy(), 1050.0 / 54_000.0);
     close(bob.csat(), 3.0);
-    assert!(day.by_representative.iter().all(|line| line.label != "Carol"), "Carol had no time to count");
+    // Carol, NOT_READY 08:00–18:00: ten hours not ready, no occupancy.
+    let carol = line(&day.by_representative, "Carol");
+    assert_eq!((carol.answered, carol.handled), (0, 0));
+    assert_eq!(carol.occupancy(), None);
+    close(Some(carol.not_ready_seconds), 36_000.0);
+    close(Some(alice.not_ready_seconds), 300.0);
+    close(Some(bob.not_ready_seconds), 0.0);
 
     // By hour (UTC): 09 has S1–S3, 11 the transfer's two visits, 23 S6.
     assert_eq!(line(&day.by_hour, "09").offered, 3);
@@ -262,7 +268,8 @@ async fn buckets(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT concat_ws(' ', bucket, queue_id, representative_id, offered, answered, answered_in_sl, round(wait_seconds::numeric, 3),
                 abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, round(handle_seconds::numeric, 3),
-                ratings, rating_sum, round(handling_seconds::numeric, 3), round(ready_idle_seconds::numeric, 3))
+                ratings, rating_sum, round(handling_seconds::numeric, 3), round(ready_idle_seconds::numeric, 3),
+                round(not_ready_seconds::numeric, 3))
            FROM metric_buckets ORDER BY bucket, queue_id, representative_id",
     )
     .fetch_all(pool)

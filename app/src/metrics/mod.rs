@@ -57,6 +57,8 @@ pub struct Figures {
     pub handling_seconds: f64,
     /// Representatives' time READY with no session.
     pub ready_idle_seconds: f64,
+    /// Representatives' time NOT_READY with no session.
+    pub not_ready_seconds: f64,
 }
 
 fn ratio(part: f64, whole: f64) -> Option<f64> {
@@ -80,6 +82,7 @@ impl Figures {
         self.rating_sum += other.rating_sum;
         self.handling_seconds += other.handling_seconds;
         self.ready_idle_seconds += other.ready_idle_seconds;
+        self.not_ready_seconds += other.not_ready_seconds;
     }
 
     /// Answered within T ÷ (answered + abandoned after T).
@@ -294,7 +297,17 @@ impl Report {
             TableKind::Hours => Table { columns: service("Hour"), rows: self.by_hour.iter().map(service_row).collect() },
             TableKind::Days => Table { columns: service("Day"), rows: self.by_day.iter().map(service_row).collect() },
             TableKind::Representatives => Table {
-                columns: ["Representative", "Answered", "Handled", "AHT (s)", "Occupancy (%)", "Missed offers", "CSAT (1-5)", "CSAT responses (%)"]
+                columns: [
+                    "Representative",
+                    "Answered",
+                    "Handled",
+                    "AHT (s)",
+                    "Occupancy (%)",
+                    "Not ready (h)",
+                    "Missed offers",
+                    "CSAT (1-5)",
+                    "CSAT responses (%)",
+                ]
                     .map(str::to_owned)
                     .to_vec(),
                 rows: self
@@ -308,6 +321,7 @@ impl Report {
                             count(f.handled),
                             seconds(f.aht()),
                             percent(f.occupancy()),
+                            format!("{:.2}", f.not_ready_seconds / 3600.0),
                             count(f.rona),
                             stars(f.csat()),
                             percent(f.response_rate()),

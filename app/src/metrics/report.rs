@@ -108,7 +108,8 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
                   coalesce(sum(ratings), 0)::bigint AS "ratings!",
                   coalesce(sum(rating_sum), 0)::bigint AS "rating_sum!",
                   coalesce(sum(handling_seconds), 0)::float8 AS "handling_seconds!",
-                  coalesce(sum(ready_idle_seconds), 0)::float8 AS "ready_idle_seconds!"
+                  coalesce(sum(ready_idle_seconds), 0)::float8 AS "ready_idle_seconds!",
+                  coalesce(sum(not_ready_seconds), 0)::float8 AS "not_ready_seconds!"
              FROM b
             GROUP BY GROUPING SETS ((), (queue_id), (representative_id), (day), (hour))"#,
         from,
@@ -141,6 +142,7 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
             rating_sum: row.rating_sum,
             handling_seconds: row.handling_seconds,
             ready_idle_seconds: row.ready_idle_seconds,
+            not_ready_seconds: row.not_ready_seconds,
         };
         match (row.grouping, row.queue_id, row.representative_id, row.day, row.hour) {
             (15, ..) => total = figures,

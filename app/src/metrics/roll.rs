@@ -372,7 +372,8 @@ impl Batch {
     }
 
     /// Counts the agent's time up to `at` as it was spent (handling, READY
-    /// idle, or neither), cut at bucket edges. Returns their memory.
+    /// idle, NOT_READY; logged out is not counted), cut at bucket edges.
+    /// Returns their memory.
     fn count_time(&mut self, agent: Uuid, at: OffsetDateTime) -> &mut Agent {
         let Self { agents, buckets, .. } = self;
         let memo = agents.entry(agent).or_insert_with(|| Agent { state: "LOGGED_OUT".into(), open: 0, counted_to: at });
@@ -381,9 +382,10 @@ impl Batch {
         let to = at.max(memo.counted_to);
         let handling = memo.open > 0;
         let idle = !handling && memo.state == "READY";
+        let not_ready = !handling && memo.state == "NOT_READY";
         let mut from = memo.counted_to;
         memo.counted_to = to;
-        if handling || idle {
+        if handling || idle || not_ready {
             while from < to {
                 let bucket = bucket_of(from);
                 let end = to.min(bucket + Duration::seconds(BUCKET_SECONDS));
@@ -391,8 +393,10 @@ impl Batch {
                 let figures = buckets.entry((bucket, Uuid::nil(), agent)).or_default();
                 if handling {
                     figures.handling_seconds += spent;
-                } else {
+                } else if idle {
                     figures.ready_idle_seconds += spent;
+                } else {
+                    figures.not_ready_seconds += spent;
                 }
                 from = end;
             }
@@ -400,12 +404,12 @@ impl Batch {
         memo
     }
 
-    /// Caught up: every representative who is handling or READY has their
-    /// time counted to the horizon, so today's figures are current.
+    /// Caught up: every representative who is signed in has their time
+    /// counted to the horizon, so today's figures are current.
     async fn count_time_to(&mut self, tx: &mut Transaction<'_, Postgres>, horizon: OffsetDateTime) -> Result<(), AppError> {
         let open = sqlx::query!(
             "SELECT representative_id, state, open_sessions, counted_to FROM metric_agents
-              WHERE counted_to < $1 AND (open_sessions > 0 OR state = 'READY')",
+              WHERE counted_to < $1 AND (open_sessions > 0 OR state <> 'LOGGED_OUT')",
             horizon
         )
         .fetch_all(&mut **tx)
@@ -429,7 +433,7 @@ impl Batch {
         }
         let mut keys = (Vec::new(), Vec::new(), Vec::new());
         let mut counts: [Vec<i32>; 11] = Default::default();
-        let mut times: [Vec<f64>; 4] = Default::default();
+        let mut times: [Vec<f64>; 5] = Default::default();
         for ((bucket, queue, agent), f) in &self.buckets {
             keys.0.push(*bucket);
             keys.1.push(*queue);
@@ -442,20 +446,20 @@ impl Batch {
                 // Within one batch of at most BATCH events.
                 column.push(i32::try_from(value).unwrap_or(i32::MAX));
             }
-            for (column, value) in times.iter_mut().zip([f.wait_seconds, f.handle_seconds, f.handling_seconds, f.ready_idle_seconds]) {
+            for (column, value) in times.iter_mut().zip([f.wait_seconds, f.handle_seconds, f.handling_seconds, f.ready_idle_seconds, f.not_ready_seconds]) {
                 column.push(value);
             }
         }
         let [offered, answered, answered_in_sl, abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, ratings, rating_sum] =
             counts;
-        let [wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds] = times;
+        let [wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds, not_ready_seconds] = times;
         sqlx::query!(
             "INSERT INTO metric_buckets AS b (bucket, queue_id, representative_id, offered, answered, answered_in_sl,
                     abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, ratings, rating_sum,
-                    wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds)
+                    wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds, not_ready_seconds)
              SELECT * FROM UNNEST($1::timestamptz[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::int[], $7::int[],
                     $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::int[],
-                    $15::float8[], $16::float8[], $17::float8[], $18::float8[])
+                    $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::float8[])
              ON CONFLICT (bucket, queue_id, representative_id) DO UPDATE SET
                 offered = b.offered + EXCLUDED.offered,
                 answered = b.answered + EXCLUDED.answered,
@@ -471,10 +475,11 @@ impl Batch {
                 wait_seconds = b.wait_seconds + EXCLUDED.wait_seconds,
                 handle_seconds = b.handle_seconds + EXCLUDED.handle_seconds,
                 handling_seconds = b.handling_seconds + EXCLUDED.handling_seconds,
-                ready_idle_seconds = b.ready_idle_seconds + EXCLUDED.ready_idle_seconds",
+                ready_idle_seconds = b.ready_idle_seconds + EXCLUDED.ready_idle_seconds,
+                not_ready_seconds = b.not_ready_seconds + EXCLUDED.not_ready_seconds",
             &keys.0, &keys.1, &keys.2, &offered, &answered, &answered_in_sl, &abandoned, &abandoned_after_sl,
             &short_abandoned, &expired, &rona, &handled, &ratings, &rating_sum, &wait_seconds, &handle_seconds,
-            &handling_seconds, &ready_idle_seconds
+            &handling_seconds, &ready_idle_seconds, &not_ready_seconds
         )
         .execute(&mut **tx)
         .await?;

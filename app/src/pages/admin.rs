@@ -328,7 +328,8 @@ fn ReportView(report: Report) -> impl IntoView {
         {table_view(&report, TableKind::Representatives, "By representative")}
         <p class="definition">
             "Representatives: answered = customers they connected with; handled = sessions they finished "
-            "(wrap-up done, or transferred on); AHT, occupancy and CSAT as above; missed offers = offers not answered in time (RONA)."
+            "(wrap-up done, or transferred on); AHT, occupancy and CSAT as above; not ready = hours NOT_READY with no customer; "
+            "missed offers = offers not answered in time (RONA)."
         </p>
         {table_view(&report, TableKind::Hours, "By hour of day")}
         {table_view(&report, TableKind::Days, "By day")}
