@@ -24,8 +24,6 @@
 //! database `switchboard_bench` (scripts/bench starts a throwaway one).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -34,8 +32,8 @@ use app::routing::events::{Notice, NOTIFY_CHANNEL};
 use app::routing::{self, agents, Engine, EndedBy, NewRequest};
 use app::queue::Channel;
 use serde_json::{json, Value};
-use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
-use sqlx::{ConnectOptions, Executor, PgPool};
+use sqlx::postgres::{PgConnectOptions, PgListener};
+use sqlx::{Executor, PgPool};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -53,18 +51,13 @@ const WORKERS: usize = 32;
 const PGBENCH_SECONDS: u32 = 10;
 const PGBENCH_CLIENTS: [u32; 2] = [8, 32];
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+mod support;
+
+use support::Error;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let server_url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set (run `make bench`)")?;
-    let admin = PgConnectOptions::from_str(&server_url)?;
-    let mut conn = admin.clone().connect().await?;
-    conn.execute("DROP DATABASE IF EXISTS switchboard_bench WITH (FORCE)").await?;
-    conn.execute("CREATE DATABASE switchboard_bench").await?;
-    let options = admin.database("switchboard_bench");
-    let pool = PgPoolOptions::new().max_connections(40).connect_with(options.clone()).await?;
-    server::database::MIGRATOR.run(&pool).await?;
+    let (pool, options) = support::fresh_database("switchboard_bench", 40).await?;
 
     // The real server, in this process, on a real socket.
     let config = server::config::Config::from_env()?;
@@ -72,12 +65,7 @@ async fn main() -> Result<(), Error> {
     let engine = state.engine.clone();
     let live = server::live::Live::new(Duration::from_secs(config.grace_seconds));
     live.start(engine.clone());
-    let router = server::http::router(state, &config, live);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
-    });
+    let base = support::serve(server::http::router(state, &config, live)).await?;
 
     let live_run = live_service(&engine, &base).await?;
     let matching = matching(&engine).await?;

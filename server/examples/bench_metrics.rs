@@ -15,14 +15,11 @@
 //! Needs DATABASE_URL naming a PostgreSQL server where it may create the
 //! database `switchboard_metrics_bench` (scripts/bench starts a throwaway one).
 
-use std::net::SocketAddr;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use app::metrics::{board, report, roll, ReportQuery};
 use app::model::{DisplayName, Email, NewPassword, Role};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Executor};
+use sqlx::Executor;
 
 const SESSIONS: i64 = 1_000_000;
 const DAYS: i64 = 90;
@@ -31,7 +28,9 @@ const REPRESENTATIVES: i64 = 60;
 const RUNS: usize = 20;
 const PASSWORD: &str = "bench admin password";
 
-type Error = Box<dyn std::error::Error + Send + Sync>;
+mod support;
+
+use support::Error;
 
 fn percentile(samples: &mut [f64], p: f64) -> f64 {
     samples.sort_by(f64::total_cmp);
@@ -49,14 +48,7 @@ fn summary(name: &str, samples: &mut [f64]) {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let server_url = std::env::var("DATABASE_URL").map_err(|_| "DATABASE_URL is not set (run `make bench`)")?;
-    let admin = PgConnectOptions::from_str(&server_url)?;
-    let mut conn = admin.clone().connect().await?;
-    conn.execute("DROP DATABASE IF EXISTS switchboard_metrics_bench WITH (FORCE)").await?;
-    conn.execute("CREATE DATABASE switchboard_metrics_bench").await?;
-    let options = admin.database("switchboard_metrics_bench");
-    let pool = PgPoolOptions::new().max_connections(10).connect_with(options).await?;
-    server::database::MIGRATOR.run(&pool).await?;
+    let (pool, _) = support::fresh_database("switchboard_metrics_bench", 10).await?;
 
     println!("metrics: generating {SESSIONS} help sessions over {DAYS} days…");
     let started = Instant::now();
@@ -81,12 +73,7 @@ async fn main() -> Result<(), Error> {
     )
     .await?;
     let live = server::live::Live::new(Duration::from_secs(config.grace_seconds));
-    let router = server::http::router(state, &config, live);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
-    });
+    let base = support::serve(server::http::router(state, &config, live)).await?;
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     let signed = client
         .post(format!("{base}/api/login"))

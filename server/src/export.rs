@@ -39,11 +39,7 @@ pub async fn export(State(state): State<AppState>, session: Session, Query(query
 }
 
 async fn csv_of(state: &AppState, session: &Session, query: ExportQuery) -> Result<(String, String), AppError> {
-    match app::auth::session::current(session, &state.pool).await? {
-        Some(me) if Area::Admin.allows(me.role) => {}
-        Some(_) => return Err(AppError::Forbidden),
-        None => return Err(AppError::Unauthorized("Please sign in first.".into())),
-    }
+    app::auth::session::allowed(session, &state.pool, Area::Admin).await?;
     let table = TableKind::parse(&query.table)?;
     let queue = match query.queue.as_deref().map(str::trim).filter(|raw| !raw.is_empty()) {
         None => None,

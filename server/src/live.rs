@@ -358,11 +358,8 @@ pub async fn admin_socket(
     Extension(live): Extension<Live>,
     session: Session,
 ) -> Response {
-    match app::auth::session::current(&session, &state.pool).await {
-        Ok(Some(me)) if app::access::Area::Admin.allows(me.role) => {}
-        Ok(Some(_)) => return refuse(AppError::Forbidden),
-        Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    if let Err(error) = app::auth::session::allowed(&session, &state.pool, app::access::Area::Admin).await {
+        return refuse(error);
     }
     ws.on_upgrade(move |socket| async move {
         let relevant = |notice: &Notice| notice.kind != "MESSAGE" && !notice.kind.starts_with("SIGNAL");

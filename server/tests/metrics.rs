@@ -462,6 +462,8 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
         phone: None,
         priority: 0,
     };
+    let agent = common::add_agent(&pool, "pat@example.com", "Pat", queue).await;
+    app::routing::agents::log_in(&engine, agent).await.unwrap();
     routing::enter(&engine, request("Waits")).await.unwrap();
     let leaves = routing::enter(&engine, request("Leaves")).await.unwrap();
     routing::leave(&engine, leaves, Left::Cancelled).await.unwrap();
@@ -480,6 +482,8 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
     assert!(body.contains("switchboard_queue_offered_total{queue=\"Billing\"} 2"), "{body}");
     assert!(body.contains("switchboard_queue_abandons_total{queue=\"Billing\"} 1"), "{body}");
     assert!(body.contains("switchboard_queue_oldest_wait_seconds{queue=\"Billing\"}"), "{body}");
+    assert!(body.contains("switchboard_representatives{state=\"not_ready\",reason=\"Logged in\"} 1"), "{body}");
+    assert!(body.contains("switchboard_representatives{state=\"ready\",reason=\"\"} 0"), "{body}");
     assert!(body.contains("switchboard_http_request_duration_seconds_bucket{"), "{body}");
     assert!(body.contains("route=\"/healthz\""), "{body}");
 

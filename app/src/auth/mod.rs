@@ -98,12 +98,7 @@ mod ssr {
     pub async fn require(area: Area) -> Result<(Me, AppState), AppError> {
         let state = app_state()?;
         let session = session().await?;
-        let me = super::session::current(&session, &state.pool)
-            .await?
-            .ok_or_else(AppError::sign_in_needed)?;
-        if !area.allows(me.role) {
-            return Err(AppError::Forbidden);
-        }
+        let me = super::session::allowed(&session, &state.pool, area).await?;
         Ok((me, state))
     }
 }

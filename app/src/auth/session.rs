@@ -53,6 +53,16 @@ pub async fn current(session: &Session, pool: &PgPool) -> Result<Option<Me>, App
     }
 }
 
+/// The signed-in representative, if their role opens `area`: 401 when
+/// nobody is signed in, 403 when the role does not reach.
+pub async fn allowed(session: &Session, pool: &PgPool, area: crate::access::Area) -> Result<Me, AppError> {
+    let me = current(session, pool).await?.ok_or_else(AppError::sign_in_needed)?;
+    if !area.allows(me.role) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(me)
+}
+
 /// Signs a representative in on this session. The session id is renewed
 /// first, so an id planted before sign-in (session fixation) is worthless.
 pub async fn start(session: &Session, id: Uuid, generation: i32) -> Result<(), AppError> {
