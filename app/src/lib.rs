@@ -7,6 +7,8 @@ pub mod auth;
 pub mod conversation;
 pub mod customer;
 pub mod desk;
+#[cfg(feature = "ssr")]
+pub mod engine;
 pub mod error;
 pub mod live;
 pub mod metrics;
@@ -14,11 +16,10 @@ pub mod model;
 pub mod pages;
 pub mod people;
 pub mod queue;
-#[cfg(feature = "ssr")]
-pub mod routing;
 pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod states;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

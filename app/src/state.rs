@@ -10,8 +10,8 @@ use crate::error::AppError;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub pool: PgPool,
-    /// The routing engine (the same pool, and the wake-up sender).
-    pub engine: crate::routing::Engine,
+    /// The engine (the same pool, and the wake-up sender).
+    pub engine: crate::engine::Engine,
     pub leptos_options: LeptosOptions,
     pub sign_in: SignInRules,
     /// Signs and checks customers' tokens.

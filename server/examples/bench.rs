@@ -28,9 +28,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app::routing::events::{Notice, NOTIFY_CHANNEL};
-use app::routing::{self, agents, Engine, EndedBy, NewRequest};
+use app::engine::control::{self, EndedBy};
+use app::engine::events::{EventKind, Notice, NOTIFY_CHANNEL};
+use app::engine::line::{self, NewRequest};
+use app::engine::{agents, offers, pull, Engine};
 use app::queue::Channel;
+use app::states::{AgentId, HelpSessionId, QueueId};
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgListener};
 use sqlx::{Executor, PgPool};
@@ -61,11 +64,9 @@ async fn main() -> Result<(), Error> {
 
     // The real server, in this process, on a real socket.
     let config = server::config::Config::from_env()?;
-    let state = server::http::state(pool.clone(), &config).await?;
-    let engine = state.engine.clone();
-    let live = server::live::Live::new(Duration::from_secs(config.grace_seconds));
-    live.start(engine.clone());
-    let base = support::serve(server::http::router(state, &config, live)).await?;
+    let application = server::application::Application::build(pool.clone(), &config).await?;
+    let engine = application.state.engine.clone();
+    let base = support::serve(application.router.clone()).await?;
 
     let live_run = live_service(&engine, &base).await?;
     let matching = matching(&engine).await?;
@@ -114,8 +115,8 @@ async fn live_service(engine: &Engine, base: &str) -> Result<LiveRun, Error> {
 
     // When each customer's enqueue request was sent, and when their offer
     // was heard.
-    let sent: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
-    let heard: Arc<Mutex<HashMap<Uuid, Instant>>> = Arc::default();
+    let sent: Arc<Mutex<HashMap<HelpSessionId, Instant>>> = Arc::default();
+    let heard: Arc<Mutex<HashMap<HelpSessionId, Instant>>> = Arc::default();
     let served = Arc::new(AtomicUsize::new(0));
     let mut offers = offer_stream(pool).await?;
     let desks = {
@@ -155,7 +156,7 @@ async fn live_service(engine: &Engine, base: &str) -> Result<LiveRun, Error> {
                 .json()
                 .await?;
             let token = created["token"].as_str().ok_or("no token")?;
-            let id: Uuid = created["help_session_id"].as_str().ok_or("no id")?.parse()?;
+            let id: HelpSessionId = created["help_session_id"].as_str().ok_or("no id")?.parse()?;
             sent.lock().map_err(|_| "poisoned")?.insert(id, Instant::now());
             let response = http.post(format!("{base}/help/queue")).bearer_auth(token).send().await?;
             if !response.status().is_success() {
@@ -191,14 +192,14 @@ async fn live_service(engine: &Engine, base: &str) -> Result<LiveRun, Error> {
 
 /// OFFER wake-ups, as (help session, representative), heard the way every
 /// server hears them.
-async fn offer_stream(pool: &PgPool) -> Result<mpsc::UnboundedReceiver<(Uuid, Uuid)>, Error> {
+async fn offer_stream(pool: &PgPool) -> Result<mpsc::UnboundedReceiver<(HelpSessionId, AgentId)>, Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(NOTIFY_CHANNEL).await?;
     let (offers, received) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         while let Ok(notification) = listener.recv().await {
             let Ok(notice) = serde_json::from_str::<Notice>(notification.payload()) else { continue };
-            if let (true, Some(session), Some(agent)) = (notice.kind == "OFFER", notice.session, notice.agent) {
+            if let (true, Some(session), Some(agent)) = (notice.is(EventKind::Offer), notice.session, notice.agent) {
                 if offers.send((session, agent)).is_err() {
                     break;
                 }
@@ -239,7 +240,7 @@ async fn matching(engine: &Engine) -> Result<Matching, Error> {
         let taken = taken.clone();
         async move {
             for _ in 0..SEATS {
-                if routing::next_customer(&engine, agent).await?.is_some() {
+                if pull::next_customer(&engine, agent).await?.is_some() {
                     taken.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -281,7 +282,7 @@ async fn matching(engine: &Engine) -> Result<Matching, Error> {
                 let engine = engine.clone();
                 let accepted = accepted.clone();
                 tokio::spawn(async move {
-                    if routing::accept(&engine, agent, session).await.is_ok() {
+                    if offers::accept(&engine, agent, session).await.is_ok() {
                         accepted.fetch_add(1, Ordering::Relaxed);
                     }
                     drop(permit);
@@ -306,7 +307,7 @@ async fn matching(engine: &Engine) -> Result<Matching, Error> {
 }
 
 /// `count` customers enter `queue` through the engine, `WORKERS` at a time.
-async fn enter_customers(engine: &Engine, queue: Uuid, count: usize) -> Result<(), Error> {
+async fn enter_customers(engine: &Engine, queue: QueueId, count: usize) -> Result<(), Error> {
     run_split((0..count).collect(), |n| {
         let engine = engine.clone();
         async move {
@@ -318,7 +319,7 @@ async fn enter_customers(engine: &Engine, queue: Uuid, count: usize) -> Result<(
                 phone: None,
                 priority: 0,
             };
-            routing::enter(&engine, request).await?;
+            line::enter(&engine, request).await?;
             Ok(())
         }
     })
@@ -361,13 +362,13 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 /// Accept, end and wrap up, as a representative at their desk would.
-async fn take(engine: &Engine, agent: Uuid, session: Uuid) -> Result<(), app::error::AppError> {
-    routing::accept(engine, agent, session).await?;
-    routing::end(engine, session, EndedBy::Agent).await?;
-    routing::wrap_up(engine, agent, session, "Resolved", "").await
+async fn take(engine: &Engine, agent: AgentId, session: HelpSessionId) -> Result<(), app::error::AppError> {
+    offers::accept(engine, agent, session).await?;
+    control::end(engine, session, EndedBy::Agent).await?;
+    control::wrap_up(engine, agent, session, "Resolved", "").await
 }
 
-async fn make_queue(pool: &PgPool, name: &str, mode: &str) -> Result<Uuid, Error> {
+async fn make_queue(pool: &PgPool, name: &str, mode: &str) -> Result<QueueId, Error> {
     Ok(sqlx::query_scalar(
         "INSERT INTO queues (name, routing_mode, when_nobody) VALUES ($1, $2, 'accept') RETURNING id",
     )
@@ -379,7 +380,7 @@ async fn make_queue(pool: &PgPool, name: &str, mode: &str) -> Result<Uuid, Error
 
 /// Representatives who serve only `queue`, with the product's default
 /// channels and capacity, logged in (NOT_READY).
-async fn make_agents(pool: &PgPool, label: &str, count: usize, queue: Uuid) -> Result<Vec<Uuid>, Error> {
+async fn make_agents(pool: &PgPool, label: &str, count: usize, queue: QueueId) -> Result<Vec<AgentId>, Error> {
     let mut tx = pool.begin().await?;
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "INSERT INTO representatives (email, display_name, role, password_hash)
@@ -417,7 +418,7 @@ async fn make_agents(pool: &PgPool, label: &str, count: usize, queue: Uuid) -> R
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(ids)
+    Ok(ids.into_iter().map(AgentId).collect())
 }
 
 /// pgbench (on PATH, or in Debian's PostgreSQL directories), run on the
@@ -569,7 +570,7 @@ async fn without_engine(engine: &Engine, pgbench: &Pgbench) -> Result<Bare, Erro
 }
 
 /// Matches made in the queue (its CONNECT events).
-async fn connected(pool: &PgPool, queue: Uuid) -> Result<f64, Error> {
+async fn connected(pool: &PgPool, queue: QueueId) -> Result<f64, Error> {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE queue_id = $1 AND kind = 'CONNECT'")
         .bind(queue)
         .fetch_one(pool)

@@ -15,7 +15,7 @@
 //! Needs DATABASE_URL naming a PostgreSQL server where it may create the
 //! database `switchboard_metrics_bench` (scripts/bench starts a throwaway one).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use app::metrics::{board, report, roll, ReportQuery};
 use app::model::{DisplayName, Email, NewPassword, Role};
@@ -63,7 +63,7 @@ async fn main() -> Result<(), Error> {
 
     // The real server, in this process, on a real socket.
     let config = server::config::Config::from_env()?;
-    let state = server::http::state(pool.clone(), &config).await?;
+    let application = server::application::Application::build(pool.clone(), &config).await?;
     app::people::repo::add(
         &pool,
         &Email::parse("bench-admin@example.com")?,
@@ -72,8 +72,7 @@ async fn main() -> Result<(), Error> {
         NewPassword::parse(PASSWORD)?,
     )
     .await?;
-    let live = server::live::Live::new(Duration::from_secs(config.grace_seconds));
-    let base = support::serve(server::http::router(state, &config, live)).await?;
+    let base = support::serve(application.router.clone()).await?;
     let client = reqwest::Client::builder().cookie_store(true).build()?;
     let signed = client
         .post(format!("{base}/api/login"))

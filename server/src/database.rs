@@ -21,8 +21,10 @@ pub enum DatabaseError {
     Embedded(#[from] EmbeddedError),
     #[error("cannot connect to PostgreSQL: {0}")]
     Connect(sqlx::Error),
-    #[error("migrating the database failed: {0}")]
+    #[error("migrating the database failed: {0} (a database made by a build before the baseline schema of 2026-11-29 cannot be migrated: make it anew, e.g. `make clean-data`)")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("applying the engine's SQL definitions failed: {0}")]
+    Define(sqlx::Error),
 }
 
 /// A connected database and, when embedded, the cluster to stop at the end.
@@ -57,8 +59,10 @@ impl Database {
         }
     }
 
+    /// Runs the migrations, then applies the engine's SQL definitions.
     pub async fn migrate(&self) -> Result<(), DatabaseError> {
         MIGRATOR.run(&self.pool).await?;
+        app::engine::definitions::apply(&self.pool).await.map_err(DatabaseError::Define)?;
         Ok(())
     }
 

@@ -25,7 +25,10 @@ use app::customer::request::HelpForm;
 use app::customer::view::customer_view;
 use app::customer::{CustomerView, HelpTicket};
 use app::error::AppError;
-use app::routing::{self, Left};
+use app::engine::line::{self, Left};
+use app::engine::pull;
+use app::queue::Channel;
+use app::states::{HelpSessionId, QueueId};
 use app::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -78,13 +81,13 @@ async fn create_session(
         body.phone.as_deref().unwrap_or(""),
     )
     .await?;
-    let help_session_id = routing::create(&state.engine, form.0).await?;
-    let token = state.customer_keys.issue(help_session_id)?;
-    Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id, token })))
+    let help_session = line::create(&state.engine, form.0).await?;
+    let token = state.customer_keys.issue(help_session)?;
+    Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id: help_session.uuid(), token })))
 }
 
 /// The help session a bearer token names.
-fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<Uuid> {
+fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<HelpSessionId> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -95,7 +98,7 @@ fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<Uuid> {
 
 async fn enqueue(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
     let session = bearer(&state, &headers)?;
-    routing::enqueue(&state.engine, session).await?;
+    line::enqueue(&state.engine, session).await?;
     status_of(&state, session).await
 }
 
@@ -104,30 +107,30 @@ async fn session_status(State(state): State<AppState>, headers: HeaderMap) -> Ap
     status_of(&state, session).await
 }
 
-async fn status_of(state: &AppState, session: Uuid) -> ApiResult<Json<CustomerView>> {
+async fn status_of(state: &AppState, session: HelpSessionId) -> ApiResult<Json<CustomerView>> {
     let view = customer_view(&state.pool, session)
         .await?
         .ok_or_else(|| ApiError(AppError::NotFound("No such help session.".into())))?;
     Ok(Json(view))
 }
 
-async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<Uuid>) -> ApiResult<StatusCode> {
+async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<HelpSessionId>) -> ApiResult<StatusCode> {
     let session = bearer(&state, &headers)?;
     if session != id {
         return Err(ApiError(AppError::Forbidden));
     }
-    routing::leave(&state.engine, id, Left::Cancelled).await?;
+    line::leave(&state.engine, id, Left::Cancelled).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The customer a representative just took.
 #[derive(Debug, Serialize)]
 pub struct Dequeued {
-    help_session_id: Uuid,
-    queue_id: Uuid,
+    help_session_id: HelpSessionId,
+    queue_id: QueueId,
     customer_name: String,
     reason: String,
-    channel: String,
+    channel: Channel,
     phone: Option<String>,
 }
 
@@ -135,7 +138,7 @@ async fn dequeue(State(state): State<AppState>, session: Session) -> ApiResult<R
     let me = app::auth::session::current(&session, &state.pool)
         .await?
         .ok_or_else(|| ApiError(AppError::sign_in_needed()))?;
-    let Some(taken) = routing::next_customer(&state.engine, me.id).await? else {
+    let Some(taken) = pull::next_customer(&state.engine, me.id.into()).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     Ok(Json(Dequeued {

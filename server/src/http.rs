@@ -27,7 +27,7 @@ use app::{shell, App};
 use crate::config::Config;
 use crate::api_status::api_status;
 use crate::gate::gate;
-use crate::live::{self, Live};
+use crate::live::Live;
 
 /// Requests larger than this are refused with 413 before anything reads them.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
@@ -48,7 +48,7 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
     let customer_keys = CustomerKeys::load(&pool, config.token_secret.as_deref()).await?;
     app::metrics::report::check_time_zone(&pool, &config.metrics.time_zone).await?;
     Ok(AppState {
-        engine: app::routing::Engine::new(pool.clone()),
+        engine: app::engine::Engine::new(pool.clone()),
         pool,
         leptos_options: leptos_options(&config.site_root),
         sign_in: config.sign_in.clone(),
@@ -79,11 +79,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/ws/customer", get(live::customer_socket))
-        .route("/ws/rep", get(live::rep_socket))
-        .route("/ws/chat", get(live::chat_socket))
-        .route("/ws/signal", get(live::signal_socket))
-        .route("/ws/admin", get(live::admin_socket))
+        .merge(crate::sockets::router())
         .route("/admin/export.csv", get(crate::export::export))
         .merge(crate::help_api::router())
         .leptos_routes_with_context(

@@ -2,6 +2,7 @@
 //! the HTTP router, and start-up and shutdown.
 
 pub mod api_status;
+pub mod application;
 pub mod cli;
 pub mod config;
 pub mod database;
@@ -13,4 +14,6 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod serve;
+pub mod sockets;
 pub mod telemetry;
+pub mod workers;

@@ -5,10 +5,9 @@ use std::net::SocketAddr;
 use tower_sessions::ExpiredDeletion;
 use tower_sessions_sqlx_store::PostgresStore;
 
+use crate::application::Application;
 use crate::config::Config;
 use crate::database::Database;
-use crate::http;
-use crate::live::Live;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -47,24 +46,18 @@ async fn serve_on(database: &Database, config: &Config) -> Result<(), ServeError
     let store = PostgresStore::new(pool.clone());
     let cleanup = tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)));
 
-    let state = http::state(pool.clone(), config).await.map_err(ServeError::Setup)?;
-    let live = Live::new(std::time::Duration::from_secs(config.grace_seconds));
-    let mut workers = live.start(state.engine.clone());
-    workers.push(crate::live::start_rolling(state.engine.clone(), config.metrics.short_abandon_seconds));
-    let router = http::router(state, config, live);
+    let application = Application::build(pool.clone(), config).await.map_err(ServeError::Setup)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, url = %config.public_url, "Switchboard is listening");
 
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+    axum::serve(listener, application.router.clone().into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     cleanup.abort();
-    for worker in workers {
-        worker.abort();
-    }
+    application.stop();
     tracing::info!("stopped serving");
     Ok(())
 }

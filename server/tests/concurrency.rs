@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use app::error::AppError;
 use app::queue::Channel;
-use app::routing::{self, Engine, agents, EndedBy, Left, NewRequest};
+use app::engine::control::{self, EndedBy};
+use app::engine::line::{self, Left, NewRequest};
+use app::engine::{agents, offers, pull, Engine};
+use app::states::{AgentId, HelpSessionId, QueueId};
 use rand::seq::SliceRandom;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -20,20 +23,20 @@ const PUSH_AGENTS: usize = 10;
 const PULL_AGENTS: usize = 10;
 const ENTERING_TASKS: usize = 8;
 
-async fn queue(pool: &PgPool, name: &str, mode: &str) -> Uuid {
+async fn queue(pool: &PgPool, name: &str, mode: &str) -> QueueId {
     common::add_queue(pool, name, mode, "longest_idle").await
 }
 
-async fn agent(engine: &Engine, n: usize, queue: Uuid) -> Uuid {
+async fn agent(engine: &Engine, n: usize, queue: QueueId) -> AgentId {
     let id = common::add_agent(engine.pool(), &format!("agent{n}@example.com"), &format!("Agent {n}"), queue).await;
     agents::log_in(engine, id).await.unwrap();
     id
 }
 
 /// Handles one customer from connect to completed.
-async fn serve(engine: &Engine, agent: Uuid, session: Uuid) {
-    routing::end(engine, session, EndedBy::Agent).await.unwrap();
-    routing::wrap_up(engine, agent, session, "resolved", "").await.unwrap();
+async fn serve(engine: &Engine, agent: AgentId, session: HelpSessionId) {
+    control::end(engine, session, EndedBy::Agent).await.unwrap();
+    control::wrap_up(engine, agent, session, "resolved", "").await.unwrap();
 }
 
 async fn everyone_placed(pool: &PgPool, entering_done: &AtomicBool) -> bool {
@@ -47,6 +50,7 @@ async fn everyone_placed(pool: &PgPool, entering_done: &AtomicBool) -> bool {
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
     // Two server instances: independent pools (and engines) on the same database.
+    common::define(&pool).await;
     let options = (*pool.connect_options()).clone();
     let instances = [
         Engine::new(PgPoolOptions::new().max_connections(20).connect_with(options.clone()).await.unwrap()),
@@ -77,7 +81,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
         tasks.push(tokio::spawn(async move {
             agents::set_ready(&engine, agent).await.unwrap();
             loop {
-                let offers: Vec<Uuid> = sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1")
+                let offers: Vec<HelpSessionId> = sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1")
                     .bind(agent)
                     .fetch_all(&pool)
                     .await
@@ -90,7 +94,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                     continue;
                 }
                 for session in offers {
-                    match routing::accept(&engine, agent, session).await {
+                    match offers::accept(&engine, agent, session).await {
                         Ok(()) => serve(&engine, agent, session).await,
                         // The customer cancelled between offer and accept.
                         Err(AppError::NotFound(_)) => {}
@@ -108,7 +112,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
         let done = entering_done.clone();
         tasks.push(tokio::spawn(async move {
             loop {
-                match routing::next_customer(&engine, agent).await.unwrap() {
+                match pull::next_customer(&engine, agent).await.unwrap() {
                     Some(taken) => serve(&engine, agent, taken.help_session_id).await,
                     None => {
                         if everyone_placed(&pool, &done).await {
@@ -136,7 +140,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                     phone: None,
                     priority: (n % 3 == 0) as i32,
                 };
-                routing::enter(&engine, request).await.unwrap();
+                line::enter(&engine, request).await.unwrap();
             }
         }));
     }
@@ -149,13 +153,13 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
         let done = entering_done.clone();
         tokio::spawn(async move {
             while !done.load(Ordering::SeqCst) {
-                let waiting: Vec<Uuid> = sqlx::query_scalar("SELECT help_session_id FROM queue_entries")
+                let waiting: Vec<HelpSessionId> = sqlx::query_scalar("SELECT help_session_id FROM queue_entries")
                     .fetch_all(&pool)
                     .await
                     .unwrap();
                 let pick = waiting.choose(&mut rand::thread_rng()).copied();
                 if let Some(session) = pick {
-                    match routing::leave(&engine, session, Left::Cancelled).await {
+                    match line::leave(&engine, session, Left::Cancelled).await {
                         Ok(()) => {
                             cancelled.fetch_add(1, Ordering::SeqCst);
                         }
@@ -267,7 +271,7 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
     }
 
     let entering_done = Arc::new(AtomicBool::new(false));
-    let tokens: Arc<Mutex<Vec<(Uuid, String)>>> = Arc::new(Mutex::new(Vec::new()));
+    let tokens: Arc<Mutex<Vec<(HelpSessionId, String)>>> = Arc::new(Mutex::new(Vec::new()));
     let cancelled = Arc::new(AtomicUsize::new(0));
     let mut agents = Vec::new();
     for (n, client) in clients.into_iter().enumerate() {

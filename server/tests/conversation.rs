@@ -7,14 +7,15 @@ mod common;
 
 use std::time::Duration;
 
-use app::routing::{self, agents, talk, Engine};
+use app::engine::control::{self, EndedBy};
+use app::engine::{agents, offers, Engine};
+use app::states::{AgentId, HelpSessionId, QueueId};
 use common::{session_cookie, TestApp, PASSWORD};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use uuid::Uuid;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -44,10 +45,10 @@ async fn next_text(socket: &mut Socket, wait: Duration) -> Option<String> {
 }
 
 /// A representative who can sign in, serving `queue` only.
-async fn representative(app: &TestApp, name: &str, queue: Uuid) -> (Uuid, reqwest::Client, String) {
+async fn representative(app: &TestApp, name: &str, queue: QueueId) -> (AgentId, reqwest::Client, String) {
     let email = format!("{}@example.com", name.to_lowercase());
     app.add_user(&email, name, app::model::Role::Agent).await;
-    let id: Uuid = sqlx::query_scalar("SELECT id FROM representatives WHERE email = $1")
+    let id: AgentId = sqlx::query_scalar("SELECT id FROM representatives WHERE email = $1")
         .bind(&email)
         .fetch_one(&app.pool)
         .await
@@ -64,15 +65,15 @@ async fn representative(app: &TestApp, name: &str, queue: Uuid) -> (Uuid, reqwes
     (id, client, cookie)
 }
 
-async fn ready(engine: &Engine, agent: Uuid) {
+async fn ready(engine: &Engine, agent: AgentId) {
     agents::log_in(engine, agent).await.unwrap();
     agents::set_ready(engine, agent).await.unwrap();
 }
 
 /// A customer enters and the (only READY) representative accepts them.
-async fn talking(app: &TestApp, engine: &Engine, queue: Uuid, agent: Uuid, name: &str, channel: &str) -> (Uuid, String) {
+async fn talking(app: &TestApp, engine: &Engine, queue: QueueId, agent: AgentId, name: &str, channel: &str) -> (HelpSessionId, String) {
     let (session, token) = common::api_customer(app, app, queue, name, channel).await;
-    routing::accept(engine, agent, session).await.unwrap();
+    offers::accept(engine, agent, session).await.unwrap();
     (session, token)
 }
 
@@ -92,11 +93,11 @@ async fn as_customer(app: &TestApp, token: &str, endpoint: &str, form: &[(&str, 
         .unwrap()
 }
 
-async fn status_of(pool: &PgPool, session: Uuid) -> String {
+async fn status_of(pool: &PgPool, session: HelpSessionId) -> String {
     sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(session).fetch_one(pool).await.unwrap()
 }
 
-async fn seat(pool: &PgPool, agent: Uuid, channel: &str) -> (i32, i32) {
+async fn seat(pool: &PgPool, agent: AgentId, channel: &str) -> (i32, i32) {
     sqlx::query_as("SELECT live, sessions FROM agent_channels WHERE representative_id = $1 AND channel = $2")
         .bind(agent)
         .bind(channel)
@@ -105,7 +106,7 @@ async fn seat(pool: &PgPool, agent: Uuid, channel: &str) -> (i32, i32) {
         .unwrap()
 }
 
-async fn kinds(pool: &PgPool, session: Uuid) -> Vec<String> {
+async fn kinds(pool: &PgPool, session: HelpSessionId) -> Vec<String> {
     sqlx::query_scalar("SELECT kind FROM events WHERE help_session_id = $1 ORDER BY id")
         .bind(session)
         .fetch_all(pool)
@@ -116,7 +117,7 @@ async fn kinds(pool: &PgPool, session: Uuid) -> Vec<String> {
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn signaling_reaches_only_the_other_side_of_the_same_session(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let queue = common::add_queue(&pool, "Signals", "push", "longest_idle").await;
     let (ann, _, ann_cookie) = representative(&app, "Ann", queue).await;
     let (bob, _, bob_cookie) = representative(&app, "Bob", queue).await;
@@ -161,7 +162,7 @@ async fn a_customer_token_reaches_no_other_session(pool: PgPool) {
         turn_ttl_seconds: 600,
     };
     let app = TestApp::spawn_with(pool.clone(), config).await;
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let queue = common::add_queue(&pool, "Tokens", "push", "longest_idle").await;
     let (ann, ann_client, _) = representative(&app, "Ann", queue).await;
     let (bob, _, bob_cookie) = representative(&app, "Bob", queue).await;
@@ -210,7 +211,7 @@ async fn a_customer_token_reaches_no_other_session(pool: PgPool) {
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn hold_resume_and_switch_keep_the_seats(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let queue = common::add_queue(&pool, "Holds", "push", "longest_idle").await;
     let (ann, _, _) = representative(&app, "Ann", queue).await;
     ready(&engine, ann).await;
@@ -218,19 +219,19 @@ async fn hold_resume_and_switch_keep_the_seats(pool: PgPool) {
     assert_eq!(seat(&pool, ann, "video").await, (1, 1));
 
     // Hold frees the live place: the next video customer is offered.
-    talk::hold(&engine, ann, first).await.unwrap();
+    control::hold(&engine, ann, first).await.unwrap();
     assert_eq!(status_of(&pool, first).await, "on_hold");
     assert_eq!(seat(&pool, ann, "video").await, (0, 1));
     let (second, _) = common::api_customer(&app, &app, queue, "Second", "video").await;
     assert_eq!(seat(&pool, ann, "video").await, (1, 2), "the offer holds the live place");
     // While that offer holds it, the first cannot come back.
-    let refused = talk::resume(&engine, ann, first).await.unwrap_err();
+    let refused = control::resume(&engine, ann, first).await.unwrap_err();
     assert!(matches!(refused, app::error::AppError::Conflict(_)), "{refused:?}");
     assert_eq!(status_of(&pool, first).await, "on_hold");
-    routing::accept(&engine, ann, second).await.unwrap();
+    offers::accept(&engine, ann, second).await.unwrap();
 
     // Switching back holds the second in the same transaction.
-    talk::resume(&engine, ann, first).await.unwrap();
+    control::resume(&engine, ann, first).await.unwrap();
     assert_eq!(status_of(&pool, first).await, "active");
     assert_eq!(status_of(&pool, second).await, "on_hold");
     assert_eq!(seat(&pool, ann, "video").await, (1, 2));
@@ -238,16 +239,16 @@ async fn hold_resume_and_switch_keep_the_seats(pool: PgPool) {
     assert_eq!(kinds(&pool, second).await, ["ENTER_QUEUE", "OFFER", "CONNECT", "HOLD"]);
 
     // Only the agent's own live customer can be held.
-    assert!(talk::hold(&engine, ann, second).await.is_err());
-    routing::end(&engine, first, routing::EndedBy::Agent).await.unwrap();
-    routing::end(&engine, second, routing::EndedBy::Agent).await.unwrap();
+    assert!(control::hold(&engine, ann, second).await.is_err());
+    control::end(&engine, first, EndedBy::Agent).await.unwrap();
+    control::end(&engine, second, EndedBy::Agent).await.unwrap();
     assert_eq!(seat(&pool, ann, "video").await, (0, 0));
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let queue = common::add_queue(&pool, "Chats", "push", "longest_idle").await;
     let (ann, ann_client, ann_cookie) = representative(&app, "Ann", queue).await;
     ready(&engine, ann).await;
@@ -302,7 +303,7 @@ async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: Pg
     assert_eq!(stored, 2);
 
     // After the end, no more messages.
-    routing::end(&engine, xena, routing::EndedBy::Agent).await.unwrap();
+    control::end(&engine, xena, EndedBy::Agent).await.unwrap();
     let late = as_customer(&app, &xena_token, "conversation/message", &[("help_session", &xena_id), ("body", "hello?")]).await;
     assert_eq!(late.status(), StatusCode::CONFLICT);
 }
@@ -310,7 +311,7 @@ async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: Pg
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn the_customer_ends_and_rates_once(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let queue = common::add_queue(&pool, "Ratings", "push", "longest_idle").await;
     let (ann, _, _) = representative(&app, "Ann", queue).await;
     ready(&engine, ann).await;
@@ -326,7 +327,7 @@ async fn the_customer_ends_and_rates_once(pool: PgPool) {
     assert_eq!(rated.status(), StatusCode::OK);
     let again = as_customer(&app, &token, "help/rate", &[("stars", "1")]).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
-    routing::wrap_up(&engine, ann, xena, "Resolved", "Explained the bill").await.unwrap();
+    control::wrap_up(&engine, ann, xena, "Resolved", "Explained the bill").await.unwrap();
 
     let (rating, comment, disposition): (i16, String, String) =
         sqlx::query_as("SELECT rating, rating_comment, disposition FROM help_sessions WHERE id = $1")
@@ -343,7 +344,7 @@ async fn a_representative_lost_past_grace_sends_the_customer_back_to_the_front(p
     let mut config = common::test_config();
     config.grace_seconds = 1;
     let app = TestApp::spawn_with(pool.clone(), config).await;
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let queue = common::add_queue(&pool, "Lost", "push", "longest_idle").await;
     let (ann, _, ann_cookie) = representative(&app, "Ann", queue).await;
     let desk = connect(&app, "/ws/rep", Some(&ann_cookie)).await.unwrap();

@@ -4,6 +4,8 @@
 
 mod common;
 
+use app::states::{HelpSessionId, QueueId};
+
 use std::time::Duration;
 
 use common::{session_cookie, TestApp, PASSWORD};
@@ -12,7 +14,6 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use uuid::Uuid;
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
@@ -43,7 +44,7 @@ async fn wait_for(socket: &mut Socket, what: &str, want: impl Fn(&Value) -> bool
     }
 }
 
-async fn push_queue(pool: &PgPool) -> Uuid {
+async fn push_queue(pool: &PgPool) -> QueueId {
     sqlx::query_scalar("INSERT INTO queues (name, routing_mode, when_nobody) VALUES ('Live', 'push', 'accept') RETURNING id")
         .fetch_one(pool)
         .await
@@ -51,7 +52,7 @@ async fn push_queue(pool: &PgPool) -> Uuid {
 }
 
 /// A video customer enters through the API of `app`.
-async fn customer(app: &TestApp, queue: Uuid, name: &str) -> (Uuid, String) {
+async fn customer(app: &TestApp, queue: QueueId, name: &str) -> (HelpSessionId, String) {
     common::api_customer(app, app, queue, name, "video").await
 }
 

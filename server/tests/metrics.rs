@@ -8,11 +8,12 @@ mod common;
 
 use std::time::Duration;
 
+use app::engine::events::{About, Event};
+use app::engine::line::{self, Left, NewRequest};
 use app::metrics::{report, roll, Figures, MetricsSettings, Report, ReportQuery, TableKind};
 use app::model::Role;
-use app::queue::Channel;
-use app::routing::{self, Engine, Left, NewRequest};
-use serde_json::json;
+use app::queue::{Channel, RoutingMode};
+use app::states::{AgentId, AgentState, HelpSessionId, QueueId};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -22,14 +23,14 @@ const DAY: &str = "2026-03-10";
 const NEXT_DAY: &str = "2026-03-11";
 
 struct Day {
-    sales: Uuid,
-    support: Uuid,
-    alice: Uuid,
-    bob: Uuid,
-    carol: Uuid,
+    sales: QueueId,
+    support: QueueId,
+    alice: AgentId,
+    bob: AgentId,
+    carol: AgentId,
 }
 
-async fn queue(pool: &PgPool, name: &str, service_level_seconds: i32) -> Uuid {
+async fn queue(pool: &PgPool, name: &str, service_level_seconds: i32) -> QueueId {
     sqlx::query_scalar("INSERT INTO queues (name, service_level_seconds) VALUES ($1, $2) RETURNING id")
         .bind(name)
         .bind(service_level_seconds)
@@ -38,7 +39,7 @@ async fn queue(pool: &PgPool, name: &str, service_level_seconds: i32) -> Uuid {
         .unwrap()
 }
 
-async fn rep(pool: &PgPool, name: &str) -> Uuid {
+async fn rep(pool: &PgPool, name: &str) -> AgentId {
     sqlx::query_scalar(
         "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
     )
@@ -49,17 +50,10 @@ async fn rep(pool: &PgPool, name: &str) -> Uuid {
     .unwrap()
 }
 
-/// One event of the log at `day time` (UTC).
-async fn event(
-    pool: &PgPool,
-    day: &str,
-    time: &str,
-    kind: &str,
-    session: Option<Uuid>,
-    queue: Option<Uuid>,
-    agent: Option<Uuid>,
-    detail: serde_json::Value,
-) {
+/// One event of the log at `day time` (UTC), written as the engine writes
+/// it (`Event::columns`), at a time of the script's choosing.
+async fn event(pool: &PgPool, day: &str, time: &str, about: About, event: Event) {
+    let (kind, detail) = event.columns();
     sqlx::query(
         "INSERT INTO events (at, kind, help_session_id, queue_id, representative_id, detail)
          VALUES (($1 || ' ' || $2 || '+00')::timestamptz, $3, $4, $5, $6, $7)",
@@ -67,9 +61,9 @@ async fn event(
     .bind(day)
     .bind(time)
     .bind(kind)
-    .bind(session)
-    .bind(queue)
-    .bind(agent)
+    .bind(about.help_session)
+    .bind(about.queue)
+    .bind(about.agent)
     .bind(detail)
     .execute(pool)
     .await
@@ -78,67 +72,74 @@ async fn event(
 
 /// The representatives' states through the day.
 async fn agents_day(pool: &PgPool, d: &Day) {
-    let state = |state: &'static str, reason: Option<&'static str>| json!({ "state": state, "reason": reason });
+    let state = |state, reason: Option<&str>| Event::AgentState { state, reason: reason.map(str::to_owned) };
+    let (alice, bob, carol) = (About::agent(d.alice), About::agent(d.bob), About::agent(d.carol));
     // Alice: READY 09:00–17:00, except 5 minutes NOT_READY after a missed offer.
-    event(pool, DAY, "09:00:00", "AGENT_STATE", None, None, Some(d.alice), state("READY", None)).await;
-    event(pool, DAY, "10:00:16", "AGENT_STATE", None, None, Some(d.alice), state("NOT_READY", Some("Missed offer"))).await;
-    event(pool, DAY, "10:05:16", "AGENT_STATE", None, None, Some(d.alice), state("READY", None)).await;
-    event(pool, DAY, "17:00:00", "AGENT_STATE", None, None, Some(d.alice), state("LOGGED_OUT", Some("Signed out"))).await;
+    event(pool, DAY, "09:00:00", alice, state(AgentState::Ready, None)).await;
+    event(pool, DAY, "10:00:16", alice, state(AgentState::NotReady, Some("Missed offer"))).await;
+    event(pool, DAY, "10:05:16", alice, state(AgentState::Ready, None)).await;
+    event(pool, DAY, "17:00:00", alice, state(AgentState::LoggedOut, Some("Signed out"))).await;
     // Bob: READY from 09:00 until 00:30 the next day.
-    event(pool, DAY, "09:00:00", "AGENT_STATE", None, None, Some(d.bob), state("READY", None)).await;
-    event(pool, NEXT_DAY, "00:30:00", "AGENT_STATE", None, None, Some(d.bob), state("LOGGED_OUT", Some("Signed out"))).await;
+    event(pool, DAY, "09:00:00", bob, state(AgentState::Ready, None)).await;
+    event(pool, NEXT_DAY, "00:30:00", bob, state(AgentState::LoggedOut, Some("Signed out"))).await;
     // Carol: signed in but NOT_READY all day.
-    event(pool, DAY, "08:00:00", "AGENT_STATE", None, None, Some(d.carol), state("NOT_READY", Some("Training"))).await;
-    event(pool, DAY, "18:00:00", "AGENT_STATE", None, None, Some(d.carol), state("LOGGED_OUT", Some("Signed out"))).await;
+    event(pool, DAY, "08:00:00", carol, state(AgentState::NotReady, Some("Training"))).await;
+    event(pool, DAY, "18:00:00", carol, state(AgentState::LoggedOut, Some("Signed out"))).await;
 }
 
 /// The customers of the day, in the order of their first event.
 async fn sessions_day(pool: &PgPool, d: &Day) {
-    let none = json!({});
-    let (s1, s2, s3, s4, s5, s6, s7) =
-        (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    let (sales, support, alice, bob) = (Some(d.sales), Some(d.support), Some(d.alice), Some(d.bob));
+    let new = || HelpSessionId(Uuid::new_v4());
+    let (s1, s2, s3, s4, s5, s6, s7) = (new(), new(), new(), new(), new(), new(), new());
+    let (sales, support, alice, bob) = (d.sales, d.support, d.alice, d.bob);
+    let enter = || Event::EnterQueue { channel: Channel::Video, priority: 0 };
+    let push = || Event::Connect { mode: RoutingMode::Push };
+    let done = || Event::WrapUpDone { disposition: "resolved".into() };
     // S1, Sales: answered by Alice after 10 s; a minute on hold; 660 s handled; rated 5.
-    event(pool, DAY, "09:10:00", "ENTER_QUEUE", Some(s1), sales, None, none.clone()).await;
-    event(pool, DAY, "09:10:02", "OFFER", Some(s1), sales, alice, none.clone()).await;
-    event(pool, DAY, "09:10:10", "CONNECT", Some(s1), sales, alice, json!({ "mode": "push" })).await;
-    event(pool, DAY, "09:12:00", "HOLD", Some(s1), sales, alice, none.clone()).await;
-    event(pool, DAY, "09:13:00", "RESUME", Some(s1), sales, alice, none.clone()).await;
-    event(pool, DAY, "09:20:10", "END_BY_AGENT", Some(s1), sales, alice, none.clone()).await;
-    event(pool, DAY, "09:21:10", "WRAP_UP_DONE", Some(s1), sales, alice, json!({ "disposition": "resolved" })).await;
-    event(pool, DAY, "09:21:30", "RATED", Some(s1), sales, alice, json!({ "rating": 5 })).await;
+    let s1_sales = About::session(s1, sales);
+    event(pool, DAY, "09:10:00", s1_sales, enter()).await;
+    event(pool, DAY, "09:10:02", s1_sales.by(alice), Event::Offer {}).await;
+    event(pool, DAY, "09:10:10", s1_sales.by(alice), push()).await;
+    event(pool, DAY, "09:12:00", s1_sales.by(alice), Event::Hold { switched_to: None }).await;
+    event(pool, DAY, "09:13:00", s1_sales.by(alice), Event::Resume {}).await;
+    event(pool, DAY, "09:20:10", s1_sales.by(alice), Event::EndByAgent {}).await;
+    event(pool, DAY, "09:21:10", s1_sales.by(alice), done()).await;
+    event(pool, DAY, "09:21:30", s1_sales.by(alice), Event::Rated { rating: 5 }).await;
     // S2, Sales: leaves after 3 s, a short abandon.
-    event(pool, DAY, "09:30:00", "ENTER_QUEUE", Some(s2), sales, None, none.clone()).await;
-    event(pool, DAY, "09:30:03", "CANCEL", Some(s2), sales, None, none.clone()).await;
+    event(pool, DAY, "09:30:00", About::session(s2, sales), enter()).await;
+    event(pool, DAY, "09:30:03", About::session(s2, sales), Event::Cancel {}).await;
     // S3, Sales: gone after 60 s, abandoned after the 20 s threshold.
-    event(pool, DAY, "09:40:00", "ENTER_QUEUE", Some(s3), sales, None, none.clone()).await;
-    event(pool, DAY, "09:41:00", "ABANDON", Some(s3), sales, None, none.clone()).await;
+    event(pool, DAY, "09:40:00", About::session(s3, sales), enter()).await;
+    event(pool, DAY, "09:41:00", About::session(s3, sales), Event::Abandon {}).await;
     // S4, Sales: Alice misses the offer; Bob answers after 30 s; 330 s handled; rated 3.
-    event(pool, DAY, "10:00:00", "ENTER_QUEUE", Some(s4), sales, None, none.clone()).await;
-    event(pool, DAY, "10:00:01", "OFFER", Some(s4), sales, alice, none.clone()).await;
-    event(pool, DAY, "10:00:16", "RONA", Some(s4), sales, alice, none.clone()).await;
-    event(pool, DAY, "10:00:17", "OFFER", Some(s4), sales, bob, none.clone()).await;
-    event(pool, DAY, "10:00:30", "CONNECT", Some(s4), sales, bob, json!({ "mode": "push" })).await;
-    event(pool, DAY, "10:05:30", "END_BY_CUSTOMER", Some(s4), sales, bob, none.clone()).await;
-    event(pool, DAY, "10:06:00", "WRAP_UP_DONE", Some(s4), sales, bob, json!({ "disposition": "resolved" })).await;
-    event(pool, DAY, "10:06:10", "RATED", Some(s4), sales, bob, json!({ "rating": 3 })).await;
+    let s4_sales = About::session(s4, sales);
+    event(pool, DAY, "10:00:00", s4_sales, enter()).await;
+    event(pool, DAY, "10:00:01", s4_sales.by(alice), Event::Offer {}).await;
+    event(pool, DAY, "10:00:16", s4_sales.by(alice), Event::Rona {}).await;
+    event(pool, DAY, "10:00:17", s4_sales.by(bob), Event::Offer {}).await;
+    event(pool, DAY, "10:00:30", s4_sales.by(bob), push()).await;
+    event(pool, DAY, "10:05:30", s4_sales.by(bob), Event::EndByCustomer {}).await;
+    event(pool, DAY, "10:06:00", s4_sales.by(bob), done()).await;
+    event(pool, DAY, "10:06:10", s4_sales.by(bob), Event::Rated { rating: 3 }).await;
     // S5: Sales, answered by Alice after 5 s, transferred to Support after
     // 180 s; Support answers (Bob) 20 s later; Bob handles 480 s.
-    event(pool, DAY, "11:00:00", "ENTER_QUEUE", Some(s5), sales, None, none.clone()).await;
-    event(pool, DAY, "11:00:05", "CONNECT", Some(s5), sales, alice, json!({ "mode": "pull" })).await;
-    event(pool, DAY, "11:03:05", "TRANSFER", Some(s5), sales, alice, json!({ "to_queue": d.support })).await;
-    event(pool, DAY, "11:03:25", "CONNECT", Some(s5), support, bob, json!({ "mode": "push" })).await;
-    event(pool, DAY, "11:10:25", "END_BY_AGENT", Some(s5), support, bob, none.clone()).await;
-    event(pool, DAY, "11:11:25", "WRAP_UP_DONE", Some(s5), support, bob, json!({ "disposition": "resolved" })).await;
+    let (s5_sales, s5_support) = (About::session(s5, sales), About::session(s5, support));
+    event(pool, DAY, "11:00:00", s5_sales, enter()).await;
+    event(pool, DAY, "11:00:05", s5_sales.by(alice), Event::Connect { mode: RoutingMode::Pull }).await;
+    event(pool, DAY, "11:03:05", s5_sales.by(alice), Event::Transfer { to_queue: support }).await;
+    event(pool, DAY, "11:03:25", s5_support.by(bob), push()).await;
+    event(pool, DAY, "11:10:25", s5_support.by(bob), Event::EndByAgent {}).await;
+    event(pool, DAY, "11:11:25", s5_support.by(bob), done()).await;
     // S7, Support: gone after 20 s: abandoned, but within Support's 30 s.
-    event(pool, DAY, "12:00:00", "ENTER_QUEUE", Some(s7), support, None, none.clone()).await;
-    event(pool, DAY, "12:00:20", "ABANDON", Some(s7), support, None, none.clone()).await;
+    event(pool, DAY, "12:00:00", About::session(s7, support), enter()).await;
+    event(pool, DAY, "12:00:20", About::session(s7, support), Event::Abandon {}).await;
     // S6, Support, across midnight: answered by Bob after 60 s at 23:56,
     // ended 00:10 and wrapped up 00:11 the next day: 900 s handled.
-    event(pool, DAY, "23:55:00", "ENTER_QUEUE", Some(s6), support, None, none.clone()).await;
-    event(pool, DAY, "23:56:00", "CONNECT", Some(s6), support, bob, json!({ "mode": "push" })).await;
-    event(pool, NEXT_DAY, "00:10:00", "END_BY_CUSTOMER", Some(s6), support, bob, none.clone()).await;
-    event(pool, NEXT_DAY, "00:11:00", "WRAP_UP_DONE", Some(s6), support, bob, json!({ "disposition": "resolved" })).await;
+    let s6_support = About::session(s6, support);
+    event(pool, DAY, "23:55:00", s6_support, enter()).await;
+    event(pool, DAY, "23:56:00", s6_support.by(bob), push()).await;
+    event(pool, NEXT_DAY, "00:10:00", s6_support.by(bob), Event::EndByCustomer {}).await;
+    event(pool, NEXT_DAY, "00:11:00", s6_support.by(bob), done()).await;
 }
 
 async fn script(pool: &PgPool) -> Day {
@@ -158,8 +159,9 @@ fn settings(time_zone: &str) -> MetricsSettings {
     MetricsSettings { time_zone: time_zone.into(), short_abandon_seconds: 5.0 }
 }
 
-async fn read(pool: &PgPool, time_zone: &str, from: &str, to: &str, queue: Option<Uuid>) -> Report {
-    let query = ReportQuery { span: "custom".into(), from: Some(from.into()), to: Some(to.into()), queue };
+async fn read(pool: &PgPool, time_zone: &str, from: &str, to: &str, queue: Option<QueueId>) -> Report {
+    let query =
+        ReportQuery { span: "custom".into(), from: Some(from.into()), to: Some(to.into()), queue: queue.map(QueueId::uuid) };
     report::report(pool, &settings(time_zone), &query).await.unwrap()
 }
 
@@ -311,7 +313,7 @@ async fn a_roll_stopped_at_any_point_and_resumed_by_another_server_gives_the_sam
 #[sqlx::test(migrations = "../migrations")]
 async fn rollers_on_several_servers_while_customers_come_and_go_count_each_event_once(pool: PgPool) {
     let queue = common::add_queue(&pool, "Busy", "pull", "longest_idle").await;
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let customers = 400;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     // Three servers' rollers, each with its own pool, rolling as fast as they can.
@@ -338,9 +340,9 @@ async fn rollers_on_several_servers_while_customers_come_and_go_count_each_event
                     phone: None,
                     priority: 0,
                 };
-                let session = routing::enter(&engine, request).await.unwrap();
+                let session = line::enter(&engine, request).await.unwrap();
                 let how = if n % 2 == 0 { Left::Cancelled } else { Left::Abandoned };
-                routing::leave(&engine, session, how).await.unwrap();
+                line::leave(&engine, session, how).await.unwrap();
             }
         }));
     }
@@ -453,7 +455,7 @@ fn csv_rows(body: &str) -> Vec<Vec<String>> {
 async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(pool: PgPool) {
     let queue = common::add_queue(&pool, "Billing", "pull", "longest_idle").await;
     let app = common::TestApp::spawn(pool.clone()).await;
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let request = |name: &str| NewRequest {
         queue_id: queue,
         customer_name: name.into(),
@@ -463,10 +465,10 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
         priority: 0,
     };
     let agent = common::add_agent(&pool, "pat@example.com", "Pat", queue).await;
-    app::routing::agents::log_in(&engine, agent).await.unwrap();
-    routing::enter(&engine, request("Waits")).await.unwrap();
-    let leaves = routing::enter(&engine, request("Leaves")).await.unwrap();
-    routing::leave(&engine, leaves, Left::Cancelled).await.unwrap();
+    app::engine::agents::log_in(&engine, agent).await.unwrap();
+    line::enter(&engine, request("Waits")).await.unwrap();
+    let leaves = line::enter(&engine, request("Leaves")).await.unwrap();
+    line::leave(&engine, leaves, Left::Cancelled).await.unwrap();
     let client = app.client();
     assert_eq!(client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     // The background roller catches up within a couple of seconds.

@@ -5,24 +5,27 @@ mod common;
 
 use app::error::AppError;
 use app::queue::Channel;
-use app::routing::{self, Engine, agents, EndedBy, Left, NewRequest, Unanswered};
+use app::engine::control::{self, EndedBy};
+use app::engine::line::{self, Left, NewRequest};
+use app::engine::offers::{self, Unanswered};
+use app::engine::{agents, pull, Engine};
+use app::states::{AgentId, HelpSessionId, QueueId};
 use sqlx::PgPool;
-use uuid::Uuid;
 
-async fn queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> Uuid {
+async fn queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> QueueId {
     common::add_queue(pool, name, mode, strategy).await
 }
 
-async fn agent(pool: &PgPool, name: &str, queue: Uuid) -> Uuid {
+async fn agent(pool: &PgPool, name: &str, queue: QueueId) -> AgentId {
     common::add_agent(pool, &format!("{}@example.com", name.to_lowercase()), name, queue).await
 }
 
-async fn ready(engine: &Engine, agent: Uuid) {
+async fn ready(engine: &Engine, agent: AgentId) {
     agents::log_in(engine, agent).await.unwrap();
     agents::set_ready(engine, agent).await.unwrap();
 }
 
-fn request(queue: Uuid, name: &str, channel: Channel) -> NewRequest {
+fn request(queue: QueueId, name: &str, channel: Channel) -> NewRequest {
     NewRequest {
         queue_id: queue,
         customer_name: name.into(),
@@ -33,11 +36,11 @@ fn request(queue: Uuid, name: &str, channel: Channel) -> NewRequest {
     }
 }
 
-async fn enter(engine: &Engine, queue: Uuid, name: &str) -> Uuid {
-    routing::enter(engine, request(queue, name, Channel::Audio)).await.unwrap()
+async fn enter(engine: &Engine, queue: QueueId, name: &str) -> HelpSessionId {
+    line::enter(engine, request(queue, name, Channel::Audio)).await.unwrap()
 }
 
-async fn name_of(pool: &PgPool, session: Uuid) -> String {
+async fn name_of(pool: &PgPool, session: HelpSessionId) -> String {
     sqlx::query_scalar("SELECT customer_name FROM help_sessions WHERE id = $1")
         .bind(session)
         .fetch_one(pool)
@@ -46,7 +49,7 @@ async fn name_of(pool: &PgPool, session: Uuid) -> String {
 }
 
 /// The customers offered to this agent now, oldest offer first.
-async fn offered_to(pool: &PgPool, agent: Uuid) -> Vec<Uuid> {
+async fn offered_to(pool: &PgPool, agent: AgentId) -> Vec<HelpSessionId> {
     sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1 ORDER BY offered_at")
         .bind(agent)
         .fetch_all(pool)
@@ -55,7 +58,7 @@ async fn offered_to(pool: &PgPool, agent: Uuid) -> Vec<Uuid> {
 }
 
 /// Names in queue order.
-async fn line(pool: &PgPool, queue: Uuid) -> Vec<String> {
+async fn line(pool: &PgPool, queue: QueueId) -> Vec<String> {
     sqlx::query_scalar(
         "SELECT h.customer_name FROM queue_entries e JOIN help_sessions h ON h.id = e.help_session_id
           WHERE e.queue_id = $1 ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id",
@@ -66,17 +69,7 @@ async fn line(pool: &PgPool, queue: Uuid) -> Vec<String> {
     .unwrap()
 }
 
-/// How many transactions wrote the events of this kind (`xmin` is the
-/// transaction that wrote a row).
-async fn transactions_writing(pool: &PgPool, kind: &str) -> i64 {
-    sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM events WHERE kind = $1")
-        .bind(kind)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
-async fn state_of(pool: &PgPool, agent: Uuid) -> (String, Option<String>) {
+async fn state_of(pool: &PgPool, agent: AgentId) -> (String, Option<String>) {
     sqlx::query_as("SELECT state, reason FROM agent_states WHERE representative_id = $1")
         .bind(agent)
         .fetch_one(pool)
@@ -86,7 +79,7 @@ async fn state_of(pool: &PgPool, agent: Uuid) -> (String, Option<String>) {
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn next_customer_takes_first_come_first_served(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Pull", "pull", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     agents::log_in(&engine, ann).await.unwrap();
@@ -96,34 +89,34 @@ async fn next_customer_takes_first_come_first_served(pool: PgPool) {
 
     let mut served = Vec::new();
     for _ in 0..3 {
-        let taken = routing::next_customer(&engine, ann).await.unwrap().unwrap();
+        let taken = pull::next_customer(&engine, ann).await.unwrap().unwrap();
         served.push(name_of(&pool, taken.help_session_id).await);
-        routing::end(&engine, taken.help_session_id, EndedBy::Agent).await.unwrap();
-        routing::wrap_up(&engine, ann, taken.help_session_id, "resolved", "").await.unwrap();
+        control::end(&engine, taken.help_session_id, EndedBy::Agent).await.unwrap();
+        control::wrap_up(&engine, ann, taken.help_session_id, "resolved", "").await.unwrap();
     }
 
     assert_eq!(served, ["first", "second", "third"]);
-    assert_eq!(routing::next_customer(&engine, ann).await.unwrap(), None, "an empty queue is an empty answer");
+    assert_eq!(pull::next_customer(&engine, ann).await.unwrap(), None, "an empty queue is an empty answer");
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn higher_priority_goes_first_then_time(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Pull", "pull", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     agents::log_in(&engine, ann).await.unwrap();
     enter(&engine, q, "early").await;
     enter(&engine, q, "later").await;
-    routing::enter(&engine, NewRequest { priority: 5, ..request(q, "urgent", Channel::Audio) }).await.unwrap();
+    line::enter(&engine, NewRequest { priority: 5, ..request(q, "urgent", Channel::Audio) }).await.unwrap();
 
     assert_eq!(line(&pool, q).await, ["urgent", "early", "later"]);
-    let taken = routing::next_customer(&engine, ann).await.unwrap().unwrap();
+    let taken = pull::next_customer(&engine, ann).await.unwrap().unwrap();
     assert_eq!(name_of(&pool, taken.help_session_id).await, "urgent");
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_customer_entering_a_push_queue_is_offered_to_a_ready_agent(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     ready(&engine, ann).await;
@@ -131,8 +124,8 @@ async fn a_customer_entering_a_push_queue_is_offered_to_a_ready_agent(pool: PgPo
     let customer = enter(&engine, q, "Cy").await;
 
     assert_eq!(offered_to(&pool, ann).await, [customer]);
-    routing::accept(&engine, ann, customer).await.unwrap();
-    let (status, agent_id): (String, Option<Uuid>) =
+    offers::accept(&engine, ann, customer).await.unwrap();
+    let (status, agent_id): (String, Option<AgentId>) =
         sqlx::query_as("SELECT status, agent_id FROM help_sessions WHERE id = $1").bind(customer).fetch_one(&pool).await.unwrap();
     assert_eq!((status.as_str(), agent_id), ("active", Some(ann)));
     assert!(line(&pool, q).await.is_empty());
@@ -162,7 +155,7 @@ async fn strategy_case(engine: &Engine, strategy: &str, setup: &str) -> (String,
 
     let customer = enter(engine, q, "Cy").await;
 
-    let winner: Uuid = sqlx::query_scalar("SELECT representative_id FROM offers WHERE help_session_id = $1")
+    let winner: AgentId = sqlx::query_scalar("SELECT representative_id FROM offers WHERE help_session_id = $1")
         .bind(customer)
         .fetch_one(engine.pool())
         .await
@@ -177,14 +170,15 @@ async fn strategy_case(engine: &Engine, strategy: &str, setup: &str) -> (String,
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn each_strategy_chooses_its_agent(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let cases = [
         // Longest idle: Ann, idle for an hour, over Bob who just became ready.
         ("longest_idle", "SELECT $1::uuid, $2::uuid", "Ann"),
         // Least connections: Ann is talking with a chat customer; Bob is free.
         (
             "least_connections",
-            "UPDATE agent_channels SET live = 1, sessions = 1 WHERE representative_id = $1 AND channel = 'chat' AND $2::uuid IS NOT NULL",
+            // (through seat(), the one writer of seats and their totals)
+            "SELECT seat($1, 'chat', 1, 1), $2::uuid",
             "Bob",
         ),
         // Round robin: Ann was offered someone a minute ago, Bob an hour ago.
@@ -215,7 +209,7 @@ async fn each_strategy_chooses_its_agent(pool: PgPool) {
 /// takes their place in it at once, with how long they have been idle.
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn each_queue_orders_its_own_members(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let sales = queue(&pool, "Sales", "push", "longest_idle").await;
     let support = queue(&pool, "Support", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", sales).await;
@@ -231,9 +225,9 @@ async fn each_queue_orders_its_own_members(pool: PgPool) {
     let first = enter(&engine, support, "first").await;
     assert_eq!(offered_to(&pool, bob).await, vec![first], "Support's customer goes to Support's only member");
     assert!(offered_to(&pool, ann).await.is_empty(), "Ann serves Sales only");
-    routing::accept(&engine, bob, first).await.unwrap();
-    routing::end(&engine, first, EndedBy::Customer).await.unwrap();
-    routing::wrap_up(&engine, bob, first, "Resolved", "").await.unwrap();
+    offers::accept(&engine, bob, first).await.unwrap();
+    control::end(&engine, first, EndedBy::Customer).await.unwrap();
+    control::wrap_up(&engine, bob, first, "Resolved", "").await.unwrap();
 
     // Ann joins Support (as an admin's edit adds her), READY and idle for
     // an hour; Bob became idle a moment ago.
@@ -250,7 +244,7 @@ async fn each_queue_orders_its_own_members(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_missed_offer_puts_the_customer_back_in_place_and_the_agent_not_ready(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     ready(&engine, ann).await;
@@ -261,7 +255,7 @@ async fn a_missed_offer_puts_the_customer_back_in_place_and_the_agent_not_ready(
 
     // The RONA deadline passes (moved back instead of waiting 15 s).
     sqlx::query("UPDATE offers SET expires_at = now() - interval '1 second'").execute(&pool).await.unwrap();
-    assert_eq!(routing::expire_offers(&engine).await.unwrap(), 1);
+    assert_eq!(offers::expire_offers(&engine).await.unwrap(), 1);
 
     assert_eq!(line(&pool, q).await, ["first", "second", "third"]);
     assert!(offered_to(&pool, ann).await.is_empty());
@@ -276,7 +270,7 @@ async fn a_missed_offer_puts_the_customer_back_in_place_and_the_agent_not_ready(
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_declined_customer_keeps_their_place_and_goes_to_another_agent(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     ready(&engine, ann).await;
@@ -284,7 +278,7 @@ async fn a_declined_customer_keeps_their_place_and_goes_to_another_agent(pool: P
     let second = enter(&engine, q, "second").await;
     assert_eq!(offered_to(&pool, ann).await, [first]);
 
-    routing::unanswered(&engine, ann, first, Unanswered::Decline).await.unwrap();
+    offers::unanswered(&engine, ann, first, Unanswered::Decline).await.unwrap();
 
     assert_eq!(line(&pool, q).await, ["first", "second"], "first is still first");
     assert_eq!(state_of(&pool, ann).await.0, "READY", "declining is not a missed offer");
@@ -297,7 +291,7 @@ async fn a_declined_customer_keeps_their_place_and_goes_to_another_agent(pool: P
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn channels_follow_the_agent_state_and_capacity(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     agents::log_in(&engine, ann).await.unwrap();
@@ -313,18 +307,18 @@ async fn channels_follow_the_agent_state_and_capacity(pool: PgPool) {
     // Chat capacity is three: the fourth chat customer waits.
     let mut chats = Vec::new();
     for n in 0..4 {
-        chats.push(routing::enter(&engine, request(q, &format!("chat{n}"), Channel::Chat)).await.unwrap());
+        chats.push(line::enter(&engine, request(q, &format!("chat{n}"), Channel::Chat)).await.unwrap());
     }
     assert_eq!(offered_to(&pool, ann).await, chats[..3]);
     // Video is switched off: a video customer is not offered to Ann.
-    routing::enter(&engine, request(q, "video", Channel::Video)).await.unwrap();
+    line::enter(&engine, request(q, "video", Channel::Video)).await.unwrap();
     assert_eq!(offered_to(&pool, ann).await.len(), 3);
 
     // Accept one and finish it: the seat frees and the fourth is offered.
-    routing::accept(&engine, ann, chats[0]).await.unwrap();
-    routing::end(&engine, chats[0], EndedBy::Customer).await.unwrap();
+    offers::accept(&engine, ann, chats[0]).await.unwrap();
+    control::end(&engine, chats[0], EndedBy::Customer).await.unwrap();
     assert_eq!(offered_to(&pool, ann).await.len(), 2, "in wrap-up: no new offers");
-    routing::wrap_up(&engine, ann, chats[0], "resolved", "all good").await.unwrap();
+    control::wrap_up(&engine, ann, chats[0], "resolved", "all good").await.unwrap();
     assert_eq!(offered_to(&pool, ann).await, [chats[1], chats[2], chats[3]]);
 
     // NOT_READY: offers already made stay, nothing new comes.
@@ -334,16 +328,16 @@ async fn channels_follow_the_agent_state_and_capacity(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn video_is_one_live_at_a_time(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     ready(&engine, ann).await;
 
-    let a = routing::enter(&engine, request(q, "a", Channel::Video)).await.unwrap();
-    routing::enter(&engine, request(q, "b", Channel::Video)).await.unwrap();
+    let a = line::enter(&engine, request(q, "a", Channel::Video)).await.unwrap();
+    line::enter(&engine, request(q, "b", Channel::Video)).await.unwrap();
 
     assert_eq!(offered_to(&pool, ann).await, [a]);
-    routing::accept(&engine, ann, a).await.unwrap();
+    offers::accept(&engine, ann, a).await.unwrap();
     assert!(offered_to(&pool, ann).await.is_empty(), "one live video call at a time");
     assert_eq!(line(&pool, q).await, ["b"]);
 
@@ -352,7 +346,7 @@ async fn video_is_one_live_at_a_time(pool: PgPool) {
     let other = queue(&pool, "Other", "push", "longest_idle").await;
     let bob = agent(&pool, "Bob", other).await;
     ready(&engine, bob).await;
-    let c = routing::enter(&engine, request(q, "c", Channel::Chat)).await.unwrap();
+    let c = line::enter(&engine, request(q, "c", Channel::Chat)).await.unwrap();
     assert_eq!(offered_to(&pool, ann).await, [c], "a waiting video call does not hold up chat");
     assert!(offered_to(&pool, bob).await.is_empty());
     assert_eq!(line(&pool, q).await, ["b", "c"]);
@@ -360,16 +354,16 @@ async fn video_is_one_live_at_a_time(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn an_agent_who_leaves_hands_customers_back_to_the_front(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Pull", "pull", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     agents::log_in(&engine, ann).await.unwrap();
     enter(&engine, q, "first").await;
-    let taken = routing::next_customer(&engine, ann).await.unwrap().unwrap();
+    let taken = pull::next_customer(&engine, ann).await.unwrap().unwrap();
     enter(&engine, q, "second").await;
     enter(&engine, q, "third").await;
 
-    let handed = routing::hand_back(&engine, ann, "Logged out").await.unwrap();
+    let handed = agents::hand_back(&engine, ann, "Logged out").await.unwrap();
 
     assert_eq!(handed, 1);
     assert_eq!(line(&pool, q).await, ["first", "second", "third"], "first is back at the front");
@@ -389,7 +383,7 @@ async fn an_agent_who_leaves_hands_customers_back_to_the_front(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn nobody_logged_in_refuses_with_the_queue_message_but_takes_callbacks(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Refusing", "push", "longest_idle").await;
     sqlx::query("UPDATE queues SET when_nobody = 'refuse', nobody_message = 'We open at 9.' WHERE id = $1")
         .bind(q)
@@ -398,9 +392,9 @@ async fn nobody_logged_in_refuses_with_the_queue_message_but_takes_callbacks(poo
         .unwrap();
     let ann = agent(&pool, "Ann", q).await;
 
-    let refused = routing::enter(&engine, request(q, "Cy", Channel::Video)).await;
+    let refused = line::enter(&engine, request(q, "Cy", Channel::Video)).await;
     assert_eq!(refused, Err(AppError::Unavailable("We open at 9.".into())));
-    let callback = routing::enter(
+    let callback = line::enter(
         &engine,
         NewRequest { phone: Some("+14155550100".into()), ..request(q, "Cy", Channel::Callback) },
     )
@@ -409,12 +403,12 @@ async fn nobody_logged_in_refuses_with_the_queue_message_but_takes_callbacks(poo
 
     // Once someone is logged in (even NOT_READY), customers may wait.
     agents::log_in(&engine, ann).await.unwrap();
-    assert!(routing::enter(&engine, request(q, "Di", Channel::Video)).await.is_ok());
+    assert!(line::enter(&engine, request(q, "Di", Channel::Video)).await.is_ok());
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn leaving_the_queue_frees_an_offered_seat(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     ready(&engine, ann).await;
@@ -422,10 +416,10 @@ async fn leaving_the_queue_frees_an_offered_seat(pool: PgPool) {
     let second = enter(&engine, q, "second").await;
     assert_eq!(offered_to(&pool, ann).await, [first]);
 
-    routing::leave(&engine, first, Left::Cancelled).await.unwrap();
+    line::leave(&engine, first, Left::Cancelled).await.unwrap();
 
     assert_eq!(offered_to(&pool, ann).await, [second], "the seat went to the next customer");
-    assert_eq!(routing::leave(&engine, first, Left::Abandoned).await, Err(AppError::NotFound("You are not waiting in a queue.".into())));
+    assert_eq!(line::leave(&engine, first, Left::Abandoned).await, Err(AppError::NotFound("You are not waiting in a queue.".into())));
     let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(first).fetch_one(&pool).await.unwrap();
     assert_eq!(status, "cancelled");
 }
@@ -434,8 +428,8 @@ async fn leaving_the_queue_frees_an_offered_seat(pool: PgPool) {
 /// back, and the offer made in SQL is announced with its agent.
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn wake_ups_follow_commits_only(pool: PgPool) {
-    use app::routing::events::{log, Notice, NOTIFY_CHANNEL};
-    let engine = Engine::new(pool.clone());
+    use app::engine::events::{log, About, Event, EventKind, Notice, Topic, NOTIFY_CHANNEL};
+    let engine = common::engine(&pool).await;
     let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await.unwrap();
     listener.listen(NOTIFY_CHANNEL).await.unwrap();
     let mut next = async || -> Notice {
@@ -445,26 +439,27 @@ async fn wake_ups_follow_commits_only(pool: PgPool) {
             .unwrap();
         serde_json::from_str(heard.payload()).unwrap()
     };
+    let notice = |kind, session, queue, agent| Notice { kind: Topic::Event(kind), session, queue, agent };
 
     let mut abandoned = engine.begin().await.unwrap();
-    log(&mut abandoned, "ROLLED_BACK", None, None, None, serde_json::json!({})).await.unwrap();
+    log(&mut abandoned, About::default(), Event::Expire {}).await.unwrap();
     drop(abandoned);
 
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
     ready(&engine, ann).await;
-    assert_eq!(next().await.kind, "AGENT_STATE", "logging in is heard first: the rolled-back event never is");
-    assert_eq!(next().await.kind, "AGENT_STATE");
+    assert!(next().await.is(EventKind::AgentState), "logging in is heard first: the rolled-back event never is");
+    assert!(next().await.is(EventKind::AgentState));
     let customer = enter(&engine, q, "Bo").await;
-    assert_eq!(next().await, Notice::new("ENTER_QUEUE", Some(customer), Some(q), None));
-    assert_eq!(next().await, Notice::new("OFFER", Some(customer), Some(q), Some(ann)));
-    routing::accept(&engine, ann, customer).await.unwrap();
-    assert_eq!(next().await, Notice::new("CONNECT", Some(customer), Some(q), Some(ann)));
+    assert_eq!(next().await, notice(EventKind::EnterQueue, Some(customer), Some(q), None));
+    assert_eq!(next().await, notice(EventKind::Offer, Some(customer), Some(q), Some(ann)));
+    offers::accept(&engine, ann, customer).await.unwrap();
+    assert_eq!(next().await, notice(EventKind::Connect, Some(customer), Some(q), Some(ann)));
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn presses_at_the_same_moment_each_get_their_own_customer(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Pull", "pull", "longest_idle").await;
     let mut pressing = Vec::new();
     for n in 0..24 {
@@ -480,7 +475,7 @@ async fn presses_at_the_same_moment_each_get_their_own_customer(pool: PgPool) {
         .chain([&away])
         .map(|&agent| {
             let engine = engine.clone();
-            tokio::spawn(async move { (agent, routing::next_customer(&engine, agent).await) })
+            tokio::spawn(async move { (agent, pull::next_customer(&engine, agent).await) })
         })
         .collect();
     let mut served = std::collections::HashSet::new();
@@ -491,7 +486,7 @@ async fn presses_at_the_same_moment_each_get_their_own_customer(pool: PgPool) {
             continue;
         }
         let taken = answer.unwrap().expect("a customer for every agent");
-        let holder: Option<Uuid> = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1")
+        let holder: Option<AgentId> = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1")
             .bind(taken.help_session_id)
             .fetch_one(&pool)
             .await
@@ -501,95 +496,11 @@ async fn presses_at_the_same_moment_each_get_their_own_customer(pool: PgPool) {
     }
     assert_eq!(served.len(), 24);
     assert!(line(&pool, q).await.is_empty());
-    // Presses that came together were committed together.
-    let commits = transactions_writing(&pool, "CONNECT").await;
-    assert!(commits < 24, "24 presses at once took {commits} transactions");
-}
-
-/// One lot as the database runs it: presses to one pull queue take its
-/// heads in order, by the set; the presses of an agent pressing twice in
-/// the lot, of an agent who serves two pull queues and of a logged-out
-/// agent are answered one by one after the set, each as a lone press would
-/// be.
-#[sqlx::test(migrator = "server::database::MIGRATOR")]
-async fn a_lot_of_presses_takes_heads_in_order_and_answers_the_odd_ones_alone(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
-    let first = queue(&pool, "First", "pull", "longest_idle").await;
-    let second = queue(&pool, "Second", "pull", "longest_idle").await;
-    let [a, b, c, d] = [
-        agent(&pool, "Ann", first).await,
-        agent(&pool, "Bob", first).await,
-        agent(&pool, "Cy", first).await,
-        agent(&pool, "Dee", first).await,
-    ];
-    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
-        .bind(second)
-        .bind(c)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let away = agent(&pool, "Away", first).await;
-    for agent in [a, b, c, d] {
-        agents::log_in(&engine, agent).await.unwrap();
-    }
-    let arrivals = [(first, "one"), (second, "elsewhere"), (first, "two"), (first, "three"), (first, "four")];
-    for (queue, name) in arrivals {
-        routing::enter(&engine, request(queue, name, Channel::Chat)).await.unwrap();
-    }
-
-    let lot = [b, d, a, c, a, away];
-    let rows: Vec<(i32, String, Option<String>, Option<Uuid>)> = sqlx::query_as(
-        "SELECT n, outcome, customer_name, taken_session FROM take_next_customers($1) ORDER BY n",
-    )
-    .bind(&lot[..])
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    let answers: Vec<(i32, &str, Option<&str>)> =
-        rows.iter().map(|(n, outcome, name, _)| (*n, outcome.as_str(), name.as_deref())).collect();
-    assert_eq!(
-        answers,
-        [
-            (1, "taken", Some("one")),
-            (2, "taken", Some("two")),
-            (3, "taken", Some("three")),
-            (4, "taken", Some("elsewhere")),
-            (5, "taken", Some("four")),
-            (6, "logged_out", None),
-        ],
-        "the set (Bob, Dee) takes the first heads in press order; then, one by one in press order, Ann, Cy \
-         (whose oldest customer is in the other queue) and Ann again"
-    );
-    for ((_, _, _, session), &presser) in rows.iter().zip(&lot) {
-        let Some(session) = session else { continue };
-        let holder: Option<Uuid> = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1")
-            .bind(session)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        assert_eq!(holder, Some(presser), "each customer taken is held by the agent whose press took them");
-    }
-    assert!(line(&pool, first).await.is_empty());
-    assert!(line(&pool, second).await.is_empty());
-    let connects: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'CONNECT'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(connects, 5, "one event per customer taken");
-    for (agent, held) in [(a, 2), (b, 1), (c, 1), (d, 1)] {
-        let (live, sessions): (i32, i32) =
-            sqlx::query_as("SELECT live_total, sessions_total FROM agent_states WHERE representative_id = $1")
-                .bind(agent)
-                .fetch_one(&pool)
-                .await
-                .unwrap();
-        assert_eq!((live, sessions), (held, held), "each agent's totals count what they took");
-    }
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
-async fn a_failing_accept_fails_alone_and_the_others_gathered_with_it_connect(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+async fn a_failing_accept_fails_alone_and_the_others_connect(pool: PgPool) {
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let mut offers = Vec::new();
     for n in 0..6 {
@@ -600,7 +511,8 @@ async fn a_failing_accept_fails_alone_and_the_others_gathered_with_it_connect(po
         offers.push((agent, customer));
     }
     // A broken pair (the entry offered, its offer row gone) makes its
-    // accept fail inside the database, and with it the whole lot.
+    // accept fail inside the database; the accepts at the same moment are
+    // not taken down with it.
     let (broken_agent, broken) = offers[3];
     sqlx::query("DELETE FROM offers WHERE help_session_id = $1").bind(broken).execute(&pool).await.unwrap();
 
@@ -608,7 +520,7 @@ async fn a_failing_accept_fails_alone_and_the_others_gathered_with_it_connect(po
         .iter()
         .map(|&(agent, customer)| {
             let engine = engine.clone();
-            tokio::spawn(async move { (agent, routing::accept(&engine, agent, customer).await) })
+            tokio::spawn(async move { (agent, offers::accept(&engine, agent, customer).await) })
         })
         .collect();
     for accept in accepts {
@@ -627,8 +539,8 @@ async fn a_failing_accept_fails_alone_and_the_others_gathered_with_it_connect(po
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
-async fn agents_going_ready_together_share_offer_passes_and_each_returns_offered(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+async fn agents_going_ready_together_are_each_offered_a_customer(pool: PgPool) {
+    let engine = common::engine(&pool).await;
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let mut team = Vec::new();
     for n in 0..20 {
@@ -660,13 +572,11 @@ async fn agents_going_ready_together_share_offer_passes_and_each_returns_offered
         .await
         .unwrap();
     assert_eq!(waiting, 10);
-    let commits = transactions_writing(&pool, "OFFER").await;
-    assert!(commits < 20, "20 offers made at once took {commits} transactions");
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn each_agents_totals_follow_their_channels(pool: PgPool) {
-    let engine = Engine::new(pool.clone());
+    let engine = common::engine(&pool).await;
     let push = queue(&pool, "Push", "push", "least_connections").await;
     let ann = agent(&pool, "Ann", push).await;
     ready(&engine, ann).await;
@@ -684,11 +594,11 @@ async fn each_agents_totals_follow_their_channels(pool: PgPool) {
 
     let first = enter(&engine, push, "first").await;
     assert_eq!(totals().await, (1, 1, 1, 1), "an offer takes a seat");
-    routing::accept(&engine, ann, first).await.unwrap();
-    routing::enter(&engine, request(push, "second", Channel::Chat)).await.unwrap();
+    offers::accept(&engine, ann, first).await.unwrap();
+    line::enter(&engine, request(push, "second", Channel::Chat)).await.unwrap();
     assert_eq!(totals().await, (2, 2, 2, 2), "audio and chat at once");
-    routing::end(&engine, first, EndedBy::Customer).await.unwrap();
+    control::end(&engine, first, EndedBy::Customer).await.unwrap();
     assert_eq!(totals().await, (1, 1, 1, 1), "an ended conversation frees its seat");
-    routing::hand_back(&engine, ann, "Logged out").await.unwrap();
+    agents::hand_back(&engine, ann, "Logged out").await.unwrap();
     assert_eq!(totals().await, (0, 0, 0, 0), "handing back empties every channel");
 }

@@ -10,12 +10,16 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 
+pub mod chat;
 #[cfg(feature = "ssr")]
 pub mod ice;
-pub mod chat;
 pub mod media;
 #[cfg(feature = "ssr")]
+pub mod messages;
+#[cfg(feature = "ssr")]
 pub mod party;
+#[cfg(feature = "ssr")]
+pub mod signaling;
 
 /// Longest chat message, in characters (the server checks it too).
 pub const MESSAGE_MAX_CHARS: usize = 2000;
@@ -50,15 +54,15 @@ pub async fn send_message(
     body: String,
     #[server(default)] reply_to: Option<i64>,
 ) -> Result<(), AppError> {
-    let (side, state) = party::of_request(help_session).await?;
-    crate::routing::talk::post_message(&state.engine, help_session, side, &body, reply_to).await?;
+    let (side, state) = party::of_request(help_session.into()).await?;
+    messages::post_message(&state.engine, help_session.into(), side, &body, reply_to).await?;
     Ok(())
 }
 
 /// The ICE servers (with fresh TURN credentials) for this conversation's call.
 #[server(prefix = "/api", endpoint = "conversation/ice")]
 pub async fn ice_servers(help_session: Uuid) -> Result<Vec<IceServer>, AppError> {
-    let (_, state) = party::of_request(help_session).await?;
+    let (_, state) = party::of_request(help_session.into()).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|since| since.as_secs())
@@ -72,7 +76,7 @@ pub async fn end_conversation() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let session = crate::customer::token::from_cookie(&state)
         .ok_or_else(|| AppError::NotFound("You have no conversation to end.".into()))?;
-    crate::routing::end(&state.engine, session, crate::routing::EndedBy::Customer).await
+    crate::engine::control::end(&state.engine, session, crate::engine::control::EndedBy::Customer).await
 }
 
 /// The customer rates the conversation that ended: 1–5 stars and an
@@ -82,12 +86,12 @@ pub async fn rate_conversation(stars: i16, #[server(default)] comment: String) -
     let state = crate::state::app_state()?;
     let session = crate::customer::token::from_cookie(&state)
         .ok_or_else(|| AppError::NotFound("You have no conversation to rate.".into()))?;
-    crate::routing::talk::rate(&state.engine, session, stars, &comment).await
+    crate::engine::control::rate(&state.engine, session, stars, &comment).await
 }
 
 #[cfg(feature = "ssr")]
-impl From<crate::routing::talk::StoredMessage> for ChatMessage {
-    fn from(message: crate::routing::talk::StoredMessage) -> Self {
+impl From<messages::StoredMessage> for ChatMessage {
+    fn from(message: messages::StoredMessage) -> Self {
         let sent_at = message
             .sent_at
             .format(time::macros::format_description!("[hour]:[minute]"))

@@ -3,12 +3,24 @@
 //! Anybody else gets a 404, so a token for one session reaches no other.
 
 use tower_sessions::Session;
-use uuid::Uuid;
 
 use crate::customer::token;
 use crate::error::AppError;
-use crate::routing::talk::Side;
 use crate::state::AppState;
+use crate::states::HelpSessionId;
+
+/// Which side of a conversation a page is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Customer,
+    Agent,
+}
+
+impl Side {
+    pub fn is_agent(self) -> bool {
+        self == Side::Agent
+    }
+}
 
 fn not_yours() -> AppError {
     AppError::NotFound("This conversation is not yours.".into())
@@ -20,7 +32,7 @@ pub async fn of(
     session: &Session,
     headers: &axum::http::HeaderMap,
     bearer: Option<&str>,
-    help_session: Uuid,
+    help_session: HelpSessionId,
 ) -> Result<Side, AppError> {
     let customer = bearer.map(str::to_owned).or_else(|| token::token_in(headers));
     if customer.and_then(|token| state.customer_keys.verify(&token)) == Some(help_session) {
@@ -31,7 +43,7 @@ pub async fn of(
     };
     let assigned = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM help_sessions WHERE id = $1 AND agent_id = $2) AS "assigned!""#,
-        help_session,
+        help_session.uuid(),
         me.id
     )
     .fetch_one(&state.pool)
@@ -44,7 +56,7 @@ pub async fn of(
 }
 
 /// The same, inside a server function.
-pub async fn of_request(help_session: Uuid) -> Result<(Side, AppState), AppError> {
+pub async fn of_request(help_session: HelpSessionId) -> Result<(Side, AppState), AppError> {
     let state = crate::state::app_state()?;
     let session = crate::auth::tower_session().await?;
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Internal)?;

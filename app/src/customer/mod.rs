@@ -108,7 +108,7 @@ pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
 pub async fn leave_queue() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let session = token::from_cookie(&state).ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
-    crate::routing::leave(&state.engine, session, crate::routing::Left::Cancelled).await?;
+    crate::engine::line::leave(&state.engine, session, crate::engine::line::Left::Cancelled).await?;
     token::clear_cookie();
     Ok(())
 }
@@ -122,7 +122,7 @@ pub async fn forget_help() -> Result<(), AppError> {
         let open = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM help_sessions
                                WHERE id = $1 AND status IN ('waiting', 'offered', 'active', 'on_hold')) AS "open!""#,
-            session
+            session.uuid()
         )
         .fetch_one(&state.pool)
         .await?;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::HelpTicket;
 use crate::error::AppError;
 use crate::queue::Channel;
-use crate::routing::{self, NewRequest};
+use crate::engine::line::{self, NewRequest};
 use crate::state::AppState;
 
 pub const MAX_NAME: usize = 80;
@@ -75,15 +75,15 @@ impl HelpForm {
         } else {
             Uuid::parse_str(queue.trim()).map_err(|_| AppError::invalid("Choose what you need help with."))?
         };
-        Ok(Self(NewRequest { queue_id, customer_name, reason, channel, phone, priority: 0 }))
+        Ok(Self(NewRequest { queue_id: queue_id.into(), customer_name, reason, channel, phone, priority: 0 }))
     }
 }
 
 /// Puts the request in its queue and signs the customer's token.
 pub async fn enter(state: &AppState, form: HelpForm) -> Result<HelpTicket, AppError> {
-    let help_session_id = routing::enter(&state.engine, form.0).await?;
-    let token = state.customer_keys.issue(help_session_id)?;
-    Ok(HelpTicket { help_session_id, token })
+    let help_session = line::enter(&state.engine, form.0).await?;
+    let token = state.customer_keys.issue(help_session)?;
+    Ok(HelpTicket { help_session_id: help_session.uuid(), token })
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::states::HelpSessionId;
 
 /// How long a customer token works: long enough for any wait and
 /// conversation, short enough that an old one is useless.
@@ -64,9 +65,9 @@ impl CustomerKeys {
         Ok(Self::from_secret(&secret))
     }
 
-    pub fn issue(&self, help_session: Uuid) -> Result<String, AppError> {
+    pub fn issue(&self, help_session: HelpSessionId) -> Result<String, AppError> {
         let claims = Claims {
-            sub: help_session,
+            sub: help_session.uuid(),
             exp: time::OffsetDateTime::now_utc().unix_timestamp() + LIFETIME_SECONDS,
             aud: AUDIENCE.into(),
         };
@@ -77,10 +78,10 @@ impl CustomerKeys {
     }
 
     /// The help session a token names, if the token is genuine and current.
-    pub fn verify(&self, token: &str) -> Option<Uuid> {
+    pub fn verify(&self, token: &str) -> Option<HelpSessionId> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
-        decode::<Claims>(token, &self.decoding, &validation).ok().map(|data| data.claims.sub)
+        decode::<Claims>(token, &self.decoding, &validation).ok().map(|data| HelpSessionId(data.claims.sub))
     }
 }
 
@@ -117,7 +118,7 @@ pub fn token_in(headers: &axum::http::HeaderMap) -> Option<String> {
 }
 
 /// The help session of this request's customer cookie, inside a server function.
-pub fn from_cookie(state: &AppState) -> Option<Uuid> {
+pub fn from_cookie(state: &AppState) -> Option<HelpSessionId> {
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
     token_in(&parts.headers).and_then(|token| state.customer_keys.verify(&token))
 }

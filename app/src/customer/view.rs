@@ -2,32 +2,32 @@
 //! in their queue changes.
 
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::waiting::{estimate, DEFAULT_HANDLE_SECONDS};
 use super::CustomerView;
 use crate::error::AppError;
 use crate::queue::Channel;
+use crate::states::{HelpSessionId, HelpStatus};
 
 /// The customer's view of their help session; `None` if it does not exist.
-pub async fn customer_view(pool: &PgPool, help_session: Uuid) -> Result<Option<CustomerView>, AppError> {
+pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<CustomerView>, AppError> {
     let Some(row) = sqlx::query!(
-        r#"SELECT h.status, h.channel, h.queue_id, q.name AS queue, q.when_nobody, q.nobody_message,
+        r#"SELECT h.status AS "status: HelpStatus", h.channel AS "channel: Channel", h.queue_id, q.name AS queue, q.when_nobody, q.nobody_message,
                   r.display_name AS "agent?", h.answered_at IS NOT NULL AS "answered!", h.rating
              FROM help_sessions h
              JOIN queues q ON q.id = h.queue_id
              LEFT JOIN representatives r ON r.id = h.agent_id
             WHERE h.id = $1"#,
-        help_session
+        help_session.uuid()
     )
     .fetch_optional(pool)
     .await?
     else {
         return Ok(None);
     };
-    let channel = Channel::parse(&row.channel)?;
-    let view = match row.status.as_str() {
-        "waiting" | "offered" => {
+    let channel = row.channel;
+    let view = match row.status {
+        HelpStatus::Waiting | HelpStatus::Offered => {
             let numbers = sqlx::query!(
                 r#"SELECT
                      (SELECT count(*) FROM queue_entries e, queue_entries me
@@ -48,9 +48,9 @@ pub async fn customer_view(pool: &PgPool, help_session: Uuid) -> Result<Option<C
                      EXISTS (SELECT 1 FROM events
                               WHERE help_session_id = $1 AND kind = 'REQUEUE'
                                 AND (detail->>'talking')::boolean) AS "reconnecting!""#,
-                help_session,
+                help_session.uuid(),
                 row.queue_id,
-                row.channel,
+                channel.as_str(),
             )
             .fetch_one(pool)
             .await?;
@@ -64,21 +64,23 @@ pub async fn customer_view(pool: &PgPool, help_session: Uuid) -> Result<Option<C
                 reconnecting: numbers.reconnecting,
             }
         }
-        "active" | "on_hold" => CustomerView::Matched {
-            help_session,
+        HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
+            help_session: help_session.uuid(),
             agent: row.agent.unwrap_or_default(),
             channel,
-            on_hold: row.status == "on_hold",
+            on_hold: row.status == HelpStatus::OnHold,
         },
-        "wrap_up" | "completed" if row.answered && row.rating.is_none() => CustomerView::Finished { can_rate: true },
-        "wrap_up" => CustomerView::Finished { can_rate: false },
-        "completed" => CustomerView::Closed { reason: "Your conversation has ended. Thank you!".into() },
-        "cancelled" => CustomerView::Closed { reason: "You left the queue.".into() },
-        "expired" => CustomerView::Closed {
+        HelpStatus::WrapUp | HelpStatus::Completed if row.answered && row.rating.is_none() => {
+            CustomerView::Finished { can_rate: true }
+        }
+        HelpStatus::WrapUp => CustomerView::Finished { can_rate: false },
+        HelpStatus::Completed => CustomerView::Closed { reason: "Your conversation has ended. Thank you!".into() },
+        HelpStatus::Cancelled => CustomerView::Closed { reason: "You left the queue.".into() },
+        HelpStatus::Expired => CustomerView::Closed {
             reason: "Sorry: the wait grew longer than this line allows. Please ask us to call you back.".into(),
         },
-        "abandoned" => CustomerView::Closed { reason: "Your place was given up after you left the page.".into() },
-        _ => CustomerView::Closed { reason: "Your request has ended.".into() },
+        HelpStatus::Abandoned => CustomerView::Closed { reason: "Your place was given up after you left the page.".into() },
+        HelpStatus::Created => CustomerView::Closed { reason: "Your request is not in a queue yet.".into() },
     };
     Ok(Some(view))
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
+use crate::states::{AgentState, HelpStatus};
 
 #[cfg(feature = "ssr")]
 pub mod snapshot;
@@ -44,8 +45,8 @@ pub struct CustomerCard {
     pub channel: Channel,
     pub phone: Option<String>,
     pub queue: String,
-    /// active, on_hold or wrap_up.
-    pub status: String,
+    /// Active, OnHold or WrapUp.
+    pub status: HelpStatus,
     /// Seconds left of the queue's wrap-up time (in wrap-up only).
     pub wrap_up_left_seconds: Option<i64>,
 }
@@ -74,8 +75,7 @@ pub struct QueueLine {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Desk {
-    /// READY, NOT_READY or LOGGED_OUT.
-    pub state: String,
+    pub state: AgentState,
     pub reason: Option<String>,
     pub channels: Vec<ChannelSeat>,
     pub offers: Vec<OfferCard>,
@@ -92,28 +92,28 @@ pub const NOT_READY_REASONS: [&str; 5] = ["Break", "Lunch", "Training", "Meeting
 #[server(prefix = "/api", endpoint = "desk")]
 pub async fn open_desk() -> Result<Desk, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::routing::agents::log_in(&state.engine, me.id).await?;
+    crate::engine::agents::log_in(&state.engine, me.id.into()).await?;
     snapshot::desk(&state.pool, me.id).await
 }
 
 /// READY, NOT_READY (with a reason), or LOGGED_OUT.
 #[server(prefix = "/api", endpoint = "desk/state")]
-pub async fn set_state(state: String, #[server(default)] reason: String) -> Result<Desk, AppError> {
-    use crate::routing::agents;
+pub async fn set_state(state: AgentState, #[server(default)] reason: String) -> Result<Desk, AppError> {
+    use crate::engine::agents;
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    match state.as_str() {
-        "READY" => agents::set_ready(&app.engine, me.id).await?,
-        "NOT_READY" => {
+    let agent = me.id.into();
+    match state {
+        AgentState::Ready => agents::set_ready(&app.engine, agent).await?,
+        AgentState::NotReady => {
             let reason = reason.trim();
             if reason.is_empty() || reason.chars().count() > 40 {
                 return Err(AppError::invalid("Choose a reason for Not ready (at most 40 characters)."));
             }
-            agents::set_not_ready_reason(&app.engine, me.id, reason).await?
+            agents::set_not_ready_reason(&app.engine, agent, reason).await?
         }
-        "LOGGED_OUT" => {
-            crate::routing::hand_back(&app.engine, me.id, "Logged out").await?;
+        AgentState::LoggedOut => {
+            agents::hand_back(&app.engine, agent, "Logged out").await?;
         }
-        other => return Err(AppError::invalid(format!("Unknown state \"{other}\"."))),
     }
     snapshot::desk(&app.pool, me.id).await
 }
@@ -123,21 +123,22 @@ pub async fn set_state(state: String, #[server(default)] reason: String) -> Resu
 pub async fn set_channel(channel: String, ready: bool) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     let channel = Channel::parse(&channel)?;
-    crate::routing::agents::set_channel(&app.engine, me.id, channel, ready).await?;
+    crate::engine::agents::set_channel(&app.engine, me.id.into(), channel, ready).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
 #[server(prefix = "/api", endpoint = "desk/accept")]
 pub async fn accept_offer(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::routing::accept(&app.engine, me.id, help_session).await?;
+    crate::engine::offers::accept(&app.engine, me.id.into(), help_session.into()).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
 #[server(prefix = "/api", endpoint = "desk/decline")]
 pub async fn decline_offer(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::routing::unanswered(&app.engine, me.id, help_session, crate::routing::Unanswered::Decline).await?;
+    use crate::engine::offers::{unanswered, Unanswered};
+    unanswered(&app.engine, me.id.into(), help_session.into(), Unanswered::Decline).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
@@ -145,7 +146,7 @@ pub async fn decline_offer(help_session: Uuid) -> Result<Desk, AppError> {
 #[server(prefix = "/api", endpoint = "desk/next")]
 pub async fn next_customer() -> Result<Option<Uuid>, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    Ok(crate::routing::next_customer(&app.engine, me.id).await?.map(|taken| taken.help_session_id))
+    Ok(crate::engine::pull::next_customer(&app.engine, me.id.into()).await?.map(|taken| taken.help_session_id.uuid()))
 }
 
 /// Ends a conversation; wrap-up follows.
@@ -153,7 +154,8 @@ pub async fn next_customer() -> Result<Option<Uuid>, AppError> {
 pub async fn end_session(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     snapshot::own(&app.pool, me.id, help_session).await?;
-    crate::routing::end(&app.engine, help_session, crate::routing::EndedBy::Agent).await?;
+    use crate::engine::control::{end, EndedBy};
+    end(&app.engine, help_session.into(), EndedBy::Agent).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
@@ -161,7 +163,7 @@ pub async fn end_session(help_session: Uuid) -> Result<Desk, AppError> {
 #[server(prefix = "/api", endpoint = "desk/hold")]
 pub async fn hold(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::routing::talk::hold(&app.engine, me.id, help_session).await?;
+    crate::engine::control::hold(&app.engine, me.id.into(), help_session.into()).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
@@ -170,7 +172,7 @@ pub async fn hold(help_session: Uuid) -> Result<Desk, AppError> {
 #[server(prefix = "/api", endpoint = "desk/resume")]
 pub async fn resume(help_session: Uuid) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::routing::talk::resume(&app.engine, me.id, help_session).await?;
+    crate::engine::control::resume(&app.engine, me.id.into(), help_session.into()).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 
@@ -185,7 +187,7 @@ pub async fn wrap_up(help_session: Uuid, disposition: String, #[server(default)]
     if note.chars().count() > 2000 {
         return Err(AppError::invalid("The note must be at most 2000 characters."));
     }
-    crate::routing::wrap_up(&app.engine, me.id, help_session, disposition, note.trim()).await?;
+    crate::engine::control::wrap_up(&app.engine, me.id.into(), help_session.into(), disposition, note.trim()).await?;
     snapshot::desk(&app.pool, me.id).await
 }
 

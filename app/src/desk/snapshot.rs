@@ -6,9 +6,13 @@ use uuid::Uuid;
 use super::{ChannelSeat, CustomerCard, Desk, OfferCard, PastConversation, QueueLine};
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
+use crate::states::{AgentState, HelpStatus};
 
 pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
-    let state = sqlx::query!("SELECT state, reason FROM agent_states WHERE representative_id = $1", agent)
+    let state = sqlx::query!(
+        r#"SELECT state AS "state: AgentState", reason FROM agent_states WHERE representative_id = $1"#,
+        agent
+    )
         .fetch_optional(pool)
         .await?
         .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
@@ -56,7 +60,7 @@ pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     let customers = sqlx::query!(
-        r#"SELECT h.id, h.customer_name, h.reason, h.channel, h.phone, h.status, q.name AS queue,
+        r#"SELECT h.id, h.customer_name, h.reason, h.channel, h.phone, h.status AS "status: HelpStatus", q.name AS queue,
                   CASE WHEN h.status = 'wrap_up'
                        THEN greatest(0, q.wrap_up_seconds - extract(epoch FROM now() - h.ended_at))::bigint END
                        AS wrap_up_left

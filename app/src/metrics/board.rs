@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{AgentCounts, Figures, LiveBoard, LiveQueue, MetricsSettings, ReportQuery};
 use crate::error::AppError;
+use crate::states::AgentState;
 
 /// One queue's line now.
 pub struct QueueLine {
@@ -56,7 +57,7 @@ pub async fn board(pool: &sqlx::PgPool, settings: &MetricsSettings) -> Result<Li
 /// Signed-in representatives by what they are doing now.
 pub async fn agent_counts(pool: &sqlx::PgPool) -> Result<AgentCounts, AppError> {
     let agents = sqlx::query!(
-        r#"SELECT s.state, s.reason,
+        r#"SELECT s.state AS "state: AgentState", s.reason,
                   count(h.id) FILTER (WHERE h.status IN ('active', 'on_hold')) AS "talking!",
                   count(h.id) FILTER (WHERE h.status = 'wrap_up') AS "wrapping!"
              FROM agent_states s
@@ -73,7 +74,7 @@ pub async fn agent_counts(pool: &sqlx::PgPool) -> Result<AgentCounts, AppError> 
             counts.busy += 1;
         } else if agent.wrapping > 0 {
             counts.wrap_up += 1;
-        } else if agent.state == "READY" {
+        } else if agent.state == AgentState::Ready {
             counts.ready += 1;
         } else {
             *reasons.entry(agent.reason.unwrap_or_else(|| "No reason".into())).or_default() += 1;

@@ -13,13 +13,14 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
 use sqlx::{PgPool, Postgres, Transaction};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::Figures;
+use crate::engine::events::{decode, About, Event, EventRow, Logged};
 use crate::error::AppError;
+use crate::states::AgentState;
 
 /// Bucket length.
 pub const BUCKET_SECONDS: i64 = 900;
@@ -47,16 +48,6 @@ pub async fn roll(pool: &PgPool, short_abandon_seconds: f64) -> Result<usize, Ap
     }
 }
 
-struct Event {
-    id: i64,
-    at: OffsetDateTime,
-    kind: String,
-    session: Option<Uuid>,
-    queue: Option<Uuid>,
-    agent: Option<Uuid>,
-    detail: Value,
-}
-
 #[derive(Clone)]
 struct Visit {
     queue: Uuid,
@@ -69,7 +60,7 @@ struct Visit {
 
 #[derive(Clone)]
 struct Agent {
-    state: String,
+    state: AgentState,
     open: i32,
     counted_to: OffsetDateTime,
 }
@@ -85,7 +76,7 @@ struct Totals {
 }
 
 /// One transaction's work, in memory until written.
-struct Batch {
+pub struct Batch {
     short_abandon: f64,
     thresholds: HashMap<Uuid, f64>,
     visits: HashMap<Uuid, Visit>,
@@ -112,28 +103,20 @@ pub async fn roll_batch(pool: &PgPool, short_abandon: f64, limit: i64) -> Result
     )
     .fetch_one(&mut *tx)
     .await?;
-    let events: Vec<Event> = sqlx::query!(
-        "SELECT id, at, kind, help_session_id, queue_id, representative_id, detail FROM events
-          WHERE at >= $1 AND (at, id) > ($1, $2) AND at < $3
-          ORDER BY at, id LIMIT $4",
-        mark.rolled_at,
-        mark.rolled_id,
-        horizon,
-        limit
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .map(|row| Event {
-        id: row.id,
-        at: row.at,
-        kind: row.kind,
-        session: row.help_session_id,
-        queue: row.queue_id,
-        agent: row.representative_id,
-        detail: row.detail,
-    })
-    .collect();
+    let events = decode(
+        sqlx::query_as!(
+            EventRow,
+            "SELECT id, at, kind, help_session_id, queue_id, representative_id, detail FROM events
+              WHERE at >= $1 AND (at, id) > ($1, $2) AND at < $3
+              ORDER BY at, id LIMIT $4",
+            mark.rolled_at,
+            mark.rolled_id,
+            horizon,
+            limit
+        )
+        .fetch_all(&mut *tx)
+        .await?,
+    )?;
     let more = events.len() as i64 == limit;
 
     let mut batch = Batch::load(&mut tx, short_abandon, &events).await?;
@@ -162,11 +145,11 @@ pub async fn roll_batch(pool: &PgPool, short_abandon: f64, limit: i64) -> Result
 impl Batch {
     /// What the roller remembers about the sessions and agents of these
     /// events, and every queue's service-level threshold.
-    async fn load(tx: &mut Transaction<'_, Postgres>, short_abandon: f64, events: &[Event]) -> Result<Self, AppError> {
-        let mut sessions: Vec<Uuid> = events.iter().filter_map(|event| event.session).collect();
+    async fn load(tx: &mut Transaction<'_, Postgres>, short_abandon: f64, events: &[Logged]) -> Result<Self, AppError> {
+        let mut sessions: Vec<Uuid> = events.iter().filter_map(|logged| logged.about.help_session.map(|s| s.uuid())).collect();
         sessions.sort();
         sessions.dedup();
-        let mut agents: Vec<Uuid> = events.iter().filter_map(|event| event.agent).collect();
+        let mut agents: Vec<Uuid> = events.iter().filter_map(|logged| logged.about.agent.map(|a| a.uuid())).collect();
         agents.sort();
         agents.dedup();
         let thresholds = sqlx::query!("SELECT id, service_level_seconds FROM queues")
@@ -196,8 +179,8 @@ impl Batch {
         })
         .collect();
         let agents = sqlx::query!(
-            "SELECT representative_id, state, open_sessions, counted_to FROM metric_agents
-              WHERE representative_id = ANY($1)",
+            r#"SELECT representative_id, state AS "state: AgentState", open_sessions, counted_to FROM metric_agents
+                WHERE representative_id = ANY($1)"#,
             &agents
         )
         .fetch_all(&mut **tx)
@@ -205,14 +188,19 @@ impl Batch {
         .into_iter()
         .map(|row| (row.representative_id, Agent { state: row.state, open: row.open_sessions, counted_to: row.counted_to }))
         .collect();
-        Ok(Self {
+        Ok(Self { thresholds, visits, agents, ..Self::new(short_abandon) })
+    }
+
+    /// A batch that remembers nothing yet.
+    pub fn new(short_abandon: f64) -> Self {
+        Self {
             short_abandon,
-            thresholds,
-            visits,
-            agents,
+            thresholds: HashMap::new(),
+            visits: HashMap::new(),
+            agents: HashMap::new(),
             buckets: HashMap::new(),
             totals: HashMap::new(),
-        })
+        }
     }
 
     fn threshold(&self, queue: Uuid) -> f64 {
@@ -228,40 +216,32 @@ impl Batch {
     }
 
     /// What one event means.
-    fn apply(&mut self, event: &Event) {
-        let at = event.at;
-        match event.kind.as_str() {
-            "AGENT_STATE" => {
-                let (Some(agent), Some(state)) = (event.agent, event.detail.get("state").and_then(Value::as_str)) else {
-                    // A channel switched on or off: the agent's state is unchanged.
-                    return;
-                };
+    pub fn apply(&mut self, logged: &Logged) {
+        let at = logged.at;
+        let About { help_session, queue, agent } = logged.about;
+        let session = help_session.map(|s| s.uuid());
+        let queue = queue.map(|q| q.uuid());
+        let agent = agent.map(|a| a.uuid());
+        match &logged.event {
+            Event::AgentState { state, .. } => {
+                let Some(agent) = agent else { return };
                 let memo = self.count_time(agent, at);
-                memo.state = state.to_owned();
-                if state == "LOGGED_OUT" {
+                memo.state = *state;
+                if *state == AgentState::LoggedOut {
                     memo.open = 0;
                 }
             }
-            "ENTER_QUEUE" => {
-                let (Some(session), Some(queue)) = (event.session, event.queue) else { return };
+            Event::EnterQueue { .. } => {
+                let (Some(session), Some(queue)) = (session, queue) else { return };
                 self.start_visit(session, queue, at);
             }
-            "TRANSFER" => {
-                let Some(session) = event.session else { return };
+            Event::Transfer { to_queue } => {
+                let Some(session) = session else { return };
                 self.close_segment(session, at, true);
-                let to = event
-                    .detail
-                    .get("to_queue")
-                    .and_then(Value::as_str)
-                    .and_then(|raw| raw.parse().ok())
-                    .or(event.queue);
-                if let Some(queue) = to {
-                    self.start_visit(session, queue, at);
-                }
+                self.start_visit(session, to_queue.uuid(), at);
             }
-            "CONNECT" => {
-                let (Some(session), Some(agent)) = (event.session, event.agent) else { return };
-                let queue = event.queue;
+            Event::Connect { .. } => {
+                let (Some(session), Some(agent)) = (session, agent) else { return };
                 let visit = self.visits.entry(session).or_insert_with(|| Visit {
                     queue: queue.unwrap_or(Uuid::nil()),
                     visit_at: at,
@@ -286,27 +266,27 @@ impl Batch {
                 }
                 self.count_time(agent, at).open += 1;
             }
-            "WRAP_UP_DONE" => {
-                let Some(session) = event.session else { return };
+            Event::WrapUpDone { .. } => {
+                let Some(session) = session else { return };
                 self.close_segment(session, at, true);
                 if let Some(visit) = self.visits.get_mut(&session) {
                     visit.finished_at = Some(at);
                 }
             }
-            "REQUEUE" => {
-                let talking = event.detail.get("talking").and_then(Value::as_bool).unwrap_or(false);
-                if let (true, Some(session)) = (talking, event.session) {
+            Event::Requeue { talking, .. } => {
+                if let (true, Some(session)) = (*talking, session) {
                     self.close_segment(session, at, false);
                 }
             }
-            "RONA" => {
-                let (Some(session), Some(agent)) = (event.session, event.agent) else { return };
+            Event::Rona {} => {
+                let (Some(session), Some(agent)) = (session, agent) else { return };
                 let Some(visit) = self.visits.get(&session).cloned() else { return };
                 self.figures(visit.visit_at, visit.queue, Some(agent)).rona += 1;
                 self.totals(visit.queue).rona += 1;
             }
-            "ABANDON" | "CANCEL" | "EXPIRE" => {
-                let Some(session) = event.session else { return };
+            Event::Abandon {} | Event::Cancel {} | Event::Expire {} => {
+                let expired = matches!(logged.event, Event::Expire {});
+                let Some(session) = session else { return };
                 let Some(visit) = self.visits.get_mut(&session) else { return };
                 visit.finished_at = Some(at);
                 if visit.answered {
@@ -317,7 +297,7 @@ impl Batch {
                 let threshold = self.threshold(queue);
                 let short = self.short_abandon;
                 let figures = self.figures(visit_at, queue, None);
-                if event.kind == "EXPIRE" {
+                if expired {
                     figures.expired += 1;
                 } else if wait <= short {
                     figures.short_abandoned += 1;
@@ -325,24 +305,30 @@ impl Batch {
                     figures.abandoned += 1;
                     figures.abandoned_after_sl += i64::from(wait > threshold);
                 }
-                if event.kind != "EXPIRE" {
+                if !expired {
                     self.totals(queue).abandoned += 1;
                 }
             }
-            "RATED" => {
-                let Some(session) = event.session else { return };
-                let Some(stars) = event.detail.get("rating").and_then(Value::as_i64) else { return };
-                let (queue, visit_at) = match self.visits.get(&session) {
+            Event::Rated { rating } => {
+                let Some(session) = session else { return };
+                let (visit_queue, visit_at) = match self.visits.get(&session) {
                     Some(visit) => (visit.queue, visit.visit_at),
-                    None => (event.queue.unwrap_or(Uuid::nil()), at),
+                    None => (queue.unwrap_or(Uuid::nil()), at),
                 };
-                let figures = self.figures(visit_at, event.queue.unwrap_or(queue), event.agent);
+                let figures = self.figures(visit_at, queue.unwrap_or(visit_queue), agent);
                 figures.ratings += 1;
-                figures.rating_sum += stars;
+                figures.rating_sum += i64::from(*rating);
             }
-            // OFFER, DECLINE, HOLD, RESUME, END_BY_*: hold is part of handle
-            // time, and the representative's part goes on through wrap-up.
-            _ => {}
+            // Hold is part of handle time, and the representative's part
+            // goes on through wrap-up; offers and declines count nothing;
+            // a channel switch changes no state.
+            Event::Offer {}
+            | Event::Decline {}
+            | Event::Hold { .. }
+            | Event::Resume {}
+            | Event::EndByAgent {}
+            | Event::EndByCustomer {}
+            | Event::AgentChannel { .. } => {}
         }
     }
 
@@ -376,13 +362,13 @@ impl Batch {
     /// Returns their memory.
     fn count_time(&mut self, agent: Uuid, at: OffsetDateTime) -> &mut Agent {
         let Self { agents, buckets, .. } = self;
-        let memo = agents.entry(agent).or_insert_with(|| Agent { state: "LOGGED_OUT".into(), open: 0, counted_to: at });
+        let memo = agents.entry(agent).or_insert_with(|| Agent { state: AgentState::LoggedOut, open: 0, counted_to: at });
         // An event written just before a roll counted past it: it happened
         // at the end of what is counted.
         let to = at.max(memo.counted_to);
         let handling = memo.open > 0;
-        let idle = !handling && memo.state == "READY";
-        let not_ready = !handling && memo.state == "NOT_READY";
+        let idle = !handling && memo.state == AgentState::Ready;
+        let not_ready = !handling && memo.state == AgentState::NotReady;
         let mut from = memo.counted_to;
         memo.counted_to = to;
         if handling || idle || not_ready {
@@ -408,8 +394,8 @@ impl Batch {
     /// counted to the horizon, so today's figures are current.
     async fn count_time_to(&mut self, tx: &mut Transaction<'_, Postgres>, horizon: OffsetDateTime) -> Result<(), AppError> {
         let open = sqlx::query!(
-            "SELECT representative_id, state, open_sessions, counted_to FROM metric_agents
-              WHERE counted_to < $1 AND (open_sessions > 0 OR state <> 'LOGGED_OUT')",
+            r#"SELECT representative_id, state AS "state: AgentState", open_sessions, counted_to FROM metric_agents
+                WHERE counted_to < $1 AND (open_sessions > 0 OR state <> 'LOGGED_OUT')"#,
             horizon
         )
         .fetch_all(&mut **tx)
@@ -515,7 +501,7 @@ impl Batch {
         let (mut ids, mut states, mut opens, mut counted) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (id, agent) in self.agents {
             ids.push(id);
-            states.push(agent.state);
+            states.push(agent.state.as_str());
             opens.push(agent.open);
             counted.push(agent.counted_to);
         }
@@ -525,7 +511,7 @@ impl Batch {
              ON CONFLICT (representative_id) DO UPDATE SET
                 state = EXCLUDED.state, open_sessions = EXCLUDED.open_sessions, counted_to = EXCLUDED.counted_to",
             &ids,
-            &states,
+            &states as &[&str],
             &opens,
             &counted
         )

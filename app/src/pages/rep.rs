@@ -16,6 +16,7 @@ use crate::error::AppError;
 use crate::live::now_ms;
 use crate::model::Me;
 use crate::queue::{Channel, RoutingMode};
+use crate::states::{AgentState, HelpStatus};
 
 /// The representative's desk.
 #[component]
@@ -137,7 +138,7 @@ fn DeskView(me: Me) -> impl IntoView {
 #[component]
 fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoView {
     let desk = move || controls.desk.get();
-    let state = move || desk().map(|d| d.state).unwrap_or_default();
+    let state = move || desk().map_or(AgentState::LoggedOut, |d| d.state);
     let (reason, set_reason) = signal(NOT_READY_REASONS[0].to_owned());
     view! {
         <section class="card">
@@ -145,18 +146,18 @@ fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoVi
             <p>
                 "You are "
                 <strong data-testid="agent-state">
-                    {move || match state().as_str() {
-                        "READY" => "Ready".to_owned(),
-                        "NOT_READY" => format!("Not ready ({})", desk().and_then(|d| d.reason).unwrap_or_default()),
-                        _ => "Logged out".to_owned(),
+                    {move || match state() {
+                        AgentState::Ready => "Ready".to_owned(),
+                        AgentState::NotReady => format!("Not ready ({})", desk().and_then(|d| d.reason).unwrap_or_default()),
+                        AgentState::LoggedOut => "Logged out".to_owned(),
                     }}
                 </strong>
             </p>
             <div class="row">
                 <button
                     type="button"
-                    disabled=move || state() == "READY"
-                    on:click=move |_| { controls.set_state.dispatch(SetState { state: "READY".into(), reason: String::new() }); }
+                    disabled=move || state() == AgentState::Ready
+                    on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::Ready, reason: String::new() }); }
                 >"Ready"</button>
                 <select aria-label="Not ready reason" on:change=move |ev| set_reason.set(event_target_value(&ev))>
                     {NOT_READY_REASONS.map(|r| view! { <option value=r>{r}</option> })}
@@ -164,12 +165,12 @@ fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoVi
                 <button
                     type="button"
                     class="secondary"
-                    on:click=move |_| { controls.set_state.dispatch(SetState { state: "NOT_READY".into(), reason: reason.get() }); }
+                    on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::NotReady, reason: reason.get() }); }
                 >"Not ready"</button>
                 <button
                     type="button"
                     class="secondary"
-                    on:click=move |_| { controls.set_state.dispatch(SetState { state: "LOGGED_OUT".into(), reason: String::new() }); }
+                    on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::LoggedOut, reason: String::new() }); }
                 >"Log out of queues"</button>
             </div>
             <div class="seats">
@@ -314,10 +315,11 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
     let card = Memo::new(move |_| {
         controls.desk.with(|d| d.as_ref().and_then(|d| d.customers.iter().find(|c| c.help_session_id == id).cloned()))
     });
-    let status = Memo::new(move |_| card.with(|c| c.as_ref().map(|c| c.status.clone()).unwrap_or_default()));
+    // A card gone from the desk is done with.
+    let status = Memo::new(move |_| card.with(|c| c.as_ref().map_or(HelpStatus::Completed, |c| c.status)));
     let wrap_up_left = move || card.with(|c| c.as_ref().and_then(|c| c.wrap_up_left_seconds));
-    let talking = move || matches!(status.get().as_str(), "active" | "on_hold");
-    let held = Signal::derive(move || status.get() == "on_hold");
+    let talking = move || status.get().talking();
+    let held = Signal::derive(move || status.get() == HelpStatus::OnHold);
     let has_call = matches!(channel, Channel::Video | Channel::Audio);
     let media = RwSignal::new(MediaState::Connecting);
     let problem = RwSignal::new(None::<String>);
@@ -334,9 +336,9 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
             <p>{customer.reason.clone()}</p>
             <p class="muted">
                 {format!("{} · {} · ", channel.label(), customer.queue)}
-                <span data-testid="customer-status">{move || match status.get().as_str() {
-                    "active" => "talking",
-                    "on_hold" => "on hold",
+                <span data-testid="customer-status">{move || match status.get() {
+                    HelpStatus::Active => "talking",
+                    HelpStatus::OnHold => "on hold",
                     _ => "wrap-up",
                 }}</span>
             </p>
@@ -373,7 +375,7 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
                 </div>
                 {view! { <Chat help_session=id mine_from_agent=true/> }.into_any()}
             </Show>
-            <Show when=move || status.get() == "wrap_up">
+            <Show when=move || status.get() == HelpStatus::WrapUp>
                 <div class="stack">
                     <p class="muted">{move || format!("Wrap-up: {} s left", wrap_up_left().unwrap_or(0))}</p>
                     <label>

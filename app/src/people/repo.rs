@@ -103,7 +103,7 @@ pub async fn insert(
     .await;
     match result {
         Ok(row) => {
-            crate::routing::agents::provision(conn, row.id).await?;
+            crate::engine::agents::provision(conn, row.id.into()).await?;
             row.try_into()
         }
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(AppError::Conflict(

@@ -48,6 +48,8 @@ impl Channel {
     }
 }
 
+crate::states::sql_text!(Channel);
+
 impl fmt::Display for Channel {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -79,6 +81,8 @@ impl RoutingMode {
         }
     }
 }
+
+crate::states::sql_text!(RoutingMode);
 
 /// Which eligible agent a push queue offers the head to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +128,8 @@ impl Strategy {
     }
 }
 
+crate::states::sql_text!(Strategy);
+
 /// What happens to a new customer when nobody is logged in for the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -150,6 +156,8 @@ impl WhenNobody {
         }
     }
 }
+
+crate::states::sql_text!(WhenNobody);
 
 /// A queue: its id and every setting of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

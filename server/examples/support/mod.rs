@@ -20,6 +20,7 @@ pub async fn fresh_database(name: &str, connections: u32) -> Result<(PgPool, PgC
     let options = admin.database(name);
     let pool = PgPoolOptions::new().max_connections(connections).connect_with(options.clone()).await?;
     server::database::MIGRATOR.run(&pool).await?;
+    app::engine::definitions::apply(&pool).await?;
     Ok((pool, options))
 }
 

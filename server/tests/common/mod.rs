@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use app::model::{DisplayName, Email, NewPassword, Role};
 use app::people::repo;
+use app::states::{AgentId, HelpSessionId, QueueId};
 use reqwest::{Client, StatusCode};
 use sqlx::PgPool;
 
@@ -31,11 +32,8 @@ impl TestApp {
     }
 
     pub async fn spawn_with(pool: PgPool, config: server::config::Config) -> Self {
-        let state = server::http::state(pool.clone(), &config).await.unwrap();
-        let live = server::live::Live::new(std::time::Duration::from_secs(config.grace_seconds));
-        live.start(state.engine.clone());
-        server::live::start_rolling(state.engine.clone(), config.metrics.short_abandon_seconds);
-        let router = server::http::router(state, &config, live);
+        define(&pool).await;
+        let router = server::application::Application::build(pool.clone(), &config).await.unwrap().router;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -105,6 +103,18 @@ impl TestApp {
     }
 }
 
+/// The engine's SQL functions on a test's fresh database (`#[sqlx::test]`
+/// runs the migrations only), as a server applies them at start-up.
+pub async fn define(pool: &PgPool) {
+    app::engine::definitions::apply(pool).await.unwrap();
+}
+
+/// The engine on a test's fresh database.
+pub async fn engine(pool: &PgPool) -> app::engine::Engine {
+    define(pool).await;
+    app::engine::Engine::new(pool.clone())
+}
+
 pub fn rand_suffix() -> String {
     use rand::Rng;
     format!("{:08x}", rand::thread_rng().gen::<u32>())
@@ -134,9 +144,9 @@ pub async fn error_message(response: reqwest::Response) -> String {
 
 /// A representative (with a placeholder hash: engine tests never sign in)
 /// who serves `queue` only.
-pub async fn add_agent(pool: &PgPool, email: &str, name: &str, queue: uuid::Uuid) -> uuid::Uuid {
+pub async fn add_agent(pool: &PgPool, email: &str, name: &str, queue: QueueId) -> AgentId {
     let mut tx = pool.begin().await.unwrap();
-    let id: uuid::Uuid = sqlx::query_scalar(
+    let id: AgentId = sqlx::query_scalar(
         "INSERT INTO representatives (email, display_name, role, password_hash) VALUES ($1, $2, 'agent', 'x') RETURNING id",
     )
     .bind(email)
@@ -144,7 +154,7 @@ pub async fn add_agent(pool: &PgPool, email: &str, name: &str, queue: uuid::Uuid
     .fetch_one(&mut *tx)
     .await
     .unwrap();
-    app::routing::agents::provision(&mut tx, id).await.unwrap();
+    app::engine::agents::provision(&mut tx, id).await.unwrap();
     sqlx::query("DELETE FROM queue_members WHERE representative_id = $1").bind(id).execute(&mut *tx).await.unwrap();
     sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
         .bind(queue)
@@ -157,7 +167,7 @@ pub async fn add_agent(pool: &PgPool, email: &str, name: &str, queue: uuid::Uuid
 }
 
 /// A queue that lets customers wait even with nobody logged in.
-pub async fn add_queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> uuid::Uuid {
+pub async fn add_queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> QueueId {
     sqlx::query_scalar(
         "INSERT INTO queues (name, routing_mode, strategy, when_nobody) VALUES ($1, $2, $3, 'accept') RETURNING id",
     )
@@ -175,10 +185,10 @@ pub async fn add_queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) ->
 pub async fn api_customer(
     app: &TestApp,
     enqueue_at: &TestApp,
-    queue: uuid::Uuid,
+    queue: QueueId,
     name: &str,
     channel: &str,
-) -> (uuid::Uuid, String) {
+) -> (HelpSessionId, String) {
     let http = Client::new();
     let created: serde_json::Value = http
         .post(app.url("/help/session"))

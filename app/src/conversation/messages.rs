@@ -1,0 +1,87 @@
+//! Chat storage: the messages of one conversation, in the order sent, kept
+//! with the help session's record. Every new message wakes both pages'
+//! chat sockets.
+
+use super::party::Side;
+use super::MESSAGE_MAX_CHARS;
+use crate::engine::events::{Engine, Notice, Topic};
+use crate::error::AppError;
+use crate::states::HelpSessionId;
+
+/// Stores a chat message of a live (or held) conversation, in order.
+/// `reply_to` must be an earlier message of the same conversation.
+pub async fn post_message(
+    engine: &Engine,
+    help_session: HelpSessionId,
+    from: Side,
+    body: &str,
+    reply_to: Option<i64>,
+) -> Result<i64, AppError> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(AppError::invalid("Write a message first."));
+    }
+    let length = body.chars().count();
+    if length > MESSAGE_MAX_CHARS {
+        return Err(AppError::invalid(format!(
+            "A message can be at most {MESSAGE_MAX_CHARS} characters; this one has {length}."
+        )));
+    }
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO messages (help_session_id, from_agent, author, body, reply_to)
+           SELECT h.id, $2, CASE WHEN $2 THEN r.display_name ELSE h.customer_name END, $3, $4
+             FROM help_sessions h LEFT JOIN representatives r ON r.id = h.agent_id
+            WHERE h.id = $1 AND h.status IN ('active', 'on_hold')
+              AND ($4::bigint IS NULL
+                   OR EXISTS (SELECT 1 FROM messages m WHERE m.id = $4 AND m.help_session_id = $1))
+           RETURNING id"#,
+        help_session.uuid(),
+        from.is_agent(),
+        body,
+        reply_to
+    )
+    .fetch_optional(engine.pool())
+    .await?;
+    let Some(id) = id else {
+        let live = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')) AS "live!""#,
+            help_session.uuid()
+        )
+        .fetch_one(engine.pool())
+        .await?;
+        return Err(if live {
+            AppError::invalid("The message you reply to is not part of this conversation.")
+        } else {
+            AppError::Conflict(
+                "This conversation has ended; messages can no longer be sent.".into(),
+            )
+        });
+    };
+    engine.announce([Notice::about(Topic::Message, Some(help_session))]);
+    Ok(id)
+}
+
+/// One chat message as the pages show it.
+#[derive(Debug, Clone)]
+pub struct StoredMessage {
+    pub id: i64,
+    pub from_agent: bool,
+    pub author: String,
+    pub body: String,
+    pub reply_to: Option<i64>,
+    pub sent_at: time::OffsetDateTime,
+}
+
+/// The whole conversation's chat, oldest first.
+pub async fn messages(
+    engine: &Engine,
+    help_session: HelpSessionId,
+) -> Result<Vec<StoredMessage>, AppError> {
+    Ok(sqlx::query_as!(
+        StoredMessage,
+        "SELECT id, from_agent, author, body, reply_to, sent_at FROM messages WHERE help_session_id = $1 ORDER BY id",
+        help_session.uuid()
+    )
+    .fetch_all(engine.pool())
+    .await?)
+}

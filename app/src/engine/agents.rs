@@ -1,0 +1,277 @@
+//! Agent states (SPEC §2): READY, NOT_READY with a reason, LOGGED_OUT, and a
+//! switch per channel. A channel can be READY only while the agent is READY;
+//! setting the agent NOT_READY sets every channel NOT_READY. Logging out (or
+//! being lost past the grace period) hands the agent's customers back.
+
+use sqlx::PgConnection;
+
+use super::events::{log, About, Engine, Event, Tx};
+use super::seats;
+use super::{control, lock_agent, offers};
+use crate::error::AppError;
+use crate::queue::Channel;
+use crate::states::{AgentId, AgentState, HelpSessionId, QueueId};
+
+/// The reason given when the RONA timer runs out.
+pub const MISSED_OFFER: &str = "Missed offer";
+
+/// Default capacity per channel: (channel, live at once, sessions in all).
+/// Video and audio: one live and up to two on hold; chat: three; callback: one.
+pub const DEFAULT_CAPACITY: [(Channel, i32, i32); 4] = [
+    (Channel::Video, 1, 3),
+    (Channel::Audio, 1, 3),
+    (Channel::Chat, 3, 3),
+    (Channel::Callback, 1, 1),
+];
+
+/// Gives a new representative their state row, their channels, and the
+/// queues every representative joins.
+pub async fn provision(conn: &mut PgConnection, agent: AgentId) -> Result<(), AppError> {
+    sqlx::query!(
+        "INSERT INTO agent_states (representative_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        agent.uuid()
+    )
+    .execute(&mut *conn)
+    .await?;
+    for (channel, max_live, max_sessions) in DEFAULT_CAPACITY {
+        sqlx::query!(
+            "INSERT INTO agent_channels (representative_id, channel, max_live, max_sessions)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            agent.uuid(),
+            channel.as_str(),
+            max_live,
+            max_sessions
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query!(
+        "INSERT INTO queue_members (queue_id, representative_id)
+         SELECT id, $1 FROM queues WHERE auto_join ON CONFLICT DO NOTHING",
+        agent.uuid()
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Writes the agent's state and its AGENT_STATE event.
+async fn record_state(
+    tx: &mut Tx,
+    agent: AgentId,
+    state: AgentState,
+    reason: Option<&str>,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE agent_states
+            SET state = $2, reason = $3, state_since = now(),
+                idle_since = CASE WHEN $2 = 'READY' AND state <> 'READY' THEN now() ELSE idle_since END
+          WHERE representative_id = $1",
+        agent.uuid(),
+        state.as_str(),
+        reason
+    )
+    .execute(&mut **tx)
+    .await?;
+    log(
+        tx,
+        About::agent(agent),
+        Event::AgentState {
+            state,
+            reason: reason.map(str::to_owned),
+        },
+    )
+    .await
+}
+
+/// NOT_READY with a reason; every channel goes NOT_READY with it.
+pub(super) async fn set_not_ready(
+    tx: &mut Tx,
+    agent: AgentId,
+    reason: &str,
+) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE agent_channels SET ready = false WHERE representative_id = $1",
+        agent.uuid()
+    )
+    .execute(&mut **tx)
+    .await?;
+    record_state(tx, agent, AgentState::NotReady, Some(reason)).await
+}
+
+/// The agent is available. Channels keep their switches (all of them on the
+/// first time, so "Ready" alone is enough to start taking customers).
+pub async fn set_ready(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    let any_on = sqlx::query_scalar!(
+        r#"SELECT bool_or(ready) AS "any_on!" FROM agent_channels WHERE representative_id = $1"#,
+        agent.uuid()
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if !any_on {
+        sqlx::query!(
+            "UPDATE agent_channels SET ready = true WHERE representative_id = $1",
+            agent.uuid()
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    record_state(&mut tx, agent, AgentState::Ready, None).await?;
+    tx.commit(engine).await?;
+    offers::dispatch_for_agent(engine, agent).await
+}
+
+pub async fn set_not_ready_reason(
+    engine: &Engine,
+    agent: AgentId,
+    reason: &str,
+) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    set_not_ready(&mut tx, agent, reason).await?;
+    tx.commit(engine).await?;
+    Ok(())
+}
+
+/// Turns one channel on or off. On needs the agent READY.
+pub async fn set_channel(
+    engine: &Engine,
+    agent: AgentId,
+    channel: Channel,
+    ready: bool,
+) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    let state = sqlx::query_scalar!(
+        r#"SELECT state AS "state: AgentState" FROM agent_states WHERE representative_id = $1 FOR UPDATE"#,
+        agent.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
+    if ready && state != AgentState::Ready {
+        return Err(AppError::Conflict(
+            "Set yourself Ready first: a channel can be ready only while you are.".into(),
+        ));
+    }
+    sqlx::query!(
+        "UPDATE agent_channels SET ready = $3 WHERE representative_id = $1 AND channel = $2",
+        agent.uuid(),
+        channel.as_str(),
+        ready
+    )
+    .execute(&mut *tx)
+    .await?;
+    log(
+        &mut tx,
+        About::agent(agent),
+        Event::AgentChannel { channel, ready },
+    )
+    .await?;
+    tx.commit(engine).await?;
+    if ready {
+        offers::dispatch_for_agent(engine, agent).await?;
+    }
+    Ok(())
+}
+
+/// Opening the desk: a logged-out agent becomes NOT_READY ("Logged in"), so
+/// queues count them as staffed, and chooses Ready when they are.
+pub async fn log_in(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    let state = sqlx::query_scalar!(
+        r#"SELECT state AS "state: AgentState" FROM agent_states WHERE representative_id = $1 FOR UPDATE"#,
+        agent.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if state == Some(AgentState::LoggedOut) {
+        set_not_ready(&mut tx, agent, "Logged in").await?;
+    }
+    tx.commit(engine).await?;
+    Ok(())
+}
+
+/// The agent is gone (logged out, or lost past the grace period): every
+/// customer offered to them or talking with them goes back to the FRONT of
+/// their queue (they keep their original time, which is earlier than anyone
+/// who entered after them), wrap-ups are closed, and the agent is
+/// LOGGED_OUT. Returns how many customers went back.
+#[tracing::instrument(skip(engine))]
+pub async fn hand_back(engine: &Engine, agent: AgentId, reason: &str) -> Result<usize, AppError> {
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    let offered = sqlx::query_scalar!(
+        r#"SELECT help_session_id AS "id: HelpSessionId" FROM offers WHERE representative_id = $1"#,
+        agent.uuid()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut queues = Vec::new();
+    for help_session in &offered {
+        if let Some(queue) = offers::release(&mut tx, agent, *help_session, false).await? {
+            let event = Event::Requeue {
+                reason: reason.to_owned(),
+                talking: false,
+            };
+            log(
+                &mut tx,
+                About::session(*help_session, queue).by(agent),
+                event,
+            )
+            .await?;
+            queues.push(queue);
+        }
+    }
+    let live = sqlx::query!(
+        r#"UPDATE help_sessions SET status = 'waiting', agent_id = NULL, answered_at = NULL
+            WHERE agent_id = $1 AND status IN ('active', 'on_hold')
+        RETURNING id AS "id: HelpSessionId", queue_id AS "queue_id: QueueId", channel, priority, entered_at"#,
+        agent.uuid()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for session in &live {
+        sqlx::query!(
+            "INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            session.id.uuid(),
+            session.queue_id.uuid(),
+            session.channel,
+            session.priority,
+            session.entered_at
+        )
+        .execute(&mut *tx)
+        .await?;
+        let event = Event::Requeue {
+            reason: reason.to_owned(),
+            talking: true,
+        };
+        log(
+            &mut tx,
+            About::session(session.id, session.queue_id).by(agent),
+            event,
+        )
+        .await?;
+        queues.push(session.queue_id);
+    }
+    let wrapping = sqlx::query_scalar!(
+        r#"SELECT id AS "id: HelpSessionId" FROM help_sessions WHERE agent_id = $1 AND status = 'wrap_up'"#,
+        agent.uuid()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for help_session in wrapping {
+        control::complete_wrap_up(&mut tx, agent, help_session, "", "").await?;
+    }
+    seats::clear(&mut tx, agent).await?;
+    record_state(&mut tx, agent, AgentState::LoggedOut, Some(reason)).await?;
+    tx.commit(engine).await?;
+    queues.sort();
+    queues.dedup();
+    for queue in queues {
+        offers::dispatch(engine, queue).await;
+    }
+    Ok(offered.len() + live.len())
+}

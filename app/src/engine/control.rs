@@ -1,0 +1,318 @@
+//! The conversation's course after a match (SPEC §6): hold and resume
+//! (resuming one call holds the agent's other live call: switching), end,
+//! wrap-up, and the customer's rating. Each is one transaction with the
+//! agent's row locked first, the seats kept in step, and its event.
+
+use super::events::{log, About, Engine, Event, Tx};
+use super::seats::{self, Change};
+use super::{lock_agent, offers};
+use crate::error::AppError;
+use crate::queue::Channel;
+use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
+
+/// Longest rating comment, in characters.
+pub const COMMENT_MAX_CHARS: usize = 1000;
+
+/// Who ended a conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedBy {
+    Agent,
+    Customer,
+}
+
+/// Ends a live (or held) conversation; the agent goes into wrap-up for it.
+pub async fn end(
+    engine: &Engine,
+    help_session: HelpSessionId,
+    by: EndedBy,
+) -> Result<(), AppError> {
+    let ended = || AppError::NotFound("This conversation has already ended.".into());
+    // Whose conversation it is, read first so their row can be locked first.
+    let agent = sqlx::query_scalar!(
+        r#"SELECT agent_id AS "agent_id: AgentId" FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')"#,
+        help_session.uuid()
+    )
+    .fetch_optional(engine.pool())
+    .await?
+    .flatten()
+    .ok_or_else(ended)?;
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    let session = sqlx::query!(
+        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId"
+             FROM help_sessions
+            WHERE id = $1 AND status IN ('active', 'on_hold') AND agent_id = $2
+              FOR UPDATE"#,
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(ended)?;
+    sqlx::query!(
+        "UPDATE help_sessions SET status = 'wrap_up', ended_at = now() WHERE id = $1",
+        help_session.uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let freed = if session.status == HelpStatus::Active {
+        Change::FreeLive
+    } else {
+        Change::FreeHeld
+    };
+    seats::change(&mut tx, agent, session.channel, freed).await?;
+    sqlx::query!(
+        "UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1",
+        agent.uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let event = match by {
+        EndedBy::Agent => Event::EndByAgent {},
+        EndedBy::Customer => Event::EndByCustomer {},
+    };
+    log(
+        &mut tx,
+        About::session(help_session, session.queue_id).by(agent),
+        event,
+    )
+    .await?;
+    tx.commit(engine).await?;
+    Ok(())
+}
+
+/// The agent records how it went; the session is complete and the agent can
+/// take customers again.
+pub async fn wrap_up(
+    engine: &Engine,
+    agent: AgentId,
+    help_session: HelpSessionId,
+    disposition: &str,
+    note: &str,
+) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    complete_wrap_up(&mut tx, agent, help_session, disposition, note)
+        .await?
+        .ok_or_else(|| AppError::NotFound("There is no wrap-up open for this customer.".into()))?;
+    tx.commit(engine).await?;
+    offers::dispatch_for_agent(engine, agent).await?;
+    Ok(())
+}
+
+/// Completes the wrap-up, when there is one; returns its queue.
+pub(super) async fn complete_wrap_up(
+    tx: &mut Tx,
+    agent: AgentId,
+    help_session: HelpSessionId,
+    disposition: &str,
+    note: &str,
+) -> Result<Option<QueueId>, AppError> {
+    let Some(session) = sqlx::query!(
+        r#"UPDATE help_sessions SET status = 'completed', completed_at = now(), disposition = $3, note = $4
+            WHERE id = $1 AND agent_id = $2 AND status = 'wrap_up'
+        RETURNING queue_id AS "queue_id: QueueId""#,
+        help_session.uuid(),
+        agent.uuid(),
+        disposition,
+        note
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    sqlx::query!(
+        "UPDATE agent_states
+            SET wrap_ups = wrap_ups - 1,
+                idle_since = CASE WHEN wrap_ups = 1 THEN now() ELSE idle_since END
+          WHERE representative_id = $1",
+        agent.uuid()
+    )
+    .execute(&mut **tx)
+    .await?;
+    log(
+        tx,
+        About::session(help_session, session.queue_id).by(agent),
+        Event::WrapUpDone {
+            disposition: disposition.to_owned(),
+        },
+    )
+    .await?;
+    Ok(Some(session.queue_id))
+}
+
+/// Completes wrap-ups that ran past their queue's wrap-up time.
+pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
+    let due = sqlx::query!(
+        r#"SELECT h.id AS "id: HelpSessionId", h.agent_id AS "agent_id!: AgentId"
+             FROM help_sessions h JOIN queues q ON q.id = h.queue_id
+            WHERE h.status = 'wrap_up' AND h.agent_id IS NOT NULL
+              AND h.ended_at + make_interval(secs => q.wrap_up_seconds) <= now()"#
+    )
+    .fetch_all(engine.pool())
+    .await?;
+    let mut done = 0;
+    for session in due {
+        let mut tx = engine.begin().await?;
+        lock_agent(&mut tx, session.agent_id).await?;
+        if complete_wrap_up(&mut tx, session.agent_id, session.id, "", "")
+            .await?
+            .is_some()
+        {
+            done += 1;
+        }
+        tx.commit(engine).await?;
+        offers::dispatch_for_agent(engine, session.agent_id).await?;
+    }
+    Ok(done)
+}
+
+/// Puts a live conversation on hold: media stops both ways and the seat's
+/// live place is free (another customer can be offered or resumed).
+pub async fn hold(
+    engine: &Engine,
+    agent: AgentId,
+    help_session: HelpSessionId,
+) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    let session = sqlx::query!(
+        r#"UPDATE help_sessions SET status = 'on_hold' WHERE id = $1 AND agent_id = $2 AND status = 'active'
+        RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel""#,
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("You are not talking with this customer now.".into()))?;
+    held(
+        &mut tx,
+        agent,
+        help_session,
+        session.queue_id,
+        session.channel,
+        None,
+    )
+    .await?;
+    tx.commit(engine).await?;
+    offers::dispatch_for_agent(engine, agent).await
+}
+
+/// Takes a held customer back. Any other video or audio call of this agent
+/// that is live goes on hold in the same transaction (switching, as in a
+/// video call center: one conversation with media at a time).
+pub async fn resume(
+    engine: &Engine,
+    agent: AgentId,
+    help_session: HelpSessionId,
+) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    let target = sqlx::query!(
+        r#"SELECT queue_id AS "queue_id: QueueId", channel AS "channel: Channel" FROM help_sessions
+            WHERE id = $1 AND agent_id = $2 AND status = 'on_hold' FOR UPDATE"#,
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("This customer is not on hold with you.".into()))?;
+    if matches!(target.channel, Channel::Video | Channel::Audio) {
+        let others = sqlx::query!(
+            r#"UPDATE help_sessions SET status = 'on_hold'
+                WHERE agent_id = $1 AND status = 'active' AND channel IN ('video', 'audio')
+            RETURNING id AS "id: HelpSessionId", queue_id AS "queue_id: QueueId", channel AS "channel: Channel""#,
+            agent.uuid()
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for other in others {
+            held(
+                &mut tx,
+                agent,
+                other.id,
+                other.queue_id,
+                other.channel,
+                Some(help_session),
+            )
+            .await?;
+        }
+    }
+    // The seat's live place: taken by an offer meanwhile, the resume waits.
+    if !seats::change(&mut tx, agent, target.channel, Change::Resume).await? {
+        return Err(AppError::Conflict(
+            "Every live place of this channel is taken: end or hold a conversation, or answer your offer, first.".into(),
+        ));
+    }
+    sqlx::query!(
+        "UPDATE help_sessions SET status = 'active' WHERE id = $1",
+        help_session.uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
+    log(
+        &mut tx,
+        About::session(help_session, target.queue_id).by(agent),
+        Event::Resume {},
+    )
+    .await?;
+    tx.commit(engine).await
+}
+
+/// The rest of putting a session on hold, once its status is `on_hold`: its
+/// seat's live place is free, and HOLD is logged.
+async fn held(
+    tx: &mut Tx,
+    agent: AgentId,
+    help_session: HelpSessionId,
+    queue: QueueId,
+    channel: Channel,
+    switched_to: Option<HelpSessionId>,
+) -> Result<(), AppError> {
+    seats::change(tx, agent, channel, Change::Hold).await?;
+    log(
+        tx,
+        About::session(help_session, queue).by(agent),
+        Event::Hold { switched_to },
+    )
+    .await
+}
+
+/// The customer's 1–5 rating and optional comment, once, after the
+/// conversation ended.
+pub async fn rate(
+    engine: &Engine,
+    help_session: HelpSessionId,
+    stars: i16,
+    comment: &str,
+) -> Result<(), AppError> {
+    if !(1..=5).contains(&stars) {
+        return Err(AppError::invalid("Choose from 1 to 5 stars."));
+    }
+    let comment = comment.trim();
+    if comment.chars().count() > COMMENT_MAX_CHARS {
+        return Err(AppError::invalid(format!(
+            "The comment must be at most {COMMENT_MAX_CHARS} characters."
+        )));
+    }
+    let mut tx = engine.begin().await?;
+    let rated = sqlx::query!(
+        r#"UPDATE help_sessions SET rating = $2, rating_comment = NULLIF($3, ''), rated_at = now()
+            WHERE id = $1 AND status IN ('wrap_up', 'completed') AND answered_at IS NOT NULL AND rating IS NULL
+        RETURNING queue_id AS "queue_id: QueueId", agent_id AS "agent_id: AgentId""#,
+        help_session.uuid(),
+        stars,
+        comment
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::Conflict("This conversation cannot be rated (not ended yet, or rated already).".into()))?;
+    log(
+        &mut tx,
+        About::session(help_session, rated.queue_id).by(rated.agent_id),
+        Event::Rated { rating: stars },
+    )
+    .await?;
+    tx.commit(engine).await
+}

@@ -1,0 +1,318 @@
+//! The line: a customer enters it (admission: the queue's channels, its
+//! maximum length, and the nobody-logged-in rule) and leaves it without
+//! being served (cancel, abandon, or the queue's maximum wait).
+//!
+//! A waiting customer is a row in `queue_entries`, ordered by priority (high
+//! first), then by the time they entered; a customer given back keeps that
+//! time, and so their place.
+
+use sqlx::PgConnection;
+
+use super::events::{log, About, Engine, Event, Tx};
+use super::lock_agent;
+use super::offers;
+use super::seats::{self, Change};
+use crate::error::AppError;
+use crate::queue::{Channel, RoutingMode, WhenNobody};
+use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
+
+/// A customer's request, parsed at the boundary.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub queue_id: QueueId,
+    pub customer_name: String,
+    pub reason: String,
+    pub channel: Channel,
+    pub phone: Option<String>,
+    pub priority: i32,
+}
+
+/// Creates the help session and its place in the queue, in one transaction,
+/// and offers it in the same one when the queue pushes. Refuses when the
+/// queue is full, or when nobody is logged in for it and the queue says to
+/// refuse (a callback request is always taken: it keeps its place).
+#[tracing::instrument(skip_all, fields(queue = %request.queue_id))]
+pub async fn enter(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
+    let mut tx = engine.begin().await?;
+    let mode = admit(&mut tx, request.queue_id, request.channel).await?;
+    let id = insert_session(&mut tx, &request, HelpStatus::Waiting).await?;
+    insert_entry(&mut tx, id).await?;
+    // The first offer rides in the same transaction: one commit from
+    // entering to being offered.
+    let offered = match mode {
+        RoutingMode::Push => offers::offer_in(&mut tx, request.queue_id).await?,
+        RoutingMode::Pull => None,
+    };
+    tx.commit(engine).await?;
+    // An offer made to somebody ahead of this customer (whose earlier pass
+    // found every agent busy with another offer a moment ago) leaves this
+    // one waiting while an agent may be free: look again now that this
+    // entry is visible to every transaction.
+    if mode == RoutingMode::Push && offered.is_none_or(|offer| offer.help_session != id) {
+        offers::dispatch(engine, request.queue_id).await;
+    }
+    Ok(id)
+}
+
+/// Creates a help session without queueing it (the service kit's
+/// `POST /help/session`); `enqueue` puts it in line later.
+pub async fn create(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
+    let mut tx = engine.begin().await?;
+    let channels = sqlx::query_scalar!(
+        r#"SELECT channels AS "channels: Vec<Channel>" FROM queues WHERE id = $1"#,
+        request.queue_id.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    if !channels.contains(&request.channel) {
+        return Err(unoffered(request.channel));
+    }
+    let id = insert_session(&mut tx, &request, HelpStatus::Created).await?;
+    tx.commit(engine).await?;
+    Ok(id)
+}
+
+/// Puts a created help session in its queue. 409 when it is already in
+/// line or past that.
+pub async fn enqueue(engine: &Engine, help_session: HelpSessionId) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    let session = sqlx::query!(
+        r#"SELECT queue_id AS "queue_id: QueueId", channel AS "channel: Channel", status AS "status: HelpStatus"
+             FROM help_sessions WHERE id = $1 FOR UPDATE"#,
+        help_session.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such help session.".into()))?;
+    if session.status != HelpStatus::Created {
+        return Err(AppError::Conflict(format!(
+            "This help session is {} already, not waiting to be queued.",
+            session.status
+        )));
+    }
+    let mode = admit(&mut tx, session.queue_id, session.channel).await?;
+    sqlx::query!(
+        "UPDATE help_sessions SET status = 'waiting', entered_at = now() WHERE id = $1",
+        help_session.uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
+    insert_entry(&mut tx, help_session).await?;
+    tx.commit(engine).await?;
+    if mode == RoutingMode::Push {
+        offers::dispatch(engine, session.queue_id).await;
+    }
+    Ok(())
+}
+
+fn unoffered(channel: Channel) -> AppError {
+    AppError::invalid(format!(
+        "This queue does not offer {}.",
+        channel.label().to_lowercase()
+    ))
+}
+
+/// The queue's rules for letting someone in; answers its routing mode.
+async fn admit(
+    conn: &mut PgConnection,
+    queue_id: QueueId,
+    channel: Channel,
+) -> Result<RoutingMode, AppError> {
+    let queue = sqlx::query!(
+        r#"SELECT channels AS "channels: Vec<Channel>", routing_mode AS "routing_mode: RoutingMode", max_length,
+                  when_nobody AS "when_nobody: WhenNobody", nobody_message,
+                  -- Counted only for a queue with a limit: a count is as
+                  -- long as the line.
+                  CASE WHEN q.max_length IS NULL THEN 0
+                       ELSE (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) END AS "waiting!",
+                  -- Member by member, each a lookup of one row (as a join,
+                  -- the planner may read every agent).
+                  EXISTS (SELECT 1 FROM queue_members m
+                           WHERE m.queue_id = q.id
+                             AND (SELECT s.state <> 'LOGGED_OUT' FROM agent_states s
+                                   WHERE s.representative_id = m.representative_id)) AS "staffed!"
+             FROM queues q WHERE id = $1"#,
+        queue_id.uuid(),
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    if !queue.channels.contains(&channel) {
+        return Err(unoffered(channel));
+    }
+    if queue
+        .max_length
+        .is_some_and(|max| queue.waiting >= i64::from(max))
+    {
+        return Err(AppError::Unavailable(
+            "The line is full right now. Please try again in a few minutes, or ask us to call you back later.".into(),
+        ));
+    }
+    if !queue.staffed && queue.when_nobody == WhenNobody::Refuse && channel != Channel::Callback {
+        return Err(AppError::Unavailable(queue.nobody_message));
+    }
+    Ok(queue.routing_mode)
+}
+
+async fn insert_session(
+    conn: &mut PgConnection,
+    request: &NewRequest,
+    status: HelpStatus,
+) -> Result<HelpSessionId, AppError> {
+    let id = sqlx::query_scalar!(
+        r#"INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id AS "id: HelpSessionId""#,
+        request.queue_id.uuid(),
+        request.customer_name,
+        request.reason,
+        request.channel.as_str(),
+        request.phone,
+        request.priority,
+        status.as_str(),
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(id)
+}
+
+/// The session's waiting slot, ordered by the time it entered, and its
+/// ENTER_QUEUE event.
+async fn insert_entry(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), AppError> {
+    let entry = sqlx::query!(
+        r#"INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
+           SELECT id, queue_id, channel, priority, entered_at FROM help_sessions WHERE id = $1
+           RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel", priority"#,
+        help_session.uuid()
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    log(
+        tx,
+        About::session(help_session, entry.queue_id),
+        Event::EnterQueue {
+            channel: entry.channel,
+            priority: entry.priority,
+        },
+    )
+    .await
+}
+
+/// How a waiting customer left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Left {
+    /// They pressed "Leave queue" (or the API cancelled).
+    Cancelled,
+    /// Their page was gone for longer than the grace period.
+    Abandoned,
+}
+
+/// A waiting (or being offered) customer leaves the queue. 404 when they are
+/// not waiting any more.
+pub async fn leave(
+    engine: &Engine,
+    help_session: HelpSessionId,
+    how: Left,
+) -> Result<(), AppError> {
+    let not_waiting = || AppError::NotFound("You are not waiting in a queue.".into());
+    loop {
+        // If the customer is being offered, the agent's row is locked first
+        // (the lock order); if the offer changes meanwhile, look again.
+        let offered_to = sqlx::query!(
+            r#"SELECT offered_to AS "offered_to: AgentId" FROM queue_entries WHERE help_session_id = $1"#,
+            help_session.uuid()
+        )
+        .fetch_optional(engine.pool())
+        .await?
+        .ok_or_else(not_waiting)?
+        .offered_to;
+        let mut tx = engine.begin().await?;
+        if let Some(agent) = offered_to {
+            lock_agent(&mut tx, agent).await?;
+        }
+        let Some(entry) = sqlx::query!(
+            r#"DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NOT DISTINCT FROM $2
+               RETURNING queue_id AS "queue_id: QueueId""#,
+            help_session.uuid(),
+            offered_to.map(AgentId::uuid)
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            continue;
+        };
+        if let Some(agent) = offered_to {
+            let offer = sqlx::query!(
+                r#"DELETE FROM offers WHERE help_session_id = $1 RETURNING channel AS "channel: Channel""#,
+                help_session.uuid()
+            )
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(offer) = offer {
+                seats::change(&mut tx, agent, offer.channel, Change::FreeLive).await?;
+            }
+        }
+        let (status, event) = match how {
+            Left::Cancelled => (HelpStatus::Cancelled, Event::Cancel {}),
+            Left::Abandoned => (HelpStatus::Abandoned, Event::Abandon {}),
+        };
+        sqlx::query!(
+            "UPDATE help_sessions SET status = $2, ended_at = now() WHERE id = $1",
+            help_session.uuid(),
+            status.as_str()
+        )
+        .execute(&mut *tx)
+        .await?;
+        log(
+            &mut tx,
+            About::session(help_session, entry.queue_id).by(offered_to),
+            event,
+        )
+        .await?;
+        tx.commit(engine).await?;
+        if let Some(agent) = offered_to {
+            offers::dispatch_for_agent(engine, agent).await?;
+        }
+        return Ok(());
+    }
+}
+
+/// Customers who waited longer than their queue's maximum wait leave the
+/// line (EXPIRE); their page offers a callback.
+pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
+    let due = sqlx::query!(
+        r#"SELECT e.help_session_id AS "help_session_id: HelpSessionId", e.queue_id AS "queue_id: QueueId"
+             FROM queue_entries e JOIN queues q ON q.id = e.queue_id
+            WHERE q.max_wait_seconds IS NOT NULL AND e.offered_to IS NULL
+              AND e.enqueued_at < now() - make_interval(secs => q.max_wait_seconds)"#
+    )
+    .fetch_all(engine.pool())
+    .await?;
+    let mut expired = 0;
+    for entry in due {
+        let mut tx = engine.begin().await?;
+        let removed = sqlx::query!(
+            "DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NULL",
+            entry.help_session_id.uuid()
+        )
+        .execute(&mut *tx)
+        .await?;
+        if removed.rows_affected() == 1 {
+            sqlx::query!(
+                "UPDATE help_sessions SET status = 'expired', ended_at = now() WHERE id = $1",
+                entry.help_session_id.uuid()
+            )
+            .execute(&mut *tx)
+            .await?;
+            log(
+                &mut tx,
+                About::session(entry.help_session_id, entry.queue_id),
+                Event::Expire {},
+            )
+            .await?;
+            expired += 1;
+        }
+        tx.commit(engine).await?;
+    }
+    Ok(expired)
+}

@@ -1,0 +1,35 @@
+-- An agent's seats (SPEC §2, capacity). Per channel, `live` counts the
+-- conversations talking now plus the offers waiting for an answer, and
+-- `sessions` counts those plus the held ones; agent_states keeps their sums
+-- over the channels, the order of two strategies. Every change of a seat
+-- goes through these functions, so the sums never drift from the channels.
+-- Callers hold the agent's state row locked (the first lock of every
+-- transition). Called by app/src/engine/seats.rs and by the match functions.
+
+-- Changes one channel's seats by (p_live, p_sessions). An increase beyond
+-- the channel's capacity changes nothing and answers false.
+CREATE OR REPLACE FUNCTION seat(p_agent uuid, p_channel text, p_live integer, p_sessions integer)
+RETURNS boolean
+LANGUAGE sql AS $$
+    WITH changed AS (
+             UPDATE agent_channels c
+                SET live = c.live + p_live, sessions = c.sessions + p_sessions
+              WHERE c.representative_id = p_agent AND c.channel = p_channel
+                AND c.live + p_live <= c.max_live AND c.sessions + p_sessions <= c.max_sessions
+          RETURNING c.representative_id),
+         totals AS (
+             UPDATE agent_states s
+                SET live_total = s.live_total + p_live, sessions_total = s.sessions_total + p_sessions
+               FROM changed
+              WHERE s.representative_id = changed.representative_id
+          RETURNING 1)
+    SELECT EXISTS (SELECT 1 FROM totals)
+$$;
+
+-- Every seat of the agent empty and switched off: they are leaving.
+CREATE OR REPLACE FUNCTION clear_seats(p_agent uuid)
+RETURNS void
+LANGUAGE sql AS $$
+    UPDATE agent_channels SET live = 0, sessions = 0, ready = false WHERE representative_id = p_agent;
+    UPDATE agent_states SET live_total = 0, sessions_total = 0 WHERE representative_id = p_agent;
+$$;

@@ -1,0 +1,43 @@
+//! The application, built in one place: the state every request sees, this
+//! server's live parts, its background workers and the router. `serve` and
+//! the test harness and benchmarks all build it here, so what runs in the
+//! server runs in the tests too.
+
+use axum::Router;
+use sqlx::PgPool;
+
+use app::state::AppState;
+
+use crate::config::Config;
+use crate::live::Live;
+
+pub struct Application {
+    pub router: Router,
+    pub state: AppState,
+    pub live: Live,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Application {
+    /// Builds everything on a migrated database and starts the workers.
+    pub async fn build(pool: PgPool, config: &Config) -> Result<Self, app::error::AppError> {
+        let state = crate::http::state(pool, config).await?;
+        let live = Live::new(std::time::Duration::from_secs(config.grace_seconds));
+        let workers =
+            crate::workers::start(&state.engine, &live, config.metrics.short_abandon_seconds);
+        let router = crate::http::router(state.clone(), config, live.clone());
+        Ok(Self {
+            router,
+            state,
+            live,
+            workers,
+        })
+    }
+
+    /// Stops the workers (the router stops with its listener).
+    pub fn stop(self) {
+        for worker in self.workers {
+            worker.abort();
+        }
+    }
+}
