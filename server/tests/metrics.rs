@@ -265,6 +265,85 @@ async fn a_scripted_day_gives_the_figures_worked_out_by_hand(pool: PgPool) {
     close(line(&new_york.by_day, DAY).occupancy(), (840.0 + 1710.0) / (28_500.0 + 55_800.0));
 }
 
+/// A small day through the engine's real calls. The day runs in a moment,
+/// so once the engine has written its events they are given the script's
+/// times, in the order written; then the figures are those worked out by
+/// hand. What is checked is what the engine writes (which events, about
+/// whom, with which details) and what the roller makes of it.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_day_through_the_engine_gives_the_figures_worked_out_by_hand(pool: PgPool) {
+    use app::engine::control::{self, EndedBy};
+    use app::engine::{agents, offers};
+    let engine = common::engine(&pool).await;
+    let q = common::add_queue(&pool, "Day", "push", "longest_idle").await;
+    let ann = common::add_agent(&pool, "ann@example.com", "Ann", q).await;
+    let request = |name: &str| NewRequest {
+        queue_id: q,
+        customer_name: name.into(),
+        reason: "A day".into(),
+        channel: Channel::Video,
+        phone: None,
+        priority: 0,
+    };
+    agents::log_in(&engine, ann).await.unwrap();
+    agents::set_ready(&engine, ann).await.unwrap();
+    let first = line::enter(&engine, request("First")).await.unwrap();
+    offers::accept(&engine, ann, first).await.unwrap();
+    control::hold(&engine, ann, first).await.unwrap();
+    control::resume(&engine, ann, first).await.unwrap();
+    control::end(&engine, first, EndedBy::Agent).await.unwrap();
+    control::wrap_up(&engine, ann, first, "Resolved", "").await.unwrap();
+    control::rate(&engine, first, 4, "Quick").await.unwrap();
+    agents::set_not_ready_reason(&engine, ann, "Break").await.unwrap();
+    let second = line::enter(&engine, request("Second")).await.unwrap();
+    line::leave(&engine, second, Left::Abandoned).await.unwrap();
+    agents::hand_back(&engine, ann, "Logged out").await.unwrap();
+
+    let script = [
+        ("AGENT_STATE", "08:59:00"), // logged in: NOT_READY
+        ("AGENT_STATE", "09:00:00"), // READY
+        ("ENTER_QUEUE", "09:10:00"),
+        ("OFFER", "09:10:00"),
+        ("CONNECT", "09:10:15"), // waited 15 s, inside the 20 s threshold
+        ("HOLD", "09:12:00"),
+        ("RESUME", "09:13:00"),
+        ("END_BY_AGENT", "09:20:15"),
+        ("WRAP_UP_DONE", "09:21:15"), // handled 660 s, hold and wrap-up included
+        ("RATED", "09:21:30"),
+        ("AGENT_STATE", "09:30:00"), // NOT_READY, Break
+        ("ENTER_QUEUE", "09:35:00"),
+        ("ABANDON", "09:36:00"), // gone after 60 s
+        ("AGENT_STATE", "10:00:00"), // LOGGED_OUT
+    ];
+    let written: Vec<(i64, String)> = sqlx::query_as("SELECT id, kind FROM events ORDER BY id").fetch_all(&pool).await.unwrap();
+    let kinds: Vec<&str> = written.iter().map(|(_, kind)| kind.as_str()).collect();
+    assert_eq!(kinds, script.map(|(kind, _)| kind), "the engine wrote the day's events in order");
+    for ((id, _), (_, time)) in written.iter().zip(script) {
+        sqlx::query("UPDATE events SET at = ($2 || ' ' || $3 || '+00')::timestamptz WHERE id = $1")
+            .bind(id)
+            .bind(DAY)
+            .bind(time)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    roll::roll(&pool, 5.0).await.unwrap();
+
+    let day = read(&pool, "UTC", DAY, DAY, None).await;
+    let all = &day.total;
+    assert_eq!((all.offered, all.answered, all.abandoned, all.short_abandoned, all.handled), (2, 1, 1, 0, 1));
+    close(all.asa(), 15.0);
+    close(all.aht(), 660.0);
+    close(all.csat(), 4.0);
+    close(all.response_rate(), 1.0);
+    // READY 09:00-09:30: 660 s handling, 1,140 s idle.
+    close(all.occupancy(), 660.0 / 1800.0);
+    let ann = line(&day.by_representative, "Ann");
+    assert_eq!((ann.answered, ann.handled, ann.rona), (1, 1, 0));
+    // NOT_READY 08:59-09:00 and 09:30-10:00.
+    close(Some(ann.not_ready_seconds), 60.0 + 1800.0);
+}
+
 /// Every bucket, in order, for comparing two roll-ups.
 async fn buckets(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(

@@ -552,7 +552,63 @@ fn seconds_between(from: OffsetDateTime, to: OffsetDateTime) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::queue::{Channel, RoutingMode};
+    use crate::states::{AgentId, HelpSessionId, QueueId};
     use time::macros::datetime;
+
+    /// Applies events, numbered in order, to a batch that remembers nothing.
+    fn rolled(events: Vec<(OffsetDateTime, About, Event)>) -> Batch {
+        let mut batch = Batch::new(5.0);
+        for (n, (at, about, event)) in events.into_iter().enumerate() {
+            batch.apply(&Logged { id: n as i64 + 1, at, about, event });
+        }
+        batch
+    }
+
+    #[test]
+    fn each_event_adds_its_meaning_to_the_quarter_hours() {
+        let (queue, agent) = (QueueId(Uuid::from_u128(1)), AgentId(Uuid::from_u128(2)));
+        let (served, left) = (HelpSessionId(Uuid::from_u128(3)), HelpSessionId(Uuid::from_u128(4)));
+        let ready = Event::AgentState { state: AgentState::Ready, reason: None };
+        let batch = rolled(vec![
+            (datetime!(2026-03-10 08:59 UTC), About::agent(agent), ready),
+            // Waits 10 s (inside the default 20 s), talks and wraps up for 300 s, rates 4.
+            (datetime!(2026-03-10 09:00:00 UTC), About::session(served, queue), Event::EnterQueue { channel: Channel::Chat, priority: 0 }),
+            (datetime!(2026-03-10 09:00:01 UTC), About::session(served, queue).by(agent), Event::Offer {}),
+            (datetime!(2026-03-10 09:00:10 UTC), About::session(served, queue).by(agent), Event::Connect { mode: RoutingMode::Push }),
+            (datetime!(2026-03-10 09:04:10 UTC), About::session(served, queue).by(agent), Event::EndByCustomer {}),
+            (datetime!(2026-03-10 09:05:10 UTC), About::session(served, queue).by(agent), Event::WrapUpDone { disposition: "Resolved".into() }),
+            (datetime!(2026-03-10 09:06:00 UTC), About::session(served, queue).by(agent), Event::Rated { rating: 4 }),
+            // Leaves after 30 s: abandoned, after the threshold.
+            (datetime!(2026-03-10 09:20:00 UTC), About::session(left, queue), Event::EnterQueue { channel: Channel::Chat, priority: 0 }),
+            (datetime!(2026-03-10 09:20:30 UTC), About::session(left, queue), Event::Cancel {}),
+            // A channel switch changes nothing; logging out ends the READY time.
+            (datetime!(2026-03-10 09:25 UTC), About::agent(agent), Event::AgentChannel { channel: Channel::Chat, ready: false }),
+            (datetime!(2026-03-10 09:30 UTC), About::agent(agent), Event::AgentState { state: AgentState::LoggedOut, reason: None }),
+        ]);
+        let (q, a, nil) = (queue.uuid(), agent.uuid(), Uuid::nil());
+        let at = |hour, minute| datetime!(2026-03-10 00:00 UTC) + Duration::hours(hour) + Duration::minutes(minute);
+        let served_figures = &batch.buckets[&(at(9, 0), q, a)];
+        assert_eq!((served_figures.answered, served_figures.answered_in_sl, served_figures.wait_seconds), (1, 1, 10.0));
+        assert_eq!((served_figures.handled, served_figures.handle_seconds), (1, 300.0));
+        assert_eq!((served_figures.ratings, served_figures.rating_sum), (1, 4));
+        let offered_first = &batch.buckets[&(at(9, 0), q, nil)];
+        assert_eq!(offered_first.offered, 1);
+        let left_figures = &batch.buckets[&(at(9, 15), q, nil)];
+        assert_eq!((left_figures.offered, left_figures.abandoned, left_figures.abandoned_after_sl), (1, 1, 1));
+        // READY from 08:59: idle 60 s before 09:00, then 10 s; handling
+        // 09:00:10-09:05:10; idle again until 09:30, cut at 09:15.
+        let time = |hour, minute| {
+            let f = &batch.buckets[&(at(hour, minute), nil, a)];
+            (f.ready_idle_seconds, f.handling_seconds)
+        };
+        assert_eq!(time(8, 45), (60.0, 0.0));
+        assert_eq!(time(9, 0), (10.0 + 590.0, 300.0));
+        assert_eq!(time(9, 15), (900.0, 0.0));
+        assert!(!batch.buckets.contains_key(&(at(9, 30), nil, a)), "logged out: no time counted");
+        assert_eq!(batch.totals[&q].offered, 2);
+        assert_eq!((batch.totals[&q].answered, batch.totals[&q].abandoned), (1, 1));
+    }
 
     #[test]
     fn buckets_start_on_the_quarter_hour() {
