@@ -107,9 +107,7 @@ macro_rules! sql_text {
 
         #[cfg(feature = "ssr")]
         impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
-            fn decode(
-                value: sqlx::postgres::PgValueRef<'r>,
-            ) -> Result<Self, sqlx::error::BoxDynError> {
+            fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
                 let raw = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
                 Ok($name::parse(raw)?)
             }

@@ -23,15 +23,9 @@ impl Application {
     pub async fn build(pool: PgPool, config: &Config) -> Result<Self, app::error::AppError> {
         let state = crate::http::state(pool, config).await?;
         let live = Live::new(std::time::Duration::from_secs(config.grace_seconds));
-        let workers =
-            crate::workers::start(&state.engine, &live, config.metrics.short_abandon_seconds);
+        let workers = crate::workers::start(&state.engine, &live, config.metrics.short_abandon_seconds);
         let router = crate::http::router(state.clone(), config, live.clone());
-        Ok(Self {
-            router,
-            state,
-            live,
-            workers,
-        })
+        Ok(Self { router, state, live, workers })
     }
 
     /// Stops the workers (the router stops with its listener).

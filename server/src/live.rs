@@ -22,11 +22,7 @@ pub struct Live {
 impl Live {
     pub fn new(grace: Duration) -> Self {
         let (notices, _) = broadcast::channel(4096);
-        Self {
-            instance: Uuid::new_v4(),
-            notices,
-            grace,
-        }
+        Self { instance: Uuid::new_v4(), notices, grace }
     }
 
     /// Starts forwarding every server's wake-ups to this server's pages.

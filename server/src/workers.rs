@@ -15,11 +15,7 @@ use crate::live::Live;
 
 /// Starts every worker of this server: the hub of wake-ups, the sweeper and
 /// the roller. Abort the returned tasks to stop them.
-pub fn start(
-    engine: &Engine,
-    live: &Live,
-    short_abandon_seconds: f64,
-) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn start(engine: &Engine, live: &Live, short_abandon_seconds: f64) -> Vec<tokio::task::JoinHandle<()>> {
     vec![
         live.start(engine.pool().clone()),
         tokio::spawn(sweep(engine.clone(), live.instance, live.grace)),

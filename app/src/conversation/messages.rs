@@ -52,9 +52,7 @@ pub async fn post_message(
         return Err(if live {
             AppError::invalid("The message you reply to is not part of this conversation.")
         } else {
-            AppError::Conflict(
-                "This conversation has ended; messages can no longer be sent.".into(),
-            )
+            AppError::Conflict("This conversation has ended; messages can no longer be sent.".into())
         });
     };
     engine.announce([Notice::about(Topic::Message, Some(help_session))]);
@@ -73,10 +71,7 @@ pub struct StoredMessage {
 }
 
 /// The whole conversation's chat, oldest first.
-pub async fn messages(
-    engine: &Engine,
-    help_session: HelpSessionId,
-) -> Result<Vec<StoredMessage>, AppError> {
+pub async fn messages(engine: &Engine, help_session: HelpSessionId) -> Result<Vec<StoredMessage>, AppError> {
     Ok(sqlx::query_as!(
         StoredMessage,
         "SELECT id, from_agent, author, body, reply_to, sent_at FROM messages WHERE help_session_id = $1 ORDER BY id",

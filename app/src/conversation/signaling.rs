@@ -21,20 +21,11 @@ pub fn topic(to: Side) -> Topic {
 
 /// Relays one signaling message to the other side of the same help session
 /// (only while the conversation is live or held).
-pub async fn send_signal(
-    engine: &Engine,
-    help_session: HelpSessionId,
-    from: Side,
-    body: &str,
-) -> Result<(), AppError> {
+pub async fn send_signal(engine: &Engine, help_session: HelpSessionId, from: Side, body: &str) -> Result<(), AppError> {
     if body.len() > SIGNAL_MAX_BYTES {
         return Err(AppError::invalid("This signaling message is too long."));
     }
-    let to = if from.is_agent() {
-        Side::Customer
-    } else {
-        Side::Agent
-    };
+    let to = if from.is_agent() { Side::Customer } else { Side::Agent };
     let sent = sqlx::query!(
         "INSERT INTO signals (help_session_id, to_agent, body)
          SELECT id, $2, $3 FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')",
@@ -73,19 +64,13 @@ pub async fn signals_for(
 
 /// The newest signal id now: a page that opens reads only what comes after.
 pub async fn last_signal(engine: &Engine) -> Result<i64, AppError> {
-    Ok(
-        sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) AS "id!" FROM signals"#)
-            .fetch_one(engine.pool())
-            .await?,
-    )
+    Ok(sqlx::query_scalar!(r#"SELECT coalesce(max(id), 0) AS "id!" FROM signals"#).fetch_one(engine.pool()).await?)
 }
 
 /// Deletes relayed signaling older than a minute (the sweeper).
 pub async fn purge_signals(engine: &Engine) -> Result<u64, AppError> {
-    Ok(
-        sqlx::query!("DELETE FROM signals WHERE sent_at < now() - interval '1 minute'")
-            .execute(engine.pool())
-            .await?
-            .rows_affected(),
-    )
+    Ok(sqlx::query!("DELETE FROM signals WHERE sent_at < now() - interval '1 minute'")
+        .execute(engine.pool())
+        .await?
+        .rows_affected())
 }

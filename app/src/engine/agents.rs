@@ -17,22 +17,15 @@ pub const MISSED_OFFER: &str = "Missed offer";
 
 /// Default capacity per channel: (channel, live at once, sessions in all).
 /// Video and audio: one live and up to two on hold; chat: three; callback: one.
-pub const DEFAULT_CAPACITY: [(Channel, i32, i32); 4] = [
-    (Channel::Video, 1, 3),
-    (Channel::Audio, 1, 3),
-    (Channel::Chat, 3, 3),
-    (Channel::Callback, 1, 1),
-];
+pub const DEFAULT_CAPACITY: [(Channel, i32, i32); 4] =
+    [(Channel::Video, 1, 3), (Channel::Audio, 1, 3), (Channel::Chat, 3, 3), (Channel::Callback, 1, 1)];
 
 /// Gives a new representative their state row, their channels, and the
 /// queues every representative joins.
 pub async fn provision(conn: &mut PgConnection, agent: AgentId) -> Result<(), AppError> {
-    sqlx::query!(
-        "INSERT INTO agent_states (representative_id) VALUES ($1) ON CONFLICT DO NOTHING",
-        agent.uuid()
-    )
-    .execute(&mut *conn)
-    .await?;
+    sqlx::query!("INSERT INTO agent_states (representative_id) VALUES ($1) ON CONFLICT DO NOTHING", agent.uuid())
+        .execute(&mut *conn)
+        .await?;
     for (channel, max_live, max_sessions) in DEFAULT_CAPACITY {
         sqlx::query!(
             "INSERT INTO agent_channels (representative_id, channel, max_live, max_sessions)
@@ -56,12 +49,7 @@ pub async fn provision(conn: &mut PgConnection, agent: AgentId) -> Result<(), Ap
 }
 
 /// Writes the agent's state and its AGENT_STATE event.
-async fn record_state(
-    tx: &mut Tx,
-    agent: AgentId,
-    state: AgentState,
-    reason: Option<&str>,
-) -> Result<(), AppError> {
+async fn record_state(tx: &mut Tx, agent: AgentId, state: AgentState, reason: Option<&str>) -> Result<(), AppError> {
     sqlx::query!(
         "UPDATE agent_states
             SET state = $2, reason = $3, state_since = now(),
@@ -73,29 +61,14 @@ async fn record_state(
     )
     .execute(&mut **tx)
     .await?;
-    log(
-        tx,
-        About::agent(agent),
-        Event::AgentState {
-            state,
-            reason: reason.map(str::to_owned),
-        },
-    )
-    .await
+    log(tx, About::agent(agent), Event::AgentState { state, reason: reason.map(str::to_owned) }).await
 }
 
 /// NOT_READY with a reason; every channel goes NOT_READY with it.
-pub(super) async fn set_not_ready(
-    tx: &mut Tx,
-    agent: AgentId,
-    reason: &str,
-) -> Result<(), AppError> {
-    sqlx::query!(
-        "UPDATE agent_channels SET ready = false WHERE representative_id = $1",
-        agent.uuid()
-    )
-    .execute(&mut **tx)
-    .await?;
+pub(super) async fn set_not_ready(tx: &mut Tx, agent: AgentId, reason: &str) -> Result<(), AppError> {
+    sqlx::query!("UPDATE agent_channels SET ready = false WHERE representative_id = $1", agent.uuid())
+        .execute(&mut **tx)
+        .await?;
     record_state(tx, agent, AgentState::NotReady, Some(reason)).await
 }
 
@@ -111,23 +84,16 @@ pub async fn set_ready(engine: &Engine, agent: AgentId) -> Result<(), AppError> 
     .fetch_one(&mut *tx)
     .await?;
     if !any_on {
-        sqlx::query!(
-            "UPDATE agent_channels SET ready = true WHERE representative_id = $1",
-            agent.uuid()
-        )
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query!("UPDATE agent_channels SET ready = true WHERE representative_id = $1", agent.uuid())
+            .execute(&mut *tx)
+            .await?;
     }
     record_state(&mut tx, agent, AgentState::Ready, None).await?;
     tx.commit(engine).await?;
     offers::dispatch_for_agent(engine, agent).await
 }
 
-pub async fn set_not_ready_reason(
-    engine: &Engine,
-    agent: AgentId,
-    reason: &str,
-) -> Result<(), AppError> {
+pub async fn set_not_ready_reason(engine: &Engine, agent: AgentId, reason: &str) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     set_not_ready(&mut tx, agent, reason).await?;
@@ -136,12 +102,7 @@ pub async fn set_not_ready_reason(
 }
 
 /// Turns one channel on or off. On needs the agent READY.
-pub async fn set_channel(
-    engine: &Engine,
-    agent: AgentId,
-    channel: Channel,
-    ready: bool,
-) -> Result<(), AppError> {
+pub async fn set_channel(engine: &Engine, agent: AgentId, channel: Channel, ready: bool) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     let state = sqlx::query_scalar!(
         r#"SELECT state AS "state: AgentState" FROM agent_states WHERE representative_id = $1 FOR UPDATE"#,
@@ -151,9 +112,7 @@ pub async fn set_channel(
     .await?
     .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
     if ready && state != AgentState::Ready {
-        return Err(AppError::Conflict(
-            "Set yourself Ready first: a channel can be ready only while you are.".into(),
-        ));
+        return Err(AppError::Conflict("Set yourself Ready first: a channel can be ready only while you are.".into()));
     }
     sqlx::query!(
         "UPDATE agent_channels SET ready = $3 WHERE representative_id = $1 AND channel = $2",
@@ -163,12 +122,7 @@ pub async fn set_channel(
     )
     .execute(&mut *tx)
     .await?;
-    log(
-        &mut tx,
-        About::agent(agent),
-        Event::AgentChannel { channel, ready },
-    )
-    .await?;
+    log(&mut tx, About::agent(agent), Event::AgentChannel { channel, ready }).await?;
     tx.commit(engine).await?;
     if ready {
         offers::dispatch_for_agent(engine, agent).await?;
@@ -211,16 +165,8 @@ pub async fn hand_back(engine: &Engine, agent: AgentId, reason: &str) -> Result<
     let mut queues = Vec::new();
     for help_session in &offered {
         if let Some(queue) = offers::release(&mut tx, agent, *help_session, false).await? {
-            let event = Event::Requeue {
-                reason: reason.to_owned(),
-                talking: false,
-            };
-            log(
-                &mut tx,
-                About::session(*help_session, queue).by(agent),
-                event,
-            )
-            .await?;
+            let event = Event::Requeue { reason: reason.to_owned(), talking: false };
+            log(&mut tx, About::session(*help_session, queue).by(agent), event).await?;
             queues.push(queue);
         }
     }
@@ -244,16 +190,8 @@ pub async fn hand_back(engine: &Engine, agent: AgentId, reason: &str) -> Result<
         )
         .execute(&mut *tx)
         .await?;
-        let event = Event::Requeue {
-            reason: reason.to_owned(),
-            talking: true,
-        };
-        log(
-            &mut tx,
-            About::session(session.id, session.queue_id).by(agent),
-            event,
-        )
-        .await?;
+        let event = Event::Requeue { reason: reason.to_owned(), talking: true };
+        log(&mut tx, About::session(session.id, session.queue_id).by(agent), event).await?;
         queues.push(session.queue_id);
     }
     let wrapping = sqlx::query_scalar!(

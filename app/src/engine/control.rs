@@ -21,11 +21,7 @@ pub enum EndedBy {
 }
 
 /// Ends a live (or held) conversation; the agent goes into wrap-up for it.
-pub async fn end(
-    engine: &Engine,
-    help_session: HelpSessionId,
-    by: EndedBy,
-) -> Result<(), AppError> {
+pub async fn end(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> Result<(), AppError> {
     let ended = || AppError::NotFound("This conversation has already ended.".into());
     // Whose conversation it is, read first so their row can be locked first.
     let agent = sqlx::query_scalar!(
@@ -49,34 +45,19 @@ pub async fn end(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(ended)?;
-    sqlx::query!(
-        "UPDATE help_sessions SET status = 'wrap_up', ended_at = now() WHERE id = $1",
-        help_session.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
-    let freed = if session.status == HelpStatus::Active {
-        Change::FreeLive
-    } else {
-        Change::FreeHeld
-    };
+    sqlx::query!("UPDATE help_sessions SET status = 'wrap_up', ended_at = now() WHERE id = $1", help_session.uuid())
+        .execute(&mut *tx)
+        .await?;
+    let freed = if session.status == HelpStatus::Active { Change::FreeLive } else { Change::FreeHeld };
     seats::change(&mut tx, agent, session.channel, freed).await?;
-    sqlx::query!(
-        "UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1",
-        agent.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
+        .execute(&mut *tx)
+        .await?;
     let event = match by {
         EndedBy::Agent => Event::EndByAgent {},
         EndedBy::Customer => Event::EndByCustomer {},
     };
-    log(
-        &mut tx,
-        About::session(help_session, session.queue_id).by(agent),
-        event,
-    )
-    .await?;
+    log(&mut tx, About::session(help_session, session.queue_id).by(agent), event).await?;
     tx.commit(engine).await?;
     Ok(())
 }
@@ -134,9 +115,7 @@ pub(super) async fn complete_wrap_up(
     log(
         tx,
         About::session(help_session, session.queue_id).by(agent),
-        Event::WrapUpDone {
-            disposition: disposition.to_owned(),
-        },
+        Event::WrapUpDone { disposition: disposition.to_owned() },
     )
     .await?;
     Ok(Some(session.queue_id))
@@ -156,10 +135,7 @@ pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
     for session in due {
         let mut tx = engine.begin().await?;
         lock_agent(&mut tx, session.agent_id).await?;
-        if complete_wrap_up(&mut tx, session.agent_id, session.id, "", "")
-            .await?
-            .is_some()
-        {
+        if complete_wrap_up(&mut tx, session.agent_id, session.id, "", "").await?.is_some() {
             done += 1;
         }
         tx.commit(engine).await?;
@@ -170,11 +146,7 @@ pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
 
 /// Puts a live conversation on hold: media stops both ways and the seat's
 /// live place is free (another customer can be offered or resumed).
-pub async fn hold(
-    engine: &Engine,
-    agent: AgentId,
-    help_session: HelpSessionId,
-) -> Result<(), AppError> {
+pub async fn hold(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let session = sqlx::query!(
@@ -186,15 +158,7 @@ pub async fn hold(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::NotFound("You are not talking with this customer now.".into()))?;
-    held(
-        &mut tx,
-        agent,
-        help_session,
-        session.queue_id,
-        session.channel,
-        None,
-    )
-    .await?;
+    held(&mut tx, agent, help_session, session.queue_id, session.channel, None).await?;
     tx.commit(engine).await?;
     offers::dispatch_for_agent(engine, agent).await
 }
@@ -202,11 +166,7 @@ pub async fn hold(
 /// Takes a held customer back. Any other video or audio call of this agent
 /// that is live goes on hold in the same transaction (switching, as in a
 /// video call center: one conversation with media at a time).
-pub async fn resume(
-    engine: &Engine,
-    agent: AgentId,
-    help_session: HelpSessionId,
-) -> Result<(), AppError> {
+pub async fn resume(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let target = sqlx::query!(
@@ -228,35 +188,20 @@ pub async fn resume(
         .fetch_all(&mut *tx)
         .await?;
         for other in others {
-            held(
-                &mut tx,
-                agent,
-                other.id,
-                other.queue_id,
-                other.channel,
-                Some(help_session),
-            )
-            .await?;
+            held(&mut tx, agent, other.id, other.queue_id, other.channel, Some(help_session)).await?;
         }
     }
     // The seat's live place: taken by an offer meanwhile, the resume waits.
     if !seats::change(&mut tx, agent, target.channel, Change::Resume).await? {
         return Err(AppError::Conflict(
-            "Every live place of this channel is taken: end or hold a conversation, or answer your offer, first.".into(),
+            "Every live place of this channel is taken: end or hold a conversation, or answer your offer, first."
+                .into(),
         ));
     }
-    sqlx::query!(
-        "UPDATE help_sessions SET status = 'active' WHERE id = $1",
-        help_session.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
-    log(
-        &mut tx,
-        About::session(help_session, target.queue_id).by(agent),
-        Event::Resume {},
-    )
-    .await?;
+    sqlx::query!("UPDATE help_sessions SET status = 'active' WHERE id = $1", help_session.uuid())
+        .execute(&mut *tx)
+        .await?;
+    log(&mut tx, About::session(help_session, target.queue_id).by(agent), Event::Resume {}).await?;
     tx.commit(engine).await
 }
 
@@ -271,30 +216,18 @@ async fn held(
     switched_to: Option<HelpSessionId>,
 ) -> Result<(), AppError> {
     seats::change(tx, agent, channel, Change::Hold).await?;
-    log(
-        tx,
-        About::session(help_session, queue).by(agent),
-        Event::Hold { switched_to },
-    )
-    .await
+    log(tx, About::session(help_session, queue).by(agent), Event::Hold { switched_to }).await
 }
 
 /// The customer's 1–5 rating and optional comment, once, after the
 /// conversation ended.
-pub async fn rate(
-    engine: &Engine,
-    help_session: HelpSessionId,
-    stars: i16,
-    comment: &str,
-) -> Result<(), AppError> {
+pub async fn rate(engine: &Engine, help_session: HelpSessionId, stars: i16, comment: &str) -> Result<(), AppError> {
     if !(1..=5).contains(&stars) {
         return Err(AppError::invalid("Choose from 1 to 5 stars."));
     }
     let comment = comment.trim();
     if comment.chars().count() > COMMENT_MAX_CHARS {
-        return Err(AppError::invalid(format!(
-            "The comment must be at most {COMMENT_MAX_CHARS} characters."
-        )));
+        return Err(AppError::invalid(format!("The comment must be at most {COMMENT_MAX_CHARS} characters.")));
     }
     let mut tx = engine.begin().await?;
     let rated = sqlx::query!(
@@ -308,11 +241,7 @@ pub async fn rate(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::Conflict("This conversation cannot be rated (not ended yet, or rated already).".into()))?;
-    log(
-        &mut tx,
-        About::session(help_session, rated.queue_id).by(rated.agent_id),
-        Event::Rated { rating: stars },
-    )
-    .await?;
+    log(&mut tx, About::session(help_session, rated.queue_id).by(rated.agent_id), Event::Rated { rating: stars })
+        .await?;
     tx.commit(engine).await
 }

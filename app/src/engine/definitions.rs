@@ -23,10 +23,7 @@ const LOCK: i64 = 0x5357_4942_4f41_5244; // "SWIBOARD"
 /// Applies every definition.
 pub async fn apply(pool: &PgPool) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(LOCK)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCK).execute(&mut *tx).await?;
     for (_, sql) in FILES {
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
     }

@@ -130,9 +130,9 @@ impl Event {
     /// The `detail` column.
     fn detail(&self) -> serde_json::Value {
         match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(mut tagged)) => tagged
-                .remove("detail")
-                .unwrap_or_else(|| serde_json::json!({})),
+            Ok(serde_json::Value::Object(mut tagged)) => {
+                tagged.remove("detail").unwrap_or_else(|| serde_json::json!({}))
+            }
             _ => serde_json::json!({}),
         }
     }
@@ -154,27 +154,17 @@ pub struct About {
 impl About {
     /// A help session in its queue.
     pub fn session(help_session: HelpSessionId, queue: QueueId) -> Self {
-        Self {
-            help_session: Some(help_session),
-            queue: Some(queue),
-            agent: None,
-        }
+        Self { help_session: Some(help_session), queue: Some(queue), agent: None }
     }
 
     /// An agent, about nobody else.
     pub fn agent(agent: AgentId) -> Self {
-        Self {
-            agent: Some(agent),
-            ..Self::default()
-        }
+        Self { agent: Some(agent), ..Self::default() }
     }
 
     /// The same, with the agent concerned.
     pub fn by(self, agent: impl Into<Option<AgentId>>) -> Self {
-        Self {
-            agent: agent.into(),
-            ..self
-        }
+        Self { agent: agent.into(), ..self }
     }
 }
 
@@ -250,10 +240,7 @@ impl Topic {
 
     /// Only the pages of one conversation care (chat, signaling).
     pub fn conversation_only(self) -> bool {
-        matches!(
-            self,
-            Topic::Message | Topic::SignalToAgent | Topic::SignalToCustomer
-        )
+        matches!(self, Topic::Message | Topic::SignalToAgent | Topic::SignalToCustomer)
     }
 }
 
@@ -278,11 +265,7 @@ impl TryFrom<String> for Topic {
             "SIGNAL_TO_AGENT" => Topic::SignalToAgent,
             "SIGNAL_TO_CUSTOMER" => Topic::SignalToCustomer,
             "METRICS" => Topic::Metrics,
-            other => Topic::Event(
-                other
-                    .parse()
-                    .map_err(|_| format!("unknown wake-up \"{other}\""))?,
-            ),
+            other => Topic::Event(other.parse().map_err(|_| format!("unknown wake-up \"{other}\""))?),
         })
     }
 }
@@ -300,22 +283,12 @@ pub struct Notice {
 impl Notice {
     /// A change that is not an event, about one help session (or none).
     pub fn about(kind: Topic, session: Option<HelpSessionId>) -> Self {
-        Self {
-            kind,
-            session,
-            queue: None,
-            agent: None,
-        }
+        Self { kind, session, queue: None, agent: None }
     }
 
     /// The wake-up for an event.
     pub fn of(event: &Event, about: About) -> Self {
-        Self {
-            kind: Topic::Event(event.kind()),
-            session: about.help_session,
-            queue: about.queue,
-            agent: about.agent,
-        }
+        Self { kind: Topic::Event(event.kind()), session: about.help_session, queue: about.queue, agent: about.agent }
     }
 
     pub fn is(&self, kind: EventKind) -> bool {
@@ -352,10 +325,7 @@ impl Engine {
 
     /// A transaction whose events are announced when it commits.
     pub async fn begin(&self) -> Result<Tx, AppError> {
-        Ok(Tx {
-            inner: self.pool.begin().await?,
-            notices: Vec::new(),
-        })
+        Ok(Tx { inner: self.pool.begin().await?, notices: Vec::new() })
     }
 
     /// Wakes every server about changes that have committed.
@@ -434,10 +404,7 @@ async fn send_notices(pool: PgPool, mut pending: mpsc::UnboundedReceiver<Notice>
                 Err(_) => break,
             }
         }
-        let payloads: Vec<String> = batch
-            .drain(..)
-            .filter_map(|notice| serde_json::to_string(&notice).ok())
-            .collect();
+        let payloads: Vec<String> = batch.drain(..).filter_map(|notice| serde_json::to_string(&notice).ok()).collect();
         if connection.is_none() {
             connection = match connect(&options).await {
                 Ok(opened) => Some(opened),
@@ -464,9 +431,7 @@ async fn send_notices(pool: PgPool, mut pending: mpsc::UnboundedReceiver<Notice>
 
 async fn connect(options: &sqlx::postgres::PgConnectOptions) -> Result<PgConnection, sqlx::Error> {
     let mut conn = PgConnection::connect_with(options).await?;
-    sqlx::query("SET synchronous_commit TO off")
-        .execute(&mut conn)
-        .await?;
+    sqlx::query("SET synchronous_commit TO off").execute(&mut conn).await?;
     Ok(conn)
 }
 
@@ -476,29 +441,14 @@ mod tests {
 
     #[test]
     fn events_are_stored_as_kind_and_detail_and_read_back() {
-        let event = Event::Connect {
-            mode: RoutingMode::Pull,
-        };
+        let event = Event::Connect { mode: RoutingMode::Pull };
         assert_eq!(event.kind().as_str(), "CONNECT");
         assert_eq!(event.detail(), serde_json::json!({ "mode": "pull" }));
-        assert_eq!(
-            Event::from_columns("CONNECT", event.detail()).unwrap(),
-            event
-        );
+        assert_eq!(Event::from_columns("CONNECT", event.detail()).unwrap(), event);
         assert_eq!(Event::Offer {}.detail(), serde_json::json!({}));
-        assert_eq!(
-            Event::from_columns("OFFER", serde_json::json!({})).unwrap(),
-            Event::Offer {}
-        );
-        let requeue =
-            Event::from_columns("REQUEUE", serde_json::json!({ "reason": "Logged out" })).unwrap();
-        assert_eq!(
-            requeue,
-            Event::Requeue {
-                reason: "Logged out".into(),
-                talking: false
-            }
-        );
+        assert_eq!(Event::from_columns("OFFER", serde_json::json!({})).unwrap(), Event::Offer {});
+        let requeue = Event::from_columns("REQUEUE", serde_json::json!({ "reason": "Logged out" })).unwrap();
+        assert_eq!(requeue, Event::Requeue { reason: "Logged out".into(), talking: false });
         assert!(
             Event::from_columns("RATED", serde_json::json!({ "stars": 4 })).is_err(),
             "a renamed field does not read"
@@ -507,17 +457,10 @@ mod tests {
 
     #[test]
     fn wake_ups_name_their_topic() {
-        for topic in [
-            Topic::Event(EventKind::AgentState),
-            Topic::Message,
-            Topic::Metrics,
-        ] {
+        for topic in [Topic::Event(EventKind::AgentState), Topic::Message, Topic::Metrics] {
             let text = serde_json::to_string(&topic).unwrap();
             assert_eq!(serde_json::from_str::<Topic>(&text).unwrap(), topic);
         }
-        assert_eq!(
-            serde_json::to_string(&Topic::Event(EventKind::EndByAgent)).unwrap(),
-            "\"END_BY_AGENT\""
-        );
+        assert_eq!(serde_json::to_string(&Topic::Event(EventKind::EndByAgent)).unwrap(), "\"END_BY_AGENT\"");
     }
 }

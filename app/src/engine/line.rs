@@ -92,12 +92,9 @@ pub async fn enqueue(engine: &Engine, help_session: HelpSessionId) -> Result<(),
         )));
     }
     let mode = admit(&mut tx, session.queue_id, session.channel).await?;
-    sqlx::query!(
-        "UPDATE help_sessions SET status = 'waiting', entered_at = now() WHERE id = $1",
-        help_session.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query!("UPDATE help_sessions SET status = 'waiting', entered_at = now() WHERE id = $1", help_session.uuid())
+        .execute(&mut *tx)
+        .await?;
     insert_entry(&mut tx, help_session).await?;
     tx.commit(engine).await?;
     if mode == RoutingMode::Push {
@@ -107,18 +104,11 @@ pub async fn enqueue(engine: &Engine, help_session: HelpSessionId) -> Result<(),
 }
 
 fn unoffered(channel: Channel) -> AppError {
-    AppError::invalid(format!(
-        "This queue does not offer {}.",
-        channel.label().to_lowercase()
-    ))
+    AppError::invalid(format!("This queue does not offer {}.", channel.label().to_lowercase()))
 }
 
 /// The queue's rules for letting someone in; answers its routing mode.
-async fn admit(
-    conn: &mut PgConnection,
-    queue_id: QueueId,
-    channel: Channel,
-) -> Result<RoutingMode, AppError> {
+async fn admit(conn: &mut PgConnection, queue_id: QueueId, channel: Channel) -> Result<RoutingMode, AppError> {
     let queue = sqlx::query!(
         r#"SELECT channels AS "channels: Vec<Channel>", routing_mode AS "routing_mode: RoutingMode", max_length,
                   when_nobody AS "when_nobody: WhenNobody", nobody_message,
@@ -141,10 +131,7 @@ async fn admit(
     if !queue.channels.contains(&channel) {
         return Err(unoffered(channel));
     }
-    if queue
-        .max_length
-        .is_some_and(|max| queue.waiting >= i64::from(max))
-    {
+    if queue.max_length.is_some_and(|max| queue.waiting >= i64::from(max)) {
         return Err(AppError::Unavailable(
             "The line is full right now. Please try again in a few minutes, or ask us to call you back later.".into(),
         ));
@@ -190,10 +177,7 @@ async fn insert_entry(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), Ap
     log(
         tx,
         About::session(help_session, entry.queue_id),
-        Event::EnterQueue {
-            channel: entry.channel,
-            priority: entry.priority,
-        },
+        Event::EnterQueue { channel: entry.channel, priority: entry.priority },
     )
     .await
 }
@@ -209,11 +193,7 @@ pub enum Left {
 
 /// A waiting (or being offered) customer leaves the queue. 404 when they are
 /// not waiting any more.
-pub async fn leave(
-    engine: &Engine,
-    help_session: HelpSessionId,
-    how: Left,
-) -> Result<(), AppError> {
+pub async fn leave(engine: &Engine, help_session: HelpSessionId, how: Left) -> Result<(), AppError> {
     let not_waiting = || AppError::NotFound("You are not waiting in a queue.".into());
     loop {
         // If the customer is being offered, the agent's row is locked first
@@ -263,12 +243,7 @@ pub async fn leave(
         )
         .execute(&mut *tx)
         .await?;
-        log(
-            &mut tx,
-            About::session(help_session, entry.queue_id).by(offered_to),
-            event,
-        )
-        .await?;
+        log(&mut tx, About::session(help_session, entry.queue_id).by(offered_to), event).await?;
         tx.commit(engine).await?;
         if let Some(agent) = offered_to {
             offers::dispatch_for_agent(engine, agent).await?;
@@ -304,12 +279,7 @@ pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
             )
             .execute(&mut *tx)
             .await?;
-            log(
-                &mut tx,
-                About::session(entry.help_session_id, entry.queue_id),
-                Event::Expire {},
-            )
-            .await?;
+            log(&mut tx, About::session(entry.help_session_id, entry.queue_id), Event::Expire {}).await?;
             expired += 1;
         }
         tx.commit(engine).await?;

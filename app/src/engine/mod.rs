@@ -48,12 +48,9 @@ pub use events::Engine;
 /// Locks the agent's state row: the first lock of every transition that
 /// concerns one agent.
 async fn lock_agent(conn: &mut PgConnection, agent: AgentId) -> Result<(), AppError> {
-    sqlx::query!(
-        "SELECT representative_id FROM agent_states WHERE representative_id = $1 FOR UPDATE",
-        agent.uuid()
-    )
-    .fetch_optional(conn)
-    .await?
-    .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
+    sqlx::query!("SELECT representative_id FROM agent_states WHERE representative_id = $1 FOR UPDATE", agent.uuid())
+        .fetch_optional(conn)
+        .await?
+        .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
     Ok(())
 }

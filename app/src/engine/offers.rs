@@ -30,23 +30,11 @@ pub struct Offer {
 impl Offer {
     fn from_event(logged: &Logged) -> Result<Self, AppError> {
         match (&logged.event, logged.about) {
-            (
-                Event::Offer {},
-                About {
-                    help_session: Some(help_session),
-                    queue: Some(queue),
-                    agent: Some(agent),
-                },
-            ) => Ok(Offer {
-                help_session,
-                agent,
-                queue,
-            }),
+            (Event::Offer {}, About { help_session: Some(help_session), queue: Some(queue), agent: Some(agent) }) => {
+                Ok(Offer { help_session, agent, queue })
+            }
             (event, _) => {
-                tracing::error!(
-                    ?event,
-                    "offer_customers answered with an event that is not a whole offer"
-                );
+                tracing::error!(?event, "offer_customers answered with an event that is not a whole offer");
                 Err(AppError::Internal)
             }
         }
@@ -99,11 +87,7 @@ pub(super) async fn offer_in(tx: &mut Tx, queue: QueueId) -> Result<Option<Offer
 /// The agent takes the customer offered to them. 404 when the offer is gone
 /// (expired, or the customer left).
 #[tracing::instrument(skip(engine))]
-pub async fn accept(
-    engine: &Engine,
-    agent: AgentId,
-    help_session: HelpSessionId,
-) -> Result<(), AppError> {
+pub async fn accept(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let rows = sqlx::query_as!(
         EventRow,
         r#"SELECT id AS "id!", at AS "at!", kind AS "kind!", help_session_id, queue_id, representative_id,
@@ -116,9 +100,7 @@ pub async fn accept(
     .await?;
     let connected = decode(rows)?;
     if connected.is_empty() {
-        return Err(AppError::NotFound(
-            "This offer has ended: the customer left or the time ran out.".into(),
-        ));
+        return Err(AppError::NotFound("This offer has ended: the customer left or the time ran out.".into()));
     }
     engine.announce(connected.iter().map(Into::into));
     Ok(())
@@ -152,12 +134,7 @@ pub async fn unanswered(
         Unanswered::Decline => Event::Decline {},
         Unanswered::Rona => Event::Rona {},
     };
-    log(
-        &mut tx,
-        About::session(help_session, queue).by(agent),
-        event,
-    )
-    .await?;
+    log(&mut tx, About::session(help_session, queue).by(agent), event).await?;
     if why == Unanswered::Rona {
         agents::set_not_ready(&mut tx, agent, agents::MISSED_OFFER).await?;
     }
@@ -200,12 +177,9 @@ pub(super) async fn release(
     else {
         return Ok(None);
     };
-    sqlx::query!(
-        "UPDATE help_sessions SET status = 'waiting' WHERE id = $1",
-        help_session.uuid()
-    )
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query!("UPDATE help_sessions SET status = 'waiting' WHERE id = $1", help_session.uuid())
+        .execute(&mut **tx)
+        .await?;
     seats::change(tx, agent, offer.channel, Change::FreeLive).await?;
     Ok(Some(offer.queue_id))
 }

@@ -54,15 +54,7 @@ impl TryFrom<Press> for Outcome {
             "logged_out" => Outcome::LoggedOut,
             "wrap_up" => Outcome::WrapUp,
             "taken" => {
-                let (
-                    Some(name),
-                    Some(reason),
-                    Some(channel),
-                    Some(id),
-                    Some(at),
-                    Some(kind),
-                    Some(detail),
-                ) = (
+                let (Some(name), Some(reason), Some(channel), Some(id), Some(at), Some(kind), Some(detail)) = (
                     press.taken_name,
                     press.taken_reason,
                     press.taken_channel,
@@ -70,8 +62,7 @@ impl TryFrom<Press> for Outcome {
                     press.event_at,
                     press.event_kind,
                     press.event_detail,
-                )
-                else {
+                ) else {
                     tracing::error!("take_next_customer took a customer without telling who");
                     return Err(AppError::Internal);
                 };
@@ -84,9 +75,7 @@ impl TryFrom<Press> for Outcome {
                     representative_id: press.event_agent,
                     detail,
                 })?;
-                let (Some(help_session_id), Some(queue_id)) =
-                    (logged.about.help_session, logged.about.queue)
-                else {
+                let (Some(help_session_id), Some(queue_id)) = (logged.about.help_session, logged.about.queue) else {
                     tracing::error!("take_next_customer logged a CONNECT without its customer");
                     return Err(AppError::Internal);
                 };
@@ -101,10 +90,7 @@ impl TryFrom<Press> for Outcome {
                 Outcome::Taken(taken, logged)
             }
             other => {
-                tracing::error!(
-                    outcome = other,
-                    "take_next_customer answered an unknown outcome"
-                );
+                tracing::error!(outcome = other, "take_next_customer answered an unknown outcome");
                 return Err(AppError::Internal);
             }
         })
@@ -130,9 +116,7 @@ pub async fn next_customer(engine: &Engine, agent: AgentId) -> Result<Option<Tak
         }
         Outcome::Empty => Ok(None),
         Outcome::NoAgent => Err(AppError::NotFound("No such representative.".into())),
-        Outcome::LoggedOut => Err(AppError::Conflict(
-            "Open your desk first: you are logged out.".into(),
-        )),
+        Outcome::LoggedOut => Err(AppError::Conflict("Open your desk first: you are logged out.".into())),
         Outcome::WrapUp => Err(AppError::Conflict("Finish your wrap-up first.".into())),
     }
 }

@@ -53,8 +53,6 @@ pub(super) async fn change(
 
 /// Every seat of the agent empty and switched off.
 pub(super) async fn clear(conn: &mut PgConnection, agent: AgentId) -> Result<(), AppError> {
-    sqlx::query!("SELECT clear_seats($1)", agent.uuid())
-        .execute(conn)
-        .await?;
+    sqlx::query!("SELECT clear_seats($1)", agent.uuid()).execute(conn).await?;
     Ok(())
 }

@@ -26,9 +26,7 @@ async fn admin_socket(
     Extension(live): Extension<Live>,
     session: Session,
 ) -> Response {
-    if let Err(error) =
-        app::auth::session::allowed(&session, &state.pool, app::access::Area::Admin).await
-    {
+    if let Err(error) = app::auth::session::allowed(&session, &state.pool, app::access::Area::Admin).await {
         return refuse(error);
     }
     ws.on_upgrade(move |socket| async move {

@@ -25,9 +25,7 @@ use super::{pump, refuse, REFRESH, SILENCE};
 use crate::live::Live;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/ws/chat", get(chat_socket))
-        .route("/ws/signal", get(signal_socket))
+    Router::new().route("/ws/chat", get(chat_socket)).route("/ws/signal", get(signal_socket))
 }
 
 #[derive(Deserialize)]
@@ -48,30 +46,17 @@ async fn chat_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.session;
-    if let Err(error) = party::of(
-        &state,
-        &session,
-        &headers,
-        query.token.as_deref(),
-        help_session,
-    )
-    .await
-    {
+    if let Err(error) = party::of(&state, &session, &headers, query.token.as_deref(), help_session).await {
         return refuse(error);
     }
     ws.on_upgrade(move |socket| async move {
-        let relevant = move |notice: &Notice| {
-            notice.kind == Topic::Message && notice.session == Some(help_session)
-        };
+        let relevant = move |notice: &Notice| notice.kind == Topic::Message && notice.session == Some(help_session);
         let engine = state.engine.clone();
         let render = move || {
             let engine = engine.clone();
             async move {
-                let messages: Vec<ChatMessage> = messages::messages(&engine, help_session)
-                    .await?
-                    .into_iter()
-                    .map(ChatMessage::from)
-                    .collect();
+                let messages: Vec<ChatMessage> =
+                    messages::messages(&engine, help_session).await?.into_iter().map(ChatMessage::from).collect();
                 Ok((serde_json::to_string(&messages).unwrap_or_default(), false))
             }
         };
@@ -94,15 +79,7 @@ async fn signal_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.session;
-    let side = match party::of(
-        &state,
-        &session,
-        &headers,
-        query.token.as_deref(),
-        help_session,
-    )
-    .await
-    {
+    let side = match party::of(&state, &session, &headers, query.token.as_deref(), help_session).await {
         Ok(side) => side,
         Err(error) => return refuse(error),
     };

@@ -40,11 +40,7 @@ async fn customer_socket(
 ) -> Response {
     let token = query.token.or_else(|| token::token_in(&headers));
     let Some(session) = token.and_then(|token| state.customer_keys.verify(&token)) else {
-        return (
-            StatusCode::UNAUTHORIZED,
-            "A valid customer token is needed.",
-        )
-            .into_response();
+        return (StatusCode::UNAUTHORIZED, "A valid customer token is needed.").into_response();
     };
     ws.on_upgrade(move |socket| async move {
         if let Err(error) = run_customer(socket, state, live, session).await {
@@ -53,12 +49,7 @@ async fn customer_socket(
     })
 }
 
-async fn run_customer(
-    socket: WebSocket,
-    state: AppState,
-    live: Live,
-    session: HelpSessionId,
-) -> Result<(), AppError> {
+async fn run_customer(socket: WebSocket, state: AppState, live: Live, session: HelpSessionId) -> Result<(), AppError> {
     let queue = sqlx::query_scalar!(
         r#"SELECT queue_id AS "queue_id: QueueId" FROM help_sessions WHERE id = $1"#,
         session.uuid()
@@ -66,13 +57,10 @@ async fn run_customer(
     .fetch_optional(&state.pool)
     .await?;
     let Some(queue) = queue else { return Ok(()) };
-    let connection =
-        presence::open(&state.engine, live.instance, Subject::Customer(session)).await?;
+    let connection = presence::open(&state.engine, live.instance, Subject::Customer(session)).await?;
     let relevant = move |notice: &Notice| {
         !notice.kind.conversation_only()
-            && (notice.session == Some(session)
-                || notice.queue == Some(queue)
-                || notice.is(EventKind::AgentState))
+            && (notice.session == Some(session) || notice.queue == Some(queue) || notice.is(EventKind::AgentState))
     };
     let pool = state.pool.clone();
     let render = move || {

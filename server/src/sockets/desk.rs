@@ -45,12 +45,7 @@ async fn rep_socket(
     })
 }
 
-async fn run_rep(
-    socket: WebSocket,
-    state: AppState,
-    live: Live,
-    agent: AgentId,
-) -> Result<(), AppError> {
+async fn run_rep(socket: WebSocket, state: AppState, live: Live, agent: AgentId) -> Result<(), AppError> {
     agents::log_in(&state.engine, agent).await?;
     let connection = presence::open(&state.engine, live.instance, Subject::Agent(agent)).await?;
     let queues: HashSet<QueueId> = sqlx::query_scalar!(
@@ -61,9 +56,8 @@ async fn run_rep(
     .await?
     .into_iter()
     .collect();
-    let relevant = move |notice: &Notice| {
-        notice.agent == Some(agent) || notice.queue.is_some_and(|queue| queues.contains(&queue))
-    };
+    let relevant =
+        move |notice: &Notice| notice.agent == Some(agent) || notice.queue.is_some_and(|queue| queues.contains(&queue));
     let pool = state.pool.clone();
     let render = move || {
         let pool = pool.clone();

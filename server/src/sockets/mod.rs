@@ -31,17 +31,12 @@ const SILENCE: Duration = Duration::from_secs(35);
 
 /// Every socket's route.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(customer::router())
-        .merge(desk::router())
-        .merge(conversation::router())
-        .merge(admin::router())
+    Router::new().merge(customer::router()).merge(desk::router()).merge(conversation::router()).merge(admin::router())
 }
 
 /// Refuses an upgrade with the error's status and message.
 fn refuse(error: AppError) -> Response {
-    let status =
-        StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, error.to_string()).into_response()
 }
 
