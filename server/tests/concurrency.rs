@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::error::AppError;
-use app::queue::Channel;
 use app::engine::control::{self, EndedBy};
 use app::engine::line::{self, Left, NewRequest};
 use app::engine::{agents, offers, pull, Engine};
+use app::error::AppError;
+use app::queue::Channel;
 use app::states::{AgentId, HelpSessionId, QueueId};
 use rand::seq::SliceRandom;
 use sqlx::postgres::PgPoolOptions;

@@ -3,12 +3,12 @@
 
 mod common;
 
-use app::error::AppError;
-use app::queue::Channel;
 use app::engine::control::{self, EndedBy};
 use app::engine::line::{self, Left, NewRequest};
 use app::engine::offers::{self, Unanswered};
 use app::engine::{agents, pull, Engine};
+use app::error::AppError;
+use app::queue::Channel;
 use app::states::{AgentId, HelpSessionId, QueueId};
 use sqlx::PgPool;
 

@@ -46,6 +46,19 @@ pub struct IceServer {
     pub credential: Option<String>,
 }
 
+/// The side of `help_session` the request of this server function speaks
+/// for, and the state.
+#[cfg(feature = "ssr")]
+async fn side_of_request(
+    help_session: crate::states::HelpSessionId,
+) -> Result<(party::Side, crate::state::AppState), AppError> {
+    let state = crate::state::app_state()?;
+    let session = crate::auth::tower_session().await?;
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Internal)?;
+    let side = party::of(&state.customer_keys, &state.pool, &session, &parts.headers, None, help_session).await?;
+    Ok((side, state))
+}
+
 /// Sends a chat message in a conversation this page takes part in (the
 /// customer by their token, the representative by their sign-in).
 #[server(prefix = "/api", endpoint = "conversation/message")]
@@ -54,7 +67,7 @@ pub async fn send_message(
     body: String,
     #[server(default)] reply_to: Option<i64>,
 ) -> Result<(), AppError> {
-    let (side, state) = party::of_request(help_session.into()).await?;
+    let (side, state) = side_of_request(help_session.into()).await?;
     messages::post_message(&state.engine, help_session.into(), side, &body, reply_to).await?;
     Ok(())
 }
@@ -62,7 +75,7 @@ pub async fn send_message(
 /// The ICE servers (with fresh TURN credentials) for this conversation's call.
 #[server(prefix = "/api", endpoint = "conversation/ice")]
 pub async fn ice_servers(help_session: Uuid) -> Result<Vec<IceServer>, AppError> {
-    let (_, state) = party::of_request(help_session.into()).await?;
+    let (_, state) = side_of_request(help_session.into()).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|since| since.as_secs())
@@ -74,7 +87,7 @@ pub async fn ice_servers(help_session: Uuid) -> Result<Vec<IceServer>, AppError>
 #[server(prefix = "/api", endpoint = "help/end")]
 pub async fn end_conversation() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let session = crate::customer::token::from_cookie(&state)
+    let session = crate::customer::token::from_cookie(&state.customer_keys)
         .ok_or_else(|| AppError::NotFound("You have no conversation to end.".into()))?;
     crate::engine::control::end(&state.engine, session, crate::engine::control::EndedBy::Customer).await
 }
@@ -84,7 +97,7 @@ pub async fn end_conversation() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "help/rate")]
 pub async fn rate_conversation(stars: i16, #[server(default)] comment: String) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let session = crate::customer::token::from_cookie(&state)
+    let session = crate::customer::token::from_cookie(&state.customer_keys)
         .ok_or_else(|| AppError::NotFound("You have no conversation to rate.".into()))?;
     crate::engine::control::rate(&state.engine, session, stars, &comment).await
 }

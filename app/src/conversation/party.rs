@@ -2,11 +2,11 @@
 //! token) or the representative it is assigned to (by their sign-in).
 //! Anybody else gets a 404, so a token for one session reaches no other.
 
+use sqlx::PgPool;
 use tower_sessions::Session;
 
-use crate::customer::token;
+use crate::customer::token::{self, CustomerKeys};
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::states::HelpSessionId;
 
 /// Which side of a conversation a page is.
@@ -28,17 +28,18 @@ fn not_yours() -> AppError {
 
 /// The side of `help_session` this request speaks for.
 pub async fn of(
-    state: &AppState,
+    keys: &CustomerKeys,
+    pool: &PgPool,
     session: &Session,
     headers: &axum::http::HeaderMap,
     bearer: Option<&str>,
     help_session: HelpSessionId,
 ) -> Result<Side, AppError> {
     let customer = bearer.map(str::to_owned).or_else(|| token::token_in(headers));
-    if customer.and_then(|token| state.customer_keys.verify(&token)) == Some(help_session) {
+    if customer.and_then(|token| keys.verify(&token)) == Some(help_session) {
         return Ok(Side::Customer);
     }
-    let Some(me) = crate::auth::session::current(session, &state.pool).await? else {
+    let Some(me) = crate::auth::session::current(session, pool).await? else {
         return Err(not_yours());
     };
     let assigned = sqlx::query_scalar!(
@@ -46,20 +47,11 @@ pub async fn of(
         help_session.uuid(),
         me.id
     )
-    .fetch_one(&state.pool)
+    .fetch_one(pool)
     .await?;
     if assigned {
         Ok(Side::Agent)
     } else {
         Err(not_yours())
     }
-}
-
-/// The same, inside a server function.
-pub async fn of_request(help_session: HelpSessionId) -> Result<(Side, AppState), AppError> {
-    let state = crate::state::app_state()?;
-    let session = crate::auth::tower_session().await?;
-    let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Internal)?;
-    let side = of(&state, &session, &parts.headers, None, help_session).await?;
-    Ok((side, state))
 }

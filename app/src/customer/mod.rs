@@ -87,7 +87,7 @@ pub async fn request_help(
 ) -> Result<HelpTicket, AppError> {
     let state = crate::state::app_state()?;
     let form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone).await?;
-    let ticket = request::enter(&state, form).await?;
+    let ticket = request::enter(&state.engine, &state.customer_keys, form).await?;
     token::set_cookie(&ticket.token, state.secure_cookies);
     Ok(ticket)
 }
@@ -96,7 +96,7 @@ pub async fn request_help(
 #[server(prefix = "/api", endpoint = "help/mine")]
 pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
     let state = crate::state::app_state()?;
-    let Some(session) = token::from_cookie(&state) else {
+    let Some(session) = token::from_cookie(&state.customer_keys) else {
         return Ok(None);
     };
     let view = view::customer_view(&state.pool, session).await?;
@@ -107,7 +107,7 @@ pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
 #[server(prefix = "/api", endpoint = "help/leave")]
 pub async fn leave_queue() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let session = token::from_cookie(&state).ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
+    let session = token::from_cookie(&state.customer_keys).ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
     crate::engine::line::leave(&state.engine, session, crate::engine::line::Left::Cancelled).await?;
     token::clear_cookie();
     Ok(())
@@ -118,7 +118,7 @@ pub async fn leave_queue() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "help/forget")]
 pub async fn forget_help() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    if let Some(session) = token::from_cookie(&state) {
+    if let Some(session) = token::from_cookie(&state.customer_keys) {
         let open = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM help_sessions
                                WHERE id = $1 AND status IN ('waiting', 'offered', 'active', 'on_hold')) AS "open!""#,

@@ -3,11 +3,12 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::token::CustomerKeys;
 use super::HelpTicket;
+use crate::engine::line::{self, NewRequest};
+use crate::engine::Engine;
 use crate::error::AppError;
 use crate::queue::Channel;
-use crate::engine::line::{self, NewRequest};
-use crate::state::AppState;
 
 pub const MAX_NAME: usize = 80;
 pub const MAX_REASON: usize = 500;
@@ -80,9 +81,9 @@ impl HelpForm {
 }
 
 /// Puts the request in its queue and signs the customer's token.
-pub async fn enter(state: &AppState, form: HelpForm) -> Result<HelpTicket, AppError> {
-    let help_session = line::enter(&state.engine, form.0).await?;
-    let token = state.customer_keys.issue(help_session)?;
+pub async fn enter(engine: &Engine, keys: &CustomerKeys, form: HelpForm) -> Result<HelpTicket, AppError> {
+    let help_session = line::enter(engine, form.0).await?;
+    let token = keys.issue(help_session)?;
     Ok(HelpTicket { help_session_id: help_session.uuid(), token })
 }
 

@@ -7,7 +7,6 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::state::AppState;
 use crate::states::HelpSessionId;
 
 /// How long a customer token works: long enough for any wait and
@@ -118,7 +117,7 @@ pub fn token_in(headers: &axum::http::HeaderMap) -> Option<String> {
 }
 
 /// The help session of this request's customer cookie, inside a server function.
-pub fn from_cookie(state: &AppState) -> Option<HelpSessionId> {
+pub fn from_cookie(keys: &CustomerKeys) -> Option<HelpSessionId> {
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
-    token_in(&parts.headers).and_then(|token| state.customer_keys.verify(&token))
+    token_in(&parts.headers).and_then(|token| keys.verify(&token))
 }

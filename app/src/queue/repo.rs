@@ -152,21 +152,6 @@ pub async fn save(
     if id.is_some_and(|id| id != saved) {
         return Err(AppError::NotFound("No such queue.".into()));
     }
-    // Agent first, as every transition locks: the agents who leave and
-    // those who stay or join, in the order of their ids, before their
-    // memberships (which a change to an agent rewrites, and which a new
-    // membership copies from the agent; migrations/0006_order_per_queue.sql).
-    sqlx::query!(
-        "SELECT 1 AS locked FROM agent_states
-          WHERE representative_id = ANY ($2)
-             OR representative_id IN (SELECT representative_id FROM queue_members WHERE queue_id = $1)
-          ORDER BY representative_id
-            FOR SHARE",
-        saved,
-        members
-    )
-    .fetch_all(&mut *tx)
-    .await?;
     sqlx::query!(
         "DELETE FROM queue_members WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))",
         saved,

@@ -46,7 +46,9 @@ async fn chat_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.session;
-    if let Err(error) = party::of(&state, &session, &headers, query.token.as_deref(), help_session).await {
+    if let Err(error) =
+        party::of(&state.customer_keys, &state.pool, &session, &headers, query.token.as_deref(), help_session).await
+    {
         return refuse(error);
     }
     ws.on_upgrade(move |socket| async move {
@@ -79,7 +81,9 @@ async fn signal_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.session;
-    let side = match party::of(&state, &session, &headers, query.token.as_deref(), help_session).await {
+    let side = match party::of(&state.customer_keys, &state.pool, &session, &headers, query.token.as_deref(), help_session)
+        .await
+    {
         Ok(side) => side,
         Err(error) => return refuse(error),
     };
