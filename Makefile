@@ -25,8 +25,9 @@ test:
 	scripts/install-tools --test
 	scripts/test
 
-## bench: the routing benchmark against pgbench's ceiling, and Accept to the
-## first video frame of a call (prints figures)
+## bench: the engine through the server against its own SQL run bare by
+## pgbench, the metrics dashboard, and Accept to the first video frame of a
+## call (prints figures)
 bench:
 	scripts/install-tools --test
 	scripts/bench
