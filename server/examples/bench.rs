@@ -187,7 +187,7 @@ async fn offer_stream(pool: &PgPool) -> Result<mpsc::UnboundedReceiver<(HelpSess
     tokio::spawn(async move {
         while let Ok(notification) = listener.recv().await {
             let Ok(notice) = serde_json::from_str::<Notice>(notification.payload()) else { continue };
-            if let (true, Some(session), Some(agent)) = (notice.is(EventKind::Offer), notice.session, notice.agent) {
+            if let (true, Some(session), Some(agent)) = (notice.is(EventKind::Offer), notice.help_session, notice.agent) {
                 if offers.send((session, agent)).is_err() {
                     break;
                 }

@@ -97,26 +97,26 @@ fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<HelpSessionId> {
 }
 
 async fn enqueue(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
-    let session = bearer(&state, &headers)?;
-    line::enqueue(&state.engine, session).await?;
-    status_of(&state, session).await
+    let help_session = bearer(&state, &headers)?;
+    line::enqueue(&state.engine, help_session).await?;
+    status_of(&state, help_session).await
 }
 
 async fn session_status(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
-    let session = bearer(&state, &headers)?;
-    status_of(&state, session).await
+    let help_session = bearer(&state, &headers)?;
+    status_of(&state, help_session).await
 }
 
-async fn status_of(state: &AppState, session: HelpSessionId) -> ApiResult<Json<CustomerView>> {
-    let view = customer_view(&state.pool, session)
+async fn status_of(state: &AppState, help_session: HelpSessionId) -> ApiResult<Json<CustomerView>> {
+    let view = customer_view(&state.pool, help_session)
         .await?
         .ok_or_else(|| ApiError(AppError::NotFound("No such help session.".into())))?;
     Ok(Json(view))
 }
 
 async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<HelpSessionId>) -> ApiResult<StatusCode> {
-    let session = bearer(&state, &headers)?;
-    if session != id {
+    let help_session = bearer(&state, &headers)?;
+    if help_session != id {
         return Err(ApiError(AppError::Forbidden));
     }
     line::leave(&state.engine, id, Left::Cancelled).await?;

@@ -96,7 +96,7 @@ async fn sessions_day(pool: &PgPool, d: &Day) {
     let push = || Event::Connect { mode: RoutingMode::Push };
     let done = || Event::WrapUpDone { disposition: "resolved".into() };
     // S1, Sales: answered by Alice after 10 s; a minute on hold; 660 s handled; rated 5.
-    let s1_sales = About::session(s1, sales);
+    let s1_sales = About::help_session(s1, sales);
     event(pool, DAY, "09:10:00", s1_sales, enter()).await;
     event(pool, DAY, "09:10:02", s1_sales.by(alice), Event::Offer {}).await;
     event(pool, DAY, "09:10:10", s1_sales.by(alice), push()).await;
@@ -106,13 +106,13 @@ async fn sessions_day(pool: &PgPool, d: &Day) {
     event(pool, DAY, "09:21:10", s1_sales.by(alice), done()).await;
     event(pool, DAY, "09:21:30", s1_sales.by(alice), Event::Rated { rating: 5 }).await;
     // S2, Sales: leaves after 3 s, a short abandon.
-    event(pool, DAY, "09:30:00", About::session(s2, sales), enter()).await;
-    event(pool, DAY, "09:30:03", About::session(s2, sales), Event::Cancel {}).await;
+    event(pool, DAY, "09:30:00", About::help_session(s2, sales), enter()).await;
+    event(pool, DAY, "09:30:03", About::help_session(s2, sales), Event::Cancel {}).await;
     // S3, Sales: gone after 60 s, abandoned after the 20 s threshold.
-    event(pool, DAY, "09:40:00", About::session(s3, sales), enter()).await;
-    event(pool, DAY, "09:41:00", About::session(s3, sales), Event::Abandon {}).await;
+    event(pool, DAY, "09:40:00", About::help_session(s3, sales), enter()).await;
+    event(pool, DAY, "09:41:00", About::help_session(s3, sales), Event::Abandon {}).await;
     // S4, Sales: Alice misses the offer; Bob answers after 30 s; 330 s handled; rated 3.
-    let s4_sales = About::session(s4, sales);
+    let s4_sales = About::help_session(s4, sales);
     event(pool, DAY, "10:00:00", s4_sales, enter()).await;
     event(pool, DAY, "10:00:01", s4_sales.by(alice), Event::Offer {}).await;
     event(pool, DAY, "10:00:16", s4_sales.by(alice), Event::Rona {}).await;
@@ -123,7 +123,7 @@ async fn sessions_day(pool: &PgPool, d: &Day) {
     event(pool, DAY, "10:06:10", s4_sales.by(bob), Event::Rated { rating: 3 }).await;
     // S5: Sales, answered by Alice after 5 s, transferred to Support after
     // 180 s; Support answers (Bob) 20 s later; Bob handles 480 s.
-    let (s5_sales, s5_support) = (About::session(s5, sales), About::session(s5, support));
+    let (s5_sales, s5_support) = (About::help_session(s5, sales), About::help_session(s5, support));
     event(pool, DAY, "11:00:00", s5_sales, enter()).await;
     event(pool, DAY, "11:00:05", s5_sales.by(alice), Event::Connect { mode: RoutingMode::Pull }).await;
     event(pool, DAY, "11:03:05", s5_sales.by(alice), Event::Transfer { to_queue: support }).await;
@@ -131,11 +131,11 @@ async fn sessions_day(pool: &PgPool, d: &Day) {
     event(pool, DAY, "11:10:25", s5_support.by(bob), Event::EndByAgent {}).await;
     event(pool, DAY, "11:11:25", s5_support.by(bob), done()).await;
     // S7, Support: gone after 20 s: abandoned, but within Support's 30 s.
-    event(pool, DAY, "12:00:00", About::session(s7, support), enter()).await;
-    event(pool, DAY, "12:00:20", About::session(s7, support), Event::Abandon {}).await;
+    event(pool, DAY, "12:00:00", About::help_session(s7, support), enter()).await;
+    event(pool, DAY, "12:00:20", About::help_session(s7, support), Event::Abandon {}).await;
     // S6, Support, across midnight: answered by Bob after 60 s at 23:56,
     // ended 00:10 and wrapped up 00:11 the next day: 900 s handled.
-    let s6_support = About::session(s6, support);
+    let s6_support = About::help_session(s6, support);
     event(pool, DAY, "23:55:00", s6_support, enter()).await;
     event(pool, DAY, "23:56:00", s6_support.by(bob), push()).await;
     event(pool, NEXT_DAY, "00:10:00", s6_support.by(bob), Event::EndByCustomer {}).await;

@@ -439,7 +439,7 @@ async fn wake_ups_follow_commits_only(pool: PgPool) {
             .unwrap();
         serde_json::from_str(heard.payload()).unwrap()
     };
-    let notice = |kind, session, queue, agent| Notice { kind: Topic::Event(kind), session, queue, agent };
+    let notice = |kind, help_session, queue, agent| Notice { kind: Topic::Event(kind), help_session, queue, agent };
 
     let mut abandoned = engine.begin().await.unwrap();
     log(&mut abandoned, About::default(), Event::Expire {}).await.unwrap();

@@ -87,9 +87,9 @@ pub async fn ice_servers(help_session: Uuid) -> Result<Vec<IceServer>, AppError>
 #[server(prefix = "/api", endpoint = "help/end")]
 pub async fn end_conversation() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let session = crate::customer::token::from_cookie(&state.customer_keys)
+    let help_session = crate::customer::token::from_cookie(&state.customer_keys)
         .ok_or_else(|| AppError::NotFound("You have no conversation to end.".into()))?;
-    crate::engine::control::end(&state.engine, session, crate::engine::control::EndedBy::Customer).await
+    crate::engine::control::end(&state.engine, help_session, crate::engine::control::EndedBy::Customer).await
 }
 
 /// The customer rates the conversation that ended: 1–5 stars and an
@@ -97,9 +97,9 @@ pub async fn end_conversation() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "help/rate")]
 pub async fn rate_conversation(stars: i16, #[server(default)] comment: String) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let session = crate::customer::token::from_cookie(&state.customer_keys)
+    let help_session = crate::customer::token::from_cookie(&state.customer_keys)
         .ok_or_else(|| AppError::NotFound("You have no conversation to rate.".into()))?;
-    crate::engine::control::rate(&state.engine, session, stars, &comment).await
+    crate::engine::control::rate(&state.engine, help_session, stars, &comment).await
 }
 
 #[cfg(feature = "ssr")]

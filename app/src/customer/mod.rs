@@ -96,10 +96,10 @@ pub async fn request_help(
 #[server(prefix = "/api", endpoint = "help/mine")]
 pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
     let state = crate::state::app_state()?;
-    let Some(session) = token::from_cookie(&state.customer_keys) else {
+    let Some(help_session) = token::from_cookie(&state.customer_keys) else {
         return Ok(None);
     };
-    let view = view::customer_view(&state.pool, session).await?;
+    let view = view::customer_view(&state.pool, help_session).await?;
     Ok(view.filter(|view| !matches!(view, CustomerView::Closed { .. })))
 }
 
@@ -107,8 +107,8 @@ pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
 #[server(prefix = "/api", endpoint = "help/leave")]
 pub async fn leave_queue() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let session = token::from_cookie(&state.customer_keys).ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
-    crate::engine::line::leave(&state.engine, session, crate::engine::line::Left::Cancelled).await?;
+    let help_session = token::from_cookie(&state.customer_keys).ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
+    crate::engine::line::leave(&state.engine, help_session, crate::engine::line::Left::Cancelled).await?;
     token::clear_cookie();
     Ok(())
 }
@@ -118,11 +118,11 @@ pub async fn leave_queue() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "help/forget")]
 pub async fn forget_help() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    if let Some(session) = token::from_cookie(&state.customer_keys) {
+    if let Some(help_session) = token::from_cookie(&state.customer_keys) {
         let open = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM help_sessions
                                WHERE id = $1 AND status IN ('waiting', 'offered', 'active', 'on_hold')) AS "open!""#,
-            session.uuid()
+            help_session.uuid()
         )
         .fetch_one(&state.pool)
         .await?;

@@ -166,7 +166,7 @@ pub async fn hand_back(engine: &Engine, agent: AgentId, reason: &str) -> Result<
     for help_session in &offered {
         if let Some(queue) = offers::release(&mut tx, agent, *help_session, false).await? {
             let event = Event::Requeue { reason: reason.to_owned(), talking: false };
-            log(&mut tx, About::session(*help_session, queue).by(agent), event).await?;
+            log(&mut tx, About::help_session(*help_session, queue).by(agent), event).await?;
             queues.push(queue);
         }
     }
@@ -191,7 +191,7 @@ pub async fn hand_back(engine: &Engine, agent: AgentId, reason: &str) -> Result<
         .execute(&mut *tx)
         .await?;
         let event = Event::Requeue { reason: reason.to_owned(), talking: true };
-        log(&mut tx, About::session(session.id, session.queue_id).by(agent), event).await?;
+        log(&mut tx, About::help_session(session.id, session.queue_id).by(agent), event).await?;
         queues.push(session.queue_id);
     }
     let wrapping = sqlx::query_scalar!(

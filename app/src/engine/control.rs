@@ -57,7 +57,7 @@ pub async fn end(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> R
         EndedBy::Agent => Event::EndByAgent {},
         EndedBy::Customer => Event::EndByCustomer {},
     };
-    log(&mut tx, About::session(help_session, session.queue_id).by(agent), event).await?;
+    log(&mut tx, About::help_session(help_session, session.queue_id).by(agent), event).await?;
     tx.commit(engine).await?;
     Ok(())
 }
@@ -114,7 +114,7 @@ pub(super) async fn complete_wrap_up(
     .await?;
     log(
         tx,
-        About::session(help_session, session.queue_id).by(agent),
+        About::help_session(help_session, session.queue_id).by(agent),
         Event::WrapUpDone { disposition: disposition.to_owned() },
     )
     .await?;
@@ -201,7 +201,7 @@ pub async fn resume(engine: &Engine, agent: AgentId, help_session: HelpSessionId
     sqlx::query!("UPDATE help_sessions SET status = 'active' WHERE id = $1", help_session.uuid())
         .execute(&mut *tx)
         .await?;
-    log(&mut tx, About::session(help_session, target.queue_id).by(agent), Event::Resume {}).await?;
+    log(&mut tx, About::help_session(help_session, target.queue_id).by(agent), Event::Resume {}).await?;
     tx.commit(engine).await
 }
 
@@ -216,7 +216,7 @@ async fn held(
     switched_to: Option<HelpSessionId>,
 ) -> Result<(), AppError> {
     seats::change(tx, agent, channel, Change::Hold).await?;
-    log(tx, About::session(help_session, queue).by(agent), Event::Hold { switched_to }).await
+    log(tx, About::help_session(help_session, queue).by(agent), Event::Hold { switched_to }).await
 }
 
 /// The customer's 1–5 rating and optional comment, once, after the
@@ -241,7 +241,7 @@ pub async fn rate(engine: &Engine, help_session: HelpSessionId, stars: i16, comm
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::Conflict("This conversation cannot be rated (not ended yet, or rated already).".into()))?;
-    log(&mut tx, About::session(help_session, rated.queue_id).by(rated.agent_id), Event::Rated { rating: stars })
+    log(&mut tx, About::help_session(help_session, rated.queue_id).by(rated.agent_id), Event::Rated { rating: stars })
         .await?;
     tx.commit(engine).await
 }

@@ -153,7 +153,7 @@ pub struct About {
 
 impl About {
     /// A help session in its queue.
-    pub fn session(help_session: HelpSessionId, queue: QueueId) -> Self {
+    pub fn help_session(help_session: HelpSessionId, queue: QueueId) -> Self {
         Self { help_session: Some(help_session), queue: Some(queue), agent: None }
     }
 
@@ -275,20 +275,20 @@ impl TryFrom<String> for Topic {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Notice {
     pub kind: Topic,
-    pub session: Option<HelpSessionId>,
+    pub help_session: Option<HelpSessionId>,
     pub queue: Option<QueueId>,
     pub agent: Option<AgentId>,
 }
 
 impl Notice {
     /// A change that is not an event, about one help session (or none).
-    pub fn about(kind: Topic, session: Option<HelpSessionId>) -> Self {
-        Self { kind, session, queue: None, agent: None }
+    pub fn about(kind: Topic, help_session: Option<HelpSessionId>) -> Self {
+        Self { kind, help_session, queue: None, agent: None }
     }
 
     /// The wake-up for an event.
     pub fn of(event: &Event, about: About) -> Self {
-        Self { kind: Topic::Event(event.kind()), session: about.help_session, queue: about.queue, agent: about.agent }
+        Self { kind: Topic::Event(event.kind()), help_session: about.help_session, queue: about.queue, agent: about.agent }
     }
 
     pub fn is(&self, kind: EventKind) -> bool {

@@ -176,7 +176,7 @@ async fn insert_entry(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), Ap
     .await?;
     log(
         tx,
-        About::session(help_session, entry.queue_id),
+        About::help_session(help_session, entry.queue_id),
         Event::EnterQueue { channel: entry.channel, priority: entry.priority },
     )
     .await
@@ -243,7 +243,7 @@ pub async fn leave(engine: &Engine, help_session: HelpSessionId, how: Left) -> R
         )
         .execute(&mut *tx)
         .await?;
-        log(&mut tx, About::session(help_session, entry.queue_id).by(offered_to), event).await?;
+        log(&mut tx, About::help_session(help_session, entry.queue_id).by(offered_to), event).await?;
         tx.commit(engine).await?;
         if let Some(agent) = offered_to {
             offers::dispatch_for_agent(engine, agent).await?;
@@ -279,7 +279,7 @@ pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
             )
             .execute(&mut *tx)
             .await?;
-            log(&mut tx, About::session(entry.help_session_id, entry.queue_id), Event::Expire {}).await?;
+            log(&mut tx, About::help_session(entry.help_session_id, entry.queue_id), Event::Expire {}).await?;
             expired += 1;
         }
         tx.commit(engine).await?;

@@ -134,7 +134,7 @@ pub async fn unanswered(
         Unanswered::Decline => Event::Decline {},
         Unanswered::Rona => Event::Rona {},
     };
-    log(&mut tx, About::session(help_session, queue).by(agent), event).await?;
+    log(&mut tx, About::help_session(help_session, queue).by(agent), event).await?;
     if why == Unanswered::Rona {
         agents::set_not_ready(&mut tx, agent, agents::MISSED_OFFER).await?;
     }

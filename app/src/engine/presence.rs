@@ -42,20 +42,20 @@ pub async fn beat(engine: &Engine, instance: Uuid) -> Result<(), AppError> {
 /// A page opened: it is present again (a reload inside the grace period
 /// changes nothing).
 pub async fn open(engine: &Engine, instance: Uuid, subject: Subject) -> Result<Uuid, AppError> {
-    let (session, agent) = subject.ids();
+    let (help_session, agent) = subject.ids();
     let mut tx = engine.begin().await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO connections (id, instance_id, help_session_id, representative_id)
          VALUES (gen_random_uuid(), $1, $2, $3) RETURNING id",
         instance,
-        session,
+        help_session,
         agent
     )
     .fetch_one(&mut *tx)
     .await?;
     match subject {
-        Subject::Customer(session) => {
-            sqlx::query!("UPDATE help_sessions SET customer_lost_at = NULL WHERE id = $1", session.uuid())
+        Subject::Customer(help_session) => {
+            sqlx::query!("UPDATE help_sessions SET customer_lost_at = NULL WHERE id = $1", help_session.uuid())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -89,17 +89,17 @@ pub async fn close(engine: &Engine, connection: Uuid) -> Result<(), AppError> {
 
 async fn mark_lost(
     conn: &mut sqlx::PgConnection,
-    session: Option<Uuid>,
+    help_session: Option<Uuid>,
     agent: Option<Uuid>,
 ) -> Result<(), AppError> {
     // A connection belongs to a customer or an agent, never both (a CHECK
     // in the schema), so one of the two updates runs.
-    if let Some(session) = session {
+    if let Some(help_session) = help_session {
         sqlx::query!(
             "UPDATE help_sessions SET customer_lost_at = now()
               WHERE id = $1 AND customer_lost_at IS NULL
                 AND NOT EXISTS (SELECT 1 FROM connections WHERE help_session_id = $1)",
-            session
+            help_session
         )
         .execute(&mut *conn)
         .await?;

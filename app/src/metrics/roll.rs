@@ -573,15 +573,15 @@ mod tests {
         let batch = rolled(vec![
             (datetime!(2026-03-10 08:59 UTC), About::agent(agent), ready),
             // Waits 10 s (inside the default 20 s), talks and wraps up for 300 s, rates 4.
-            (datetime!(2026-03-10 09:00:00 UTC), About::session(served, queue), Event::EnterQueue { channel: Channel::Chat, priority: 0 }),
-            (datetime!(2026-03-10 09:00:01 UTC), About::session(served, queue).by(agent), Event::Offer {}),
-            (datetime!(2026-03-10 09:00:10 UTC), About::session(served, queue).by(agent), Event::Connect { mode: RoutingMode::Push }),
-            (datetime!(2026-03-10 09:04:10 UTC), About::session(served, queue).by(agent), Event::EndByCustomer {}),
-            (datetime!(2026-03-10 09:05:10 UTC), About::session(served, queue).by(agent), Event::WrapUpDone { disposition: "Resolved".into() }),
-            (datetime!(2026-03-10 09:06:00 UTC), About::session(served, queue).by(agent), Event::Rated { rating: 4 }),
+            (datetime!(2026-03-10 09:00:00 UTC), About::help_session(served, queue), Event::EnterQueue { channel: Channel::Chat, priority: 0 }),
+            (datetime!(2026-03-10 09:00:01 UTC), About::help_session(served, queue).by(agent), Event::Offer {}),
+            (datetime!(2026-03-10 09:00:10 UTC), About::help_session(served, queue).by(agent), Event::Connect { mode: RoutingMode::Push }),
+            (datetime!(2026-03-10 09:04:10 UTC), About::help_session(served, queue).by(agent), Event::EndByCustomer {}),
+            (datetime!(2026-03-10 09:05:10 UTC), About::help_session(served, queue).by(agent), Event::WrapUpDone { disposition: "Resolved".into() }),
+            (datetime!(2026-03-10 09:06:00 UTC), About::help_session(served, queue).by(agent), Event::Rated { rating: 4 }),
             // Leaves after 30 s: abandoned, after the threshold.
-            (datetime!(2026-03-10 09:20:00 UTC), About::session(left, queue), Event::EnterQueue { channel: Channel::Chat, priority: 0 }),
-            (datetime!(2026-03-10 09:20:30 UTC), About::session(left, queue), Event::Cancel {}),
+            (datetime!(2026-03-10 09:20:00 UTC), About::help_session(left, queue), Event::EnterQueue { channel: Channel::Chat, priority: 0 }),
+            (datetime!(2026-03-10 09:20:30 UTC), About::help_session(left, queue), Event::Cancel {}),
             // A channel switch changes nothing; logging out ends the READY time.
             (datetime!(2026-03-10 09:25 UTC), About::agent(agent), Event::AgentChannel { channel: Channel::Chat, ready: false }),
             (datetime!(2026-03-10 09:30 UTC), About::agent(agent), Event::AgentState { state: AgentState::LoggedOut, reason: None }),

@@ -30,7 +30,8 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize)]
 struct ConversationQuery {
-    session: HelpSessionId,
+    #[serde(rename = "session")]
+    help_session: HelpSessionId,
     /// The customer's token, for clients without the page's cookie.
     token: Option<String>,
 }
@@ -45,14 +46,14 @@ async fn chat_socket(
     session: Session,
     headers: HeaderMap,
 ) -> Response {
-    let help_session = query.session;
+    let help_session = query.help_session;
     if let Err(error) =
         party::of(&state.customer_keys, &state.pool, &session, &headers, query.token.as_deref(), help_session).await
     {
         return refuse(error);
     }
     ws.on_upgrade(move |socket| async move {
-        let relevant = move |notice: &Notice| notice.kind == Topic::Message && notice.session == Some(help_session);
+        let relevant = move |notice: &Notice| notice.kind == Topic::Message && notice.help_session == Some(help_session);
         let engine = state.engine.clone();
         let render = move || {
             let engine = engine.clone();
@@ -80,7 +81,7 @@ async fn signal_socket(
     session: Session,
     headers: HeaderMap,
 ) -> Response {
-    let help_session = query.session;
+    let help_session = query.help_session;
     let side = match party::of(&state.customer_keys, &state.pool, &session, &headers, query.token.as_deref(), help_session)
         .await
     {
@@ -129,7 +130,7 @@ async fn relay(
                 }
             },
             notice = notices.recv() => match notice {
-                Ok(notice) => notice.kind == mine && notice.session == Some(help_session),
+                Ok(notice) => notice.kind == mine && notice.help_session == Some(help_session),
                 Err(broadcast::error::RecvError::Lagged(_)) => true,
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },

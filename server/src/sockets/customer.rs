@@ -39,34 +39,34 @@ async fn customer_socket(
     headers: HeaderMap,
 ) -> Response {
     let token = query.token.or_else(|| token::token_in(&headers));
-    let Some(session) = token.and_then(|token| state.customer_keys.verify(&token)) else {
+    let Some(help_session) = token.and_then(|token| state.customer_keys.verify(&token)) else {
         return (StatusCode::UNAUTHORIZED, "A valid customer token is needed.").into_response();
     };
     ws.on_upgrade(move |socket| async move {
-        if let Err(error) = run_customer(socket, state, live, session).await {
+        if let Err(error) = run_customer(socket, state, live, help_session).await {
             tracing::warn!(?error, "customer socket ended with an error");
         }
     })
 }
 
-async fn run_customer(socket: WebSocket, state: AppState, live: Live, session: HelpSessionId) -> Result<(), AppError> {
+async fn run_customer(socket: WebSocket, state: AppState, live: Live, help_session: HelpSessionId) -> Result<(), AppError> {
     let queue = sqlx::query_scalar!(
         r#"SELECT queue_id AS "queue_id: QueueId" FROM help_sessions WHERE id = $1"#,
-        session.uuid()
+        help_session.uuid()
     )
     .fetch_optional(&state.pool)
     .await?;
     let Some(queue) = queue else { return Ok(()) };
-    let connection = presence::open(&state.engine, live.instance, Subject::Customer(session)).await?;
+    let connection = presence::open(&state.engine, live.instance, Subject::Customer(help_session)).await?;
     let relevant = move |notice: &Notice| {
         !notice.kind.conversation_only()
-            && (notice.session == Some(session) || notice.queue == Some(queue) || notice.is(EventKind::AgentState))
+            && (notice.help_session == Some(help_session) || notice.queue == Some(queue) || notice.is(EventKind::AgentState))
     };
     let pool = state.pool.clone();
     let render = move || {
         let pool = pool.clone();
         async move {
-            let view = customer_view(&pool, session).await?;
+            let view = customer_view(&pool, help_session).await?;
             let done = matches!(view, None | Some(CustomerView::Closed { .. }));
             Ok((serde_json::to_string(&view).unwrap_or_default(), done))
         }
