@@ -178,21 +178,21 @@ pub async fn hand_back(engine: &Engine, agent: AgentId, reason: &str) -> Result<
     )
     .fetch_all(&mut *tx)
     .await?;
-    for session in &live {
+    for talking in &live {
         sqlx::query!(
             "INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
              VALUES ($1, $2, $3, $4, $5)",
-            session.id.uuid(),
-            session.queue_id.uuid(),
-            session.channel,
-            session.priority,
-            session.entered_at
+            talking.id.uuid(),
+            talking.queue_id.uuid(),
+            talking.channel,
+            talking.priority,
+            talking.entered_at
         )
         .execute(&mut *tx)
         .await?;
         let event = Event::Requeue { reason: reason.to_owned(), talking: true };
-        log(&mut tx, About::help_session(session.id, session.queue_id).by(agent), event).await?;
-        queues.push(session.queue_id);
+        log(&mut tx, About::help_session(talking.id, talking.queue_id).by(agent), event).await?;
+        queues.push(talking.queue_id);
     }
     let wrapping = sqlx::query_scalar!(
         r#"SELECT id AS "id: HelpSessionId" FROM help_sessions WHERE agent_id = $1 AND status = 'wrap_up'"#,

@@ -34,7 +34,7 @@ pub async fn end(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> R
     .ok_or_else(ended)?;
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
-    let session = sqlx::query!(
+    let talking = sqlx::query!(
         r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId"
              FROM help_sessions
             WHERE id = $1 AND status IN ('active', 'on_hold') AND agent_id = $2
@@ -48,8 +48,8 @@ pub async fn end(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> R
     sqlx::query!("UPDATE help_sessions SET status = 'wrap_up', ended_at = now() WHERE id = $1", help_session.uuid())
         .execute(&mut *tx)
         .await?;
-    let freed = if session.status == HelpStatus::Active { Change::FreeLive } else { Change::FreeHeld };
-    seats::change(&mut tx, agent, session.channel, freed).await?;
+    let freed = if talking.status == HelpStatus::Active { Change::FreeLive } else { Change::FreeHeld };
+    seats::change(&mut tx, agent, talking.channel, freed).await?;
     sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
         .execute(&mut *tx)
         .await?;
@@ -57,7 +57,7 @@ pub async fn end(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> R
         EndedBy::Agent => Event::EndByAgent {},
         EndedBy::Customer => Event::EndByCustomer {},
     };
-    log(&mut tx, About::help_session(help_session, session.queue_id).by(agent), event).await?;
+    log(&mut tx, About::help_session(help_session, talking.queue_id).by(agent), event).await?;
     tx.commit(engine).await?;
     Ok(())
 }
@@ -89,7 +89,7 @@ pub(super) async fn complete_wrap_up(
     disposition: &str,
     note: &str,
 ) -> Result<Option<QueueId>, AppError> {
-    let Some(session) = sqlx::query!(
+    let Some(completed) = sqlx::query!(
         r#"UPDATE help_sessions SET status = 'completed', completed_at = now(), disposition = $3, note = $4
             WHERE id = $1 AND agent_id = $2 AND status = 'wrap_up'
         RETURNING queue_id AS "queue_id: QueueId""#,
@@ -114,11 +114,11 @@ pub(super) async fn complete_wrap_up(
     .await?;
     log(
         tx,
-        About::help_session(help_session, session.queue_id).by(agent),
+        About::help_session(help_session, completed.queue_id).by(agent),
         Event::WrapUpDone { disposition: disposition.to_owned() },
     )
     .await?;
-    Ok(Some(session.queue_id))
+    Ok(Some(completed.queue_id))
 }
 
 /// Completes wrap-ups that ran past their queue's wrap-up time.
@@ -132,14 +132,14 @@ pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
     .fetch_all(engine.pool())
     .await?;
     let mut done = 0;
-    for session in due {
+    for wrapping in due {
         let mut tx = engine.begin().await?;
-        lock_agent(&mut tx, session.agent_id).await?;
-        if complete_wrap_up(&mut tx, session.agent_id, session.id, "", "").await?.is_some() {
+        lock_agent(&mut tx, wrapping.agent_id).await?;
+        if complete_wrap_up(&mut tx, wrapping.agent_id, wrapping.id, "", "").await?.is_some() {
             done += 1;
         }
         tx.commit(engine).await?;
-        offers::dispatch_for_agent(engine, session.agent_id).await?;
+        offers::dispatch_for_agent(engine, wrapping.agent_id).await?;
     }
     Ok(done)
 }
@@ -149,7 +149,7 @@ pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
 pub async fn hold(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
-    let session = sqlx::query!(
+    let holding = sqlx::query!(
         r#"UPDATE help_sessions SET status = 'on_hold' WHERE id = $1 AND agent_id = $2 AND status = 'active'
         RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel""#,
         help_session.uuid(),
@@ -158,7 +158,7 @@ pub async fn hold(engine: &Engine, agent: AgentId, help_session: HelpSessionId) 
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::NotFound("You are not talking with this customer now.".into()))?;
-    held(&mut tx, agent, help_session, session.queue_id, session.channel, None).await?;
+    held(&mut tx, agent, help_session, holding.queue_id, holding.channel, None).await?;
     tx.commit(engine).await?;
     offers::dispatch_for_agent(engine, agent).await
 }

@@ -44,10 +44,10 @@ pub async fn enter(engine: &Engine, request: NewRequest) -> Result<HelpSessionId
         RoutingMode::Pull => None,
     };
     tx.commit(engine).await?;
-    // An offer made to somebody ahead of this customer (whose earlier pass
-    // found every agent busy with another offer a moment ago) leaves this
-    // one waiting while an agent may be free: look again now that this
-    // entry is visible to every transaction.
+    // When that offer went to somebody ahead of this customer, or was not
+    // made (every agent with room was being offered someone by another
+    // transaction at that moment), an agent may yet be free for this one:
+    // look again now that the entry is visible to every transaction.
     if mode == RoutingMode::Push && offered.is_none_or(|offer| offer.help_session != id) {
         offers::dispatch(engine, request.queue_id).await;
     }
@@ -77,7 +77,7 @@ pub async fn create(engine: &Engine, request: NewRequest) -> Result<HelpSessionI
 /// line or past that.
 pub async fn enqueue(engine: &Engine, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
-    let session = sqlx::query!(
+    let created = sqlx::query!(
         r#"SELECT queue_id AS "queue_id: QueueId", channel AS "channel: Channel", status AS "status: HelpStatus"
              FROM help_sessions WHERE id = $1 FOR UPDATE"#,
         help_session.uuid()
@@ -85,20 +85,20 @@ pub async fn enqueue(engine: &Engine, help_session: HelpSessionId) -> Result<(),
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::NotFound("No such help session.".into()))?;
-    if session.status != HelpStatus::Created {
+    if created.status != HelpStatus::Created {
         return Err(AppError::Conflict(format!(
             "This help session is {} already, not waiting to be queued.",
-            session.status
+            created.status
         )));
     }
-    let mode = admit(&mut tx, session.queue_id, session.channel).await?;
+    let mode = admit(&mut tx, created.queue_id, created.channel).await?;
     sqlx::query!("UPDATE help_sessions SET status = 'waiting', entered_at = now() WHERE id = $1", help_session.uuid())
         .execute(&mut *tx)
         .await?;
     insert_entry(&mut tx, help_session).await?;
     tx.commit(engine).await?;
     if mode == RoutingMode::Push {
-        offers::dispatch(engine, session.queue_id).await;
+        offers::dispatch(engine, created.queue_id).await;
     }
     Ok(())
 }
