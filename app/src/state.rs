@@ -21,7 +21,7 @@ pub struct AppState {
     /// STUN and TURN servers for the conversations' calls.
     pub ice: crate::conversation::ice::IceConfig,
     /// The display time zone and the short-abandon threshold.
-    pub metrics: crate::metrics::MetricsSettings,
+    pub metrics: crate::metrics::settings::MetricsSettings,
 }
 
 /// How hard guessing passwords is made.

@@ -83,7 +83,7 @@ async fn create_session(
     .await?;
     let help_session = line::create(&state.engine, form.0).await?;
     let token = state.customer_keys.issue(help_session)?;
-    Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id: help_session.uuid(), token })))
+    Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id: help_session, token })))
 }
 
 /// The help session a bearer token names.

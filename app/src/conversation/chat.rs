@@ -2,14 +2,14 @@
 //! order, live, with replies to earlier messages.
 
 use leptos::prelude::*;
-use uuid::Uuid;
 
 use super::{ChatMessage, SendMessage, MESSAGE_MAX_CHARS};
+use crate::states::HelpSessionId;
 
 /// The chat panel. `mine_from_agent`: whether this page is the
 /// representative's (their messages show as "mine").
 #[component]
-pub fn Chat(help_session: Uuid, mine_from_agent: bool) -> impl IntoView {
+pub fn Chat(help_session: HelpSessionId, mine_from_agent: bool) -> impl IntoView {
     let (pushed, set_pushed) = signal(None::<Vec<ChatMessage>>);
     crate::live::follow(format!("/ws/chat?session={help_session}"), set_pushed);
     let messages = Memo::new(move |_| pushed.get().unwrap_or_default());

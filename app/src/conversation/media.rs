@@ -4,7 +4,7 @@
 //! which this drives; on the server the panel renders without it.
 
 use leptos::prelude::*;
-use uuid::Uuid;
+use crate::states::HelpSessionId;
 
 /// What a call reported, for the page to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -22,7 +22,7 @@ pub enum MediaState {
 /// `problem` gets this side's or the other side's device trouble.
 #[component]
 pub fn CallPanel(
-    help_session: Uuid,
+    help_session: HelpSessionId,
     /// `agent` or `customer`.
     side: &'static str,
     video: bool,
@@ -67,7 +67,7 @@ pub fn CallPanel(
 mod browser {
     use leptos::prelude::*;
     use send_wrapper::SendWrapper;
-    use uuid::Uuid;
+    use crate::states::HelpSessionId;
     use wasm_bindgen::prelude::*;
 
     use super::MediaState;
@@ -92,7 +92,7 @@ mod browser {
 
     #[allow(clippy::too_many_arguments)]
     pub fn run(
-        help_session: Uuid,
+        help_session: HelpSessionId,
         side: &'static str,
         video: bool,
         held: Signal<bool>,

@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
+use crate::states::HelpSessionId;
 
 use crate::error::AppError;
 
@@ -49,9 +49,7 @@ pub struct IceServer {
 /// The side of `help_session` the request of this server function speaks
 /// for, and the state.
 #[cfg(feature = "ssr")]
-async fn side_of_request(
-    help_session: crate::states::HelpSessionId,
-) -> Result<(party::Side, crate::state::AppState), AppError> {
+async fn side_of_request(help_session: HelpSessionId) -> Result<(party::Side, crate::state::AppState), AppError> {
     let state = crate::state::app_state()?;
     let session = crate::auth::tower_session().await?;
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Internal)?;
@@ -63,19 +61,19 @@ async fn side_of_request(
 /// customer by their token, the representative by their sign-in).
 #[server(prefix = "/api", endpoint = "conversation/message")]
 pub async fn send_message(
-    help_session: Uuid,
+    help_session: HelpSessionId,
     body: String,
     #[server(default)] reply_to: Option<i64>,
 ) -> Result<(), AppError> {
-    let (side, state) = side_of_request(help_session.into()).await?;
-    messages::post_message(&state.engine, help_session.into(), side, &body, reply_to).await?;
+    let (side, state) = side_of_request(help_session).await?;
+    messages::post_message(&state.engine, help_session, side, &body, reply_to).await?;
     Ok(())
 }
 
 /// The ICE servers (with fresh TURN credentials) for this conversation's call.
 #[server(prefix = "/api", endpoint = "conversation/ice")]
-pub async fn ice_servers(help_session: Uuid) -> Result<Vec<IceServer>, AppError> {
-    let (_, state) = side_of_request(help_session.into()).await?;
+pub async fn ice_servers(help_session: HelpSessionId) -> Result<Vec<IceServer>, AppError> {
+    let (_, state) = side_of_request(help_session).await?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|since| since.as_secs())

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::states::HelpSessionId;
 use crate::queue::Channel;
 
 #[cfg(feature = "ssr")]
@@ -48,7 +49,7 @@ pub enum CustomerView {
         reconnecting: bool,
     },
     /// In conversation with a representative (or held by them).
-    Matched { help_session: Uuid, agent: String, channel: Channel, on_hold: bool },
+    Matched { help_session: HelpSessionId, agent: String, channel: Channel, on_hold: bool },
     /// The conversation ended; `can_rate` while it has no rating yet.
     Finished { can_rate: bool },
     /// Not waiting any more: left, gone, or served.
@@ -58,7 +59,7 @@ pub enum CustomerView {
 /// What a customer gets back after asking for help.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HelpTicket {
-    pub help_session_id: Uuid,
+    pub help_session_id: HelpSessionId,
     /// Signed; reaches this help session and nothing else.
     pub token: String,
 }

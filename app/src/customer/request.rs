@@ -84,7 +84,7 @@ impl HelpForm {
 pub async fn enter(engine: &Engine, keys: &CustomerKeys, form: HelpForm) -> Result<HelpTicket, AppError> {
     let help_session = line::enter(engine, form.0).await?;
     let token = keys.issue(help_session)?;
-    Ok(HelpTicket { help_session_id: help_session.uuid(), token })
+    Ok(HelpTicket { help_session_id: help_session, token })
 }
 
 #[cfg(test)]

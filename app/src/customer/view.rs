@@ -65,7 +65,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             }
         }
         HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
-            help_session: help_session.uuid(),
+            help_session,
             agent: row.agent.unwrap_or_default(),
             channel,
             on_hold: row.status == HelpStatus::OnHold,

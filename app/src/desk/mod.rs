@@ -5,11 +5,10 @@
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
-use crate::states::{AgentState, HelpStatus};
+use crate::states::{AgentState, HelpSessionId, HelpStatus, QueueId};
 
 #[cfg(feature = "ssr")]
 pub mod snapshot;
@@ -26,7 +25,7 @@ pub struct ChannelSeat {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OfferCard {
-    pub help_session_id: Uuid,
+    pub help_session_id: HelpSessionId,
     pub customer_name: String,
     pub reason: String,
     pub channel: Channel,
@@ -39,7 +38,7 @@ pub struct OfferCard {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CustomerCard {
-    pub help_session_id: Uuid,
+    pub help_session_id: HelpSessionId,
     pub customer_name: String,
     pub reason: String,
     pub channel: Channel,
@@ -54,7 +53,7 @@ pub struct CustomerCard {
 /// A conversation this agent finished lately, as kept in the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PastConversation {
-    pub help_session_id: Uuid,
+    pub help_session_id: HelpSessionId,
     pub customer_name: String,
     pub channel: Channel,
     /// "14:05" (UTC), when it ended.
@@ -67,7 +66,7 @@ pub struct PastConversation {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueLine {
-    pub id: Uuid,
+    pub id: QueueId,
     pub name: String,
     pub routing_mode: RoutingMode,
     pub waiting: i64,
@@ -93,7 +92,7 @@ pub const NOT_READY_REASONS: [&str; 5] = ["Break", "Lunch", "Training", "Meeting
 pub async fn open_desk() -> Result<Desk, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Rep).await?;
     crate::engine::agents::log_in(&state.engine, me.id.into()).await?;
-    snapshot::desk(&state.pool, me.id).await
+    snapshot::desk(&state.pool, me.id.into()).await
 }
 
 /// READY, NOT_READY (with a reason), or LOGGED_OUT.
@@ -115,7 +114,7 @@ pub async fn set_state(state: AgentState, #[server(default)] reason: String) -> 
             agents::hand_back(&app.engine, agent, "Logged out").await?;
         }
     }
-    snapshot::desk(&app.pool, me.id).await
+    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// Turns one channel on or off.
@@ -124,61 +123,61 @@ pub async fn set_channel(channel: String, ready: bool) -> Result<Desk, AppError>
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     let channel = Channel::parse(&channel)?;
     crate::engine::agents::set_channel(&app.engine, me.id.into(), channel, ready).await?;
-    snapshot::desk(&app.pool, me.id).await
+    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 #[server(prefix = "/api", endpoint = "desk/accept")]
-pub async fn accept_offer(help_session: Uuid) -> Result<Desk, AppError> {
+pub async fn accept_offer(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::offers::accept(&app.engine, me.id.into(), help_session.into()).await?;
-    snapshot::desk(&app.pool, me.id).await
+    crate::engine::offers::accept(&app.engine, me.id.into(), help_session).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 #[server(prefix = "/api", endpoint = "desk/decline")]
-pub async fn decline_offer(help_session: Uuid) -> Result<Desk, AppError> {
+pub async fn decline_offer(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     use crate::engine::offers::{unanswered, Unanswered};
-    unanswered(&app.engine, me.id.into(), help_session.into(), Unanswered::Decline).await?;
-    snapshot::desk(&app.pool, me.id).await
+    unanswered(&app.engine, me.id.into(), help_session, Unanswered::Decline).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// "Next customer" (pull queues). `None` when nobody is waiting.
 #[server(prefix = "/api", endpoint = "desk/next")]
-pub async fn next_customer() -> Result<Option<Uuid>, AppError> {
+pub async fn next_customer() -> Result<Option<HelpSessionId>, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    Ok(crate::engine::pull::next_customer(&app.engine, me.id.into()).await?.map(|taken| taken.help_session_id.uuid()))
+    Ok(crate::engine::pull::next_customer(&app.engine, me.id.into()).await?.map(|taken| taken.help_session_id))
 }
 
 /// Ends a conversation; wrap-up follows.
 #[server(prefix = "/api", endpoint = "desk/end")]
-pub async fn end_session(help_session: Uuid) -> Result<Desk, AppError> {
+pub async fn end_session(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    snapshot::own(&app.pool, me.id, help_session).await?;
+    snapshot::own(&app.pool, me.id.into(), help_session).await?;
     use crate::engine::control::{end, EndedBy};
-    end(&app.engine, help_session.into(), EndedBy::Agent).await?;
-    snapshot::desk(&app.pool, me.id).await
+    end(&app.engine, help_session, EndedBy::Agent).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// Holds a live conversation: media stops both ways.
 #[server(prefix = "/api", endpoint = "desk/hold")]
-pub async fn hold(help_session: Uuid) -> Result<Desk, AppError> {
+pub async fn hold(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::control::hold(&app.engine, me.id.into(), help_session.into()).await?;
-    snapshot::desk(&app.pool, me.id).await
+    crate::engine::control::hold(&app.engine, me.id.into(), help_session).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// Takes a held customer back; a live call with someone else goes on hold
 /// (switching).
 #[server(prefix = "/api", endpoint = "desk/resume")]
-pub async fn resume(help_session: Uuid) -> Result<Desk, AppError> {
+pub async fn resume(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::control::resume(&app.engine, me.id.into(), help_session.into()).await?;
-    snapshot::desk(&app.pool, me.id).await
+    crate::engine::control::resume(&app.engine, me.id.into(), help_session).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// Records the disposition and note; the customer is done.
 #[server(prefix = "/api", endpoint = "desk/wrap-up")]
-pub async fn wrap_up(help_session: Uuid, disposition: String, #[server(default)] note: String) -> Result<Desk, AppError> {
+pub async fn wrap_up(help_session: HelpSessionId, disposition: String, #[server(default)] note: String) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     let disposition = disposition.trim();
     if disposition.is_empty() || disposition.chars().count() > 60 {
@@ -187,8 +186,8 @@ pub async fn wrap_up(help_session: Uuid, disposition: String, #[server(default)]
     if note.chars().count() > 2000 {
         return Err(AppError::invalid("The note must be at most 2000 characters."));
     }
-    crate::engine::control::wrap_up(&app.engine, me.id.into(), help_session.into(), disposition, note.trim()).await?;
-    snapshot::desk(&app.pool, me.id).await
+    crate::engine::control::wrap_up(&app.engine, me.id.into(), help_session, disposition, note.trim()).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// Dispositions offered at wrap-up.

@@ -1,14 +1,14 @@
 //! The desk, read from the database in a few queries.
 
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::{ChannelSeat, CustomerCard, Desk, OfferCard, PastConversation, QueueLine};
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
-use crate::states::{AgentState, HelpStatus};
+use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 
-pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
+pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
+    let agent = agent.uuid();
     let state = sqlx::query!(
         r#"SELECT state AS "state: AgentState", reason FROM agent_states WHERE representative_id = $1"#,
         agent
@@ -37,7 +37,7 @@ pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     let offers = sqlx::query!(
-        r#"SELECT o.help_session_id, h.customer_name, h.reason, o.channel, q.name AS queue,
+        r#"SELECT o.help_session_id AS "help_session_id: HelpSessionId", h.customer_name, h.reason, o.channel, q.name AS queue,
                   extract(epoch FROM now() - h.entered_at)::bigint AS "waited!",
                   (extract(epoch FROM o.expires_at - now()) * 1000)::bigint AS "expires_in_ms!"
              FROM offers o JOIN help_sessions h ON h.id = o.help_session_id JOIN queues q ON q.id = o.queue_id
@@ -60,7 +60,7 @@ pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     let customers = sqlx::query!(
-        r#"SELECT h.id, h.customer_name, h.reason, h.channel, h.phone, h.status AS "status: HelpStatus", q.name AS queue,
+        r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.reason, h.channel, h.phone, h.status AS "status: HelpStatus", q.name AS queue,
                   CASE WHEN h.status = 'wrap_up'
                        THEN greatest(0, q.wrap_up_seconds - extract(epoch FROM now() - h.ended_at))::bigint END
                        AS wrap_up_left
@@ -86,7 +86,7 @@ pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     let queues = sqlx::query!(
-        r#"SELECT q.id, q.name, q.routing_mode,
+        r#"SELECT q.id AS "id: QueueId", q.name, q.routing_mode,
                   (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) AS "waiting!"
              FROM queues q JOIN queue_members m ON m.queue_id = q.id
             WHERE m.representative_id = $1 ORDER BY lower(q.name)"#,
@@ -100,7 +100,7 @@ pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     let recent = sqlx::query!(
-        r#"SELECT id, customer_name, channel, ended_at AS "ended_at!", disposition, note, rating, rating_comment
+        r#"SELECT id AS "id: HelpSessionId", customer_name, channel, ended_at AS "ended_at!", disposition, note, rating, rating_comment
              FROM help_sessions
             WHERE agent_id = $1 AND status = 'completed' AND ended_at IS NOT NULL
             ORDER BY completed_at DESC LIMIT 10"#,
@@ -126,11 +126,11 @@ pub async fn desk(pool: &PgPool, agent: Uuid) -> Result<Desk, AppError> {
 }
 
 /// 404 unless the help session is this agent's.
-pub async fn own(pool: &PgPool, agent: Uuid, help_session: Uuid) -> Result<(), AppError> {
+pub async fn own(pool: &PgPool, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mine = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM help_sessions WHERE id = $1 AND agent_id = $2) AS "mine!""#,
-        help_session,
-        agent
+        help_session.uuid(),
+        agent.uuid()
     )
     .fetch_one(pool)
     .await?;

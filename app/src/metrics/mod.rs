@@ -15,21 +15,9 @@ pub mod board;
 pub mod report;
 #[cfg(feature = "ssr")]
 pub mod roll;
+pub mod settings;
 
-/// How metrics are computed and shown (server configuration).
-#[derive(Debug, Clone)]
-pub struct MetricsSettings {
-    /// The IANA time zone days and hours are shown in (e.g. `Europe/Paris`).
-    pub time_zone: String,
-    /// Customers who leave within this many seconds count as short abandons.
-    pub short_abandon_seconds: f64,
-}
-
-impl Default for MetricsSettings {
-    fn default() -> Self {
-        Self { time_zone: "UTC".into(), short_abandon_seconds: 5.0 }
-    }
-}
+pub use settings::MetricsSettings;
 
 /// The sums every figure is made of, for one bucket or any group of them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

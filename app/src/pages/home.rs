@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::{failure, load_page};
-use uuid::Uuid;
+use crate::states::HelpSessionId;
 
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
@@ -148,7 +148,7 @@ fn RequestForm() -> impl IntoView {
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
     Line(CustomerView),
-    Talking { help_session: Uuid, agent: String, channel: Channel },
+    Talking { help_session: HelpSessionId, agent: String, channel: Channel },
     Done(CustomerView),
 }
 
@@ -220,7 +220,7 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
 /// The customer's side of the conversation: the call (video or audio), the
 /// hold notice, the chat, and End.
 #[component]
-fn Conversation(help_session: Uuid, agent: String, channel: Channel, on_hold: Signal<bool>) -> impl IntoView {
+fn Conversation(help_session: HelpSessionId, agent: String, channel: Channel, on_hold: Signal<bool>) -> impl IntoView {
     let end = ServerAction::<EndConversation>::new();
     let media = RwSignal::new(MediaState::Connecting);
     let problem = RwSignal::new(None::<String>);

@@ -1,6 +1,5 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use uuid::Uuid;
 
 use super::failure;
 use super::guard::guarded;
@@ -16,7 +15,7 @@ use crate::error::AppError;
 use crate::live::now_ms;
 use crate::model::Me;
 use crate::queue::{Channel, RoutingMode};
-use crate::states::{AgentState, HelpStatus};
+use crate::states::{AgentState, HelpSessionId, HelpStatus};
 
 /// The representative's desk.
 #[component]
@@ -279,7 +278,7 @@ fn Seat(seat: ChannelSeat, controls: Controls) -> impl IntoView {
 
 #[component]
 fn Offer(offer: OfferCard, controls: Controls) -> impl IntoView {
-    let id: Uuid = offer.help_session_id;
+    let id: HelpSessionId = offer.help_session_id;
     // A one-second clock for the countdown.
     let (tick, set_tick) = signal(0u32);
     if let Ok(handle) = set_interval_with_handle(move || set_tick.update(|t| *t += 1), std::time::Duration::from_millis(500)) {

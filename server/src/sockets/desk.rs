@@ -62,7 +62,7 @@ async fn run_rep(socket: WebSocket, state: AppState, live: Live, agent: AgentId)
     let render = move || {
         let pool = pool.clone();
         async move {
-            let desk = snapshot::desk(&pool, agent.uuid()).await?;
+            let desk = snapshot::desk(&pool, agent).await?;
             Ok((serde_json::to_string(&desk).unwrap_or_default(), false))
         }
     };
