@@ -36,6 +36,13 @@ struct ConversationQuery {
     token: Option<String>,
 }
 
+impl ConversationQuery {
+    /// The side of the conversation the request speaks for.
+    async fn side(&self, state: &AppState, session: &Session, headers: &HeaderMap) -> Result<Side, AppError> {
+        party::of(&state.customer_keys, &state.pool, session, headers, self.token.as_deref(), self.help_session).await
+    }
+}
+
 /// `/ws/chat?session=`: a conversation's chat, pushed whole to its customer
 /// and its representative on every new message.
 async fn chat_socket(
@@ -47,9 +54,7 @@ async fn chat_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.help_session;
-    if let Err(error) =
-        party::of(&state.customer_keys, &state.pool, &session, &headers, query.token.as_deref(), help_session).await
-    {
+    if let Err(error) = query.side(&state, &session, &headers).await {
         return refuse(error);
     }
     ws.on_upgrade(move |socket| async move {
@@ -82,9 +87,7 @@ async fn signal_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.help_session;
-    let side = match party::of(&state.customer_keys, &state.pool, &session, &headers, query.token.as_deref(), help_session)
-        .await
-    {
+    let side = match query.side(&state, &session, &headers).await {
         Ok(side) => side,
         Err(error) => return refuse(error),
     };
