@@ -447,8 +447,11 @@ async fn wake_ups_follow_commits_only(pool: PgPool) {
 
     let q = queue(&pool, "Push", "push", "longest_idle").await;
     let ann = agent(&pool, "Ann", q).await;
-    ready(&engine, ann).await;
+    // (Identical wake-ups sent in one statement reach listeners once, so
+    // each is awaited before the next is made.)
+    agents::log_in(&engine, ann).await.unwrap();
     assert!(next().await.is(EventKind::AgentState), "logging in is heard first: the rolled-back event never is");
+    agents::set_ready(&engine, ann).await.unwrap();
     assert!(next().await.is(EventKind::AgentState));
     let customer = enter(&engine, q, "Bo").await;
     assert_eq!(next().await, notice(EventKind::EnterQueue, Some(customer), Some(q), None));

@@ -393,7 +393,8 @@ pub async fn log(tx: &mut Tx, about: About, event: Event) -> Result<(), AppError
 }
 
 /// Sends waiting notices, as many as have gathered, in one statement on a
-/// connection of its own. A wake-up needs no disk flush (losing one in a
+/// connection of its own (PostgreSQL delivers identical notices of one
+/// statement once: they would wake the same pages for the same thing). A wake-up needs no disk flush (losing one in a
 /// crash is covered by the sweeper), so that connection commits
 /// asynchronously and holds the notification lock only for a moment.
 async fn send_notices(pool: PgPool, mut pending: mpsc::UnboundedReceiver<Notice>) {
