@@ -14,7 +14,6 @@ use crate::live::Live;
 pub struct Application {
     pub router: Router,
     pub state: AppState,
-    pub live: Live,
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -24,8 +23,8 @@ impl Application {
         let state = crate::http::state(pool, config).await?;
         let live = Live::new(std::time::Duration::from_secs(config.grace_seconds));
         let workers = crate::workers::start(&state.engine, &live, config.metrics.short_abandon_seconds);
-        let router = crate::http::router(state.clone(), config, live.clone());
-        Ok(Self { router, state, live, workers })
+        let router = crate::http::router(state.clone(), config, live);
+        Ok(Self { router, state, workers })
     }
 
     /// Stops the workers (the router stops with its listener).

@@ -21,7 +21,7 @@ pub enum DatabaseError {
     Embedded(#[from] EmbeddedError),
     #[error("cannot connect to PostgreSQL: {0}")]
     Connect(sqlx::Error),
-    #[error("migrating the database failed: {0} (a database made by a build before the baseline schema of 2026-11-29 cannot be migrated: make it anew, e.g. `make clean-data`)")]
+    #[error("migrating the database failed: {0} (a database made by a build from before the baseline schema of 2026-11-29 cannot be migrated: make it anew, e.g. `make clean-data`)")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("applying the engine's SQL definitions failed: {0}")]
     Define(sqlx::Error),

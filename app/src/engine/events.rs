@@ -182,7 +182,7 @@ pub struct Logged {
 }
 
 /// A row of `events` as read (the SQL functions return theirs).
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct EventRow {
     pub id: i64,
     pub at: OffsetDateTime,
