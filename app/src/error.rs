@@ -27,13 +27,18 @@ pub enum AppError {
     /// 409: the request clashes with what is stored (e.g. an email in use).
     #[error("{0}")]
     Conflict(String),
-    /// 429: too many tries; the message says when to try again.
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// 429: too many tries; the message says when to try again, and so does
+    /// the `Retry-After` header.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_seconds: u64 },
     /// 503: the service cannot take this now (a full queue, nobody on duty);
     /// the message says what the person can do instead.
     #[error("{0}")]
     Unavailable(String),
+    /// 503: the database gave up a transaction to a deadlock or a
+    /// serialization conflict, even after the engine retried it.
+    #[error("Many changes happened at once. Please try again.")]
+    Contention,
     /// 500: something failed on our side; the details are in the server log.
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
@@ -55,10 +60,24 @@ impl AppError {
             Self::Forbidden => 403,
             Self::NotFound(_) => 404,
             Self::Conflict(_) => 409,
-            Self::TooManyRequests(_) => 429,
-            Self::Unavailable(_) => 503,
+            Self::TooManyRequests { .. } => 429,
+            Self::Unavailable(_) | Self::Contention => 503,
             Self::Internal | Self::Transport(_) => 500,
         }
+    }
+
+    /// How long to wait before trying again, for a `Retry-After` header.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after_seconds, .. } => Some(*retry_after_seconds),
+            Self::Unavailable(_) | Self::Contention => Some(1),
+            _ => None,
+        }
+    }
+
+    /// The database or the service behind it is briefly out of reach.
+    pub fn outage() -> Self {
+        Self::Unavailable("The service is briefly unavailable. Please try again in a moment.".into())
     }
 
     pub fn sign_in_needed() -> Self {
@@ -83,8 +102,36 @@ impl FromServerFnError for AppError {
 mod ssr {
     use super::AppError;
 
+    /// What a database error means for the person: a value the database
+    /// cannot take is their input's fault (400), an outage is temporary
+    /// (503), anything else is ours (500, logged).
     impl From<sqlx::Error> for AppError {
         fn from(error: sqlx::Error) -> Self {
+            use sqlx::Error;
+            match &error {
+                Error::Database(db) => {
+                    let code = db.code().unwrap_or_default();
+                    if code == "40001" || code == "40P01" {
+                        tracing::warn!(%error, "transaction lost to a concurrent one");
+                        return AppError::Contention;
+                    }
+                    if code.starts_with("22") {
+                        tracing::info!(%error, "refused a value the database cannot take");
+                        return AppError::invalid("A value in the request cannot be stored (it is out of range or holds characters that are not allowed).");
+                    }
+                    // Connection exceptions, too many connections, a server
+                    // shutting down or starting up.
+                    if code.starts_with("08") || code.starts_with("57P") || code == "53300" {
+                        tracing::warn!(%error, "database unavailable");
+                        return AppError::outage();
+                    }
+                }
+                Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::Tls(_) | Error::Protocol(_) => {
+                    tracing::warn!(%error, "database unavailable");
+                    return AppError::outage();
+                }
+                _ => {}
+            }
             tracing::error!(%error, "database error");
             AppError::Internal
         }

@@ -4,12 +4,16 @@
 
 pub mod access;
 pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod client;
 pub mod conversation;
 pub mod customer;
 pub mod desk;
 #[cfg(feature = "ssr")]
 pub mod engine;
 pub mod error;
+#[cfg(feature = "ssr")]
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod model;
@@ -33,8 +37,22 @@ use crate::pages::{
     people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, MeResource,
 };
 
-/// The HTML document around the app, rendered on the server.
+/// The HTML document around the app, rendered on the server, with its
+/// Content-Security-Policy: scripts only from this page's nonce (the
+/// hydration script) and what it loads, WebAssembly compiled, everything
+/// else from this site only, and never framed.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        let policy = format!(
+            "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

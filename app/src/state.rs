@@ -22,6 +22,8 @@ pub struct AppState {
     pub ice: crate::conversation::ice::IceConfig,
     /// The display time zone and the short-abandon threshold.
     pub metrics: crate::metrics::settings::MetricsSettings,
+    /// Rates and counts the anonymous may not exceed.
+    pub limits: crate::limits::Limits,
 }
 
 /// How hard guessing passwords is made.
@@ -32,9 +34,6 @@ pub struct SignInRules {
     /// Failures from one client address within `window` that lock it.
     pub max_failures_per_address: i32,
     pub window: time::Duration,
-    /// Take the client address from `X-Forwarded-For` (only behind a proxy
-    /// that sets it; otherwise anyone could claim any address).
-    pub trust_forwarded_for: bool,
 }
 
 impl Default for SignInRules {
@@ -43,7 +42,6 @@ impl Default for SignInRules {
             max_failures_per_account: 5,
             max_failures_per_address: 20,
             window: time::Duration::minutes(15),
-            trust_forwarded_for: false,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! layer gives each error the status its `AppError` variant stands for (400
 //! for bad input, 401, 403, 404, 409, 429, ...), in one place for every
 //! server function, including arguments that never reached the function
-//! because they did not parse.
+//! because they did not parse, and `Retry-After` when waiting helps.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
@@ -29,5 +29,8 @@ pub async fn api_status(request: Request, next: Next) -> Response {
     };
     let error = AppError::de(bytes.clone());
     parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Some(seconds) = error.retry_after() {
+        parts.headers.insert(axum::http::header::RETRY_AFTER, seconds.into());
+    }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use app::conversation::ice::IceConfig;
+use app::limits::LimitSettings;
 use app::metrics::MetricsSettings;
 use app::state::SignInRules;
 
@@ -46,8 +47,15 @@ pub struct Config {
     pub log_filter: String,
     /// `SWITCHBOARD_LOG_FORMAT`: `text` or `json`.
     pub log_format: LogFormat,
-    /// `SWITCHBOARD_SIGNIN_*` and `SWITCHBOARD_TRUST_FORWARDED_FOR`.
+    /// `SWITCHBOARD_SIGNIN_*`.
     pub sign_in: SignInRules,
+    /// `SWITCHBOARD_TRUSTED_PROXIES`: how many proxies in front of the server
+    /// append to `X-Forwarded-For` (0: none, the peer is the client).
+    pub trusted_proxies: usize,
+    /// `SWITCHBOARD_HELP_REQUESTS_PER_MINUTE_PER_ADDRESS`,
+    /// `SWITCHBOARD_HELP_REQUESTS_PER_MINUTE` and
+    /// `SWITCHBOARD_SOCKETS_PER_SUBJECT`.
+    pub limits: LimitSettings,
     /// `SWITCHBOARD_TOKEN_SECRET`: signs customers' tokens. Unset: a random
     /// key made once and shared by all servers through the database.
     pub token_secret: Option<String>,
@@ -165,7 +173,27 @@ impl Config {
                 "SWITCHBOARD_SIGNIN_WINDOW_MINUTES",
                 parsed("SWITCHBOARD_SIGNIN_WINDOW_MINUTES", defaults.window.whole_minutes())?,
             )?),
-            trust_forwarded_for: flag("SWITCHBOARD_TRUST_FORWARDED_FOR")?,
+        };
+        if var("SWITCHBOARD_TRUST_FORWARDED_FOR").is_some() {
+            return Err(ConfigError {
+                name: "SWITCHBOARD_TRUST_FORWARDED_FOR",
+                message: "is replaced by SWITCHBOARD_TRUSTED_PROXIES, the number of proxies in front (usually 1)".into(),
+            });
+        }
+        let limit_defaults = LimitSettings::default();
+        let limits = LimitSettings {
+            help_per_address_per_minute: positive(
+                "SWITCHBOARD_HELP_REQUESTS_PER_MINUTE_PER_ADDRESS",
+                parsed("SWITCHBOARD_HELP_REQUESTS_PER_MINUTE_PER_ADDRESS", limit_defaults.help_per_address_per_minute)?,
+            )?,
+            help_per_minute: positive(
+                "SWITCHBOARD_HELP_REQUESTS_PER_MINUTE",
+                parsed("SWITCHBOARD_HELP_REQUESTS_PER_MINUTE", limit_defaults.help_per_minute)?,
+            )?,
+            sockets_per_subject: positive(
+                "SWITCHBOARD_SOCKETS_PER_SUBJECT",
+                parsed("SWITCHBOARD_SOCKETS_PER_SUBJECT", limit_defaults.sockets_per_subject)?,
+            )?,
         };
         Ok(Self {
             listen,
@@ -187,6 +215,8 @@ impl Config {
             log_filter: var("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,tower_sessions=warn".into()),
             log_format,
             sign_in,
+            trusted_proxies: parsed("SWITCHBOARD_TRUSTED_PROXIES", 0usize)?,
+            limits,
             token_secret: match var("SWITCHBOARD_TOKEN_SECRET") {
                 Some(secret) if secret.len() < 32 => {
                     return Err(ConfigError {

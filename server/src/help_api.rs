@@ -16,11 +16,12 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 use uuid::Uuid;
 
+use app::client::ClientAddr;
 use app::customer::request::HelpForm;
 use app::customer::view::customer_view;
 use app::customer::{CustomerView, HelpTicket};
@@ -50,13 +51,18 @@ impl From<AppError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, Json(serde_json::json!({ "error": self.0.to_string() }))).into_response()
+        let mut response = (status, Json(serde_json::json!({ "error": self.0.to_string() }))).into_response();
+        if let Some(seconds) = self.0.retry_after() {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
 type ApiResult<T> = Result<T, ApiError>;
 
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewSession {
     name: String,
     reason: String,
@@ -69,8 +75,10 @@ pub struct NewSession {
 
 async fn create_session(
     State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
     Json(body): Json<NewSession>,
 ) -> ApiResult<(StatusCode, Json<HelpTicket>)> {
+    state.limits.help_request(client)?;
     let queue = body.queue.map(|id| id.to_string()).unwrap_or_default();
     let form = HelpForm::parse(
         &state.pool,
@@ -88,11 +96,8 @@ async fn create_session(
 
 /// The help session a bearer token names.
 fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<HelpSessionId> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .and_then(|token| state.customer_keys.verify(token.trim()))
+    app::client::bearer(headers)
+        .and_then(|token| state.customer_keys.verify(token))
         .ok_or_else(|| ApiError(AppError::Unauthorized("A valid customer token is needed (Authorization: Bearer ...).".into())))
 }
 

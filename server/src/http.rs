@@ -1,6 +1,6 @@
 //! The HTTP router: health checks, the Leptos pages and server functions,
 //! static files, and the layers around them (sessions, the page gate, body
-//! limit, tracing).
+//! limit, the shield, tracing).
 
 use std::time::Duration;
 
@@ -56,6 +56,7 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
         secure_cookies: config.secure_cookies,
         ice: config.ice.clone(),
         metrics: config.metrics.clone(),
+        limits: app::limits::Limits::new(config.limits.clone()),
     })
 }
 
@@ -65,6 +66,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
     let metrics = crate::metrics::Metrics::new(config.metrics_token.clone());
+    let shield = crate::shield::Shield::new(config);
 
     let store = PostgresStore::new(state.pool.clone());
     let sessions = SessionManagerLayer::new(store)
@@ -95,6 +97,10 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .layer(axum::middleware::from_fn(api_status))
         .layer(sessions)
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn_with_state(shield.clone(), crate::shield::same_site_only))
+        .layer(axum::middleware::from_fn(crate::shield::api_errors))
+        .layer(axum::middleware::from_fn_with_state(shield.clone(), crate::shield::security_headers))
+        .layer(axum::middleware::from_fn_with_state(shield, crate::shield::client))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {

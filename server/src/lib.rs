@@ -14,6 +14,7 @@ pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod serve;
+pub mod shield;
 pub mod sockets;
 pub mod telemetry;
 pub mod workers;

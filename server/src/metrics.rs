@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::text::encode;
@@ -146,8 +146,7 @@ impl Metrics {
 /// `GET /metrics`.
 pub async fn scrape(State(state): State<AppState>, axum::Extension(metrics): axum::Extension<Metrics>, headers: HeaderMap) -> Response {
     if let Some(token) = &metrics.token {
-        let given = headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
-        if given != Some(format!("Bearer {token}").as_str()) {
+        if app::client::bearer(&headers) != Some(&**token) {
             return (StatusCode::UNAUTHORIZED, "A bearer token is needed for /metrics.").into_response();
         }
     }
@@ -168,7 +167,14 @@ pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next)
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "other".to_owned(), |path| path.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    // Only the methods the routes answer: an invented one must not make a
+    // series of its own.
+    let method = match *request.method() {
+        Method::GET | Method::HEAD | Method::POST | Method::PUT | Method::PATCH | Method::DELETE | Method::OPTIONS => {
+            request.method().as_str().to_owned()
+        }
+        _ => "other".to_owned(),
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     let labels = HttpLabels { method, route, status: response.status().as_u16() };

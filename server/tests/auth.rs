@@ -92,6 +92,28 @@ async fn five_failures_lock_the_account_even_for_the_right_password(pool: PgPool
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn concurrent_guesses_are_counted_before_they_are_checked(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    app.add_user("ann@example.com", "Ann Lee", Role::Agent).await;
+
+    let guesses = (0..60).map(|n| {
+        let app = &app;
+        async move { app.login(&app.client(), "ann@example.com", &format!("guess {n}")).await.status() }
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+
+    // At most five were checked against the password; the rest were refused.
+    let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM sign_in_failures WHERE email = 'ann@example.com'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!((1..=5).contains(&checked), "{checked} guesses were checked");
+    let wrong = statuses.iter().filter(|status| **status == StatusCode::UNAUTHORIZED).count();
+    assert!(wrong <= 5, "{statuses:?}");
+    assert!(statuses.iter().all(|status| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(status)));
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn an_unknown_email_locks_exactly_like_a_known_one(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
 

@@ -21,9 +21,8 @@ pub mod sign_in;
 pub async fn login(email: String, password: String, next: String) -> Result<String, AppError> {
     use crate::access::safe_next;
     let state = crate::state::app_state()?;
-    let client_addr = ssr::client_addr(state.sign_in.trust_forwarded_for);
-    let verified =
-        sign_in::verify(&state.pool, &state.sign_in, &email, password, &client_addr).await?;
+    let client_addr = ssr::client_addr()?.to_string();
+    let verified = sign_in::verify(&state.pool, &state.sign_in, &email, password, &client_addr).await?;
     let session = ssr::session().await?;
     session::start(&session, verified.me.id, verified.generation).await?;
     let next = if next.trim().is_empty() { None } else { Some(next.as_str()) };
@@ -46,16 +45,15 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::{require, session as tower_session};
+pub use ssr::{client_addr, require, session as tower_session};
 
 #[cfg(feature = "ssr")]
 mod ssr {
-    use axum::extract::ConnectInfo;
     use axum::http::request::Parts;
     use leptos::prelude::use_context;
-    use std::net::SocketAddr;
     use tower_sessions::Session;
 
+    use crate::client::ClientAddr;
     use crate::access::Area;
     use crate::error::AppError;
     use crate::model::Me;
@@ -68,29 +66,13 @@ mod ssr {
         })
     }
 
-    /// The address a request came from: the socket's peer, or the first
-    /// `X-Forwarded-For` entry when the proxy in front is trusted to set it.
-    pub fn client_addr(trust_forwarded_for: bool) -> String {
-        let Some(parts) = use_context::<Parts>() else {
-            return "unknown".into();
-        };
-        if trust_forwarded_for {
-            let forwarded = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.split(',').next())
-                .map(str::trim)
-                .filter(|value| !value.is_empty());
-            if let Some(addr) = forwarded {
-                return addr.to_owned();
-            }
-        }
-        parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into())
+    /// The address the request came from, as the server's outermost layer
+    /// worked it out.
+    pub fn client_addr() -> Result<ClientAddr, AppError> {
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<ClientAddr>().copied()).ok_or_else(|| {
+            tracing::error!("no client address layer in front of server functions");
+            AppError::Internal
+        })
     }
 
     /// The signed-in representative, if their role opens `area`: 401 when

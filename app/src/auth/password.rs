@@ -1,9 +1,12 @@
-//! Argon2id hashing. Hashing is deliberately slow, so it runs on the blocking
-//! pool and never stalls the async workers.
+//! Argon2id hashing. Hashing is deliberately slow and takes 19 MiB, so it
+//! runs on the blocking pool, never stalls the async workers, and at most
+//! one per core runs at once: a burst of sign-ins waits its turn instead of
+//! taking the server's memory.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use std::sync::OnceLock;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::error::AppError;
 use crate::model::NewPassword;
@@ -11,7 +14,15 @@ use crate::model::NewPassword;
 /// Hashes a new password into a PHC string (algorithm, parameters and salt
 /// included).
 pub async fn hash(password: NewPassword) -> Result<String, AppError> {
+    let _turn = turn().await?;
     tokio::task::spawn_blocking(move || hash_blocking(password.expose())).await?
+}
+
+/// A turn at hashing: one per core at a time.
+async fn turn() -> Result<SemaphorePermit<'static>, AppError> {
+    static TURNS: OnceLock<Semaphore> = OnceLock::new();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    TURNS.get_or_init(|| Semaphore::new(cores)).acquire().await.map_err(|_| AppError::Internal)
 }
 
 fn hash_blocking(password: &str) -> Result<String, AppError> {
@@ -29,6 +40,7 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
 /// account) it checks against a throwaway hash, so the answer takes as long
 /// either way and timing does not tell which emails exist.
 pub async fn verify(password: String, stored: Option<String>) -> Result<bool, AppError> {
+    let _turn = turn().await?;
     tokio::task::spawn_blocking(move || {
         let (hash, real) = match &stored {
             Some(hash) => (hash.as_str(), true),

@@ -37,10 +37,7 @@ pub async fn verify(
         return Err(AppError::Unauthorized(WRONG.into()));
     }
 
-    if let Some(until) = lockout::locked_until(pool, rules, &email, client_addr).await? {
-        tracing::info!("sign-in refused while locked");
-        return Err(lockout::locked_message(until));
-    }
+    let reservation = lockout::reserve(pool, rules, &email, client_addr).await?;
 
     let row = sqlx::query!(
         r#"SELECT id, email, display_name, role, password_hash, disabled, session_generation
@@ -61,7 +58,7 @@ pub async fn verify(
                     "This account is disabled. Ask an admin to enable it.".into(),
                 ));
             }
-            lockout::clear_account(pool, &email).await?;
+            lockout::succeeded(pool, &email, reservation).await?;
             sqlx::query!(
                 "UPDATE representatives SET last_sign_in_at = now() WHERE id = $1",
                 row.id
@@ -80,13 +77,11 @@ pub async fn verify(
             })
         }
         _ => {
-            lockout::record_failure(pool, rules, &email, client_addr).await?;
             tracing::info!("sign-in failed");
-            // The try that reaches the limit already says so.
-            if let Some(until) = lockout::locked_until(pool, rules, &email, client_addr).await? {
-                return Err(lockout::locked_message(until));
+            match lockout::failed(pool, rules, &email, client_addr, reservation).await? {
+                Some(locked) => Err(locked),
+                None => Err(AppError::Unauthorized(WRONG.into())),
             }
-            Err(AppError::Unauthorized(WRONG.into()))
         }
     }
 }

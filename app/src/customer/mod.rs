@@ -87,6 +87,7 @@ pub async fn request_help(
     #[server(default)] phone: String,
 ) -> Result<HelpTicket, AppError> {
     let state = crate::state::app_state()?;
+    state.limits.help_request(crate::auth::client_addr()?)?;
     let form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone).await?;
     let ticket = request::enter(&state.engine, &state.customer_keys, form).await?;
     token::set_cookie(&ticket.token, state.secure_cookies);

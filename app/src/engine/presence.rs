@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::states::{AgentId, HelpSessionId, HelpStatus};
 
 /// Whose page it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Subject {
     Customer(HelpSessionId),
     Agent(AgentId),

@@ -72,6 +72,10 @@ pub async fn create_admin(
     new_password: NewPassword,
 ) -> Result<(), AppError> {
     let gone = || AppError::NotFound("This setup link is not valid any more.".into());
+    // Nothing is hashed for a wrong token or once an admin exists.
+    if status(pool, token).await? != SetupState::Open {
+        return Err(gone());
+    }
     // Hash before taking the lock: hashing is slow and needs no database.
     let hash = password::hash(new_password).await?;
     let mut tx = pool.begin().await?;

@@ -37,7 +37,11 @@ pub fn router() -> Router<AppState> {
 /// Refuses an upgrade with the error's status and message.
 fn refuse(error: AppError) -> Response {
     let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, error.to_string()).into_response()
+    let mut response = (status, error.to_string()).into_response();
+    if let Some(seconds) = error.retry_after() {
+        response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+    }
+    response
 }
 
 /// The loop of every page's socket: push the rendered view now, after every

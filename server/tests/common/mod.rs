@@ -23,6 +23,8 @@ pub fn test_config() -> server::config::Config {
     let mut config = server::config::Config::from_env().expect("default configuration");
     config.sign_in = app::state::SignInRules::default();
     config.secure_cookies = false;
+    config.trusted_proxies = 0;
+    config.limits = app::limits::LimitSettings::default();
     config
 }
 
@@ -134,9 +136,13 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
 /// The error message of a server function's JSON error body.
 pub async fn error_message(response: reqwest::Response) -> String {
     let body: serde_json::Value = response.json().await.unwrap();
-    // AppError serializes as {"Variant": "message"} or "Forbidden".
+    // AppError serializes as {"Variant": "message"}, {"Variant": {"message":
+    // ..., ...}} or "Forbidden".
     match body {
-        serde_json::Value::Object(map) => map.values().next().and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+        serde_json::Value::Object(map) => match map.values().next() {
+            Some(serde_json::Value::Object(fields)) => fields["message"].as_str().unwrap_or_default().to_owned(),
+            other => other.and_then(|v| v.as_str()).unwrap_or_default().to_owned(),
+        },
         serde_json::Value::String(variant) => variant,
         other => other.to_string(),
     }
