@@ -24,6 +24,7 @@ pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod states;
+pub mod text;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

@@ -24,13 +24,14 @@ pub struct LimitSettings {
     pub help_per_address_per_minute: u32,
     /// New help sessions per minute from everyone, per server.
     pub help_per_minute: u32,
-    /// Open sockets per customer or representative, per server.
+    /// Open sockets per customer (their waiting page's and their
+    /// conversation's, both sides) or representative, per server.
     pub sockets_per_subject: usize,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { help_per_address_per_minute: 20, help_per_minute: 600, sockets_per_subject: 8 }
+        Self { help_per_address_per_minute: 20, help_per_minute: 600, sockets_per_subject: 16 }
     }
 }
 

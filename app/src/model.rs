@@ -91,6 +91,7 @@ impl Email {
         if trimmed.len() > 254 {
             return Err(AppError::invalid("Email must be at most 254 characters."));
         }
+        crate::text::check("Email", trimmed, crate::text::Shape::Line)?;
         let parsed = email_address::EmailAddress::parse_with_options(
             trimmed,
             email_address::Options::default().without_display_text(),
@@ -133,9 +134,7 @@ impl DisplayName {
                 Self::MAX_CHARS
             )));
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err(AppError::invalid("Name must not contain control characters."));
-        }
+        crate::text::check("Name", trimmed, crate::text::Shape::Line)?;
         Ok(Self(trimmed.to_owned()))
     }
 

@@ -14,8 +14,6 @@ pub struct AppState {
     pub engine: crate::engine::Engine,
     pub leptos_options: LeptosOptions,
     pub sign_in: SignInRules,
-    /// Signs and checks customers' tokens.
-    pub customer_keys: crate::customer::token::CustomerKeys,
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,
     /// STUN and TURN servers for the conversations' calls.

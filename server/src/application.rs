@@ -21,7 +21,10 @@ impl Application {
     /// Builds everything on a migrated database and starts the workers.
     pub async fn build(pool: PgPool, config: &Config) -> Result<Self, app::error::AppError> {
         let state = crate::http::state(pool, config).await?;
-        let live = Live::new(std::time::Duration::from_secs(config.grace_seconds));
+        let live = Live::new(app::engine::presence::Rules {
+            grace_seconds: config.grace_seconds as f64,
+            unconnected_seconds: config.unconnected_seconds as f64,
+        });
         let workers = crate::workers::start(&state.engine, &live, config.metrics.short_abandon_seconds);
         let router = crate::http::router(state.clone(), config, live);
         Ok(Self { router, state, workers })

@@ -56,12 +56,13 @@ pub struct Config {
     /// `SWITCHBOARD_HELP_REQUESTS_PER_MINUTE` and
     /// `SWITCHBOARD_SOCKETS_PER_SUBJECT`.
     pub limits: LimitSettings,
-    /// `SWITCHBOARD_TOKEN_SECRET`: signs customers' tokens. Unset: a random
-    /// key made once and shared by all servers through the database.
-    pub token_secret: Option<String>,
     /// `SWITCHBOARD_GRACE_SECONDS`: how long a page may be gone (a reload, a
     /// network blip) before the customer or agent counts as gone.
     pub grace_seconds: u64,
+    /// `SWITCHBOARD_UNCONNECTED_SECONDS`: a help session no page ever
+    /// connected to (or an API session never put in line) is given up after
+    /// this long.
+    pub unconnected_seconds: u64,
     /// `SWITCHBOARD_STUN_URLS`, `SWITCHBOARD_TURN_URLS` (comma-separated),
     /// `SWITCHBOARD_TURN_SECRET` (coturn's static-auth-secret) and
     /// `SWITCHBOARD_TURN_TTL_SECONDS`: the calls' ICE servers.
@@ -174,6 +175,12 @@ impl Config {
                 parsed("SWITCHBOARD_SIGNIN_WINDOW_MINUTES", defaults.window.whole_minutes())?,
             )?),
         };
+        if var("SWITCHBOARD_TOKEN_SECRET").is_some() {
+            return Err(ConfigError {
+                name: "SWITCHBOARD_TOKEN_SECRET",
+                message: "is no longer used (customers' tokens are random and kept only as hashes): unset it".into(),
+            });
+        }
         if var("SWITCHBOARD_TRUST_FORWARDED_FOR").is_some() {
             return Err(ConfigError {
                 name: "SWITCHBOARD_TRUST_FORWARDED_FOR",
@@ -217,16 +224,11 @@ impl Config {
             sign_in,
             trusted_proxies: parsed("SWITCHBOARD_TRUSTED_PROXIES", 0usize)?,
             limits,
-            token_secret: match var("SWITCHBOARD_TOKEN_SECRET") {
-                Some(secret) if secret.len() < 32 => {
-                    return Err(ConfigError {
-                        name: "SWITCHBOARD_TOKEN_SECRET",
-                        message: "must be at least 32 characters".into(),
-                    })
-                }
-                other => other,
-            },
             grace_seconds: positive("SWITCHBOARD_GRACE_SECONDS", parsed("SWITCHBOARD_GRACE_SECONDS", 10u64)?)?,
+            unconnected_seconds: positive(
+                "SWITCHBOARD_UNCONNECTED_SECONDS",
+                parsed("SWITCHBOARD_UNCONNECTED_SECONDS", 120u64)?,
+            )?,
             ice: ice()?,
             metrics: MetricsSettings {
                 time_zone: var("SWITCHBOARD_TIME_ZONE").unwrap_or_else(|| "UTC".into()),

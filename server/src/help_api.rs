@@ -89,26 +89,28 @@ async fn create_session(
         body.phone.as_deref().unwrap_or(""),
     )
     .await?;
-    let help_session = line::create(&state.engine, form.0).await?;
-    let token = state.customer_keys.issue(help_session)?;
+    let help_session = app::engine::retrying(|| line::create(&state.engine, form.0.clone())).await?;
+    let token = app::customer::token::issue(&state.pool, help_session).await?;
     Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id: help_session, token })))
 }
 
-/// The help session a bearer token names.
-fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<HelpSessionId> {
-    app::client::bearer(headers)
-        .and_then(|token| state.customer_keys.verify(token))
-        .ok_or_else(|| ApiError(AppError::Unauthorized("A valid customer token is needed (Authorization: Bearer ...).".into())))
+/// The help session a bearer token reaches.
+async fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<HelpSessionId> {
+    let help_session = match app::client::bearer(headers) {
+        Some(token) => app::customer::token::session_of(&state.pool, token).await?,
+        None => None,
+    };
+    help_session.ok_or_else(|| ApiError(AppError::Unauthorized("A valid customer token is needed (Authorization: Bearer ...).".into())))
 }
 
 async fn enqueue(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
-    let help_session = bearer(&state, &headers)?;
-    line::enqueue(&state.engine, help_session).await?;
+    let help_session = bearer(&state, &headers).await?;
+    app::engine::retrying(|| line::enqueue(&state.engine, help_session)).await?;
     status_of(&state, help_session).await
 }
 
 async fn session_status(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
-    let help_session = bearer(&state, &headers)?;
+    let help_session = bearer(&state, &headers).await?;
     status_of(&state, help_session).await
 }
 
@@ -120,11 +122,11 @@ async fn status_of(state: &AppState, help_session: HelpSessionId) -> ApiResult<J
 }
 
 async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(id): Path<HelpSessionId>) -> ApiResult<StatusCode> {
-    let help_session = bearer(&state, &headers)?;
+    let help_session = bearer(&state, &headers).await?;
     if help_session != id {
         return Err(ApiError(AppError::Forbidden));
     }
-    line::leave(&state.engine, id, Left::Cancelled).await?;
+    app::engine::retrying(|| line::leave(&state.engine, id, Left::Cancelled)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,7 +145,7 @@ async fn dequeue(State(state): State<AppState>, session: Session) -> ApiResult<R
     let me = app::auth::session::current(&session, &state.pool)
         .await?
         .ok_or_else(|| ApiError(AppError::sign_in_needed()))?;
-    let Some(taken) = pull::next_customer(&state.engine, me.id.into()).await? else {
+    let Some(taken) = app::engine::retrying(|| pull::next_customer(&state.engine, me.id.into())).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     Ok(Json(Dequeued {

@@ -20,7 +20,6 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 use tracing::Level;
 
-use app::customer::token::CustomerKeys;
 use app::state::AppState;
 use app::{shell, App};
 
@@ -42,17 +41,14 @@ pub fn leptos_options(site_root: &str) -> LeptosOptions {
         .build()
 }
 
-/// The state every request sees. Loads the customer-token key (from the
-/// configuration, or shared through the database).
+/// The state every request sees.
 pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error::AppError> {
-    let customer_keys = CustomerKeys::load(&pool, config.token_secret.as_deref()).await?;
     app::metrics::report::check_time_zone(&pool, &config.metrics.time_zone).await?;
     Ok(AppState {
         engine: app::engine::Engine::new(pool.clone()),
         pool,
         leptos_options: leptos_options(&config.site_root),
         sign_in: config.sign_in.clone(),
-        customer_keys,
         secure_cookies: config.secure_cookies,
         ice: config.ice.clone(),
         metrics: config.metrics.clone(),

@@ -11,6 +11,7 @@ pub mod export;
 pub mod gate;
 pub mod help_api;
 pub mod http;
+pub mod lines;
 pub mod live;
 pub mod metrics;
 pub mod serve;

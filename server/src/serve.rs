@@ -2,9 +2,6 @@
 
 use std::net::SocketAddr;
 
-use tower_sessions::ExpiredDeletion;
-use tower_sessions_sqlx_store::PostgresStore;
-
 use crate::application::Application;
 use crate::config::Config;
 use crate::database::Database;
@@ -43,9 +40,6 @@ async fn serve_on(database: &Database, config: &Config) -> Result<(), ServeError
         );
     }
 
-    let store = PostgresStore::new(pool.clone());
-    let cleanup = tokio::spawn(store.continuously_delete_expired(tokio::time::Duration::from_secs(600)));
-
     let application = Application::build(pool.clone(), config).await.map_err(ServeError::Setup)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -56,7 +50,6 @@ async fn serve_on(database: &Database, config: &Config) -> Result<(), ServeError
     axum::serve(listener, application.router.clone().into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    cleanup.abort();
     application.stop();
     tracing::info!("stopped serving");
     Ok(())

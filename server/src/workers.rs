@@ -1,52 +1,71 @@
 //! The background work every server runs: the sweeper of timers and
-//! presence, and the metrics roller. Each is idempotent and locked row by
-//! row in the database, so any number of servers may run them at once.
+//! presence, the metrics roller, and the cleanup of expired sign-in
+//! sessions. Each is idempotent and locked row by row in the database, so
+//! any number of servers may run them at once. A step that fails is logged
+//! by name and tried again on the next tick; it never stops the others.
 
+use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::{interval, MissedTickBehavior};
+use tower_sessions::ExpiredDeletion;
+use tower_sessions_sqlx_store::PostgresStore;
 
 use app::conversation::signaling;
 use app::engine::events::{Notice, Topic};
 use app::engine::presence;
 use app::engine::{control, line, offers, Engine};
+use app::error::AppError;
 
 use crate::live::Live;
 
-/// Starts every worker of this server: the hub of wake-ups, the sweeper and
-/// the roller. Abort the returned tasks to stop them.
+/// How often the sweeper reconciles presence with the sockets (it reads
+/// every open session, so not every second).
+const RECONCILE_EVERY: u32 = 10;
+/// How often expired sign-in sessions are deleted.
+const SESSION_CLEANUP: Duration = Duration::from_secs(600);
+
+/// Starts every worker of this server: the hub of wake-ups and the keeper
+/// of lines, the sweeper, the roller and the session cleanup. Abort the returned tasks to stop
+/// them.
 pub fn start(engine: &Engine, live: &Live, short_abandon_seconds: f64) -> Vec<tokio::task::JoinHandle<()>> {
-    vec![
-        live.start(engine.pool().clone()),
-        tokio::spawn(sweep(engine.clone(), live.instance, live.grace)),
+    let mut workers = live.start(engine.pool().clone());
+    workers.extend([
+        tokio::spawn(sweep(engine.clone(), live.clone())),
         tokio::spawn(roll(engine.clone(), short_abandon_seconds)),
-    ]
+        tokio::spawn(clean_sessions(PostgresStore::new(engine.pool().clone()))),
+    ]);
+    workers
+}
+
+/// Runs one step of a loop, logging it by name when it fails.
+async fn step<T>(name: &'static str, work: impl Future<Output = Result<T, AppError>>) {
+    if let Err(error) = work.await {
+        tracing::error!(step = name, ?error, "background step failed");
+    }
 }
 
 /// Once a second: beat, reap dead servers, expire offers, wrap-ups and long
 /// waits, act on customers and agents lost past the grace period, and offer
-/// anyone still waiting whom a missed wake-up left behind. Every
-/// server runs it; the work is idempotent and locked row by row.
-async fn sweep(engine: Engine, instance: uuid::Uuid, grace: Duration) {
+/// anyone still waiting whom a missed wake-up left behind; every
+/// RECONCILE_EVERY seconds, reconcile presence with the sockets.
+async fn sweep(engine: Engine, live: Live) {
     let mut tick = interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let grace = grace.as_secs_f64();
-    loop {
+    let rules = live.presence;
+    for round in 0u32.. {
         tick.tick().await;
-        let result = async {
-            presence::beat(&engine, instance).await?;
-            presence::reap_dead_instances(&engine, (grace * 3.0).max(30.0)).await?;
-            offers::expire_offers(&engine).await?;
-            control::expire_wrap_ups(&engine).await?;
-            signaling::purge_signals(&engine).await?;
-            line::expire_long_waits(&engine).await?;
-            presence::sweep_lost(&engine, grace).await?;
-            offers::dispatch_waiting(&engine).await
+        step("beat", presence::beat(&engine, live.instance)).await;
+        step("reap dead servers", presence::reap_dead_instances(&engine, (rules.grace_seconds * 3.0).max(30.0))).await;
+        if round % RECONCILE_EVERY == 0 {
+            step("reconcile presence", presence::reconcile(&engine, live.instance, &live.held(), rules)).await;
         }
-        .await;
-        if let Err(error) = result {
-            tracing::error!(?error, "sweep failed");
-        }
+        step("expire offers", offers::expire_offers(&engine)).await;
+        step("expire wrap-ups", control::expire_wrap_ups(&engine)).await;
+        step("purge signals", signaling::purge_signals(&engine)).await;
+        step("expire long waits", line::expire_long_waits(&engine)).await;
+        step("act on the lost", presence::sweep_lost(&engine, rules.grace_seconds)).await;
+        step("offer the waiting", offers::dispatch_waiting(&engine)).await;
     }
 }
 
@@ -62,6 +81,18 @@ async fn roll(engine: Engine, short_abandon_seconds: f64) {
             Ok(0) => {}
             Ok(_) => engine.announce([Notice::about(Topic::Metrics, None)]),
             Err(error) => tracing::error!(?error, "metrics roll-up failed"),
+        }
+    }
+}
+
+/// Deletes expired sign-in sessions now and then.
+async fn clean_sessions(store: PostgresStore) {
+    let mut tick = interval(SESSION_CLEANUP);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(error) = store.delete_expired().await {
+            tracing::error!(%error, "cannot delete expired sign-in sessions");
         }
     }
 }

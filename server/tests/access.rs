@@ -14,55 +14,81 @@ enum Who {
     Agent,
     Supervisor,
     Admin,
+    /// An agent signed in, then disabled: like nobody at all.
+    Disabled,
 }
 
-const WHO: [Who; 4] = [Who::Anonymous, Who::Agent, Who::Supervisor, Who::Admin];
+const WHO: [Who; 5] = [Who::Anonymous, Who::Agent, Who::Supervisor, Who::Admin, Who::Disabled];
 
 const OK: u16 = 200;
 const LOGIN: u16 = 303;
 const UNAUTHORIZED: u16 = 401;
 const FORBIDDEN: u16 = 403;
 const NOT_FOUND: u16 = 404;
+const UPGRADED: u16 = 101;
 
-/// Pages (GET): path and the status for anonymous, agent, supervisor, admin.
-const PAGES: &[(&str, [u16; 4])] = &[
-    ("/", [OK, OK, OK, OK]),
-    ("/login", [OK, OK, OK, OK]),
-    ("/rep", [LOGIN, OK, OK, OK]),
-    ("/supervisor", [LOGIN, FORBIDDEN, OK, OK]),
-    ("/admin", [LOGIN, FORBIDDEN, FORBIDDEN, OK]),
-    ("/admin/people", [LOGIN, FORBIDDEN, FORBIDDEN, OK]),
+/// Pages (GET): path and the status for anonymous, agent, supervisor,
+/// admin, and a disabled agent.
+const PAGES: &[(&str, [u16; 5])] = &[
+    ("/", [OK, OK, OK, OK, OK]),
+    ("/login", [OK, OK, OK, OK, OK]),
+    ("/rep", [LOGIN, OK, OK, OK, LOGIN]),
+    ("/supervisor", [LOGIN, FORBIDDEN, OK, OK, LOGIN]),
+    ("/admin", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
+    ("/admin/people", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
     // An admin exists, so the setup page is gone for everyone.
-    ("/setup?token=anything", [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
-    ("/no-such-page", [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
-    ("/healthz", [OK, OK, OK, OK]),
-    ("/readyz", [OK, OK, OK, OK]),
+    ("/setup?token=anything", [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("/no-such-page", [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
+    ("/healthz", [OK, OK, OK, OK, OK]),
+    ("/readyz", [OK, OK, OK, OK, OK]),
 ];
 
 /// Server functions (POST): endpoint and the status for each role.
-const ENDPOINTS: &[(&str, [u16; 4])] = &[
-    ("me", [OK, OK, OK, OK]),
-    ("people/list", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK]),
-    ("people/team", [UNAUTHORIZED, FORBIDDEN, OK, OK]),
-    ("people/add", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK]),
-    ("people/role", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK]),
-    ("people/disabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK]),
-    ("people/password", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK]),
+const ENDPOINTS: &[(&str, [u16; 5])] = &[
+    ("me", [OK, OK, OK, OK, OK]),
+    ("people/list", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("people/team", [UNAUTHORIZED, FORBIDDEN, OK, OK, UNAUTHORIZED]),
+    ("people/add", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("people/role", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("people/disabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("people/password", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     // The desk: every signed-in role (supervisors and admins take customers too).
-    ("desk", [UNAUTHORIZED, OK, OK, OK]),
-    ("desk/next", [UNAUTHORIZED, OK, OK, OK]),
-    ("desk/channel", [UNAUTHORIZED, OK, OK, OK]),
+    ("desk", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
+    ("desk/next", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
+    ("desk/channel", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
     // Customers' functions need no sign-in.
-    ("help/queues", [OK, OK, OK, OK]),
+    ("help/queues", [OK, OK, OK, OK, OK]),
 ];
 
-async fn client_for(app: &TestApp, who: Who) -> Client {
-    match who {
-        Who::Anonymous => app.client(),
-        Who::Agent => app.signed_in(Role::Agent).await,
-        Who::Supervisor => app.signed_in(Role::Supervisor).await,
-        Who::Admin => app.signed_in(Role::Admin).await,
+/// Sockets: path, whether the upgrade comes from another site's page, and
+/// the status for each.
+const SOCKETS: &[(&str, bool, [u16; 5])] = &[
+    ("/ws/rep", false, [UNAUTHORIZED, UPGRADED, UPGRADED, UPGRADED, UNAUTHORIZED]),
+    ("/ws/admin", false, [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, UPGRADED, UNAUTHORIZED]),
+    // Another site's page opening a socket with the person's cookie (which
+    // would log an agent in): refused whoever they are.
+    ("/ws/rep", true, [FORBIDDEN; 5]),
+    ("/ws/admin", true, [FORBIDDEN; 5]),
+    ("/ws/customer", true, [FORBIDDEN; 5]),
+];
+
+/// A client for `who`, and its session cookie for sockets.
+async fn client_for(app: &TestApp, who: Who) -> (Client, Option<String>) {
+    let role = match who {
+        Who::Anonymous => return (app.client(), None),
+        Who::Agent | Who::Disabled => Role::Agent,
+        Who::Supervisor => Role::Supervisor,
+        Who::Admin => Role::Admin,
+    };
+    let signed_in = app.sign_in_as(role).await;
+    if who == Who::Disabled {
+        sqlx::query("UPDATE representatives SET disabled = true, session_generation = session_generation + 1 WHERE id = $1")
+            .bind(signed_in.id)
+            .execute(&app.pool)
+            .await
+            .unwrap();
     }
+    (signed_in.client, Some(signed_in.cookie))
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -78,7 +104,23 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
 
     let mut failures = Vec::new();
     for (column, who) in WHO.into_iter().enumerate() {
-        let client = client_for(&app, who).await;
+        let (client, cookie) = client_for(&app, who).await;
+        for (path, foreign, expected) in SOCKETS {
+            let here = app.base.clone();
+            let origin = if *foreign { "https://evil.example" } else { here.as_str() };
+            let mut headers = vec![("origin", origin)];
+            if let Some(cookie) = &cookie {
+                headers.push(("cookie", cookie.as_str()));
+            }
+            let status = match app.socket(path, &headers).await {
+                Ok(_) => UPGRADED,
+                Err(status) => status,
+            };
+            if status != expected[column] {
+                let from = if *foreign { "another site" } else { "this site" };
+                failures.push(format!("{who:?} socket {path} from {from}: {status}, expected {}", expected[column]));
+            }
+        }
 
         for (path, expected) in PAGES {
             let status = client.get(app.url(path)).send().await.unwrap().status();

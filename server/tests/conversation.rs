@@ -10,37 +10,18 @@ use std::time::Duration;
 use app::engine::control::{self, EndedBy};
 use app::engine::{agents, offers, Engine};
 use app::states::{AgentId, HelpSessionId, QueueId};
-use common::{session_cookie, TestApp, PASSWORD};
-use futures_util::{SinkExt, StreamExt};
+use common::{as_customer, customer_cookie, next_text, session_cookie, Socket, TestApp, PASSWORD};
+use futures_util::SinkExt;
 use reqwest::StatusCode;
 use sqlx::PgPool;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens a WebSocket; `Err(status)` when the server refuses the handshake.
+/// Opens a WebSocket, with the cookie given; `Err(status)` when the server
+/// refuses the handshake.
 async fn connect(app: &TestApp, path: &str, cookie: Option<&str>) -> Result<Socket, u16> {
-    let mut request = format!("{}{path}", app.base.replace("http://", "ws://")).into_client_request().unwrap();
-    if let Some(cookie) = cookie {
-        request.headers_mut().insert("cookie", cookie.parse().unwrap());
-    }
-    match tokio_tungstenite::connect_async(request).await {
-        Ok((socket, _)) => Ok(socket),
-        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
-        Err(other) => panic!("cannot connect: {other}"),
-    }
-}
-
-/// The next text message within `wait`, if any.
-async fn next_text(socket: &mut Socket, wait: Duration) -> Option<String> {
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        match tokio::time::timeout_at(deadline, socket.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => return Some(text.to_string()),
-            Ok(Some(Ok(_))) => continue,
-            Ok(_) | Err(_) => return None,
-        }
+    match cookie {
+        Some(cookie) => app.socket(path, &[("cookie", cookie)]).await,
+        None => app.socket(path, &[]).await,
     }
 }
 
@@ -75,22 +56,6 @@ async fn talking(app: &TestApp, engine: &Engine, queue: QueueId, agent: AgentId,
     let (session, token) = common::api_customer(app, app, queue, name, channel).await;
     offers::accept(engine, agent, session).await.unwrap();
     (session, token)
-}
-
-fn customer_cookie(token: &str) -> String {
-    format!("{}={token}", app::customer::COOKIE)
-}
-
-/// A server function called with the customer's cookie.
-async fn as_customer(app: &TestApp, token: &str, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(app.url(&format!("/api/{endpoint}")))
-        .header("accept", "application/json")
-        .header("cookie", customer_cookie(token))
-        .form(form)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn status_of(pool: &PgPool, session: HelpSessionId) -> String {
@@ -270,14 +235,15 @@ async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: Pg
         .await;
     assert_eq!(reply.status(), StatusCode::OK);
 
-    // Pushed to the representative's page, in order, with the reply.
-    let pushed = loop {
+    // Pushed to the representative's page, in order, with the reply: each
+    // push holds only what is new.
+    let mut pushed: Vec<serde_json::Value> = Vec::new();
+    while pushed.len() < 2 {
         let text = next_text(&mut ann_chat, Duration::from_secs(5)).await.expect("the chat is pushed");
-        let messages: serde_json::Value = serde_json::from_str(&text).unwrap();
-        if messages.as_array().unwrap().len() == 2 {
-            break messages;
-        }
-    };
+        let batch: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+        pushed.extend(batch);
+    }
+    assert_eq!(pushed.len(), 2, "no message is pushed twice");
     assert_eq!(pushed[0]["body"], "My order is late");
     assert_eq!(pushed[0]["author"], "Xena");
     assert_eq!(pushed[0]["from_agent"], false);

@@ -8,21 +8,18 @@ use app::states::{HelpSessionId, QueueId};
 
 use std::time::Duration;
 
-use common::{session_cookie, TestApp, PASSWORD};
+use common::{session_cookie, Socket, TestApp, PASSWORD};
 use futures_util::StreamExt;
 use serde_json::Value;
 use sqlx::PgPool;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn connect(app: &TestApp, path: &str, cookie: Option<&str>) -> Socket {
-    let mut request = format!("{}{path}", app.base.replace("http://", "ws://")).into_client_request().unwrap();
-    if let Some(cookie) = cookie {
-        request.headers_mut().insert("cookie", cookie.parse().unwrap());
+    match cookie {
+        Some(cookie) => app.socket(path, &[("cookie", cookie)]).await,
+        None => app.socket(path, &[]).await,
     }
-    tokio_tungstenite::connect_async(request).await.unwrap().0
+    .unwrap()
 }
 
 /// Reads messages until one satisfies `want`; fails after 10 s.

@@ -33,6 +33,7 @@ pub async fn verify(
     if password.is_empty() {
         return Err(AppError::invalid("Password is required."));
     }
+    crate::text::check("Email", &email, crate::text::Shape::Line)?;
     if email.len() > 254 || password.chars().count() > 1024 {
         return Err(AppError::Unauthorized(WRONG.into()));
     }

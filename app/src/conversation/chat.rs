@@ -1,5 +1,6 @@
 //! The chat of one conversation, the same on both pages: every message in
-//! order, live, with replies to earlier messages.
+//! order, live, with replies to earlier messages. The socket sends the
+//! whole chat when it connects and then only new messages.
 
 use leptos::prelude::*;
 
@@ -12,7 +13,17 @@ use crate::states::HelpSessionId;
 pub fn Chat(help_session: HelpSessionId, mine_from_agent: bool) -> impl IntoView {
     let (pushed, set_pushed) = signal(None::<Vec<ChatMessage>>);
     crate::live::follow(format!("/ws/chat?session={help_session}"), set_pushed);
-    let messages = Memo::new(move |_| pushed.get().unwrap_or_default());
+    let messages = RwSignal::new(Vec::<ChatMessage>::new());
+    // Each push is what this page has not seen yet (a reconnect sends it all
+    // again: only messages newer than the last one shown are added).
+    Effect::new(move |_| {
+        if let Some(batch) = pushed.get() {
+            messages.update(|all| {
+                let last = all.last().map_or(0, |m| m.id);
+                all.extend(batch.into_iter().filter(|m| m.id > last));
+            });
+        }
+    });
     let send = ServerAction::<SendMessage>::new();
     let (draft, set_draft) = signal(String::new());
     let replying = RwSignal::new(None::<ChatMessage>);

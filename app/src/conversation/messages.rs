@@ -27,6 +27,7 @@ pub async fn post_message(
             "A message can be at most {MESSAGE_MAX_CHARS} characters; this one has {length}."
         )));
     }
+    crate::text::check("A message", body, crate::text::Shape::Lines)?;
     let id = sqlx::query_scalar!(
         r#"INSERT INTO messages (help_session_id, from_agent, author, body, reply_to)
            SELECT h.id, $2, CASE WHEN $2 THEN r.display_name ELSE h.customer_name END, $3, $4
@@ -70,12 +71,15 @@ pub struct StoredMessage {
     pub sent_at: time::OffsetDateTime,
 }
 
-/// The whole conversation's chat, oldest first.
-pub async fn messages(engine: &Engine, help_session: HelpSessionId) -> Result<Vec<StoredMessage>, AppError> {
+/// The conversation's chat after message `after` (0: all of it), oldest
+/// first.
+pub async fn messages_after(engine: &Engine, help_session: HelpSessionId, after: i64) -> Result<Vec<StoredMessage>, AppError> {
     Ok(sqlx::query_as!(
         StoredMessage,
-        "SELECT id, from_agent, author, body, reply_to, sent_at FROM messages WHERE help_session_id = $1 ORDER BY id",
-        help_session.uuid()
+        "SELECT id, from_agent, author, body, reply_to, sent_at FROM messages
+          WHERE help_session_id = $1 AND id > $2 ORDER BY id",
+        help_session.uuid(),
+        after
     )
     .fetch_all(engine.pool())
     .await?)

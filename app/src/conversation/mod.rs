@@ -53,7 +53,7 @@ async fn side_of_request(help_session: HelpSessionId) -> Result<(party::Side, cr
     let state = crate::state::app_state()?;
     let session = crate::auth::tower_session().await?;
     let parts = leptos::prelude::use_context::<axum::http::request::Parts>().ok_or(AppError::Internal)?;
-    let side = party::of(&state.customer_keys, &state.pool, &session, &parts.headers, None, help_session).await?;
+    let side = party::of(&state.pool, &session, &parts.headers, None, help_session).await?;
     Ok((side, state))
 }
 
@@ -66,6 +66,7 @@ pub async fn send_message(
     #[server(default)] reply_to: Option<i64>,
 ) -> Result<(), AppError> {
     let (side, state) = side_of_request(help_session).await?;
+    state.limits.chat(help_session)?;
     messages::post_message(&state.engine, help_session, side, &body, reply_to).await?;
     Ok(())
 }
@@ -85,9 +86,10 @@ pub async fn ice_servers(help_session: HelpSessionId) -> Result<Vec<IceServer>, 
 #[server(prefix = "/api", endpoint = "help/end")]
 pub async fn end_conversation() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let help_session = crate::customer::token::from_cookie(&state.customer_keys)
+    let help_session = crate::customer::token::from_cookie(&state.pool)
+        .await?
         .ok_or_else(|| AppError::NotFound("You have no conversation to end.".into()))?;
-    crate::engine::control::end(&state.engine, help_session, crate::engine::control::EndedBy::Customer).await
+    crate::engine::retrying(|| crate::engine::control::end(&state.engine, help_session, crate::engine::control::EndedBy::Customer)).await
 }
 
 /// The customer rates the conversation that ended: 1–5 stars and an
@@ -95,9 +97,10 @@ pub async fn end_conversation() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "help/rate")]
 pub async fn rate_conversation(stars: i16, #[server(default)] comment: String) -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let help_session = crate::customer::token::from_cookie(&state.customer_keys)
+    let help_session = crate::customer::token::from_cookie(&state.pool)
+        .await?
         .ok_or_else(|| AppError::NotFound("You have no conversation to rate.".into()))?;
-    crate::engine::control::rate(&state.engine, help_session, stars, &comment).await
+    crate::engine::retrying(|| crate::engine::control::rate(&state.engine, help_session, stars, &comment)).await
 }
 
 #[cfg(feature = "ssr")]

@@ -5,7 +5,7 @@
 use sqlx::PgPool;
 use tower_sessions::Session;
 
-use crate::customer::token::{self, CustomerKeys};
+use crate::customer::token;
 use crate::error::AppError;
 use crate::states::HelpSessionId;
 
@@ -28,7 +28,6 @@ fn not_yours() -> AppError {
 
 /// The side of `help_session` this request speaks for.
 pub async fn of(
-    keys: &CustomerKeys,
     pool: &PgPool,
     session: &Session,
     headers: &axum::http::HeaderMap,
@@ -36,8 +35,10 @@ pub async fn of(
     help_session: HelpSessionId,
 ) -> Result<Side, AppError> {
     let customer = bearer.map(str::to_owned).or_else(|| token::token_in(headers));
-    if customer.and_then(|token| keys.verify(&token)) == Some(help_session) {
-        return Ok(Side::Customer);
+    if let Some(token) = customer {
+        if token::session_of(pool, &token).await? == Some(help_session) {
+            return Ok(Side::Customer);
+        }
     }
     let Some(me) = crate::auth::session::current(session, pool).await? else {
         return Err(not_yours());

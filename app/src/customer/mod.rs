@@ -48,6 +48,8 @@ pub enum CustomerView {
         /// the front of the line while another one is found.
         reconnecting: bool,
     },
+    /// Made (through the API) but not put in line yet.
+    NotQueued { queue: String, channel: Channel },
     /// In conversation with a representative (or held by them).
     Matched { help_session: HelpSessionId, agent: String, channel: Channel, on_hold: bool },
     /// The conversation ended; `can_rate` while it has no rating yet.
@@ -89,7 +91,7 @@ pub async fn request_help(
     let state = crate::state::app_state()?;
     state.limits.help_request(crate::auth::client_addr()?)?;
     let form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone).await?;
-    let ticket = request::enter(&state.engine, &state.customer_keys, form).await?;
+    let ticket = request::enter(&state.engine, form).await?;
     token::set_cookie(&ticket.token, state.secure_cookies);
     Ok(ticket)
 }
@@ -98,7 +100,7 @@ pub async fn request_help(
 #[server(prefix = "/api", endpoint = "help/mine")]
 pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
     let state = crate::state::app_state()?;
-    let Some(help_session) = token::from_cookie(&state.customer_keys) else {
+    let Some(help_session) = token::from_cookie(&state.pool).await? else {
         return Ok(None);
     };
     let view = view::customer_view(&state.pool, help_session).await?;
@@ -109,8 +111,8 @@ pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
 #[server(prefix = "/api", endpoint = "help/leave")]
 pub async fn leave_queue() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let help_session = token::from_cookie(&state.customer_keys).ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
-    crate::engine::line::leave(&state.engine, help_session, crate::engine::line::Left::Cancelled).await?;
+    let help_session = token::from_cookie(&state.pool).await?.ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
+    crate::engine::retrying(|| crate::engine::line::leave(&state.engine, help_session, crate::engine::line::Left::Cancelled)).await?;
     token::clear_cookie();
     Ok(())
 }
@@ -120,7 +122,7 @@ pub async fn leave_queue() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "help/forget")]
 pub async fn forget_help() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    if let Some(help_session) = token::from_cookie(&state.customer_keys) {
+    if let Some(help_session) = token::from_cookie(&state.pool).await? {
         let open = sqlx::query_scalar!(
             r#"SELECT EXISTS (SELECT 1 FROM help_sessions
                                WHERE id = $1 AND status IN ('waiting', 'offered', 'active', 'on_hold')) AS "open!""#,

@@ -3,7 +3,6 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::token::CustomerKeys;
 use super::HelpTicket;
 use crate::engine::line::{self, NewRequest};
 use crate::engine::Engine;
@@ -42,9 +41,7 @@ fn bounded(field: &str, raw: &str, max: usize) -> Result<String, AppError> {
     if trimmed.chars().count() > max {
         return Err(AppError::invalid(format!("{field} must be at most {max} characters.")));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n') {
-        return Err(AppError::invalid(format!("{field} must not contain control characters.")));
-    }
+    crate::text::check(field, trimmed, crate::text::Shape::Lines)?;
     Ok(trimmed.to_owned())
 }
 
@@ -81,9 +78,9 @@ impl HelpForm {
 }
 
 /// Puts the request in its queue and signs the customer's token.
-pub async fn enter(engine: &Engine, keys: &CustomerKeys, form: HelpForm) -> Result<HelpTicket, AppError> {
-    let help_session = line::enter(engine, form.0).await?;
-    let token = keys.issue(help_session)?;
+pub async fn enter(engine: &Engine, form: HelpForm) -> Result<HelpTicket, AppError> {
+    let help_session = crate::engine::retrying(|| line::enter(engine, form.0.clone())).await?;
+    let token = super::token::issue(engine.pool(), help_session).await?;
     Ok(HelpTicket { help_session_id: help_session, token })
 }
 

@@ -1,94 +1,63 @@
-//! Customer tokens: a JWT naming one help session, signed with the servers'
-//! shared key (HS256). A token reaches that help session and nothing else.
+//! Customer tokens: random, naming one help session; only their SHA-256 is
+//! kept. A token reaches its help session and nothing else, while the
+//! session is open and for a while after it ended (to see how it ended and
+//! rate it); then it stops working.
 
-use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use serde::{Deserialize, Serialize};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use crate::error::AppError;
 use crate::states::HelpSessionId;
 
-/// How long a customer token works: long enough for any wait and
-/// conversation, short enough that an old one is useless.
-const LIFETIME_SECONDS: i64 = 24 * 60 * 60;
+/// How long after its session ended a token still works.
+const AFTER_END_SECONDS: f64 = 30.0 * 60.0;
+/// The cookie's lifetime: longer than any wait; the database decides
+/// whether the token still works.
+const COOKIE_SECONDS: i64 = 24 * 60 * 60;
 
-#[derive(Clone)]
-pub struct CustomerKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+fn digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
 }
 
-impl std::fmt::Debug for CustomerKeys {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CustomerKeys(..)")
-    }
+/// Makes the token of a new help session.
+pub async fn issue(pool: &PgPool, help_session: HelpSessionId) -> Result<String, AppError> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    sqlx::query!(
+        "INSERT INTO customer_tokens (token_hash, help_session_id) VALUES ($1, $2)",
+        digest(&token),
+        help_session.uuid()
+    )
+    .execute(pool)
+    .await?;
+    Ok(token)
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Claims {
-    /// The help session.
-    sub: Uuid,
-    exp: i64,
-    /// Marks the token as a customer's, so no other token type can pass.
-    aud: String,
-}
-
-const AUDIENCE: &str = "switchboard-customer";
-
-impl CustomerKeys {
-    pub fn from_secret(secret: &[u8]) -> Self {
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+/// The help session a token reaches now, if any.
+pub async fn session_of(pool: &PgPool, token: &str) -> Result<Option<HelpSessionId>, AppError> {
+    if token.len() != 64 {
+        return Ok(None);
     }
-
-    /// The configured secret, or else the one all servers share through the
-    /// database (made on first use).
-    pub async fn load(pool: &PgPool, configured: Option<&str>) -> Result<Self, AppError> {
-        if let Some(secret) = configured {
-            return Ok(Self::from_secret(secret.as_bytes()));
-        }
-        let mut candidate = [0u8; 32];
-        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut candidate);
-        let secret = sqlx::query_scalar!(
-            "WITH made AS (
-               INSERT INTO server_secrets (name, value) VALUES ('customer_token', $1)
-               ON CONFLICT (name) DO NOTHING RETURNING value
-             )
-             SELECT value AS \"value!\" FROM made
-             UNION ALL SELECT value FROM server_secrets WHERE name = 'customer_token'
-             LIMIT 1",
-            &candidate[..]
-        )
-        .fetch_one(pool)
-        .await?;
-        Ok(Self::from_secret(&secret))
-    }
-
-    pub fn issue(&self, help_session: HelpSessionId) -> Result<String, AppError> {
-        let claims = Claims {
-            sub: help_session.uuid(),
-            exp: time::OffsetDateTime::now_utc().unix_timestamp() + LIFETIME_SECONDS,
-            aud: AUDIENCE.into(),
-        };
-        encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|error| {
-            tracing::error!(%error, "could not sign a customer token");
-            AppError::Internal
-        })
-    }
-
-    /// The help session a token names, if the token is genuine and current.
-    pub fn verify(&self, token: &str) -> Option<HelpSessionId> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[AUDIENCE]);
-        decode::<Claims>(token, &self.decoding, &validation).ok().map(|data| HelpSessionId(data.claims.sub))
-    }
+    let help_session = sqlx::query_scalar!(
+        r#"SELECT t.help_session_id AS "id: HelpSessionId"
+             FROM customer_tokens t JOIN help_sessions h ON h.id = t.help_session_id
+            WHERE t.token_hash = $1
+              AND (h.ended_at IS NULL OR h.ended_at > now() - make_interval(secs => $2))"#,
+        digest(token),
+        AFTER_END_SECONDS
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(help_session)
 }
 
 /// Keeps the token in an HttpOnly cookie: scripts on the page cannot read it,
 /// the page's WebSocket and server functions send it along.
 pub fn set_cookie(token: &str, secure: bool) {
     let secure = if secure { "; Secure" } else { "" };
-    append_cookie(&format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={LIFETIME_SECONDS}{secure}", super::COOKIE));
+    append_cookie(&format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={COOKIE_SECONDS}{secure}", super::COOKIE));
 }
 
 pub fn clear_cookie() {
@@ -116,8 +85,12 @@ pub fn token_in(headers: &axum::http::HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-/// The help session of this request's customer cookie, inside a server function.
-pub fn from_cookie(keys: &CustomerKeys) -> Option<HelpSessionId> {
-    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
-    token_in(&parts.headers).and_then(|token| keys.verify(&token))
+/// The help session of this request's customer cookie, inside a server
+/// function.
+pub async fn from_cookie(pool: &PgPool) -> Result<Option<HelpSessionId>, AppError> {
+    let token = leptos::prelude::use_context::<axum::http::request::Parts>().and_then(|parts| token_in(&parts.headers));
+    match token {
+        Some(token) => session_of(pool, &token).await,
+        None => Ok(None),
+    }
 }

@@ -1,5 +1,9 @@
-//! Where a customer stands: computed from the database each time something
-//! in their queue changes.
+//! Where a customer stands. One customer's whole view is read when
+//! something happens to them; a whole line's positions are read at once
+//! (`line`) when something changes in it, so that keeping thousands of
+//! waiting pages up to date costs one query per change, not one per page.
+
+use std::collections::HashMap;
 
 use sqlx::PgPool;
 
@@ -7,7 +11,94 @@ use super::waiting::{estimate, DEFAULT_HANDLE_SECONDS};
 use super::CustomerView;
 use crate::error::AppError;
 use crate::queue::Channel;
-use crate::states::{HelpSessionId, HelpStatus};
+use crate::states::{HelpSessionId, HelpStatus, QueueId};
+
+/// A queue's figures behind every waiting customer's estimate.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Numbers {
+    pub queue: String,
+    /// Representatives READY for the queue, and logged in at all.
+    pub ready: i64,
+    pub logged_in: i64,
+    pub nobody_message: String,
+    /// Average handle time per channel over its recent conversations.
+    pub handle_seconds: HashMap<Channel, f64>,
+}
+
+impl Numbers {
+    /// The view of a customer waiting at `position` (1 = next).
+    pub fn waiting(&self, channel: Channel, position: i64, reconnecting: bool) -> CustomerView {
+        let handle = self.handle_seconds.get(&channel).copied().unwrap_or(DEFAULT_HANDLE_SECONDS);
+        CustomerView::Waiting {
+            queue: self.queue.clone(),
+            channel,
+            position,
+            estimate: estimate(position, self.ready, handle),
+            nobody: (self.logged_in == 0).then(|| self.nobody_message.clone()),
+            reconnecting,
+        }
+    }
+}
+
+/// The queue's figures, read now.
+pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT q.name, q.nobody_message, q.channels AS "channels: Vec<Channel>",
+                  (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
+                    WHERE m.queue_id = q.id AND s.state = 'READY') AS "ready!",
+                  (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
+                    WHERE m.queue_id = q.id AND s.state <> 'LOGGED_OUT') AS "logged_in!"
+             FROM queues q WHERE q.id = $1"#,
+        queue.uuid()
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    let handle = sqlx::query!(
+        r#"SELECT c.channel AS "channel!: Channel",
+                  (SELECT avg(extract(epoch FROM completed_at - answered_at))::float8
+                     FROM (SELECT completed_at, answered_at FROM help_sessions
+                            WHERE queue_id = $1 AND channel = c.channel AND status = 'completed'
+                              AND answered_at IS NOT NULL AND completed_at > now() - interval '7 days'
+                            ORDER BY completed_at DESC LIMIT 50) recent) AS seconds
+             FROM unnest($2::text[]) AS c(channel)"#,
+        queue.uuid(),
+        &row.channels.iter().map(|channel| channel.as_str().to_owned()).collect::<Vec<_>>()
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Numbers {
+        queue: row.name,
+        ready: row.ready,
+        logged_in: row.logged_in,
+        nobody_message: row.nobody_message,
+        handle_seconds: handle.into_iter().filter_map(|h| Some((h.channel, h.seconds?))).collect(),
+    })
+}
+
+/// Where everyone in one queue's line stands, read at once.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Line {
+    pub numbers: Numbers,
+    /// 1 = next, for every customer in the line.
+    pub positions: HashMap<HelpSessionId, i64>,
+}
+
+/// The queue's line now: one query for every position.
+pub async fn line(pool: &PgPool, queue: QueueId) -> Result<Line, AppError> {
+    let positions = sqlx::query!(
+        r#"SELECT help_session_id AS "help_session: HelpSessionId",
+                  row_number() OVER (ORDER BY priority DESC, enqueued_at, help_session_id) AS "position!"
+             FROM queue_entries WHERE queue_id = $1"#,
+        queue.uuid()
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Line {
+        numbers: numbers(pool, queue).await?,
+        positions: positions.into_iter().map(|row| (row.help_session, row.position)).collect(),
+    })
+}
 
 /// The customer's view of their help session; `None` if it does not exist.
 pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<CustomerView>, AppError> {
@@ -28,41 +119,26 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
     let channel = row.channel;
     let view = match row.status {
         HelpStatus::Waiting | HelpStatus::Offered => {
-            let numbers = sqlx::query!(
-                r#"SELECT
-                     (SELECT count(*) FROM queue_entries e, queue_entries me
-                       WHERE me.help_session_id = $1 AND e.queue_id = me.queue_id
-                         AND (e.priority > me.priority
-                              OR (e.priority = me.priority
-                                  AND (e.enqueued_at, e.help_session_id) < (me.enqueued_at, me.help_session_id))))
-                       AS "ahead!",
-                     (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
-                       WHERE m.queue_id = $2 AND s.state = 'READY') AS "ready!",
-                     (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
-                       WHERE m.queue_id = $2 AND s.state <> 'LOGGED_OUT') AS "logged_in!",
-                     (SELECT avg(extract(epoch FROM completed_at - answered_at))::float8
-                        FROM (SELECT completed_at, answered_at FROM help_sessions
-                               WHERE queue_id = $2 AND channel = $3 AND status = 'completed'
-                                 AND answered_at IS NOT NULL AND completed_at > now() - interval '7 days'
-                               ORDER BY completed_at DESC LIMIT 50) recent) AS handle_seconds,
-                     EXISTS (SELECT 1 FROM events
-                              WHERE help_session_id = $1 AND kind = 'REQUEUE'
-                                AND (detail->>'talking')::boolean) AS "reconnecting!""#,
+            let ahead = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "ahead!" FROM queue_entries e, queue_entries me
+                    WHERE me.help_session_id = $1 AND e.queue_id = me.queue_id
+                      AND (e.priority > me.priority
+                           OR (e.priority = me.priority
+                               AND (e.enqueued_at, e.help_session_id) < (me.enqueued_at, me.help_session_id)))"#,
                 help_session.uuid(),
-                row.queue_id,
-                channel.as_str(),
             )
             .fetch_one(pool)
             .await?;
-            let position = numbers.ahead + 1;
-            CustomerView::Waiting {
-                queue: row.queue,
-                channel,
-                position,
-                estimate: estimate(position, numbers.ready, numbers.handle_seconds.unwrap_or(DEFAULT_HANDLE_SECONDS)),
-                nobody: (numbers.logged_in == 0).then_some(row.nobody_message),
-                reconnecting: numbers.reconnecting,
-            }
+            let reconnecting = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM events
+                                   WHERE help_session_id = $1 AND kind = 'REQUEUE'
+                                     AND (detail->>'talking')::boolean) AS "reconnecting!""#,
+                help_session.uuid(),
+            )
+            .fetch_one(pool)
+            .await?;
+            let numbers = numbers(pool, row.queue_id.into()).await?;
+            numbers.waiting(channel, ahead + 1, reconnecting)
         }
         HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
             help_session,
@@ -80,7 +156,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             reason: "Sorry: the wait grew longer than this line allows. Please ask us to call you back.".into(),
         },
         HelpStatus::Abandoned => CustomerView::Closed { reason: "Your place was given up after you left the page.".into() },
-        HelpStatus::Created => CustomerView::Closed { reason: "Your request is not in a queue yet.".into() },
+        HelpStatus::Created => CustomerView::NotQueued { queue: row.queue, channel },
     };
     Ok(Some(view))
 }

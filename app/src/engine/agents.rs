@@ -5,7 +5,7 @@
 
 use sqlx::PgConnection;
 
-use super::events::{log, About, Engine, Event, Tx};
+use super::events::{log, About, Engine, Event, Notice, Topic, Tx};
 use super::seats;
 use super::{control, lock_agent, offers};
 use crate::error::AppError;
@@ -90,7 +90,8 @@ pub async fn set_ready(engine: &Engine, agent: AgentId) -> Result<(), AppError> 
     }
     record_state(&mut tx, agent, AgentState::Ready, None).await?;
     tx.commit(engine).await?;
-    offers::dispatch_for_agent(engine, agent).await
+    offers::dispatch_for_agent(engine, agent).await;
+    Ok(())
 }
 
 pub async fn set_not_ready_reason(engine: &Engine, agent: AgentId, reason: &str) -> Result<(), AppError> {
@@ -125,7 +126,7 @@ pub async fn set_channel(engine: &Engine, agent: AgentId, channel: Channel, read
     log(&mut tx, About::agent(agent), Event::AgentChannel { channel, ready }).await?;
     tx.commit(engine).await?;
     if ready {
-        offers::dispatch_for_agent(engine, agent).await?;
+        offers::dispatch_for_agent(engine, agent).await;
     }
     Ok(())
 }
@@ -144,6 +145,29 @@ pub async fn log_in(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
         set_not_ready(&mut tx, agent, "Logged in").await?;
     }
     tx.commit(engine).await?;
+    Ok(())
+}
+
+/// A representative's access changed (a new role): their open pages check
+/// it again and close if it no longer reaches.
+pub fn access_changed(engine: &Engine, agent: AgentId) {
+    engine.announce([Notice { kind: Topic::Access, help_session: None, queue: None, agent: Some(agent) }]);
+}
+
+/// A representative's access was taken (disabled, password reset): they
+/// are handed back like a lost agent (their customers to the front of the
+/// line, logged out of every queue), and their open pages close.
+pub async fn revoke(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
+    let state = sqlx::query_scalar!(
+        r#"SELECT state AS "state: AgentState" FROM agent_states WHERE representative_id = $1"#,
+        agent.uuid()
+    )
+    .fetch_optional(engine.pool())
+    .await?;
+    if state.is_some_and(|state| state != AgentState::LoggedOut) {
+        hand_back(engine, agent, "Signed out by an admin").await?;
+    }
+    access_changed(engine, agent);
     Ok(())
 }
 

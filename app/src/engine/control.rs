@@ -77,7 +77,7 @@ pub async fn wrap_up(
         .await?
         .ok_or_else(|| AppError::NotFound("There is no wrap-up open for this customer.".into()))?;
     tx.commit(engine).await?;
-    offers::dispatch_for_agent(engine, agent).await?;
+    offers::dispatch_for_agent(engine, agent).await;
     Ok(())
 }
 
@@ -139,7 +139,7 @@ pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
             done += 1;
         }
         tx.commit(engine).await?;
-        offers::dispatch_for_agent(engine, wrapping.agent_id).await?;
+        offers::dispatch_for_agent(engine, wrapping.agent_id).await;
     }
     Ok(done)
 }
@@ -160,7 +160,8 @@ pub async fn hold(engine: &Engine, agent: AgentId, help_session: HelpSessionId) 
     .ok_or_else(|| AppError::NotFound("You are not talking with this customer now.".into()))?;
     held(&mut tx, agent, help_session, holding.queue_id, holding.channel, None).await?;
     tx.commit(engine).await?;
-    offers::dispatch_for_agent(engine, agent).await
+    offers::dispatch_for_agent(engine, agent).await;
+    Ok(())
 }
 
 /// Takes a held customer back. Any other video or audio call of this agent
@@ -229,6 +230,7 @@ pub async fn rate(engine: &Engine, help_session: HelpSessionId, stars: i16, comm
     if comment.chars().count() > COMMENT_MAX_CHARS {
         return Err(AppError::invalid(format!("The comment must be at most {COMMENT_MAX_CHARS} characters.")));
     }
+    crate::text::check("The comment", comment, crate::text::Shape::Lines)?;
     let mut tx = engine.begin().await?;
     let rated = sqlx::query!(
         r#"UPDATE help_sessions SET rating = $2, rating_comment = NULLIF($3, ''), rated_at = now()

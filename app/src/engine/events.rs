@@ -38,6 +38,10 @@ const BATCH: usize = 500;
 /// few thousand matches a second, one wake-up statement per notice or two
 /// cost "Next customer" about a tenth of its rate (README, "Benchmark").
 const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+/// A batch of wake-ups is tried this many times, on a new connection each
+/// time after a failure, waiting this long before reconnecting.
+const SEND_ATTEMPTS: u32 = 3;
+const RECONNECT_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// What happened. Stored as `events.kind` (the variant's name, as in
 /// [`EventKind`]) and `events.detail` (its fields). Variants without
@@ -229,6 +233,9 @@ pub enum Topic {
     SignalToAgent,
     SignalToCustomer,
     Metrics,
+    /// A representative's access changed (disabled, role, password): their
+    /// open pages check it again.
+    Access,
 }
 
 impl Topic {
@@ -239,6 +246,7 @@ impl Topic {
             Topic::SignalToAgent => "SIGNAL_TO_AGENT",
             Topic::SignalToCustomer => "SIGNAL_TO_CUSTOMER",
             Topic::Metrics => "METRICS",
+            Topic::Access => "ACCESS",
         }
     }
 
@@ -269,6 +277,7 @@ impl TryFrom<String> for Topic {
             "SIGNAL_TO_AGENT" => Topic::SignalToAgent,
             "SIGNAL_TO_CUSTOMER" => Topic::SignalToCustomer,
             "METRICS" => Topic::Metrics,
+            "ACCESS" => Topic::Access,
             other => Topic::Event(other.parse().map_err(|_| format!("unknown wake-up \"{other}\""))?),
         })
     }
@@ -411,26 +420,38 @@ async fn send_notices(pool: PgPool, mut pending: mpsc::UnboundedReceiver<Notice>
             }
         }
         let payloads: Vec<String> = batch.drain(..).filter_map(|notice| serde_json::to_string(&notice).ok()).collect();
-        if connection.is_none() {
-            connection = match connect(&options).await {
-                Ok(opened) => Some(opened),
-                Err(error) => {
-                    tracing::warn!(%error, lost = payloads.len(), "cannot connect to send wake-ups");
-                    continue;
-                }
+        // A connection that died since the last batch fails this one: it
+        // is sent again on a new connection.
+        for attempt in 1..=SEND_ATTEMPTS {
+            if connection.is_none() {
+                connection = match connect(&options).await {
+                    Ok(opened) => Some(opened),
+                    Err(error) => {
+                        tracing::warn!(%error, attempt, "cannot connect to send wake-ups");
+                        tokio::time::sleep(RECONNECT_WAIT).await;
+                        continue;
+                    }
+                };
+            }
+            let Some(conn) = connection.as_mut() else {
+                continue;
             };
-        }
-        let Some(conn) = connection.as_mut() else {
-            continue;
-        };
-        let sent = sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
-            .bind(NOTIFY_CHANNEL)
-            .bind(&payloads)
-            .execute(&mut *conn)
-            .await;
-        if let Err(error) = sent {
-            tracing::warn!(%error, lost = payloads.len(), "sending wake-ups failed; reconnecting");
-            connection = None;
+            let sent = sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
+                .bind(NOTIFY_CHANNEL)
+                .bind(&payloads)
+                .execute(&mut *conn)
+                .await;
+            match sent {
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, attempt, "sending wake-ups failed; reconnecting");
+                    connection = None;
+                    if attempt == SEND_ATTEMPTS {
+                        // The sweeper's periodic work catches up with them.
+                        tracing::error!(lost = payloads.len(), "wake-ups not sent");
+                    }
+                }
+            }
         }
     }
 }

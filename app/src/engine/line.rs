@@ -246,10 +246,26 @@ pub async fn leave(engine: &Engine, help_session: HelpSessionId, how: Left) -> R
         log(&mut tx, About::help_session(help_session, entry.queue_id).by(offered_to), event).await?;
         tx.commit(engine).await?;
         if let Some(agent) = offered_to {
-            offers::dispatch_for_agent(engine, agent).await?;
+            offers::dispatch_for_agent(engine, agent).await;
         }
         return Ok(());
     }
+}
+
+/// A session made through the API and never put in line is given up
+/// (EXPIRED, with no event: it never entered a queue, so no figure counts
+/// it). 404 when it is not waiting to be queued any more.
+pub async fn discard(engine: &Engine, help_session: HelpSessionId) -> Result<(), AppError> {
+    let discarded = sqlx::query!(
+        "UPDATE help_sessions SET status = 'expired', ended_at = now() WHERE id = $1 AND status = 'created'",
+        help_session.uuid()
+    )
+    .execute(engine.pool())
+    .await?;
+    if discarded.rows_affected() == 0 {
+        return Err(AppError::NotFound("This help session is not waiting to be queued.".into()));
+    }
+    Ok(())
 }
 
 /// Customers who waited longer than their queue's maximum wait leave the

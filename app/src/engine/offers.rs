@@ -219,8 +219,9 @@ pub async fn dispatch_waiting(engine: &Engine) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Offers customers in every push queue the agent serves.
-pub async fn dispatch_for_agent(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
+/// Offers customers in every push queue the agent serves. Like `dispatch`,
+/// a failure is logged, not returned.
+pub async fn dispatch_for_agent(engine: &Engine, agent: AgentId) {
     let queues = sqlx::query_scalar!(
         r#"SELECT m.queue_id AS "queue_id: QueueId"
              FROM queue_members m JOIN queues q ON q.id = m.queue_id AND q.routing_mode = 'push'
@@ -228,9 +229,13 @@ pub async fn dispatch_for_agent(engine: &Engine, agent: AgentId) -> Result<(), A
         agent.uuid()
     )
     .fetch_all(engine.pool())
-    .await?;
-    for queue in queues {
-        dispatch(engine, queue).await;
+    .await;
+    match queues {
+        Ok(queues) => {
+            for queue in queues {
+                dispatch(engine, queue).await;
+            }
+        }
+        Err(error) => tracing::warn!(%error, %agent, "cannot read an agent's queues to offer; the sweeper will"),
     }
-    Ok(())
 }

@@ -39,11 +39,31 @@ pub async fn beat(engine: &Engine, instance: Uuid) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Locks the row of the subject of a page: opens and closes of one
+/// subject's pages take turns, so the last of two closing together always
+/// sees that the other is gone.
+async fn lock_subject(conn: &mut sqlx::PgConnection, subject: Subject) -> Result<(), AppError> {
+    match subject {
+        Subject::Customer(help_session) => {
+            sqlx::query!("SELECT id FROM help_sessions WHERE id = $1 FOR UPDATE", help_session.uuid())
+                .fetch_optional(&mut *conn)
+                .await?;
+        }
+        Subject::Agent(agent) => {
+            sqlx::query!("SELECT representative_id FROM agent_states WHERE representative_id = $1 FOR UPDATE", agent.uuid())
+                .fetch_optional(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// A page opened: it is present again (a reload inside the grace period
 /// changes nothing).
 pub async fn open(engine: &Engine, instance: Uuid, subject: Subject) -> Result<Uuid, AppError> {
     let (help_session, agent) = subject.ids();
     let mut tx = engine.begin().await?;
+    lock_subject(&mut tx, subject).await?;
     let id = sqlx::query_scalar!(
         "INSERT INTO connections (id, instance_id, help_session_id, representative_id)
          VALUES (gen_random_uuid(), $1, $2, $3) RETURNING id",
@@ -55,9 +75,13 @@ pub async fn open(engine: &Engine, instance: Uuid, subject: Subject) -> Result<U
     .await?;
     match subject {
         Subject::Customer(help_session) => {
-            sqlx::query!("UPDATE help_sessions SET customer_lost_at = NULL WHERE id = $1", help_session.uuid())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "UPDATE help_sessions SET customer_lost_at = NULL, customer_connected_at = coalesce(customer_connected_at, now())
+                  WHERE id = $1",
+                help_session.uuid()
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         Subject::Agent(agent) => {
             sqlx::query!("UPDATE agent_states SET lost_at = NULL WHERE representative_id = $1", agent.uuid())
@@ -72,21 +96,27 @@ pub async fn open(engine: &Engine, instance: Uuid, subject: Subject) -> Result<U
 /// A page closed. If it was the last one of its customer or agent, they are
 /// lost from now (the grace period starts).
 pub async fn close(engine: &Engine, connection: Uuid) -> Result<(), AppError> {
-    let mut tx = engine.begin().await?;
-    let Some(row) = sqlx::query!(
-        "DELETE FROM connections WHERE id = $1 RETURNING help_session_id, representative_id",
-        connection
-    )
-    .fetch_optional(&mut *tx)
-    .await?
+    let Some(row) = sqlx::query!("SELECT help_session_id, representative_id FROM connections WHERE id = $1", connection)
+        .fetch_optional(engine.pool())
+        .await?
     else {
         return Ok(());
     };
+    let subject = match (row.help_session_id, row.representative_id) {
+        (Some(help_session), _) => Subject::Customer(help_session.into()),
+        (None, Some(agent)) => Subject::Agent(agent.into()),
+        (None, None) => return Ok(()),
+    };
+    let mut tx = engine.begin().await?;
+    lock_subject(&mut tx, subject).await?;
+    sqlx::query!("DELETE FROM connections WHERE id = $1", connection).execute(&mut *tx).await?;
     mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
     tx.commit(engine).await?;
     Ok(())
 }
 
+/// The customer or agent of a connection that went is lost from now, when
+/// it was their last.
 async fn mark_lost(
     conn: &mut sqlx::PgConnection,
     help_session: Option<Uuid>,
@@ -135,20 +165,72 @@ pub async fn reap_dead_instances(engine: &Engine, dead_after_seconds: f64) -> Re
     Ok(gone.len())
 }
 
-/// Acts on everyone lost for longer than the grace period: a waiting
-/// customer is abandoned, a customer in conversation ends it, an agent hands
+/// How long pages may be away before their customer or agent counts as
+/// gone.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    /// A page that was open may be away this long (a reload, a blip).
+    pub grace_seconds: f64,
+    /// A help session no page ever connected to (or an API session never
+    /// put in line) is given up after this long.
+    pub unconnected_seconds: f64,
+}
+
+/// Reconciles the database with the sockets: this server's connection rows
+/// that no socket holds any more (a close that failed, say, in a database
+/// outage) are removed, their customer or agent marked lost if it was their
+/// last; a customer present by the database's account but with no page
+/// anywhere is marked lost, as is a session no page connected to in time.
+/// (A representative may work without a desk page, through the API, so
+/// only their desk's closing makes them lost.) Rows younger than a few
+/// seconds are left to their socket.
+pub async fn reconcile(engine: &Engine, instance: Uuid, held: &[Uuid], rules: Rules) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    let stale = sqlx::query!(
+        "DELETE FROM connections
+          WHERE instance_id = $1 AND id <> ALL($2) AND opened_at < now() - interval '5 seconds'
+         RETURNING help_session_id, representative_id",
+        instance,
+        held
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for row in &stale {
+        mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
+    }
+    tx.commit(engine).await?;
+    // A session never connected counts as lost since it was due to connect,
+    // so the grace period is already over when it is marked.
+    sqlx::query!(
+        "UPDATE help_sessions h
+            SET customer_lost_at = CASE WHEN customer_connected_at IS NULL THEN now() - make_interval(secs => $2) ELSE now() END
+          WHERE status IN ('created', 'waiting', 'offered', 'active', 'on_hold') AND customer_lost_at IS NULL
+            AND (customer_connected_at IS NOT NULL OR entered_at < now() - make_interval(secs => $1))
+            AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.help_session_id = h.id)",
+        rules.unconnected_seconds,
+        rules.grace_seconds
+    )
+    .execute(engine.pool())
+    .await?;
+    Ok(())
+}
+
+/// Acts on everyone lost for longer than the grace period: a session never
+/// put in line expires, a waiting customer is abandoned, a customer in conversation ends it, an agent hands
 /// their customers back and is logged out.
 pub async fn sweep_lost(engine: &Engine, grace_seconds: f64) -> Result<(), AppError> {
     let customers = sqlx::query!(
         r#"SELECT id AS "id: HelpSessionId", status AS "status: HelpStatus" FROM help_sessions
             WHERE customer_lost_at < now() - make_interval(secs => $1)
-              AND status IN ('waiting', 'offered', 'active', 'on_hold')"#,
+              AND status IN ('created', 'waiting', 'offered', 'active', 'on_hold')"#,
         grace_seconds
     )
     .fetch_all(engine.pool())
     .await?;
     for customer in customers {
-        let result = if customer.status.in_line() {
+        let result = if customer.status == HelpStatus::Created {
+            line::discard(engine, customer.id).await
+        } else if customer.status.in_line() {
             line::leave(engine, customer.id, Left::Abandoned).await
         } else {
             control::end(engine, customer.id, EndedBy::Customer).await

@@ -16,8 +16,12 @@ const MAX_DAYS: i64 = 366;
 
 fn parse_day(raw: Option<&str>, which: &str) -> Result<Date, AppError> {
     let raw = raw.map(str::trim).unwrap_or_default();
-    Date::parse(raw, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| AppError::Invalid(format!("The {which} day must be a date like 2026-03-10 (got \"{raw}\").")))
+    let day = Date::parse(raw, format_description!("[year]-[month]-[day]"))
+        .map_err(|_| AppError::Invalid(format!("The {which} day must be a date like 2026-03-10 (got \"{raw}\").")))?;
+    if !(2000..=9999).contains(&day.year()) {
+        return Err(AppError::Invalid(format!("The {which} day must be between the years 2000 and 9999.")));
+    }
+    Ok(day)
 }
 
 /// Refuses a time zone PostgreSQL does not know (at start-up).

@@ -202,6 +202,11 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
                     <p data-testid="rated">"Thank you for your rating!"</p>
                     <AskAgain/>
                 }.into_any(),
+                Phase::Done(CustomerView::NotQueued { queue, channel }) => view! {
+                    <h1 data-testid="not-queued">"You have not entered the line yet"</h1>
+                    <p class="muted">{format!("{queue} · {}", channel.label())}</p>
+                    <p>"Your request is ready: you will see your place here as soon as it enters the line."</p>
+                }.into_any(),
                 Phase::Done(CustomerView::Closed { reason }) => view! {
                     <h1>"You are no longer in line"</h1>
                     <p data-testid="closed">{reason}</p>

@@ -43,33 +43,41 @@ pub async fn add_person(
     Ok(person)
 }
 
-/// Gives someone another role. The last active admin cannot stop being one.
+/// Gives someone another role; their open pages the new role does not
+/// reach close. The last active admin cannot stop being one.
 #[server(prefix = "/api", endpoint = "people/role")]
 pub async fn change_role(id: Uuid, role: String) -> Result<Person, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let role = crate::model::Role::parse(&role)?;
     let person = repo::set_role(&state.pool, id, role).await?;
+    crate::engine::agents::access_changed(&state.engine, id.into());
     tracing::info!(by = %me.id, representative = %id, role = %role, "role changed");
     Ok(person)
 }
 
-/// Disables (signs out everywhere, refuses sign-in) or enables someone. The
-/// last active admin cannot be disabled.
+/// Disables (signs out everywhere, logs out of every queue with their
+/// customers handed back, closes their open pages, refuses sign-in) or
+/// enables someone. The last active admin cannot be disabled.
 #[server(prefix = "/api", endpoint = "people/disabled")]
 pub async fn set_disabled(id: Uuid, disabled: bool) -> Result<Person, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let person = repo::set_disabled(&state.pool, id, disabled).await?;
+    if disabled {
+        crate::engine::retrying(|| crate::engine::agents::revoke(&state.engine, id.into())).await?;
+    }
     tracing::info!(by = %me.id, representative = %id, disabled, "access changed");
     Ok(person)
 }
 
-/// Sets a new password for someone; their open sessions end.
+/// Sets a new password for someone; their open sessions end, as with
+/// disabling.
 #[server(prefix = "/api", endpoint = "people/password")]
 pub async fn reset_password(id: Uuid, password: String) -> Result<Person, AppError> {
     use crate::model::NewPassword;
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let password = NewPassword::parse(&password)?;
     let person = repo::set_password(&state.pool, id, password).await?;
+    crate::engine::retrying(|| crate::engine::agents::revoke(&state.engine, id.into())).await?;
     tracing::info!(by = %me.id, representative = %id, "password reset");
     Ok(person)
 }

@@ -234,6 +234,7 @@ impl QueueSettings {
         if name.is_empty() || name.chars().count() > 60 {
             return Err(AppError::invalid("Queue name is required, at most 60 characters."));
         }
+        crate::text::check("Queue name", name, crate::text::Shape::Line)?;
         let mut parsed: Vec<Channel> = channels.iter().map(|c| Channel::parse(c)).collect::<Result<_, _>>()?;
         parsed.sort_by_key(|c| Channel::ALL.iter().position(|x| x == c));
         parsed.dedup();
@@ -250,6 +251,7 @@ impl QueueSettings {
         if message.is_empty() || message.chars().count() > 500 {
             return Err(AppError::invalid("The message for when nobody is logged in is required, at most 500 characters."));
         }
+        crate::text::check("The message for when nobody is logged in", message, crate::text::Shape::Lines)?;
         Ok(Self {
             name: name.to_owned(),
             channels: parsed,

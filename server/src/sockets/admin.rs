@@ -29,11 +29,16 @@ async fn admin_socket(
     if let Err(error) = app::auth::session::allowed(&session, &state.pool, app::access::Area::Admin).await {
         return refuse(error);
     }
-    ws.on_upgrade(move |socket| async move {
+    super::sized(ws).on_upgrade(move |socket| async move {
         let relevant = |notice: &Notice| !notice.kind.conversation_only();
         let render = move || {
             let state = state.clone();
+            let session = session.clone();
             async move {
+                // Demoted or disabled since: the board closes.
+                if app::auth::session::allowed(&session, &state.pool, app::access::Area::Admin).await.is_err() {
+                    return Ok((String::new(), true));
+                }
                 let board = app::metrics::board::board(&state.pool, &state.metrics).await?;
                 Ok((serde_json::to_string(&board).unwrap_or_default(), false))
             }

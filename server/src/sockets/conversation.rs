@@ -1,6 +1,11 @@
-//! A conversation's two sockets: `/ws/chat?session=` pushes the whole chat
-//! to its customer and its representative on every new message;
-//! `/ws/signal?session=` is the WebRTC signaling relay between their pages.
+//! A conversation's two sockets: `/ws/chat?session=` pushes the chat to its
+//! customer and its representative (all of it on connecting, then each new
+//! message); `/ws/signal?session=` is the WebRTC signaling relay between
+//! their pages. Both close when the page's side stops being a party (the
+//! representative's access taken, the conversation handed to another).
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
@@ -16,7 +21,7 @@ use tower_sessions::Session;
 use app::conversation::party::{self, Side};
 use app::conversation::{messages, signaling, ChatMessage};
 use app::engine::events::{Notice, Topic};
-use app::engine::Engine;
+use app::engine::presence::Subject;
 use app::error::AppError;
 use app::state::AppState;
 use app::states::HelpSessionId;
@@ -28,7 +33,7 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/ws/chat", get(chat_socket)).route("/ws/signal", get(signal_socket))
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 struct ConversationQuery {
     #[serde(rename = "session")]
     help_session: HelpSessionId,
@@ -39,7 +44,7 @@ struct ConversationQuery {
 impl ConversationQuery {
     /// The side of the conversation the request speaks for.
     async fn side(&self, state: &AppState, session: &Session, headers: &HeaderMap) -> Result<Side, AppError> {
-        party::of(&state.customer_keys, &state.pool, session, headers, self.token.as_deref(), self.help_session).await
+        party::of(&state.pool, session, headers, self.token.as_deref(), self.help_session).await
     }
 }
 
@@ -54,18 +59,37 @@ async fn chat_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.help_session;
-    if let Err(error) = query.side(&state, &session, &headers).await {
-        return refuse(error);
-    }
-    ws.on_upgrade(move |socket| async move {
-        let relevant = move |notice: &Notice| notice.kind == Topic::Message && notice.help_session == Some(help_session);
+    let slot = match query.side(&state, &session, &headers).await {
+        Ok(_) => state.limits.socket(Subject::Customer(help_session)),
+        Err(error) => Err(error),
+    };
+    let slot = match slot {
+        Ok(slot) => slot,
+        Err(error) => return refuse(error),
+    };
+    super::sized(ws).on_upgrade(move |socket| async move {
+        let _slot = slot;
+        let relevant = move |notice: &Notice| {
+            (notice.kind == Topic::Message && notice.help_session == Some(help_session)) || notice.kind == Topic::Access
+        };
         let engine = state.engine.clone();
+        let last = Arc::new(AtomicI64::new(0));
         let render = move || {
-            let engine = engine.clone();
+            let (engine, last, state, session, query, headers) =
+                (engine.clone(), last.clone(), state.clone(), session.clone(), query.clone(), headers.clone());
             async move {
-                let messages: Vec<ChatMessage> =
-                    messages::messages(&engine, help_session).await?.into_iter().map(ChatMessage::from).collect();
-                Ok((serde_json::to_string(&messages).unwrap_or_default(), false))
+                if query.side(&state, &session, &headers).await.is_err() {
+                    return Ok((String::new(), true));
+                }
+                let after = last.load(Ordering::SeqCst);
+                let new: Vec<ChatMessage> =
+                    messages::messages_after(&engine, help_session, after).await?.into_iter().map(ChatMessage::from).collect();
+                if let Some(newest) = new.last() {
+                    last.store(newest.id, Ordering::SeqCst);
+                } else if after > 0 {
+                    return Ok((String::new(), false));
+                }
+                Ok((serde_json::to_string(&new).unwrap_or_default(), false))
             }
         };
         if let Err(error) = pump(socket, live.notices.subscribe(), relevant, render).await {
@@ -91,20 +115,35 @@ async fn signal_socket(
         Ok(side) => side,
         Err(error) => return refuse(error),
     };
-    ws.on_upgrade(move |socket| async move {
-        if let Err(error) = relay(socket, state.engine, live, help_session, side).await {
+    let slot = match state.limits.socket(Subject::Customer(help_session)) {
+        Ok(slot) => slot,
+        Err(error) => return refuse(error),
+    };
+    super::sized(ws).on_upgrade(move |socket| async move {
+        let _slot = slot;
+        let party = Party { state, session, headers, query };
+        if let Err(error) = relay(socket, party, live, help_session, side).await {
             tracing::warn!(?error, "signal socket ended with an error");
         }
     })
 }
 
+/// What it takes to check again that a page is still a party.
+struct Party {
+    state: AppState,
+    session: Session,
+    headers: HeaderMap,
+    query: ConversationQuery,
+}
+
 async fn relay(
     mut socket: WebSocket,
-    engine: Engine,
+    party: Party,
     live: Live,
     help_session: HelpSessionId,
     side: Side,
 ) -> Result<(), AppError> {
+    let engine = party.state.engine.clone();
     let mut notices = live.notices.subscribe();
     // Subscribed first, so nothing sent from here on is missed.
     let mut last = signaling::last_signal(&engine).await?;
@@ -117,7 +156,9 @@ async fn relay(
             message = socket.recv() => match message {
                 Some(Ok(Message::Text(text))) => {
                     heard = Instant::now();
-                    if text.as_str() != "ping" {
+                    if text.as_str() != "ping" && !party.state.limits.signal(help_session) {
+                        tracing::warn!(%help_session, "signaling too fast; message dropped");
+                    } else if text.as_str() != "ping" {
                         match signaling::send_signal(&engine, help_session, side, text.as_str()).await {
                             Ok(()) | Err(AppError::Conflict(_)) => {}
                             Err(AppError::Invalid(message)) => tracing::warn!(%message, "signal refused"),
@@ -133,6 +174,12 @@ async fn relay(
                 }
             },
             notice = notices.recv() => match notice {
+                Ok(notice) if notice.kind == Topic::Access => {
+                    if party.query.side(&party.state, &party.session, &party.headers).await.is_err() {
+                        return Ok(());
+                    }
+                    false
+                }
                 Ok(notice) => notice.kind == mine && notice.help_session == Some(help_session),
                 Err(broadcast::error::RecvError::Lagged(_)) => true,
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),

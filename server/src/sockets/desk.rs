@@ -1,5 +1,6 @@
 //! `/ws/rep`: the signed-in representative's desk, live. The desk's socket
-//! is also their presence: opening it logs them in.
+//! is also their presence: opening it logs them in. It closes when their
+//! access is taken.
 
 use std::collections::HashSet;
 
@@ -11,6 +12,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use tower_sessions::Session;
 
+use app::access::Area;
 use app::desk::snapshot;
 use app::engine::agents;
 use app::engine::events::Notice;
@@ -38,16 +40,22 @@ async fn rep_socket(
         Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    ws.on_upgrade(move |socket| async move {
-        if let Err(error) = run_rep(socket, state, live, me.id.into()).await {
+    let slot = match state.limits.socket(Subject::Agent(me.id.into())) {
+        Ok(slot) => slot,
+        Err(error) => return super::refuse(error),
+    };
+    super::sized(ws).on_upgrade(move |socket| async move {
+        let _slot = slot;
+        if let Err(error) = run_rep(socket, state, live, session, me.id.into()).await {
             tracing::warn!(?error, "desk socket ended with an error");
         }
     })
 }
 
-async fn run_rep(socket: WebSocket, state: AppState, live: Live, agent: AgentId) -> Result<(), AppError> {
+async fn run_rep(socket: WebSocket, state: AppState, live: Live, session: Session, agent: AgentId) -> Result<(), AppError> {
     agents::log_in(&state.engine, agent).await?;
     let connection = presence::open(&state.engine, live.instance, Subject::Agent(agent)).await?;
+    let _held = live.hold(connection);
     let queues: HashSet<QueueId> = sqlx::query_scalar!(
         r#"SELECT queue_id AS "queue_id: QueueId" FROM queue_members WHERE representative_id = $1"#,
         agent.uuid()
@@ -61,7 +69,13 @@ async fn run_rep(socket: WebSocket, state: AppState, live: Live, agent: AgentId)
     let pool = state.pool.clone();
     let render = move || {
         let pool = pool.clone();
+        let session = session.clone();
         async move {
+            // Disabled, signed out elsewhere or given a new password since:
+            // the desk closes.
+            if app::auth::session::allowed(&session, &pool, Area::Rep).await.is_err() {
+                return Ok((String::new(), true));
+            }
             let desk = snapshot::desk(&pool, agent).await?;
             Ok((serde_json::to_string(&desk).unwrap_or_default(), false))
         }

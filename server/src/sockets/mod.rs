@@ -11,7 +11,7 @@ pub mod desk;
 
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -28,6 +28,17 @@ const REFRESH: Duration = Duration::from_secs(15);
 const DEBOUNCE: Duration = Duration::from_millis(150);
 /// A page that sends nothing (not even its heartbeat) this long is gone.
 const SILENCE: Duration = Duration::from_secs(35);
+
+/// The largest message a page may send (a WebRTC offer is a few kB).
+const MAX_MESSAGE: usize = 64 * 1024;
+/// Buffers per socket: the pages' messages are small, and thousands of
+/// waiting pages must not each hold the default 128 kB twice over.
+const BUFFER: usize = 4 * 1024;
+
+/// Every socket's upgrade, with its sizes bounded.
+fn sized(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE).read_buffer_size(BUFFER).write_buffer_size(0)
+}
 
 /// Every socket's route.
 pub fn router() -> Router<AppState> {
@@ -46,7 +57,8 @@ fn refuse(error: AppError) -> Response {
 
 /// The loop of every page's socket: push the rendered view now, after every
 /// relevant change (debounced), and every REFRESH; read heartbeats; stop when
-/// the page goes quiet or closes, or the view says it is done.
+/// the page goes quiet or closes, or the view says it is done. An empty
+/// view is not sent.
 pub(crate) async fn pump<R, F, Fut>(
     mut socket: WebSocket,
     mut notices: broadcast::Receiver<Notice>,
@@ -89,7 +101,7 @@ where
             _ = tokio::time::sleep_until(wake), if due.is_some() => {
                 due = None;
                 let (text, done) = render().await?;
-                if socket.send(Message::Text(text.into())).await.is_err() {
+                if !text.is_empty() && socket.send(Message::Text(text.into())).await.is_err() {
                     return Ok(());
                 }
                 if done {

@@ -12,6 +12,45 @@ use sqlx::PgPool;
 
 pub const PASSWORD: &str = "correct horse battery";
 
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A signed-in representative, as a test drives them.
+pub struct SignedIn {
+    pub client: Client,
+    pub cookie: String,
+    pub id: AgentId,
+}
+
+/// The next text message within `wait`, if any (`None` also when the
+/// socket closed).
+pub async fn next_text(socket: &mut Socket, wait: std::time::Duration) -> Option<String> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => return Some(text.to_string()),
+            Ok(Some(Ok(_))) => continue,
+            Ok(_) | Err(_) => return None,
+        }
+    }
+}
+
+/// Whether the server closes `socket` within `wait` (messages before the
+/// close are skipped).
+pub async fn closes(socket: &mut Socket, wait: std::time::Duration) -> bool {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return true,
+            Ok(Some(Ok(_))) => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
@@ -24,7 +63,13 @@ pub fn test_config() -> server::config::Config {
     config.sign_in = app::state::SignInRules::default();
     config.secure_cookies = false;
     config.trusted_proxies = 0;
-    config.limits = app::limits::LimitSettings::default();
+    // Tests make many customers from one address; the limits' own tests
+    // set them low.
+    config.limits = app::limits::LimitSettings {
+        help_per_address_per_minute: 100_000,
+        help_per_minute: 100_000,
+        ..app::limits::LimitSettings::default()
+    };
     config
 }
 
@@ -85,12 +130,42 @@ impl TestApp {
 
     /// A signed-in client for a new user of the given role.
     pub async fn signed_in(&self, role: Role) -> Client {
+        self.sign_in_as(role).await.client
+    }
+
+    /// A new user of the given role, signed in: their client, their session
+    /// cookie (for sockets) and their id.
+    pub async fn sign_in_as(&self, role: Role) -> SignedIn {
         let email = format!("{}-{}@example.com", role.as_str(), rand_suffix());
         self.add_user(&email, &format!("Test {}", role.label()), role).await;
         let client = self.client();
         let response = self.login(&client, &email, PASSWORD).await;
+        let cookie = session_cookie(&response).expect("a session cookie");
         assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
-        client
+        let id: AgentId = sqlx::query_scalar("SELECT id FROM representatives WHERE email = $1")
+            .bind(&email)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        SignedIn { client, cookie, id }
+    }
+
+    /// Opens a WebSocket at `path` with extra request headers (a cookie, an
+    /// Origin); `Err(status)` when the server refuses the handshake.
+    pub async fn socket(&self, path: &str, headers: &[(&str, &str)]) -> Result<Socket, u16> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = format!("{}{path}", self.base.replace("http://", "ws://")).into_client_request().unwrap();
+        for (name, value) in headers {
+            request.headers_mut().insert(
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
+            Err(other) => panic!("cannot connect: {other}"),
+        }
     }
 
     /// Calls a server function with form fields and an API client's Accept.
@@ -183,6 +258,23 @@ pub async fn add_queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) ->
     .fetch_one(pool)
     .await
     .unwrap()
+}
+
+/// The cookie that carries a customer's token on their page.
+pub fn customer_cookie(token: &str) -> String {
+    format!("{}={token}", app::customer::COOKIE)
+}
+
+/// A server function called with the customer's cookie.
+pub async fn as_customer(app: &TestApp, token: &str, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    Client::new()
+        .post(app.url(&format!("/api/{endpoint}")))
+        .header("accept", "application/json")
+        .header("cookie", customer_cookie(token))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A customer asks for help through the service-kit API of `app`

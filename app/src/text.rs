@@ -1,0 +1,51 @@
+//! The one rule for the characters of text people type (names, reasons,
+//! chat, notes, comments, queue names, emails): no NUL or other control
+//! characters (line breaks only where the field has lines), and none of the
+//! invisible marks that reverse the direction of the text around them
+//! (which can make a message read differently from what it says).
+//! Lengths and whether a field is required stay with each field.
+
+use crate::error::AppError;
+
+/// Whether a field holds lines (a line break is allowed) or one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Line,
+    Lines,
+}
+
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069).
+fn reverses_direction(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Checks `value`'s characters; the message names `field`.
+pub fn check(field: &str, value: &str, shape: Shape) -> Result<(), AppError> {
+    let control = |c: char| c.is_control() && !(shape == Shape::Lines && matches!(c, '\n' | '\r' | '\t'));
+    if value.chars().any(control) {
+        return Err(AppError::invalid(format!("{field} must not contain control characters.")));
+    }
+    if value.chars().any(reverses_direction) {
+        return Err(AppError::invalid(format!("{field} must not contain characters that reverse the text's direction.")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_and_direction_marks_are_refused() {
+        assert!(check("Name", "Ann Lee", Shape::Line).is_ok());
+        assert!(check("Note", "two\nlines\ttabbed", Shape::Lines).is_ok());
+        assert!(check("Name", "two\nlines", Shape::Line).is_err());
+        assert!(check("Note", "nul\0here", Shape::Lines).is_err());
+        assert!(check("Note", "bell\u{7}", Shape::Lines).is_err());
+        let reversed = check("Message", "pay \u{202E}321\u{202C} now", Shape::Lines).unwrap_err();
+        assert_eq!(reversed.to_string(), "Message must not contain characters that reverse the text's direction.");
+        assert!(check("Name", "\u{2067}x", Shape::Line).is_err());
+        assert!(check("Name", "Zoë Ōtsuka 王", Shape::Line).is_ok());
+    }
+}
