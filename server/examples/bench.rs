@@ -50,7 +50,7 @@ const WORKERS: usize = 32;
 
 mod support;
 
-use support::Error;
+use support::{percentile, Error};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -341,13 +341,6 @@ where
     Ok(())
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
 
 /// Accept, end and wrap up, as a representative at their desk would.
 async fn take(engine: &Engine, agent: AgentId, session: HelpSessionId) -> Result<(), app::error::AppError> {

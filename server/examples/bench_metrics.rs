@@ -34,7 +34,7 @@ use support::Error;
 
 fn percentile(samples: &mut [f64], p: f64) -> f64 {
     samples.sort_by(f64::total_cmp);
-    samples[((samples.len() - 1) as f64 * p).round() as usize]
+    support::percentile(samples, p)
 }
 
 fn summary(name: &str, samples: &mut [f64]) {
