@@ -11,6 +11,26 @@ export default async function globalSetup() {
   const databaseUrl = process.env.E2E_DATABASE_URL;
   if (!databaseUrl) throw new Error('E2E_DATABASE_URL is not set: run the browser tests through `make test`');
 
+  // A real TURN server on loopback (coturn), whose shared secret the app
+  // turns into each call's credentials.
+  const turnPort = PORT + 1;
+  const turnSecret = `turn-secret-${process.pid}`;
+  const turn = spawn(
+    'turnserver',
+    [
+      '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${turnPort}`,
+      '--min-port=49160', '--max-port=49200', '--use-auth-secret', `--static-auth-secret=${turnSecret}`,
+      '--realm=switchboard', '--no-tls', '--no-dtls', '--allow-loopback-peers', '--no-cli',
+      '--log-file=stdout', '--simple-log',
+    ],
+    { stdio: 'ignore' },
+  );
+  process.on('exit', () => turn.kill('SIGTERM'));
+  await new Promise<void>((resolve, reject) => {
+    turn.once('spawn', resolve);
+    turn.once('error', (error) => reject(new Error(`cannot start coturn's turnserver (make test installs it): ${error}`)));
+  });
+
   const server = spawn(path.join(root, 'target/debug/switchboard'), ['serve'], {
     cwd: root,
     env: {
@@ -21,6 +41,8 @@ export default async function globalSetup() {
       SWITCHBOARD_LOG_FORMAT: 'json',
       RUST_LOG: 'info,sqlx=warn',
       SWITCHBOARD_GRACE_SECONDS: '3',
+      SWITCHBOARD_TURN_URLS: `turn:127.0.0.1:${turnPort}?transport=udp`,
+      SWITCHBOARD_TURN_SECRET: turnSecret,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -57,5 +79,6 @@ export default async function globalSetup() {
   return async () => {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
+    turn.kill('SIGTERM');
   };
 }

@@ -65,8 +65,42 @@ async function stops(page: Page, session?: string) {
   }
 }
 
-async function customer(browser: Browser, name: string, channel: 'Video' | 'Audio only' | 'Chat'): Promise<Page> {
+/** Makes every RTCPeerConnection of the page relay-only, as behind a
+ * strict NAT where only the TURN server can be reached. */
+const RELAY_ONLY = `(() => {
+  const Native = window.RTCPeerConnection;
+  window.RTCPeerConnection = function (config, ...rest) {
+    return new Native({ ...(config ?? {}), iceTransportPolicy: 'relay' }, ...rest);
+  };
+  window.RTCPeerConnection.prototype = Native.prototype;
+})()`;
+
+/** The candidate types of the pair a call's connection nominated. */
+async function nominated(page: Page, session?: string): Promise<{ local?: string; remote?: string }> {
+  return page.evaluate(async (session) => {
+    const calls: Map<string, any> = (window as any).switchboardCalls ?? new Map();
+    const call = session ? calls.get(session) : [...calls.values()][0];
+    if (!call?.pc) return {};
+    const reports = new Map<string, any>();
+    (await call.pc.getStats()).forEach((r: any) => reports.set(r.id, r));
+    const transport = [...reports.values()].find((r) => r.type === 'transport' && r.selectedCandidatePairId);
+    const pair = transport && reports.get(transport.selectedCandidatePairId);
+    if (!pair) return {};
+    return {
+      local: reports.get(pair.localCandidateId)?.candidateType,
+      remote: reports.get(pair.remoteCandidateId)?.candidateType,
+    };
+  }, session);
+}
+
+async function customer(
+  browser: Browser,
+  name: string,
+  channel: 'Video' | 'Audio only' | 'Chat',
+  initScript?: string,
+): Promise<Page> {
   const context = await browser.newContext();
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   await open(page, '/');
   await page.getByLabel('Your name').fill(name);
@@ -282,4 +316,27 @@ test('a customer without camera or microphone goes on by chat, and the represent
   await expect(card.getByTestId('customer-status')).toHaveText('wrap-up');
   await card.getByRole('button', { name: 'Done' }).click();
   await context.close();
+});
+
+test('a customer behind a strict NAT: the call is relayed through TURN and media flows both ways', async ({ browser }) => {
+  const deskContext = await browser.newContext();
+  await deskContext.addInitScript(RELAY_ONLY);
+  const desk = await deskContext.newPage();
+  await openDesk(desk);
+  const nora = await customer(browser, 'Nora Nat', 'Video', RELAY_ONLY);
+  const session = await accept(desk, 'Nora Nat');
+
+  await flows(nora, { video: true });
+  await flows(desk, { video: true, session });
+  // Only relayed candidates could be gathered: the nominated pair is the
+  // TURN server's on both sides.
+  expect(await nominated(nora)).toEqual({ local: 'relay', remote: 'relay' });
+  expect(await nominated(desk, session)).toEqual({ local: 'relay', remote: 'relay' });
+
+  await nora.getByRole('button', { name: 'End conversation' }).click();
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Nora Nat' });
+  await expect(card.getByTestId('customer-status')).toHaveText('wrap-up');
+  await card.getByRole('button', { name: 'Done' }).click();
+  await nora.context().close();
+  await deskContext.close();
 });
