@@ -32,6 +32,9 @@ pub struct Config {
     pub pg_data_dir: PathBuf,
     /// `SWITCHBOARD_DB_MAX_CONNECTIONS`: size of the connection pool.
     pub db_max_connections: u32,
+    /// `SWITCHBOARD_HEADER_TIMEOUT_SECONDS`: a client must send its
+    /// request's headers within this long.
+    pub header_timeout_seconds: u64,
     /// `SWITCHBOARD_PUBLIC_URL`: the address people reach the site at, used in
     /// links the server prints (the setup link).
     pub public_url: String,
@@ -209,6 +212,10 @@ impl Config {
             db_max_connections: positive(
                 "SWITCHBOARD_DB_MAX_CONNECTIONS",
                 parsed("SWITCHBOARD_DB_MAX_CONNECTIONS", 10u32)?,
+            )?,
+            header_timeout_seconds: positive(
+                "SWITCHBOARD_HEADER_TIMEOUT_SECONDS",
+                parsed("SWITCHBOARD_HEADER_TIMEOUT_SECONDS", 10u64)?,
             )?,
             public_url,
             secure_cookies: flag("SWITCHBOARD_SECURE_COOKIES")?,

@@ -12,6 +12,7 @@ pub mod gate;
 pub mod help_api;
 pub mod http;
 pub mod lines;
+pub mod listen;
 pub mod live;
 pub mod metrics;
 pub mod serve;

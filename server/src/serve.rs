@@ -47,9 +47,8 @@ async fn serve_on(database: &Database, config: &Config) -> Result<(), ServeError
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, url = %config.public_url, "Switchboard is listening");
 
-    axum::serve(listener, application.router.clone().into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let header_timeout = std::time::Duration::from_secs(config.header_timeout_seconds);
+    crate::listen::serve(listener, application.router.clone(), header_timeout, shutdown_signal()).await;
     application.stop();
     tracing::info!("stopped serving");
     Ok(())

@@ -460,3 +460,22 @@ async fn invented_methods_share_one_metrics_series(pool: PgPool) {
     }
     assert!(scraped.contains("method=\"other\""));
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_client_trickling_its_headers_is_dropped(pool: PgPool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut config = common::test_config();
+    config.header_timeout_seconds = 1;
+    let app = TestApp::spawn_with(pool, config).await;
+    let addr = app.base.trim_start_matches("http://").to_owned();
+
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the connection is still open after 5 s");
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"), "the trickled request was never answered");
+
+    // Whole requests are answered as ever.
+    assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), StatusCode::OK);
+}

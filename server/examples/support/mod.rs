@@ -2,7 +2,6 @@
 //! What the benchmarks share: a fresh database on the server DATABASE_URL
 //! names, and the real server in this process on a real socket.
 
-use std::net::SocketAddr;
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -29,9 +28,7 @@ pub async fn fresh_database(name: &str, connections: u32) -> Result<(PgPool, PgC
 pub async fn serve(router: axum::Router) -> Result<String, Error> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
-    });
+    tokio::spawn(server::listen::serve(listener, router, std::time::Duration::from_secs(10), std::future::pending()));
     Ok(base)
 }
 

@@ -2,7 +2,6 @@
 //! database (from `#[sqlx::test]`), and a cookie-keeping HTTP client.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 
 use app::model::{DisplayName, Email, NewPassword, Role};
 use app::people::repo;
@@ -83,11 +82,8 @@ impl TestApp {
         let router = server::application::Application::build(pool.clone(), &config).await.unwrap().router;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .await
-                .unwrap();
-        });
+        let header_timeout = std::time::Duration::from_secs(config.header_timeout_seconds);
+        tokio::spawn(server::listen::serve(listener, router, header_timeout, std::future::pending()));
         Self { base: format!("http://{addr}"), pool }
     }
 
