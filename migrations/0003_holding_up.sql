@@ -18,6 +18,12 @@ ALTER TABLE help_sessions ADD COLUMN customer_connected_at timestamptz;
 CREATE INDEX help_sessions_open_idx ON help_sessions (entered_at)
     WHERE status IN ('created', 'waiting', 'offered', 'active', 'on_hold') AND customer_lost_at IS NULL;
 
+-- A sign-in try counts against its account from before its password is
+-- checked (so concurrent guesses count against each other); against its
+-- address only once it failed (so a busy office signing in at nine is not
+-- locked out by its own tries in flight).
+ALTER TABLE sign_in_failures ADD COLUMN settled boolean NOT NULL DEFAULT true;
+
 -- "General" ships with a maximum length and wait, unless an admin set them.
 UPDATE queues SET max_length = 200, max_wait_seconds = 3600
  WHERE name = 'General' AND max_length IS NULL AND max_wait_seconds IS NULL;

@@ -116,6 +116,23 @@ async fn concurrent_guesses_are_counted_before_they_are_checked(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn an_office_signing_in_at_once_is_not_locked_out(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let emails: Vec<String> = (0..30).map(|n| format!("office{n}@example.com")).collect();
+    for email in &emails {
+        app.add_user(email, "Office Worker", Role::Agent).await;
+    }
+
+    let sign_ins = emails.iter().map(|email| {
+        let app = &app;
+        async move { app.login(&app.client(), email, PASSWORD).await.status() }
+    });
+    let statuses = futures_util::future::join_all(sign_ins).await;
+
+    assert!(statuses.iter().all(|status| *status == StatusCode::OK), "{statuses:?}");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn an_unknown_email_locks_exactly_like_a_known_one(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
 

@@ -2,8 +2,11 @@
 //! counted in PostgreSQL so every server instance sees the same tries.
 //!
 //! A try reserves its failure before the password is checked, so concurrent
-//! guesses count against each other: of any number sent at once, at most
-//! the limit are checked. A right password takes its reservation back.
+//! guesses at one account count against each other: of any number sent at
+//! once, at most the limit are checked. A right password takes its
+//! reservation back. An address counts only tries that failed, so many
+//! people signing in at once from one office are not refused for each
+//! other's tries in flight.
 
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -19,7 +22,7 @@ pub struct Reservation(i64);
 /// the window.
 pub async fn reserve(pool: &PgPool, rules: &SignInRules, email: &str, client_addr: &str) -> Result<Reservation, AppError> {
     let id = sqlx::query_scalar!(
-        "INSERT INTO sign_in_failures (email, client_addr) VALUES ($1, $2) RETURNING id",
+        "INSERT INTO sign_in_failures (email, client_addr, settled) VALUES ($1, $2, false) RETURNING id",
         email,
         client_addr,
     )
@@ -42,8 +45,9 @@ pub async fn failed(
     rules: &SignInRules,
     email: &str,
     client_addr: &str,
-    _reservation: Reservation,
+    reservation: Reservation,
 ) -> Result<Option<AppError>, AppError> {
+    sqlx::query!("UPDATE sign_in_failures SET settled = true WHERE id = $1", reservation.0).execute(pool).await?;
     sqlx::query!(
         "DELETE FROM sign_in_failures WHERE failed_at < now() - make_interval(secs => $1)",
         rules.window.as_seconds_f64(),
@@ -81,7 +85,7 @@ async fn locked_until(
                WHERE email = $1 AND failed_at > now() - make_interval(secs => $3) AND id IS DISTINCT FROM $6
                ORDER BY failed_at DESC OFFSET $4 - 1 LIMIT 1) AS account_nth,
              (SELECT failed_at FROM sign_in_failures
-               WHERE client_addr = $2 AND failed_at > now() - make_interval(secs => $3) AND id IS DISTINCT FROM $6
+               WHERE client_addr = $2 AND failed_at > now() - make_interval(secs => $3) AND settled
                ORDER BY failed_at DESC OFFSET $5 - 1 LIMIT 1) AS address_nth"#,
         email,
         client_addr,
