@@ -26,8 +26,9 @@ test:
 	scripts/test
 
 ## bench: the engine through the server against its own SQL run bare by
-## pgbench, the metrics dashboard, and Accept to the first video frame of a
-## call (prints figures)
+## pgbench, live positions for 10,000 waiting pages on one and two servers,
+## the metrics dashboard, and Accept to the first video frame of a call
+## (prints figures)
 bench:
 	scripts/install-tools --test
 	scripts/bench

@@ -103,7 +103,7 @@ pub async fn line(pool: &PgPool, queue: QueueId) -> Result<Line, AppError> {
 /// The customer's view of their help session; `None` if it does not exist.
 pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<CustomerView>, AppError> {
     let Some(row) = sqlx::query!(
-        r#"SELECT h.status AS "status: HelpStatus", h.channel AS "channel: Channel", h.queue_id, q.name AS queue, q.when_nobody, q.nobody_message,
+        r#"SELECT h.status AS "status: HelpStatus", h.channel AS "channel: Channel", h.queue_id, q.name AS queue,
                   r.display_name AS "agent?", h.answered_at IS NOT NULL AS "answered!", h.rating
              FROM help_sessions h
              JOIN queues q ON q.id = h.queue_id
