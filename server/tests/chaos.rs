@@ -6,6 +6,8 @@
 //! was served once, cancelled, or abandoned with its event; nothing is left
 //! waiting, offered or seated; no presence row is left.
 
+mod common;
+
 use std::collections::HashSet;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -231,7 +233,7 @@ async fn representative(n: usize, done: Arc<AtomicBool>) {
     })
     .await;
     assert_eq!(signed_in.status(), StatusCode::OK);
-    let cookie = common_cookie(&signed_in);
+    let cookie = common::session_cookie(&signed_in).expect("a session cookie");
     let mut dropped_once = false;
     loop {
         let Some(mut desk) = socket(port, "/ws/rep", Some(&cookie)).await else {
@@ -292,16 +294,6 @@ async fn representative(n: usize, done: Arc<AtomicBool>) {
     }
 }
 
-fn common_cookie(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("switchboard_session="))
-        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
-        .expect("a session cookie")
-}
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()

@@ -90,16 +90,7 @@ async fn sessions_no_page_ever_connected_to_do_not_stay_forever(pool: PgPool) {
     let engine = common::engine(&pool).await;
     let queue = common::add_queue(&pool, "Ghosts", "pull", "longest_idle").await;
     let (waiting, _) = common::api_customer(&app, &app, queue, "Wanda", "chat").await;
-    let created: Value = reqwest::Client::new()
-        .post(app.url("/help/session"))
-        .json(&json!({ "name": "Carl", "reason": "help", "channel": "chat", "queue": queue }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let created: HelpSessionId = created["help_session_id"].as_str().unwrap().parse().unwrap();
+    let (created, _) = common::api_session(&app, queue, "Carl", "chat").await;
     let (fresh, _) = common::api_customer(&app, &app, queue, "Fran", "chat").await;
     sqlx::query("UPDATE help_sessions SET entered_at = now() - interval '3 minutes' WHERE id = ANY($1)")
         .bind(vec![waiting, created])
@@ -313,14 +304,7 @@ async fn control_characters_are_a_400_everywhere(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let engine = common::engine(&pool).await;
     let admin = app.sign_in_as(Role::Admin).await;
-    let rep = app.sign_in_as(Role::Agent).await;
-    let queue = common::add_queue(&pool, "Texts", "push", "longest_idle").await;
-    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
-        .bind(queue)
-        .bind(rep.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let (rep, queue) = common::serving(&app, Role::Agent, "Texts").await;
     agents::log_in(&engine, rep.id).await.unwrap();
     agents::set_ready(&engine, rep.id).await.unwrap();
     let (customer, token) = common::api_customer(&app, &app, queue, "Tex", "chat").await;
@@ -373,14 +357,7 @@ async fn a_disabled_representative_is_out_at_once(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let engine = common::engine(&pool).await;
     let admin = app.sign_in_as(Role::Admin).await;
-    let rep = app.sign_in_as(Role::Agent).await;
-    let queue = common::add_queue(&pool, "Revoke", "push", "longest_idle").await;
-    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
-        .bind(queue)
-        .bind(rep.id)
-        .execute(&pool)
-        .await
-        .unwrap();
+    let (rep, queue) = common::serving(&app, Role::Agent, "Revoke").await;
     let mut desk = app.socket("/ws/rep", &[("cookie", rep.cookie.as_str())]).await.unwrap();
     next_text(&mut desk, Duration::from_secs(5)).await.expect("the desk");
     agents::set_ready(&engine, rep.id).await.unwrap();
@@ -417,16 +394,7 @@ async fn a_customer_token_stops_working_after_its_session(pool: PgPool) {
     let app = TestApp::spawn(pool.clone()).await;
     let queue = common::add_queue(&pool, "Tokens", "pull", "longest_idle").await;
     let http = reqwest::Client::new();
-    let created: Value = http
-        .post(app.url("/help/session"))
-        .json(&json!({ "name": "Tia", "reason": "help", "channel": "chat", "queue": queue }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let (id, token) = (created["help_session_id"].as_str().unwrap().to_owned(), created["token"].as_str().unwrap().to_owned());
+    let (id, token) = common::api_session(&app, queue, "Tia", "chat").await;
     let read = || http.get(app.url("/help/session")).bearer_auth(&token).send();
 
     let before: Value = read().await.unwrap().json().await.unwrap();

@@ -283,8 +283,16 @@ pub async fn api_customer(
     name: &str,
     channel: &str,
 ) -> (HelpSessionId, String) {
-    let http = Client::new();
-    let created: serde_json::Value = http
+    let (id, token) = api_session(app, queue, name, channel).await;
+    let enqueued = Client::new().post(enqueue_at.url("/help/queue")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(enqueued.status(), StatusCode::OK);
+    (id, token)
+}
+
+/// A help session made through the API (`POST /help/session`) and not put
+/// in line; its id and token.
+pub async fn api_session(app: &TestApp, queue: QueueId, name: &str, channel: &str) -> (HelpSessionId, String) {
+    let created: serde_json::Value = Client::new()
         .post(app.url("/help/session"))
         .json(&serde_json::json!({ "name": name, "reason": "help", "channel": channel, "queue": queue }))
         .send()
@@ -293,8 +301,19 @@ pub async fn api_customer(
         .json()
         .await
         .unwrap();
-    let token = created["token"].as_str().unwrap().to_owned();
-    let enqueued = http.post(enqueue_at.url("/help/queue")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(enqueued.status(), StatusCode::OK);
-    (created["help_session_id"].as_str().unwrap().parse().unwrap(), token)
+    (created["help_session_id"].as_str().unwrap().parse().unwrap(), created["token"].as_str().unwrap().to_owned())
+}
+
+/// A new representative of `role`, signed in, serving a new push queue
+/// `name` (besides "General").
+pub async fn serving(app: &TestApp, role: Role, name: &str) -> (SignedIn, QueueId) {
+    let signed_in = app.sign_in_as(role).await;
+    let queue = add_queue(&app.pool, name, "push", "longest_idle").await;
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+        .bind(queue)
+        .bind(signed_in.id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    (signed_in, queue)
 }
