@@ -14,9 +14,10 @@ DROP TABLE server_secrets;
 -- When a page of the customer's first connected (NULL: never yet). A
 -- session no page ever connected to is given up after a configurable time.
 ALTER TABLE help_sessions ADD COLUMN customer_connected_at timestamptz;
--- The open sessions, for the sweeper's reconciliation of presence.
-CREATE INDEX help_sessions_open_idx ON help_sessions (entered_at)
-    WHERE status IN ('created', 'waiting', 'offered', 'active', 'on_hold') AND customer_lost_at IS NULL;
+-- Sessions made through the API and not queued yet, for the sweeper (the
+-- waiting are found through queue_entries, those talking through
+-- help_sessions_agent_idx).
+CREATE INDEX help_sessions_created_idx ON help_sessions (entered_at) WHERE status = 'created';
 
 -- A sign-in try counts against its account from before its password is
 -- checked (so concurrent guesses count against each other); against its

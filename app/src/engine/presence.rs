@@ -202,9 +202,17 @@ pub async fn reconcile(engine: &Engine, instance: Uuid, held: &[Uuid], rules: Ru
     // A session never connected counts as lost since it was due to connect,
     // so the grace period is already over when it is marked.
     sqlx::query!(
-        "UPDATE help_sessions h
+        "WITH open AS MATERIALIZED (
+           -- Found through small tables and partial indexes, not by reading
+           -- every session ever held.
+           SELECT help_session_id AS id FROM queue_entries
+           UNION SELECT id FROM help_sessions WHERE status IN ('active', 'on_hold') AND agent_id IS NOT NULL
+           UNION SELECT id FROM help_sessions WHERE status = 'created')
+         UPDATE help_sessions h
             SET customer_lost_at = CASE WHEN customer_connected_at IS NULL THEN now() - make_interval(secs => $2) ELSE now() END
-          WHERE status IN ('created', 'waiting', 'offered', 'active', 'on_hold') AND customer_lost_at IS NULL
+           FROM open
+          WHERE h.id = open.id
+            AND status IN ('created', 'waiting', 'offered', 'active', 'on_hold') AND customer_lost_at IS NULL
             AND (customer_connected_at IS NOT NULL OR entered_at < now() - make_interval(secs => $1))
             AND NOT EXISTS (SELECT 1 FROM connections c WHERE c.help_session_id = h.id)",
         rules.unconnected_seconds,
