@@ -58,13 +58,13 @@ pub async fn client(State(shield): State<Shield>, mut request: Request, next: Ne
 }
 
 /// Why a request is refused before it reaches its route.
-fn refusal(headers: &HeaderMap, method: &Method, public_host: &str) -> Option<(StatusCode, &'static str)> {
+fn refusal(headers: &HeaderMap, method: &Method, requested: Option<&str>, public_host: &str) -> Option<(StatusCode, &'static str)> {
     let upgrade = headers.get(header::UPGRADE).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"));
     let changes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if !upgrade && !changes {
         return None;
     }
-    if !same_site(headers, public_host) {
+    if !same_site(headers, requested, public_host) {
         return Some((StatusCode::FORBIDDEN, "Requests from other sites are not accepted."));
     }
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
@@ -81,16 +81,17 @@ fn refusal(headers: &HeaderMap, method: &Method, public_host: &str) -> Option<(S
 }
 
 /// A browser's request is from this site when its `Origin` is this site
-/// (the host it asked for, or the public URL's), or, without an `Origin`,
-/// when `Sec-Fetch-Site` says so. A request with neither is not from a
-/// browser (an API client), which no other site can make it send.
-fn same_site(headers: &HeaderMap, public_host: &str) -> bool {
+/// (the host it asked for, from `Host` or, in HTTP/2, the request's
+/// authority; or the public URL's), or, without an `Origin`, when
+/// `Sec-Fetch-Site` says so. A request with neither is not from a browser
+/// (an API client), which no other site can make it send.
+fn same_site(headers: &HeaderMap, requested: Option<&str>, public_host: &str) -> bool {
     let text = |name| headers.get(name).and_then(|value: &HeaderValue| value.to_str().ok());
     if let Some(origin) = text(header::ORIGIN) {
         let Some(origin_host) = authority(origin).map(str::to_ascii_lowercase) else {
             return false; // "null" and other opaque origins
         };
-        let host = text(header::HOST).map(str::to_ascii_lowercase);
+        let host = text(header::HOST).or(requested).map(str::to_ascii_lowercase);
         return host.as_deref() == Some(origin_host.as_str()) || (!public_host.is_empty() && origin_host == public_host);
     }
     match text(axum::http::HeaderName::from_static("sec-fetch-site")) {
@@ -102,7 +103,8 @@ fn same_site(headers: &HeaderMap, public_host: &str) -> bool {
 /// Refuses cross-site WebSocket upgrades and state-changing requests, and
 /// bodies that are neither JSON nor a form.
 pub async fn same_site_only(State(shield): State<Shield>, request: Request, next: Next) -> Response {
-    if let Some((status, message)) = refusal(request.headers(), request.method(), &shield.public_host) {
+    let requested = request.uri().authority().map(|requested| requested.as_str().to_owned());
+    if let Some((status, message)) = refusal(request.headers(), request.method(), requested.as_deref(), &shield.public_host) {
         tracing::info!(path = %request.uri().path(), %status, "refused at the door");
         return (status, Json(serde_json::json!({ "error": message }))).into_response();
     }
@@ -176,25 +178,28 @@ mod tests {
     fn only_this_site_may_upgrade_or_change_things() {
         let public = "chat.example.com";
         let here = headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000"), ("upgrade", "websocket")]);
-        assert_eq!(refusal(&here, &Method::GET, public), None);
+        assert_eq!(refusal(&here, &Method::GET, None, public), None);
         let foreign = headers(&[("host", "127.0.0.1:3000"), ("origin", "https://evil.example"), ("upgrade", "websocket")]);
-        assert_eq!(refusal(&foreign, &Method::GET, public).map(|r| r.0), Some(StatusCode::FORBIDDEN));
+        assert_eq!(refusal(&foreign, &Method::GET, None, public).map(|r| r.0), Some(StatusCode::FORBIDDEN));
         let proxied = headers(&[("host", "backend:3000"), ("origin", "https://chat.example.com")]);
-        assert_eq!(refusal(&proxied, &Method::POST, public), None);
+        assert_eq!(refusal(&proxied, &Method::POST, None, public), None);
+        // HTTP/2 names the host in the request's authority, not in `Host`.
+        let h2 = headers(&[("origin", "http://127.0.0.1:3000"), ("upgrade", "websocket")]);
+        assert_eq!(refusal(&h2, &Method::GET, Some("127.0.0.1:3000"), public), None);
         let null = headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]);
-        assert!(refusal(&null, &Method::POST, public).is_some());
+        assert!(refusal(&null, &Method::POST, None, public).is_some());
         let fetched = headers(&[("host", "127.0.0.1:3000"), ("sec-fetch-site", "cross-site")]);
-        assert!(refusal(&fetched, &Method::POST, public).is_some());
+        assert!(refusal(&fetched, &Method::POST, None, public).is_some());
         // Reading is allowed from anywhere; an API client sends neither header.
-        assert_eq!(refusal(&headers(&[("origin", "https://evil.example")]), &Method::GET, public), None);
-        assert_eq!(refusal(&headers(&[("content-type", "application/json")]), &Method::POST, public), None);
+        assert_eq!(refusal(&headers(&[("origin", "https://evil.example")]), &Method::GET, None, public), None);
+        assert_eq!(refusal(&headers(&[("content-type", "application/json")]), &Method::POST, None, public), None);
     }
 
     #[test]
     fn bodies_are_json_or_forms() {
         let plain = headers(&[("content-type", "text/plain")]);
-        assert_eq!(refusal(&plain, &Method::POST, "").map(|r| r.0), Some(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        assert_eq!(refusal(&plain, &Method::POST, None, "").map(|r| r.0), Some(StatusCode::UNSUPPORTED_MEDIA_TYPE));
         let form = headers(&[("content-type", "application/x-www-form-urlencoded; charset=UTF-8")]);
-        assert_eq!(refusal(&form, &Method::POST, ""), None);
+        assert_eq!(refusal(&form, &Method::POST, None, ""), None);
     }
 }
