@@ -89,7 +89,7 @@ async fn create_session(
         body.phone.as_deref().unwrap_or(""),
     )
     .await?;
-    let help_session = app::engine::retrying(|| line::create(&state.engine, form.0.clone())).await?;
+    let help_session = line::create(&state.engine, form.0).await?;
     let token = app::customer::token::issue(&state.pool, help_session).await?;
     Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id: help_session, token })))
 }
@@ -105,7 +105,7 @@ async fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<HelpSessionI
 
 async fn enqueue(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
     let help_session = bearer(&state, &headers).await?;
-    app::engine::retrying(|| line::enqueue(&state.engine, help_session)).await?;
+    line::enqueue(&state.engine, help_session).await?;
     status_of(&state, help_session).await
 }
 
@@ -126,7 +126,7 @@ async fn cancel(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
     if help_session != id {
         return Err(ApiError(AppError::Forbidden));
     }
-    app::engine::retrying(|| line::leave(&state.engine, id, Left::Cancelled)).await?;
+    line::leave(&state.engine, id, Left::Cancelled).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -145,7 +145,7 @@ async fn dequeue(State(state): State<AppState>, session: Session) -> ApiResult<R
     let me = app::auth::session::current(&session, &state.pool)
         .await?
         .ok_or_else(|| ApiError(AppError::sign_in_needed()))?;
-    let Some(taken) = app::engine::retrying(|| pull::next_customer(&state.engine, me.id.into())).await? else {
+    let Some(taken) = pull::next_customer(&state.engine, me.id.into()).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     Ok(Json(Dequeued {

@@ -70,7 +70,7 @@ async fn a_close_that_never_reached_the_database_is_reconciled(pool: PgPool) {
     let instance = Uuid::new_v4();
     presence::beat(&engine, instance).await.unwrap();
     let kept = presence::open(&engine, instance, Subject::Customer(customer)).await.unwrap();
-    let leaked = presence::open(&engine, instance, Subject::Customer(customer)).await.unwrap();
+    let _leaked = presence::open(&engine, instance, Subject::Customer(customer)).await.unwrap();
     // The socket of `leaked` went; its close failed (the database was away).
     sqlx::query("UPDATE connections SET opened_at = now() - interval '1 minute'").execute(&pool).await.unwrap();
 
@@ -81,7 +81,6 @@ async fn a_close_that_never_reached_the_database_is_reconciled(pool: PgPool) {
 
     presence::reconcile(&engine, instance, &[], RULES).await.unwrap();
     assert!(lost_at(&pool, customer).await.is_some(), "with no page left, the customer is lost");
-    let _ = leaked;
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]

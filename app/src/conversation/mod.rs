@@ -89,7 +89,7 @@ pub async fn end_conversation() -> Result<(), AppError> {
     let help_session = crate::customer::token::from_cookie(&state.pool)
         .await?
         .ok_or_else(|| AppError::NotFound("You have no conversation to end.".into()))?;
-    crate::engine::retrying(|| crate::engine::control::end(&state.engine, help_session, crate::engine::control::EndedBy::Customer)).await
+    crate::engine::control::end(&state.engine, help_session, crate::engine::control::EndedBy::Customer).await
 }
 
 /// The customer rates the conversation that ended: 1–5 stars and an
@@ -100,7 +100,7 @@ pub async fn rate_conversation(stars: i16, #[server(default)] comment: String) -
     let help_session = crate::customer::token::from_cookie(&state.pool)
         .await?
         .ok_or_else(|| AppError::NotFound("You have no conversation to rate.".into()))?;
-    crate::engine::retrying(|| crate::engine::control::rate(&state.engine, help_session, stars, &comment)).await
+    crate::engine::control::rate(&state.engine, help_session, stars, &comment).await
 }
 
 #[cfg(feature = "ssr")]

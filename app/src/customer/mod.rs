@@ -112,7 +112,7 @@ pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
 pub async fn leave_queue() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
     let help_session = token::from_cookie(&state.pool).await?.ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
-    crate::engine::retrying(|| crate::engine::line::leave(&state.engine, help_session, crate::engine::line::Left::Cancelled)).await?;
+    crate::engine::line::leave(&state.engine, help_session, crate::engine::line::Left::Cancelled).await?;
     token::clear_cookie();
     Ok(())
 }

@@ -79,7 +79,7 @@ impl HelpForm {
 
 /// Puts the request in its queue and signs the customer's token.
 pub async fn enter(engine: &Engine, form: HelpForm) -> Result<HelpTicket, AppError> {
-    let help_session = crate::engine::retrying(|| line::enter(engine, form.0.clone())).await?;
+    let help_session = line::enter(engine, form.0).await?;
     let token = super::token::issue(engine.pool(), help_session).await?;
     Ok(HelpTicket { help_session_id: help_session, token })
 }

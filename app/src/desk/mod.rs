@@ -91,7 +91,7 @@ pub const NOT_READY_REASONS: [&str; 5] = ["Break", "Lunch", "Training", "Meeting
 #[server(prefix = "/api", endpoint = "desk")]
 pub async fn open_desk() -> Result<Desk, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::retrying(|| crate::engine::agents::log_in(&state.engine, me.id.into())).await?;
+    crate::engine::agents::log_in(&state.engine, me.id.into()).await?;
     snapshot::desk(&state.pool, me.id.into()).await
 }
 
@@ -102,17 +102,17 @@ pub async fn set_state(state: AgentState, #[server(default)] reason: String) -> 
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     let agent = me.id.into();
     match state {
-        AgentState::Ready => crate::engine::retrying(|| agents::set_ready(&app.engine, agent)).await?,
+        AgentState::Ready => agents::set_ready(&app.engine, agent).await?,
         AgentState::NotReady => {
             let reason = reason.trim();
             if reason.is_empty() || reason.chars().count() > 40 {
                 return Err(AppError::invalid("Choose a reason for Not ready (at most 40 characters)."));
             }
             crate::text::check("The reason", reason, crate::text::Shape::Line)?;
-            crate::engine::retrying(|| agents::set_not_ready_reason(&app.engine, agent, reason)).await?
+            agents::set_not_ready_reason(&app.engine, agent, reason).await?
         }
         AgentState::LoggedOut => {
-            crate::engine::retrying(|| agents::hand_back(&app.engine, agent, "Logged out")).await?;
+            agents::hand_back(&app.engine, agent, "Logged out").await?;
         }
     }
     snapshot::desk(&app.pool, me.id.into()).await
@@ -123,14 +123,14 @@ pub async fn set_state(state: AgentState, #[server(default)] reason: String) -> 
 pub async fn set_channel(channel: String, ready: bool) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     let channel = Channel::parse(&channel)?;
-    crate::engine::retrying(|| crate::engine::agents::set_channel(&app.engine, me.id.into(), channel, ready)).await?;
+    crate::engine::agents::set_channel(&app.engine, me.id.into(), channel, ready).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 
 #[server(prefix = "/api", endpoint = "desk/accept")]
 pub async fn accept_offer(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::retrying(|| crate::engine::offers::accept(&app.engine, me.id.into(), help_session)).await?;
+    crate::engine::offers::accept(&app.engine, me.id.into(), help_session).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 
@@ -138,7 +138,7 @@ pub async fn accept_offer(help_session: HelpSessionId) -> Result<Desk, AppError>
 pub async fn decline_offer(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     use crate::engine::offers::{unanswered, Unanswered};
-    crate::engine::retrying(|| unanswered(&app.engine, me.id.into(), help_session, Unanswered::Decline)).await?;
+    unanswered(&app.engine, me.id.into(), help_session, Unanswered::Decline).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 
@@ -146,7 +146,7 @@ pub async fn decline_offer(help_session: HelpSessionId) -> Result<Desk, AppError
 #[server(prefix = "/api", endpoint = "desk/next")]
 pub async fn next_customer() -> Result<Option<HelpSessionId>, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    Ok(crate::engine::retrying(|| crate::engine::pull::next_customer(&app.engine, me.id.into())).await?.map(|taken| taken.help_session_id))
+    Ok(crate::engine::pull::next_customer(&app.engine, me.id.into()).await?.map(|taken| taken.help_session_id))
 }
 
 /// Ends a conversation; wrap-up follows.
@@ -155,7 +155,7 @@ pub async fn end_session(help_session: HelpSessionId) -> Result<Desk, AppError> 
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     snapshot::own(&app.pool, me.id.into(), help_session).await?;
     use crate::engine::control::{end, EndedBy};
-    crate::engine::retrying(|| end(&app.engine, help_session, EndedBy::Agent)).await?;
+    end(&app.engine, help_session, EndedBy::Agent).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 
@@ -163,7 +163,7 @@ pub async fn end_session(help_session: HelpSessionId) -> Result<Desk, AppError> 
 #[server(prefix = "/api", endpoint = "desk/hold")]
 pub async fn hold(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::retrying(|| crate::engine::control::hold(&app.engine, me.id.into(), help_session)).await?;
+    crate::engine::control::hold(&app.engine, me.id.into(), help_session).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 
@@ -172,7 +172,7 @@ pub async fn hold(help_session: HelpSessionId) -> Result<Desk, AppError> {
 #[server(prefix = "/api", endpoint = "desk/resume")]
 pub async fn resume(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::retrying(|| crate::engine::control::resume(&app.engine, me.id.into(), help_session)).await?;
+    crate::engine::control::resume(&app.engine, me.id.into(), help_session).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 
@@ -189,7 +189,7 @@ pub async fn wrap_up(help_session: HelpSessionId, disposition: String, #[server(
     }
     crate::text::check("The disposition", disposition, crate::text::Shape::Line)?;
     crate::text::check("The note", &note, crate::text::Shape::Lines)?;
-    crate::engine::retrying(|| crate::engine::control::wrap_up(&app.engine, me.id.into(), help_session, disposition, note.trim())).await?;
+    crate::engine::control::wrap_up(&app.engine, me.id.into(), help_session, disposition, note.trim()).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 

@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use super::events::{log, About, Engine, Event, Notice, Topic, Tx};
 use super::seats;
 use super::{control, lock_agent, offers};
+use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, AgentState, HelpSessionId, QueueId};
@@ -75,6 +76,11 @@ pub(super) async fn set_not_ready(tx: &mut Tx, agent: AgentId, reason: &str) -> 
 /// The agent is available. Channels keep their switches (all of them on the
 /// first time, so "Ready" alone is enough to start taking customers).
 pub async fn set_ready(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
+    retrying(|| set_ready_once(engine, agent)).await
+}
+
+/// One try of [`set_ready`].
+async fn set_ready_once(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let any_on = sqlx::query_scalar!(
@@ -95,6 +101,11 @@ pub async fn set_ready(engine: &Engine, agent: AgentId) -> Result<(), AppError> 
 }
 
 pub async fn set_not_ready_reason(engine: &Engine, agent: AgentId, reason: &str) -> Result<(), AppError> {
+    retrying(|| set_not_ready_reason_once(engine, agent, reason)).await
+}
+
+/// One try of [`set_not_ready_reason`].
+async fn set_not_ready_reason_once(engine: &Engine, agent: AgentId, reason: &str) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     set_not_ready(&mut tx, agent, reason).await?;
@@ -104,6 +115,11 @@ pub async fn set_not_ready_reason(engine: &Engine, agent: AgentId, reason: &str)
 
 /// Turns one channel on or off. On needs the agent READY.
 pub async fn set_channel(engine: &Engine, agent: AgentId, channel: Channel, ready: bool) -> Result<(), AppError> {
+    retrying(|| set_channel_once(engine, agent, channel, ready)).await
+}
+
+/// One try of [`set_channel`].
+async fn set_channel_once(engine: &Engine, agent: AgentId, channel: Channel, ready: bool) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     let state = sqlx::query_scalar!(
         r#"SELECT state AS "state: AgentState" FROM agent_states WHERE representative_id = $1 FOR UPDATE"#,
@@ -134,6 +150,11 @@ pub async fn set_channel(engine: &Engine, agent: AgentId, channel: Channel, read
 /// Opening the desk: a logged-out agent becomes NOT_READY ("Logged in"), so
 /// queues count them as staffed, and chooses Ready when they are.
 pub async fn log_in(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
+    retrying(|| log_in_once(engine, agent)).await
+}
+
+/// One try of [`log_in`].
+async fn log_in_once(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     let state = sqlx::query_scalar!(
         r#"SELECT state AS "state: AgentState" FROM agent_states WHERE representative_id = $1 FOR UPDATE"#,
@@ -176,8 +197,13 @@ pub async fn revoke(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
 /// their queue (they keep their original time, which is earlier than anyone
 /// who entered after them), wrap-ups are closed, and the agent is
 /// LOGGED_OUT. Returns how many customers went back.
-#[tracing::instrument(skip(engine))]
 pub async fn hand_back(engine: &Engine, agent: AgentId, reason: &str) -> Result<usize, AppError> {
+    retrying(|| hand_back_once(engine, agent, reason)).await
+}
+
+/// One try of [`hand_back`].
+#[tracing::instrument(skip(engine))]
+async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result<usize, AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let offered = sqlx::query_scalar!(

@@ -6,6 +6,7 @@
 use super::events::{log, About, Engine, Event, Tx};
 use super::seats::{self, Change};
 use super::{lock_agent, offers};
+use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
@@ -22,6 +23,11 @@ pub enum EndedBy {
 
 /// Ends a live (or held) conversation; the agent goes into wrap-up for it.
 pub async fn end(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> Result<(), AppError> {
+    retrying(|| end_once(engine, help_session, by)).await
+}
+
+/// One try of [`end`].
+async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> Result<(), AppError> {
     let ended = || AppError::NotFound("This conversation has already ended.".into());
     // Whose conversation it is, read first so their row can be locked first.
     let agent = sqlx::query_scalar!(
@@ -64,7 +70,12 @@ pub async fn end(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> R
 
 /// The agent records how it went; the session is complete and the agent can
 /// take customers again.
-pub async fn wrap_up(
+pub async fn wrap_up(engine: &Engine, agent: AgentId, help_session: HelpSessionId, disposition: &str, note: &str) -> Result<(), AppError> {
+    retrying(|| wrap_up_once(engine, agent, help_session, disposition, note)).await
+}
+
+/// One try of [`wrap_up`].
+async fn wrap_up_once(
     engine: &Engine,
     agent: AgentId,
     help_session: HelpSessionId,
@@ -147,6 +158,11 @@ pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
 /// Puts a live conversation on hold: media stops both ways and the seat's
 /// live place is free (another customer can be offered or resumed).
 pub async fn hold(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    retrying(|| hold_once(engine, agent, help_session)).await
+}
+
+/// One try of [`hold`].
+async fn hold_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let holding = sqlx::query!(
@@ -168,6 +184,11 @@ pub async fn hold(engine: &Engine, agent: AgentId, help_session: HelpSessionId) 
 /// that is live goes on hold in the same transaction (switching, as in a
 /// video call center: one conversation with media at a time).
 pub async fn resume(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    retrying(|| resume_once(engine, agent, help_session)).await
+}
+
+/// One try of [`resume`].
+async fn resume_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let target = sqlx::query!(
@@ -223,6 +244,11 @@ async fn held(
 /// The customer's 1–5 rating and optional comment, once, after the
 /// conversation ended.
 pub async fn rate(engine: &Engine, help_session: HelpSessionId, stars: i16, comment: &str) -> Result<(), AppError> {
+    retrying(|| rate_once(engine, help_session, stars, comment)).await
+}
+
+/// One try of [`rate`].
+async fn rate_once(engine: &Engine, help_session: HelpSessionId, stars: i16, comment: &str) -> Result<(), AppError> {
     if !(1..=5).contains(&stars) {
         return Err(AppError::invalid("Choose from 1 to 5 stars."));
     }

@@ -12,6 +12,7 @@ use super::events::{log, About, Engine, Event, Tx};
 use super::lock_agent;
 use super::offers;
 use super::seats::{self, Change};
+use super::retrying;
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode, WhenNobody};
 use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
@@ -31,8 +32,13 @@ pub struct NewRequest {
 /// and offers it in the same one when the queue pushes. Refuses when the
 /// queue is full, or when nobody is logged in for it and the queue says to
 /// refuse (a callback request is always taken: it keeps its place).
-#[tracing::instrument(skip_all, fields(queue = %request.queue_id))]
 pub async fn enter(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
+    retrying(|| enter_once(engine, request.clone())).await
+}
+
+/// One try of [`enter`].
+#[tracing::instrument(skip_all, fields(queue = %request.queue_id))]
+async fn enter_once(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
     let mut tx = engine.begin().await?;
     let mode = admit(&mut tx, request.queue_id, request.channel).await?;
     let id = insert_session(&mut tx, &request, HelpStatus::Waiting).await?;
@@ -57,6 +63,11 @@ pub async fn enter(engine: &Engine, request: NewRequest) -> Result<HelpSessionId
 /// Creates a help session without queueing it (the service kit's
 /// `POST /help/session`); `enqueue` puts it in line later.
 pub async fn create(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
+    retrying(|| create_once(engine, request.clone())).await
+}
+
+/// One try of [`create`].
+async fn create_once(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
     let mut tx = engine.begin().await?;
     let channels = sqlx::query_scalar!(
         r#"SELECT channels AS "channels: Vec<Channel>" FROM queues WHERE id = $1"#,
@@ -76,6 +87,11 @@ pub async fn create(engine: &Engine, request: NewRequest) -> Result<HelpSessionI
 /// Puts a created help session in its queue. 409 when it is already in
 /// line or past that.
 pub async fn enqueue(engine: &Engine, help_session: HelpSessionId) -> Result<(), AppError> {
+    retrying(|| enqueue_once(engine, help_session)).await
+}
+
+/// One try of [`enqueue`].
+async fn enqueue_once(engine: &Engine, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     let created = sqlx::query!(
         r#"SELECT queue_id AS "queue_id: QueueId", channel AS "channel: Channel", status AS "status: HelpStatus"
@@ -194,6 +210,11 @@ pub enum Left {
 /// A waiting (or being offered) customer leaves the queue. 404 when they are
 /// not waiting any more.
 pub async fn leave(engine: &Engine, help_session: HelpSessionId, how: Left) -> Result<(), AppError> {
+    retrying(|| leave_once(engine, help_session, how)).await
+}
+
+/// One try of [`leave`].
+async fn leave_once(engine: &Engine, help_session: HelpSessionId, how: Left) -> Result<(), AppError> {
     let not_waiting = || AppError::NotFound("You are not waiting in a queue.".into());
     loop {
         // If the customer is being offered, the agent's row is locked first

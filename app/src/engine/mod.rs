@@ -27,9 +27,9 @@
 //! offers, then help sessions, then the agent's channel rows. Offers take
 //! agents and customers with SKIP LOCKED and so never wait for them. Should
 //! two transactions deadlock all the same, PostgreSQL ends one, which has
-//! changed nothing: callers run the transition again through `retrying`
-//! (every transition commits its effect in one transaction; what follows
-//! the commit, offering, only logs its failures), and answer 503 if it
+//! changed nothing: every public transition runs itself again through
+//! `retrying` (each commits its effect in one transaction; what follows
+//! the commit, offering, only logs its failures), and answers 503 if it
 //! keeps losing.
 
 pub mod agents;
@@ -68,7 +68,7 @@ const ATTEMPTS: u32 = 3;
 /// serialization conflict (its transaction rolled back, so nothing of it
 /// happened), at most ATTEMPTS times in all, after a short pause that
 /// grows each time.
-pub async fn retrying<T, Fut>(mut transition: impl FnMut() -> Fut) -> Result<T, AppError>
+async fn retrying<T, Fut>(mut transition: impl FnMut() -> Fut) -> Result<T, AppError>
 where
     Fut: Future<Output = Result<T, AppError>>,
 {

@@ -12,6 +12,7 @@
 use super::events::{decode, log, About, Engine, Event, EventRow, Logged, Tx};
 use super::seats::{self, Change};
 use super::{agents, lock_agent};
+use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, HelpSessionId, QueueId};
@@ -86,8 +87,13 @@ pub(super) async fn offer_in(tx: &mut Tx, queue: QueueId) -> Result<Option<Offer
 
 /// The agent takes the customer offered to them. 404 when the offer is gone
 /// (expired, or the customer left).
-#[tracing::instrument(skip(engine))]
 pub async fn accept(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    retrying(|| accept_once(engine, agent, help_session)).await
+}
+
+/// One try of [`accept`].
+#[tracing::instrument(skip(engine))]
+async fn accept_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let rows = sqlx::query_as!(
         EventRow,
         r#"SELECT id AS "id!", at AS "at!", kind AS "kind!", help_session_id, queue_id, representative_id,
@@ -119,7 +125,12 @@ pub enum Unanswered {
 
 /// Ends an offer without an answer: the customer is back in their place (the
 /// same position: their time in the queue does not change).
-pub async fn unanswered(
+pub async fn unanswered(engine: &Engine, agent: AgentId, help_session: HelpSessionId, why: Unanswered) -> Result<(), AppError> {
+    retrying(|| unanswered_once(engine, agent, help_session, why)).await
+}
+
+/// One try of [`unanswered`].
+async fn unanswered_once(
     engine: &Engine,
     agent: AgentId,
     help_session: HelpSessionId,

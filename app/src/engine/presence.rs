@@ -20,6 +20,16 @@ pub enum Subject {
 }
 
 impl Subject {
+    /// The subject of a `connections` row (a customer's or an agent's,
+    /// never both: a CHECK in the schema).
+    fn of_row(help_session: Option<Uuid>, agent: Option<Uuid>) -> Option<Self> {
+        match (help_session, agent) {
+            (Some(help_session), _) => Some(Subject::Customer(help_session.into())),
+            (None, Some(agent)) => Some(Subject::Agent(agent.into())),
+            (None, None) => None,
+        }
+    }
+
     fn ids(self) -> (Option<Uuid>, Option<Uuid>) {
         match self {
             Subject::Customer(id) => (Some(id.uuid()), None),
@@ -102,48 +112,36 @@ pub async fn close(engine: &Engine, connection: Uuid) -> Result<(), AppError> {
     else {
         return Ok(());
     };
-    let subject = match (row.help_session_id, row.representative_id) {
-        (Some(help_session), _) => Subject::Customer(help_session.into()),
-        (None, Some(agent)) => Subject::Agent(agent.into()),
-        (None, None) => return Ok(()),
+    let Some(subject) = Subject::of_row(row.help_session_id, row.representative_id) else {
+        return Ok(());
     };
     let mut tx = engine.begin().await?;
     lock_subject(&mut tx, subject).await?;
     sqlx::query!("DELETE FROM connections WHERE id = $1", connection).execute(&mut *tx).await?;
-    mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
+    mark_lost(&mut tx, subject).await?;
     tx.commit(engine).await?;
     Ok(())
 }
 
 /// The customer or agent of a connection that went is lost from now, when
 /// it was their last.
-async fn mark_lost(
-    conn: &mut sqlx::PgConnection,
-    help_session: Option<Uuid>,
-    agent: Option<Uuid>,
-) -> Result<(), AppError> {
-    // A connection belongs to a customer or an agent, never both (a CHECK
-    // in the schema), so one of the two updates runs.
-    if let Some(help_session) = help_session {
-        sqlx::query!(
+async fn mark_lost(conn: &mut sqlx::PgConnection, subject: Subject) -> Result<(), AppError> {
+    match subject {
+        Subject::Customer(help_session) => sqlx::query!(
             "UPDATE help_sessions SET customer_lost_at = now()
               WHERE id = $1 AND customer_lost_at IS NULL
                 AND NOT EXISTS (SELECT 1 FROM connections WHERE help_session_id = $1)",
-            help_session
-        )
-        .execute(&mut *conn)
-        .await?;
-    }
-    if let Some(agent) = agent {
-        sqlx::query!(
+            help_session.uuid()
+        ),
+        Subject::Agent(agent) => sqlx::query!(
             "UPDATE agent_states SET lost_at = now()
               WHERE representative_id = $1 AND lost_at IS NULL
                 AND NOT EXISTS (SELECT 1 FROM connections WHERE representative_id = $1)",
-            agent
-        )
-        .execute(&mut *conn)
-        .await?;
+            agent.uuid()
+        ),
     }
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -158,8 +156,9 @@ pub async fn reap_dead_instances(engine: &Engine, dead_after_seconds: f64) -> Re
     )
     .fetch_all(&mut *tx)
     .await?;
-    for row in &gone {
-        mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
+    let subjects: Vec<Subject> = gone.iter().filter_map(|row| Subject::of_row(row.help_session_id, row.representative_id)).collect();
+    for subject in subjects {
+        mark_lost(&mut tx, subject).await?;
     }
     tx.commit(engine).await?;
     Ok(gone.len())
@@ -195,8 +194,9 @@ pub async fn reconcile(engine: &Engine, instance: Uuid, held: &[Uuid], rules: Ru
     )
     .fetch_all(&mut *tx)
     .await?;
-    for row in &stale {
-        mark_lost(&mut tx, row.help_session_id, row.representative_id).await?;
+    let subjects: Vec<Subject> = stale.iter().filter_map(|row| Subject::of_row(row.help_session_id, row.representative_id)).collect();
+    for subject in subjects {
+        mark_lost(&mut tx, subject).await?;
     }
     tx.commit(engine).await?;
     // A session never connected counts as lost since it was due to connect,

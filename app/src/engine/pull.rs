@@ -3,6 +3,7 @@
 //! it at once: the SQL function `take_next_customer` of `pull.sql`.
 
 use super::events::{Engine, EventRow, Logged};
+use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, HelpSessionId, QueueId};
@@ -98,8 +99,13 @@ impl TryFrom<Press> for Outcome {
 }
 
 /// "Next customer". `None` when nobody is waiting.
-#[tracing::instrument(skip(engine))]
 pub async fn next_customer(engine: &Engine, agent: AgentId) -> Result<Option<Taken>, AppError> {
+    retrying(|| next_customer_once(engine, agent)).await
+}
+
+/// One try of [`next_customer`].
+#[tracing::instrument(skip(engine))]
+async fn next_customer_once(engine: &Engine, agent: AgentId) -> Result<Option<Taken>, AppError> {
     let press = sqlx::query_as!(
         Press,
         r#"SELECT outcome AS "outcome!", taken_name, taken_reason, taken_phone, taken_channel, event_id, event_at,

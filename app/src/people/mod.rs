@@ -63,7 +63,7 @@ pub async fn set_disabled(id: Uuid, disabled: bool) -> Result<Person, AppError> 
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let person = repo::set_disabled(&state.pool, id, disabled).await?;
     if disabled {
-        crate::engine::retrying(|| crate::engine::agents::revoke(&state.engine, id.into())).await?;
+        crate::engine::agents::revoke(&state.engine, id.into()).await?;
     }
     tracing::info!(by = %me.id, representative = %id, disabled, "access changed");
     Ok(person)
@@ -77,7 +77,7 @@ pub async fn reset_password(id: Uuid, password: String) -> Result<Person, AppErr
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let password = NewPassword::parse(&password)?;
     let person = repo::set_password(&state.pool, id, password).await?;
-    crate::engine::retrying(|| crate::engine::agents::revoke(&state.engine, id.into())).await?;
+    crate::engine::agents::revoke(&state.engine, id.into()).await?;
     tracing::info!(by = %me.id, representative = %id, "password reset");
     Ok(person)
 }

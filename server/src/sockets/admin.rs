@@ -8,7 +8,9 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use tower_sessions::Session;
 
+use app::access::Area;
 use app::engine::events::Notice;
+use app::engine::presence::Subject;
 use app::state::AppState;
 
 use super::{pump, refuse};
@@ -26,25 +28,25 @@ async fn admin_socket(
     Extension(live): Extension<Live>,
     session: Session,
 ) -> Response {
-    if let Err(error) = app::auth::session::allowed(&session, &state.pool, app::access::Area::Admin).await {
-        return refuse(error);
-    }
-    super::sized(ws).on_upgrade(move |socket| async move {
+    let me = match app::auth::session::allowed(&session, &state.pool, Area::Admin).await {
+        Ok(me) => me,
+        Err(error) => return refuse(error),
+    };
+    let limits = state.limits.clone();
+    super::upgrade(ws, &limits, Subject::Agent(me.id.into()), "admin", move |socket| async move {
         let relevant = |notice: &Notice| !notice.kind.conversation_only();
-        let render = move || {
+        // Demoted or disabled since: the board closes.
+        let allowed = || {
+            let (session, pool) = (session.clone(), state.pool.clone());
+            async move { app::auth::session::allowed(&session, &pool, Area::Admin).await.is_ok() }
+        };
+        let render = || {
             let state = state.clone();
-            let session = session.clone();
             async move {
-                // Demoted or disabled since: the board closes.
-                if app::auth::session::allowed(&session, &state.pool, app::access::Area::Admin).await.is_err() {
-                    return Ok((String::new(), true));
-                }
                 let board = app::metrics::board::board(&state.pool, &state.metrics).await?;
                 Ok((serde_json::to_string(&board).unwrap_or_default(), false))
             }
         };
-        if let Err(error) = pump(socket, live.notices.subscribe(), relevant, render).await {
-            tracing::warn!(?error, "admin socket ended with an error");
-        }
+        pump(socket, live.notices.subscribe(), relevant, allowed, render).await
     })
 }

@@ -48,8 +48,8 @@ impl ConversationQuery {
     }
 }
 
-/// `/ws/chat?session=`: a conversation's chat, pushed whole to its customer
-/// and its representative on every new message.
+/// `/ws/chat?session=`: a conversation's chat for its customer and its
+/// representative: all of it on connecting, then each new message.
 async fn chat_socket(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
@@ -59,28 +59,21 @@ async fn chat_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.help_session;
-    let slot = match query.side(&state, &session, &headers).await {
-        Ok(_) => state.limits.socket(Subject::Customer(help_session)),
-        Err(error) => Err(error),
-    };
-    let slot = match slot {
-        Ok(slot) => slot,
-        Err(error) => return refuse(error),
-    };
-    super::sized(ws).on_upgrade(move |socket| async move {
-        let _slot = slot;
-        let relevant = move |notice: &Notice| {
-            (notice.kind == Topic::Message && notice.help_session == Some(help_session)) || notice.kind == Topic::Access
-        };
-        let engine = state.engine.clone();
+    if let Err(error) = query.side(&state, &session, &headers).await {
+        return refuse(error);
+    }
+    let limits = state.limits.clone();
+    super::upgrade(ws, &limits, Subject::Customer(help_session), "chat", move |socket| async move {
+        let relevant = move |notice: &Notice| notice.kind == Topic::Message && notice.help_session == Some(help_session);
+        // The representative's access taken, or the conversation handed to
+        // another: the chat closes.
+        let party = Party { state, session, headers, query };
+        let allowed = || party.still();
+        let engine = party.state.engine.clone();
         let last = Arc::new(AtomicI64::new(0));
         let render = move || {
-            let (engine, last, state, session, query, headers) =
-                (engine.clone(), last.clone(), state.clone(), session.clone(), query.clone(), headers.clone());
+            let (engine, last) = (engine.clone(), last.clone());
             async move {
-                if query.side(&state, &session, &headers).await.is_err() {
-                    return Ok((String::new(), true));
-                }
                 let after = last.load(Ordering::SeqCst);
                 let new: Vec<ChatMessage> =
                     messages::messages_after(&engine, help_session, after).await?.into_iter().map(ChatMessage::from).collect();
@@ -92,9 +85,7 @@ async fn chat_socket(
                 Ok((serde_json::to_string(&new).unwrap_or_default(), false))
             }
         };
-        if let Err(error) = pump(socket, live.notices.subscribe(), relevant, render).await {
-            tracing::warn!(?error, "chat socket ended with an error");
-        }
+        pump(socket, live.notices.subscribe(), relevant, allowed, render).await
     })
 }
 
@@ -115,16 +106,10 @@ async fn signal_socket(
         Ok(side) => side,
         Err(error) => return refuse(error),
     };
-    let slot = match state.limits.socket(Subject::Customer(help_session)) {
-        Ok(slot) => slot,
-        Err(error) => return refuse(error),
-    };
-    super::sized(ws).on_upgrade(move |socket| async move {
-        let _slot = slot;
+    let limits = state.limits.clone();
+    super::upgrade(ws, &limits, Subject::Customer(help_session), "signal", move |socket| {
         let party = Party { state, session, headers, query };
-        if let Err(error) = relay(socket, party, live, help_session, side).await {
-            tracing::warn!(?error, "signal socket ended with an error");
-        }
+        relay(socket, party, live, help_session, side)
     })
 }
 
@@ -134,6 +119,13 @@ struct Party {
     session: Session,
     headers: HeaderMap,
     query: ConversationQuery,
+}
+
+impl Party {
+    /// Whether the page still speaks for a side of its conversation.
+    async fn still(&self) -> bool {
+        self.query.side(&self.state, &self.session, &self.headers).await.is_ok()
+    }
 }
 
 async fn relay(
@@ -175,7 +167,7 @@ async fn relay(
             },
             notice = notices.recv() => match notice {
                 Ok(notice) if notice.kind == Topic::Access => {
-                    if party.query.side(&party.state, &party.session, &party.headers).await.is_err() {
+                    if !party.still().await {
                         return Ok(());
                     }
                     false

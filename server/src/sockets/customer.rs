@@ -50,15 +50,9 @@ async fn customer_socket(
         Ok(None) => return (StatusCode::UNAUTHORIZED, "A valid customer token is needed.").into_response(),
         Err(error) => return super::refuse(error),
     };
-    let slot = match state.limits.socket(Subject::Customer(help_session)) {
-        Ok(slot) => slot,
-        Err(error) => return super::refuse(error),
-    };
-    super::sized(ws).on_upgrade(move |socket| async move {
-        let _slot = slot;
-        if let Err(error) = run_customer(socket, state, live, help_session).await {
-            tracing::warn!(?error, "customer socket ended with an error");
-        }
+    let limits = state.limits.clone();
+    super::upgrade(ws, &limits, Subject::Customer(help_session), "customer", move |socket| {
+        run_customer(socket, state, live, help_session)
     })
 }
 

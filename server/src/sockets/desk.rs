@@ -40,16 +40,9 @@ async fn rep_socket(
         Ok(None) => return (StatusCode::UNAUTHORIZED, "Please sign in first.").into_response(),
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    let slot = match state.limits.socket(Subject::Agent(me.id.into())) {
-        Ok(slot) => slot,
-        Err(error) => return super::refuse(error),
-    };
-    super::sized(ws).on_upgrade(move |socket| async move {
-        let _slot = slot;
-        if let Err(error) = run_rep(socket, state, live, session, me.id.into()).await {
-            tracing::warn!(?error, "desk socket ended with an error");
-        }
-    })
+    let agent = AgentId::from(me.id);
+    let limits = state.limits.clone();
+    super::upgrade(ws, &limits, Subject::Agent(agent), "desk", move |socket| run_rep(socket, state, live, session, agent))
 }
 
 async fn run_rep(socket: WebSocket, state: AppState, live: Live, session: Session, agent: AgentId) -> Result<(), AppError> {
@@ -67,20 +60,20 @@ async fn run_rep(socket: WebSocket, state: AppState, live: Live, session: Sessio
     let relevant =
         move |notice: &Notice| notice.agent == Some(agent) || notice.queue.is_some_and(|queue| queues.contains(&queue));
     let pool = state.pool.clone();
+    // Disabled, signed out elsewhere or given a new password since: the desk
+    // closes.
+    let allowed = || {
+        let (session, pool) = (session.clone(), state.pool.clone());
+        async move { app::auth::session::allowed(&session, &pool, Area::Rep).await.is_ok() }
+    };
     let render = move || {
         let pool = pool.clone();
-        let session = session.clone();
         async move {
-            // Disabled, signed out elsewhere or given a new password since:
-            // the desk closes.
-            if app::auth::session::allowed(&session, &pool, Area::Rep).await.is_err() {
-                return Ok((String::new(), true));
-            }
             let desk = snapshot::desk(&pool, agent).await?;
             Ok((serde_json::to_string(&desk).unwrap_or_default(), false))
         }
     };
-    let result = pump(socket, live.notices.subscribe(), relevant, render).await;
+    let result = pump(socket, live.notices.subscribe(), relevant, allowed, render).await;
     presence::close(&state.engine, connection).await?;
     result
 }
