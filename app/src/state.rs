@@ -22,6 +22,8 @@ pub struct AppState {
     pub metrics: crate::metrics::settings::MetricsSettings,
     /// Rates and counts the anonymous may not exceed.
     pub limits: crate::limits::Limits,
+    /// How many times one customer may be transferred.
+    pub max_transfers: i32,
 }
 
 /// How hard guessing passwords is made.

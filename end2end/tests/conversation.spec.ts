@@ -7,8 +7,13 @@ import { addRepresentative, open, signIn } from './helpers';
 test.describe.configure({ mode: 'serial' });
 
 const REP = { email: 'cora@example.com', name: 'Cora Call', password: 'cora has a long password' };
+/** A second representative, for transfers; logged out until the last test. */
+const TESS = { email: 'tess@example.com', name: 'Tess Transfer', password: 'tess has a long password' };
 
-test.beforeAll(() => addRepresentative(REP));
+test.beforeAll(() => {
+  addRepresentative(REP);
+  addRepresentative(TESS);
+});
 
 type Inbound = { videoFrames: number; videoBytes: number; audioBytes: number; videoReports: number };
 
@@ -339,4 +344,56 @@ test('a customer behind a strict NAT: the call is relayed through TURN and media
   await card.getByRole('button', { name: 'Done' }).click();
   await nora.context().close();
   await deskContext.close();
+});
+
+test('a cold transfer to a queue: the customer waits again, a second representative takes the call and the chat', async ({
+  browser,
+  page: desk,
+}) => {
+  await openDesk(desk);
+  const tessContext = await browser.newContext();
+  const tess = await tessContext.newPage();
+  await signIn(tess, TESS.email, TESS.password);
+  await expect(tess.getByTestId('agent-state')).toHaveText(/Not ready/);
+
+  const tara = await customer(browser, 'Tara Transfer', 'Video');
+  const session = await accept(desk, 'Tara Transfer');
+  await flows(tara, { video: true });
+  await tara.getByPlaceholder('Write a message').fill('I need to change my plan.');
+  await tara.getByRole('button', { name: 'Send' }).click();
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Tara Transfer' });
+  await expect(card.getByTestId('chat')).toContainText('I need to change my plan.');
+
+  // Cora transfers Tara to General (the only queue) with a note.
+  await card.getByTestId('transfer-open').click();
+  await expect(card.getByTestId('transfer-target')).toContainText('General');
+  await card.getByTestId('transfer-note').fill('Plan change, already verified');
+  await card.getByTestId('transfer-send').click();
+  await expect(card.getByTestId('customer-status')).toHaveText('wrap-up');
+  await expect(card.getByTestId('transfer-outcome')).toHaveText('Transferred to General.');
+  await expect(tara.getByTestId('transferred')).toHaveText('You are being transferred to General.');
+  await expect(tara.getByTestId('position')).toHaveText('1');
+  // Cora's call is gone: nothing flows to or from her.
+  await expect.poll(() => desk.evaluate((id) => !(window as any).switchboardCalls?.get(id)?.pc, session)).toBe(true);
+
+  // Tess goes Ready, is offered Tara with Cora's note, and takes her.
+  await tess.getByRole('button', { name: 'Ready', exact: true }).click();
+  const offer = tess.getByTestId('offer').filter({ hasText: 'Tara Transfer' });
+  await expect(offer.getByTestId('handover')).toContainText('Cora Call');
+  await expect(offer.getByTestId('handover-note')).toContainText('Plan change, already verified');
+  const again = await accept(tess, 'Tara Transfer');
+  expect(again).toBe(session);
+  await flows(tara, { video: true });
+  await flows(tess, { video: true, session });
+  const tessCard = tess.getByTestId('my-customer').filter({ hasText: 'Tara Transfer' });
+  await expect(tessCard.getByTestId('chat')).toContainText('I need to change my plan.');
+  expect(await desk.evaluate((id) => !(window as any).switchboardCalls?.get(id)?.pc, session)).toBe(true);
+
+  await card.getByRole('button', { name: 'Done' }).click();
+  await tessCard.getByRole('button', { name: 'End', exact: true }).click();
+  await tessCard.getByRole('button', { name: 'Done' }).click();
+  await expect(tess.getByTestId('recent-representatives').first()).toHaveText('With Cora Call, Tess Transfer');
+  await tess.getByRole('button', { name: 'Log out of queues' }).click();
+  await tara.context().close();
+  await tessContext.close();
 });

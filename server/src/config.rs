@@ -66,6 +66,9 @@ pub struct Config {
     /// connected to (or an API session never put in line) is given up after
     /// this long.
     pub unconnected_seconds: u64,
+    /// `SWITCHBOARD_MAX_TRANSFERS` (default 5): how many times one customer
+    /// may be transferred.
+    pub max_transfers: i32,
     /// `SWITCHBOARD_STUN_URLS`, `SWITCHBOARD_TURN_URLS` (comma-separated),
     /// `SWITCHBOARD_TURN_SECRET` (coturn's static-auth-secret) and
     /// `SWITCHBOARD_TURN_TTL_SECONDS`: the calls' ICE servers.
@@ -236,6 +239,7 @@ impl Config {
                 "SWITCHBOARD_UNCONNECTED_SECONDS",
                 parsed("SWITCHBOARD_UNCONNECTED_SECONDS", 120u64)?,
             )?,
+            max_transfers: i32::from(parsed("SWITCHBOARD_MAX_TRANSFERS", 5u16)?),
             ice: ice()?,
             metrics: MetricsSettings {
                 time_zone: var("SWITCHBOARD_TIME_ZONE").unwrap_or_else(|| "UTC".into()),

@@ -53,6 +53,7 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
         ice: config.ice.clone(),
         metrics: config.metrics.clone(),
         limits: app::limits::Limits::new(config.limits.clone()),
+        max_transfers: config.max_transfers,
     })
 }
 

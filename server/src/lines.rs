@@ -58,6 +58,13 @@ pub struct Watch {
     help_session: HelpSessionId,
 }
 
+impl Watch {
+    /// The queue whose line this watches.
+    pub fn queue(&self) -> QueueId {
+        self.queue
+    }
+}
+
 impl Drop for Watch {
     fn drop(&mut self) {
         let mut watched = self.lines.lock();

@@ -118,6 +118,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.metric_sessions",
             "public.metric_totals",
             "public.offers",
+            "public.participants",
             "public.queue_entries",
             "public.queue_members",
             "public.queues",

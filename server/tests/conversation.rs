@@ -333,7 +333,7 @@ async fn a_representative_lost_past_grace_sends_the_customer_back_to_the_front(p
         }
         assert!(tokio::time::Instant::now() < deadline, "still {view}");
     };
-    assert_eq!(view["reconnecting"], true);
+    assert_eq!(view["back"]["why"], "reconnecting");
     assert_eq!(view["position"], 1, "back at the front, before the customer who came later");
     assert_eq!(status_of(&pool, xena).await, "waiting");
 }

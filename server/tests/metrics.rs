@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use app::engine::events::{About, Event};
+use app::engine::events::{About, Event, TransferStage};
 use app::engine::line::{self, Left, NewRequest};
 use app::metrics::{report, roll, Figures, MetricsSettings, Report, ReportQuery, TableKind};
 use app::model::Role;
@@ -122,12 +122,15 @@ async fn sessions_day(pool: &PgPool, d: &Day) {
     event(pool, DAY, "10:06:00", s4_sales.by(bob), done()).await;
     event(pool, DAY, "10:06:10", s4_sales.by(bob), Event::Rated { rating: 3 }).await;
     // S5: Sales, answered by Alice after 5 s, transferred to Support after
-    // 180 s; Support answers (Bob) 20 s later; Bob handles 480 s.
+    // 180 s; Support answers (Bob) 20 s later; Alice wraps her part up while
+    // Bob talks (which ends nothing of his); Bob handles 480 s.
     let (s5_sales, s5_support) = (About::help_session(s5, sales), About::help_session(s5, support));
     event(pool, DAY, "11:00:00", s5_sales, enter()).await;
     event(pool, DAY, "11:00:05", s5_sales.by(alice), Event::Connect { mode: RoutingMode::Pull }).await;
-    event(pool, DAY, "11:03:05", s5_sales.by(alice), Event::Transfer { to_queue: support }).await;
+    let transfer = Event::Transfer { stage: TransferStage::Requested, to_queue: support, to_agent: None, reason: None };
+    event(pool, DAY, "11:03:05", s5_support.by(alice), transfer).await;
     event(pool, DAY, "11:03:25", s5_support.by(bob), push()).await;
+    event(pool, DAY, "11:04:00", s5_sales.by(alice), done()).await;
     event(pool, DAY, "11:10:25", s5_support.by(bob), Event::EndByAgent {}).await;
     event(pool, DAY, "11:11:25", s5_support.by(bob), done()).await;
     // S7, Support: gone after 20 s: abandoned, but within Support's 30 s.

@@ -1,5 +1,5 @@
 //! Who is asking about a help session: its customer (by their signed
-//! token) or the representative it is assigned to (by their sign-in).
+//! token) or a representative taking part in it now (by their sign-in).
 //! Anybody else gets a 404, so a token for one session reaches no other.
 
 use sqlx::PgPool;
@@ -44,7 +44,8 @@ pub async fn of(
         return Err(not_yours());
     };
     let assigned = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM help_sessions WHERE id = $1 AND agent_id = $2) AS "assigned!""#,
+        r#"SELECT EXISTS (SELECT 1 FROM participants
+                            WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL) AS "assigned!""#,
         help_session.uuid(),
         me.id
     )

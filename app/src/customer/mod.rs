@@ -44,9 +44,8 @@ pub enum CustomerView {
         estimate: String,
         /// Set when nobody is logged in for the queue: what the queue says.
         nobody: Option<String>,
-        /// Their representative was lost mid-conversation: they are back at
-        /// the front of the line while another one is found.
-        reconnecting: bool,
+        /// Set when they were being served before: why they wait again.
+        back: Option<Back>,
     },
     /// Made (through the API) but not put in line yet.
     NotQueued { queue: String, channel: Channel },
@@ -56,6 +55,18 @@ pub enum CustomerView {
     Finished { can_rate: bool },
     /// Not waiting any more: left, gone, or served.
     Closed { reason: String },
+}
+
+/// Why a customer who was being served waits in the line again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "why", rename_all = "snake_case")]
+pub enum Back {
+    /// Their representative was lost mid-conversation: they are back at the
+    /// front of the line while another one is found.
+    Reconnecting,
+    /// Their representative transferred them: to a queue (its name) or a
+    /// colleague (their first name).
+    Transferred { to: String },
 }
 
 /// What a customer gets back after asking for help.

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use sqlx::PgPool;
 
 use super::waiting::{estimate, DEFAULT_HANDLE_SECONDS};
-use super::CustomerView;
+use super::{Back, CustomerView};
+use crate::engine::events::{Event, TransferStage};
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{HelpSessionId, HelpStatus, QueueId};
@@ -27,7 +28,7 @@ pub struct Numbers {
 
 impl Numbers {
     /// The view of a customer waiting at `position` (1 = next).
-    pub fn waiting(&self, channel: Channel, position: i64, reconnecting: bool) -> CustomerView {
+    pub fn waiting(&self, channel: Channel, position: i64, back: Option<Back>) -> CustomerView {
         let handle = self.handle_seconds.get(&channel).copied().unwrap_or(DEFAULT_HANDLE_SECONDS);
         CustomerView::Waiting {
             queue: self.queue.clone(),
@@ -35,7 +36,7 @@ impl Numbers {
             position,
             estimate: estimate(position, self.ready, handle),
             nobody: (self.logged_in == 0).then(|| self.nobody_message.clone()),
-            reconnecting,
+            back,
         }
     }
 }
@@ -129,16 +130,9 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             )
             .fetch_one(pool)
             .await?;
-            let reconnecting = sqlx::query_scalar!(
-                r#"SELECT EXISTS (SELECT 1 FROM events
-                                   WHERE help_session_id = $1 AND kind = 'REQUEUE'
-                                     AND (detail->>'talking')::boolean) AS "reconnecting!""#,
-                help_session.uuid(),
-            )
-            .fetch_one(pool)
-            .await?;
+            let back = back(pool, help_session).await?;
             let numbers = numbers(pool, row.queue_id.into()).await?;
-            numbers.waiting(channel, ahead + 1, reconnecting)
+            numbers.waiting(channel, ahead + 1, back)
         }
         HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
             help_session,
@@ -159,4 +153,34 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
         HelpStatus::Created => CustomerView::NotQueued { queue: row.queue, channel },
     };
     Ok(Some(view))
+}
+
+/// Why a waiting customer waits again, from the last event that put them
+/// back in a line (their representative lost, or a transfer).
+async fn back(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<Back>, AppError> {
+    let Some(last) = sqlx::query!(
+        r#"SELECT e.kind, e.detail, q.name AS "queue?",
+                  split_part(r.display_name, ' ', 1) AS "colleague?"
+             FROM events e
+             LEFT JOIN queues q ON q.id = e.queue_id
+             LEFT JOIN representatives r ON r.id = (e.detail->>'to_agent')::uuid
+            WHERE e.help_session_id = $1
+              AND (e.kind = 'TRANSFER' OR (e.kind = 'REQUEUE' AND (e.detail->>'talking')::boolean))
+            ORDER BY e.id DESC LIMIT 1"#,
+        help_session.uuid()
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let queue = last.queue.unwrap_or_default();
+    Ok(match Event::from_columns(&last.kind, last.detail) {
+        Ok(Event::Requeue { .. }) => Some(Back::Reconnecting),
+        Ok(Event::Transfer { stage: TransferStage::Requested, to_agent: Some(_), .. }) => {
+            Some(Back::Transferred { to: last.colleague.unwrap_or(queue) })
+        }
+        Ok(Event::Transfer { .. }) => Some(Back::Transferred { to: queue }),
+        _ => None,
+    })
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
-use crate::states::{AgentState, HelpSessionId, HelpStatus, QueueId};
+use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 
 #[cfg(feature = "ssr")]
 pub mod snapshot;
@@ -34,6 +34,17 @@ pub struct OfferCard {
     pub waited_seconds: i64,
     /// Time left to accept, in milliseconds, when this was sent.
     pub expires_in_ms: i64,
+    /// Set when the customer was transferred here.
+    pub transferred: Option<Handover>,
+}
+
+/// Who transferred a customer, and their note for the next representative.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handover {
+    pub by: String,
+    /// To this representative by name (not to a queue).
+    pub by_name: bool,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,10 +55,14 @@ pub struct CustomerCard {
     pub channel: Channel,
     pub phone: Option<String>,
     pub queue: String,
-    /// Active, OnHold or WrapUp.
+    /// Active, OnHold or WrapUp (this representative's part ended).
     pub status: HelpStatus,
     /// Seconds left of the queue's wrap-up time (in wrap-up only).
     pub wrap_up_left_seconds: Option<i64>,
+    /// Set when the customer was transferred to this representative.
+    pub transferred: Option<Handover>,
+    /// In wrap-up after transferring the customer: what became of it.
+    pub transfer_outcome: Option<String>,
 }
 
 /// A conversation this agent finished lately, as kept in the record.
@@ -62,6 +77,8 @@ pub struct PastConversation {
     pub note: Option<String>,
     pub rating: Option<i16>,
     pub rating_comment: Option<String>,
+    /// Every representative who took part, in the order they joined.
+    pub representatives: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +99,37 @@ pub struct Desk {
     pub queues: Vec<QueueLine>,
     /// The latest conversations this agent completed (newest first).
     pub recent: Vec<PastConversation>,
+}
+
+/// A queue a customer may be transferred to, with what the representative
+/// weighs first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferQueue {
+    pub id: QueueId,
+    pub name: String,
+    pub waiting: i64,
+    /// Members READY now.
+    pub ready: i64,
+    /// The wait of a customer joining its line now.
+    pub estimate: String,
+}
+
+/// A colleague a customer may be transferred to by name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferColleague {
+    pub id: AgentId,
+    pub name: String,
+    pub state: AgentState,
+    pub reason: Option<String>,
+}
+
+/// Where the customer of one conversation may be transferred. Whether a
+/// target can take them is decided when the transfer is asked for (a
+/// refusal says why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferChoices {
+    pub queues: Vec<TransferQueue>,
+    pub colleagues: Vec<TransferColleague>,
 }
 
 /// Reasons offered for NOT_READY.
@@ -173,6 +221,37 @@ pub async fn hold(help_session: HelpSessionId) -> Result<Desk, AppError> {
 pub async fn resume(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     crate::engine::control::resume(&app.engine, me.id.into(), help_session).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
+}
+
+/// The queues and colleagues this conversation's customer may be
+/// transferred to.
+#[server(prefix = "/api", endpoint = "desk/transfer-targets")]
+pub async fn transfer_targets(help_session: HelpSessionId) -> Result<TransferChoices, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    snapshot::own(&app.pool, me.id.into(), help_session).await?;
+    snapshot::transfer_targets(&app.pool, me.id.into(), help_session).await
+}
+
+/// Transfers the customer to a queue (`to_queue`) or a colleague by name
+/// (`to_agent`), with an optional note for the next representative. This
+/// representative's part ends: wrap-up follows.
+#[server(prefix = "/api", endpoint = "desk/transfer")]
+pub async fn transfer_customer(
+    help_session: HelpSessionId,
+    #[server(default)] to_queue: Option<QueueId>,
+    #[server(default)] to_agent: Option<AgentId>,
+    #[server(default)] note: String,
+) -> Result<Desk, AppError> {
+    use crate::engine::transfer::{self, Target, Transfer};
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    let to = match (to_queue, to_agent) {
+        (Some(queue), None) => Target::Queue(queue),
+        (None, Some(agent)) => Target::Agent(agent),
+        _ => return Err(AppError::invalid("Choose one queue or one colleague to transfer to.")),
+    };
+    let request = Transfer { help_session, to, note, max_transfers: app.max_transfers };
+    transfer::transfer(&app.engine, me.id.into(), &request).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 

@@ -2,7 +2,11 @@
 
 use sqlx::PgPool;
 
-use super::{ChannelSeat, CustomerCard, Desk, OfferCard, PastConversation, QueueLine};
+use super::{
+    ChannelSeat, CustomerCard, Desk, Handover, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
+    TransferChoices,
+};
+use crate::engine::events::{Event, TransferStage};
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
@@ -39,8 +43,10 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     let offers = sqlx::query!(
         r#"SELECT o.help_session_id AS "help_session_id: HelpSessionId", h.customer_name, h.reason, o.channel, q.name AS queue,
                   extract(epoch FROM now() - h.entered_at)::bigint AS "waited!",
-                  (extract(epoch FROM o.expires_at - now()) * 1000)::bigint AS "expires_in_ms!"
+                  (extract(epoch FROM o.expires_at - now()) * 1000)::bigint AS "expires_in_ms!",
+                  t.display_name AS "transferred_by?", o.transfer_from IS NOT NULL AS "by_name!", h.transfer_note
              FROM offers o JOIN help_sessions h ON h.id = o.help_session_id JOIN queues q ON q.id = o.queue_id
+             LEFT JOIN representatives t ON t.id = h.transferred_by
             WHERE o.representative_id = $1 ORDER BY o.offered_at"#,
         agent
     )
@@ -56,23 +62,46 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             queue: row.queue,
             waited_seconds: row.waited,
             expires_in_ms: row.expires_in_ms.max(0),
+            transferred: row.transferred_by.map(|by| Handover { by, by_name: row.by_name, note: row.transfer_note }),
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
+    // Every part not wrapped up yet: live ones show the conversation's
+    // status, ended ones are in wrap-up (with what became of a transfer
+    // this representative made: the last TRANSFER they logged in the part).
     let customers = sqlx::query!(
-        r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.reason, h.channel, h.phone, h.status AS "status: HelpStatus", q.name AS queue,
-                  CASE WHEN h.status = 'wrap_up'
-                       THEN greatest(0, q.wrap_up_seconds - extract(epoch FROM now() - h.ended_at))::bigint END
-                       AS wrap_up_left
-             FROM help_sessions h JOIN queues q ON q.id = h.queue_id
-            WHERE h.agent_id = $1 AND h.status IN ('active', 'on_hold', 'wrap_up')
-            ORDER BY h.answered_at"#,
+        r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.reason, h.channel, h.phone, q.name AS queue,
+                  CASE WHEN p.left_at IS NULL THEN h.status ELSE 'wrap_up' END AS "status!: HelpStatus",
+                  CASE WHEN p.left_at IS NOT NULL
+                       THEN greatest(0, q.wrap_up_seconds - extract(epoch FROM now() - p.left_at))::bigint END
+                       AS wrap_up_left,
+                  t.display_name AS "transferred_by?", h.transfer_note,
+                  coalesce(h.transferred_by <> $1, false) AS "transferred_here!",
+                  e.kind AS "transfer_kind?", e.detail AS "transfer_detail?",
+                  (SELECT name FROM queues WHERE id = (e.detail->>'to_queue')::uuid) AS "to_queue?",
+                  (SELECT display_name FROM representatives WHERE id = (e.detail->>'to_agent')::uuid) AS "to_agent?"
+             FROM participants p
+             JOIN help_sessions h ON h.id = p.help_session_id
+             JOIN queues q ON q.id = p.queue_id
+             LEFT JOIN representatives t ON t.id = h.transferred_by
+             LEFT JOIN LATERAL (SELECT kind, detail FROM events
+                                 WHERE help_session_id = h.id AND kind = 'TRANSFER' AND representative_id = $1
+                                   AND at >= p.joined_at
+                                 ORDER BY id DESC LIMIT 1) e ON p.left_at IS NOT NULL
+            WHERE p.representative_id = $1 AND p.wrapped_at IS NULL
+            ORDER BY p.joined_at"#,
         agent
     )
     .fetch_all(pool)
     .await?
     .into_iter()
     .map(|row| {
+        let outcome = match (row.transfer_kind, row.transfer_detail) {
+            (Some(kind), Some(detail)) => Event::from_columns(&kind, detail).ok().and_then(|event| {
+                transfer_outcome(&event, row.to_queue.as_deref().unwrap_or("the queue"), row.to_agent.as_deref())
+            }),
+            _ => None,
+        };
         Ok(CustomerCard {
             help_session_id: row.id,
             customer_name: row.customer_name,
@@ -82,6 +111,11 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             queue: row.queue,
             status: row.status,
             wrap_up_left_seconds: row.wrap_up_left,
+            transferred: row
+                .transferred_by
+                .filter(|_| row.transferred_here)
+                .map(|by| Handover { by, by_name: false, note: row.transfer_note }),
+            transfer_outcome: outcome,
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
@@ -100,10 +134,14 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     let recent = sqlx::query!(
-        r#"SELECT id AS "id: HelpSessionId", customer_name, channel, ended_at AS "ended_at!", disposition, note, rating, rating_comment
-             FROM help_sessions
-            WHERE agent_id = $1 AND status = 'completed' AND ended_at IS NOT NULL
-            ORDER BY completed_at DESC LIMIT 10"#,
+        r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.channel, p.left_at AS "ended_at!", p.disposition, p.note,
+                  h.rating, h.rating_comment,
+                  ARRAY(SELECT r.display_name FROM participants o JOIN representatives r ON r.id = o.representative_id
+                         WHERE o.help_session_id = h.id AND o.role IN ('agent', 'conference')
+                         GROUP BY r.id, r.display_name ORDER BY min(o.joined_at)) AS "representatives!"
+             FROM participants p JOIN help_sessions h ON h.id = p.help_session_id
+            WHERE p.representative_id = $1 AND p.wrapped_at IS NOT NULL AND p.role IN ('agent', 'conference')
+            ORDER BY p.wrapped_at DESC LIMIT 10"#,
         agent
     )
     .fetch_all(pool)
@@ -119,16 +157,40 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             note: row.note.filter(|n| !n.is_empty()),
             rating: row.rating,
             rating_comment: row.rating_comment,
+            representatives: row.representatives,
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Desk { state: state.state, reason: state.reason, channels, offers, customers, queues, recent })
 }
 
-/// 404 unless the help session is this agent's.
+/// What became of a transfer, for the desk of the representative who made
+/// it; `None` for events that are not a transfer.
+fn transfer_outcome(event: &Event, to_queue: &str, to_agent: Option<&str>) -> Option<String> {
+    let Event::Transfer { stage, reason, .. } = event else { return None };
+    let colleague = to_agent.unwrap_or("Your colleague");
+    Some(match (stage, to_agent) {
+        (TransferStage::Requested, None) => format!("Transferred to {to_queue}."),
+        (TransferStage::Requested, Some(name)) => format!("Transferring to {name}: waiting for them to accept."),
+        (TransferStage::Accepted, _) => format!("{colleague} took the customer."),
+        (TransferStage::Failed, _) => {
+            let what = match reason.as_deref() {
+                Some("declined") => format!("{colleague} declined"),
+                Some("missed") => format!("{colleague} did not answer"),
+                Some("logged out") => format!("{colleague} logged out"),
+                Some("the customer left") => return Some(format!("The customer left before {colleague} answered.")),
+                _ => format!("{colleague} could not take the customer"),
+            };
+            format!("{what}: the customer is back at the front of {to_queue}'s line.")
+        }
+    })
+}
+
+/// 404 unless the help session is this agent's (a part not wrapped up).
 pub async fn own(pool: &PgPool, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mine = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM help_sessions WHERE id = $1 AND agent_id = $2) AS "mine!""#,
+        r#"SELECT EXISTS (SELECT 1 FROM participants
+                           WHERE help_session_id = $1 AND representative_id = $2 AND wrapped_at IS NULL) AS "mine!""#,
         help_session.uuid(),
         agent.uuid()
     )
@@ -139,4 +201,45 @@ pub async fn own(pool: &PgPool, agent: AgentId, help_session: HelpSessionId) -> 
     } else {
         Err(AppError::NotFound("This is not one of your customers.".into()))
     }
+}
+
+/// Every queue that takes the conversation's channel, with its line and
+/// who is READY, and every other signed-in representative.
+pub async fn transfer_targets(pool: &PgPool, agent: AgentId, help_session: HelpSessionId) -> Result<TransferChoices, AppError> {
+    let channel = sqlx::query_scalar!(
+        r#"SELECT channel AS "channel: Channel" FROM help_sessions WHERE id = $1"#,
+        help_session.uuid()
+    )
+    .fetch_one(pool)
+    .await?;
+    let rows = sqlx::query!(
+        r#"SELECT q.id AS "id: QueueId", q.name,
+                  (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) AS "waiting!"
+             FROM queues q WHERE $1 = ANY (q.channels) ORDER BY lower(q.name)"#,
+        channel.as_str()
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut queues = Vec::with_capacity(rows.len());
+    for row in rows {
+        let numbers = crate::customer::view::numbers(pool, row.id).await?;
+        let estimate = match numbers.waiting(channel, row.waiting + 1, None) {
+            crate::customer::CustomerView::Waiting { estimate, .. } => estimate,
+            _ => String::new(),
+        };
+        queues.push(TransferQueue { id: row.id, name: row.name, waiting: row.waiting, ready: numbers.ready, estimate });
+    }
+    let colleagues = sqlx::query!(
+        r#"SELECT r.id AS "id: AgentId", r.display_name, s.state AS "state: AgentState", s.reason
+             FROM representatives r JOIN agent_states s ON s.representative_id = r.id
+            WHERE r.id <> $1 AND NOT r.disabled AND s.state <> 'LOGGED_OUT'
+            ORDER BY lower(r.display_name)"#,
+        agent.uuid()
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| TransferColleague { id: row.id, name: row.display_name, state: row.state, reason: row.reason })
+    .collect();
+    Ok(TransferChoices { queues, colleagues })
 }

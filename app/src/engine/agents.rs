@@ -214,7 +214,7 @@ async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result
     .await?;
     let mut queues = Vec::new();
     for help_session in &offered {
-        if let Some(queue) = offers::release(&mut tx, agent, *help_session, false).await? {
+        if let Some(queue) = offers::release(&mut tx, agent, *help_session, offers::Released::AgentGone).await? {
             let event = Event::Requeue { reason: reason.to_owned(), talking: false };
             log(&mut tx, About::help_session(*help_session, queue).by(agent), event).await?;
             queues.push(queue);
@@ -244,8 +244,17 @@ async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result
         log(&mut tx, About::help_session(talking.id, talking.queue_id).by(agent), event).await?;
         queues.push(talking.queue_id);
     }
+    // Their live parts end with no wrap-up (they are gone); the parts they
+    // were wrapping up are closed.
+    sqlx::query!(
+        "UPDATE participants SET left_at = now(), wrapped_at = now() WHERE representative_id = $1 AND left_at IS NULL",
+        agent.uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
     let wrapping = sqlx::query_scalar!(
-        r#"SELECT id AS "id: HelpSessionId" FROM help_sessions WHERE agent_id = $1 AND status = 'wrap_up'"#,
+        r#"SELECT help_session_id AS "id: HelpSessionId" FROM participants
+            WHERE representative_id = $1 AND wrapped_at IS NULL"#,
         agent.uuid()
     )
     .fetch_all(&mut *tx)

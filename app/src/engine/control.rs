@@ -54,6 +54,7 @@ async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> 
     sqlx::query!("UPDATE help_sessions SET status = 'wrap_up', ended_at = now() WHERE id = $1", help_session.uuid())
         .execute(&mut *tx)
         .await?;
+    leave_part(&mut tx, agent, help_session).await?;
     let freed = if talking.status == HelpStatus::Active { Change::FreeLive } else { Change::FreeHeld };
     seats::change(&mut tx, agent, talking.channel, freed).await?;
     sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
@@ -92,7 +93,22 @@ async fn wrap_up_once(
     Ok(())
 }
 
-/// Completes the wrap-up, when there is one; returns its queue.
+/// The agent's live part in the session ends: their wrap-up for it begins.
+pub(super) async fn leave_part(tx: &mut Tx, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE participants SET left_at = now() WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Completes the agent's wrap-up of their part, when there is one; returns
+/// the part's queue. The session is complete once its conversation has
+/// ended and every part is wrapped up (a part that ended in a transfer is
+/// wrapped up while the customer goes on with someone else).
 pub(super) async fn complete_wrap_up(
     tx: &mut Tx,
     agent: AgentId,
@@ -100,9 +116,9 @@ pub(super) async fn complete_wrap_up(
     disposition: &str,
     note: &str,
 ) -> Result<Option<QueueId>, AppError> {
-    let Some(completed) = sqlx::query!(
-        r#"UPDATE help_sessions SET status = 'completed', completed_at = now(), disposition = $3, note = $4
-            WHERE id = $1 AND agent_id = $2 AND status = 'wrap_up'
+    let Some(part) = sqlx::query!(
+        r#"UPDATE participants SET wrapped_at = now(), disposition = $3, note = $4
+            WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NOT NULL AND wrapped_at IS NULL
         RETURNING queue_id AS "queue_id: QueueId""#,
         help_session.uuid(),
         agent.uuid(),
@@ -115,6 +131,16 @@ pub(super) async fn complete_wrap_up(
         return Ok(None);
     };
     sqlx::query!(
+        "UPDATE help_sessions SET status = 'completed', completed_at = now(), disposition = $2, note = $3
+          WHERE id = $1 AND status = 'wrap_up'
+            AND NOT EXISTS (SELECT 1 FROM participants WHERE help_session_id = $1 AND wrapped_at IS NULL)",
+        help_session.uuid(),
+        disposition,
+        note
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
         "UPDATE agent_states
             SET wrap_ups = wrap_ups - 1,
                 idle_since = CASE WHEN wrap_ups = 1 THEN now() ELSE idle_since END
@@ -125,20 +151,19 @@ pub(super) async fn complete_wrap_up(
     .await?;
     log(
         tx,
-        About::help_session(help_session, completed.queue_id).by(agent),
+        About::help_session(help_session, part.queue_id).by(agent),
         Event::WrapUpDone { disposition: disposition.to_owned() },
     )
     .await?;
-    Ok(Some(completed.queue_id))
+    Ok(Some(part.queue_id))
 }
 
 /// Completes wrap-ups that ran past their queue's wrap-up time.
 pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
     let due = sqlx::query!(
-        r#"SELECT h.id AS "id: HelpSessionId", h.agent_id AS "agent_id!: AgentId"
-             FROM help_sessions h JOIN queues q ON q.id = h.queue_id
-            WHERE h.status = 'wrap_up' AND h.agent_id IS NOT NULL
-              AND h.ended_at + make_interval(secs => q.wrap_up_seconds) <= now()"#
+        r#"SELECT p.help_session_id AS "id: HelpSessionId", p.representative_id AS "agent_id: AgentId"
+             FROM participants p JOIN queues q ON q.id = p.queue_id
+            WHERE p.wrapped_at IS NULL AND p.left_at + make_interval(secs => q.wrap_up_seconds) <= now()"#
     )
     .fetch_all(engine.pool())
     .await?;
@@ -173,7 +198,7 @@ async fn hold_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId)
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or_else(|| AppError::NotFound("You are not talking with this customer now.".into()))?;
+    .ok_or_else(|| AppError::Conflict("You are not talking with this customer now.".into()))?;
     held(&mut tx, agent, help_session, holding.queue_id, holding.channel, None).await?;
     tx.commit(engine).await?;
     offers::dispatch_for_agent(engine, agent).await;

@@ -103,9 +103,19 @@ pub enum Event {
     Abandon {},
     /// Taken out of the line at the queue's maximum wait.
     Expire {},
-    /// The customer moved on to another queue; the agent's part ends there.
+    /// A transfer's course. `Requested`: the asking representative's part
+    /// ended and the customer waits in `to_queue`'s line (offered to
+    /// `to_agent` alone when one was named); then, for a named
+    /// representative, `Accepted`, or `Failed` with the reason (the
+    /// customer waits in `to_queue`'s line for anyone). Logged about the
+    /// representative who asked.
     Transfer {
+        stage: TransferStage,
         to_queue: QueueId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_agent: Option<AgentId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     /// The agent's state changed.
     AgentState {
@@ -117,6 +127,15 @@ pub enum Event {
         channel: Channel,
         ready: bool,
     },
+}
+
+/// Where a transfer stands (see [`Event::Transfer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferStage {
+    Requested,
+    Accepted,
+    Failed,
 }
 
 impl EventKind {

@@ -8,7 +8,7 @@
 
 use sqlx::PgConnection;
 
-use super::events::{log, About, Engine, Event, Tx};
+use super::events::{log, About, Engine, Event, TransferStage, Tx};
 use super::lock_agent;
 use super::offers;
 use super::seats::{self, Change};
@@ -244,13 +244,25 @@ async fn leave_once(engine: &Engine, help_session: HelpSessionId, how: Left) -> 
         };
         if let Some(agent) = offered_to {
             let offer = sqlx::query!(
-                r#"DELETE FROM offers WHERE help_session_id = $1 RETURNING channel AS "channel: Channel""#,
+                r#"DELETE FROM offers WHERE help_session_id = $1
+                   RETURNING channel AS "channel: Channel", transfer_from AS "transfer_from: AgentId""#,
                 help_session.uuid()
             )
             .fetch_optional(&mut *tx)
             .await?;
             if let Some(offer) = offer {
                 seats::change(&mut tx, agent, offer.channel, Change::FreeLive).await?;
+                // A transfer by name to this agent fails with it; the
+                // representative who asked is told.
+                if let Some(asked) = offer.transfer_from {
+                    let failed = Event::Transfer {
+                        stage: TransferStage::Failed,
+                        to_queue: entry.queue_id,
+                        to_agent: Some(agent),
+                        reason: Some("the customer left".into()),
+                    };
+                    log(&mut tx, About::help_session(help_session, entry.queue_id).by(asked), failed).await?;
+                }
             }
         }
         let (status, event) = match how {
@@ -296,7 +308,7 @@ pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
         r#"SELECT e.help_session_id AS "help_session_id: HelpSessionId", e.queue_id AS "queue_id: QueueId"
              FROM queue_entries e JOIN queues q ON q.id = e.queue_id
             WHERE q.max_wait_seconds IS NOT NULL AND e.offered_to IS NULL
-              AND e.enqueued_at < now() - make_interval(secs => q.max_wait_seconds)"#
+              AND e.waiting_since < now() - make_interval(secs => q.max_wait_seconds)"#
     )
     .fetch_all(engine.pool())
     .await?;

@@ -10,8 +10,9 @@
 //!   maximum wait).
 //! - `offers` (+ `offers.sql`): push: offers, accept, decline and RONA.
 //! - `pull` (+ `pull.sql`): "Next customer".
-//! - `control`: the conversation's course: hold, resume, end, wrap-up and
-//!   the customer's rating.
+//! - `control`: the conversation's course: hold, resume, end, wrap-up (of
+//!   each representative's part) and the customer's rating.
+//! - `transfer`: a customer handed to another queue or a colleague.
 //! - `agents`: an agent's state and channels, logging in and out (handing
 //!   customers back).
 //! - `presence`: which pages are open, and what happens to whoever stays
@@ -41,6 +42,7 @@ pub mod offers;
 pub mod presence;
 pub mod pull;
 mod seats;
+pub mod transfer;
 
 use std::future::Future;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! requests, may run at once: the claims in the database (SKIP LOCKED on
 //! customers and agents) keep them apart.
 
-use super::events::{decode, log, About, Engine, Event, EventRow, Logged, Tx};
+use super::events::{decode, log, About, Engine, Event, EventRow, Logged, TransferStage, Tx};
 use super::seats::{self, Change};
 use super::{agents, lock_agent};
 use super::retrying;
@@ -138,13 +138,13 @@ async fn unanswered_once(
 ) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
-    let queue = release(&mut tx, agent, help_session, why == Unanswered::Decline)
+    let (event, released) = match why {
+        Unanswered::Decline => (Event::Decline {}, Released::Declined),
+        Unanswered::Rona => (Event::Rona {}, Released::Missed),
+    };
+    let queue = release(&mut tx, agent, help_session, released)
         .await?
         .ok_or_else(|| AppError::NotFound("This offer has already ended.".into()))?;
-    let event = match why {
-        Unanswered::Decline => Event::Decline {},
-        Unanswered::Rona => Event::Rona {},
-    };
     log(&mut tx, About::help_session(help_session, queue).by(agent), event).await?;
     if why == Unanswered::Rona {
         agents::set_not_ready(&mut tx, agent, agents::MISSED_OFFER).await?;
@@ -154,13 +154,38 @@ async fn unanswered_once(
     Ok(())
 }
 
+/// Why an offer is taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Released {
+    /// The agent said no: the customer is not offered to them again.
+    Declined,
+    /// The RONA timer ran out.
+    Missed,
+    /// The agent logged out or was lost.
+    AgentGone,
+}
+
+impl Released {
+    /// The reason a transfer to this agent by name failed, as logged.
+    fn transfer_failure(self) -> &'static str {
+        match self {
+            Released::Declined => "declined",
+            Released::Missed => "missed",
+            Released::AgentGone => "logged out",
+        }
+    }
+}
+
 /// Takes an offer back: the entry waits again, the agent's seat is free.
-/// Returns the queue, or `None` if there was no such offer.
+/// An offer made by a transfer to this agent by name fails with it (the
+/// customer waits in the line for anyone, by their first entry, and the
+/// representative who asked is told). Returns the queue, or `None` if there
+/// was no such offer.
 pub(super) async fn release(
     tx: &mut Tx,
     agent: AgentId,
     help_session: HelpSessionId,
-    remember_decline: bool,
+    why: Released,
 ) -> Result<Option<QueueId>, AppError> {
     let entry = sqlx::query!(
         "UPDATE queue_entries
@@ -169,7 +194,7 @@ pub(super) async fn release(
           WHERE help_session_id = $1 AND offered_to = $3
         RETURNING help_session_id",
         help_session.uuid(),
-        remember_decline,
+        why == Released::Declined,
         agent.uuid()
     )
     .fetch_optional(&mut **tx)
@@ -179,7 +204,8 @@ pub(super) async fn release(
     }
     let Some(offer) = sqlx::query!(
         r#"DELETE FROM offers WHERE help_session_id = $1 AND representative_id = $2
-           RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel""#,
+           RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel",
+                     transfer_from AS "transfer_from: AgentId""#,
         help_session.uuid(),
         agent.uuid()
     )
@@ -192,6 +218,15 @@ pub(super) async fn release(
         .execute(&mut **tx)
         .await?;
     seats::change(tx, agent, offer.channel, Change::FreeLive).await?;
+    if let Some(asked) = offer.transfer_from {
+        let failed = Event::Transfer {
+            stage: TransferStage::Failed,
+            to_queue: offer.queue_id,
+            to_agent: Some(agent),
+            reason: Some(why.transfer_failure().to_owned()),
+        };
+        log(tx, About::help_session(help_session, offer.queue_id).by(asked), failed).await?;
+    }
     Ok(Some(offer.queue_id))
 }
 

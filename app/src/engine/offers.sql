@@ -171,16 +171,21 @@ BEGIN
 END
 $$;
 
--- The customer is the agent's now (push accept or pull): talking, counted
--- among the agent's handled today, and CONNECT logged. The agent's state
--- row is locked and their seat taken already.
+-- The customer is the agent's now (push accept or pull): talking, the
+-- agent their owner (a participant), counted among the agent's handled
+-- today, and CONNECT logged (the owner's join). The agent's state row is
+-- locked and their seat taken already. A customer answered before (given
+-- back, or transferred) keeps their first answer time.
 CREATE OR REPLACE FUNCTION connect_customer(p_agent uuid, p_session uuid, p_queue uuid, p_mode text)
 RETURNS events
 LANGUAGE plpgsql AS $$
 DECLARE
     logged events%ROWTYPE;
 BEGIN
-    UPDATE help_sessions SET status = 'active', agent_id = p_agent, answered_at = now() WHERE id = p_session;
+    UPDATE help_sessions SET status = 'active', agent_id = p_agent, answered_at = coalesce(answered_at, now())
+     WHERE id = p_session;
+    INSERT INTO participants (help_session_id, representative_id, role, queue_id)
+    VALUES (p_session, p_agent, 'agent', p_queue);
     UPDATE agent_states
        SET handled_on_day = CASE WHEN handled_day = current_date THEN handled_on_day + 1 ELSE 1 END,
            handled_day = current_date
@@ -192,25 +197,34 @@ BEGIN
 END
 $$;
 
--- The agent takes the customer offered to them. Returns the CONNECT event,
--- or nothing when the offer has ended (answered, expired, or the customer
--- left).
+-- The agent takes the customer offered to them. Returns the CONNECT event
+-- (and, for a transfer to them by name, the TRANSFER accepted about who
+-- asked), or nothing when the offer has ended (answered, expired, or the
+-- customer left).
 CREATE OR REPLACE FUNCTION accept_offer(p_agent uuid, p_session uuid)
 RETURNS SETOF events
 LANGUAGE plpgsql AS $$
 DECLARE
-    offered_queue uuid;
+    offer record;
+    logged events%ROWTYPE;
 BEGIN
     PERFORM 1 FROM agent_states s WHERE s.representative_id = p_agent FOR UPDATE;
     DELETE FROM queue_entries e WHERE e.help_session_id = p_session AND e.offered_to = p_agent;
     IF NOT FOUND THEN RETURN; END IF;
     DELETE FROM offers o WHERE o.help_session_id = p_session AND o.representative_id = p_agent
-    RETURNING o.queue_id INTO offered_queue;
+    RETURNING o.queue_id, o.transfer_from INTO offer;
     IF NOT FOUND THEN
         -- An entry offered to an agent always has its offer; never commit
         -- the half of a broken pair.
         RAISE EXCEPTION 'offer of % to % is missing', p_session, p_agent;
     END IF;
-    RETURN NEXT connect_customer(p_agent, p_session, offered_queue, 'push');
+    RETURN NEXT connect_customer(p_agent, p_session, offer.queue_id, 'push');
+    IF offer.transfer_from IS NOT NULL THEN
+        INSERT INTO events (kind, help_session_id, queue_id, representative_id, detail)
+        VALUES ('TRANSFER', p_session, offer.queue_id, offer.transfer_from,
+                jsonb_build_object('stage', 'accepted', 'to_queue', offer.queue_id, 'to_agent', p_agent))
+        RETURNING * INTO logged;
+        RETURN NEXT logged;
+    END IF;
 END
 $$;

@@ -10,6 +10,8 @@ use crate::queue::Channel;
 /// What happens to one seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Change {
+    /// An offer is made: it takes a live place until answered.
+    Offer,
     /// An offer or a conversation with media ends: both counts go down.
     FreeLive,
     /// A held conversation ends: only the sessions count goes down.
@@ -23,6 +25,7 @@ pub(super) enum Change {
 impl Change {
     fn deltas(self) -> (i32, i32) {
         match self {
+            Change::Offer => (1, 1),
             Change::FreeLive => (-1, -1),
             Change::FreeHeld => (0, -1),
             Change::Hold => (-1, 0),

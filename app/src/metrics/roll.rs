@@ -18,7 +18,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::Figures;
-use crate::engine::events::{decode, About, Event, EventRow, Logged};
+use crate::engine::events::{decode, About, Event, EventRow, Logged, TransferStage};
 use crate::error::AppError;
 use crate::states::AgentState;
 
@@ -235,11 +235,16 @@ impl Batch {
                 let (Some(session), Some(queue)) = (session, queue) else { return };
                 self.start_visit(session, queue, at);
             }
-            Event::Transfer { to_queue } => {
+            Event::Transfer { stage: TransferStage::Requested, to_queue, .. } => {
                 let Some(session) = session else { return };
-                self.close_segment(session, at, true);
+                if let Some(agent) = agent {
+                    self.close_segment(session, agent, at, true);
+                }
                 self.start_visit(session, to_queue.uuid(), at);
             }
+            // The named representative's CONNECT, or the customer back in
+            // the line of the visit already begun.
+            Event::Transfer { stage: TransferStage::Accepted | TransferStage::Failed, .. } => {}
             Event::Connect { .. } => {
                 let (Some(session), Some(agent)) = (session, agent) else { return };
                 let visit = self.visits.entry(session).or_insert_with(|| Visit {
@@ -267,15 +272,18 @@ impl Batch {
                 self.count_time(agent, at).open += 1;
             }
             Event::WrapUpDone { .. } => {
-                let Some(session) = session else { return };
-                self.close_segment(session, at, true);
-                if let Some(visit) = self.visits.get_mut(&session) {
-                    visit.finished_at = Some(at);
+                let (Some(session), Some(agent)) = (session, agent) else { return };
+                // A part wrapped up after a transfer belongs to a visit
+                // already closed; the session goes on in its new one.
+                if self.close_segment(session, agent, at, true) {
+                    if let Some(visit) = self.visits.get_mut(&session) {
+                        visit.finished_at = Some(at);
+                    }
                 }
             }
             Event::Requeue { talking, .. } => {
-                if let (true, Some(session)) = (*talking, session) {
-                    self.close_segment(session, at, false);
+                if let (true, Some(session), Some(agent)) = (*talking, session, agent) {
+                    self.close_segment(session, agent, at, false);
                 }
             }
             Event::Rona {} => {
@@ -342,11 +350,15 @@ impl Batch {
         self.totals(queue).offered += 1;
     }
 
-    /// The representative's part of a session ends: handled (with its handle
-    /// time) after wrap-up or a transfer; not when they were lost mid-talk.
-    fn close_segment(&mut self, session: Uuid, at: OffsetDateTime, handled: bool) {
-        let Some(visit) = self.visits.get_mut(&session) else { return };
-        let (Some(agent), Some(segment_at)) = (visit.agent.take(), visit.segment_at.take()) else { return };
+    /// `agent`'s part of a session ends: handled (with its handle time)
+    /// after wrap-up or a transfer; not when they were lost mid-talk.
+    /// False when the session's current part is not theirs.
+    fn close_segment(&mut self, session: Uuid, agent: Uuid, at: OffsetDateTime, handled: bool) -> bool {
+        let Some(visit) = self.visits.get_mut(&session) else { return false };
+        if visit.agent != Some(agent) {
+            return false;
+        }
+        let (Some(agent), Some(segment_at)) = (visit.agent.take(), visit.segment_at.take()) else { return false };
         let (queue, visit_at) = (visit.queue, visit.visit_at);
         if handled {
             let figures = self.figures(visit_at, queue, Some(agent));
@@ -355,6 +367,7 @@ impl Batch {
         }
         let memo = self.count_time(agent, at);
         memo.open = (memo.open - 1).max(0);
+        true
     }
 
     /// Counts the agent's time up to `at` as it was spent (handling, READY

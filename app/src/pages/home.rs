@@ -8,7 +8,7 @@ use crate::states::HelpSessionId;
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::conversation::{EndConversation, RateConversation};
-use crate::customer::{help_queues, my_help, CustomerView, ForgetHelp, LeaveQueue, RequestHelp};
+use crate::customer::{help_queues, my_help, Back, CustomerView, ForgetHelp, LeaveQueue, RequestHelp};
 use crate::queue::Channel;
 
 /// The customers' start page: ask for help, then wait with a live position.
@@ -174,12 +174,19 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
     view! {
         <section class="card narrow waiting" class:talking=move || matches!(phase.get(), Phase::Talking { .. }) data-testid="customer-status">
             {move || match phase.get() {
-                Phase::Line(CustomerView::Waiting { queue, channel, position, estimate, nobody, reconnecting }) => view! {
+                Phase::Line(CustomerView::Waiting { queue, channel, position, estimate, nobody, back }) => view! {
                     <h1>"You're in line"</h1>
-                    {reconnecting.then(|| view! {
-                        <p class="notice" role="status" data-testid="reconnecting">
-                            "Your representative lost their connection. We are reconnecting you: you are back at the front of the line."
-                        </p>
+                    {back.map(|back| match back {
+                        Back::Reconnecting => view! {
+                            <p class="notice" role="status" data-testid="reconnecting">
+                                "Your representative lost their connection. We are reconnecting you: you are back at the front of the line."
+                            </p>
+                        }.into_any(),
+                        Back::Transferred { to } => view! {
+                            <p class="notice" role="status" data-testid="transferred">
+                                {format!("You are being transferred to {to}.")}
+                            </p>
+                        }.into_any(),
                     })}
                     <p class="big">
                         "You are number " <strong data-testid="position">{position}</strong> " in line"

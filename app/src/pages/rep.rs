@@ -8,8 +8,9 @@ use crate::access::Area;
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::desk::{
-    open_desk, AcceptOffer, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Hold, NextCustomer, OfferCard,
-    PastConversation, Resume, SetChannel, SetState, WrapUp, DISPOSITIONS, NOT_READY_REASONS,
+    open_desk, transfer_targets, AcceptOffer, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
+    NextCustomer, OfferCard, PastConversation, Resume, SetChannel, SetState, TransferCustomer, WrapUp, DISPOSITIONS,
+    NOT_READY_REASONS,
 };
 use crate::error::AppError;
 use crate::live::now_ms;
@@ -43,6 +44,7 @@ struct Controls {
     wrap_up: ServerAction<WrapUp>,
     hold: ServerAction<Hold>,
     resume: ServerAction<Resume>,
+    transfer: ServerAction<TransferCustomer>,
 }
 
 /// Shows what an action answered: the new desk, or its error.
@@ -77,6 +79,7 @@ fn DeskView(me: Me) -> impl IntoView {
         wrap_up: ServerAction::new(),
         hold: ServerAction::new(),
         resume: ServerAction::new(),
+        transfer: ServerAction::new(),
     };
     let (pushed, set_pushed) = signal(None::<Desk>);
     crate::live::follow("/ws/rep", set_pushed);
@@ -94,6 +97,7 @@ fn DeskView(me: Me) -> impl IntoView {
     take(controls.wrap_up, controls.desk, controls.received, controls.error);
     take(controls.hold, controls.desk, controls.received, controls.error);
     take(controls.resume, controls.desk, controls.received, controls.error);
+    take(controls.transfer, controls.desk, controls.received, controls.error);
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| match controls.next.value().get() {
         Some(Ok(None)) => notice.set(Some("Nobody is waiting right now.".into())),
@@ -246,6 +250,9 @@ fn Past(past: PastConversation) -> impl IntoView {
             <strong>{past.customer_name.clone()}</strong>
             {format!(" · {} · ended {} · {}", past.channel.label(), past.ended_at, past.disposition.clone().unwrap_or_else(|| "no disposition".into()))}
             {past.note.clone().map(|note| view! { <p class="muted">{note}</p> })}
+            {(past.representatives.len() > 1).then(|| view! {
+                <p class="muted" data-testid="recent-representatives">{format!("With {}", past.representatives.join(", "))}</p>
+            })}
             <p data-testid="recent-rating">
                 {match past.rating {
                     Some(stars) => format!("Rated {stars}/5 {}", "★".repeat(stars.clamp(0, 5) as usize)),
@@ -297,6 +304,7 @@ fn Offer(offer: OfferCard, controls: Controls) -> impl IntoView {
             <p class="muted">
                 {format!("{} · {} · waited {} s", offer.channel.label(), offer.queue, offer.waited_seconds)}
             </p>
+            {offer.transferred.clone().map(|handover| view! { <HandoverNote handover/> })}
             <p>"Accept within " <strong data-testid="countdown">{left}</strong> " s"</p>
             <div class="row">
                 <button type="button" on:click=move |_| { controls.accept.dispatch(AcceptOffer { help_session: id }); }>"Accept"</button>
@@ -342,6 +350,7 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
                 }}</span>
             </p>
             {customer.phone.clone().map(|phone| view! { <p>"Phone: " <a href=format!("tel:{phone}")>{phone.clone()}</a></p> })}
+            {customer.transferred.clone().map(|handover| view! { <HandoverNote handover/> })}
             // Type-erased parts keep the page's view type shallow enough
             // for release builds.
             <Show when=talking>
@@ -372,10 +381,14 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
                     }}
                     <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
                 </div>
+                {view! { <TransferPanel help_session=id controls/> }.into_any()}
                 {view! { <Chat help_session=id mine_from_agent=true/> }.into_any()}
             </Show>
             <Show when=move || status.get() == HelpStatus::WrapUp>
                 <div class="stack">
+                    {move || card.with(|c| c.as_ref().and_then(|c| c.transfer_outcome.clone())).map(|outcome| view! {
+                        <p class="notice" role="status" data-testid="transfer-outcome">{outcome}</p>
+                    })}
                     <p class="muted">{move || format!("Wrap-up: {} s left", wrap_up_left().unwrap_or(0))}</p>
                     <label>
                         "Disposition"
@@ -395,4 +408,96 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
         </article>
     }
     .into_any()
+}
+
+/// Who transferred the customer here, and their note.
+#[component]
+fn HandoverNote(handover: Handover) -> impl IntoView {
+    let how = if handover.by_name { "to you" } else { "" };
+    view! {
+        <p class="notice" data-testid="handover">
+            {format!("Transferred {how} by {}", handover.by).replace("  ", " ")}
+            {handover.note.map(|note| view! { <br/> <span data-testid="handover-note">{format!("“{note}”")}</span> })}
+        </p>
+    }
+}
+
+/// "Transfer": choose a queue (its line, who is READY, its estimate) or a
+/// colleague (their state), add a note, and hand the customer over.
+#[component]
+fn TransferPanel(help_session: HelpSessionId, controls: Controls) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let targets = Resource::new(move || open.get(), move |open| async move {
+        if open { transfer_targets(help_session).await.map(Some) } else { Ok(None) }
+    });
+    let (target, set_target) = signal(String::new());
+    let (note, set_note) = signal(String::new());
+    let send = move |_| {
+        let chosen = target.get();
+        let (to_queue, to_agent) = match chosen.split_once(':') {
+            Some(("queue", id)) => (id.parse().ok(), None),
+            Some(("agent", id)) => (None, id.parse().ok()),
+            _ => (None, None),
+        };
+        controls.transfer.dispatch(TransferCustomer { help_session, to_queue, to_agent, note: note.get() });
+    };
+    view! {
+        <Show
+            when=move || open.get()
+            fallback=move || view! {
+                <button type="button" class="secondary" data-testid="transfer-open" on:click=move |_| open.set(true)>"Transfer…"</button>
+            }
+        >
+            <div class="stack transfer" data-testid="transfer">
+                <Suspense fallback=|| view! { <p class="muted">"Loading queues and colleagues…"</p> }>
+                    {move || Suspend::new(async move {
+                        match targets.await {
+                            Ok(Some(targets)) => {
+                                if let Some(first) = targets.queues.first() {
+                                    if target.get_untracked().is_empty() {
+                                        set_target.set(format!("queue:{}", first.id));
+                                    }
+                                }
+                                view! {
+                                    <label>
+                                        "Transfer to"
+                                        <select data-testid="transfer-target" on:change=move |ev| set_target.set(event_target_value(&ev))>
+                                            <optgroup label="Queues">
+                                                {targets.queues.into_iter().map(|q| view! {
+                                                    <option value=format!("queue:{}", q.id)>
+                                                        {format!("{} · {} waiting · {} ready · {}", q.name, q.waiting, q.ready, q.estimate)}
+                                                    </option>
+                                                }).collect_view()}
+                                            </optgroup>
+                                            <optgroup label="Colleagues">
+                                                {targets.colleagues.into_iter().map(|c| view! {
+                                                    <option value=format!("agent:{}", c.id)>
+                                                        {match c.state {
+                                                            AgentState::Ready => format!("{} · Ready", c.name),
+                                                            AgentState::NotReady => format!("{} · Not ready ({})", c.name, c.reason.unwrap_or_default()),
+                                                            AgentState::LoggedOut => format!("{} · Logged out", c.name),
+                                                        }}
+                                                    </option>
+                                                }).collect_view()}
+                                            </optgroup>
+                                        </select>
+                                    </label>
+                                }.into_any()
+                            }
+                            Ok(None) => ().into_any(),
+                            Err(error) => failure(error),
+                        }
+                    })}
+                </Suspense>
+                <label>
+                    "Note for the next representative (optional)"
+                    <textarea maxlength="500" rows="2" data-testid="transfer-note" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
+                </label>
+                <div class="row">
+                    <button type="button" data-testid="transfer-send" on:click=send>"Transfer"</button>
+                    <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
+                </div>
+            </div>
+        </Show>
+    }
 }

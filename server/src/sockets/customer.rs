@@ -62,13 +62,7 @@ async fn run_customer(
     live: Live,
     help_session: HelpSessionId,
 ) -> Result<(), AppError> {
-    let queue = sqlx::query_scalar!(
-        r#"SELECT queue_id AS "queue_id: QueueId" FROM help_sessions WHERE id = $1"#,
-        help_session.uuid()
-    )
-    .fetch_optional(&state.pool)
-    .await?;
-    let Some(queue) = queue else { return Ok(()) };
+    let Some(queue) = queue_of(&state.pool, help_session).await? else { return Ok(()) };
     let connection = presence::open(&state.engine, live.instance, Subject::Customer(help_session)).await?;
     let _held = live.hold(connection);
     let result = follow(socket, &state, &live.lines, queue, help_session).await;
@@ -126,7 +120,18 @@ async fn follow(
                 if changed.is_err() {
                     return Ok(());
                 }
-                if !page.show(customer_view(&state.pool, help_session).await?).await {
+                let view = customer_view(&state.pool, help_session).await?;
+                // Transferred to another queue: its line is theirs now.
+                if let Some(CustomerView::Waiting { queue: name, .. }) = &view {
+                    if !matches!(&page.shown, Some(CustomerView::Waiting { queue, .. }) if queue == name) {
+                        if let Some(now_in) = queue_of(&state.pool, help_session).await? {
+                            if now_in != watch.queue() {
+                                watch = lines.watch(now_in, help_session);
+                            }
+                        }
+                    }
+                }
+                if !page.show(view).await {
                     return Ok(());
                 }
             }
@@ -136,12 +141,12 @@ async fn follow(
                 }
                 // Only a waiting customer's place comes from the line; one
                 // the line no longer has is read whole.
-                let Some(CustomerView::Waiting { channel, reconnecting, .. }) = page.shown.clone() else {
+                let Some(CustomerView::Waiting { channel, back, .. }) = page.shown.clone() else {
                     continue;
                 };
                 let line = watch.line.borrow_and_update().clone();
                 let view = match line.positions.get(&help_session) {
-                    Some(position) => Some(line.numbers.waiting(channel, *position, reconnecting)),
+                    Some(position) => Some(line.numbers.waiting(channel, *position, back)),
                     None => customer_view(&state.pool, help_session).await?,
                 };
                 if !page.show(view).await {
@@ -155,4 +160,11 @@ async fn follow(
             }
         }
     }
+}
+
+/// The queue the help session is in now.
+async fn queue_of(pool: &sqlx::PgPool, help_session: HelpSessionId) -> Result<Option<QueueId>, AppError> {
+    Ok(sqlx::query_scalar!(r#"SELECT queue_id AS "queue_id: QueueId" FROM help_sessions WHERE id = $1"#, help_session.uuid())
+        .fetch_optional(pool)
+        .await?)
 }

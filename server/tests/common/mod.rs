@@ -256,6 +256,17 @@ pub async fn add_queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) ->
     .unwrap()
 }
 
+/// The setup form that creates the first admin.
+pub fn admin_form<'a>(token: &'a str, email: &'a str) -> [(&'a str, &'a str); 5] {
+    [
+        ("token", token),
+        ("email", email),
+        ("display_name", "First Admin"),
+        ("password", "the first admin's password"),
+        ("password_again", "the first admin's password"),
+    ]
+}
+
 /// The cookie that carries a customer's token on their page.
 pub fn customer_cookie(token: &str) -> String {
     format!("{}={token}", app::customer::COOKIE)
