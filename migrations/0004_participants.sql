@@ -51,9 +51,23 @@ ALTER TABLE help_sessions
 -- is declined or missed the customer waits in the line again and the asker
 -- is told.
 ALTER TABLE offers ADD COLUMN transfer_from uuid REFERENCES representatives;
+-- An offer to join a conversation in progress ("Add a colleague"): the role
+-- the representative takes on accepting (NULL: an offer of a customer from
+-- the line, who has a queue entry). `transfer_from` is who asked.
+ALTER TABLE offers ADD COLUMN joins text CHECK (joins IN ('conference'));
 
 -- When this wait in the line began: a customer given back or transferred
 -- keeps their place by their first entry (enqueued_at), but the queue's
 -- maximum wait counts from here.
 ALTER TABLE queue_entries ADD COLUMN waiting_since timestamptz NOT NULL DEFAULT now();
 UPDATE queue_entries SET waiting_since = enqueued_at;
+
+-- Signaling is addressed from one participant to another (`customer`, or a
+-- representative's id): a conversation's media is a mesh of pairs. The
+-- table only ever holds the last minute's messages.
+TRUNCATE signals;
+ALTER TABLE signals
+    DROP COLUMN to_agent,
+    ADD COLUMN from_party text NOT NULL,
+    ADD COLUMN to_party text NOT NULL;
+CREATE INDEX signals_to_party_idx ON signals (help_session_id, to_party, id);

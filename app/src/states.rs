@@ -135,6 +135,7 @@ macro_rules! sql_text {
     };
 }
 pub(crate) use sql_text;
+pub(crate) use text_enum;
 
 /// Where a help session stands (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

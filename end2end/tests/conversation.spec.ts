@@ -39,6 +39,43 @@ async function inbound(page: Page, session?: string): Promise<Inbound> {
   }, session);
 }
 
+/** Inbound bytes from one peer of a page's call ("customer" or a
+ * representative's id): audio and video. */
+async function fromPeer(page: Page, party: string, session?: string): Promise<{ audio: number; video: number }> {
+  return page.evaluate(
+    async ({ party, session }) => {
+      const calls: Map<string, any> = (window as any).switchboardCalls ?? new Map();
+      const call = session ? calls.get(session) : [...calls.values()][0];
+      const pc = call?.peers?.get(party)?.pc;
+      const totals = { audio: 0, video: 0 };
+      if (!pc) return totals;
+      (await pc.getStats()).forEach((r: any) => {
+        if (r.type === 'inbound-rtp') totals[r.kind as 'audio' | 'video'] += r.bytesReceived ?? 0;
+      });
+      return totals;
+    },
+    { party, session },
+  );
+}
+
+/** Waits until audio and video from `party` rise over a second. */
+async function flowsFrom(page: Page, party: string, session?: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const a = await fromPeer(page, party, session);
+    await sleep(1000);
+    const b = await fromPeer(page, party, session);
+    if (b.audio > a.audio && b.video > a.video) return;
+    if (Date.now() > deadline) throw new Error(`no media from ${party}: ${JSON.stringify({ a, b })}`);
+  }
+}
+
+/** The participant a desk's call speaks as (its representative's id). */
+async function me(desk: Page, session: string): Promise<string> {
+  await expect.poll(() => desk.evaluate((id) => (window as any).switchboardCalls?.get(id)?.me ?? null, session)).not.toBeNull();
+  return desk.evaluate((id) => (window as any).switchboardCalls.get(id).me, session);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until media rises over a second: audio bytes, and (for video)
@@ -370,7 +407,7 @@ test('a cold transfer to a queue: the customer waits again, a second representat
   await card.getByTestId('transfer-note').fill('Plan change, already verified');
   await card.getByTestId('transfer-send').click();
   await expect(card.getByTestId('customer-status')).toHaveText('wrap-up');
-  await expect(card.getByTestId('transfer-outcome')).toHaveText('Transferred to General.');
+  await expect(card.getByTestId('outcome')).toHaveText('Transferred to General.');
   await expect(tara.getByTestId('transferred')).toHaveText('You are being transferred to General.');
   await expect(tara.getByTestId('position')).toHaveText('1');
   // Cora's call is gone: nothing flows to or from her.
@@ -395,5 +432,65 @@ test('a cold transfer to a queue: the customer waits again, a second representat
   await expect(tess.getByTestId('recent-representatives').first()).toHaveText('With Cora Call, Tess Transfer');
   await tess.getByRole('button', { name: 'Log out of queues' }).click();
   await tara.context().close();
+  await tessContext.close();
+});
+
+test('a conference: three-way media and chat, and the owner leaves it to the other two', async ({ browser, page: desk }) => {
+  await openDesk(desk);
+  const tessContext = await browser.newContext();
+  const tess = await tessContext.newPage();
+  await signIn(tess, TESS.email, TESS.password);
+  await expect(tess.getByTestId('agent-state')).toHaveText(/Not ready/);
+
+  const cleo = await customer(browser, 'Cleo Conference', 'Video');
+  const session = await accept(desk, 'Cleo Conference');
+  await flows(cleo, { video: true });
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Cleo Conference' });
+
+  // Cora asks Tess by name to join.
+  await card.getByTestId('conference-open').click();
+  const choice = card.getByTestId('conference-target');
+  await choice.selectOption((await choice.locator('option', { hasText: 'Tess Transfer' }).getAttribute('value'))!);
+  await card.getByTestId('conference-send').click();
+  await expect(card.getByTestId('outcome')).toHaveText('Asking Tess Transfer to join…');
+  const offer = tess.getByTestId('offer').filter({ hasText: 'Cleo Conference' });
+  await expect(offer.getByTestId('join-request')).toContainText('Cora Call asks you to join');
+  await accept(tess, 'Cleo Conference');
+  await expect(card.getByTestId('others')).toHaveText('With Tess Transfer (colleague)');
+
+  // Every pair flows both ways.
+  const cora = await me(desk, session);
+  const tessId = await me(tess, session);
+  await flowsFrom(cleo, cora);
+  await flowsFrom(cleo, tessId);
+  await flowsFrom(desk, 'customer', session);
+  await flowsFrom(desk, tessId, session);
+  await flowsFrom(tess, 'customer', session);
+  await flowsFrom(tess, cora, session);
+  // Chat reaches all three.
+  await cleo.getByPlaceholder('Write a message').fill('Hello to you both.');
+  await cleo.getByRole('button', { name: 'Send' }).click();
+  const tessCard = tess.getByTestId('my-customer').filter({ hasText: 'Cleo Conference' });
+  await expect(tessCard.getByTestId('chat')).toContainText('Hello to you both.');
+  await tessCard.getByPlaceholder('Write a message').fill('Tess here, from billing.');
+  await tessCard.getByRole('button', { name: 'Send' }).click();
+  await expect(cleo.getByTestId('chat')).toContainText('Tess here, from billing.');
+  await expect(card.getByTestId('chat')).toContainText('Tess here, from billing.');
+
+  // The owner leaves: Tess owns the conversation, the customer and Tess
+  // still flow, and nothing flows to Cora any more.
+  await card.getByRole('button', { name: 'Leave' }).click();
+  await expect(card.getByTestId('customer-status')).toHaveText('wrap-up');
+  await expect(tessCard.getByRole('button', { name: 'Hold' })).toBeVisible();
+  await flowsFrom(cleo, tessId);
+  await flowsFrom(tess, 'customer', session);
+  await expect.poll(() => desk.evaluate((id) => !(window as any).switchboardCalls?.get(id), session)).toBe(true);
+  await expect.poll(() => cleo.evaluate((cora) => !(window as any).switchboardCalls.values().next().value.peers.has(cora), cora)).toBe(true);
+
+  await card.getByRole('button', { name: 'Done' }).click();
+  await tessCard.getByRole('button', { name: 'End', exact: true }).click();
+  await tessCard.getByRole('button', { name: 'Done' }).click();
+  await tess.getByRole('button', { name: 'Log out of queues' }).click();
+  await cleo.context().close();
   await tessContext.close();
 });

@@ -95,25 +95,42 @@ async fn signaling_reaches_only_the_other_side_of_the_same_session(pool: PgPool)
     let mut xena_page = connect(&app, &format!("/ws/signal?session={xena}&token={xena_token}"), None).await.unwrap();
     let mut bob_page = connect(&app, &format!("/ws/signal?session={yuri}"), Some(&bob_cookie)).await.unwrap();
     let mut yuri_page = connect(&app, &format!("/ws/signal?session={yuri}&token={yuri_token}"), None).await.unwrap();
-    // Let every page finish opening.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let json = |text: Option<String>| -> serde_json::Value { serde_json::from_str(&text.expect("a message")).unwrap() };
+    // Each page is told first who it is and whom media flows with.
+    let wait = Duration::from_secs(5);
+    let ann_peers = json(next_text(&mut ann_page, wait).await);
+    assert_eq!(ann_peers["me"], ann.to_string());
+    assert_eq!(ann_peers["peers"], serde_json::json!([{ "party": "customer", "name": "Xena", "role": "customer", "media": true }]));
+    let xena_peers = json(next_text(&mut xena_page, wait).await);
+    assert_eq!(xena_peers["me"], "customer");
+    assert_eq!(xena_peers["peers"][0]["party"], ann.to_string());
+    for page in [&mut bob_page, &mut yuri_page] {
+        assert_eq!(json(next_text(page, wait).await)["type"], "peers");
+    }
 
-    let offer = r#"{"type":"offer","gen":"g1","sdp":{"type":"offer","sdp":"v=0 xena"}}"#;
+    // A message goes to the participant it names, with its sender.
+    let offer = r#"{"type":"offer","to":"customer","gen":"g1","sdp":{"type":"offer","sdp":"v=0 xena"}}"#;
     ann_page.send(Message::Text(offer.into())).await.unwrap();
-    assert_eq!(next_text(&mut xena_page, Duration::from_secs(5)).await.as_deref(), Some(offer));
-    let answer = r#"{"type":"answer","gen":"g1","sdp":{"type":"answer","sdp":"v=0 from xena"}}"#;
+    let heard = json(next_text(&mut xena_page, wait).await);
+    assert_eq!((heard["type"].as_str(), heard["from"].as_str()), (Some("offer"), Some(ann.to_string().as_str())));
+    assert_eq!(heard["sdp"]["sdp"], "v=0 xena");
+    let answer = format!(r#"{{"type":"answer","to":"{ann}","gen":"g1","sdp":{{"type":"answer","sdp":"v=0 from xena"}}}}"#);
     xena_page.send(Message::Text(answer.into())).await.unwrap();
-    assert_eq!(next_text(&mut ann_page, Duration::from_secs(5)).await.as_deref(), Some(answer));
+    let heard = json(next_text(&mut ann_page, wait).await);
+    assert_eq!((heard["type"].as_str(), heard["from"].as_str()), (Some("answer"), Some("customer")));
+    // Addressed to someone outside the conversation: nobody gets it.
+    let astray = format!(r#"{{"type":"ready","to":"{bob}"}}"#);
+    xena_page.send(Message::Text(astray.into())).await.unwrap();
 
-    // Nobody else heard either, and nobody hears their own.
+    // Nobody else heard anything, and nobody hears their own.
     for page in [&mut bob_page, &mut yuri_page, &mut ann_page, &mut xena_page] {
         assert_eq!(next_text(page, Duration::from_millis(1500)).await, None);
     }
 
     // The other conversation has its own line.
-    let hello = r#"{"type":"ready"}"#;
+    let hello = format!(r#"{{"type":"ready","to":"{bob}"}}"#);
     yuri_page.send(Message::Text(hello.into())).await.unwrap();
-    assert_eq!(next_text(&mut bob_page, Duration::from_secs(5)).await.as_deref(), Some(hello));
+    assert_eq!(json(next_text(&mut bob_page, wait).await)["from"], "customer");
     assert_eq!(next_text(&mut ann_page, Duration::from_millis(1000)).await, None);
 }
 

@@ -1,25 +1,136 @@
-// The media of one conversation: a WebRTC peer connection between the
-// customer's and the representative's browsers. The server only relays the
-// signaling (offers, answers, ICE candidates) over /ws/signal to the other
-// side of the same help session.
+// The media of one conversation on one page: a mesh of WebRTC peer
+// connections, one per other participant this page exchanges media with
+// (the customer and their representative; in a conference every pair). The
+// server only relays the signaling (offers, answers, ICE candidates) over
+// /ws/signal, addressed to one participant, and tells the page who its
+// peers are and which of them media flows with (`peers`), as the roles and
+// the hold state say (app/src/conversation/roles.rs).
 //
-// The representative's page makes the offers; the customer's answers. Every
-// (re)start of the call has a new generation id, so a page that reloads or
-// retries starts a clean connection and late messages of an old one are
-// ignored. Hold really stops media: every sender's track is replaced with
-// none (bytes stop, no renegotiation); resume puts the tracks back.
+// In each pair one side makes the offers: a representative towards the
+// customer, and between two representatives the smaller id. Every (re)start
+// of a pair has a new generation id, so a page that reloads or retries
+// starts a clean connection and late messages of an old one are ignored.
+// Hold really stops media: every sender's track towards the held party is
+// replaced with none (bytes stop, no renegotiation); resume puts them back.
 //
 // The pages' Rust (media.rs) builds one Call per conversation and is told
 // what happens through `onEvent(kind, detail)`. Tests and the benchmark
-// reach the peer connections through `window.switchboardCalls`.
+// reach the peer connections through `window.switchboardCalls`:
+// `call.peers` (by participant: "customer" or a representative's id) and
+// `call.pc` (the first peer's).
 
 const calls = (window.switchboardCalls ??= new Map());
 
-/** Seconds after which missing media from the other side is reported. */
+/** Seconds after which missing media from the customer is reported. */
 const MEDIA_DEADLINE_MS = 5000;
+
+const CUSTOMER = 'customer';
 
 function newGeneration() {
   return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+/** One other participant and the connection with them. */
+class Peer {
+  constructor(call, party, name, video) {
+    this.call = call;
+    this.party = party;
+    this.name = name;
+    this.media = false;
+    this.pc = null;
+    this.gen = null;
+    this.pending = [];
+    this.video = video;
+  }
+
+  /** Whether this page makes the offers in the pair. */
+  get offerer() {
+    const me = this.call.me;
+    if (me === CUSTOMER) return false;
+    if (this.party === CUSTOMER) return true;
+    return me < this.party;
+  }
+
+  /** Whether this page sends its media to the peer now. */
+  get sending() {
+    const customerPair = this.call.me === CUSTOMER || this.party === CUSTOMER;
+    return this.media && !(customerPair && this.call.held);
+  }
+
+  send(message) {
+    this.call.send({ ...message, to: this.party });
+  }
+
+  /** A new peer connection for generation `gen`, replacing any other. */
+  newConnection(gen) {
+    this.pc?.close();
+    const pc = new RTCPeerConnection({ iceServers: this.call.iceServers });
+    this.pc = pc;
+    this.gen = gen;
+    this.pending = [];
+    const remote = new MediaStream();
+    this.video.srcObject = remote;
+    pc.onicecandidate = (event) => {
+      if (event.candidate && this.pc === pc) this.send({ type: 'candidate', gen, candidate: event.candidate.toJSON() });
+    };
+    pc.ontrack = (event) => {
+      if (this.pc !== pc) return;
+      remote.addTrack(event.track);
+      this.video.srcObject = remote;
+      this.video.play?.().catch(() => {});
+    };
+    this.call.watch(this, pc);
+    return pc;
+  }
+
+  /** The offering side (re)starts the pair with a new offer. */
+  async offer() {
+    await this.call.acquire();
+    if (this.call.closed || !this.call.peers.has(this.party)) return;
+    const pc = this.newConnection(newGeneration());
+    const gen = this.gen;
+    for (const kind of this.call.wantVideo ? ['audio', 'video'] : ['audio']) {
+      pc.addTransceiver(kind, { direction: 'sendrecv' });
+    }
+    await this.applyTracks();
+    await pc.setLocalDescription(await pc.createOffer());
+    this.send({ type: 'offer', gen, sdp: pc.localDescription.toJSON() });
+  }
+
+  /** The answering side takes an offer (a new generation: a new connection). */
+  async answer(message) {
+    await this.call.acquire();
+    let pc = this.pc;
+    if (!pc || message.gen !== this.gen) pc = this.newConnection(message.gen);
+    await pc.setRemoteDescription(message.sdp);
+    for (const transceiver of pc.getTransceivers()) transceiver.direction = 'sendrecv';
+    await this.applyTracks();
+    await pc.setLocalDescription(await pc.createAnswer());
+    this.send({ type: 'answer', gen: message.gen, sdp: pc.localDescription.toJSON() });
+    await this.flush();
+  }
+
+  async flush() {
+    for (const candidate of this.pending.splice(0)) await this.pc.addIceCandidate(candidate);
+  }
+
+  /** Puts the local tracks on the senders, or none while not sending. */
+  async applyTracks() {
+    if (!this.pc) return;
+    for (const transceiver of this.pc.getTransceivers()) {
+      if (transceiver.stopped || transceiver.currentDirection === 'stopped') continue;
+      const kind = transceiver.receiver.track.kind;
+      const track = this.sending ? (this.call.stream?.getTracks().find((t) => t.kind === kind) ?? null) : null;
+      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+    }
+  }
+
+  close() {
+    this.pc?.close();
+    this.pc = null;
+    if (this.video !== this.call.firstVideo) this.video.remove();
+    else this.video.srcObject = null;
+  }
 }
 
 export class Call {
@@ -27,23 +138,29 @@ export class Call {
     const c = JSON.parse(config);
     this.session = c.session;
     this.agent = c.side === 'agent';
+    this.me = this.agent ? null : CUSTOMER;
     this.wantVideo = !!c.video;
     this.iceServers = c.iceServers ?? [];
     this.localVideo = localVideo;
-    this.remoteVideo = remoteVideo;
+    this.firstVideo = remoteVideo;
     this.onEvent = onEvent;
     this.held = !!c.held;
     this.muted = false;
     this.cameraOff = false;
     this.closed = false;
-    this.gen = null;
-    this.pc = null;
-    this.pending = [];
+    /** @type {Map<string, Peer>} */
+    this.peers = new Map();
     this.outbox = [];
     this.stream = null;
     this.chain = Promise.resolve();
     calls.set(this.session, this);
     this.start();
+  }
+
+  /** The first peer's connection (the customer's, on a desk). */
+  get pc() {
+    for (const peer of this.peers.values()) if (peer.pc) return peer.pc;
+    return null;
   }
 
   emit(kind, detail = '') {
@@ -61,7 +178,7 @@ export class Call {
 
   /** The camera and microphone; on failure the conversation goes on as chat. */
   async acquire() {
-    if (this.stream || this.closed) return;
+    if (this.stream || this.closed || this.mediaFailed) return;
     const what = this.wantVideo ? 'camera or microphone' : 'microphone';
     try {
       this.stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: this.wantVideo });
@@ -71,6 +188,7 @@ export class Call {
       this.emit('local-media');
     } catch (error) {
       this.stream = null;
+      this.mediaFailed = true;
       const name = error?.name;
       const reason =
         name === 'NotAllowedError' || name === 'SecurityError'
@@ -78,8 +196,8 @@ export class Call {
           : name === 'NotFoundError' || name === 'OverconstrainedError'
             ? `No ${what} was found`
             : `Your ${what} could not be started`;
+      this.noMedia = reason;
       this.emit('local-media-error', `${reason}. The conversation goes on by chat below.`);
-      this.send({ type: 'no-media', reason });
     }
   }
 
@@ -90,8 +208,6 @@ export class Call {
     this.ws = ws;
     ws.onopen = () => {
       for (const message of this.outbox.splice(0)) ws.send(JSON.stringify(message));
-      // The representative asks for a (re)start; the customer says it is ready.
-      this.send(this.agent ? { type: 'call' } : { type: 'ready' });
       this.heartbeat = setInterval(() => ws.readyState === WebSocket.OPEN && ws.send('ping'), 10000);
     };
     ws.onmessage = (event) => {
@@ -114,31 +230,76 @@ export class Call {
     else this.outbox.push(message);
   }
 
+  /** A video element for another peer's media, beside the first. */
+  videoFor() {
+    const used = new Set([...this.peers.values()].map((peer) => peer.video));
+    if (!used.has(this.firstVideo)) return this.firstVideo;
+    const video = this.firstVideo.cloneNode(false);
+    video.srcObject = null;
+    this.firstVideo.after(video);
+    return video;
+  }
+
+  /** The server's list of this page's peers: new ones are called, gone
+   * ones closed, and what is sent follows each pair's flow. */
+  async meet(message) {
+    this.me = message.me;
+    const listed = new Map(message.peers.map((peer) => [peer.party, peer]));
+    for (const [party, peer] of this.peers) {
+      if (!listed.has(party)) {
+        peer.close();
+        this.peers.delete(party);
+      }
+    }
+    for (const listing of listed.values()) {
+      let peer = this.peers.get(listing.party);
+      const fresh = !peer;
+      if (fresh) {
+        peer = new Peer(this, listing.party, listing.name, this.videoFor());
+        this.peers.set(listing.party, peer);
+      }
+      // A pair on hold keeps its connection; its senders carry nothing.
+      peer.media = listing.media;
+      if (fresh) {
+        if (this.noMedia) peer.send({ type: 'no-media', reason: this.noMedia });
+        // The offering side asks for a (re)start; the other says it is ready.
+        peer.send(peer.offerer ? { type: 'call' } : { type: 'ready' });
+      } else {
+        await peer.applyTracks();
+      }
+    }
+  }
+
   async receive(message) {
     if (this.closed) return;
+    if (message.type === 'peers') return this.meet(message);
+    const peer = this.peers.get(message.from);
+    if (!peer) return;
     switch (message.type) {
       case 'call':
-        if (!this.agent) {
+        if (!peer.offerer) {
           await this.acquire();
-          this.send({ type: 'ready' });
+          // A page that opened after we told it gets told again.
+          if (this.noMedia) peer.send({ type: 'no-media', reason: this.noMedia });
+          peer.send({ type: 'ready' });
         }
         break;
       case 'ready':
-        if (this.agent) await this.offer();
+        if (peer.offerer) await peer.offer();
         break;
       case 'offer':
-        if (!this.agent) await this.answer(message);
+        if (!peer.offerer) await peer.answer(message);
         break;
       case 'answer':
-        if (this.agent && this.pc && message.gen === this.gen) {
-          await this.pc.setRemoteDescription(message.sdp);
-          await this.flush();
+        if (peer.offerer && peer.pc && message.gen === peer.gen) {
+          await peer.pc.setRemoteDescription(message.sdp);
+          await peer.flush();
         }
         break;
       case 'candidate':
-        if (this.pc && message.gen === this.gen) {
-          if (this.pc.remoteDescription) await this.pc.addIceCandidate(message.candidate);
-          else this.pending.push(message.candidate);
+        if (peer.pc && message.gen === peer.gen) {
+          if (peer.pc.remoteDescription) await peer.pc.addIceCandidate(message.candidate);
+          else peer.pending.push(message.candidate);
         }
         break;
       case 'no-media':
@@ -147,84 +308,22 @@ export class Call {
     }
   }
 
-  async flush() {
-    for (const candidate of this.pending.splice(0)) await this.pc.addIceCandidate(candidate);
-  }
-
-  /** A new peer connection for generation `gen`, replacing any other. */
-  newPeer(gen) {
-    this.pc?.close();
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
-    this.pc = pc;
-    this.gen = gen;
-    this.pending = [];
-    const remote = new MediaStream();
-    this.remoteVideo.srcObject = remote;
-    pc.onicecandidate = (event) => {
-      if (event.candidate && this.pc === pc) this.send({ type: 'candidate', gen, candidate: event.candidate.toJSON() });
-    };
-    pc.ontrack = (event) => {
-      if (this.pc !== pc) return;
-      remote.addTrack(event.track);
-      this.remoteVideo.srcObject = remote;
-      this.remoteVideo.play?.().catch(() => {});
-    };
-    this.watch(pc);
-    return pc;
-  }
-
-  /** The representative (re)starts the call with a new offer. */
-  async offer() {
-    await this.acquire();
-    const pc = this.newPeer(newGeneration());
-    const gen = this.gen;
-    for (const kind of this.wantVideo ? ['audio', 'video'] : ['audio']) {
-      pc.addTransceiver(kind, { direction: 'sendrecv' });
-    }
-    await this.applyTracks();
-    await pc.setLocalDescription(await pc.createOffer());
-    this.send({ type: 'offer', gen, sdp: pc.localDescription.toJSON() });
-  }
-
-  /** The customer answers an offer (a new generation: a new connection). */
-  async answer(message) {
-    await this.acquire();
-    let pc = this.pc;
-    if (!pc || message.gen !== this.gen) pc = this.newPeer(message.gen);
-    await pc.setRemoteDescription(message.sdp);
-    for (const transceiver of pc.getTransceivers()) transceiver.direction = 'sendrecv';
-    await this.applyTracks();
-    await pc.setLocalDescription(await pc.createAnswer());
-    this.send({ type: 'answer', gen: message.gen, sdp: pc.localDescription.toJSON() });
-    await this.flush();
-  }
-
-  /** Puts the local tracks on the senders, or none while on hold. */
-  async applyTracks() {
-    if (!this.pc) return;
-    for (const transceiver of this.pc.getTransceivers()) {
-      if (transceiver.stopped || transceiver.currentDirection === 'stopped') continue;
-      const kind = transceiver.receiver.track.kind;
-      const track = this.held ? null : (this.stream?.getTracks().find((t) => t.kind === kind) ?? null);
-      if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
-    }
-  }
-
-  /** Reports when the other side's media arrives, and (on the
-   * representative's side) when it has not within 5 s. */
-  watch(pc) {
+  /** Reports when a peer's media arrives, and (on a desk) when the
+   * customer's has not within 5 s. */
+  watch(peer, pc) {
     const started = performance.now();
     let arrived = false;
     let warned = false;
     const timer = setInterval(async () => {
-      if (this.pc !== pc || this.closed) return clearInterval(timer);
+      if (peer.pc !== pc || this.closed) return clearInterval(timer);
       const bytes = await this.inboundBytes(pc);
       if (bytes > 0 && !arrived) {
         arrived = true;
         this.emit('remote-media');
       }
       if (arrived) return clearInterval(timer);
-      if (this.agent && !warned && !this.held && performance.now() - started >= MEDIA_DEADLINE_MS) {
+      const customer = this.agent && peer.party === CUSTOMER;
+      if (customer && !warned && !this.held && performance.now() - started >= MEDIA_DEADLINE_MS) {
         warned = true;
         this.emit('no-remote-media');
       }
@@ -245,7 +344,9 @@ export class Call {
 
   hold(held) {
     this.held = held;
-    this.chain = this.chain.then(() => this.applyTracks()).catch((error) => console.error('hold', error));
+    this.chain = this.chain
+      .then(() => Promise.all([...this.peers.values()].map((peer) => peer.applyTracks())))
+      .catch((error) => console.error('hold', error));
   }
 
   setMuted(muted) {
@@ -258,15 +359,17 @@ export class Call {
     this.stream?.getVideoTracks().forEach((track) => (track.enabled = !off));
   }
 
-  /** The representative tries again: a new connection. */
+  /** The representative tries again: a new connection with the customer. */
   retry() {
-    this.chain = this.chain.then(() => this.offer()).catch((error) => console.error('retry', error));
+    const peer = this.peers.get(CUSTOMER);
+    if (!peer) return;
+    this.chain = this.chain.then(() => peer.offer()).catch((error) => console.error('retry', error));
   }
 
   close() {
     this.closed = true;
-    this.pc?.close();
-    this.pc = null;
+    for (const peer of this.peers.values()) peer.close();
+    this.peers.clear();
     this.ws?.close();
     this.stream?.getTracks().forEach((track) => track.stop());
     if (calls.get(this.session) === this) calls.delete(this.session);

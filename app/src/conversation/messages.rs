@@ -31,7 +31,7 @@ pub async fn post_message(
     let id = sqlx::query_scalar!(
         r#"INSERT INTO messages (help_session_id, from_agent, author, body, reply_to)
            SELECT h.id, $2, CASE WHEN $2 THEN r.display_name ELSE h.customer_name END, $3, $4
-             FROM help_sessions h LEFT JOIN representatives r ON r.id = h.agent_id
+             FROM help_sessions h LEFT JOIN representatives r ON r.id = $5
             WHERE h.id = $1 AND h.status IN ('active', 'on_hold')
               AND ($4::bigint IS NULL
                    OR EXISTS (SELECT 1 FROM messages m WHERE m.id = $4 AND m.help_session_id = $1))
@@ -39,7 +39,11 @@ pub async fn post_message(
         help_session.uuid(),
         from.is_agent(),
         body,
-        reply_to
+        reply_to,
+        match from {
+            Side::Agent(agent) => Some(agent.uuid()),
+            Side::Customer => None,
+        }
     )
     .fetch_optional(engine.pool())
     .await?;

@@ -18,6 +18,7 @@ pub mod media;
 pub mod messages;
 #[cfg(feature = "ssr")]
 pub mod party;
+pub mod roles;
 #[cfg(feature = "ssr")]
 pub mod signaling;
 

@@ -7,18 +7,36 @@ use tower_sessions::Session;
 
 use crate::customer::token;
 use crate::error::AppError;
-use crate::states::HelpSessionId;
+use crate::states::{AgentId, HelpSessionId};
 
-/// Which side of a conversation a page is.
+/// Which participant of a conversation a page is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Customer,
-    Agent,
+    /// A representative taking part now.
+    Agent(AgentId),
 }
 
 impl Side {
     pub fn is_agent(self) -> bool {
-        self == Side::Agent
+        matches!(self, Side::Agent(_))
+    }
+
+    /// How signaling addresses this participant: `customer`, or the
+    /// representative's id.
+    pub fn key(self) -> String {
+        match self {
+            Side::Customer => "customer".to_owned(),
+            Side::Agent(agent) => agent.to_string(),
+        }
+    }
+
+    /// The participant a signaling address names.
+    pub fn from_key(key: &str) -> Option<Side> {
+        match key {
+            "customer" => Some(Side::Customer),
+            other => other.parse().ok().map(Side::Agent),
+        }
     }
 }
 
@@ -52,7 +70,7 @@ pub async fn of(
     .fetch_one(pool)
     .await?;
     if assigned {
-        Ok(Side::Agent)
+        Ok(Side::Agent(me.id.into()))
     } else {
         Err(not_yours())
     }

@@ -1,48 +1,68 @@
-//! The WebRTC signaling relay's storage: what one page of a conversation
-//! sends (offers, answers, ICE candidates) for the other, through whichever
-//! servers their pages are on. Short-lived: a page reads what arrives while
-//! it is open, and the sweeper deletes rows older than a minute.
+//! The WebRTC signaling relay's storage, and each page's peers. A
+//! conversation's media is a mesh: one peer connection per pair of
+//! participants who exchange media (`roles.rs` says which). What one page
+//! sends (offers, answers, ICE candidates) is addressed to one other
+//! participant (`"to"`: `customer` or a representative's id) and relayed,
+//! with its sender added (`"from"`), through whichever servers their pages
+//! are on. Short-lived: a page reads what arrives while it is open, and the
+//! sweeper deletes rows older than a minute.
+
+use serde::Serialize;
+use sqlx::PgPool;
 
 use super::party::Side;
+use super::roles::Role;
 use crate::engine::events::{Engine, Notice, Topic};
 use crate::error::AppError;
-use crate::states::HelpSessionId;
+use crate::states::{AgentId, HelpSessionId, HelpStatus};
 
 /// Longest signaling message, in bytes (an SDP is a few kilobytes).
 pub const SIGNAL_MAX_BYTES: usize = 65536;
 
-/// The wake-up of one side's pages for new signaling.
-pub fn topic(to: Side) -> Topic {
-    match to {
-        Side::Agent => Topic::SignalToAgent,
-        Side::Customer => Topic::SignalToCustomer,
-    }
-}
-
-/// Relays one signaling message to the other side of the same help session
-/// (only while the conversation is live or held).
+/// Relays one signaling message to the participant it is addressed to, while
+/// both take part in the live (or held) conversation. 400 for a message
+/// that is not a JSON object with a `to`; 409 when the conversation ended
+/// or the addressee is not in it.
 pub async fn send_signal(engine: &Engine, help_session: HelpSessionId, from: Side, body: &str) -> Result<(), AppError> {
     if body.len() > SIGNAL_MAX_BYTES {
         return Err(AppError::invalid("This signaling message is too long."));
     }
-    let to = if from.is_agent() { Side::Customer } else { Side::Agent };
+    let Ok(serde_json::Value::Object(mut message)) = serde_json::from_str::<serde_json::Value>(body) else {
+        return Err(AppError::invalid("A signaling message is a JSON object."));
+    };
+    let to = message
+        .get("to")
+        .and_then(|to| to.as_str())
+        .and_then(Side::from_key)
+        .ok_or_else(|| AppError::invalid("A signaling message says whom it is for (\"to\")."))?;
+    message.insert("from".into(), from.key().into());
+    let body = serde_json::Value::Object(message).to_string();
     let sent = sqlx::query!(
-        "INSERT INTO signals (help_session_id, to_agent, body)
-         SELECT id, $2, $3 FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')",
+        "INSERT INTO signals (help_session_id, from_party, to_party, body)
+         SELECT id, $2, $3, $4 FROM help_sessions
+          WHERE id = $1 AND status IN ('active', 'on_hold')
+            AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM participants p WHERE p.help_session_id = $1
+                                                AND p.representative_id = $5 AND p.left_at IS NULL))",
         help_session.uuid(),
-        to.is_agent(),
-        body
+        from.key(),
+        to.key(),
+        body,
+        match to {
+            Side::Agent(agent) => Some(agent.uuid()),
+            Side::Customer => None,
+        }
     )
     .execute(engine.pool())
     .await?;
     if sent.rows_affected() == 0 {
-        return Err(AppError::Conflict("This conversation has ended.".into()));
+        return Err(AppError::Conflict("This participant is not in the conversation.".into()));
     }
-    engine.announce([Notice::about(topic(to), Some(help_session))]);
+    engine.announce([Notice::about(Topic::Signal, Some(help_session))]);
     Ok(())
 }
 
-/// Signaling for one side of a help session newer than `after`, oldest first.
+/// Signaling for one participant of a help session newer than `after`,
+/// oldest first.
 pub async fn signals_for(
     engine: &Engine,
     help_session: HelpSessionId,
@@ -50,9 +70,9 @@ pub async fn signals_for(
     after: i64,
 ) -> Result<Vec<(i64, String)>, AppError> {
     Ok(sqlx::query!(
-        "SELECT id, body FROM signals WHERE help_session_id = $1 AND to_agent = $2 AND id > $3 ORDER BY id",
+        "SELECT id, body FROM signals WHERE help_session_id = $1 AND to_party = $2 AND id > $3 ORDER BY id",
         help_session.uuid(),
-        to.is_agent(),
+        to.key(),
         after
     )
     .fetch_all(engine.pool())
@@ -73,4 +93,70 @@ pub async fn purge_signals(engine: &Engine) -> Result<u64, AppError> {
         .execute(engine.pool())
         .await?
         .rows_affected())
+}
+
+/// Another participant, as a page's call sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Peer {
+    /// Their signaling address.
+    pub party: String,
+    pub name: String,
+    pub role: Role,
+    /// Whether media flows between the page and them now (either way).
+    pub media: bool,
+}
+
+/// What a page's call is told about the conversation: who it is, and its
+/// peers (the customer first, then the representatives as they joined).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename = "peers")]
+pub struct Peers {
+    pub me: String,
+    pub peers: Vec<Peer>,
+}
+
+/// The participants of the conversation and their roles now, and whether
+/// it is on hold; `None` when it is over.
+async fn present(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<(bool, Vec<(Side, String, Role)>)>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT h.status AS "status: HelpStatus", h.customer_name, p.representative_id AS "agent?: AgentId",
+                  p.role AS "role?: Role", r.display_name AS "name?"
+             FROM help_sessions h
+             LEFT JOIN participants p ON p.help_session_id = h.id AND p.left_at IS NULL
+             LEFT JOIN representatives r ON r.id = p.representative_id
+            WHERE h.id = $1
+            ORDER BY p.joined_at"#,
+        help_session.uuid()
+    )
+    .fetch_all(pool)
+    .await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    if !matches!(first.status, HelpStatus::Active | HelpStatus::OnHold) {
+        return Ok(None);
+    }
+    let held = first.status == HelpStatus::OnHold;
+    let mut everyone = vec![(Side::Customer, first.customer_name.clone(), Role::Customer)];
+    for row in rows {
+        if let (Some(agent), Some(role), Some(name)) = (row.agent, row.role, row.name) {
+            everyone.push((Side::Agent(agent), name, role));
+        }
+    }
+    Ok(Some((held, everyone)))
+}
+
+/// `me`'s peers now: everyone else in the conversation, with whether media
+/// flows between them (`Role::exchanges_media`). Empty when the
+/// conversation is over or `me` is not in it.
+pub async fn peers(pool: &PgPool, help_session: HelpSessionId, me: Side) -> Result<Peers, AppError> {
+    let mut peers = Vec::new();
+    if let Some((held, everyone)) = present(pool, help_session).await? {
+        if let Some(&(_, _, mine)) = everyone.iter().find(|(side, _, _)| *side == me) {
+            for (side, name, role) in everyone {
+                if side != me {
+                    peers.push(Peer { party: side.key(), name, role, media: mine.exchanges_media(role, held) });
+                }
+            }
+        }
+    }
+    Ok(Peers { me: me.key(), peers })
 }

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::roles::Role;
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
@@ -36,6 +37,9 @@ pub struct OfferCard {
     pub expires_in_ms: i64,
     /// Set when the customer was transferred here.
     pub transferred: Option<Handover>,
+    /// Set when this is a request to join a conversation in progress: who
+    /// asked.
+    pub join_with: Option<String>,
 }
 
 /// Who transferred a customer, and their note for the next representative.
@@ -61,8 +65,13 @@ pub struct CustomerCard {
     pub wrap_up_left_seconds: Option<i64>,
     /// Set when the customer was transferred to this representative.
     pub transferred: Option<Handover>,
-    /// In wrap-up after transferring the customer: what became of it.
-    pub transfer_outcome: Option<String>,
+    /// What became of the last transfer or request to join this
+    /// representative made in the conversation.
+    pub outcome: Option<String>,
+    /// This representative's role in it.
+    pub role: Role,
+    /// The other representatives in it now ("Name", or "Name (colleague)").
+    pub others: Vec<String>,
 }
 
 /// A conversation this agent finished lately, as kept in the record.
@@ -252,6 +261,34 @@ pub async fn transfer_customer(
     };
     let request = Transfer { help_session, to, note, max_transfers: app.max_transfers };
     transfer::transfer(&app.engine, me.id.into(), &request).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
+}
+
+/// "Add a colleague": asks a colleague by name (`to_agent`) or the next
+/// available member of a queue (`to_queue`) to join the conversation.
+#[server(prefix = "/api", endpoint = "desk/conference")]
+pub async fn add_colleague(
+    help_session: HelpSessionId,
+    #[server(default)] to_queue: Option<QueueId>,
+    #[server(default)] to_agent: Option<AgentId>,
+) -> Result<Desk, AppError> {
+    use crate::engine::transfer::Target;
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    let to = match (to_queue, to_agent) {
+        (Some(queue), None) => Target::Queue(queue),
+        (None, Some(agent)) => Target::Agent(agent),
+        _ => return Err(AppError::invalid("Choose one queue or one colleague to ask.")),
+    };
+    crate::engine::conference::invite(&app.engine, me.id.into(), help_session, to).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
+}
+
+/// Leaves a conversation others go on with (wrap-up follows); the last
+/// representative leaving ends it.
+#[server(prefix = "/api", endpoint = "desk/leave")]
+pub async fn leave_conversation(help_session: HelpSessionId) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    crate::engine::conference::leave(&app.engine, me.id.into(), help_session).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 

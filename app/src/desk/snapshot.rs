@@ -6,6 +6,7 @@ use super::{
     ChannelSeat, CustomerCard, Desk, Handover, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
     TransferChoices,
 };
+use crate::conversation::roles::Role;
 use crate::engine::events::{Event, TransferStage};
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
@@ -44,9 +45,11 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
         r#"SELECT o.help_session_id AS "help_session_id: HelpSessionId", h.customer_name, h.reason, o.channel, q.name AS queue,
                   extract(epoch FROM now() - h.entered_at)::bigint AS "waited!",
                   (extract(epoch FROM o.expires_at - now()) * 1000)::bigint AS "expires_in_ms!",
-                  t.display_name AS "transferred_by?", o.transfer_from IS NOT NULL AS "by_name!", h.transfer_note
+                  t.display_name AS "transferred_by?", o.transfer_from IS NOT NULL AS "by_name!", h.transfer_note,
+                  a.display_name AS "asked_by?"
              FROM offers o JOIN help_sessions h ON h.id = o.help_session_id JOIN queues q ON q.id = o.queue_id
              LEFT JOIN representatives t ON t.id = h.transferred_by
+             LEFT JOIN representatives a ON a.id = o.transfer_from AND o.joins IS NOT NULL
             WHERE o.representative_id = $1 ORDER BY o.offered_at"#,
         agent
     )
@@ -62,7 +65,11 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             queue: row.queue,
             waited_seconds: row.waited,
             expires_in_ms: row.expires_in_ms.max(0),
-            transferred: row.transferred_by.map(|by| Handover { by, by_name: row.by_name, note: row.transfer_note }),
+            transferred: row
+                .transferred_by
+                .filter(|_| row.asked_by.is_none())
+                .map(|by| Handover { by, by_name: row.by_name, note: row.transfer_note }),
+            join_with: row.asked_by,
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
@@ -72,6 +79,12 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     let customers = sqlx::query!(
         r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.reason, h.channel, h.phone, q.name AS queue,
                   CASE WHEN p.left_at IS NULL THEN h.status ELSE 'wrap_up' END AS "status!: HelpStatus",
+                  p.role AS "role: Role",
+                  ARRAY(SELECT r.display_name || CASE WHEN o.role = 'agent' THEN '' ELSE ' (colleague)' END
+                          FROM participants o JOIN representatives r ON r.id = o.representative_id
+                         WHERE o.help_session_id = h.id AND o.left_at IS NULL AND o.representative_id <> $1
+                           AND p.left_at IS NULL
+                         ORDER BY o.joined_at) AS "others!",
                   CASE WHEN p.left_at IS NOT NULL
                        THEN greatest(0, q.wrap_up_seconds - extract(epoch FROM now() - p.left_at))::bigint END
                        AS wrap_up_left,
@@ -85,9 +98,9 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
              JOIN queues q ON q.id = p.queue_id
              LEFT JOIN representatives t ON t.id = h.transferred_by
              LEFT JOIN LATERAL (SELECT kind, detail FROM events
-                                 WHERE help_session_id = h.id AND kind = 'TRANSFER' AND representative_id = $1
-                                   AND at >= p.joined_at
-                                 ORDER BY id DESC LIMIT 1) e ON p.left_at IS NOT NULL
+                                 WHERE help_session_id = h.id AND kind IN ('TRANSFER', 'CONFERENCE')
+                                   AND representative_id = $1 AND at >= p.joined_at
+                                 ORDER BY id DESC LIMIT 1) e ON true
             WHERE p.representative_id = $1 AND p.wrapped_at IS NULL
             ORDER BY p.joined_at"#,
         agent
@@ -98,7 +111,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     .map(|row| {
         let outcome = match (row.transfer_kind, row.transfer_detail) {
             (Some(kind), Some(detail)) => Event::from_columns(&kind, detail).ok().and_then(|event| {
-                transfer_outcome(&event, row.to_queue.as_deref().unwrap_or("the queue"), row.to_agent.as_deref())
+                outcome(&event, row.to_queue.as_deref().unwrap_or("the queue"), row.to_agent.as_deref())
             }),
             _ => None,
         };
@@ -115,7 +128,9 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                 .transferred_by
                 .filter(|_| row.transferred_here)
                 .map(|by| Handover { by, by_name: false, note: row.transfer_note }),
-            transfer_outcome: outcome,
+            outcome,
+            role: row.role,
+            others: row.others,
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
@@ -164,11 +179,23 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     Ok(Desk { state: state.state, reason: state.reason, channels, offers, customers, queues, recent })
 }
 
-/// What became of a transfer, for the desk of the representative who made
-/// it; `None` for events that are not a transfer.
-fn transfer_outcome(event: &Event, to_queue: &str, to_agent: Option<&str>) -> Option<String> {
-    let Event::Transfer { stage, reason, .. } = event else { return None };
+/// What became of a transfer or a request to join, for the desk of the
+/// representative who made it; `None` for other events.
+fn outcome(event: &Event, to_queue: &str, to_agent: Option<&str>) -> Option<String> {
     let colleague = to_agent.unwrap_or("Your colleague");
+    if let Event::Conference { stage, reason, .. } = event {
+        return Some(match stage {
+            TransferStage::Requested => format!("Asking {colleague} to join…"),
+            TransferStage::Accepted => format!("{colleague} joined."),
+            TransferStage::Failed => match reason.as_deref() {
+                Some("declined") => format!("{colleague} declined to join."),
+                Some("missed") => format!("{colleague} did not answer."),
+                Some("logged out") => format!("{colleague} logged out."),
+                _ => format!("{colleague} could not join."),
+            },
+        });
+    }
+    let Event::Transfer { stage, reason, .. } = event else { return None };
     Some(match (stage, to_agent) {
         (TransferStage::Requested, None) => format!("Transferred to {to_queue}."),
         (TransferStage::Requested, Some(name)) => format!("Transferring to {name}: waiting for them to accept."),

@@ -7,11 +7,12 @@ use sqlx::PgConnection;
 
 use super::events::{log, About, Engine, Event, Notice, Topic, Tx};
 use super::seats;
-use super::{control, lock_agent, offers};
+use super::{conference, control, lock_agent, offers};
+use crate::conversation::roles::Role;
 use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
-use crate::states::{AgentId, AgentState, HelpSessionId, QueueId};
+use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 
 /// The reason given when the RONA timer runs out.
 pub const MISSED_OFFER: &str = "Missed offer";
@@ -206,6 +207,16 @@ pub async fn hand_back(engine: &Engine, agent: AgentId, reason: &str) -> Result<
 async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result<usize, AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
+    // Asked to join conversations: the askers are told.
+    let asked = sqlx::query_scalar!(
+        r#"SELECT help_session_id AS "id: HelpSessionId" FROM offers WHERE representative_id = $1 AND joins IS NOT NULL"#,
+        agent.uuid()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for help_session in asked {
+        conference::withdraw(&mut tx, agent, help_session, "logged out").await?;
+    }
     let offered = sqlx::query_scalar!(
         r#"SELECT help_session_id AS "id: HelpSessionId" FROM offers WHERE representative_id = $1"#,
         agent.uuid()
@@ -220,9 +231,23 @@ async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result
             queues.push(queue);
         }
     }
-    let live = sqlx::query!(
-        r#"UPDATE help_sessions SET status = 'waiting', agent_id = NULL, answered_at = NULL
+    // Conversations they own that a colleague is in go on with the colleague.
+    let handed = sqlx::query!(
+        r#"SELECT id AS "id: HelpSessionId", queue_id AS "queue_id: QueueId", channel AS "channel: Channel",
+                  status AS "status: HelpStatus"
+             FROM help_sessions h
             WHERE agent_id = $1 AND status IN ('active', 'on_hold')
+              AND EXISTS (SELECT 1 FROM participants p WHERE p.help_session_id = h.id AND p.left_at IS NULL
+                             AND p.representative_id <> $1)"#,
+        agent.uuid()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let live = sqlx::query!(
+        r#"UPDATE help_sessions h SET status = 'waiting', agent_id = NULL, answered_at = NULL
+            WHERE agent_id = $1 AND status IN ('active', 'on_hold')
+              AND NOT EXISTS (SELECT 1 FROM participants p WHERE p.help_session_id = h.id AND p.left_at IS NULL
+                                 AND p.representative_id <> $1)
         RETURNING id AS "id: HelpSessionId", queue_id AS "queue_id: QueueId", channel, priority, entered_at"#,
         agent.uuid()
     )
@@ -246,12 +271,25 @@ async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result
     }
     // Their live parts end with no wrap-up (they are gone); the parts they
     // were wrapping up are closed.
-    sqlx::query!(
-        "UPDATE participants SET left_at = now(), wrapped_at = now() WHERE representative_id = $1 AND left_at IS NULL",
+    let parts = sqlx::query!(
+        r#"UPDATE participants SET left_at = now(), wrapped_at = now() WHERE representative_id = $1 AND left_at IS NULL
+        RETURNING help_session_id AS "help_session: HelpSessionId", role AS "role: Role""#,
         agent.uuid()
     )
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    for part in parts.iter().filter(|part| part.role != Role::Agent || handed.iter().any(|h| h.id == part.help_session)) {
+        let queue = sqlx::query_scalar!(r#"SELECT queue_id AS "queue_id: QueueId" FROM help_sessions WHERE id = $1"#, part.help_session.uuid())
+            .fetch_one(&mut *tx)
+            .await?;
+        let about = About::help_session(part.help_session, queue);
+        log(&mut tx, about.by(agent), Event::ParticipantLeave { role: part.role }).await?;
+    }
+    for conversation in &handed {
+        let about = About::help_session(conversation.id, conversation.queue_id);
+        let held = conversation.status == HelpStatus::OnHold;
+        conference::promote(&mut tx, conversation.id, about, conversation.channel, held).await?;
+    }
     let wrapping = sqlx::query_scalar!(
         r#"SELECT help_session_id AS "id: HelpSessionId" FROM participants
             WHERE representative_id = $1 AND wrapped_at IS NULL"#,

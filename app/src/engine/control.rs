@@ -5,7 +5,8 @@
 
 use super::events::{log, About, Engine, Event, Tx};
 use super::seats::{self, Change};
-use super::{lock_agent, offers};
+use super::{conference, lock_agent, offers};
+use crate::conversation::roles::Role;
 use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
@@ -29,24 +30,28 @@ pub async fn end(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> R
 /// One try of [`end`].
 async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> Result<(), AppError> {
     let ended = || AppError::NotFound("This conversation has already ended.".into());
-    // Whose conversation it is, read first so their row can be locked first.
-    let agent = sqlx::query_scalar!(
-        r#"SELECT agent_id AS "agent_id: AgentId" FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')"#,
+    // Who takes part, and who is being asked to join, read first so their
+    // rows can be locked first.
+    let mut agents: Vec<AgentId> = conference::present(engine, help_session).await?.into_iter().map(|(agent, _)| agent).collect();
+    if agents.is_empty() {
+        return Err(ended());
+    }
+    let asked = sqlx::query_scalar!(
+        r#"SELECT representative_id AS "agent: AgentId" FROM offers WHERE help_session_id = $1 AND joins IS NOT NULL"#,
         help_session.uuid()
     )
     .fetch_optional(engine.pool())
-    .await?
-    .flatten()
-    .ok_or_else(ended)?;
+    .await?;
+    agents.extend(asked);
     let mut tx = engine.begin().await?;
-    lock_agent(&mut tx, agent).await?;
+    conference::lock_all(&mut tx, agents).await?;
     let talking = sqlx::query!(
-        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId"
+        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId",
+                  agent_id AS "owner: AgentId"
              FROM help_sessions
-            WHERE id = $1 AND status IN ('active', 'on_hold') AND agent_id = $2
+            WHERE id = $1 AND status IN ('active', 'on_hold')
               FOR UPDATE"#,
-        help_session.uuid(),
-        agent.uuid()
+        help_session.uuid()
     )
     .fetch_optional(&mut *tx)
     .await?
@@ -54,17 +59,34 @@ async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> 
     sqlx::query!("UPDATE help_sessions SET status = 'wrap_up', ended_at = now() WHERE id = $1", help_session.uuid())
         .execute(&mut *tx)
         .await?;
-    leave_part(&mut tx, agent, help_session).await?;
-    let freed = if talking.status == HelpStatus::Active { Change::FreeLive } else { Change::FreeHeld };
-    seats::change(&mut tx, agent, talking.channel, freed).await?;
-    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
-        .execute(&mut *tx)
-        .await?;
+    // Every representative's part ends, each to their own wrap-up.
+    let parts = sqlx::query!(
+        r#"UPDATE participants SET left_at = now() WHERE help_session_id = $1 AND left_at IS NULL
+        RETURNING representative_id AS "agent: AgentId", role AS "role: Role""#,
+        help_session.uuid()
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    for part in parts {
+        // The owner's seat is held while the customer is; a colleague's is live.
+        let held = part.role == Role::Agent && talking.status == HelpStatus::OnHold;
+        let freed = if held { Change::FreeHeld } else { Change::FreeLive };
+        seats::change(&mut tx, part.agent, talking.channel, freed).await?;
+        sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", part.agent.uuid())
+            .execute(&mut *tx)
+            .await?;
+        if part.role != Role::Agent {
+            tx.wake(help_session, part.agent);
+        }
+    }
+    if let Some(asked) = asked {
+        conference::withdraw(&mut tx, asked, help_session, "the conversation ended").await?;
+    }
     let event = match by {
         EndedBy::Agent => Event::EndByAgent {},
         EndedBy::Customer => Event::EndByCustomer {},
     };
-    log(&mut tx, About::help_session(help_session, talking.queue_id).by(agent), event).await?;
+    log(&mut tx, About::help_session(help_session, talking.queue_id).by(talking.owner), event).await?;
     tx.commit(engine).await?;
     Ok(())
 }

@@ -25,6 +25,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+use crate::conversation::roles::Role;
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
 use crate::states::{AgentId, AgentState, HelpSessionId, QueueId};
@@ -117,6 +118,28 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// A colleague asked to join the conversation ("Add a colleague"):
+    /// `Requested` (offered to `to_agent`, named or picked from
+    /// `to_queue`), then `Accepted` or `Failed` with the reason. Logged
+    /// about the representative who asked.
+    Conference {
+        stage: TransferStage,
+        to_agent: AgentId,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_queue: Option<QueueId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A representative joined a conversation in progress with a role (a
+    /// colleague accepting, or one becoming its owner when the owner left).
+    /// The owner's first join is their CONNECT.
+    ParticipantJoin {
+        role: Role,
+    },
+    /// A representative left a conversation that goes on without them.
+    ParticipantLeave {
+        role: Role,
+    },
     /// The agent's state changed.
     AgentState {
         state: AgentState,
@@ -129,7 +152,8 @@ pub enum Event {
     },
 }
 
-/// Where a transfer stands (see [`Event::Transfer`]).
+/// Where a transfer or a request to join stands (see [`Event::Transfer`],
+/// [`Event::Conference`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferStage {
@@ -249,8 +273,8 @@ pub fn decode(rows: Vec<EventRow>) -> Result<Vec<Logged>, AppError> {
 pub enum Topic {
     Event(EventKind),
     Message,
-    SignalToAgent,
-    SignalToCustomer,
+    /// Signaling for a participant of a conversation.
+    Signal,
     Metrics,
     /// A representative's access changed (disabled, role, password): their
     /// open pages check it again.
@@ -262,8 +286,7 @@ impl Topic {
         match self {
             Topic::Event(kind) => kind.as_str(),
             Topic::Message => "MESSAGE",
-            Topic::SignalToAgent => "SIGNAL_TO_AGENT",
-            Topic::SignalToCustomer => "SIGNAL_TO_CUSTOMER",
+            Topic::Signal => "SIGNAL",
             Topic::Metrics => "METRICS",
             Topic::Access => "ACCESS",
         }
@@ -271,7 +294,7 @@ impl Topic {
 
     /// Only the pages of one conversation care (chat, signaling).
     pub fn conversation_only(self) -> bool {
-        matches!(self, Topic::Message | Topic::SignalToAgent | Topic::SignalToCustomer)
+        matches!(self, Topic::Message | Topic::Signal)
     }
 }
 
@@ -293,8 +316,7 @@ impl TryFrom<String> for Topic {
     fn try_from(raw: String) -> Result<Self, String> {
         Ok(match raw.as_str() {
             "MESSAGE" => Topic::Message,
-            "SIGNAL_TO_AGENT" => Topic::SignalToAgent,
-            "SIGNAL_TO_CUSTOMER" => Topic::SignalToCustomer,
+            "SIGNAL" => Topic::Signal,
             "METRICS" => Topic::Metrics,
             "ACCESS" => Topic::Access,
             other => Topic::Event(other.parse().map_err(|_| format!("unknown wake-up \"{other}\""))?),
@@ -377,6 +399,12 @@ pub struct Tx {
 }
 
 impl Tx {
+    /// Wakes a representative's pages after the commit about a change that
+    /// has no event about them (an offer to them withdrawn).
+    pub fn wake(&mut self, help_session: HelpSessionId, agent: AgentId) {
+        self.notices.push(Notice { kind: Topic::Event(EventKind::Offer), help_session: Some(help_session), queue: None, agent: Some(agent) });
+    }
+
     /// Events the database wrote in this transaction (the rows a SQL
     /// function returned), to be announced with it.
     pub fn wrote(&mut self, events: &[Logged]) {

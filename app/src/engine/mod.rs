@@ -13,6 +13,7 @@
 //! - `control`: the conversation's course: hold, resume, end, wrap-up (of
 //!   each representative's part) and the customer's rating.
 //! - `transfer`: a customer handed to another queue or a colleague.
+//! - `conference`: a colleague asked to join, joining and leaving.
 //! - `agents`: an agent's state and channels, logging in and out (handing
 //!   customers back).
 //! - `presence`: which pages are open, and what happens to whoever stays
@@ -34,6 +35,7 @@
 //! keeps losing.
 
 pub mod agents;
+pub mod conference;
 pub mod control;
 pub mod definitions;
 pub mod events;

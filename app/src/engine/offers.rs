@@ -11,7 +11,7 @@
 
 use super::events::{decode, log, About, Engine, Event, EventRow, Logged, TransferStage, Tx};
 use super::seats::{self, Change};
-use super::{agents, lock_agent};
+use super::{agents, conference, lock_agent};
 use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
@@ -94,6 +94,22 @@ pub async fn accept(engine: &Engine, agent: AgentId, help_session: HelpSessionId
 /// One try of [`accept`].
 #[tracing::instrument(skip(engine))]
 async fn accept_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    let joining = sqlx::query_scalar!(
+        r#"SELECT joins IS NOT NULL AS "joining!" FROM offers WHERE help_session_id = $1 AND representative_id = $2"#,
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .fetch_optional(engine.pool())
+    .await?
+    .unwrap_or(false);
+    if joining {
+        let mut tx = engine.begin().await?;
+        lock_agent(&mut tx, agent).await?;
+        if !conference::join(&mut tx, agent, help_session).await? {
+            return Err(AppError::NotFound("This offer has ended: the conversation ended or the time ran out.".into()));
+        }
+        return tx.commit(engine).await;
+    }
     let rows = sqlx::query_as!(
         EventRow,
         r#"SELECT id AS "id!", at AS "at!", kind AS "kind!", help_session_id, queue_id, representative_id,
@@ -142,9 +158,12 @@ async fn unanswered_once(
         Unanswered::Decline => (Event::Decline {}, Released::Declined),
         Unanswered::Rona => (Event::Rona {}, Released::Missed),
     };
-    let queue = release(&mut tx, agent, help_session, released)
-        .await?
-        .ok_or_else(|| AppError::NotFound("This offer has already ended.".into()))?;
+    let queue = match release(&mut tx, agent, help_session, released).await? {
+        Some(queue) => queue,
+        None => conference::withdraw(&mut tx, agent, help_session, released.transfer_failure())
+            .await?
+            .ok_or_else(|| AppError::NotFound("This offer has already ended.".into()))?,
+    };
     log(&mut tx, About::help_session(help_session, queue).by(agent), event).await?;
     if why == Unanswered::Rona {
         agents::set_not_ready(&mut tx, agent, agents::MISSED_OFFER).await?;
@@ -166,8 +185,9 @@ pub(super) enum Released {
 }
 
 impl Released {
-    /// The reason a transfer to this agent by name failed, as logged.
-    fn transfer_failure(self) -> &'static str {
+    /// The reason a transfer to this agent by name (or a request to join)
+    /// failed, as logged.
+    pub(super) fn transfer_failure(self) -> &'static str {
         match self {
             Released::Declined => "declined",
             Released::Missed => "missed",

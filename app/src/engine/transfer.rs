@@ -8,7 +8,6 @@
 //! waits for anyone in the session's queue and the asker's desk says so.
 
 use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage};
-use super::lock_agent;
 use super::offers;
 use super::retrying;
 use super::seats::{self, Change};
@@ -64,15 +63,15 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
     let mut agents = vec![agent];
     if let Target::Agent(other) = request.to {
         agents.push(other);
-        agents.sort();
     }
-    for each in agents {
-        lock_agent(&mut tx, each).await?;
-    }
+    super::conference::lock_all(&mut tx, agents).await?;
     let talking = sqlx::query!(
         r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId",
-                  transfers
-             FROM help_sessions WHERE id = $1 AND agent_id = $2 AND status IN ('active', 'on_hold')
+                  transfers,
+                  EXISTS (SELECT 1 FROM participants p WHERE p.help_session_id = h.id AND p.left_at IS NULL
+                             AND p.representative_id <> h.agent_id) AS "others!",
+                  EXISTS (SELECT 1 FROM offers o WHERE o.help_session_id = h.id) AS "asking!"
+             FROM help_sessions h WHERE id = $1 AND agent_id = $2 AND status IN ('active', 'on_hold')
               FOR UPDATE"#,
         help_session.uuid(),
         agent.uuid()
@@ -80,6 +79,11 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::Conflict("You are not talking with this customer any more.".into()))?;
+    if talking.others || talking.asking {
+        return Err(AppError::Conflict(
+            "A colleague is in this conversation or being asked to join: transfer once it is yours alone.".into(),
+        ));
+    }
     if talking.transfers >= request.max_transfers {
         return Err(AppError::Conflict(format!(
             "This customer has been transferred as often as allowed ({} times).",
@@ -192,7 +196,7 @@ async fn queue_can_take(tx: &mut sqlx::PgConnection, queue: QueueId, channel: Ch
 /// 409 with the reason unless the colleague can be offered a customer on
 /// `channel` now: logged in, a member of a queue that takes the channel,
 /// and with a free place on it. Their row is locked.
-async fn agent_can_take(tx: &mut sqlx::PgConnection, other: AgentId, channel: Channel) -> Result<(), AppError> {
+pub(super) async fn agent_can_take(tx: &mut sqlx::PgConnection, other: AgentId, channel: Channel) -> Result<(), AppError> {
     let colleague = sqlx::query!(
         r#"SELECT r.display_name, s.state AS "state: AgentState", c.live < c.max_live AND c.sessions < c.max_sessions AS "room!",
                   EXISTS (SELECT 1 FROM queue_members m JOIN queues q ON q.id = m.queue_id

@@ -18,6 +18,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::Figures;
+use crate::conversation::roles::Role;
 use crate::engine::events::{decode, About, Event, EventRow, Logged, TransferStage};
 use crate::error::AppError;
 use crate::states::AgentState;
@@ -327,6 +328,24 @@ impl Batch {
                 figures.ratings += 1;
                 figures.rating_sum += i64::from(*rating);
             }
+            // The owner left a conversation that goes on: their part ends,
+            // handled; the colleague who becomes its owner starts theirs.
+            Event::ParticipantLeave { role: Role::Agent } => {
+                if let (Some(session), Some(agent)) = (session, agent) {
+                    self.close_segment(session, agent, at, true);
+                }
+            }
+            Event::ParticipantJoin { role: Role::Agent } => {
+                let (Some(session), Some(agent)) = (session, agent) else { return };
+                if let Some(visit) = self.visits.get_mut(&session) {
+                    visit.agent = Some(agent);
+                    visit.segment_at = Some(at);
+                    self.count_time(agent, at).open += 1;
+                }
+            }
+            // A colleague's part is not counted on its own (yet); requests
+            // to join count nothing.
+            Event::ParticipantJoin { .. } | Event::ParticipantLeave { .. } | Event::Conference { .. } => {}
             // Hold is part of handle time, and the representative's part
             // goes on through wrap-up; offers and declines count nothing;
             // a channel switch changes no state.

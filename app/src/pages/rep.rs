@@ -8,14 +8,15 @@ use crate::access::Area;
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::desk::{
-    open_desk, transfer_targets, AcceptOffer, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
-    NextCustomer, OfferCard, PastConversation, Resume, SetChannel, SetState, TransferCustomer, WrapUp, DISPOSITIONS,
+    open_desk, transfer_targets, AcceptOffer, AddColleague, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
+    LeaveConversation, NextCustomer, OfferCard, PastConversation, Resume, SetChannel, SetState, TransferCustomer, WrapUp, DISPOSITIONS,
     NOT_READY_REASONS,
 };
 use crate::error::AppError;
 use crate::live::now_ms;
 use crate::model::Me;
 use crate::queue::{Channel, RoutingMode};
+use crate::conversation::roles::Role;
 use crate::states::{AgentState, HelpSessionId, HelpStatus};
 
 /// The representative's desk.
@@ -45,6 +46,8 @@ struct Controls {
     hold: ServerAction<Hold>,
     resume: ServerAction<Resume>,
     transfer: ServerAction<TransferCustomer>,
+    add_colleague: ServerAction<AddColleague>,
+    leave: ServerAction<LeaveConversation>,
 }
 
 /// Shows what an action answered: the new desk, or its error.
@@ -80,6 +83,8 @@ fn DeskView(me: Me) -> impl IntoView {
         hold: ServerAction::new(),
         resume: ServerAction::new(),
         transfer: ServerAction::new(),
+        add_colleague: ServerAction::new(),
+        leave: ServerAction::new(),
     };
     let (pushed, set_pushed) = signal(None::<Desk>);
     crate::live::follow("/ws/rep", set_pushed);
@@ -98,6 +103,8 @@ fn DeskView(me: Me) -> impl IntoView {
     take(controls.hold, controls.desk, controls.received, controls.error);
     take(controls.resume, controls.desk, controls.received, controls.error);
     take(controls.transfer, controls.desk, controls.received, controls.error);
+    take(controls.add_colleague, controls.desk, controls.received, controls.error);
+    take(controls.leave, controls.desk, controls.received, controls.error);
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| match controls.next.value().get() {
         Some(Ok(None)) => notice.set(Some("Nobody is waiting right now.".into())),
@@ -305,6 +312,9 @@ fn Offer(offer: OfferCard, controls: Controls) -> impl IntoView {
                 {format!("{} · {} · waited {} s", offer.channel.label(), offer.queue, offer.waited_seconds)}
             </p>
             {offer.transferred.clone().map(|handover| view! { <HandoverNote handover/> })}
+            {offer.join_with.clone().map(|asker| view! {
+                <p class="notice" data-testid="join-request">{format!("{asker} asks you to join this conversation.")}</p>
+            })}
             <p>"Accept within " <strong data-testid="countdown">{left}</strong> " s"</p>
             <div class="row">
                 <button type="button" on:click=move |_| { controls.accept.dispatch(AcceptOffer { help_session: id }); }>"Accept"</button>
@@ -326,6 +336,8 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
     let status = Memo::new(move |_| card.with(|c| c.as_ref().map_or(HelpStatus::Completed, |c| c.status)));
     let wrap_up_left = move || card.with(|c| c.as_ref().and_then(|c| c.wrap_up_left_seconds));
     let talking = move || status.get().talking();
+    let owner = move || card.with(|c| c.as_ref().is_some_and(|c| c.role == Role::Agent));
+    let with_others = move || card.with(|c| c.as_ref().is_some_and(|c| !c.others.is_empty()));
     let held = Signal::derive(move || status.get() == HelpStatus::OnHold);
     let has_call = matches!(channel, Channel::Video | Channel::Audio);
     let media = RwSignal::new(MediaState::Connecting);
@@ -367,27 +379,42 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
                     </Show>
                 }.into_any())}
                 {move || problem.get().map(|message| view! { <p class="notice" role="alert">{message}</p> })}
+                {move || {
+                    let others = card.with(|c| c.as_ref().map(|c| c.others.clone()).unwrap_or_default());
+                    (!others.is_empty()).then(|| view! { <p class="muted" data-testid="others">{format!("With {}", others.join(", "))}</p> })
+                }}
+                {move || card.with(|c| c.as_ref().and_then(|c| c.outcome.clone())).map(|outcome| view! {
+                    <p class="notice" role="status" data-testid="outcome">{outcome}</p>
+                })}
                 <div class="row">
-                    {move || if held.get() {
-                        view! {
-                            <button type="button" on:click=move |_| { controls.resume.dispatch(Resume { help_session: id }); }>
-                                {if has_call { "Resume (switch to this customer)" } else { "Resume" }}
-                            </button>
-                        }.into_any()
-                    } else {
-                        view! {
-                            <button type="button" class="secondary" on:click=move |_| { controls.hold.dispatch(Hold { help_session: id }); }>"Hold"</button>
-                        }.into_any()
-                    }}
-                    <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+                    <Show when=owner>
+                        {move || if held.get() {
+                            view! {
+                                <button type="button" on:click=move |_| { controls.resume.dispatch(Resume { help_session: id }); }>
+                                    {if has_call { "Resume (switch to this customer)" } else { "Resume" }}
+                                </button>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <button type="button" class="secondary" on:click=move |_| { controls.hold.dispatch(Hold { help_session: id }); }>"Hold"</button>
+                            }.into_any()
+                        }}
+                        <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+                    </Show>
+                    <Show when=move || !owner() || with_others()>
+                        <button type="button" class="secondary" on:click=move |_| { controls.leave.dispatch(LeaveConversation { help_session: id }); }>"Leave"</button>
+                    </Show>
                 </div>
-                {view! { <TransferPanel help_session=id controls/> }.into_any()}
+                <Show when=owner>
+                    {view! { <TransferPanel help_session=id controls conference=false/> }.into_any()}
+                    {view! { <TransferPanel help_session=id controls conference=true/> }.into_any()}
+                </Show>
                 {view! { <Chat help_session=id mine_from_agent=true/> }.into_any()}
             </Show>
             <Show when=move || status.get() == HelpStatus::WrapUp>
                 <div class="stack">
-                    {move || card.with(|c| c.as_ref().and_then(|c| c.transfer_outcome.clone())).map(|outcome| view! {
-                        <p class="notice" role="status" data-testid="transfer-outcome">{outcome}</p>
+                    {move || card.with(|c| c.as_ref().and_then(|c| c.outcome.clone())).map(|outcome| view! {
+                        <p class="notice" role="status" data-testid="outcome">{outcome}</p>
                     })}
                     <p class="muted">{move || format!("Wrap-up: {} s left", wrap_up_left().unwrap_or(0))}</p>
                     <label>
@@ -423,9 +450,16 @@ fn HandoverNote(handover: Handover) -> impl IntoView {
 }
 
 /// "Transfer": choose a queue (its line, who is READY, its estimate) or a
-/// colleague (their state), add a note, and hand the customer over.
+/// colleague (their state), add a note, and hand the customer over. With
+/// `conference`, "Add a colleague": the one chosen (or the queue's next
+/// available member) is asked to join.
 #[component]
-fn TransferPanel(help_session: HelpSessionId, controls: Controls) -> impl IntoView {
+fn TransferPanel(help_session: HelpSessionId, controls: Controls, conference: bool) -> impl IntoView {
+    let (opener, title, verb, test) = if conference {
+        ("Add a colleague…", "Ask to join", "Ask", "conference")
+    } else {
+        ("Transfer…", "Transfer to", "Transfer", "transfer")
+    };
     let open = RwSignal::new(false);
     let targets = Resource::new(move || open.get(), move |open| async move {
         if open { transfer_targets(help_session).await.map(Some) } else { Ok(None) }
@@ -439,16 +473,21 @@ fn TransferPanel(help_session: HelpSessionId, controls: Controls) -> impl IntoVi
             Some(("agent", id)) => (None, id.parse().ok()),
             _ => (None, None),
         };
-        controls.transfer.dispatch(TransferCustomer { help_session, to_queue, to_agent, note: note.get() });
+        if conference {
+            controls.add_colleague.dispatch(AddColleague { help_session, to_queue, to_agent });
+        } else {
+            controls.transfer.dispatch(TransferCustomer { help_session, to_queue, to_agent, note: note.get() });
+        }
+        open.set(false);
     };
     view! {
         <Show
             when=move || open.get()
             fallback=move || view! {
-                <button type="button" class="secondary" data-testid="transfer-open" on:click=move |_| open.set(true)>"Transfer…"</button>
+                <button type="button" class="secondary" data-testid=format!("{test}-open") on:click=move |_| open.set(true)>{opener}</button>
             }
         >
-            <div class="stack transfer" data-testid="transfer">
+            <div class="stack transfer" data-testid=test>
                 <Suspense fallback=|| view! { <p class="muted">"Loading queues and colleagues…"</p> }>
                     {move || Suspend::new(async move {
                         match targets.await {
@@ -460,8 +499,8 @@ fn TransferPanel(help_session: HelpSessionId, controls: Controls) -> impl IntoVi
                                 }
                                 view! {
                                     <label>
-                                        "Transfer to"
-                                        <select data-testid="transfer-target" on:change=move |ev| set_target.set(event_target_value(&ev))>
+                                        {title}
+                                        <select data-testid=format!("{test}-target") on:change=move |ev| set_target.set(event_target_value(&ev))>
                                             <optgroup label="Queues">
                                                 {targets.queues.into_iter().map(|q| view! {
                                                     <option value=format!("queue:{}", q.id)>
@@ -489,12 +528,14 @@ fn TransferPanel(help_session: HelpSessionId, controls: Controls) -> impl IntoVi
                         }
                     })}
                 </Suspense>
-                <label>
-                    "Note for the next representative (optional)"
-                    <textarea maxlength="500" rows="2" data-testid="transfer-note" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
-                </label>
+                {(!conference).then(|| view! {
+                    <label>
+                        "Note for the next representative (optional)"
+                        <textarea maxlength="500" rows="2" data-testid="transfer-note" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
+                    </label>
+                })}
                 <div class="row">
-                    <button type="button" data-testid="transfer-send" on:click=send>"Transfer"</button>
+                    <button type="button" data-testid=format!("{test}-send") on:click=send>{verb}</button>
                     <button type="button" class="secondary" on:click=move |_| open.set(false)>"Cancel"</button>
                 </div>
             </div>

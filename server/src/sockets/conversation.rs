@@ -1,7 +1,8 @@
 //! A conversation's two sockets: `/ws/chat?session=` pushes the chat to its
-//! customer and its representative (all of it on connecting, then each new
+//! customer and its representatives (all of it on connecting, then each new
 //! message); `/ws/signal?session=` is the WebRTC signaling relay between
-//! their pages. Both close when the page's side stops being a party (the
+//! their pages, which also tells each page its peers (who is in the
+//! conversation, and whether media flows with them) whenever that changes. Both close when the page's side stops being a party (the
 //! representative's access taken, the conversation handed to another).
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -139,49 +140,73 @@ async fn relay(
     let mut notices = live.notices.subscribe();
     // Subscribed first, so nothing sent from here on is missed.
     let mut last = signaling::last_signal(&engine).await?;
-    let mine = signaling::topic(side);
+    let mut shown = None;
     let mut check = interval(REFRESH);
     check.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut heard = Instant::now();
+    // The page's peers first, then again whenever the conversation changes.
+    let mut meet = true;
     loop {
-        let deliver = tokio::select! {
-            message = socket.recv() => match message {
-                Some(Ok(Message::Text(text))) => {
-                    heard = Instant::now();
-                    if text.as_str() != "ping" && !party.state.limits.signal(help_session) {
-                        tracing::warn!(%help_session, "signaling too fast; message dropped");
-                    } else if text.as_str() != "ping" {
-                        match signaling::send_signal(&engine, help_session, side, text.as_str()).await {
-                            Ok(()) | Err(AppError::Conflict(_)) => {}
-                            Err(AppError::Invalid(message)) => tracing::warn!(%message, "signal refused"),
-                            Err(error) => return Err(error),
-                        }
-                    }
-                    false
-                }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
-                Some(Ok(_)) => {
-                    heard = Instant::now();
-                    false
-                }
-            },
-            notice = notices.recv() => match notice {
-                Ok(notice) if notice.kind == Topic::Access => {
-                    if !party.still().await {
-                        return Ok(());
-                    }
-                    false
-                }
-                Ok(notice) => notice.kind == mine && notice.help_session == Some(help_session),
-                Err(broadcast::error::RecvError::Lagged(_)) => true,
-                Err(broadcast::error::RecvError::Closed) => return Ok(()),
-            },
-            _ = check.tick() => {
-                if heard.elapsed() > SILENCE {
+        let deliver = if std::mem::take(&mut meet) {
+            let peers = signaling::peers(engine.pool(), help_session, side).await?;
+            if shown.as_ref() != Some(&peers) {
+                let text = serde_json::to_string(&peers).unwrap_or_default();
+                if socket.send(Message::Text(text.into())).await.is_err() {
                     return Ok(());
                 }
-                // A missed wake-up is caught up here.
-                true
+                shown = Some(peers);
+            }
+            false
+        } else {
+            tokio::select! {
+                message = socket.recv() => match message {
+                    Some(Ok(Message::Text(text))) => {
+                        heard = Instant::now();
+                        if text.as_str() != "ping" && !party.state.limits.signal(help_session) {
+                            tracing::warn!(%help_session, "signaling too fast; message dropped");
+                        } else if text.as_str() != "ping" {
+                            match signaling::send_signal(&engine, help_session, side, text.as_str()).await {
+                                Ok(()) | Err(AppError::Conflict(_)) => {}
+                                Err(AppError::Invalid(message)) => tracing::warn!(%message, "signal refused"),
+                                Err(error) => return Err(error),
+                            }
+                        }
+                        false
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ok(()),
+                    Some(Ok(_)) => {
+                        heard = Instant::now();
+                        false
+                    }
+                },
+                notice = notices.recv() => match notice {
+                    Ok(notice) if notice.kind == Topic::Access => {
+                        if !party.still().await {
+                            return Ok(());
+                        }
+                        false
+                    }
+                    Ok(notice) if notice.help_session != Some(help_session) => false,
+                    Ok(notice) if notice.kind == Topic::Signal => true,
+                    Ok(notice) => {
+                        // Someone joined or left, a hold or a resume.
+                        meet = matches!(notice.kind, Topic::Event(_));
+                        false
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        meet = true;
+                        true
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return Ok(()),
+                },
+                _ = check.tick() => {
+                    if heard.elapsed() > SILENCE {
+                        return Ok(());
+                    }
+                    // A missed wake-up is caught up here.
+                    meet = true;
+                    true
+                }
             }
         };
         if deliver {

@@ -1,6 +1,9 @@
-//! Transfers against a real PostgreSQL: to a queue (the customer keeps their
-//! age), to a colleague by name (missed: back in the line, the asker told),
-//! every refusal with its reason, the chain cap, and the races.
+//! Several people in one conversation, against a real PostgreSQL.
+//! Transfers: to a queue (the customer keeps their age), to a colleague by
+//! name (missed: back in the line, the asker told), every refusal with its
+//! reason, the chain cap, and the races. Conferences: a colleague asked,
+//! joining, hold, leaving (the owner's part handed on), ending for all, and
+//! an offer to join withdrawn when the conversation ends.
 
 mod common;
 
@@ -10,7 +13,10 @@ use app::engine::control::{self, EndedBy};
 use app::engine::line::{self, Left, NewRequest};
 use app::engine::offers::{self, Unanswered};
 use app::engine::transfer::{self, Target, Transfer};
-use app::engine::{agents, Engine};
+use app::conversation::party::Side;
+use app::conversation::roles::Role;
+use app::conversation::signaling::peers;
+use app::engine::{agents, conference, Engine};
 use app::error::AppError;
 use app::queue::Channel;
 use app::states::{AgentId, HelpSessionId, QueueId};
@@ -126,7 +132,7 @@ async fn a_customer_transferred_to_a_queue_keeps_their_age_and_every_part_is_rec
     let desk = app::desk::snapshot::desk(&pool, ann).await.unwrap();
     assert_eq!(desk.customers.len(), 1);
     assert_eq!(desk.customers[0].status, app::states::HelpStatus::WrapUp);
-    assert_eq!(desk.customers[0].transfer_outcome.as_deref(), Some("Transferred to Billing."));
+    assert_eq!(desk.customers[0].outcome.as_deref(), Some("Transferred to Billing."));
 
     // Bob is offered Xena first, with Ann's note.
     agents::set_ready(&engine, bob).await.unwrap();
@@ -262,7 +268,7 @@ async fn a_named_transfer_missed_puts_the_customer_back_in_line_and_tells_the_as
     assert_eq!(transfers(&pool, xena).await, [("requested".into(), None), ("failed".into(), Some("missed".into()))]);
     let told = app::desk::snapshot::desk(&pool, ann).await.unwrap();
     assert_eq!(
-        told.customers[0].transfer_outcome.as_deref(),
+        told.customers[0].outcome.as_deref(),
         Some("Cara Cole did not answer: the customer is back at the front of Sales's line.")
     );
     // The next READY member is offered her as anyone would be.
@@ -288,7 +294,7 @@ async fn a_named_transfer_accepted_or_withdrawn_is_recorded_for_the_asker(pool: 
     offers::accept(&engine, cara, xena).await.unwrap();
     assert_eq!(transfers(&pool, xena).await, [("requested".into(), None), ("accepted".into(), None)]);
     let told = app::desk::snapshot::desk(&pool, ann).await.unwrap();
-    assert_eq!(told.customers[0].transfer_outcome.as_deref(), Some("Cara took the customer."));
+    assert_eq!(told.customers[0].outcome.as_deref(), Some("Cara took the customer."));
 
     // Withdrawn: Cara transfers Xena back to Ann, who is in wrap-up; Xena
     // leaves before Ann answers: the offer is gone, Ann's seat free.
@@ -307,7 +313,7 @@ async fn a_named_transfer_accepted_or_withdrawn_is_recorded_for_the_asker(pool: 
     assert_eq!(offers_left, 0);
     assert_eq!(transfers(&pool, xena).await.last().unwrap(), &("failed".to_owned(), Some("the customer left".to_owned())));
     let told = app::desk::snapshot::desk(&pool, cara).await.unwrap();
-    assert_eq!(told.customers[0].transfer_outcome.as_deref(), Some("The customer left before Ann answered."));
+    assert_eq!(told.customers[0].outcome.as_deref(), Some("The customer left before Ann answered."));
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -357,4 +363,149 @@ async fn racing_transfers_and_holds_leave_one_consistent_state(pool: PgPool) {
         control::wrap_up(&engine, ann, customer, "Resolved", "").await.unwrap();
         line::leave(&engine, customer, Left::Cancelled).await.unwrap();
     }
+}
+
+/// (party, media) of `me`'s peers.
+async fn media_of(pool: &PgPool, session: HelpSessionId, me: Side) -> Vec<(String, bool)> {
+    peers(pool, session, me).await.unwrap().peers.into_iter().map(|peer| (peer.party, peer.media)).collect()
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_colleague_joins_holds_keep_the_representatives_talking_and_the_owner_hands_on(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let sales = common::add_queue(&pool, "Sales", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", sales).await;
+    let cara = agent(&pool, "Cara", sales).await;
+    ready(&engine, ann).await;
+    let xena = talking(&engine, sales, ann, "Xena").await;
+    agents::log_in(&engine, cara).await.unwrap();
+
+    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    let asked = app::desk::snapshot::desk(&pool, cara).await.unwrap().offers;
+    assert_eq!(asked[0].join_with.as_deref(), Some("Ann"));
+    assert!(matches!(conference::invite(&engine, ann, xena, Target::Agent(cara)).await, Err(AppError::Conflict(_))));
+    offers::accept(&engine, cara, xena).await.unwrap();
+    assert_eq!(seats(&pool, cara).await, (1, 1, 0), "the colleague's seat is taken");
+    let card = &app::desk::snapshot::desk(&pool, cara).await.unwrap().customers[0];
+    assert_eq!((card.role, card.others.clone()), (Role::Conference, vec!["Ann".to_owned()]));
+    let (ann_key, cara_key) = (ann.to_string(), cara.to_string());
+    // Three-way: every pair exchanges media.
+    assert_eq!(media_of(&pool, xena, Side::Customer).await, [(ann_key.clone(), true), (cara_key.clone(), true)]);
+    assert_eq!(media_of(&pool, xena, Side::Agent(cara)).await, [("customer".to_owned(), true), (ann_key.clone(), true)]);
+    // A transfer needs the conversation to be the owner's alone.
+    assert!(matches!(
+        transfer::transfer(&engine, ann, &to(xena, Target::Queue(sales))).await,
+        Err(AppError::Conflict(_))
+    ));
+
+    // Hold: the customer's pairs stop, the representatives go on talking.
+    control::hold(&engine, ann, xena).await.unwrap();
+    assert_eq!(media_of(&pool, xena, Side::Customer).await, [(ann_key.clone(), false), (cara_key.clone(), false)]);
+    assert_eq!(media_of(&pool, xena, Side::Agent(ann)).await, [("customer".to_owned(), false), (cara_key.clone(), true)]);
+
+    // The owner leaves: Cara owns the held conversation; Ann wraps up.
+    conference::leave(&engine, ann, xena).await.unwrap();
+    let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    assert_eq!(owner, cara);
+    assert_eq!(seats(&pool, ann).await, (0, 0, 1));
+    assert_eq!(seats(&pool, cara).await, (0, 1, 0), "the owner's seat is held with the customer");
+    control::resume(&engine, cara, xena).await.unwrap();
+    assert_eq!(media_of(&pool, xena, Side::Customer).await, [(cara_key.clone(), true)]);
+    control::wrap_up(&engine, ann, xena, "Escalated", "").await.unwrap();
+    assert_eq!(status_of(&pool, xena).await, "active");
+
+    // The last representative leaving ends the conversation.
+    conference::leave(&engine, cara, xena).await.unwrap();
+    assert_eq!(status_of(&pool, xena).await, "wrap_up");
+    control::wrap_up(&engine, cara, xena, "Resolved", "").await.unwrap();
+    assert_eq!(status_of(&pool, xena).await, "completed");
+    let kinds: Vec<String> = sqlx::query_scalar("SELECT kind FROM events WHERE help_session_id = $1 ORDER BY id")
+        .bind(xena)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    for kind in ["CONFERENCE", "PARTICIPANT_JOIN", "PARTICIPANT_LEAVE", "END_BY_AGENT"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn ending_a_conference_ends_it_for_everyone_and_withdraws_a_pending_request(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let sales = common::add_queue(&pool, "Sales", "push", "longest_idle").await;
+    let support = common::add_queue(&pool, "Support", "pull", "longest_idle").await;
+    let ann = agent(&pool, "Ann", sales).await;
+    let cara = agent(&pool, "Cara", sales).await;
+    let sue = agent(&pool, "Sue", support).await;
+    ready(&engine, ann).await;
+    let xena = talking(&engine, sales, ann, "Xena").await;
+    // Nobody in Support is READY: refused with the reason.
+    agents::log_in(&engine, sue).await.unwrap();
+    assert_eq!(
+        conflict(conference::invite(&engine, ann, xena, Target::Queue(support)).await),
+        "Nobody in Support can join right now."
+    );
+    // Asked through the queue: its READY member is picked.
+    agents::set_ready(&engine, sue).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Queue(support)).await.unwrap();
+    offers::accept(&engine, sue, xena).await.unwrap();
+    agents::log_in(&engine, cara).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    assert_eq!(seats(&pool, cara).await, (1, 1, 0));
+
+    // The customer ends while Cara is being asked: the request is
+    // withdrawn, and both representatives go to wrap-up.
+    control::end(&engine, xena, EndedBy::Customer).await.unwrap();
+    assert_eq!(seats(&pool, cara).await, (0, 0, 0));
+    assert!(app::desk::snapshot::desk(&pool, cara).await.unwrap().offers.is_empty());
+    assert_eq!(seats(&pool, ann).await, (0, 0, 1));
+    assert_eq!(seats(&pool, sue).await, (0, 0, 1));
+    let failed: Option<String> = sqlx::query_scalar(
+        "SELECT detail->>'reason' FROM events WHERE help_session_id = $1 AND kind = 'CONFERENCE' AND detail->>'stage' = 'failed'",
+    )
+    .bind(xena)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(failed.as_deref(), Some("the conversation ended"));
+    control::wrap_up(&engine, ann, xena, "Resolved", "").await.unwrap();
+    assert_eq!(status_of(&pool, xena).await, "wrap_up", "Sue has not wrapped up yet");
+    control::wrap_up(&engine, sue, xena, "Resolved", "").await.unwrap();
+    assert_eq!(status_of(&pool, xena).await, "completed");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_request_to_join_missed_or_declined_leaves_the_conversation_as_it_was(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let sales = common::add_queue(&pool, "Sales", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", sales).await;
+    let cara = agent(&pool, "Cara", sales).await;
+    ready(&engine, ann).await;
+    let xena = talking(&engine, sales, ann, "Xena").await;
+    ready(&engine, cara).await;
+
+    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    offers::unanswered(&engine, cara, xena, Unanswered::Decline).await.unwrap();
+    let card = &app::desk::snapshot::desk(&pool, ann).await.unwrap().customers[0];
+    assert_eq!(card.outcome.as_deref(), Some("Cara declined to join."));
+    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    sqlx::query("UPDATE offers SET expires_at = now() - interval '1 second' WHERE help_session_id = $1")
+        .bind(xena)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(offers::expire_offers(&engine).await.unwrap(), 1);
+    let card = &app::desk::snapshot::desk(&pool, ann).await.unwrap().customers[0];
+    assert_eq!(card.outcome.as_deref(), Some("Cara did not answer."));
+    assert_eq!(status_of(&pool, xena).await, "active");
+    assert_eq!(seats(&pool, cara).await, (0, 0, 0));
+    assert_eq!(media_of(&pool, xena, Side::Customer).await, [(ann.to_string(), true)]);
+    // The owner logging out leaves the conversation to the colleague.
+    agents::set_ready(&engine, cara).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    offers::accept(&engine, cara, xena).await.unwrap();
+    agents::hand_back(&engine, ann, "Logged out").await.unwrap();
+    let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    assert_eq!(owner, cara, "the owner gone, the colleague goes on with the customer");
+    assert_eq!(status_of(&pool, xena).await, "active");
 }

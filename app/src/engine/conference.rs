@@ -1,0 +1,291 @@
+//! Conferences (SPEC §3, CONFERENCE): the owner of a conversation asks a
+//! colleague to join it, by name or as the next available member of a
+//! queue. The colleague is offered the conversation (an offer with `joins`,
+//! and the queue's RONA; declined, missed or withdrawn, the asker is told)
+//! and on accepting takes part as a full participant: three-way media and
+//! chat, a seat of the channel taken. Anyone may leave; when the owner
+//! leaves, the colleague who joined first becomes the owner; when the last
+//! representative leaves, the conversation ends. Ending it (either side)
+//! ends it for everyone, each representative to their own wrap-up.
+
+use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage, Tx};
+use super::seats::{self, Change};
+use super::transfer::{agent_can_take, Target};
+use super::{lock_agent, retrying};
+use crate::conversation::roles::Role;
+use crate::error::AppError;
+use crate::queue::Channel;
+use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
+
+/// Representatives at most in one conversation (with the customer, four
+/// participants).
+pub const MAX_REPRESENTATIVES: i64 = 3;
+
+/// Offers the conversation `agent` owns to a colleague (named, or the
+/// queue's next available member), to join as a full participant.
+pub async fn invite(engine: &Engine, agent: AgentId, help_session: HelpSessionId, target: Target) -> Result<(), AppError> {
+    if target == Target::Agent(agent) {
+        return Err(AppError::invalid("You are in this conversation already."));
+    }
+    retrying(|| invite_once(engine, agent, help_session, target)).await
+}
+
+/// One try of [`invite`].
+async fn invite_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId, target: Target) -> Result<(), AppError> {
+    let mut tx = engine.begin().await?;
+    let mut agents = vec![agent];
+    if let Target::Agent(other) = target {
+        agents.push(other);
+    }
+    lock_all(&mut tx, agents).await?;
+    let owned = sqlx::query!(
+        r#"SELECT channel AS "channel: Channel", queue_id AS "queue_id: QueueId",
+                  (SELECT count(*) FROM participants p WHERE p.help_session_id = h.id AND p.left_at IS NULL) AS "present!",
+                  EXISTS (SELECT 1 FROM offers o WHERE o.help_session_id = h.id) AS "asking!"
+             FROM help_sessions h WHERE h.id = $1 AND h.agent_id = $2 AND h.status IN ('active', 'on_hold')
+              FOR UPDATE"#,
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::Conflict("Only the representative who owns a live conversation can add a colleague.".into()))?;
+    if owned.asking {
+        return Err(AppError::Conflict("A colleague is being asked to join already: wait for their answer.".into()));
+    }
+    if owned.present >= MAX_REPRESENTATIVES {
+        return Err(AppError::Conflict(format!(
+            "A conversation can have at most {MAX_REPRESENTATIVES} representatives."
+        )));
+    }
+    let (colleague, queue) = match target {
+        Target::Agent(other) => {
+            let present = sqlx::query_scalar!(
+                r#"SELECT EXISTS (SELECT 1 FROM participants WHERE help_session_id = $1 AND representative_id = $2
+                                     AND left_at IS NULL) AS "present!""#,
+                help_session.uuid(),
+                other.uuid()
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            if present {
+                return Err(AppError::Conflict("This colleague is in the conversation already.".into()));
+            }
+            agent_can_take(&mut tx, other, owned.channel).await?;
+            (other, owned.queue_id)
+        }
+        Target::Queue(queue) => (pick(&mut tx, help_session, queue, owned.channel).await?, queue),
+    };
+    sqlx::query!(
+        "INSERT INTO offers (help_session_id, representative_id, queue_id, channel, expires_at, transfer_from, joins)
+         SELECT $1, $2, q.id, $4, now() + make_interval(secs => q.rona_seconds), $5, 'conference' FROM queues q WHERE q.id = $3",
+        help_session.uuid(),
+        colleague.uuid(),
+        queue.uuid(),
+        owned.channel.as_str(),
+        agent.uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
+    if !seats::change(&mut tx, colleague, owned.channel, Change::Offer).await? {
+        return Err(AppError::Conflict("This colleague has no free place for it right now.".into()));
+    }
+    let to_queue = matches!(target, Target::Queue(_)).then_some(queue);
+    let asked = Event::Conference { stage: TransferStage::Requested, to_agent: colleague, to_queue, reason: None };
+    log(&mut tx, About::help_session(help_session, queue).by(agent), asked).await?;
+    log(&mut tx, About::help_session(help_session, queue).by(colleague), Event::Offer {}).await?;
+    tx.commit(engine).await
+}
+
+/// The member of `queue` its strategy picks now to join (READY, a free
+/// place on the channel, not in the conversation): their row is locked.
+/// 409 when nobody can.
+async fn pick(tx: &mut Tx, help_session: HelpSessionId, queue: QueueId, channel: Channel) -> Result<AgentId, AppError> {
+    let picked = sqlx::query!(
+        r#"SELECT q.name,
+                  pick_agent(q.id, q.strategy, $2,
+                             ARRAY(SELECT representative_id FROM participants
+                                    WHERE help_session_id = $3 AND left_at IS NULL)) AS "agent: AgentId"
+             FROM queues q WHERE q.id = $1"#,
+        queue.uuid(),
+        channel.as_str(),
+        help_session.uuid()
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    picked.agent.ok_or_else(|| AppError::Conflict(format!("Nobody in {} can join right now.", picked.name)))
+}
+
+/// The colleague accepts: they take part from now.
+pub(super) async fn join(tx: &mut Tx, agent: AgentId, help_session: HelpSessionId) -> Result<bool, AppError> {
+    let Some(offer) = sqlx::query!(
+        r#"DELETE FROM offers WHERE help_session_id = $1 AND representative_id = $2 AND joins IS NOT NULL
+           RETURNING queue_id AS "queue_id: QueueId", transfer_from AS "asked: AgentId""#,
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(false);
+    };
+    sqlx::query!(
+        "INSERT INTO participants (help_session_id, representative_id, role, queue_id) VALUES ($1, $2, 'conference', $3)",
+        help_session.uuid(),
+        agent.uuid(),
+        offer.queue_id.uuid()
+    )
+    .execute(&mut **tx)
+    .await?;
+    let about = About::help_session(help_session, offer.queue_id);
+    log(tx, about.by(agent), Event::ParticipantJoin { role: Role::Conference }).await?;
+    if let Some(asked) = offer.asked {
+        let accepted = Event::Conference { stage: TransferStage::Accepted, to_agent: agent, to_queue: None, reason: None };
+        log(tx, about.by(asked), accepted).await?;
+    }
+    Ok(true)
+}
+
+/// Takes back an offer to join (declined, missed, the colleague gone, the
+/// conversation over): the colleague's seat is free and the asker is told.
+/// Returns the offer's queue, or `None` when there was none.
+pub(super) async fn withdraw(
+    tx: &mut Tx,
+    agent: AgentId,
+    help_session: HelpSessionId,
+    reason: &str,
+) -> Result<Option<QueueId>, AppError> {
+    let Some(offer) = sqlx::query!(
+        r#"DELETE FROM offers WHERE help_session_id = $1 AND representative_id = $2 AND joins IS NOT NULL
+           RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel", transfer_from AS "asked: AgentId""#,
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    seats::change(tx, agent, offer.channel, Change::FreeLive).await?;
+    tx.wake(help_session, agent);
+    if let Some(asked) = offer.asked {
+        let failed =
+            Event::Conference { stage: TransferStage::Failed, to_agent: agent, to_queue: None, reason: Some(reason.to_owned()) };
+        log(tx, About::help_session(help_session, offer.queue_id).by(asked), failed).await?;
+    }
+    Ok(Some(offer.queue_id))
+}
+
+/// A representative leaves a conversation in progress; it goes on without
+/// them (their part to wrap-up). The owner leaving hands it to the
+/// colleague who joined first; the last representative leaving ends it.
+pub async fn leave(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    retrying(|| leave_once(engine, agent, help_session)).await
+}
+
+/// One try of [`leave`].
+async fn leave_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    let others = present(engine, help_session).await?;
+    if !others.iter().any(|(present, _)| *present == agent) {
+        return Err(AppError::Conflict("You are not in this conversation any more.".into()));
+    }
+    if others.len() == 1 {
+        // The last representative: leaving is ending.
+        return super::control::end(engine, help_session, super::control::EndedBy::Agent).await;
+    }
+    let mut tx = engine.begin().await?;
+    lock_all(&mut tx, others.iter().map(|(present, _)| *present).collect()).await?;
+    let conversation = sqlx::query!(
+        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId",
+                  agent_id AS "owner: AgentId"
+             FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold') FOR UPDATE"#,
+        help_session.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::Conflict("This conversation has ended.".into()))?;
+    let role = sqlx::query_scalar!(
+        r#"UPDATE participants SET left_at = now()
+            WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL
+        RETURNING role AS "role: Role""#,
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::Conflict("You are not in this conversation any more.".into()))?;
+    let held = conversation.status == HelpStatus::OnHold;
+    // The owner's seat is held while the customer is; a colleague's is live.
+    let freed = if role == Role::Agent && held { Change::FreeHeld } else { Change::FreeLive };
+    seats::change(&mut tx, agent, conversation.channel, freed).await?;
+    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
+        .execute(&mut *tx)
+        .await?;
+    let about = About::help_session(help_session, conversation.queue_id);
+    log(&mut tx, about.by(agent), Event::ParticipantLeave { role }).await?;
+    if conversation.owner == Some(agent) {
+        promote(&mut tx, help_session, about, conversation.channel, held).await?;
+    }
+    tx.wake(help_session, agent);
+    tx.commit(engine).await?;
+    engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
+    super::offers::dispatch_for_agent(engine, agent).await;
+    Ok(())
+}
+
+/// The colleague who joined first becomes the owner (their seat held if
+/// the customer is). Returns them, or `None` when nobody is left.
+pub(super) async fn promote(
+    tx: &mut Tx,
+    help_session: HelpSessionId,
+    about: About,
+    channel: Channel,
+    held: bool,
+) -> Result<Option<AgentId>, AppError> {
+    let Some(next) = sqlx::query_scalar!(
+        r#"UPDATE participants SET role = 'agent'
+            WHERE id = (SELECT id FROM participants WHERE help_session_id = $1 AND left_at IS NULL
+                         ORDER BY joined_at, id LIMIT 1)
+        RETURNING representative_id AS "agent: AgentId""#,
+        help_session.uuid()
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
+    sqlx::query!("UPDATE help_sessions SET agent_id = $2 WHERE id = $1", help_session.uuid(), next.uuid())
+        .execute(&mut **tx)
+        .await?;
+    if held {
+        seats::change(tx, next, channel, Change::Hold).await?;
+    }
+    log(tx, about.by(next), Event::ParticipantJoin { role: Role::Agent }).await?;
+    Ok(Some(next))
+}
+
+/// The representatives in the conversation now, with their roles (read
+/// before locking them).
+pub(super) async fn present(engine: &Engine, help_session: HelpSessionId) -> Result<Vec<(AgentId, Role)>, AppError> {
+    Ok(sqlx::query!(
+        r#"SELECT representative_id AS "agent: AgentId", role AS "role: Role" FROM participants
+            WHERE help_session_id = $1 AND left_at IS NULL ORDER BY joined_at"#,
+        help_session.uuid()
+    )
+    .fetch_all(engine.pool())
+    .await?
+    .into_iter()
+    .map(|row| (row.agent, row.role))
+    .collect())
+}
+
+/// Locks several agents' rows, in one order everywhere.
+pub(super) async fn lock_all(tx: &mut Tx, mut agents: Vec<AgentId>) -> Result<(), AppError> {
+    agents.sort();
+    agents.dedup();
+    for agent in agents {
+        lock_agent(tx, agent).await?;
+    }
+    Ok(())
+}
