@@ -20,6 +20,9 @@ CREATE TABLE participants (
     wrapped_at        timestamptz,
     disposition       text,
     note              text,
+    -- This part asked for a transfer or for a colleague to join: its desk
+    -- shows what became of it.
+    asked             boolean NOT NULL DEFAULT false,
     CHECK (wrapped_at IS NULL OR left_at IS NOT NULL)
 );
 -- One live part per representative and session.
@@ -27,6 +30,8 @@ CREATE UNIQUE INDEX participants_live_key ON participants (help_session_id, repr
 -- A representative's parts not wrapped up yet (their desk), and done ones
 -- (their record).
 CREATE INDEX participants_open_idx ON participants (representative_id) WHERE wrapped_at IS NULL;
+-- Parts in wrap-up, by when they ended (the sweeper ends those past time).
+CREATE INDEX participants_wrapping_idx ON participants (left_at) WHERE wrapped_at IS NULL AND left_at IS NOT NULL;
 CREATE INDEX participants_done_idx ON participants (representative_id, wrapped_at DESC) WHERE wrapped_at IS NOT NULL;
 CREATE INDEX participants_session_idx ON participants (help_session_id);
 
@@ -41,8 +46,10 @@ SELECT id, agent_id, 'agent', queue_id, coalesce(answered_at, entered_at),
 
 -- Transfers: how many this customer has had (capped), the note for the
 -- next representative, and who asked (for the customer's page and the
--- next desk).
+-- next desk); and how many representatives' parts it has had (the desk
+-- lists the others only when there were any).
 ALTER TABLE help_sessions
+    ADD COLUMN parts         integer NOT NULL DEFAULT 0,
     ADD COLUMN transfers     integer NOT NULL DEFAULT 0,
     ADD COLUMN transfer_note text CHECK (length(transfer_note) <= 500),
     ADD COLUMN transferred_by uuid REFERENCES representatives;
@@ -50,6 +57,9 @@ ALTER TABLE help_sessions
 -- An offer made by a transfer to a named representative: who asked. When it
 -- is declined or missed the customer waits in the line again and the asker
 -- is told.
+UPDATE help_sessions h SET parts = (SELECT count(*) FROM participants p WHERE p.help_session_id = h.id)
+ WHERE agent_id IS NOT NULL;
+
 ALTER TABLE offers ADD COLUMN transfer_from uuid REFERENCES representatives;
 -- An offer to join a conversation in progress ("Add a colleague"): the role
 -- the representative takes on accepting (NULL: an offer of a customer from

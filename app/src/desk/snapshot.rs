@@ -15,7 +15,9 @@ use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     let agent = agent.uuid();
     let state = sqlx::query!(
-        r#"SELECT state AS "state: AgentState", reason FROM agent_states WHERE representative_id = $1"#,
+        r#"SELECT s.state AS "state: AgentState", s.reason, r.display_name
+             FROM agent_states s JOIN representatives r ON r.id = s.representative_id
+            WHERE s.representative_id = $1"#,
         agent
     )
         .fetch_optional(pool)
@@ -80,27 +82,33 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
         r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.reason, h.channel, h.phone, q.name AS queue,
                   CASE WHEN p.left_at IS NULL THEN h.status ELSE 'wrap_up' END AS "status!: HelpStatus",
                   p.role AS "role: Role",
-                  ARRAY(SELECT r.display_name || CASE WHEN o.role = 'agent' THEN '' ELSE ' (colleague)' END
-                          FROM participants o JOIN representatives r ON r.id = o.representative_id
-                         WHERE o.help_session_id = h.id AND o.left_at IS NULL AND o.representative_id <> $1
-                           AND p.left_at IS NULL
-                         ORDER BY o.joined_at) AS "others!",
+                  CASE WHEN p.left_at IS NULL AND h.parts > 1
+                       THEN ARRAY(SELECT r.display_name || CASE WHEN o.role = 'agent' THEN '' ELSE ' (colleague)' END
+                                    FROM participants o JOIN representatives r ON r.id = o.representative_id
+                                   WHERE o.help_session_id = h.id AND o.left_at IS NULL AND o.representative_id <> $1
+                                   ORDER BY o.joined_at)
+                       ELSE '{}' END AS "others!",
                   CASE WHEN p.left_at IS NOT NULL
                        THEN greatest(0, q.wrap_up_seconds - extract(epoch FROM now() - p.left_at))::bigint END
                        AS wrap_up_left,
                   t.display_name AS "transferred_by?", h.transfer_note,
                   coalesce(h.transferred_by <> $1, false) AS "transferred_here!",
-                  e.kind AS "transfer_kind?", e.detail AS "transfer_detail?",
-                  (SELECT name FROM queues WHERE id = (e.detail->>'to_queue')::uuid) AS "to_queue?",
-                  (SELECT display_name FROM representatives WHERE id = (e.detail->>'to_agent')::uuid) AS "to_agent?"
+                  -- Only a part that asked for something looks for it.
+                  CASE WHEN p.asked THEN
+                      (SELECT jsonb_build_object(
+                                  'kind', e.kind, 'detail', e.detail,
+                                  'to_queue', (SELECT name FROM queues WHERE id = (e.detail->>'to_queue')::uuid),
+                                  'to_agent', (SELECT display_name FROM representatives
+                                                WHERE id = (e.detail->>'to_agent')::uuid))
+                         FROM events e
+                        WHERE e.help_session_id = h.id AND e.kind IN ('TRANSFER', 'CONFERENCE')
+                          AND e.representative_id = $1 AND e.at >= p.joined_at
+                        ORDER BY e.id DESC LIMIT 1)
+                  END AS "asked?: sqlx::types::Json<Asked>"
              FROM participants p
              JOIN help_sessions h ON h.id = p.help_session_id
              JOIN queues q ON q.id = p.queue_id
              LEFT JOIN representatives t ON t.id = h.transferred_by
-             LEFT JOIN LATERAL (SELECT kind, detail FROM events
-                                 WHERE help_session_id = h.id AND kind IN ('TRANSFER', 'CONFERENCE')
-                                   AND representative_id = $1 AND at >= p.joined_at
-                                 ORDER BY id DESC LIMIT 1) e ON true
             WHERE p.representative_id = $1 AND p.wrapped_at IS NULL
             ORDER BY p.joined_at"#,
         agent
@@ -109,12 +117,11 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     .await?
     .into_iter()
     .map(|row| {
-        let outcome = match (row.transfer_kind, row.transfer_detail) {
-            (Some(kind), Some(detail)) => Event::from_columns(&kind, detail).ok().and_then(|event| {
-                outcome(&event, row.to_queue.as_deref().unwrap_or("the queue"), row.to_agent.as_deref())
-            }),
-            _ => None,
-        };
+        let outcome = row.asked.and_then(|asked| {
+            let Asked { kind, detail, to_queue, to_agent } = asked.0;
+            let event = Event::from_columns(&kind, detail).ok()?;
+            outcome(&event, to_queue.as_deref().unwrap_or("the queue"), to_agent.as_deref())
+        });
         Ok(CustomerCard {
             help_session_id: row.id,
             customer_name: row.customer_name,
@@ -151,13 +158,16 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     let recent = sqlx::query!(
         r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.channel, p.left_at AS "ended_at!", p.disposition, p.note,
                   h.rating, h.rating_comment,
-                  ARRAY(SELECT r.display_name FROM participants o JOIN representatives r ON r.id = o.representative_id
-                         WHERE o.help_session_id = h.id AND o.role IN ('agent', 'conference')
-                         GROUP BY r.id, r.display_name ORDER BY min(o.joined_at)) AS "representatives!"
+                  CASE WHEN h.parts > 1
+                       THEN ARRAY(SELECT r.display_name FROM participants o JOIN representatives r ON r.id = o.representative_id
+                                   WHERE o.help_session_id = h.id AND o.role IN ('agent', 'conference')
+                                   GROUP BY r.id, r.display_name ORDER BY min(o.joined_at))
+                       ELSE ARRAY[$2] END AS "representatives!"
              FROM participants p JOIN help_sessions h ON h.id = p.help_session_id
             WHERE p.representative_id = $1 AND p.wrapped_at IS NOT NULL AND p.role IN ('agent', 'conference')
             ORDER BY p.wrapped_at DESC LIMIT 10"#,
-        agent
+        agent,
+        state.display_name
     )
     .fetch_all(pool)
     .await?
@@ -177,6 +187,16 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     Ok(Desk { state: state.state, reason: state.reason, channels, offers, customers, queues, recent })
+}
+
+/// The last transfer or request to join a part made, with its target's
+/// names.
+#[derive(Debug, serde::Deserialize)]
+struct Asked {
+    kind: String,
+    detail: serde_json::Value,
+    to_queue: Option<String>,
+    to_agent: Option<String>,
 }
 
 /// What became of a transfer or a request to join, for the desk of the

@@ -90,6 +90,13 @@ async fn invite_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
     if !seats::change(&mut tx, colleague, owned.channel, Change::Offer).await? {
         return Err(AppError::Conflict("This colleague has no free place for it right now.".into()));
     }
+    sqlx::query!(
+        "UPDATE participants SET asked = true WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
+        help_session.uuid(),
+        agent.uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
     let to_queue = matches!(target, Target::Queue(_)).then_some(queue);
     let asked = Event::Conference { stage: TransferStage::Requested, to_agent: colleague, to_queue, reason: None };
     log(&mut tx, About::help_session(help_session, queue).by(agent), asked).await?;
@@ -138,6 +145,9 @@ pub(super) async fn join(tx: &mut Tx, agent: AgentId, help_session: HelpSessionI
     )
     .execute(&mut **tx)
     .await?;
+    sqlx::query!("UPDATE help_sessions SET parts = parts + 1 WHERE id = $1", help_session.uuid())
+        .execute(&mut **tx)
+        .await?;
     let about = About::help_session(help_session, offer.queue_id);
     log(tx, about.by(agent), Event::ParticipantJoin { role: Role::Conference }).await?;
     if let Some(asked) = offer.asked {

@@ -32,17 +32,20 @@ async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> 
     let ended = || AppError::NotFound("This conversation has already ended.".into());
     // Who takes part, and who is being asked to join, read first so their
     // rows can be locked first.
-    let mut agents: Vec<AgentId> = conference::present(engine, help_session).await?.into_iter().map(|(agent, _)| agent).collect();
-    if agents.is_empty() {
-        return Err(ended());
-    }
-    let asked = sqlx::query_scalar!(
-        r#"SELECT representative_id AS "agent: AgentId" FROM offers WHERE help_session_id = $1 AND joins IS NOT NULL"#,
+    let involved = sqlx::query!(
+        r#"SELECT representative_id AS "agent!: AgentId", false AS "asked!" FROM participants
+            WHERE help_session_id = $1 AND left_at IS NULL
+           UNION ALL
+           SELECT representative_id, true FROM offers WHERE help_session_id = $1 AND joins IS NOT NULL"#,
         help_session.uuid()
     )
-    .fetch_optional(engine.pool())
+    .fetch_all(engine.pool())
     .await?;
-    agents.extend(asked);
+    if !involved.iter().any(|row| !row.asked) {
+        return Err(ended());
+    }
+    let asked = involved.iter().find(|row| row.asked).map(|row| row.agent);
+    let agents = involved.iter().map(|row| row.agent).collect();
     let mut tx = engine.begin().await?;
     conference::lock_all(&mut tx, agents).await?;
     let talking = sqlx::query!(
@@ -115,18 +118,6 @@ async fn wrap_up_once(
     Ok(())
 }
 
-/// The agent's live part in the session ends: their wrap-up for it begins.
-pub(super) async fn leave_part(tx: &mut Tx, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
-    sqlx::query!(
-        "UPDATE participants SET left_at = now() WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
-        help_session.uuid(),
-        agent.uuid()
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// Completes the agent's wrap-up of their part, when there is one; returns
 /// the part's queue. The session is complete once its conversation has
 /// ended and every part is wrapped up (a part that ended in a transfer is
@@ -185,7 +176,8 @@ pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
     let due = sqlx::query!(
         r#"SELECT p.help_session_id AS "id: HelpSessionId", p.representative_id AS "agent_id: AgentId"
              FROM participants p JOIN queues q ON q.id = p.queue_id
-            WHERE p.wrapped_at IS NULL AND p.left_at + make_interval(secs => q.wrap_up_seconds) <= now()"#
+            WHERE p.wrapped_at IS NULL AND p.left_at IS NOT NULL
+              AND p.left_at + make_interval(secs => q.wrap_up_seconds) <= now()"#
     )
     .fetch_all(engine.pool())
     .await?;

@@ -94,22 +94,6 @@ pub async fn accept(engine: &Engine, agent: AgentId, help_session: HelpSessionId
 /// One try of [`accept`].
 #[tracing::instrument(skip(engine))]
 async fn accept_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
-    let joining = sqlx::query_scalar!(
-        r#"SELECT joins IS NOT NULL AS "joining!" FROM offers WHERE help_session_id = $1 AND representative_id = $2"#,
-        help_session.uuid(),
-        agent.uuid()
-    )
-    .fetch_optional(engine.pool())
-    .await?
-    .unwrap_or(false);
-    if joining {
-        let mut tx = engine.begin().await?;
-        lock_agent(&mut tx, agent).await?;
-        if !conference::join(&mut tx, agent, help_session).await? {
-            return Err(AppError::NotFound("This offer has ended: the conversation ended or the time ran out.".into()));
-        }
-        return tx.commit(engine).await;
-    }
     let rows = sqlx::query_as!(
         EventRow,
         r#"SELECT id AS "id!", at AS "at!", kind AS "kind!", help_session_id, queue_id, representative_id,
@@ -122,7 +106,13 @@ async fn accept_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
     .await?;
     let connected = decode(rows)?;
     if connected.is_empty() {
-        return Err(AppError::NotFound("This offer has ended: the customer left or the time ran out.".into()));
+        // Not a customer from the line: an offer to join a conversation?
+        let mut tx = engine.begin().await?;
+        lock_agent(&mut tx, agent).await?;
+        if !conference::join(&mut tx, agent, help_session).await? {
+            return Err(AppError::NotFound("This offer has ended: the customer left or the time ran out.".into()));
+        }
+        return tx.commit(engine).await;
     }
     engine.announce(connected.iter().map(Into::into));
     Ok(())

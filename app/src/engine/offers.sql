@@ -182,7 +182,8 @@ LANGUAGE plpgsql AS $$
 DECLARE
     logged events%ROWTYPE;
 BEGIN
-    UPDATE help_sessions SET status = 'active', agent_id = p_agent, answered_at = coalesce(answered_at, now())
+    UPDATE help_sessions
+       SET status = 'active', agent_id = p_agent, answered_at = coalesce(answered_at, now()), parts = parts + 1
      WHERE id = p_session;
     INSERT INTO participants (help_session_id, representative_id, role, queue_id)
     VALUES (p_session, p_agent, 'agent', p_queue);

@@ -157,6 +157,15 @@ async fn follow(
                 if heard.elapsed() > SILENCE {
                     return Ok(());
                 }
+                // A wake-up lost (a server gone between a commit and its
+                // NOTIFY) is caught up here. A waiting page's line is read
+                // again every REFRESH by the keeper; any other page reads
+                // its own view.
+                if !matches!(page.shown, Some(CustomerView::Waiting { .. }))
+                    && !page.show(customer_view(&state.pool, help_session).await?).await
+                {
+                    return Ok(());
+                }
             }
         }
     }
