@@ -343,8 +343,9 @@ impl Batch {
                     self.count_time(agent, at).open += 1;
                 }
             }
-            // A colleague's part is not counted on its own (yet); requests
-            // to join count nothing.
+            // A colleague's part counts once they own the conversation (the
+            // roller follows one part per visit); requests to join count
+            // nothing.
             Event::ParticipantJoin { .. } | Event::ParticipantLeave { .. } | Event::Conference { .. } => {}
             // Hold is part of handle time, and the representative's part
             // goes on through wrap-up; offers and declines count nothing;
