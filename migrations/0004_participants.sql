@@ -12,7 +12,7 @@ CREATE TABLE participants (
     id                bigserial PRIMARY KEY,
     help_session_id   uuid NOT NULL REFERENCES help_sessions,
     representative_id uuid NOT NULL REFERENCES representatives,
-    role              text NOT NULL CHECK (role IN ('agent', 'conference', 'monitor', 'whisper', 'barge')),
+    role              text NOT NULL CHECK (role IN ('agent', 'conference', 'consult', 'monitor', 'whisper', 'barge')),
     -- The queue the part was taken in: its wrap-up time applies.
     queue_id          uuid NOT NULL REFERENCES queues,
     joined_at         timestamptz NOT NULL DEFAULT now(),
@@ -64,7 +64,7 @@ ALTER TABLE offers ADD COLUMN transfer_from uuid REFERENCES representatives;
 -- An offer to join a conversation in progress ("Add a colleague"): the role
 -- the representative takes on accepting (NULL: an offer of a customer from
 -- the line, who has a queue entry). `transfer_from` is who asked.
-ALTER TABLE offers ADD COLUMN joins text CHECK (joins IN ('conference'));
+ALTER TABLE offers ADD COLUMN joins text CHECK (joins IN ('conference', 'consult'));
 
 -- When this wait in the line began: a customer given back or transferred
 -- keeps their place by their first entry (enqueued_at), but the queue's

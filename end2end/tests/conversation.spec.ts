@@ -70,6 +70,19 @@ async function flowsFrom(page: Page, party: string, session?: string) {
   }
 }
 
+/** Waits until nothing more arrives from `party` (audio and video bytes
+ * stand still over a second). */
+async function noneFrom(page: Page, party: string, session?: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const a = await fromPeer(page, party, session);
+    await sleep(1200);
+    const b = await fromPeer(page, party, session);
+    if (b.audio === a.audio && b.video === a.video) return;
+    if (Date.now() > deadline) throw new Error(`media from ${party} does not stop: ${JSON.stringify({ a, b })}`);
+  }
+}
+
 /** The participant a desk's call speaks as (its representative's id). */
 async function me(desk: Page, session: string): Promise<string> {
   await expect.poll(() => desk.evaluate((id) => (window as any).switchboardCalls?.get(id)?.me ?? null, session)).not.toBeNull();
@@ -163,8 +176,13 @@ async function accept(desk: Page, name: string): Promise<string> {
 }
 
 async function openDesk(desk: Page) {
+  // The desk's live socket is its presence: once its first push arrived, a
+  // desk closed by the test before (and handed back past the grace
+  // period, or not) can change nothing any more.
+  const live = desk.waitForEvent('websocket', (socket) => socket.url().endsWith('/ws/rep'));
   await signIn(desk, REP.email, REP.password);
   await expect(desk).toHaveURL(/\/rep$/);
+  await (await live).waitForEvent('framereceived');
   // Still Ready from the test before (a new desk inside the grace period),
   // or made Ready now.
   const state = desk.getByTestId('agent-state');
@@ -387,6 +405,8 @@ test('a cold transfer to a queue: the customer waits again, a second representat
   browser,
   page: desk,
 }) => {
+  // Three browsers, and media checked on every pair.
+  test.setTimeout(120_000);
   await openDesk(desk);
   const tessContext = await browser.newContext();
   const tess = await tessContext.newPage();
@@ -436,6 +456,8 @@ test('a cold transfer to a queue: the customer waits again, a second representat
 });
 
 test('a conference: three-way media and chat, and the owner leaves it to the other two', async ({ browser, page: desk }) => {
+  // Three browsers, and media checked on every pair.
+  test.setTimeout(120_000);
   await openDesk(desk);
   const tessContext = await browser.newContext();
   const tess = await tessContext.newPage();
@@ -492,5 +514,59 @@ test('a conference: three-way media and chat, and the owner leaves it to the oth
   await tessCard.getByRole('button', { name: 'Done' }).click();
   await tess.getByRole('button', { name: 'Log out of queues' }).click();
   await cleo.context().close();
+  await tessContext.close();
+});
+
+test('a warm transfer: the representatives consult while the customer hears nothing, then the second takes the call', async ({
+  browser,
+  page: desk,
+}) => {
+  // Three browsers, and media checked on every pair.
+  test.setTimeout(120_000);
+  await openDesk(desk);
+  const tessContext = await browser.newContext();
+  const tess = await tessContext.newPage();
+  await signIn(tess, TESS.email, TESS.password);
+  await expect(tess.getByTestId('agent-state')).toHaveText(/Not ready/);
+
+  const wendy = await customer(browser, 'Wendy Warm', 'Video');
+  const session = await accept(desk, 'Wendy Warm');
+  await flows(wendy, { video: true });
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Wendy Warm' });
+
+  // Cora asks Tess to take Wendy over: Wendy waits on hold.
+  await card.getByTestId('warm-open').click();
+  const choice = card.getByTestId('warm-target');
+  await choice.selectOption((await choice.locator('option', { hasText: 'Tess Transfer' }).getAttribute('value'))!);
+  await card.getByTestId('warm-send').click();
+  await expect(wendy.getByTestId('on-hold')).toBeVisible();
+  await accept(tess, 'Wendy Warm');
+  await expect(card.getByRole('button', { name: 'Complete transfer to Tess Transfer' })).toBeEnabled();
+
+  // The consultation: Cora and Tess hear each other; nothing reaches or
+  // leaves Wendy.
+  const cora = await me(desk, session);
+  const tessId = await me(tess, session);
+  await flowsFrom(desk, tessId, session);
+  await flowsFrom(tess, cora, session);
+  await noneFrom(wendy, cora);
+  await noneFrom(wendy, tessId);
+  await noneFrom(desk, 'customer', session);
+  await noneFrom(tess, 'customer', session);
+
+  // Complete: Cora's part ends, Wendy and Tess talk.
+  await card.getByRole('button', { name: 'Complete transfer to Tess Transfer' }).click();
+  await expect(card.getByTestId('customer-status')).toHaveText('wrap-up');
+  await expect(wendy.getByTestId('on-hold')).toBeHidden();
+  await flowsFrom(wendy, tessId);
+  await flowsFrom(tess, 'customer', session);
+  await expect.poll(() => wendy.evaluate((cora) => !(window as any).switchboardCalls.values().next().value.peers.has(cora), cora)).toBe(true);
+
+  await card.getByRole('button', { name: 'Done' }).click();
+  const tessCard = tess.getByTestId('my-customer').filter({ hasText: 'Wendy Warm' });
+  await tessCard.getByRole('button', { name: 'End', exact: true }).click();
+  await tessCard.getByRole('button', { name: 'Done' }).click();
+  await tess.getByRole('button', { name: 'Log out of queues' }).click();
+  await wendy.context().close();
   await tessContext.close();
 });

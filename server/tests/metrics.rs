@@ -127,7 +127,8 @@ async fn sessions_day(pool: &PgPool, d: &Day) {
     let (s5_sales, s5_support) = (About::help_session(s5, sales), About::help_session(s5, support));
     event(pool, DAY, "11:00:00", s5_sales, enter()).await;
     event(pool, DAY, "11:00:05", s5_sales.by(alice), Event::Connect { mode: RoutingMode::Pull }).await;
-    let transfer = Event::Transfer { stage: TransferStage::Requested, to_queue: support, to_agent: None, reason: None };
+    let transfer =
+        Event::Transfer { stage: TransferStage::Requested, warm: false, to_queue: support, to_agent: None, reason: None };
     event(pool, DAY, "11:03:05", s5_support.by(alice), transfer).await;
     event(pool, DAY, "11:03:25", s5_support.by(bob), push()).await;
     event(pool, DAY, "11:04:00", s5_sales.by(alice), done()).await;

@@ -16,6 +16,7 @@ use app::engine::transfer::{self, Target, Transfer};
 use app::conversation::party::Side;
 use app::conversation::roles::Role;
 use app::conversation::signaling::peers;
+use app::engine::conference::Joining;
 use app::engine::{agents, conference, Engine};
 use app::error::AppError;
 use app::queue::Channel;
@@ -380,10 +381,10 @@ async fn a_colleague_joins_holds_keep_the_representatives_talking_and_the_owner_
     let xena = talking(&engine, sales, ann, "Xena").await;
     agents::log_in(&engine, cara).await.unwrap();
 
-    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await.unwrap();
     let asked = app::desk::snapshot::desk(&pool, cara).await.unwrap().offers;
     assert_eq!(asked[0].join_with.as_deref(), Some("Ann"));
-    assert!(matches!(conference::invite(&engine, ann, xena, Target::Agent(cara)).await, Err(AppError::Conflict(_))));
+    assert!(matches!(conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await, Err(AppError::Conflict(_))));
     offers::accept(&engine, cara, xena).await.unwrap();
     assert_eq!(seats(&pool, cara).await, (1, 1, 0), "the colleague's seat is taken");
     let card = &app::desk::snapshot::desk(&pool, cara).await.unwrap().customers[0];
@@ -442,15 +443,15 @@ async fn ending_a_conference_ends_it_for_everyone_and_withdraws_a_pending_reques
     // Nobody in Support is READY: refused with the reason.
     agents::log_in(&engine, sue).await.unwrap();
     assert_eq!(
-        conflict(conference::invite(&engine, ann, xena, Target::Queue(support)).await),
+        conflict(conference::invite(&engine, ann, xena, Target::Queue(support), Joining::Conference).await),
         "Nobody in Support can join right now."
     );
     // Asked through the queue: its READY member is picked.
     agents::set_ready(&engine, sue).await.unwrap();
-    conference::invite(&engine, ann, xena, Target::Queue(support)).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Queue(support), Joining::Conference).await.unwrap();
     offers::accept(&engine, sue, xena).await.unwrap();
     agents::log_in(&engine, cara).await.unwrap();
-    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await.unwrap();
     assert_eq!(seats(&pool, cara).await, (1, 1, 0));
 
     // The customer ends while Cara is being asked: the request is
@@ -484,11 +485,11 @@ async fn a_request_to_join_missed_or_declined_leaves_the_conversation_as_it_was(
     let xena = talking(&engine, sales, ann, "Xena").await;
     ready(&engine, cara).await;
 
-    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await.unwrap();
     offers::unanswered(&engine, cara, xena, Unanswered::Decline).await.unwrap();
     let card = &app::desk::snapshot::desk(&pool, ann).await.unwrap().customers[0];
     assert_eq!(card.outcome.as_deref(), Some("Cara declined to join."));
-    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await.unwrap();
     sqlx::query("UPDATE offers SET expires_at = now() - interval '1 second' WHERE help_session_id = $1")
         .bind(xena)
         .execute(&pool)
@@ -502,10 +503,76 @@ async fn a_request_to_join_missed_or_declined_leaves_the_conversation_as_it_was(
     assert_eq!(media_of(&pool, xena, Side::Customer).await, [(ann.to_string(), true)]);
     // The owner logging out leaves the conversation to the colleague.
     agents::set_ready(&engine, cara).await.unwrap();
-    conference::invite(&engine, ann, xena, Target::Agent(cara)).await.unwrap();
+    conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await.unwrap();
     offers::accept(&engine, cara, xena).await.unwrap();
     agents::hand_back(&engine, ann, "Logged out").await.unwrap();
     let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
     assert_eq!(owner, cara, "the owner gone, the colleague goes on with the customer");
     assert_eq!(status_of(&pool, xena).await, "active");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_warm_transfer_consults_on_hold_then_completes_cancels_or_falls_back(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let sales = common::add_queue(&pool, "Sales", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", sales).await;
+    let cara = agent(&pool, "Cara", sales).await;
+    ready(&engine, ann).await;
+    agents::log_in(&engine, cara).await.unwrap();
+    let warm = Joining::WarmTransfer { max_transfers: 5 };
+    let (ann_key, cara_key) = (ann.to_string(), cara.to_string());
+
+    // Asked: the customer waits on hold; Cara joins and talks with Ann
+    // only; Ann completes: Cara has the customer, talking.
+    let xena = talking(&engine, sales, ann, "Xena").await;
+    conference::invite(&engine, ann, xena, Target::Agent(cara), warm).await.unwrap();
+    assert_eq!(status_of(&pool, xena).await, "on_hold");
+    let card = &app::desk::snapshot::desk(&pool, ann).await.unwrap().customers[0];
+    assert_eq!(card.warm_transfer.as_ref().map(|w| (w.colleague.as_str(), w.joined)), Some(("Cara", false)));
+    assert!(matches!(conference::complete(&engine, ann, xena).await, Err(AppError::Conflict(_))), "nobody joined yet");
+    offers::accept(&engine, cara, xena).await.unwrap();
+    assert_eq!(media_of(&pool, xena, Side::Customer).await, [(ann_key.clone(), false), (cara_key.clone(), false)]);
+    assert_eq!(media_of(&pool, xena, Side::Agent(ann)).await, [("customer".to_owned(), false), (cara_key.clone(), true)]);
+    conference::complete(&engine, ann, xena).await.unwrap();
+    assert_eq!(status_of(&pool, xena).await, "active");
+    assert_eq!(media_of(&pool, xena, Side::Customer).await, [(cara_key.clone(), true)]);
+    assert_eq!(seats(&pool, ann).await, (0, 0, 1), "Ann's part is in wrap-up");
+    assert_eq!(seats(&pool, cara).await, (1, 1, 0));
+    let transfers_done: i32 = sqlx::query_scalar("SELECT transfers FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    assert_eq!(transfers_done, 1);
+    control::wrap_up(&engine, ann, xena, "Escalated", "").await.unwrap();
+    control::end(&engine, xena, EndedBy::Agent).await.unwrap();
+    control::wrap_up(&engine, cara, xena, "Resolved", "").await.unwrap();
+
+    // Cancelled: the customer is back with Ann, talking; Cara has no
+    // wrap-up (she never spoke with the customer).
+    let yuri = talking(&engine, sales, ann, "Yuri").await;
+    conference::invite(&engine, ann, yuri, Target::Agent(cara), warm).await.unwrap();
+    offers::accept(&engine, cara, yuri).await.unwrap();
+    conference::cancel(&engine, ann, yuri).await.unwrap();
+    assert_eq!(status_of(&pool, yuri).await, "active");
+    assert_eq!(media_of(&pool, yuri, Side::Customer).await, [(ann_key.clone(), true)]);
+    assert_eq!(seats(&pool, cara).await, (0, 0, 0));
+    assert_eq!(seats(&pool, ann).await, (1, 1, 0));
+
+    // Ann ends while Cara is still being asked: the request is withdrawn
+    // and Yuri waits at the front of the line.
+    let zoe = enter(&engine, sales, "Zoe").await;
+    conference::invite(&engine, ann, yuri, Target::Agent(cara), warm).await.unwrap();
+    control::end(&engine, yuri, EndedBy::Agent).await.unwrap();
+    assert_eq!(status_of(&pool, yuri).await, "waiting");
+    assert_eq!(line_of(&pool, sales).await, ["Yuri", "Zoe"], "Yuri entered first");
+    assert_eq!(seats(&pool, cara).await, (0, 0, 0));
+    assert_eq!(seats(&pool, ann).await, (0, 0, 1));
+    let _ = zoe;
+
+    // Ann ends once Cara has joined: Cara takes the customer over. (Ann,
+    // free again, is offered Yuri, first in line.)
+    control::wrap_up(&engine, ann, yuri, "Resolved", "").await.unwrap();
+    offers::accept(&engine, ann, yuri).await.unwrap();
+    conference::invite(&engine, ann, yuri, Target::Agent(cara), warm).await.unwrap();
+    offers::accept(&engine, cara, yuri).await.unwrap();
+    control::end(&engine, yuri, EndedBy::Agent).await.unwrap();
+    let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(yuri).fetch_one(&pool).await.unwrap();
+    assert_eq!((owner, status_of(&pool, yuri).await.as_str()), (cara, "active"));
 }

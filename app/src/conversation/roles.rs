@@ -19,9 +19,18 @@ pub enum Role {
     Agent,
     /// A second representative, brought in as a full participant.
     Conference,
+    /// A representative asked to take the customer over (a warm transfer):
+    /// they talk with the owner while the customer waits on hold, and take
+    /// part with the customer only once the transfer completes.
+    Consult,
 }
 
-crate::states::text_enum!(Role { Customer = "customer", Agent = "agent", Conference = "conference" });
+crate::states::text_enum!(Role {
+    Customer = "customer",
+    Agent = "agent",
+    Conference = "conference",
+    Consult = "consult",
+});
 
 impl Role {
     /// Whether this participant's media goes to `to`'s page. On hold, media
@@ -29,8 +38,9 @@ impl Role {
     /// talking among themselves.
     pub fn sends_media(self, to: Role, held: bool) -> bool {
         match (self, to) {
+            (Role::Consult, Role::Customer) | (Role::Customer, Role::Consult) => false,
             (Role::Customer, _) | (_, Role::Customer) => !held,
-            (Role::Agent | Role::Conference, Role::Agent | Role::Conference) => true,
+            (Role::Agent | Role::Conference | Role::Consult, Role::Agent | Role::Conference | Role::Consult) => true,
         }
     }
 
@@ -44,7 +54,7 @@ impl Role {
         match self {
             Role::Customer => "Customer",
             Role::Agent => "Representative",
-            Role::Conference => "Colleague",
+            Role::Conference | Role::Consult => "Colleague",
         }
     }
 }
@@ -62,6 +72,8 @@ mod tests {
         }
         for held in [false, true] {
             assert!(Agent.sends_media(Conference, held) && Conference.sends_media(Agent, held));
+            assert!(Agent.sends_media(Consult, held) && Consult.sends_media(Agent, held));
+            assert!(!Consult.exchanges_media(Customer, held), "a consultation never reaches the customer");
         }
     }
 }

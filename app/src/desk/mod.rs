@@ -42,6 +42,14 @@ pub struct OfferCard {
     pub join_with: Option<String>,
 }
 
+/// A warm transfer under way: the colleague asked, and whether they joined
+/// (then the asker can complete it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarmTransfer {
+    pub colleague: String,
+    pub joined: bool,
+}
+
 /// Who transferred a customer, and their note for the next representative.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Handover {
@@ -68,6 +76,8 @@ pub struct CustomerCard {
     /// What became of the last transfer or request to join this
     /// representative made in the conversation.
     pub outcome: Option<String>,
+    /// A warm transfer this representative asked for, under way.
+    pub warm_transfer: Option<WarmTransfer>,
     /// This representative's role in it.
     pub role: Role,
     /// The other representatives in it now ("Name", or "Name (colleague)").
@@ -265,13 +275,17 @@ pub async fn transfer_customer(
 }
 
 /// "Add a colleague": asks a colleague by name (`to_agent`) or the next
-/// available member of a queue (`to_queue`) to join the conversation.
+/// available member of a queue (`to_queue`) to join the conversation; with
+/// `warm`, to take the customer over (a warm transfer: the customer waits
+/// on hold while the two talk).
 #[server(prefix = "/api", endpoint = "desk/conference")]
 pub async fn add_colleague(
     help_session: HelpSessionId,
     #[server(default)] to_queue: Option<QueueId>,
     #[server(default)] to_agent: Option<AgentId>,
+    #[server(default)] warm: bool,
 ) -> Result<Desk, AppError> {
+    use crate::engine::conference::Joining;
     use crate::engine::transfer::Target;
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     let to = match (to_queue, to_agent) {
@@ -279,7 +293,22 @@ pub async fn add_colleague(
         (None, Some(agent)) => Target::Agent(agent),
         _ => return Err(AppError::invalid("Choose one queue or one colleague to ask.")),
     };
-    crate::engine::conference::invite(&app.engine, me.id.into(), help_session, to).await?;
+    let how = if warm { Joining::WarmTransfer { max_transfers: app.max_transfers } } else { Joining::Conference };
+    crate::engine::conference::invite(&app.engine, me.id.into(), help_session, to, how).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
+}
+
+/// A warm transfer: the colleague takes the customer over (`complete`), or
+/// the customer is back with this representative.
+#[server(prefix = "/api", endpoint = "desk/warm-transfer")]
+pub async fn finish_warm_transfer(help_session: HelpSessionId, complete: bool) -> Result<Desk, AppError> {
+    use crate::engine::conference;
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    if complete {
+        conference::complete(&app.engine, me.id.into(), help_session).await?;
+    } else {
+        conference::cancel(&app.engine, me.id.into(), help_session).await?;
+    }
     snapshot::desk(&app.pool, me.id.into()).await
 }
 

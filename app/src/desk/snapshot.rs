@@ -4,7 +4,7 @@ use sqlx::PgPool;
 
 use super::{
     ChannelSeat, CustomerCard, Desk, Handover, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
-    TransferChoices,
+    TransferChoices, WarmTransfer,
 };
 use crate::conversation::roles::Role;
 use crate::engine::events::{Event, TransferStage};
@@ -93,6 +93,14 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                        AS wrap_up_left,
                   t.display_name AS "transferred_by?", h.transfer_note,
                   coalesce(h.transferred_by <> $1, false) AS "transferred_here!",
+                  CASE WHEN p.left_at IS NULL AND p.role = 'agent' AND h.parts > 1 THEN
+                      (SELECT r.display_name FROM participants o JOIN representatives r ON r.id = o.representative_id
+                        WHERE o.help_session_id = h.id AND o.role = 'consult' AND o.left_at IS NULL)
+                  END AS "consulting?",
+                  CASE WHEN p.left_at IS NULL AND p.asked THEN
+                      (SELECT r.display_name FROM offers o JOIN representatives r ON r.id = o.representative_id
+                        WHERE o.help_session_id = h.id AND o.joins = 'consult')
+                  END AS "consult_asked?",
                   -- Only a part that asked for something looks for it.
                   CASE WHEN p.asked THEN
                       (SELECT jsonb_build_object(
@@ -136,6 +144,11 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                 .filter(|_| row.transferred_here)
                 .map(|by| Handover { by, by_name: false, note: row.transfer_note }),
             outcome,
+            warm_transfer: match (row.consulting, row.consult_asked) {
+                (Some(colleague), _) => Some(WarmTransfer { colleague, joined: true }),
+                (None, Some(colleague)) => Some(WarmTransfer { colleague, joined: false }),
+                (None, None) => None,
+            },
             role: row.role,
             others: row.others,
         })
@@ -206,7 +219,8 @@ fn outcome(event: &Event, to_queue: &str, to_agent: Option<&str>) -> Option<Stri
     if let Event::Conference { stage, reason, .. } = event {
         return Some(match stage {
             TransferStage::Requested => format!("Asking {colleague} to join…"),
-            TransferStage::Accepted => format!("{colleague} joined."),
+            TransferStage::Accepted | TransferStage::Completed => format!("{colleague} joined."),
+            TransferStage::Cancelled => format!("{colleague} is no longer asked to join."),
             TransferStage::Failed => match reason.as_deref() {
                 Some("declined") => format!("{colleague} declined to join."),
                 Some("missed") => format!("{colleague} did not answer."),
@@ -215,11 +229,25 @@ fn outcome(event: &Event, to_queue: &str, to_agent: Option<&str>) -> Option<Stri
             },
         });
     }
-    let Event::Transfer { stage, reason, .. } = event else { return None };
+    let Event::Transfer { stage, reason, warm, .. } = event else { return None };
+    if *warm {
+        return Some(match stage {
+            TransferStage::Requested => format!("Asking {colleague} to take the customer over…"),
+            TransferStage::Accepted => format!("{colleague} joined: the customer is on hold while you talk."),
+            TransferStage::Completed => format!("{colleague} took the customer over."),
+            TransferStage::Cancelled => "Transfer cancelled: the customer is back with you.".to_owned(),
+            TransferStage::Failed => match reason.as_deref() {
+                Some("declined") => format!("{colleague} declined the transfer."),
+                Some("missed") => format!("{colleague} did not answer."),
+                _ => format!("{colleague} could not take the customer."),
+            },
+        });
+    }
     Some(match (stage, to_agent) {
         (TransferStage::Requested, None) => format!("Transferred to {to_queue}."),
         (TransferStage::Requested, Some(name)) => format!("Transferring to {name}: waiting for them to accept."),
-        (TransferStage::Accepted, _) => format!("{colleague} took the customer."),
+        (TransferStage::Accepted | TransferStage::Completed, _) => format!("{colleague} took the customer."),
+        (TransferStage::Cancelled, _) => "Transfer cancelled.".to_owned(),
         (TransferStage::Failed, _) => {
             let what = match reason.as_deref() {
                 Some("declined") => format!("{colleague} declined"),

@@ -33,16 +33,27 @@ async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> 
     // Who takes part, and who is being asked to join, read first so their
     // rows can be locked first.
     let involved = sqlx::query!(
-        r#"SELECT representative_id AS "agent!: AgentId", false AS "asked!" FROM participants
+        r#"SELECT representative_id AS "agent!: AgentId", false AS "asked!", role AS "role!: Role" FROM participants
             WHERE help_session_id = $1 AND left_at IS NULL
            UNION ALL
-           SELECT representative_id, true FROM offers WHERE help_session_id = $1 AND joins IS NOT NULL"#,
+           SELECT representative_id, true, joins FROM offers WHERE help_session_id = $1 AND joins IS NOT NULL"#,
         help_session.uuid()
     )
     .fetch_all(engine.pool())
     .await?;
-    if !involved.iter().any(|row| !row.asked) {
+    let Some(owner) = involved.iter().find(|row| !row.asked && row.role == Role::Agent).map(|row| row.agent) else {
         return Err(ended());
+    };
+    // The owner ending during a warm transfer: the colleague who joined
+    // takes the customer over; one still asked is not, and the customer
+    // waits at the front of the line.
+    if by == EndedBy::Agent {
+        if involved.iter().any(|row| !row.asked && row.role == Role::Consult) {
+            return conference::complete(engine, owner, help_session).await;
+        }
+        if involved.iter().any(|row| row.asked && row.role == Role::Consult) {
+            return conference::give_up(engine, owner, help_session).await;
+        }
     }
     let asked = involved.iter().find(|row| row.asked).map(|row| row.agent);
     let agents = involved.iter().map(|row| row.agent).collect();
@@ -204,19 +215,25 @@ pub async fn hold(engine: &Engine, agent: AgentId, help_session: HelpSessionId) 
 async fn hold_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
+    hold_in(&mut tx, agent, help_session).await?;
+    tx.commit(engine).await?;
+    offers::dispatch_for_agent(engine, agent).await;
+    Ok(())
+}
+
+/// Holds the conversation inside a transition that has the agent's row
+/// locked.
+pub(super) async fn hold_in(tx: &mut Tx, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let holding = sqlx::query!(
         r#"UPDATE help_sessions SET status = 'on_hold' WHERE id = $1 AND agent_id = $2 AND status = 'active'
         RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel""#,
         help_session.uuid(),
         agent.uuid()
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| AppError::Conflict("You are not talking with this customer now.".into()))?;
-    held(&mut tx, agent, help_session, holding.queue_id, holding.channel, None).await?;
-    tx.commit(engine).await?;
-    offers::dispatch_for_agent(engine, agent).await;
-    Ok(())
+    held(tx, agent, help_session, holding.queue_id, holding.channel, None).await
 }
 
 /// Takes a held customer back. Any other video or audio call of this agent
@@ -230,13 +247,20 @@ pub async fn resume(engine: &Engine, agent: AgentId, help_session: HelpSessionId
 async fn resume_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
+    resume_in(&mut tx, agent, help_session).await?;
+    tx.commit(engine).await
+}
+
+/// Resumes the conversation inside a transition that has the agent's row
+/// locked.
+pub(super) async fn resume_in(tx: &mut Tx, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let target = sqlx::query!(
         r#"SELECT queue_id AS "queue_id: QueueId", channel AS "channel: Channel" FROM help_sessions
             WHERE id = $1 AND agent_id = $2 AND status = 'on_hold' FOR UPDATE"#,
         help_session.uuid(),
         agent.uuid()
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| AppError::NotFound("This customer is not on hold with you.".into()))?;
     if matches!(target.channel, Channel::Video | Channel::Audio) {
@@ -246,24 +270,23 @@ async fn resume_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
             RETURNING id AS "id: HelpSessionId", queue_id AS "queue_id: QueueId", channel AS "channel: Channel""#,
             agent.uuid()
         )
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         for other in others {
-            held(&mut tx, agent, other.id, other.queue_id, other.channel, Some(help_session)).await?;
+            held(tx, agent, other.id, other.queue_id, other.channel, Some(help_session)).await?;
         }
     }
     // The seat's live place: taken by an offer meanwhile, the resume waits.
-    if !seats::change(&mut tx, agent, target.channel, Change::Resume).await? {
+    if !seats::change(tx, agent, target.channel, Change::Resume).await? {
         return Err(AppError::Conflict(
             "Every live place of this channel is taken: end or hold a conversation, or answer your offer, first."
                 .into(),
         ));
     }
     sqlx::query!("UPDATE help_sessions SET status = 'active' WHERE id = $1", help_session.uuid())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    log(&mut tx, About::help_session(help_session, target.queue_id).by(agent), Event::Resume {}).await?;
-    tx.commit(engine).await
+    log(tx, About::help_session(help_session, target.queue_id).by(agent), Event::Resume {}).await
 }
 
 /// The rest of putting a session on hold, once its status is `on_hold`: its

@@ -112,6 +112,10 @@ pub enum Event {
     /// representative who asked.
     Transfer {
         stage: TransferStage,
+        /// A warm transfer: the colleague consults with the asker while the
+        /// customer waits on hold, then `Completed` or `Cancelled`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        warm: bool,
         to_queue: QueueId,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to_agent: Option<AgentId>,
@@ -160,6 +164,10 @@ pub enum TransferStage {
     Requested,
     Accepted,
     Failed,
+    /// A warm transfer: the colleague took the customer over.
+    Completed,
+    /// A warm transfer: the asker took the customer back.
+    Cancelled,
 }
 
 impl EventKind {

@@ -257,6 +257,7 @@ async fn leave_once(engine: &Engine, help_session: HelpSessionId, how: Left) -> 
                 if let Some(asked) = offer.transfer_from {
                     let failed = Event::Transfer {
                         stage: TransferStage::Failed,
+                        warm: false,
                         to_queue: entry.queue_id,
                         to_agent: Some(agent),
                         reason: Some("the customer left".into()),

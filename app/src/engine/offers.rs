@@ -231,6 +231,7 @@ pub(super) async fn release(
     if let Some(asked) = offer.transfer_from {
         let failed = Event::Transfer {
             stage: TransferStage::Failed,
+            warm: false,
             to_queue: offer.queue_id,
             to_agent: Some(agent),
             reason: Some(why.transfer_failure().to_owned()),

@@ -140,7 +140,8 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
     )
     .execute(&mut *tx)
     .await?;
-    let requested = Event::Transfer { stage: TransferStage::Requested, to_queue: queue, to_agent: named, reason: None };
+    let requested =
+        Event::Transfer { stage: TransferStage::Requested, warm: false, to_queue: queue, to_agent: named, reason: None };
     log(&mut tx, About::help_session(help_session, queue).by(agent), requested).await?;
     if let Some(other) = named {
         sqlx::query!(

@@ -236,7 +236,7 @@ impl Batch {
                 let (Some(session), Some(queue)) = (session, queue) else { return };
                 self.start_visit(session, queue, at);
             }
-            Event::Transfer { stage: TransferStage::Requested, to_queue, .. } => {
+            Event::Transfer { stage: TransferStage::Requested, warm: false, to_queue, .. } => {
                 let Some(session) = session else { return };
                 if let Some(agent) = agent {
                     self.close_segment(session, agent, at, true);
@@ -244,8 +244,9 @@ impl Batch {
                 self.start_visit(session, to_queue.uuid(), at);
             }
             // The named representative's CONNECT, or the customer back in
-            // the line of the visit already begun.
-            Event::Transfer { stage: TransferStage::Accepted | TransferStage::Failed, .. } => {}
+            // the line of the visit already begun; a warm transfer's parts
+            // are their PARTICIPANT_LEAVE and PARTICIPANT_JOIN as owner.
+            Event::Transfer { .. } => {}
             Event::Connect { .. } => {
                 let (Some(session), Some(agent)) = (session, agent) else { return };
                 let visit = self.visits.entry(session).or_insert_with(|| Visit {

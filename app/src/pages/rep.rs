@@ -9,7 +9,7 @@ use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::desk::{
     open_desk, transfer_targets, AcceptOffer, AddColleague, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
-    LeaveConversation, NextCustomer, OfferCard, PastConversation, Resume, SetChannel, SetState, TransferCustomer, WrapUp, DISPOSITIONS,
+    LeaveConversation, FinishWarmTransfer, NextCustomer, OfferCard, PastConversation, Resume, SetChannel, SetState, TransferCustomer, WrapUp, DISPOSITIONS,
     NOT_READY_REASONS,
 };
 use crate::error::AppError;
@@ -48,6 +48,7 @@ struct Controls {
     transfer: ServerAction<TransferCustomer>,
     add_colleague: ServerAction<AddColleague>,
     leave: ServerAction<LeaveConversation>,
+    finish_warm: ServerAction<FinishWarmTransfer>,
 }
 
 /// Shows what an action answered: the new desk, or its error.
@@ -85,6 +86,7 @@ fn DeskView(me: Me) -> impl IntoView {
         transfer: ServerAction::new(),
         add_colleague: ServerAction::new(),
         leave: ServerAction::new(),
+        finish_warm: ServerAction::new(),
     };
     let (pushed, set_pushed) = signal(None::<Desk>);
     crate::live::follow("/ws/rep", set_pushed);
@@ -105,6 +107,7 @@ fn DeskView(me: Me) -> impl IntoView {
     take(controls.transfer, controls.desk, controls.received, controls.error);
     take(controls.add_colleague, controls.desk, controls.received, controls.error);
     take(controls.leave, controls.desk, controls.received, controls.error);
+    take(controls.finish_warm, controls.desk, controls.received, controls.error);
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| match controls.next.value().get() {
         Some(Ok(None)) => notice.set(Some("Nobody is waiting right now.".into())),
@@ -405,9 +408,22 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
                         <button type="button" class="secondary" on:click=move |_| { controls.leave.dispatch(LeaveConversation { help_session: id }); }>"Leave"</button>
                     </Show>
                 </div>
-                <Show when=owner>
-                    {view! { <TransferPanel help_session=id controls conference=false/> }.into_any()}
-                    {view! { <TransferPanel help_session=id controls conference=true/> }.into_any()}
+                {move || card.with(|c| c.as_ref().and_then(|c| c.warm_transfer.clone())).map(|warm| view! {
+                    <div class="row" data-testid="warm-transfer">
+                        <button type="button" disabled=!warm.joined
+                            on:click=move |_| { controls.finish_warm.dispatch(FinishWarmTransfer { help_session: id, complete: true }); }>
+                            {format!("Complete transfer to {}", warm.colleague)}
+                        </button>
+                        <button type="button" class="secondary"
+                            on:click=move |_| { controls.finish_warm.dispatch(FinishWarmTransfer { help_session: id, complete: false }); }>
+                            "Cancel transfer"
+                        </button>
+                    </div>
+                })}
+                <Show when=move || owner() && card.with(|c| c.as_ref().is_some_and(|c| c.warm_transfer.is_none()))>
+                    {view! { <TransferPanel help_session=id controls mode=Handing::Cold/> }.into_any()}
+                    {view! { <TransferPanel help_session=id controls mode=Handing::Warm/> }.into_any()}
+                    {view! { <TransferPanel help_session=id controls mode=Handing::Conference/> }.into_any()}
                 </Show>
                 {view! { <Chat help_session=id mine_from_agent=true/> }.into_any()}
             </Show>
@@ -449,17 +465,30 @@ fn HandoverNote(handover: Handover) -> impl IntoView {
     }
 }
 
-/// "Transfer": choose a queue (its line, who is READY, its estimate) or a
-/// colleague (their state), add a note, and hand the customer over. With
-/// `conference`, "Add a colleague": the one chosen (or the queue's next
-/// available member) is asked to join.
+/// How a customer is handed on from the desk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handing {
+    /// The customer goes to the queue or colleague chosen; this
+    /// representative's part ends.
+    Cold,
+    /// The colleague (or the queue's next available member) joins to talk
+    /// first while the customer waits on hold; then Complete or Cancel.
+    Warm,
+    /// The colleague joins as a full participant.
+    Conference,
+}
+
+/// "Transfer", "Warm transfer" and "Add a colleague": choose a queue (its
+/// line, who is READY, its estimate) or a colleague (their state); a cold
+/// transfer takes a note for the next representative.
 #[component]
-fn TransferPanel(help_session: HelpSessionId, controls: Controls, conference: bool) -> impl IntoView {
-    let (opener, title, verb, test) = if conference {
-        ("Add a colleague…", "Ask to join", "Ask", "conference")
-    } else {
-        ("Transfer…", "Transfer to", "Transfer", "transfer")
+fn TransferPanel(help_session: HelpSessionId, controls: Controls, mode: Handing) -> impl IntoView {
+    let (opener, title, verb, test) = match mode {
+        Handing::Cold => ("Transfer…", "Transfer to", "Transfer", "transfer"),
+        Handing::Warm => ("Warm transfer…", "Talk first with", "Consult", "warm"),
+        Handing::Conference => ("Add a colleague…", "Ask to join", "Ask", "conference"),
     };
+    let conference = mode != Handing::Cold;
     let open = RwSignal::new(false);
     let targets = Resource::new(move || open.get(), move |open| async move {
         if open { transfer_targets(help_session).await.map(Some) } else { Ok(None) }
@@ -474,7 +503,7 @@ fn TransferPanel(help_session: HelpSessionId, controls: Controls, conference: bo
             _ => (None, None),
         };
         if conference {
-            controls.add_colleague.dispatch(AddColleague { help_session, to_queue, to_agent });
+            controls.add_colleague.dispatch(AddColleague { help_session, to_queue, to_agent, warm: mode == Handing::Warm });
         } else {
             controls.transfer.dispatch(TransferCustomer { help_session, to_queue, to_agent, note: note.get() });
         }
