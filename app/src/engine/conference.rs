@@ -293,23 +293,8 @@ async fn leave_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::Conflict("This conversation has ended.".into()))?;
-    let role = sqlx::query_scalar!(
-        r#"UPDATE participants SET left_at = now()
-            WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL
-        RETURNING role AS "role: Role""#,
-        help_session.uuid(),
-        agent.uuid()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::Conflict("You are not in this conversation any more.".into()))?;
     let held = conversation.status == HelpStatus::OnHold;
-    // The owner's seat is held while the customer is; a colleague's is live.
-    let freed = if role == Role::Agent && held { Change::FreeHeld } else { Change::FreeLive };
-    seats::change(&mut tx, agent, conversation.channel, freed).await?;
-    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
-        .execute(&mut *tx)
-        .await?;
+    let role = end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
     let about = About::help_session(help_session, conversation.queue_id);
     log(&mut tx, about.by(agent), Event::ParticipantLeave { role }).await?;
     if conversation.owner == Some(agent) {
@@ -368,6 +353,37 @@ pub(super) async fn present(engine: &Engine, help_session: HelpSessionId) -> Res
     .collect())
 }
 
+/// `agent`'s live part in the conversation ends and their wrap-up for it
+/// begins (`asked`: the part ended by a transfer it asked for). Their seat
+/// is free: held with the customer for the owner on hold, live otherwise.
+/// Returns their role; 409 when they had no live part.
+pub(super) async fn end_part(
+    tx: &mut Tx,
+    agent: AgentId,
+    help_session: HelpSessionId,
+    channel: Channel,
+    held: bool,
+    asked: bool,
+) -> Result<Role, AppError> {
+    let role = sqlx::query_scalar!(
+        r#"UPDATE participants SET left_at = now(), asked = asked OR $3
+            WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL
+        RETURNING role AS "role: Role""#,
+        help_session.uuid(),
+        agent.uuid(),
+        asked
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| AppError::Conflict("You are not in this conversation any more.".into()))?;
+    let freed = if role == Role::Agent && held { Change::FreeHeld } else { Change::FreeLive };
+    seats::change(tx, agent, channel, freed).await?;
+    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
+        .execute(&mut **tx)
+        .await?;
+    Ok(role)
+}
+
 /// Locks several agents' rows, in one order everywhere.
 pub(super) async fn lock_all(tx: &mut Tx, mut agents: Vec<AgentId>) -> Result<(), AppError> {
     agents.sort();
@@ -399,21 +415,7 @@ async fn complete_once(engine: &Engine, agent: AgentId, help_session: HelpSessio
     let held = conversation.status == HelpStatus::OnHold;
     let about = About::help_session(help_session, conversation.queue_id);
     // The asker's part ends.
-    let left = sqlx::query!(
-        "UPDATE participants SET left_at = now(), asked = true
-          WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
-        help_session.uuid(),
-        agent.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
-    if left.rows_affected() == 0 {
-        return Err(AppError::Conflict("You are not in this conversation any more.".into()));
-    }
-    seats::change(&mut tx, agent, conversation.channel, if held { Change::FreeHeld } else { Change::FreeLive }).await?;
-    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
-        .execute(&mut *tx)
-        .await?;
+    end_part(&mut tx, agent, help_session, conversation.channel, held, true).await?;
     log(&mut tx, about.by(agent), Event::ParticipantLeave { role: Role::Agent }).await?;
     // The colleague owns it, and takes the customer back from hold.
     sqlx::query!(
@@ -530,18 +532,8 @@ pub(super) async fn give_up(engine: &Engine, agent: AgentId, help_session: HelpS
     if let Some(asked) = asked {
         withdraw(&mut tx, asked, help_session, "the asker ended").await?;
     }
-    sqlx::query!(
-        "UPDATE participants SET left_at = now() WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
-        help_session.uuid(),
-        agent.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
     let held = conversation.status == HelpStatus::OnHold;
-    seats::change(&mut tx, agent, conversation.channel, if held { Change::FreeHeld } else { Change::FreeLive }).await?;
-    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
-        .execute(&mut *tx)
-        .await?;
+    end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
     sqlx::query!("UPDATE help_sessions SET status = 'waiting', agent_id = NULL WHERE id = $1", help_session.uuid())
         .execute(&mut *tx)
         .await?;

@@ -102,19 +102,8 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
     };
 
     // The asker's part ends: wrap-up for it, their seat free.
-    sqlx::query!(
-        "UPDATE participants SET left_at = now(), asked = true
-          WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
-        help_session.uuid(),
-        agent.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
-    let freed = if talking.status == HelpStatus::Active { Change::FreeLive } else { Change::FreeHeld };
-    seats::change(&mut tx, agent, talking.channel, freed).await?;
-    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
-        .execute(&mut *tx)
-        .await?;
+    let held = talking.status == HelpStatus::OnHold;
+    super::conference::end_part(&mut tx, agent, help_session, talking.channel, held, true).await?;
 
     // The customer waits again, by their first entry; offered to the
     // colleague named, if one is.
