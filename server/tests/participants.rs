@@ -576,3 +576,31 @@ async fn a_warm_transfer_consults_on_hold_then_completes_cancels_or_falls_back(p
     let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(yuri).fetch_one(&pool).await.unwrap();
     assert_eq!((owner, status_of(&pool, yuri).await.as_str()), (cara, "active"));
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn only_the_owner_ends_a_conference_for_everyone(pool: PgPool) {
+    let app = common::TestApp::spawn(pool.clone()).await;
+    let engine = common::engine(&pool).await;
+    let (ann, sales) = common::serving(&app, app::model::Role::Agent, "Sales").await;
+    let cara = app.sign_in_as(app::model::Role::Agent).await;
+    sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+        .bind(sales)
+        .bind(cara.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    ready(&engine, ann.id).await;
+    let xena = talking(&engine, sales, ann.id, "Xena").await;
+    agents::log_in(&engine, cara.id).await.unwrap();
+    conference::invite(&engine, ann.id, xena, Target::Agent(cara.id), Joining::Conference).await.unwrap();
+    offers::accept(&engine, cara.id, xena).await.unwrap();
+
+    let id = xena.to_string();
+    let refused = app.call(&cara.client, "desk/end", &[("help_session", id.as_str())]).await;
+    assert_eq!(refused.status(), reqwest::StatusCode::CONFLICT);
+    assert!(common::error_message(refused).await.contains("leave it instead"));
+    assert_eq!(status_of(&pool, xena).await, "active");
+    let ended = app.call(&ann.client, "desk/end", &[("help_session", id.as_str())]).await;
+    assert_eq!(ended.status(), reqwest::StatusCode::OK);
+    assert_eq!(status_of(&pool, xena).await, "wrap_up");
+}

@@ -221,6 +221,11 @@ pub async fn next_customer() -> Result<Option<HelpSessionId>, AppError> {
 pub async fn end_session(help_session: HelpSessionId) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     snapshot::own(&app.pool, me.id.into(), help_session).await?;
+    if snapshot::owner(&app.pool, help_session).await? != Some(me.id.into()) {
+        return Err(AppError::Conflict(
+            "Only the representative who owns this conversation can end it for everyone: leave it instead.".into(),
+        ));
+    }
     use crate::engine::control::{end, EndedBy};
     end(&app.engine, help_session, EndedBy::Agent).await?;
     snapshot::desk(&app.pool, me.id.into()).await

@@ -318,3 +318,11 @@ pub async fn transfer_targets(pool: &PgPool, agent: AgentId, help_session: HelpS
     .collect();
     Ok(TransferChoices { queues, colleagues })
 }
+
+/// Who owns the help session's conversation now (or last did).
+pub async fn owner(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<AgentId>, AppError> {
+    Ok(sqlx::query_scalar!(r#"SELECT agent_id AS "agent: AgentId" FROM help_sessions WHERE id = $1"#, help_session.uuid())
+        .fetch_optional(pool)
+        .await?
+        .flatten())
+}
