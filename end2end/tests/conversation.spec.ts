@@ -1,7 +1,7 @@
 // The conversation (SPEC §6), customer and representative in separate
 // browser contexts with Chromium's fake camera and microphone. Media is
 // proven with getStats(): inbound frames decoded and bytes rising.
-import { test, expect, Browser, Page } from '@playwright/test';
+import { test, expect, Browser, Locator, Page } from '@playwright/test';
 import { addRepresentative, open, signIn } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
@@ -81,6 +81,20 @@ async function noneFrom(page: Page, party: string, session?: string) {
     if (b.audio === a.audio && b.video === a.video) return;
     if (Date.now() > deadline) throw new Error(`media from ${party} does not stop: ${JSON.stringify({ a, b })}`);
   }
+}
+
+/** Tess's desk, in a browser context of its own: signed in, not ready. */
+async function secondDesk(browser: Browser): Promise<Page> {
+  const tess = await (await browser.newContext()).newPage();
+  await signIn(tess, TESS.email, TESS.password);
+  await expect(tess.getByTestId('agent-state')).toHaveText(/Not ready/);
+  return tess;
+}
+
+/** Picks the option naming `name` in a card's chooser. */
+async function choose(card: Locator, chooser: string, name: string) {
+  const select = card.getByTestId(chooser);
+  await select.selectOption((await select.locator('option', { hasText: name }).getAttribute('value'))!);
 }
 
 /** The participant a desk's call speaks as (its representative's id). */
@@ -408,10 +422,7 @@ test('a cold transfer to a queue: the customer waits again, a second representat
   // Three browsers, and media checked on every pair.
   test.setTimeout(120_000);
   await openDesk(desk);
-  const tessContext = await browser.newContext();
-  const tess = await tessContext.newPage();
-  await signIn(tess, TESS.email, TESS.password);
-  await expect(tess.getByTestId('agent-state')).toHaveText(/Not ready/);
+  const tess = await secondDesk(browser);
 
   const tara = await customer(browser, 'Tara Transfer', 'Video');
   const session = await accept(desk, 'Tara Transfer');
@@ -452,17 +463,14 @@ test('a cold transfer to a queue: the customer waits again, a second representat
   await expect(tess.getByTestId('recent-representatives').first()).toHaveText('With Cora Call, Tess Transfer');
   await tess.getByRole('button', { name: 'Log out of queues' }).click();
   await tara.context().close();
-  await tessContext.close();
+  await tess.context().close();
 });
 
 test('a conference: three-way media and chat, and the owner leaves it to the other two', async ({ browser, page: desk }) => {
   // Three browsers, and media checked on every pair.
   test.setTimeout(120_000);
   await openDesk(desk);
-  const tessContext = await browser.newContext();
-  const tess = await tessContext.newPage();
-  await signIn(tess, TESS.email, TESS.password);
-  await expect(tess.getByTestId('agent-state')).toHaveText(/Not ready/);
+  const tess = await secondDesk(browser);
 
   const cleo = await customer(browser, 'Cleo Conference', 'Video');
   const session = await accept(desk, 'Cleo Conference');
@@ -471,8 +479,7 @@ test('a conference: three-way media and chat, and the owner leaves it to the oth
 
   // Cora asks Tess by name to join.
   await card.getByTestId('conference-open').click();
-  const choice = card.getByTestId('conference-target');
-  await choice.selectOption((await choice.locator('option', { hasText: 'Tess Transfer' }).getAttribute('value'))!);
+  await choose(card, 'conference-target', 'Tess Transfer');
   await card.getByTestId('conference-send').click();
   await expect(card.getByTestId('outcome')).toHaveText('Asking Tess Transfer to join…');
   const offer = tess.getByTestId('offer').filter({ hasText: 'Cleo Conference' });
@@ -514,7 +521,7 @@ test('a conference: three-way media and chat, and the owner leaves it to the oth
   await tessCard.getByRole('button', { name: 'Done' }).click();
   await tess.getByRole('button', { name: 'Log out of queues' }).click();
   await cleo.context().close();
-  await tessContext.close();
+  await tess.context().close();
 });
 
 test('a warm transfer: the representatives consult while the customer hears nothing, then the second takes the call', async ({
@@ -524,10 +531,7 @@ test('a warm transfer: the representatives consult while the customer hears noth
   // Three browsers, and media checked on every pair.
   test.setTimeout(120_000);
   await openDesk(desk);
-  const tessContext = await browser.newContext();
-  const tess = await tessContext.newPage();
-  await signIn(tess, TESS.email, TESS.password);
-  await expect(tess.getByTestId('agent-state')).toHaveText(/Not ready/);
+  const tess = await secondDesk(browser);
 
   const wendy = await customer(browser, 'Wendy Warm', 'Video');
   const session = await accept(desk, 'Wendy Warm');
@@ -536,8 +540,7 @@ test('a warm transfer: the representatives consult while the customer hears noth
 
   // Cora asks Tess to take Wendy over: Wendy waits on hold.
   await card.getByTestId('warm-open').click();
-  const choice = card.getByTestId('warm-target');
-  await choice.selectOption((await choice.locator('option', { hasText: 'Tess Transfer' }).getAttribute('value'))!);
+  await choose(card, 'warm-target', 'Tess Transfer');
   await card.getByTestId('warm-send').click();
   await expect(wendy.getByTestId('on-hold')).toBeVisible();
   await accept(tess, 'Wendy Warm');
@@ -568,5 +571,5 @@ test('a warm transfer: the representatives consult while the customer hears noth
   await tessCard.getByRole('button', { name: 'Done' }).click();
   await tess.getByRole('button', { name: 'Log out of queues' }).click();
   await wendy.context().close();
-  await tessContext.close();
+  await tess.context().close();
 });

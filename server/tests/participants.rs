@@ -7,10 +7,12 @@
 
 mod common;
 
+use common::{enter_audio as enter, line_names as line_of, named_agent as agent, ready};
+
 use app::customer::view::customer_view;
 use app::customer::{Back, CustomerView};
 use app::engine::control::{self, EndedBy};
-use app::engine::line::{self, Left, NewRequest};
+use app::engine::line::{self, Left};
 use app::engine::offers::{self, Unanswered};
 use app::engine::transfer::{self, Target, Transfer};
 use app::conversation::party::Side;
@@ -19,30 +21,8 @@ use app::conversation::signaling::peers;
 use app::engine::conference::Joining;
 use app::engine::{agents, conference, Engine};
 use app::error::AppError;
-use app::queue::Channel;
 use app::states::{AgentId, HelpSessionId, QueueId};
 use sqlx::PgPool;
-
-async fn agent(pool: &PgPool, name: &str, queue: QueueId) -> AgentId {
-    common::add_agent(pool, &format!("{}@example.com", name.to_lowercase()), name, queue).await
-}
-
-async fn ready(engine: &Engine, agent: AgentId) {
-    agents::log_in(engine, agent).await.unwrap();
-    agents::set_ready(engine, agent).await.unwrap();
-}
-
-async fn enter(engine: &Engine, queue: QueueId, name: &str) -> HelpSessionId {
-    let request = NewRequest {
-        queue_id: queue,
-        customer_name: name.into(),
-        reason: "help".into(),
-        channel: Channel::Audio,
-        phone: None,
-        priority: 0,
-    };
-    line::enter(engine, request).await.unwrap()
-}
 
 /// A customer who entered `queue` and is talking with `agent` (READY, and
 /// the only one who can take them).
@@ -58,18 +38,6 @@ fn to(help_session: HelpSessionId, target: Target) -> Transfer {
 
 async fn status_of(pool: &PgPool, session: HelpSessionId) -> String {
     sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(session).fetch_one(pool).await.unwrap()
-}
-
-/// Names in the line's order.
-async fn line_of(pool: &PgPool, queue: QueueId) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT h.customer_name FROM queue_entries e JOIN help_sessions h ON h.id = e.help_session_id
-          WHERE e.queue_id = $1 ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id",
-    )
-    .bind(queue)
-    .fetch_all(pool)
-    .await
-    .unwrap()
 }
 
 /// (live, sessions) of the agent's audio seat, and their wrap-ups.
@@ -557,14 +525,13 @@ async fn a_warm_transfer_consults_on_hold_then_completes_cancels_or_falls_back(p
 
     // Ann ends while Cara is still being asked: the request is withdrawn
     // and Yuri waits at the front of the line.
-    let zoe = enter(&engine, sales, "Zoe").await;
+    enter(&engine, sales, "Zoe").await;
     conference::invite(&engine, ann, yuri, Target::Agent(cara), warm).await.unwrap();
     control::end(&engine, yuri, EndedBy::Agent).await.unwrap();
     assert_eq!(status_of(&pool, yuri).await, "waiting");
     assert_eq!(line_of(&pool, sales).await, ["Yuri", "Zoe"], "Yuri entered first");
     assert_eq!(seats(&pool, cara).await, (0, 0, 0));
     assert_eq!(seats(&pool, ann).await, (0, 0, 1));
-    let _ = zoe;
 
     // Ann ends once Cara has joined: Cara takes the customer over. (Ann,
     // free again, is offered Yuri, first in line.)

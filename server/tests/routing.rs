@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{enter_audio as enter, line_names as line, named_agent as agent, ready};
+
 use app::engine::control::{self, EndedBy};
 use app::engine::line::{self, Left, NewRequest};
 use app::engine::offers::{self, Unanswered};
@@ -16,15 +18,6 @@ async fn queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> QueueId
     common::add_queue(pool, name, mode, strategy).await
 }
 
-async fn agent(pool: &PgPool, name: &str, queue: QueueId) -> AgentId {
-    common::add_agent(pool, &format!("{}@example.com", name.to_lowercase()), name, queue).await
-}
-
-async fn ready(engine: &Engine, agent: AgentId) {
-    agents::log_in(engine, agent).await.unwrap();
-    agents::set_ready(engine, agent).await.unwrap();
-}
-
 fn request(queue: QueueId, name: &str, channel: Channel) -> NewRequest {
     NewRequest {
         queue_id: queue,
@@ -34,10 +27,6 @@ fn request(queue: QueueId, name: &str, channel: Channel) -> NewRequest {
         phone: None,
         priority: 0,
     }
-}
-
-async fn enter(engine: &Engine, queue: QueueId, name: &str) -> HelpSessionId {
-    line::enter(engine, request(queue, name, Channel::Audio)).await.unwrap()
 }
 
 async fn name_of(pool: &PgPool, session: HelpSessionId) -> String {
@@ -55,18 +44,6 @@ async fn offered_to(pool: &PgPool, agent: AgentId) -> Vec<HelpSessionId> {
         .fetch_all(pool)
         .await
         .unwrap()
-}
-
-/// Names in queue order.
-async fn line(pool: &PgPool, queue: QueueId) -> Vec<String> {
-    sqlx::query_scalar(
-        "SELECT h.customer_name FROM queue_entries e JOIN help_sessions h ON h.id = e.help_session_id
-          WHERE e.queue_id = $1 ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id",
-    )
-    .bind(queue)
-    .fetch_all(pool)
-    .await
-    .unwrap()
 }
 
 async fn state_of(pool: &PgPool, agent: AgentId) -> (String, Option<String>) {

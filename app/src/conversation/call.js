@@ -32,10 +32,9 @@ function newGeneration() {
 
 /** One other participant and the connection with them. */
 class Peer {
-  constructor(call, party, name, video) {
+  constructor(call, party, video) {
     this.call = call;
     this.party = party;
-    this.name = name;
     this.media = false;
     this.pc = null;
     this.gen = null;
@@ -255,7 +254,7 @@ export class Call {
       let peer = this.peers.get(listing.party);
       const fresh = !peer;
       if (fresh) {
-        peer = new Peer(this, listing.party, listing.name, this.videoFor());
+        peer = new Peer(this, listing.party, this.videoFor());
         this.peers.set(listing.party, peer);
       }
       // A pair on hold keeps its connection; its senders carry nothing.

@@ -269,11 +269,7 @@ pub async fn transfer_customer(
 ) -> Result<Desk, AppError> {
     use crate::engine::transfer::{self, Target, Transfer};
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    let to = match (to_queue, to_agent) {
-        (Some(queue), None) => Target::Queue(queue),
-        (None, Some(agent)) => Target::Agent(agent),
-        _ => return Err(AppError::invalid("Choose one queue or one colleague to transfer to.")),
-    };
+    let to = Target::chosen(to_queue, to_agent)?;
     let request = Transfer { help_session, to, note, max_transfers: app.max_transfers };
     transfer::transfer(&app.engine, me.id.into(), &request).await?;
     snapshot::desk(&app.pool, me.id.into()).await
@@ -293,11 +289,7 @@ pub async fn add_colleague(
     use crate::engine::conference::Joining;
     use crate::engine::transfer::Target;
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    let to = match (to_queue, to_agent) {
-        (Some(queue), None) => Target::Queue(queue),
-        (None, Some(agent)) => Target::Agent(agent),
-        _ => return Err(AppError::invalid("Choose one queue or one colleague to ask.")),
-    };
+    let to = Target::chosen(to_queue, to_agent)?;
     let how = if warm { Joining::WarmTransfer { max_transfers: app.max_transfers } } else { Joining::Conference };
     crate::engine::conference::invite(&app.engine, me.id.into(), help_session, to, how).await?;
     snapshot::desk(&app.pool, me.id.into()).await

@@ -273,16 +273,15 @@ async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result
     // were wrapping up are closed.
     let parts = sqlx::query!(
         r#"UPDATE participants SET left_at = now(), wrapped_at = now() WHERE representative_id = $1 AND left_at IS NULL
-        RETURNING help_session_id AS "help_session: HelpSessionId", role AS "role: Role""#,
+        RETURNING help_session_id AS "help_session: HelpSessionId", role AS "role: Role", queue_id AS "queue_id: QueueId""#,
         agent.uuid()
     )
     .fetch_all(&mut *tx)
     .await?;
+    // Leaving a conversation that goes on (a colleague's part, or an owner's
+    // handed to the colleague).
     for part in parts.iter().filter(|part| part.role != Role::Agent || handed.iter().any(|h| h.id == part.help_session)) {
-        let queue = sqlx::query_scalar!(r#"SELECT queue_id AS "queue_id: QueueId" FROM help_sessions WHERE id = $1"#, part.help_session.uuid())
-            .fetch_one(&mut *tx)
-            .await?;
-        let about = About::help_session(part.help_session, queue);
+        let about = About::help_session(part.help_session, part.queue_id);
         log(&mut tx, about.by(agent), Event::ParticipantLeave { role: part.role }).await?;
     }
     for conversation in &handed {

@@ -300,7 +300,6 @@ async fn leave_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId
     if conversation.owner == Some(agent) {
         promote(&mut tx, help_session, about, conversation.channel, held).await?;
     }
-    tx.wake(help_session, agent);
     tx.commit(engine).await?;
     engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
     super::offers::dispatch_for_agent(engine, agent).await;

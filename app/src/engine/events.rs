@@ -287,6 +287,9 @@ pub enum Topic {
     /// A representative's access changed (disabled, role, password): their
     /// open pages check it again.
     Access,
+    /// A representative's desk changed with no event about them (an offer
+    /// to them withdrawn, a conversation they were in ended by another).
+    Desk,
 }
 
 impl Topic {
@@ -297,6 +300,7 @@ impl Topic {
             Topic::Signal => "SIGNAL",
             Topic::Metrics => "METRICS",
             Topic::Access => "ACCESS",
+            Topic::Desk => "DESK",
         }
     }
 
@@ -327,6 +331,7 @@ impl TryFrom<String> for Topic {
             "SIGNAL" => Topic::Signal,
             "METRICS" => Topic::Metrics,
             "ACCESS" => Topic::Access,
+            "DESK" => Topic::Desk,
             other => Topic::Event(other.parse().map_err(|_| format!("unknown wake-up \"{other}\""))?),
         })
     }
@@ -407,10 +412,10 @@ pub struct Tx {
 }
 
 impl Tx {
-    /// Wakes a representative's pages after the commit about a change that
-    /// has no event about them (an offer to them withdrawn).
+    /// Wakes a representative's desk after the commit about a change that
+    /// has no event about them.
     pub fn wake(&mut self, help_session: HelpSessionId, agent: AgentId) {
-        self.notices.push(Notice { kind: Topic::Event(EventKind::Offer), help_session: Some(help_session), queue: None, agent: Some(agent) });
+        self.notices.push(Notice { kind: Topic::Desk, help_session: Some(help_session), queue: None, agent: Some(agent) });
     }
 
     /// Events the database wrote in this transaction (the rows a SQL
@@ -539,7 +544,7 @@ mod tests {
 
     #[test]
     fn wake_ups_name_their_topic() {
-        for topic in [Topic::Event(EventKind::AgentState), Topic::Message, Topic::Metrics] {
+        for topic in [Topic::Event(EventKind::AgentState), Topic::Message, Topic::Metrics, Topic::Desk] {
             let text = serde_json::to_string(&topic).unwrap();
             assert_eq!(serde_json::from_str::<Topic>(&text).unwrap(), topic);
         }

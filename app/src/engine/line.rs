@@ -8,7 +8,7 @@
 
 use sqlx::PgConnection;
 
-use super::events::{log, About, Engine, Event, TransferStage, Tx};
+use super::events::{log, About, Engine, Event, Tx};
 use super::lock_agent;
 use super::offers;
 use super::seats::{self, Change};
@@ -123,10 +123,25 @@ fn unoffered(channel: Channel) -> AppError {
     AppError::invalid(format!("This queue does not offer {}.", channel.label().to_lowercase()))
 }
 
-/// The queue's rules for letting someone in; answers its routing mode.
-async fn admit(conn: &mut PgConnection, queue_id: QueueId, channel: Channel) -> Result<RoutingMode, AppError> {
+/// What a queue says about one more customer now: the one reading of its
+/// rules for letting someone in, used by the line (`admit`) and by
+/// transfers (`transfer::queue_can_take`).
+pub(super) struct Room {
+    pub name: String,
+    pub routing_mode: RoutingMode,
+    pub channels: Vec<Channel>,
+    /// Its line is at its maximum length.
+    pub full: bool,
+    /// Somebody who serves it is logged in.
+    pub staffed: bool,
+    pub when_nobody: WhenNobody,
+    pub nobody_message: String,
+}
+
+/// The queue's room now; 404 when there is no such queue.
+pub(super) async fn room(conn: &mut PgConnection, queue_id: QueueId) -> Result<Room, AppError> {
     let queue = sqlx::query!(
-        r#"SELECT channels AS "channels: Vec<Channel>", routing_mode AS "routing_mode: RoutingMode", max_length,
+        r#"SELECT name, channels AS "channels: Vec<Channel>", routing_mode AS "routing_mode: RoutingMode", max_length,
                   when_nobody AS "when_nobody: WhenNobody", nobody_message,
                   -- Counted only for a queue with a limit: a count is as
                   -- long as the line.
@@ -144,10 +159,24 @@ async fn admit(conn: &mut PgConnection, queue_id: QueueId, channel: Channel) -> 
     .fetch_optional(&mut *conn)
     .await?
     .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    Ok(Room {
+        full: queue.max_length.is_some_and(|max| queue.waiting >= i64::from(max)),
+        name: queue.name,
+        routing_mode: queue.routing_mode,
+        channels: queue.channels,
+        staffed: queue.staffed,
+        when_nobody: queue.when_nobody,
+        nobody_message: queue.nobody_message,
+    })
+}
+
+/// The queue's rules for letting someone in; answers its routing mode.
+async fn admit(conn: &mut PgConnection, queue_id: QueueId, channel: Channel) -> Result<RoutingMode, AppError> {
+    let queue = room(conn, queue_id).await?;
     if !queue.channels.contains(&channel) {
         return Err(unoffered(channel));
     }
-    if queue.max_length.is_some_and(|max| queue.waiting >= i64::from(max)) {
+    if queue.full {
         return Err(AppError::Unavailable(
             "The line is full right now. Please try again in a few minutes, or ask us to call you back later.".into(),
         ));
@@ -255,14 +284,7 @@ async fn leave_once(engine: &Engine, help_session: HelpSessionId, how: Left) -> 
                 // A transfer by name to this agent fails with it; the
                 // representative who asked is told.
                 if let Some(asked) = offer.transfer_from {
-                    let failed = Event::Transfer {
-                        stage: TransferStage::Failed,
-                        warm: false,
-                        to_queue: entry.queue_id,
-                        to_agent: Some(agent),
-                        reason: Some("the customer left".into()),
-                    };
-                    log(&mut tx, About::help_session(help_session, entry.queue_id).by(asked), failed).await?;
+                    super::transfer::failed(&mut tx, help_session, entry.queue_id, agent, asked, "the customer left").await?;
                 }
             }
         }

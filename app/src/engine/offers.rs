@@ -9,7 +9,7 @@
 //! requests, may run at once: the claims in the database (SKIP LOCKED on
 //! customers and agents) keep them apart.
 
-use super::events::{decode, log, About, Engine, Event, EventRow, Logged, TransferStage, Tx};
+use super::events::{decode, log, About, Engine, Event, EventRow, Logged, Tx};
 use super::seats::{self, Change};
 use super::{agents, conference, lock_agent};
 use super::retrying;
@@ -229,14 +229,7 @@ pub(super) async fn release(
         .await?;
     seats::change(tx, agent, offer.channel, Change::FreeLive).await?;
     if let Some(asked) = offer.transfer_from {
-        let failed = Event::Transfer {
-            stage: TransferStage::Failed,
-            warm: false,
-            to_queue: offer.queue_id,
-            to_agent: Some(agent),
-            reason: Some(why.transfer_failure().to_owned()),
-        };
-        log(tx, About::help_session(help_session, offer.queue_id).by(asked), failed).await?;
+        super::transfer::failed(tx, help_session, offer.queue_id, agent, asked, why.transfer_failure()).await?;
     }
     Ok(Some(offer.queue_id))
 }

@@ -7,7 +7,7 @@
 //! (`offers::release`), which logs the transfer as failed: the customer
 //! waits for anyone in the session's queue and the asker's desk says so.
 
-use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage};
+use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage, Tx};
 use super::offers;
 use super::retrying;
 use super::seats::{self, Change};
@@ -27,6 +27,37 @@ pub enum Target {
     /// This colleague alone is offered the customer; the session's queue
     /// is the fallback.
     Agent(AgentId),
+}
+
+impl Target {
+    /// The one target a desk's form names: a queue or a colleague.
+    pub fn chosen(queue: Option<QueueId>, agent: Option<AgentId>) -> Result<Target, AppError> {
+        match (queue, agent) {
+            (Some(queue), None) => Ok(Target::Queue(queue)),
+            (None, Some(agent)) => Ok(Target::Agent(agent)),
+            _ => Err(AppError::invalid("Choose one queue or one colleague.")),
+        }
+    }
+}
+
+/// A transfer to `colleague` by name failed (the offer to them ended for
+/// `reason`): logged about `asked`, whose desk says so.
+pub(super) async fn failed(
+    tx: &mut Tx,
+    help_session: HelpSessionId,
+    queue: QueueId,
+    colleague: AgentId,
+    asked: AgentId,
+    reason: &str,
+) -> Result<(), AppError> {
+    let failed = Event::Transfer {
+        stage: TransferStage::Failed,
+        warm: false,
+        to_queue: queue,
+        to_agent: Some(colleague),
+        reason: Some(reason.to_owned()),
+    };
+    log(tx, About::help_session(help_session, queue).by(asked), failed).await
 }
 
 /// A transfer asked for at the desk.
@@ -159,32 +190,17 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
 }
 
 /// 409 with the reason unless `queue` can take a customer on `channel` now:
-/// it offers the channel, somebody is logged in to serve it, and its line
-/// has room.
+/// it offers the channel, somebody is logged in to serve it (whatever it
+/// does for new customers with nobody there), and its line has room.
 async fn queue_can_take(tx: &mut sqlx::PgConnection, queue: QueueId, channel: Channel) -> Result<(), AppError> {
-    let target = sqlx::query!(
-        r#"SELECT q.name, q.channels AS "channels: Vec<Channel>", q.max_length,
-                  CASE WHEN q.max_length IS NULL THEN 0
-                       ELSE (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) END AS "waiting!",
-                  EXISTS (SELECT 1 FROM queue_members m JOIN agent_states s USING (representative_id)
-                           WHERE m.queue_id = q.id AND s.state <> 'LOGGED_OUT') AS "staffed!"
-             FROM queues q WHERE q.id = $1"#,
-        queue.uuid()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    let target = super::line::room(tx, queue).await?;
     if !target.channels.contains(&channel) {
-        return Err(AppError::Conflict(format!(
-            "{} does not take {} customers.",
-            target.name,
-            channel.as_str()
-        )));
+        return Err(AppError::Conflict(format!("{} does not take {} customers.", target.name, channel.as_str())));
     }
     if !target.staffed {
         return Err(AppError::Conflict(format!("Nobody is logged in to {} right now.", target.name)));
     }
-    if target.max_length.is_some_and(|max| target.waiting >= i64::from(max)) {
+    if target.full {
         return Err(AppError::Conflict(format!("{}'s line is full right now.", target.name)));
     }
     Ok(())

@@ -456,10 +456,10 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
 /// Who transferred the customer here, and their note.
 #[component]
 fn HandoverNote(handover: Handover) -> impl IntoView {
-    let how = if handover.by_name { "to you" } else { "" };
+    let how = if handover.by_name { "Transferred to you by" } else { "Transferred by" };
     view! {
         <p class="notice" data-testid="handover">
-            {format!("Transferred {how} by {}", handover.by).replace("  ", " ")}
+            {format!("{how} {}", handover.by)}
             {handover.note.map(|note| view! { <br/> <span data-testid="handover-note">{format!("“{note}”")}</span> })}
         </p>
     }

@@ -328,3 +328,40 @@ pub async fn serving(app: &TestApp, role: Role, name: &str) -> (SignedIn, QueueI
         .unwrap();
     (signed_in, queue)
 }
+
+/// A representative named `name` (email from the name) who serves `queue`
+/// only.
+pub async fn named_agent(pool: &PgPool, name: &str, queue: QueueId) -> AgentId {
+    add_agent(pool, &format!("{}@example.com", name.to_lowercase().replace(' ', ".")), name, queue).await
+}
+
+/// Logged in and READY.
+pub async fn ready(engine: &app::engine::Engine, agent: AgentId) {
+    app::engine::agents::log_in(engine, agent).await.unwrap();
+    app::engine::agents::set_ready(engine, agent).await.unwrap();
+}
+
+/// A customer asking for help by audio in `queue`.
+pub async fn enter_audio(engine: &app::engine::Engine, queue: QueueId, name: &str) -> app::states::HelpSessionId {
+    let request = app::engine::line::NewRequest {
+        queue_id: queue,
+        customer_name: name.into(),
+        reason: "help".into(),
+        channel: app::queue::Channel::Audio,
+        phone: None,
+        priority: 0,
+    };
+    app::engine::line::enter(engine, request).await.unwrap()
+}
+
+/// The names in `queue`'s line, in its order.
+pub async fn line_names(pool: &PgPool, queue: QueueId) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT h.customer_name FROM queue_entries e JOIN help_sessions h ON h.id = e.help_session_id
+          WHERE e.queue_id = $1 ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id",
+    )
+    .bind(queue)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
