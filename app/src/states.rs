@@ -186,6 +186,22 @@ impl HelpStatus {
     pub fn talking(self) -> bool {
         matches!(self, HelpStatus::Active | HelpStatus::OnHold)
     }
+
+    /// How the desk says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            HelpStatus::Created => "not in line yet",
+            HelpStatus::Waiting => "waiting",
+            HelpStatus::Offered => "being offered",
+            HelpStatus::Active => "talking",
+            HelpStatus::OnHold => "on hold",
+            HelpStatus::WrapUp => "wrap-up",
+            HelpStatus::Completed => "completed",
+            HelpStatus::Cancelled => "left the line",
+            HelpStatus::Abandoned => "gave up waiting",
+            HelpStatus::Expired => "waited too long",
+        }
+    }
 }
 
 /// An agent's state (SPEC §2).

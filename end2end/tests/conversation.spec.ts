@@ -105,6 +105,17 @@ async function me(desk: Page, session: string): Promise<string> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** How the customer's page names a representative. */
+const first = (name: string) => name.split(' ')[0];
+
+/** Opens a conversation from the desk's list; its panel. */
+async function openConversation(desk: Page, name: string): Promise<Locator> {
+  await desk.getByTestId('conversation-item').filter({ hasText: name }).click();
+  const card = desk.getByTestId('my-customer').filter({ hasText: name });
+  await expect(card).toBeVisible();
+  return card;
+}
+
 /** Waits until media rises over a second: audio bytes, and (for video)
  * frames decoded and video bytes. */
 async function flows(page: Page, { video, session }: { video: boolean; session?: string }) {
@@ -214,7 +225,7 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   await openDesk(desk);
   const vera = await customer(browser, 'Vera Video', 'Video');
   const session = await accept(desk, 'Vera Video');
-  await expect(vera.getByTestId('matched')).toHaveText(`You're talking with ${REP.name}`);
+  await expect(vera.getByTestId('matched')).toHaveText(`You're talking with ${first(REP.name)}`);
 
   // Video frames decoded and audio bytes rising on both sides.
   await flows(vera, { video: true });
@@ -242,7 +253,8 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   await card.getByPlaceholder('Write a message').fill('Let me look at it right away.');
   await card.getByRole('button', { name: 'Send' }).click();
   const answer = vera.getByTestId('chat-message').filter({ hasText: 'Let me look at it right away.' });
-  await expect(answer).toContainText(REP.name);
+  // The customer sees the representative by first name, with their role.
+  await expect(answer.locator('.meta')).toContainText(`${first(REP.name)} · Representative`);
   await expect(answer.locator('blockquote')).toContainText('Vera Video: Hello, my invoice shows the wrong amount.');
 
   // A message too long is refused with a clear message, and nothing is sent.
@@ -332,7 +344,7 @@ test('switching between two customers holds the first and connects the second', 
   await stops(desk, one);
 
   // Switch back to the first: the second is held, the first flows.
-  await desk.getByTestId('my-customer').filter({ hasText: 'Fay First' }).getByRole('button', { name: /Resume/ }).click();
+  await (await openConversation(desk, 'Fay First')).getByRole('button', { name: /Resume/ }).click();
   await expect(second.getByTestId('on-hold')).toBeVisible();
   await expect(first.getByTestId('on-hold')).toBeHidden();
   await flows(first, { video: true });
@@ -345,7 +357,7 @@ test('switching between two customers holds the first and connects the second', 
   const card = desk.getByTestId('my-customer').filter({ hasText: 'Fay First' });
   await expect(card.getByTestId('customer-status')).toHaveText('wrap-up', { timeout: 20_000 });
   await card.getByRole('button', { name: 'Done' }).click();
-  const other = desk.getByTestId('my-customer').filter({ hasText: 'Sam Second' });
+  const other = await openConversation(desk, 'Sam Second');
   await other.getByRole('button', { name: 'End', exact: true }).click();
   await other.getByRole('button', { name: 'Done' }).click();
   await second.context().close();
@@ -572,4 +584,136 @@ test('a warm transfer: the representatives consult while the customer hears noth
   await tess.getByRole('button', { name: 'Log out of queues' }).click();
   await wendy.context().close();
   await tess.context().close();
+});
+
+test('a transfer to a colleague who does not answer: the customer is back at the front of the line, and the first desk is told', async ({
+  browser,
+  page: desk,
+}) => {
+  // Waits out the queue's 15 s answer time.
+  test.setTimeout(120_000);
+  await openDesk(desk);
+  const tess = await secondDesk(browser);
+  await tess.getByRole('button', { name: 'Ready', exact: true }).click();
+  await expect(tess.getByTestId('agent-state')).toHaveText('Ready');
+
+  const rhea = await customer(browser, 'Rhea Rona', 'Chat');
+  await accept(desk, 'Rhea Rona');
+  const card = desk.getByTestId('my-customer').filter({ hasText: 'Rhea Rona' });
+  await card.getByTestId('transfer-open').click();
+  await choose(card, 'transfer-target', 'Tess Transfer');
+  await card.getByTestId('transfer-send').click();
+  await expect(card.getByTestId('outcome')).toHaveText('Transferring to Tess Transfer: waiting for them to accept.');
+  await expect(rhea.getByTestId('transferred')).toHaveText('You are being transferred to Tess.');
+
+  // Tess lets the offer ring out: she is made Not ready, Rhea is first in
+  // line again, and Cora reads what happened.
+  await expect(tess.getByTestId('offer').filter({ hasText: 'Rhea Rona' })).toBeVisible();
+  await expect(tess.getByTestId('agent-state')).toHaveText('Not ready (Missed offer)', { timeout: 30_000 });
+  await expect(card.getByTestId('outcome')).toHaveText("Tess Transfer did not answer: the customer is back at the front of General's line.");
+  await expect(rhea.getByTestId('position')).toHaveText('1');
+
+  await rhea.getByRole('button', { name: 'Leave queue' }).click();
+  await card.getByRole('button', { name: 'Done' }).click();
+  await tess.getByRole('button', { name: 'Log out of queues' }).click();
+  await rhea.context().close();
+  await tess.context().close();
+});
+
+/** Counts the desktop notifications a page creates, and lets a test put
+ * the page "in the background" (not focused, hidden). */
+const NOTIFICATIONS = `(() => {
+  window.notificationsShown = [];
+  const Native = window.Notification;
+  window.Notification = class extends Native {
+    constructor(title, options) { super(title, options); window.notificationsShown.push(title); }
+  };
+  window.inBackground = false;
+  const hasFocus = Document.prototype.hasFocus;
+  Document.prototype.hasFocus = function () { return window.inBackground ? false : hasFocus.call(this); };
+  Object.defineProperty(Document.prototype, 'visibilityState', { get: () => (window.inBackground ? 'hidden' : 'visible') });
+})()`;
+
+test('the workspace: an offer rings in the background and is taken by keyboard; three chats and a held call stay alive while switching', async ({
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  const deskContext = await browser.newContext({ permissions: ['notifications'] });
+  await deskContext.addInitScript(NOTIFICATIONS);
+  const desk = await deskContext.newPage();
+  await openDesk(desk);
+  await expect(desk.getByTestId('allow-notifications')).toBeHidden();
+
+  // The desk in the background: Hugo's offer makes one notification and
+  // shows in the tab's title; the A key accepts it.
+  await desk.evaluate(() => ((window as any).inBackground = true));
+  const hugo = await customer(browser, 'Hugo Held', 'Video');
+  await expect(desk.getByTestId('offer').filter({ hasText: 'Hugo Held' })).toBeVisible();
+  await expect(desk).toHaveTitle(/^\(1\) Offer waiting/);
+  await expect.poll(() => desk.evaluate(() => (window as any).notificationsShown)).toEqual(['Offer: Hugo Held']);
+  await desk.evaluate(() => ((window as any).inBackground = false));
+  await desk.keyboard.press('a');
+  const held = desk.getByTestId('my-customer').filter({ hasText: 'Hugo Held' });
+  await expect(held).toBeVisible();
+  await expect(desk).toHaveTitle(/^Desk/);
+  const call = (await held.getAttribute('data-session'))!;
+  await flows(desk, { video: true, session: call });
+  await held.getByRole('button', { name: 'Hold' }).click();
+  await expect(hugo.getByTestId('on-hold')).toBeVisible();
+
+  // Three chat customers, each taken; the last one taken is open.
+  const names = ['Chad Chat', 'Chloe Chat', 'Chris Chat'];
+  const chats: Page[] = [];
+  for (const name of names) {
+    chats.push(await customer(browser, name, 'Chat'));
+    await accept(desk, name);
+  }
+  const items = desk.getByTestId('conversation-item');
+  await expect(items).toHaveCount(4);
+  await expect(items.filter({ hasText: 'Hugo Held' }).getByTestId('item-status')).toHaveText('on hold');
+  await expect(desk.getByTestId('my-customer').filter({ visible: true })).toHaveCount(1);
+
+  // Each customer writes; a conversation not open counts it as unread
+  // until opened, and every chat has what its customer wrote.
+  for (const [at, page] of chats.entries()) {
+    await page.getByPlaceholder('Write a message').fill(`Message from ${names[at]}`);
+    await page.getByRole('button', { name: 'Send' }).click();
+  }
+  await expect(items.filter({ hasText: 'Chad Chat' }).getByTestId('unread')).toHaveText('1');
+  await expect(items.filter({ hasText: 'Chloe Chat' }).getByTestId('unread')).toHaveText('1');
+  await expect(items.filter({ hasText: 'Chris Chat' }).getByTestId('unread')).toHaveCount(0);
+  for (const name of names) {
+    const open = await openConversation(desk, name);
+    await expect(open.getByTestId('chat')).toContainText(`Message from ${name}`);
+    await expect(items.filter({ hasText: name }).getByTestId('unread')).toHaveCount(0);
+    await open.getByPlaceholder('Write a message').fill(`Hello ${name}`);
+    await open.getByRole('button', { name: 'Send' }).click();
+    await expect(chats[names.indexOf(name)].getByTestId('chat')).toContainText(`Hello ${name}`);
+  }
+
+  // Back to Hugo: his call was kept through the switching and resumes.
+  const hugoPanel = await openConversation(desk, 'Hugo Held');
+  await hugoPanel.getByRole('button', { name: /Resume/ }).click();
+  await flows(desk, { video: true, session: call });
+  await flows(hugo, { video: true });
+
+  // Switching away and back again keeps the call flowing, and a chat not
+  // open still receives.
+  await openConversation(desk, 'Chad Chat');
+  await flows(desk, { video: true, session: call });
+  await chats[1].getByPlaceholder('Write a message').fill('Are you still there?');
+  await chats[1].getByRole('button', { name: 'Send' }).click();
+  await expect(items.filter({ hasText: 'Chloe Chat' }).getByTestId('unread')).toHaveText('1');
+  await expect(desk.getByTestId('my-customer').filter({ hasText: 'Chloe Chat' }).getByTestId('chat')).toContainText('Are you still there?');
+  await openConversation(desk, 'Hugo Held');
+  await flows(desk, { video: true, session: call });
+
+  for (const name of ['Hugo Held', ...names]) {
+    const open = await openConversation(desk, name);
+    await open.getByRole('button', { name: 'End', exact: true }).click();
+    await open.getByRole('button', { name: 'Done' }).click();
+  }
+  await expect(items).toHaveCount(0);
+  for (const page of [hugo, ...chats]) await page.context().close();
+  await deskContext.close();
 });

@@ -53,7 +53,7 @@ test('customers wait with live positions and a representative takes the first', 
 
   // Both sides see the match.
   await expect(desk.getByTestId('my-customer')).toContainText('Customer One');
-  await expect(first.getByTestId('matched')).toHaveText(`You're talking with ${AGENT.name}`);
+  await expect(first.getByTestId('matched')).toHaveText(`You're talking with Quinn`);
   // The others move up, live.
   await expect(second.getByTestId('position')).toHaveText('1');
   await expect(third.getByTestId('position')).toHaveText('2');

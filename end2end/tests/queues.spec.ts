@@ -42,7 +42,7 @@ test('an admin creates a pull queue served with Next customer', async ({ browser
   await desk.getByRole('button', { name: 'Next customer' }).click();
 
   await expect(desk.getByTestId('my-customer')).toContainText('Petra Payer');
-  await expect(customer.getByTestId('matched')).toHaveText(`You're talking with ${AGENT.name}`);
+  await expect(customer.getByTestId('matched')).toHaveText(`You're talking with Paula`);
   await desk.getByRole('button', { name: 'Next customer' }).click();
   await expect(desk.getByRole('status')).toHaveText('Nobody is waiting right now.');
 });

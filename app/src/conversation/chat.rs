@@ -7,21 +7,25 @@ use leptos::prelude::*;
 use super::{ChatMessage, SendMessage, MESSAGE_MAX_CHARS};
 use crate::states::HelpSessionId;
 
-/// The chat panel. `mine_from_agent`: whether this page is the
-/// representative's (their messages show as "mine").
+/// The chat panel. `arrivals`, when given, counts the messages others sent
+/// after the chat first loaded (the desk's unread count).
 #[component]
-pub fn Chat(help_session: HelpSessionId, mine_from_agent: bool) -> impl IntoView {
+pub fn Chat(help_session: HelpSessionId, #[prop(optional)] arrivals: Option<RwSignal<usize>>) -> impl IntoView {
     let (pushed, set_pushed) = signal(None::<Vec<ChatMessage>>);
     crate::live::follow(format!("/ws/chat?session={help_session}"), set_pushed);
     let messages = RwSignal::new(Vec::<ChatMessage>::new());
     // Each push is what this page has not seen yet (a reconnect sends it all
     // again: only messages newer than the last one shown are added).
+    let loaded = StoredValue::new(false);
     Effect::new(move |_| {
         if let Some(batch) = pushed.get() {
-            messages.update(|all| {
-                let last = all.last().map_or(0, |m| m.id);
-                all.extend(batch.into_iter().filter(|m| m.id > last));
-            });
+            let last = messages.with_untracked(|all| all.last().map_or(0, |m| m.id));
+            let new: Vec<ChatMessage> = batch.into_iter().filter(|m| m.id > last).collect();
+            if let Some(count) = arrivals.filter(|_| loaded.get_value()) {
+                count.update(|n| *n += new.iter().filter(|m| !m.mine).count());
+            }
+            loaded.set_value(true);
+            messages.update(|all| all.extend(new));
         }
     });
     let send = ServerAction::<SendMessage>::new();
@@ -62,12 +66,12 @@ pub fn Chat(help_session: HelpSessionId, mine_from_agent: bool) -> impl IntoView
             <ol class="messages" data-testid="chat">
                 <For each=move || messages.get() key=|m| m.id let:message>
                     {
-                        let mine = message.from_agent == mine_from_agent;
+                        let mine = message.mine;
                         let reply = message.reply_to.and_then(quoted);
                         let target = message.clone();
                         view! {
                             <li class="message" class:mine=mine data-testid="chat-message">
-                                <p class="meta">{format!("{} · {}", message.author, message.sent_at)}</p>
+                                <p class="meta">{format!("{} · {} · {}", message.author, message.role.label(), message.sent_at)}</p>
                                 {reply.map(|quote| view! { <blockquote class="reply-quote">{quote}</blockquote> })}
                                 <p class="body">{message.body.clone()}</p>
                                 <button type="button" class="link" on:click=move |_| replying.set(Some(target.clone()))>"Reply"</button>

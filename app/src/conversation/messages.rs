@@ -3,10 +3,11 @@
 //! chat sockets.
 
 use super::party::Side;
+use super::roles::Role;
 use super::MESSAGE_MAX_CHARS;
 use crate::engine::events::{Engine, Notice, Topic};
 use crate::error::AppError;
-use crate::states::HelpSessionId;
+use crate::states::{AgentId, HelpSessionId};
 
 /// Stores a chat message of a live (or held) conversation, in order.
 /// `reply_to` must be an earlier message of the same conversation.
@@ -29,9 +30,11 @@ pub async fn post_message(
     }
     crate::text::check("A message", body, crate::text::Shape::Lines)?;
     let id = sqlx::query_scalar!(
-        r#"INSERT INTO messages (help_session_id, from_agent, author, body, reply_to)
-           SELECT h.id, $2, CASE WHEN $2 THEN r.display_name ELSE h.customer_name END, $3, $4
+        r#"INSERT INTO messages (help_session_id, from_agent, author, body, reply_to, representative_id, role)
+           SELECT h.id, $2, CASE WHEN $2 THEN r.display_name ELSE h.customer_name END, $3, $4, r.id,
+                  coalesce(p.role, 'customer')
              FROM help_sessions h LEFT JOIN representatives r ON r.id = $5
+             LEFT JOIN participants p ON p.help_session_id = h.id AND p.representative_id = $5 AND p.left_at IS NULL
             WHERE h.id = $1 AND h.status IN ('active', 'on_hold')
               AND ($4::bigint IS NULL
                    OR EXISTS (SELECT 1 FROM messages m WHERE m.id = $4 AND m.help_session_id = $1))
@@ -64,11 +67,13 @@ pub async fn post_message(
     Ok(id)
 }
 
-/// One chat message as the pages show it.
+/// One chat message as stored: who wrote it (no representative: the
+/// customer) and in which role.
 #[derive(Debug, Clone)]
 pub struct StoredMessage {
     pub id: i64,
-    pub from_agent: bool,
+    pub representative_id: Option<AgentId>,
+    pub role: Role,
     pub author: String,
     pub body: String,
     pub reply_to: Option<i64>,
@@ -80,8 +85,9 @@ pub struct StoredMessage {
 pub async fn messages_after(engine: &Engine, help_session: HelpSessionId, after: i64) -> Result<Vec<StoredMessage>, AppError> {
     Ok(sqlx::query_as!(
         StoredMessage,
-        "SELECT id, from_agent, author, body, reply_to, sent_at FROM messages
-          WHERE help_session_id = $1 AND id > $2 ORDER BY id",
+        r#"SELECT id, representative_id AS "representative_id: AgentId", role AS "role: Role", author, body, reply_to, sent_at
+             FROM messages
+          WHERE help_session_id = $1 AND id > $2 ORDER BY id"#,
         help_session.uuid(),
         after
     )

@@ -25,12 +25,17 @@ pub mod signaling;
 /// Longest chat message, in characters (the server checks it too).
 pub const MESSAGE_MAX_CHARS: usize = 2000;
 
-/// One chat message as both pages show it.
+/// One chat message as one page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub id: i64,
-    pub from_agent: bool,
+    /// Written from this page's side (this representative, or the customer).
+    pub mine: bool,
+    /// Who wrote it: the customer's name, or the representative's (the
+    /// customer's page gets first names only).
     pub author: String,
+    /// The author's role in the conversation when they wrote it.
+    pub role: roles::Role,
     pub body: String,
     pub reply_to: Option<i64>,
     /// "14:05", UTC.
@@ -105,19 +110,34 @@ pub async fn rate_conversation(stars: i16, #[server(default)] comment: String) -
 }
 
 #[cfg(feature = "ssr")]
-impl From<messages::StoredMessage> for ChatMessage {
-    fn from(message: messages::StoredMessage) -> Self {
+impl ChatMessage {
+    /// A stored message as the page of `viewer` shows it.
+    pub fn seen_by(message: messages::StoredMessage, viewer: party::Side) -> Self {
         let sent_at = message
             .sent_at
             .format(time::macros::format_description!("[hour]:[minute]"))
             .unwrap_or_default();
+        let mine = match viewer {
+            party::Side::Customer => message.representative_id.is_none(),
+            party::Side::Agent(me) => message.representative_id == Some(me),
+        };
+        let author = match (viewer, message.representative_id) {
+            (party::Side::Customer, Some(_)) => first_name(&message.author).to_owned(),
+            _ => message.author,
+        };
         Self {
             id: message.id,
-            from_agent: message.from_agent,
-            author: message.author,
+            mine,
+            author,
+            role: message.role,
             body: message.body,
             reply_to: message.reply_to,
             sent_at,
         }
     }
+}
+
+/// How the customer's page names a representative: their first name.
+pub fn first_name(display_name: &str) -> &str {
+    display_name.split_whitespace().next().unwrap_or(display_name)
 }

@@ -49,8 +49,9 @@ pub enum CustomerView {
     },
     /// Made (through the API) but not put in line yet.
     NotQueued { queue: String, channel: Channel },
-    /// In conversation with a representative (or held by them).
-    Matched { help_session: HelpSessionId, agent: String, channel: Channel, on_hold: bool },
+    /// In conversation with a representative (or held by them), and with
+    /// any colleague who joined: their first names, the owner's first.
+    Matched { help_session: HelpSessionId, representatives: Vec<String>, channel: Channel, on_hold: bool },
     /// The conversation ended; `can_rate` while it has no rating yet.
     Finished { can_rate: bool },
     /// Not waiting any more: left, gone, or served.

@@ -105,10 +105,13 @@ pub async fn line(pool: &PgPool, queue: QueueId) -> Result<Line, AppError> {
 pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<CustomerView>, AppError> {
     let Some(row) = sqlx::query!(
         r#"SELECT h.status AS "status: HelpStatus", h.channel AS "channel: Channel", h.queue_id, q.name AS queue,
-                  r.display_name AS "agent?", h.answered_at IS NOT NULL AS "answered!", h.rating
+                  ARRAY(SELECT split_part(r.display_name, ' ', 1)
+                          FROM participants p JOIN representatives r ON r.id = p.representative_id
+                         WHERE p.help_session_id = h.id AND p.left_at IS NULL AND p.role IN ('agent', 'conference')
+                         ORDER BY p.role = 'conference', p.joined_at) AS "representatives!",
+                  h.answered_at IS NOT NULL AS "answered!", h.rating
              FROM help_sessions h
              JOIN queues q ON q.id = h.queue_id
-             LEFT JOIN representatives r ON r.id = h.agent_id
             WHERE h.id = $1"#,
         help_session.uuid()
     )
@@ -136,7 +139,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
         }
         HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
             help_session,
-            agent: row.agent.unwrap_or_default(),
+            representatives: row.representatives,
             channel,
             on_hold: row.status == HelpStatus::OnHold,
         },

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 
+pub mod ring;
 #[cfg(feature = "ssr")]
 pub mod snapshot;
 
@@ -82,6 +83,30 @@ pub struct CustomerCard {
     pub role: Role,
     /// The other representatives in it now ("Name", or "Name (colleague)").
     pub others: Vec<String>,
+    /// Seconds in `status` when this was sent (talking or on hold since the
+    /// last hold or resume; wrap-up since this part ended).
+    pub status_seconds: i64,
+    /// How long the customer waited before anyone answered, in seconds.
+    pub waited_seconds: i64,
+}
+
+/// One of a customer's earlier help sessions (same phone number), as the
+/// desk shows it beside the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EarlierSession {
+    pub help_session_id: HelpSessionId,
+    /// "2026-11-28 14:05" (UTC), when they asked.
+    pub asked_at: String,
+    pub channel: Channel,
+    pub queue: String,
+    pub status: HelpStatus,
+    pub reason: String,
+    /// Every representative who took part.
+    pub representatives: Vec<String>,
+    /// The last disposition and note recorded.
+    pub disposition: Option<String>,
+    pub note: Option<String>,
+    pub rating: Option<i16>,
 }
 
 /// A conversation this agent finished lately, as kept in the record.
@@ -255,6 +280,14 @@ pub async fn transfer_targets(help_session: HelpSessionId) -> Result<TransferCho
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     snapshot::own(&app.pool, me.id.into(), help_session).await?;
     snapshot::transfer_targets(&app.pool, me.id.into(), help_session).await
+}
+
+/// The customer's earlier help sessions (same phone number, newest first).
+#[server(prefix = "/api", endpoint = "desk/earlier")]
+pub async fn earlier_sessions(help_session: HelpSessionId) -> Result<Vec<EarlierSession>, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    snapshot::own(&app.pool, me.id.into(), help_session).await?;
+    snapshot::earlier_sessions(&app.pool, help_session).await
 }
 
 /// Transfers the customer to a queue (`to_queue`) or a colleague by name

@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 
 use super::{
-    ChannelSeat, CustomerCard, Desk, Handover, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
+    ChannelSeat, CustomerCard, Desk, EarlierSession, Handover, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
     TransferChoices, WarmTransfer,
 };
 use crate::conversation::roles::Role;
@@ -112,7 +112,12 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                         WHERE e.help_session_id = h.id AND e.kind IN ('TRANSFER', 'CONFERENCE')
                           AND e.representative_id = $1 AND e.at >= p.joined_at
                         ORDER BY e.id DESC LIMIT 1)
-                  END AS "asked?: sqlx::types::Json<Asked>"
+                  END AS "asked?: sqlx::types::Json<Asked>",
+                  extract(epoch FROM now() - CASE WHEN p.left_at IS NOT NULL THEN p.left_at ELSE
+                      greatest(p.joined_at, (SELECT max(e.at) FROM events e
+                                              WHERE e.help_session_id = h.id AND e.kind IN ('HOLD', 'RESUME'))) END
+                  )::bigint AS "status_seconds!",
+                  extract(epoch FROM coalesce(h.answered_at, now()) - h.entered_at)::bigint AS "waited_seconds!"
              FROM participants p
              JOIN help_sessions h ON h.id = p.help_session_id
              JOIN queues q ON q.id = p.queue_id
@@ -151,6 +156,8 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             },
             role: row.role,
             others: row.others,
+            status_seconds: row.status_seconds.max(0),
+            waited_seconds: row.waited_seconds.max(0),
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
@@ -317,6 +324,49 @@ pub async fn transfer_targets(pool: &PgPool, agent: AgentId, help_session: HelpS
     .map(|row| TransferColleague { id: row.id, name: row.display_name, state: row.state, reason: row.reason })
     .collect();
     Ok(TransferChoices { queues, colleagues })
+}
+
+/// The other help sessions of the customer with the same phone number as
+/// `help_session`'s, newest first (none when they gave no number).
+pub async fn earlier_sessions(pool: &PgPool, help_session: HelpSessionId) -> Result<Vec<EarlierSession>, AppError> {
+    sqlx::query!(
+        r#"SELECT o.id AS "id: HelpSessionId", o.entered_at, o.channel AS "channel: Channel", q.name AS queue,
+                  o.status AS "status: HelpStatus", o.reason, o.rating,
+                  ARRAY(SELECT r.display_name FROM participants p JOIN representatives r ON r.id = p.representative_id
+                         WHERE p.help_session_id = o.id AND p.role IN ('agent', 'conference')
+                         GROUP BY r.id, r.display_name ORDER BY min(p.joined_at)) AS "representatives!",
+                  last.disposition AS "disposition?", last.note AS "note?"
+             FROM help_sessions h
+             JOIN help_sessions o ON o.phone = h.phone AND o.id <> h.id
+             JOIN queues q ON q.id = o.queue_id
+             LEFT JOIN LATERAL (SELECT p.disposition, p.note FROM participants p
+                                 WHERE p.help_session_id = o.id AND p.wrapped_at IS NOT NULL
+                                 ORDER BY p.wrapped_at DESC LIMIT 1) last ON true
+            WHERE h.id = $1
+            ORDER BY o.entered_at DESC LIMIT 10"#,
+        help_session.uuid()
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| {
+        Ok(EarlierSession {
+            help_session_id: row.id,
+            asked_at: row
+                .entered_at
+                .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+                .unwrap_or_default(),
+            channel: row.channel,
+            queue: row.queue,
+            status: row.status,
+            reason: row.reason,
+            representatives: row.representatives,
+            disposition: row.disposition.filter(|d| !d.is_empty()),
+            note: row.note.filter(|n| !n.is_empty()),
+            rating: row.rating,
+        })
+    })
+    .collect()
 }
 
 /// Who owns the help session's conversation now (or last did).

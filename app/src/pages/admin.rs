@@ -75,11 +75,7 @@ fn LiveNow() -> impl IntoView {
     });
     // Longest waits grow between pushes: a one-second clock.
     let (tick, set_tick) = signal(0u32);
-    Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || set_tick.update(|t| *t += 1), std::time::Duration::from_secs(1)) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+    super::every(std::time::Duration::from_secs(1), move || set_tick.update(|t| *t += 1));
     view! {
         <h2>"Now"</h2>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>

@@ -148,7 +148,7 @@ fn RequestForm() -> impl IntoView {
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
     Line(CustomerView),
-    Talking { help_session: HelpSessionId, agent: String, channel: Channel },
+    Talking { help_session: HelpSessionId, channel: Channel },
     Done(CustomerView),
 }
 
@@ -159,11 +159,15 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
     crate::live::follow("/ws/customer", set_live);
     let current = Memo::new(move |_| live.get().unwrap_or_else(|| initial.clone()));
     let phase = Memo::new(move |_| match current.get() {
-        CustomerView::Matched { help_session, agent, channel, .. } => Phase::Talking { help_session, agent, channel },
+        CustomerView::Matched { help_session, channel, .. } => Phase::Talking { help_session, channel },
         view @ CustomerView::Waiting { .. } => Phase::Line(view),
         view => Phase::Done(view),
     });
     let on_hold = Signal::derive(move || matches!(current.get(), CustomerView::Matched { on_hold: true, .. }));
+    let representatives = Signal::derive(move || match current.get() {
+        CustomerView::Matched { representatives, .. } => representatives,
+        _ => Vec::new(),
+    });
     let leave = ServerAction::<LeaveQueue>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = leave.value().get() {
@@ -199,8 +203,8 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
                         <button type="submit" class="secondary">"Leave queue"</button>
                     </ActionForm>
                 }.into_any(),
-                Phase::Talking { help_session, agent, channel } => view! {
-                    <Conversation help_session agent channel on_hold/>
+                Phase::Talking { help_session, channel } => view! {
+                    <Conversation help_session representatives channel on_hold/>
                 }.into_any(),
                 Phase::Done(CustomerView::Finished { can_rate: true }) => view! { <Rate/> }.into_any(),
                 // In wrap-up and no longer to rate: rated already.
@@ -230,20 +234,36 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
 }
 
 /// The customer's side of the conversation: the call (video or audio), the
-/// hold notice, the chat, and End.
+/// hold notice, the chat, and End. A colleague joining or leaving changes
+/// the names only, never the call.
 #[component]
-fn Conversation(help_session: HelpSessionId, agent: String, channel: Channel, on_hold: Signal<bool>) -> impl IntoView {
+fn Conversation(
+    help_session: HelpSessionId,
+    representatives: Signal<Vec<String>>,
+    channel: Channel,
+    on_hold: Signal<bool>,
+) -> impl IntoView {
     let end = ServerAction::<EndConversation>::new();
     let media = RwSignal::new(MediaState::Connecting);
     let problem = RwSignal::new(None::<String>);
     let has_call = matches!(channel, Channel::Video | Channel::Audio);
     let error = move || end.value().get().and_then(Result::err).map(|error| error.to_string());
-    let hold_agent = agent.clone();
+    let names = move || {
+        let mut names = representatives.get();
+        match names.len() {
+            0 => "your representative".to_owned(),
+            1 => names.remove(0),
+            _ => {
+                let last = names.pop().unwrap_or_default();
+                format!("{} and {last}", names.join(", "))
+            }
+        }
+    };
     view! {
-        <h1 data-testid="matched">{format!("You're talking with {agent}")}</h1>
+        <h1 data-testid="matched">{move || format!("You're talking with {}", names())}</h1>
         <Show when=move || on_hold.get()>
             <p class="notice" role="status" data-testid="on-hold">
-                {format!("You are on hold. {hold_agent} will be back with you shortly.")}
+                {move || format!("You are on hold. {} will be back with you shortly.", names())}
             </p>
         </Show>
         {has_call.then(|| view! {
@@ -253,7 +273,7 @@ fn Conversation(help_session: HelpSessionId, agent: String, channel: Channel, on
             </Show>
         })}
         {move || problem.get().map(|message| view! { <p class="notice" role="alert" data-testid="media-problem">{message}</p> })}
-        <Chat help_session mine_from_agent=false/>
+        <Chat help_session/>
         {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
         <button type="button" class="secondary" on:click=move |_| { end.dispatch(EndConversation {}); }>"End conversation"</button>
     }

@@ -56,3 +56,13 @@ pub fn when(at: Option<time::OffsetDateTime>) -> String {
 pub fn failure(error: AppError) -> AnyView {
     view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
 }
+
+/// Runs `tick` every `period` while the component lives, in the browser
+/// only (effects never run on the server, where there is no timer).
+pub fn every(period: std::time::Duration, tick: impl Fn() + Clone + 'static) {
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(tick.clone(), period) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+}

@@ -1,14 +1,17 @@
+use std::collections::{HashMap, HashSet};
+
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::failure;
+use super::{every, failure};
 use super::guard::guarded;
 use super::layout::SignOut;
 use crate::access::Area;
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
+use crate::desk::ring::{self, Permission};
 use crate::desk::{
-    open_desk, transfer_targets, AcceptOffer, AddColleague, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
+    earlier_sessions, open_desk, transfer_targets, EarlierSession, AcceptOffer, AddColleague, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
     LeaveConversation, FinishWarmTransfer, NextCustomer, OfferCard, PastConversation, Resume, SetChannel, SetState, TransferCustomer, WrapUp, DISPOSITIONS,
     NOT_READY_REASONS,
 };
@@ -148,108 +151,304 @@ fn DeskView(me: Me) -> impl IntoView {
     }
 }
 
+/// What the workspace shares between the list of conversations and the
+/// open one.
+#[derive(Clone, Copy)]
+struct Workspace {
+    /// The conversation the representative chose to open.
+    chosen: RwSignal<Option<HelpSessionId>>,
+    /// The one open: the chosen one while it is on the desk, else the first.
+    open: Memo<Option<HelpSessionId>>,
+    /// Messages from others not seen yet, by conversation.
+    unread: RwSignal<HashMap<HelpSessionId, usize>>,
+    /// The page clock (ms), each second: for times in status.
+    clock: ReadSignal<f64>,
+}
+
 #[component]
 fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoView {
     let desk = move || controls.desk.get();
-    let state = move || desk().map_or(AgentState::LoggedOut, |d| d.state);
+    let chosen = RwSignal::new(None::<HelpSessionId>);
+    let open = Memo::new(move |_| {
+        controls.desk.with(|d| {
+            let customers = d.as_ref().map_or(&[][..], |d| &d.customers[..]);
+            chosen
+                .get()
+                .filter(|id| customers.iter().any(|c| c.help_session_id == *id))
+                .or_else(|| customers.first().map(|c| c.help_session_id))
+        })
+    });
+    let (clock, set_clock) = signal(now_ms());
+    every(std::time::Duration::from_secs(1), move || set_clock.set(now_ms()));
+    let workspace = Workspace { chosen, open, unread: RwSignal::new(HashMap::new()), clock };
+    // The conversation just taken is the one opened.
+    Effect::new(move |_| {
+        if let Some(Ok(Some(taken))) = controls.next.value().get() {
+            chosen.set(Some(taken));
+        }
+    });
+    let offers = Memo::new(move |_| controls.desk.with(|d| d.as_ref().map(|d| d.offers.clone()).unwrap_or_default()));
+    ringing(offers);
+    answer_by_keyboard(controls, offers, chosen);
+    let title = move || match offers.with(Vec::len) {
+        0 => "Desk".to_owned(),
+        1 => "(1) Offer waiting · Desk".to_owned(),
+        n => format!("({n}) Offers waiting · Desk"),
+    };
     let (reason, set_reason) = signal(NOT_READY_REASONS[0].to_owned());
+    let state = move || desk().map_or(AgentState::LoggedOut, |d| d.state);
     view! {
-        <section class="card">
-            <h2>"State"</h2>
-            <p>
-                "You are "
-                <strong data-testid="agent-state">
-                    {move || match state() {
-                        AgentState::Ready => "Ready".to_owned(),
-                        AgentState::NotReady => format!("Not ready ({})", desk().and_then(|d| d.reason).unwrap_or_default()),
-                        AgentState::LoggedOut => "Logged out".to_owned(),
+        <Title text=title/>
+        <div class="workspace">
+            <aside class="desk-side">
+                <section class="card">
+                    <h2>"State"</h2>
+                    <p>
+                        "You are "
+                        <strong data-testid="agent-state">
+                            {move || match state() {
+                                AgentState::Ready => "Ready".to_owned(),
+                                AgentState::NotReady => format!("Not ready ({})", desk().and_then(|d| d.reason).unwrap_or_default()),
+                                AgentState::LoggedOut => "Logged out".to_owned(),
+                            }}
+                        </strong>
+                    </p>
+                    <div class="row">
+                        <button
+                            type="button"
+                            disabled=move || state() == AgentState::Ready
+                            on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::Ready, reason: String::new() }); }
+                        >"Ready"</button>
+                        <select aria-label="Not ready reason" on:change=move |ev| set_reason.set(event_target_value(&ev))>
+                            {NOT_READY_REASONS.map(|r| view! { <option value=r>{r}</option> })}
+                        </select>
+                        <button
+                            type="button"
+                            class="secondary"
+                            on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::NotReady, reason: reason.get() }); }
+                        >"Not ready"</button>
+                        <button
+                            type="button"
+                            class="secondary"
+                            on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::LoggedOut, reason: String::new() }); }
+                        >"Log out of queues"</button>
+                    </div>
+                    <div class="seats">
+                        {move || desk().map(|d| d.channels).unwrap_or_default().into_iter().map(|seat| view! { <Seat seat controls/> }).collect_view()}
+                    </div>
+                </section>
+
+                <section class="card">
+                    <h2>"Offers"</h2>
+                    <NotificationSetting/>
+                    {move || {
+                        let offers = offers.get();
+                        if offers.is_empty() {
+                            view! { <p class="muted">"No offers right now."</p> }.into_any()
+                        } else {
+                            offers.into_iter().enumerate().map(|(at, offer)| view! { <Offer offer first=at == 0 controls chosen/> }).collect_view().into_any()
+                        }
                     }}
-                </strong>
+                </section>
+
+                <section class="card">
+                    <h2>"My conversations"</h2>
+                    <Show when=move || desk().is_some_and(|d| d.customers.is_empty())>
+                        <p class="muted">"Nobody yet."</p>
+                    </Show>
+                    <ul class="conversations" data-testid="conversations">
+                        <For
+                            each=move || desk().map(|d| d.customers).unwrap_or_default()
+                            key=|customer| (customer.help_session_id, customer.status, customer.status_seconds)
+                            let:customer
+                        >
+                            <ConversationItem customer controls workspace/>
+                        </For>
+                    </ul>
+                </section>
+
+                <section class="card">
+                    <h2>"Queues"</h2>
+                    <ul class="queues">
+                        {move || desk().map(|d| d.queues).unwrap_or_default().into_iter().map(|q| view! {
+                            <li>
+                                <strong>{q.name.clone()}</strong>
+                                {format!(" · {} waiting · {}", q.waiting, match q.routing_mode { RoutingMode::Push => "offers come to you", RoutingMode::Pull => "take with Next customer" })}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    <Show when=move || desk().is_some_and(|d| d.queues.iter().any(|q| q.routing_mode == RoutingMode::Pull))>
+                        <button type="button" on:click=move |_| { notice.set(None); controls.next.dispatch(NextCustomer {}); }>"Next customer"</button>
+                    </Show>
+                    {move || notice.get().map(|message| view! { <p class="muted" role="status">{message}</p> })}
+                </section>
+
+                <section class="card">
+                    <h2>"Recent conversations"</h2>
+                    {move || {
+                        let recent = desk().map(|d| d.recent).unwrap_or_default();
+                        if recent.is_empty() {
+                            view! { <p class="muted">"None yet."</p> }.into_any()
+                        } else {
+                            view! {
+                                <ul class="recent">
+                                    {recent.into_iter().map(|past| view! { <Past past/> }).collect_view()}
+                                </ul>
+                            }.into_any()
+                        }
+                    }}
+                </section>
+            </aside>
+
+            <div class="desk-open">
+                <Show when=move || desk().is_some_and(|d| d.customers.is_empty())>
+                    <section class="card empty-open">
+                        <h2>"No conversation open"</h2>
+                        <p class="muted">"Customers you accept appear here, with their call, chat and history. Offers ring on the left."</p>
+                    </section>
+                </Show>
+                // Every conversation stays mounted, the others hidden, so
+                // switching keeps each call and chat alive. Keyed by help
+                // session: a change of status updates a conversation and
+                // never restarts its call.
+                <For
+                    each=move || desk().map(|d| d.customers).unwrap_or_default()
+                    key=|customer| customer.help_session_id
+                    let:customer
+                >
+                    <Customer customer controls workspace/>
+                </For>
+            </div>
+        </div>
+    }
+}
+
+/// Rings while an offer waits and notifies of each new one; the ringing
+/// stops when the desk closes.
+fn ringing(offers: Memo<Vec<OfferCard>>) {
+    let known = StoredValue::new(HashSet::<HelpSessionId>::new());
+    Effect::new(move |_| {
+        let offers = offers.get();
+        ring::ringing(!offers.is_empty());
+        for offer in &offers {
+            if known.with_value(|known| !known.contains(&offer.help_session_id)) {
+                let what = if offer.join_with.is_some() { "Asked to join" } else { "Offer" };
+                ring::notify_offer(
+                    &format!("{what}: {}", offer.customer_name),
+                    &format!("{} · {} · {}", offer.channel.label(), offer.queue, offer.reason),
+                    &offer.help_session_id.to_string(),
+                );
+            }
+        }
+        known.set_value(offers.iter().map(|o| o.help_session_id).collect());
+    });
+    on_cleanup(|| ring::ringing(false));
+}
+
+/// A (Accept) and D (Decline) answer the oldest offer, unless the
+/// representative is typing.
+fn answer_by_keyboard(controls: Controls, offers: Memo<Vec<OfferCard>>, chosen: RwSignal<Option<HelpSessionId>>) {
+    // In the browser only (effects never run on the server).
+    Effect::new(move |_| {
+        let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if ev.ctrl_key() || ev.alt_key() || ev.meta_key() || ev.repeat() || typing(&ev) {
+                return;
+            }
+            let Some(first) = offers.with_untracked(|o| o.first().map(|o| o.help_session_id)) else { return };
+            match ev.key().as_str() {
+                "a" | "A" => {
+                    ev.prevent_default();
+                    chosen.set(Some(first));
+                    controls.accept.dispatch(AcceptOffer { help_session: first });
+                }
+                "d" | "D" => {
+                    ev.prevent_default();
+                    controls.decline.dispatch(DeclineOffer { help_session: first });
+                }
+                _ => {}
+            }
+        });
+        on_cleanup(move || handle.remove());
+    });
+}
+
+/// Whether a key went to a field the representative types in.
+fn typing(ev: &leptos::ev::KeyboardEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    ev.target()
+        .and_then(|target| target.dyn_into::<web_sys::HtmlElement>().ok())
+        .is_some_and(|element| {
+            matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || element.is_content_editable()
+        })
+}
+
+/// Whether offers also come as desktop notifications, and the control to
+/// allow them (the browser asks once).
+#[component]
+fn NotificationSetting() -> impl IntoView {
+    let permission = RwSignal::new(Permission::Unsupported);
+    Effect::new(move |_| permission.set(ring::permission()));
+    move || match permission.get() {
+        Permission::Ask => view! {
+            <p class="row">
+                <button type="button" class="secondary" data-testid="allow-notifications"
+                    on:click=move |_| ring::ask_permission(move |answer| permission.set(answer))>
+                    "Notify me of offers on the desktop"
+                </button>
             </p>
-            <div class="row">
-                <button
-                    type="button"
-                    disabled=move || state() == AgentState::Ready
-                    on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::Ready, reason: String::new() }); }
-                >"Ready"</button>
-                <select aria-label="Not ready reason" on:change=move |ev| set_reason.set(event_target_value(&ev))>
-                    {NOT_READY_REASONS.map(|r| view! { <option value=r>{r}</option> })}
-                </select>
-                <button
-                    type="button"
-                    class="secondary"
-                    on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::NotReady, reason: reason.get() }); }
-                >"Not ready"</button>
-                <button
-                    type="button"
-                    class="secondary"
-                    on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::LoggedOut, reason: String::new() }); }
-                >"Log out of queues"</button>
-            </div>
-            <div class="seats">
-                {move || desk().map(|d| d.channels).unwrap_or_default().into_iter().map(|seat| view! { <Seat seat controls/> }).collect_view()}
-            </div>
-        </section>
+        }.into_any(),
+        Permission::Denied => view! {
+            <p class="muted">"Desktop notifications are blocked for this site; offers still ring and show in the tab's title."</p>
+        }.into_any(),
+        Permission::Granted | Permission::Unsupported => ().into_any(),
+    }
+}
 
-        <section class="card">
-            <h2>"Offers"</h2>
-            {move || {
-                let offers = desk().map(|d| d.offers).unwrap_or_default();
-                if offers.is_empty() {
-                    view! { <p class="muted">"No offers right now."</p> }.into_any()
-                } else {
-                    offers.into_iter().map(|offer| view! { <Offer offer controls/> }).collect_view().into_any()
-                }
-            }}
-        </section>
+/// "3:05": minutes and seconds.
+fn clock_text(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    if seconds >= 3600 {
+        format!("{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    } else {
+        format!("{}:{:02}", seconds / 60, seconds % 60)
+    }
+}
 
-        <section class="card">
-            <h2>"Queues"</h2>
-            <ul class="queues">
-                {move || desk().map(|d| d.queues).unwrap_or_default().into_iter().map(|q| view! {
-                    <li>
-                        <strong>{q.name.clone()}</strong>
-                        {format!(" · {} waiting · {}", q.waiting, match q.routing_mode { RoutingMode::Push => "offers come to you", RoutingMode::Pull => "take with Next customer" })}
-                    </li>
-                }).collect_view()}
-            </ul>
-            <Show when=move || desk().is_some_and(|d| d.queues.iter().any(|q| q.routing_mode == RoutingMode::Pull))>
-                <button type="button" on:click=move |_| { notice.set(None); controls.next.dispatch(NextCustomer {}); }>"Next customer"</button>
-            </Show>
-            {move || notice.get().map(|message| view! { <p class="muted" role="status">{message}</p> })}
-        </section>
-
-        <section class="card">
-            <h2>"My customers"</h2>
-            <Show when=move || desk().is_some_and(|d| d.customers.is_empty())>
-                <p class="muted">"Nobody yet."</p>
-            </Show>
-            // Keyed by help session, so a change of status (hold, resume,
-            // wrap-up) updates a card and never restarts its call.
-            <For
-                each=move || desk().map(|d| d.customers).unwrap_or_default()
-                key=|customer| customer.help_session_id
-                let:customer
+/// One conversation in the workspace's list: customer, channel, status,
+/// time in status, unread messages; a click opens it.
+#[component]
+fn ConversationItem(customer: CustomerCard, controls: Controls, workspace: Workspace) -> impl IntoView {
+    let id = customer.help_session_id;
+    let since = controls.received.get_untracked();
+    let base = customer.status_seconds;
+    let in_status = move || clock_text(base + ((workspace.clock.get() - since) / 1000.0) as i64);
+    let unread = move || workspace.unread.with(|u| u.get(&id).copied().unwrap_or(0));
+    let current = move || workspace.open.get() == Some(id);
+    view! {
+        <li>
+            <button
+                type="button"
+                class="conversation-item"
+                class:current=current
+                aria-current=move || current().then_some("true")
+                data-testid="conversation-item"
+                data-session=id.to_string()
+                on:click=move |_| workspace.chosen.set(Some(id))
             >
-                <Customer customer controls/>
-            </For>
-        </section>
-
-        <section class="card">
-            <h2>"Recent conversations"</h2>
-            {move || {
-                let recent = desk().map(|d| d.recent).unwrap_or_default();
-                if recent.is_empty() {
-                    view! { <p class="muted">"None yet."</p> }.into_any()
-                } else {
-                    view! {
-                        <ul class="recent">
-                            {recent.into_iter().map(|past| view! { <Past past/> }).collect_view()}
-                        </ul>
-                    }.into_any()
-                }
-            }}
-        </section>
+                <span class="who">
+                    <strong>{customer.customer_name.clone()}</strong>
+                    {move || (unread() > 0).then(|| view! {
+                        <span class="badge" data-testid="unread" aria-label=format!("{} unread", unread())>{unread}</span>
+                    })}
+                </span>
+                <span class="muted">
+                    {format!("{} · ", customer.channel.label())}
+                    <span data-testid="item-status">{customer.status.label()}</span>
+                    " · "
+                    <span data-testid="in-status">{in_status}</span>
+                </span>
+            </button>
+        </li>
     }
 }
 
@@ -294,13 +493,11 @@ fn Seat(seat: ChannelSeat, controls: Controls) -> impl IntoView {
 }
 
 #[component]
-fn Offer(offer: OfferCard, controls: Controls) -> impl IntoView {
+fn Offer(offer: OfferCard, first: bool, controls: Controls, chosen: RwSignal<Option<HelpSessionId>>) -> impl IntoView {
     let id: HelpSessionId = offer.help_session_id;
     // A one-second clock for the countdown.
     let (tick, set_tick) = signal(0u32);
-    if let Ok(handle) = set_interval_with_handle(move || set_tick.update(|t| *t += 1), std::time::Duration::from_millis(500)) {
-        on_cleanup(move || handle.clear());
-    }
+    every(std::time::Duration::from_millis(500), move || set_tick.update(|t| *t += 1));
     let expires_in = offer.expires_in_ms as f64;
     let left = move || {
         tick.get();
@@ -320,15 +517,18 @@ fn Offer(offer: OfferCard, controls: Controls) -> impl IntoView {
             })}
             <p>"Accept within " <strong data-testid="countdown">{left}</strong> " s"</p>
             <div class="row">
-                <button type="button" on:click=move |_| { controls.accept.dispatch(AcceptOffer { help_session: id }); }>"Accept"</button>
-                <button type="button" class="secondary" on:click=move |_| { controls.decline.dispatch(DeclineOffer { help_session: id }); }>"Decline"</button>
+                <button type="button" aria-keyshortcuts=first.then_some("A")
+                    on:click=move |_| { chosen.set(Some(id)); controls.accept.dispatch(AcceptOffer { help_session: id }); }>"Accept"</button>
+                <button type="button" class="secondary" aria-keyshortcuts=first.then_some("D")
+                    on:click=move |_| { controls.decline.dispatch(DeclineOffer { help_session: id }); }>"Decline"</button>
             </div>
+            {first.then(|| view! { <p class="muted keys">"Keys: " <kbd>"A"</kbd> " accept · " <kbd>"D"</kbd> " decline"</p> })}
         </article>
     }
 }
 
 #[component]
-fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
+fn Customer(customer: CustomerCard, controls: Controls, workspace: Workspace) -> impl IntoView {
     let id = customer.help_session_id;
     let channel = customer.channel;
     // This card as the desk has it now, kept live.
@@ -342,6 +542,25 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
     let owner = move || card.with(|c| c.as_ref().is_some_and(|c| c.role == Role::Agent));
     let with_others = move || card.with(|c| c.as_ref().is_some_and(|c| !c.others.is_empty()));
     let held = Signal::derive(move || status.get() == HelpStatus::OnHold);
+    let open = move || workspace.open.get() == Some(id);
+    // Messages from others since the chat loaded, and how many of them the
+    // representative has had open in front of them.
+    let arrived = RwSignal::new(0usize);
+    let seen = RwSignal::new(0usize);
+    Effect::new(move |_| {
+        if open() {
+            seen.set(arrived.get());
+        }
+    });
+    Effect::new(move |_| {
+        let unread = arrived.get().saturating_sub(seen.get());
+        workspace.unread.update(|all| {
+            all.insert(id, unread);
+        });
+    });
+    on_cleanup(move || workspace.unread.update(|all| {
+        all.remove(&id);
+    }));
     let has_call = matches!(channel, Channel::Video | Channel::Audio);
     let media = RwSignal::new(MediaState::Connecting);
     let problem = RwSignal::new(None::<String>);
@@ -353,104 +572,173 @@ fn Customer(customer: CustomerCard, controls: Controls) -> impl IntoView {
         _ => "audio",
     };
     view! {
-        <article class="customer" data-testid="my-customer" data-session=id.to_string()>
-            <h3>{customer.customer_name.clone()}</h3>
-            <p>{customer.reason.clone()}</p>
-            <p class="muted">
-                {format!("{} · {} · ", channel.label(), customer.queue)}
-                <span data-testid="customer-status">{move || match status.get() {
-                    HelpStatus::Active => "talking",
-                    HelpStatus::OnHold => "on hold",
-                    _ => "wrap-up",
-                }}</span>
-            </p>
-            {customer.phone.clone().map(|phone| view! { <p>"Phone: " <a href=format!("tel:{phone}")>{phone.clone()}</a></p> })}
-            {customer.transferred.clone().map(|handover| view! { <HandoverNote handover/> })}
-            // Type-erased parts keep the page's view type shallow enough
-            // for release builds.
-            <Show when=talking>
-                {has_call.then(|| view! {
-                    <CallPanel help_session=id side="agent" video=channel == Channel::Video held media problem retries/>
-                    <Show when=move || media.get() == MediaState::Missing && !held.get()>
-                        <div class="notice" role="alert" data-testid="media-missing">
-                            <p>{format!("The customer's {what} has not arrived.")}</p>
-                            <div class="row">
-                                <button type="button" on:click=move |_| retries.update(|r| *r += 1)>"Retry"</button>
-                                <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+        <article class="card conversation" hidden=move || !open() data-testid="my-customer" data-session=id.to_string()>
+            <header class="conversation-head">
+                <div>
+                    <h2>{customer.customer_name.clone()}</h2>
+                    <p class="muted">
+                        {format!("{} · {} · ", channel.label(), customer.queue)}
+                        <span data-testid="customer-status">{move || status.get().label()}</span>
+                    </p>
+                </div>
+                <Show when=talking>
+                    <div class="row">
+                        <Show when=owner>
+                            {move || if held.get() {
+                                view! {
+                                    <button type="button" on:click=move |_| { controls.resume.dispatch(Resume { help_session: id }); }>
+                                        {if has_call { "Resume (switch to this customer)" } else { "Resume" }}
+                                    </button>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <button type="button" class="secondary" on:click=move |_| { controls.hold.dispatch(Hold { help_session: id }); }>"Hold"</button>
+                                }.into_any()
+                            }}
+                            <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+                        </Show>
+                        <Show when=move || !owner() || with_others()>
+                            <button type="button" class="secondary" on:click=move |_| { controls.leave.dispatch(LeaveConversation { help_session: id }); }>"Leave"</button>
+                        </Show>
+                    </div>
+                </Show>
+            </header>
+            <div class="conversation-body">
+                <div class="conversation-main">
+                    // Type-erased parts keep the page's view type shallow
+                    // enough for release builds.
+                    <Show when=talking>
+                        {has_call.then(|| view! {
+                            <CallPanel help_session=id side="agent" video=channel == Channel::Video held media problem retries/>
+                            <Show when=move || media.get() == MediaState::Missing && !held.get()>
+                                <div class="notice" role="alert" data-testid="media-missing">
+                                    <p>{format!("The customer's {what} has not arrived.")}</p>
+                                    <div class="row">
+                                        <button type="button" on:click=move |_| retries.update(|r| *r += 1)>"Retry"</button>
+                                        <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+                                    </div>
+                                </div>
+                            </Show>
+                        }.into_any())}
+                        {move || problem.get().map(|message| view! { <p class="notice" role="alert">{message}</p> })}
+                        {move || card.with(|c| c.as_ref().and_then(|c| c.outcome.clone())).map(|outcome| view! {
+                            <p class="notice" role="status" data-testid="outcome">{outcome}</p>
+                        })}
+                        {move || card.with(|c| c.as_ref().and_then(|c| c.warm_transfer.clone())).map(|warm| view! {
+                            <div class="row" data-testid="warm-transfer">
+                                <button type="button" disabled=!warm.joined
+                                    on:click=move |_| { controls.finish_warm.dispatch(FinishWarmTransfer { help_session: id, complete: true }); }>
+                                    {format!("Complete transfer to {}", warm.colleague)}
+                                </button>
+                                <button type="button" class="secondary"
+                                    on:click=move |_| { controls.finish_warm.dispatch(FinishWarmTransfer { help_session: id, complete: false }); }>
+                                    "Cancel transfer"
+                                </button>
                             </div>
+                        })}
+                        <Show when=move || owner() && card.with(|c| c.as_ref().is_some_and(|c| c.warm_transfer.is_none()))>
+                            <div class="row handing">
+                                {view! { <TransferPanel help_session=id controls mode=Handing::Cold/> }.into_any()}
+                                {view! { <TransferPanel help_session=id controls mode=Handing::Warm/> }.into_any()}
+                                {view! { <TransferPanel help_session=id controls mode=Handing::Conference/> }.into_any()}
+                            </div>
+                        </Show>
+                        {view! { <Chat help_session=id arrivals=arrived/> }.into_any()}
+                    </Show>
+                    <Show when=move || status.get() == HelpStatus::WrapUp>
+                        <div class="stack">
+                            {move || card.with(|c| c.as_ref().and_then(|c| c.outcome.clone())).map(|outcome| view! {
+                                <p class="notice" role="status" data-testid="outcome">{outcome}</p>
+                            })}
+                            <p class="muted">{move || format!("Wrap-up: {} s left", wrap_up_left().unwrap_or(0))}</p>
+                            <label>
+                                "Disposition"
+                                <select on:change=move |ev| set_disposition.set(event_target_value(&ev))>
+                                    {DISPOSITIONS.map(|d| view! { <option value=d>{d}</option> })}
+                                </select>
+                            </label>
+                            <label>
+                                "Note"
+                                <textarea maxlength="2000" rows="2" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
+                            </label>
+                            <button type="button" on:click=move |_| {
+                                controls.wrap_up.dispatch(WrapUp { help_session: id, disposition: disposition.get(), note: note.get() });
+                            }>"Done"</button>
                         </div>
                     </Show>
-                }.into_any())}
-                {move || problem.get().map(|message| view! { <p class="notice" role="alert">{message}</p> })}
-                {move || {
-                    let others = card.with(|c| c.as_ref().map(|c| c.others.clone()).unwrap_or_default());
-                    (!others.is_empty()).then(|| view! { <p class="muted" data-testid="others">{format!("With {}", others.join(", "))}</p> })
-                }}
-                {move || card.with(|c| c.as_ref().and_then(|c| c.outcome.clone())).map(|outcome| view! {
-                    <p class="notice" role="status" data-testid="outcome">{outcome}</p>
-                })}
-                <div class="row">
-                    <Show when=owner>
-                        {move || if held.get() {
-                            view! {
-                                <button type="button" on:click=move |_| { controls.resume.dispatch(Resume { help_session: id }); }>
-                                    {if has_call { "Resume (switch to this customer)" } else { "Resume" }}
-                                </button>
-                            }.into_any()
-                        } else {
-                            view! {
-                                <button type="button" class="secondary" on:click=move |_| { controls.hold.dispatch(Hold { help_session: id }); }>"Hold"</button>
-                            }.into_any()
-                        }}
-                        <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
-                    </Show>
-                    <Show when=move || !owner() || with_others()>
-                        <button type="button" class="secondary" on:click=move |_| { controls.leave.dispatch(LeaveConversation { help_session: id }); }>"Leave"</button>
-                    </Show>
                 </div>
-                {move || card.with(|c| c.as_ref().and_then(|c| c.warm_transfer.clone())).map(|warm| view! {
-                    <div class="row" data-testid="warm-transfer">
-                        <button type="button" disabled=!warm.joined
-                            on:click=move |_| { controls.finish_warm.dispatch(FinishWarmTransfer { help_session: id, complete: true }); }>
-                            {format!("Complete transfer to {}", warm.colleague)}
-                        </button>
-                        <button type="button" class="secondary"
-                            on:click=move |_| { controls.finish_warm.dispatch(FinishWarmTransfer { help_session: id, complete: false }); }>
-                            "Cancel transfer"
-                        </button>
-                    </div>
-                })}
-                <Show when=move || owner() && card.with(|c| c.as_ref().is_some_and(|c| c.warm_transfer.is_none()))>
-                    {view! { <TransferPanel help_session=id controls mode=Handing::Cold/> }.into_any()}
-                    {view! { <TransferPanel help_session=id controls mode=Handing::Warm/> }.into_any()}
-                    {view! { <TransferPanel help_session=id controls mode=Handing::Conference/> }.into_any()}
-                </Show>
-                {view! { <Chat help_session=id mine_from_agent=true/> }.into_any()}
-            </Show>
-            <Show when=move || status.get() == HelpStatus::WrapUp>
-                <div class="stack">
-                    {move || card.with(|c| c.as_ref().and_then(|c| c.outcome.clone())).map(|outcome| view! {
-                        <p class="notice" role="status" data-testid="outcome">{outcome}</p>
-                    })}
-                    <p class="muted">{move || format!("Wrap-up: {} s left", wrap_up_left().unwrap_or(0))}</p>
-                    <label>
-                        "Disposition"
-                        <select on:change=move |ev| set_disposition.set(event_target_value(&ev))>
-                            {DISPOSITIONS.map(|d| view! { <option value=d>{d}</option> })}
-                        </select>
-                    </label>
-                    <label>
-                        "Note"
-                        <textarea maxlength="2000" rows="2" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
-                    </label>
-                    <button type="button" on:click=move |_| {
-                        controls.wrap_up.dispatch(WrapUp { help_session: id, disposition: disposition.get(), note: note.get() });
-                    }>"Done"</button>
-                </div>
-            </Show>
+                {view! { <Details customer card/> }.into_any()}
+            </div>
         </article>
     }
     .into_any()
+}
+
+/// Beside the conversation: who the customer is, how they came, and their
+/// earlier help sessions.
+#[component]
+fn Details(customer: CustomerCard, card: Memo<Option<CustomerCard>>) -> impl IntoView {
+    let id = customer.help_session_id;
+    let has_phone = customer.phone.is_some();
+    let earlier = Resource::new(|| (), move |_| async move {
+        if has_phone { earlier_sessions(id).await } else { Ok(Vec::new()) }
+    });
+    view! {
+        <aside class="conversation-details" aria-label="Customer details">
+            <h3>"Customer"</h3>
+            <dl class="facts">
+                <dt>"Name"</dt><dd>{customer.customer_name.clone()}</dd>
+                <dt>"Reason"</dt><dd data-testid="detail-reason">{customer.reason.clone()}</dd>
+                <dt>"Phone"</dt>
+                <dd>{match customer.phone.clone() {
+                    Some(phone) => view! { <a href=format!("tel:{phone}")>{phone.clone()}</a> }.into_any(),
+                    None => view! { <span class="muted">"not given"</span> }.into_any(),
+                }}</dd>
+                <dt>"Channel"</dt><dd>{customer.channel.label()}</dd>
+                <dt>"Queue"</dt><dd>{customer.queue.clone()}</dd>
+                <dt>"Waited"</dt><dd>{clock_text(customer.waited_seconds)}</dd>
+            </dl>
+            {customer.transferred.clone().map(|handover| view! { <HandoverNote handover/> })}
+            {move || {
+                let others = card.with(|c| c.as_ref().map(|c| c.others.clone()).unwrap_or_default());
+                (!others.is_empty()).then(|| view! { <p class="muted" data-testid="others">{format!("With {}", others.join(", "))}</p> })
+            }}
+            <h3>"Earlier help sessions"</h3>
+            {if has_phone {
+                view! {
+                    <Suspense fallback=|| view! { <p class="muted">"Looking…"</p> }>
+                        {move || Suspend::new(async move {
+                            match earlier.await {
+                                Ok(sessions) if sessions.is_empty() => view! { <p class="muted">"None with this phone number."</p> }.into_any(),
+                                Ok(sessions) => view! {
+                                    <ul class="earlier" data-testid="earlier">
+                                        {sessions.into_iter().map(|past| view! { <Earlier past/> }).collect_view()}
+                                    </ul>
+                                }.into_any(),
+                                Err(error) => failure(error),
+                            }
+                        })}
+                    </Suspense>
+                }.into_any()
+            } else {
+                view! { <p class="muted">"Found by phone number; this customer gave none."</p> }.into_any()
+            }}
+        </aside>
+    }
+}
+
+#[component]
+fn Earlier(past: EarlierSession) -> impl IntoView {
+    let with = if past.representatives.is_empty() { String::new() } else { format!(" · with {}", past.representatives.join(", ")) };
+    view! {
+        <li data-testid="earlier-session">
+            <strong>{past.asked_at.clone()}</strong>
+            {format!(" · {} · {} · {}{with}", past.channel.label(), past.queue, past.status.label())}
+            <p class="muted">{past.reason.clone()}</p>
+            {past.disposition.clone().map(|d| view! { <p>{d}{past.note.clone().map(|n| format!(": {n}"))}</p> })}
+            {past.rating.map(|stars| view! { <p class="muted">{format!("Rated {stars}/5")}</p> })}
+        </li>
+    }
 }
 
 /// Who transferred the customer here, and their note.

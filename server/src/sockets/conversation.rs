@@ -60,9 +60,10 @@ async fn chat_socket(
     headers: HeaderMap,
 ) -> Response {
     let help_session = query.help_session;
-    if let Err(error) = query.side(&state, &session, &headers).await {
-        return refuse(error);
-    }
+    let viewer = match query.side(&state, &session, &headers).await {
+        Ok(side) => side,
+        Err(error) => return refuse(error),
+    };
     let limits = state.limits.clone();
     super::upgrade(ws, &limits, Subject::Customer(help_session), "chat", move |socket| async move {
         let relevant = move |notice: &Notice| notice.kind == Topic::Message && notice.help_session == Some(help_session);
@@ -77,7 +78,11 @@ async fn chat_socket(
             async move {
                 let after = last.load(Ordering::SeqCst);
                 let new: Vec<ChatMessage> =
-                    messages::messages_after(&engine, help_session, after).await?.into_iter().map(ChatMessage::from).collect();
+                    messages::messages_after(&engine, help_session, after)
+                    .await?
+                    .into_iter()
+                    .map(|message| ChatMessage::seen_by(message, viewer))
+                    .collect();
                 if let Some(newest) = new.last() {
                     last.store(newest.id, Ordering::SeqCst);
                 } else if after > 0 {

@@ -1,0 +1,67 @@
+// An offer rings on the desk: a two-tone chime every few seconds while an
+// offer waits, and a desktop notification for each new offer while the
+// desk is not the window in front. The sound needs the page to have been
+// clicked once (the browser's rule for audio); the notification needs the
+// permission, asked once.
+
+const EVERY_MS = 3000;
+let audio = null;
+let timer = null;
+
+function context() {
+  if (!audio && typeof AudioContext !== 'undefined') audio = new AudioContext();
+  return audio;
+}
+
+// The first click or key on the page lets the desk make sound later.
+for (const kind of ['pointerdown', 'keydown']) {
+  document.addEventListener(kind, () => { const ctx = context(); if (ctx && ctx.state === 'suspended') ctx.resume(); }, { once: true });
+}
+
+function chime() {
+  const ctx = context();
+  if (!ctx || ctx.state !== 'running') return;
+  [[880, 0], [660, 0.18]].forEach(([pitch, at]) => {
+    const tone = ctx.createOscillator();
+    const level = ctx.createGain();
+    tone.frequency.value = pitch;
+    level.gain.setValueAtTime(0.0001, ctx.currentTime + at);
+    level.gain.exponentialRampToValueAtTime(0.2, ctx.currentTime + at + 0.02);
+    level.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + at + 0.16);
+    tone.connect(level).connect(ctx.destination);
+    tone.start(ctx.currentTime + at);
+    tone.stop(ctx.currentTime + at + 0.18);
+  });
+}
+
+// Rings now and every few seconds until `stopRinging`.
+export function startRinging() {
+  if (timer !== null) return;
+  chime();
+  timer = setInterval(chime, EVERY_MS);
+}
+
+export function stopRinging() {
+  if (timer !== null) clearInterval(timer);
+  timer = null;
+}
+
+// "granted", "denied", "default", or "unsupported".
+export function notificationPermission() {
+  return typeof Notification === 'undefined' ? 'unsupported' : Notification.permission;
+}
+
+// Asks for the permission (from a click); calls back with the answer.
+export function askNotificationPermission(answered) {
+  if (typeof Notification === 'undefined') return answered('unsupported');
+  Notification.requestPermission().then(answered, () => answered(Notification.permission));
+}
+
+// A desktop notification for a new offer, when the desk is not in front.
+// Clicking it brings the desk forward.
+export function notifyOffer(title, body, tag) {
+  if (notificationPermission() !== 'granted') return;
+  if (document.visibilityState === 'visible' && document.hasFocus()) return;
+  const note = new Notification(title, { body, tag, requireInteraction: true });
+  note.onclick = () => { window.focus(); note.close(); };
+}
