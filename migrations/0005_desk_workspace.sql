@@ -12,3 +12,8 @@ UPDATE messages m SET role = 'agent', representative_id = h.agent_id
 
 -- "Earlier help sessions" of the customer on the desk.
 CREATE INDEX help_sessions_phone_idx ON help_sessions (phone, entered_at DESC) WHERE phone IS NOT NULL;
+
+-- The roller's memory of the colleagues taking part in a session besides
+-- its owner (conference and consult parts): representative id -> when
+-- their part began (unix seconds), so each part counts as handled.
+ALTER TABLE metric_sessions ADD COLUMN colleagues jsonb NOT NULL DEFAULT '{}';

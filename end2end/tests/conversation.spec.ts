@@ -638,7 +638,7 @@ test('the workspace: an offer rings in the background and is taken by keyboard; 
   browser,
 }) => {
   test.setTimeout(120_000);
-  const deskContext = await browser.newContext({ permissions: ['notifications'] });
+  const deskContext = await browser.newContext({ permissions: ['notifications'], viewport: { width: 1280, height: 800 } });
   await deskContext.addInitScript(NOTIFICATIONS);
   const desk = await deskContext.newPage();
   await openDesk(desk);
@@ -707,6 +707,25 @@ test('the workspace: an offer rings in the background and is taken by keyboard; 
   await expect(desk.getByTestId('my-customer').filter({ hasText: 'Chloe Chat' }).getByTestId('chat')).toContainText('Are you still there?');
   await openConversation(desk, 'Hugo Held');
   await flows(desk, { video: true, session: call });
+
+  // With four conversations and an offer ringing, the desk fits a 13-inch
+  // laptop's screen without scrolling sideways (the README's screenshot).
+  const olga = await customer(browser, 'Olga Offer', 'Video');
+  await expect(desk.getByTestId('offer').filter({ hasText: 'Olga Offer' })).toBeVisible();
+  for (const size of [{ width: 1280, height: 800 }, { width: 1440, height: 900 }]) {
+    await desk.setViewportSize(size);
+    expect(await desk.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(size.width);
+  }
+  if (process.env.SCREENSHOTS) {
+    await desk.setViewportSize({ width: 1280, height: 800 });
+    await desk.screenshot({ path: 'screenshots/desk.png' });
+  }
+  // D declines it (she is not offered to this desk again) and she leaves.
+  await desk.keyboard.press('d');
+  await expect(desk.getByTestId('offer')).toHaveCount(0);
+  await expect(desk).toHaveTitle(/^Desk/);
+  await olga.getByRole('button', { name: 'Leave queue' }).click();
+  await olga.context().close();
 
   for (const name of ['Hugo Held', ...names]) {
     const open = await openConversation(desk, name);

@@ -263,9 +263,16 @@ async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: Pg
     assert_eq!(pushed.len(), 2, "no message is pushed twice");
     assert_eq!(pushed[0]["body"], "My order is late");
     assert_eq!(pushed[0]["author"], "Xena");
-    assert_eq!(pushed[0]["from_agent"], false);
+    assert_eq!((&pushed[0]["mine"], &pushed[0]["role"]), (&false.into(), &"customer".into()));
     assert_eq!(pushed[1]["author"], "Ann");
+    assert_eq!((&pushed[1]["mine"], &pushed[1]["role"]), (&true.into(), &"agent".into()));
     assert_eq!(pushed[1]["reply_to"], first);
+    // The customer's page sees the same chat from their side.
+    let mut xena_chat =
+        connect(&app, &format!("/ws/chat?session={xena}&token={xena_token}"), None).await.unwrap();
+    let theirs: Vec<serde_json::Value> =
+        serde_json::from_str(&next_text(&mut xena_chat, Duration::from_secs(5)).await.unwrap()).unwrap();
+    assert_eq!(theirs.iter().map(|m| m["mine"].as_bool()).collect::<Vec<_>>(), [Some(true), Some(false)]);
 
     // Too long: a clear 400, nothing stored.
     let long = "é".repeat(2001);

@@ -11,6 +11,7 @@ use std::time::Duration;
 use app::engine::events::{About, Event, TransferStage};
 use app::engine::line::{self, Left, NewRequest};
 use app::metrics::{report, roll, Figures, MetricsSettings, Report, ReportQuery, TableKind};
+use app::conversation::roles::Role as ParticipantRole;
 use app::model::Role;
 use app::queue::{Channel, RoutingMode};
 use app::states::{AgentId, AgentState, HelpSessionId, QueueId};
@@ -267,6 +268,79 @@ async fn a_scripted_day_gives_the_figures_worked_out_by_hand(pool: PgPool) {
     assert_eq!(line(&new_york.by_hour, "05").offered, 3);
     assert_eq!(line(&new_york.by_day, NEXT_DAY).occupancy(), None);
     close(line(&new_york.by_day, DAY).occupancy(), (840.0 + 1710.0) / (28_500.0 + 55_800.0));
+}
+
+/// Conversations with several representatives: a conference (the
+/// colleague leaves first), a conference whose owner leaves it to the
+/// colleague, and a warm transfer with a colleague whose desk is lost.
+/// Every representative's part counts as handled once, with its own time;
+/// a lost part counts nothing. Rolled one event per transaction, so what
+/// the roller remembers of each part survives between rolls.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn each_representatives_part_of_a_conversation_counts_as_handled(pool: PgPool) {
+    let sales = queue(&pool, "Sales", 20).await;
+    let (alice, bob, carol) = (rep(&pool, "Alice").await, rep(&pool, "Bob").await, rep(&pool, "Carol").await);
+    let new = || HelpSessionId(Uuid::new_v4());
+    let enter = || Event::EnterQueue { channel: Channel::Video, priority: 0 };
+    let push = || Event::Connect { mode: RoutingMode::Push };
+    let done = || Event::WrapUpDone { disposition: "resolved".into() };
+    let join = |role| Event::ParticipantJoin { role };
+    let leave = |role, lost| Event::ParticipantLeave { role, lost };
+    let asked = |stage, to_agent| Event::Conference { stage, to_agent, to_queue: None, reason: None };
+    // C1: Alice answers at 09:00:10; Bob joins at 09:02 and leaves at 09:05
+    // (180 s, wrapped up later: his part ended when he left); Alice ends at
+    // 09:10 and wraps up at 09:10:30 (620 s).
+    let c1 = About::help_session(new(), sales);
+    event(&pool, DAY, "09:00:00", c1, enter()).await;
+    event(&pool, DAY, "09:00:10", c1.by(alice), push()).await;
+    event(&pool, DAY, "09:01:50", c1.by(alice), asked(TransferStage::Requested, bob)).await;
+    event(&pool, DAY, "09:02:00", c1.by(bob), join(ParticipantRole::Conference)).await;
+    event(&pool, DAY, "09:05:00", c1.by(bob), leave(ParticipantRole::Conference, false)).await;
+    event(&pool, DAY, "09:05:20", c1.by(bob), done()).await;
+    event(&pool, DAY, "09:10:00", c1.by(alice), Event::EndByAgent {}).await;
+    event(&pool, DAY, "09:10:30", c1.by(alice), done()).await;
+    // C2: Alice answers at 10:00; Carol joins at 10:01; Alice leaves at
+    // 10:04 (240 s) and Carol owns it from the part she began at 10:01,
+    // to her wrap-up at 10:09:30 (510 s).
+    let c2 = About::help_session(new(), sales);
+    event(&pool, DAY, "09:59:50", c2, enter()).await;
+    event(&pool, DAY, "10:00:00", c2.by(alice), push()).await;
+    event(&pool, DAY, "10:01:00", c2.by(carol), join(ParticipantRole::Conference)).await;
+    event(&pool, DAY, "10:04:00", c2.by(alice), leave(ParticipantRole::Agent, false)).await;
+    event(&pool, DAY, "10:04:00", c2.by(carol), join(ParticipantRole::Agent)).await;
+    event(&pool, DAY, "10:04:30", c2.by(alice), done()).await;
+    event(&pool, DAY, "10:09:00", c2.by(carol), Event::EndByCustomer {}).await;
+    event(&pool, DAY, "10:09:30", c2.by(carol), done()).await;
+    // C3: Alice answers at 11:00; Bob consults from 11:01; Carol joins at
+    // 11:01:30 and her desk is lost at 11:01:40 (nothing handled); Alice
+    // completes at 11:02 (120 s); Bob owns it from 11:01 to his wrap-up at
+    // 11:06:30 (330 s).
+    let c3 = About::help_session(new(), sales);
+    event(&pool, DAY, "10:59:55", c3, enter()).await;
+    event(&pool, DAY, "11:00:00", c3.by(alice), push()).await;
+    event(&pool, DAY, "11:01:00", c3.by(bob), join(ParticipantRole::Consult)).await;
+    event(&pool, DAY, "11:01:30", c3.by(carol), join(ParticipantRole::Conference)).await;
+    event(&pool, DAY, "11:01:40", c3.by(carol), leave(ParticipantRole::Conference, true)).await;
+    event(&pool, DAY, "11:02:00", c3.by(alice), leave(ParticipantRole::Agent, false)).await;
+    event(&pool, DAY, "11:02:00", c3.by(bob), join(ParticipantRole::Agent)).await;
+    event(&pool, DAY, "11:02:10", c3.by(alice), done()).await;
+    event(&pool, DAY, "11:06:00", c3.by(bob), Event::EndByAgent {}).await;
+    event(&pool, DAY, "11:06:30", c3.by(bob), done()).await;
+
+    while roll::roll_batch(&pool, 5.0, 1).await.unwrap().1 {}
+    let day = read(&pool, "UTC", DAY, DAY, None).await;
+    let sales = line(&day.by_queue, "Sales");
+    // Three customers offered and answered once each; six parts handled.
+    assert_eq!((sales.offered, sales.answered, sales.handled), (3, 3, 6));
+    let alice = line(&day.by_representative, "Alice");
+    assert_eq!((alice.answered, alice.handled), (3, 3));
+    close(Some(alice.handle_seconds), 620.0 + 240.0 + 120.0);
+    let bob = line(&day.by_representative, "Bob");
+    assert_eq!((bob.answered, bob.handled), (0, 2));
+    close(Some(bob.handle_seconds), 180.0 + 330.0);
+    let carol = line(&day.by_representative, "Carol");
+    assert_eq!((carol.answered, carol.handled), (0, 1));
+    close(Some(carol.handle_seconds), 510.0);
 }
 
 /// A small day through the engine's real calls. The day runs in a moment,

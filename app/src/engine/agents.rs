@@ -282,7 +282,7 @@ async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result
     // handed to the colleague).
     for part in parts.iter().filter(|part| part.role != Role::Agent || handed.iter().any(|h| h.id == part.help_session)) {
         let about = About::help_session(part.help_session, part.queue_id);
-        log(&mut tx, about.by(agent), Event::ParticipantLeave { role: part.role }).await?;
+        log(&mut tx, about.by(agent), Event::ParticipantLeave { role: part.role, lost: true }).await?;
     }
     for conversation in &handed {
         let about = About::help_session(conversation.id, conversation.queue_id);

@@ -296,7 +296,7 @@ async fn leave_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId
     let held = conversation.status == HelpStatus::OnHold;
     let role = end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
     let about = About::help_session(help_session, conversation.queue_id);
-    log(&mut tx, about.by(agent), Event::ParticipantLeave { role }).await?;
+    log(&mut tx, about.by(agent), Event::ParticipantLeave { role, lost: false }).await?;
     if conversation.owner == Some(agent) {
         promote(&mut tx, help_session, about, conversation.channel, held).await?;
     }
@@ -415,7 +415,7 @@ async fn complete_once(engine: &Engine, agent: AgentId, help_session: HelpSessio
     let about = About::help_session(help_session, conversation.queue_id);
     // The asker's part ends.
     end_part(&mut tx, agent, help_session, conversation.channel, held, true).await?;
-    log(&mut tx, about.by(agent), Event::ParticipantLeave { role: Role::Agent }).await?;
+    log(&mut tx, about.by(agent), Event::ParticipantLeave { role: Role::Agent, lost: false }).await?;
     // The colleague owns it, and takes the customer back from hold.
     sqlx::query!(
         "UPDATE participants SET role = 'agent' WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
@@ -481,7 +481,7 @@ async fn cancel_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
         .execute(&mut *tx)
         .await?;
         seats::change(&mut tx, colleague, conversation.channel, Change::FreeLive).await?;
-        log(&mut tx, about.by(colleague), Event::ParticipantLeave { role: Role::Consult }).await?;
+        log(&mut tx, about.by(colleague), Event::ParticipantLeave { role: Role::Consult, lost: false }).await?;
     } else {
         withdraw(&mut tx, colleague, help_session, "cancelled").await?;
     }

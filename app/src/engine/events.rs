@@ -141,8 +141,11 @@ pub enum Event {
         role: Role,
     },
     /// A representative left a conversation that goes on without them.
+    /// `lost`: their desk was gone (no wrap-up follows).
     ParticipantLeave {
         role: Role,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        lost: bool,
     },
     /// The agent's state changed.
     AgentState {

@@ -30,6 +30,11 @@ const BATCH: i64 = 10_000;
 /// Memories of finished sessions are kept this long (for late ratings).
 const KEEP_FINISHED_DAYS: i32 = 14;
 
+/// A time kept as unix seconds (with their fraction).
+fn from_unix(seconds: f64) -> Option<OffsetDateTime> {
+    OffsetDateTime::from_unix_timestamp_nanos((seconds * 1e9) as i128).ok()
+}
+
 /// The start of the bucket `at` falls in.
 pub fn bucket_of(at: OffsetDateTime) -> OffsetDateTime {
     let into = at.unix_timestamp().rem_euclid(BUCKET_SECONDS);
@@ -57,6 +62,8 @@ struct Visit {
     agent: Option<Uuid>,
     segment_at: Option<OffsetDateTime>,
     finished_at: Option<OffsetDateTime>,
+    /// Colleagues taking part besides the owner, and when they joined.
+    colleagues: HashMap<Uuid, OffsetDateTime>,
 }
 
 #[derive(Clone)]
@@ -160,8 +167,9 @@ impl Batch {
             .map(|row| (row.id, f64::from(row.service_level_seconds)))
             .collect();
         let visits = sqlx::query!(
-            "SELECT help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at
-               FROM metric_sessions WHERE help_session_id = ANY($1)",
+            r#"SELECT help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at,
+                      colleagues AS "colleagues: sqlx::types::Json<HashMap<Uuid, f64>>"
+                 FROM metric_sessions WHERE help_session_id = ANY($1)"#,
             &sessions
         )
         .fetch_all(&mut **tx)
@@ -175,6 +183,7 @@ impl Batch {
                 agent: row.agent_id,
                 segment_at: row.segment_at,
                 finished_at: row.finished_at,
+                colleagues: row.colleagues.0.into_iter().filter_map(|(agent, at)| Some((agent, from_unix(at)?))).collect(),
             };
             (row.help_session_id, visit)
         })
@@ -256,6 +265,7 @@ impl Batch {
                     agent: None,
                     segment_at: None,
                     finished_at: None,
+                    colleagues: HashMap::new(),
                 });
                 let first = !visit.answered;
                 visit.answered = true;
@@ -276,11 +286,14 @@ impl Batch {
             Event::WrapUpDone { .. } => {
                 let (Some(session), Some(agent)) = (session, agent) else { return };
                 // A part wrapped up after a transfer belongs to a visit
-                // already closed; the session goes on in its new one.
+                // already closed; the session goes on in its new one. A
+                // colleague's part there to the end closes here.
                 if self.close_segment(session, agent, at, true) {
                     if let Some(visit) = self.visits.get_mut(&session) {
                         visit.finished_at = Some(at);
                     }
+                } else {
+                    self.close_colleague(session, agent, at, true);
                 }
             }
             Event::Requeue { talking, .. } => {
@@ -329,25 +342,38 @@ impl Batch {
                 figures.ratings += 1;
                 figures.rating_sum += i64::from(*rating);
             }
-            // The owner left a conversation that goes on: their part ends,
-            // handled; the colleague who becomes its owner starts theirs.
-            Event::ParticipantLeave { role: Role::Agent } => {
-                if let (Some(session), Some(agent)) = (session, agent) {
-                    self.close_segment(session, agent, at, true);
+            // Each representative's part counts as handled: a part that
+            // leaves a conversation going on ends there (not handled when
+            // their desk was lost); one there to the end ends at its
+            // wrap-up.
+            Event::ParticipantLeave { role, lost } => {
+                let (Some(session), Some(agent)) = (session, agent) else { return };
+                if *role == Role::Agent {
+                    self.close_segment(session, agent, at, !lost);
+                } else {
+                    self.close_colleague(session, agent, at, !lost);
                 }
             }
+            // A colleague who becomes the owner goes on with the part they
+            // began when they joined.
             Event::ParticipantJoin { role: Role::Agent } => {
                 let (Some(session), Some(agent)) = (session, agent) else { return };
-                if let Some(visit) = self.visits.get_mut(&session) {
-                    visit.agent = Some(agent);
-                    visit.segment_at = Some(at);
+                let Some(visit) = self.visits.get_mut(&session) else { return };
+                let joined = visit.colleagues.remove(&agent);
+                visit.agent = Some(agent);
+                visit.segment_at = Some(joined.unwrap_or(at));
+                if joined.is_none() {
                     self.count_time(agent, at).open += 1;
                 }
             }
-            // A colleague's part counts once they own the conversation (the
-            // roller follows one part per visit); requests to join count
-            // nothing.
-            Event::ParticipantJoin { .. } | Event::ParticipantLeave { .. } | Event::Conference { .. } => {}
+            Event::ParticipantJoin { role: Role::Conference | Role::Consult } => {
+                let (Some(session), Some(agent)) = (session, agent) else { return };
+                let Some(visit) = self.visits.get_mut(&session) else { return };
+                visit.colleagues.insert(agent, at);
+                self.count_time(agent, at).open += 1;
+            }
+            // Requests to join count nothing; the customer joins by CONNECT.
+            Event::ParticipantJoin { role: Role::Customer } | Event::Conference { .. } => {}
             // Hold is part of handle time, and the representative's part
             // goes on through wrap-up; offers and declines count nothing;
             // a channel switch changes no state.
@@ -365,7 +391,15 @@ impl Batch {
     fn start_visit(&mut self, session: Uuid, queue: Uuid, at: OffsetDateTime) {
         self.visits.insert(
             session,
-            Visit { queue, visit_at: at, answered: false, agent: None, segment_at: None, finished_at: None },
+            Visit {
+                queue,
+                visit_at: at,
+                answered: false,
+                agent: None,
+                segment_at: None,
+                finished_at: None,
+                colleagues: HashMap::new(),
+            },
         );
         self.figures(at, queue, None).offered += 1;
         self.totals(queue).offered += 1;
@@ -389,6 +423,21 @@ impl Batch {
         let memo = self.count_time(agent, at);
         memo.open = (memo.open - 1).max(0);
         true
+    }
+
+    /// A colleague's part (conference or consult) ends: handled (with its
+    /// handle time) unless their desk was lost.
+    fn close_colleague(&mut self, session: Uuid, agent: Uuid, at: OffsetDateTime, handled: bool) {
+        let Some(visit) = self.visits.get_mut(&session) else { return };
+        let Some(joined) = visit.colleagues.remove(&agent) else { return };
+        let (queue, visit_at) = (visit.queue, visit.visit_at);
+        if handled {
+            let figures = self.figures(visit_at, queue, Some(agent));
+            figures.handled += 1;
+            figures.handle_seconds += seconds_between(joined, at);
+        }
+        let memo = self.count_time(agent, at);
+        memo.open = (memo.open - 1).max(0);
     }
 
     /// Counts the agent's time up to `at` as it was spent (handling, READY
@@ -506,7 +555,11 @@ impl Batch {
 
         let (mut ids, mut queues, mut visit_ats, mut answered, mut agents, mut segment_ats, mut finished_ats) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut colleagues = Vec::new();
         for (id, visit) in &self.visits {
+            let joined: HashMap<Uuid, f64> =
+                visit.colleagues.iter().map(|(agent, at)| (*agent, at.unix_timestamp_nanos() as f64 / 1e9)).collect();
+            colleagues.push(sqlx::types::Json(joined));
             ids.push(*id);
             queues.push(visit.queue);
             visit_ats.push(visit.visit_at);
@@ -516,18 +569,22 @@ impl Batch {
             finished_ats.push(visit.finished_at);
         }
         sqlx::query!(
-            "INSERT INTO metric_sessions AS s (help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at)
-             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bool[], $5::uuid[], $6::timestamptz[], $7::timestamptz[])
+            "INSERT INTO metric_sessions AS s (help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at,
+                    colleagues)
+             SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bool[], $5::uuid[], $6::timestamptz[], $7::timestamptz[],
+                    $8::jsonb[])
              ON CONFLICT (help_session_id) DO UPDATE SET
                 queue_id = EXCLUDED.queue_id, visit_at = EXCLUDED.visit_at, answered = EXCLUDED.answered,
-                agent_id = EXCLUDED.agent_id, segment_at = EXCLUDED.segment_at, finished_at = EXCLUDED.finished_at",
+                agent_id = EXCLUDED.agent_id, segment_at = EXCLUDED.segment_at, finished_at = EXCLUDED.finished_at,
+                colleagues = EXCLUDED.colleagues",
             &ids,
             &queues,
             &visit_ats,
             &answered,
             &agents as &[Option<Uuid>],
             &segment_ats as &[Option<OffsetDateTime>],
-            &finished_ats as &[Option<OffsetDateTime>]
+            &finished_ats as &[Option<OffsetDateTime>],
+            &colleagues as &[sqlx::types::Json<HashMap<Uuid, f64>>]
         )
         .execute(&mut **tx)
         .await?;
