@@ -710,7 +710,7 @@ test('the workspace: an offer rings in the background and is taken by keyboard; 
 
   // With four conversations and an offer ringing, the desk fits a 13-inch
   // laptop's screen without scrolling sideways (the README's screenshot).
-  const olga = await customer(browser, 'Olga Offer', 'Video');
+  const olga = await customer(browser, 'Olga Offer', 'Audio only');
   await expect(desk.getByTestId('offer').filter({ hasText: 'Olga Offer' })).toBeVisible();
   for (const size of [{ width: 1280, height: 800 }, { width: 1440, height: 900 }]) {
     await desk.setViewportSize(size);
@@ -718,6 +718,7 @@ test('the workspace: an offer rings in the background and is taken by keyboard; 
   }
   if (process.env.SCREENSHOTS) {
     await desk.setViewportSize({ width: 1280, height: 800 });
+    await desk.evaluate(() => window.scrollTo(0, 0));
     await desk.screenshot({ path: 'screenshots/desk.png' });
   }
   // D declines it (she is not offered to this desk again) and she leaves.

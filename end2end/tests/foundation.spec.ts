@@ -94,7 +94,7 @@ test('signing out ends the session', async ({ page }) => {
   await signIn(page, REP.email, REP.password);
   await expect(page).toHaveURL(/\/rep$/);
 
-  await page.locator('main').getByRole('button', { name: 'Sign out' }).click();
+  await page.locator('header.topbar').getByRole('button', { name: 'Sign out' }).click();
 
   await expect(page).toHaveURL(/\/login$/);
   const desk = await page.goto('/rep');

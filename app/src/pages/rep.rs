@@ -5,7 +5,6 @@ use leptos_meta::Title;
 
 use super::{every, failure};
 use super::guard::guarded;
-use super::layout::SignOut;
 use crate::access::Area;
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
@@ -119,9 +118,35 @@ fn DeskView(me: Me) -> impl IntoView {
         None => {}
     });
 
+    let me = StoredValue::new(me);
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Opening your desk…"</p> }>
+            {move || Suspend::new(async move {
+                match initial.await {
+                    Ok(desk) => {
+                        if controls.desk.get_untracked().is_none() {
+                            controls.desk.set(Some(desk));
+                            controls.received.set(now_ms());
+                        }
+                        view! { <DeskBody me=me.get_value() controls notice/> }.into_any()
+                    }
+                    Err(error) => failure(error),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The bar over the workspace: who is at the desk, their state with the
+/// controls to change it, and their channels.
+#[component]
+fn DeskBar(me: Me, controls: Controls) -> impl IntoView {
+    let desk = move || controls.desk.get();
+    let state = move || desk().map_or(AgentState::LoggedOut, |d| d.state);
+    let (reason, set_reason) = signal(NOT_READY_REASONS[0].to_owned());
     view! {
         <section class="card desk-head">
-            <div>
+            <div class="desk-who">
                 <h1>"Your desk"</h1>
                 <p class="muted">
                     <span data-testid="desk-name">{me.display_name.clone()}</span>
@@ -131,23 +156,43 @@ fn DeskView(me: Me) -> impl IntoView {
                     {me.email.clone()}
                 </p>
             </div>
-            <SignOut/>
+            <div class="desk-state">
+                <p>
+                    "You are "
+                    <strong data-testid="agent-state">
+                        {move || match state() {
+                            AgentState::Ready => "Ready".to_owned(),
+                            AgentState::NotReady => format!("Not ready ({})", desk().and_then(|d| d.reason).unwrap_or_default()),
+                            AgentState::LoggedOut => "Logged out".to_owned(),
+                        }}
+                    </strong>
+                </p>
+                <div class="row">
+                    <button
+                        type="button"
+                        disabled=move || state() == AgentState::Ready
+                        on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::Ready, reason: String::new() }); }
+                    >"Ready"</button>
+                    <select aria-label="Not ready reason" on:change=move |ev| set_reason.set(event_target_value(&ev))>
+                        {NOT_READY_REASONS.map(|r| view! { <option value=r>{r}</option> })}
+                    </select>
+                    <button
+                        type="button"
+                        class="secondary"
+                        on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::NotReady, reason: reason.get() }); }
+                    >"Not ready"</button>
+                    <button
+                        type="button"
+                        class="secondary"
+                        on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::LoggedOut, reason: String::new() }); }
+                    >"Log out of queues"</button>
+                </div>
+            </div>
+            <div class="seats" aria-label="Channels">
+                {move || desk().map(|d| d.channels).unwrap_or_default().into_iter().map(|seat| view! { <Seat seat controls/> }).collect_view()}
+            </div>
         </section>
         {move || controls.error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-        <Suspense fallback=|| view! { <p class="muted">"Opening your desk…"</p> }>
-            {move || Suspend::new(async move {
-                match initial.await {
-                    Ok(desk) => {
-                        if controls.desk.get_untracked().is_none() {
-                            controls.desk.set(Some(desk));
-                            controls.received.set(now_ms());
-                        }
-                        view! { <DeskBody controls notice/> }.into_any()
-                    }
-                    Err(error) => failure(error),
-                }
-            })}
-        </Suspense>
     }
 }
 
@@ -166,7 +211,7 @@ struct Workspace {
 }
 
 #[component]
-fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoView {
+fn DeskBody(me: Me, controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoView {
     let desk = move || controls.desk.get();
     let chosen = RwSignal::new(None::<HelpSessionId>);
     let open = Memo::new(move |_| {
@@ -195,49 +240,11 @@ fn DeskBody(controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoVi
         1 => "(1) Offer waiting · Desk".to_owned(),
         n => format!("({n}) Offers waiting · Desk"),
     };
-    let (reason, set_reason) = signal(NOT_READY_REASONS[0].to_owned());
-    let state = move || desk().map_or(AgentState::LoggedOut, |d| d.state);
     view! {
         <Title text=title/>
+        <DeskBar me controls/>
         <div class="workspace">
             <aside class="desk-side">
-                <section class="card">
-                    <h2>"State"</h2>
-                    <p>
-                        "You are "
-                        <strong data-testid="agent-state">
-                            {move || match state() {
-                                AgentState::Ready => "Ready".to_owned(),
-                                AgentState::NotReady => format!("Not ready ({})", desk().and_then(|d| d.reason).unwrap_or_default()),
-                                AgentState::LoggedOut => "Logged out".to_owned(),
-                            }}
-                        </strong>
-                    </p>
-                    <div class="row">
-                        <button
-                            type="button"
-                            disabled=move || state() == AgentState::Ready
-                            on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::Ready, reason: String::new() }); }
-                        >"Ready"</button>
-                        <select aria-label="Not ready reason" on:change=move |ev| set_reason.set(event_target_value(&ev))>
-                            {NOT_READY_REASONS.map(|r| view! { <option value=r>{r}</option> })}
-                        </select>
-                        <button
-                            type="button"
-                            class="secondary"
-                            on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::NotReady, reason: reason.get() }); }
-                        >"Not ready"</button>
-                        <button
-                            type="button"
-                            class="secondary"
-                            on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::LoggedOut, reason: String::new() }); }
-                        >"Log out of queues"</button>
-                    </div>
-                    <div class="seats">
-                        {move || desk().map(|d| d.channels).unwrap_or_default().into_iter().map(|seat| view! { <Seat seat controls/> }).collect_view()}
-                    </div>
-                </section>
-
                 <section class="card">
                     <h2>"Offers"</h2>
                     <NotificationSetting/>
@@ -506,23 +513,25 @@ fn Offer(offer: OfferCard, first: bool, controls: Controls, chosen: RwSignal<Opt
     };
     view! {
         <article class="offer" data-testid="offer">
-            <h3>{offer.customer_name.clone()}</h3>
-            <p>{offer.reason.clone()}</p>
+            <div class="offer-top">
+                <h3>{offer.customer_name.clone()}</h3>
+                <span class="muted">"Accept within " <strong data-testid="countdown">{left}</strong> " s"</span>
+            </div>
             <p class="muted">
                 {format!("{} · {} · waited {} s", offer.channel.label(), offer.queue, offer.waited_seconds)}
             </p>
+            <p class="reason">{offer.reason.clone()}</p>
             {offer.transferred.clone().map(|handover| view! { <HandoverNote handover/> })}
             {offer.join_with.clone().map(|asker| view! {
                 <p class="notice" data-testid="join-request">{format!("{asker} asks you to join this conversation.")}</p>
             })}
-            <p>"Accept within " <strong data-testid="countdown">{left}</strong> " s"</p>
             <div class="row">
                 <button type="button" aria-keyshortcuts=first.then_some("A")
                     on:click=move |_| { chosen.set(Some(id)); controls.accept.dispatch(AcceptOffer { help_session: id }); }>"Accept"</button>
                 <button type="button" class="secondary" aria-keyshortcuts=first.then_some("D")
                     on:click=move |_| { controls.decline.dispatch(DeclineOffer { help_session: id }); }>"Decline"</button>
+                {first.then(|| view! { <span class="muted keys" title="Keys: A accepts, D declines (when not typing)">"keys " <kbd>"A"</kbd> " " <kbd>"D"</kbd></span> })}
             </div>
-            {first.then(|| view! { <p class="muted keys">"Keys: " <kbd>"A"</kbd> " accept · " <kbd>"D"</kbd> " decline"</p> })}
         </article>
     }
 }
