@@ -27,7 +27,8 @@ test:
 
 ## bench: the engine through the server against its own SQL run bare by
 ## pgbench, live positions for 10,000 waiting pages on one and two servers,
-## the metrics dashboard, and Accept to the first video frame of a call
+## the metrics dashboard, Accept to the first video frame of a call and of a
+## colleague joining, and the CPU of a customer's page in a three-party call
 ## (prints figures)
 bench:
 	scripts/install-tools --test

@@ -498,6 +498,7 @@ test('a conference: three-way media and chat, and the owner leaves it to the oth
   await expect(offer.getByTestId('join-request')).toContainText('Cora Call asks you to join');
   await accept(tess, 'Cleo Conference');
   await expect(card.getByTestId('others')).toHaveText('With Tess Transfer (colleague)');
+  await expect(cleo.getByTestId('matched')).toHaveText("You're talking with Cora and Tess");
 
   // Every pair flows both ways.
   const cora = await me(desk, session);
@@ -516,6 +517,7 @@ test('a conference: three-way media and chat, and the owner leaves it to the oth
   await tessCard.getByPlaceholder('Write a message').fill('Tess here, from billing.');
   await tessCard.getByRole('button', { name: 'Send' }).click();
   await expect(cleo.getByTestId('chat')).toContainText('Tess here, from billing.');
+  await expect(cleo.getByTestId('chat-message').filter({ hasText: 'Tess here' }).locator('.meta')).toContainText('Tess · Colleague');
   await expect(card.getByTestId('chat')).toContainText('Tess here, from billing.');
 
   // The owner leaves: Tess owns the conversation, the customer and Tess

@@ -415,13 +415,7 @@ impl Batch {
         }
         let (Some(agent), Some(segment_at)) = (visit.agent.take(), visit.segment_at.take()) else { return false };
         let (queue, visit_at) = (visit.queue, visit.visit_at);
-        if handled {
-            let figures = self.figures(visit_at, queue, Some(agent));
-            figures.handled += 1;
-            figures.handle_seconds += seconds_between(segment_at, at);
-        }
-        let memo = self.count_time(agent, at);
-        memo.open = (memo.open - 1).max(0);
+        self.end_part(queue, visit_at, agent, segment_at..at, handled);
         true
     }
 
@@ -431,12 +425,18 @@ impl Batch {
         let Some(visit) = self.visits.get_mut(&session) else { return };
         let Some(joined) = visit.colleagues.remove(&agent) else { return };
         let (queue, visit_at) = (visit.queue, visit.visit_at);
+        self.end_part(queue, visit_at, agent, joined..at, handled);
+    }
+
+    /// Counts a part that lasted `part` as handled (or not) in the visit's
+    /// bucket, and the representative as handling one session fewer.
+    fn end_part(&mut self, queue: Uuid, visit_at: OffsetDateTime, agent: Uuid, part: std::ops::Range<OffsetDateTime>, handled: bool) {
         if handled {
             let figures = self.figures(visit_at, queue, Some(agent));
             figures.handled += 1;
-            figures.handle_seconds += seconds_between(joined, at);
+            figures.handle_seconds += seconds_between(part.start, part.end);
         }
-        let memo = self.count_time(agent, at);
+        let memo = self.count_time(agent, part.end);
         memo.open = (memo.open - 1).max(0);
     }
 
