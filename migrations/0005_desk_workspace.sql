@@ -9,6 +9,8 @@ ALTER TABLE messages
         CHECK (role IN ('customer', 'agent', 'conference', 'consult'));
 UPDATE messages m SET role = 'agent', representative_id = h.agent_id
   FROM help_sessions h WHERE h.id = m.help_session_id AND m.from_agent;
+-- Said now by representative_id.
+ALTER TABLE messages DROP COLUMN from_agent;
 
 -- "Earlier help sessions" of the customer on the desk.
 CREATE INDEX help_sessions_phone_idx ON help_sessions (phone, entered_at DESC) WHERE phone IS NOT NULL;

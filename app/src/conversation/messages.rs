@@ -30,17 +30,15 @@ pub async fn post_message(
     }
     crate::text::check("A message", body, crate::text::Shape::Lines)?;
     let id = sqlx::query_scalar!(
-        r#"INSERT INTO messages (help_session_id, from_agent, author, body, reply_to, representative_id, role)
-           SELECT h.id, $2, CASE WHEN $2 THEN r.display_name ELSE h.customer_name END, $3, $4, r.id,
-                  coalesce(p.role, 'customer')
-             FROM help_sessions h LEFT JOIN representatives r ON r.id = $5
-             LEFT JOIN participants p ON p.help_session_id = h.id AND p.representative_id = $5 AND p.left_at IS NULL
+        r#"INSERT INTO messages (help_session_id, author, body, reply_to, representative_id, role)
+           SELECT h.id, coalesce(r.display_name, h.customer_name), $2, $3, r.id, coalesce(p.role, 'customer')
+             FROM help_sessions h LEFT JOIN representatives r ON r.id = $4
+             LEFT JOIN participants p ON p.help_session_id = h.id AND p.representative_id = $4 AND p.left_at IS NULL
             WHERE h.id = $1 AND h.status IN ('active', 'on_hold')
-              AND ($4::bigint IS NULL
-                   OR EXISTS (SELECT 1 FROM messages m WHERE m.id = $4 AND m.help_session_id = $1))
+              AND ($3::bigint IS NULL
+                   OR EXISTS (SELECT 1 FROM messages m WHERE m.id = $3 AND m.help_session_id = $1))
            RETURNING id"#,
         help_session.uuid(),
-        from.is_agent(),
         body,
         reply_to,
         match from {

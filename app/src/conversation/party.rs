@@ -18,10 +18,6 @@ pub enum Side {
 }
 
 impl Side {
-    pub fn is_agent(self) -> bool {
-        matches!(self, Side::Agent(_))
-    }
-
     /// How signaling addresses this participant: `customer`, or the
     /// representative's id.
     pub fn key(self) -> String {
