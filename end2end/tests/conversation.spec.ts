@@ -557,6 +557,9 @@ test('a warm transfer: the representatives consult while the customer hears noth
   await choose(card, 'warm-target', 'Tess Transfer');
   await card.getByTestId('warm-send').click();
   await expect(wendy.getByTestId('on-hold')).toBeVisible();
+  await expect(tess.getByTestId('offer').filter({ hasText: 'Wendy Warm' }).getByTestId('join-request')).toContainText(
+    'Cora Call asks you to take this customer over',
+  );
   await accept(tess, 'Wendy Warm');
   await expect(card.getByRole('button', { name: 'Complete transfer to Tess Transfer' })).toBeEnabled();
 

@@ -351,7 +351,7 @@ async fn a_colleague_joins_holds_keep_the_representatives_talking_and_the_owner_
 
     conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await.unwrap();
     let asked = app::desk::snapshot::desk(&pool, cara).await.unwrap().offers;
-    assert_eq!(asked[0].join_with.as_deref(), Some("Ann"));
+    assert_eq!(asked[0].join_with.as_ref().map(|j| (j.asker.as_str(), j.warm)), Some(("Ann", false)));
     assert!(matches!(conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await, Err(AppError::Conflict(_))));
     offers::accept(&engine, cara, xena).await.unwrap();
     assert_eq!(seats(&pool, cara).await, (1, 1, 0), "the colleague's seat is taken");
@@ -542,6 +542,31 @@ async fn a_warm_transfer_consults_on_hold_then_completes_cancels_or_falls_back(p
     control::end(&engine, yuri, EndedBy::Agent).await.unwrap();
     let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(yuri).fetch_one(&pool).await.unwrap();
     assert_eq!((owner, status_of(&pool, yuri).await.as_str()), (cara, "active"));
+}
+
+/// A warm transfer to a queue: its next available member is asked (the
+/// offer says to take the customer over), and once they have, the customer
+/// is that queue's: a lost desk sends them back to its line.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_warm_transfer_to_a_queue_leaves_the_customer_in_that_queue(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let sales = common::add_queue(&pool, "Sales", "push", "longest_idle").await;
+    let billing = common::add_queue(&pool, "Billing", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", sales).await;
+    let cara = agent(&pool, "Cara", billing).await;
+    ready(&engine, ann).await;
+    ready(&engine, cara).await;
+    let xena = talking(&engine, sales, ann, "Xena").await;
+    conference::invite(&engine, ann, xena, Target::Queue(billing), Joining::WarmTransfer { max_transfers: 5 }).await.unwrap();
+    let asked = app::desk::snapshot::desk(&pool, cara).await.unwrap().offers;
+    assert_eq!(asked[0].join_with.as_ref().map(|j| (j.asker.as_str(), j.warm)), Some(("Ann", true)));
+    offers::accept(&engine, cara, xena).await.unwrap();
+    conference::complete(&engine, ann, xena).await.unwrap();
+    let queue: QueueId = sqlx::query_scalar("SELECT queue_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    assert_eq!(queue, billing);
+    agents::hand_back(&engine, cara, "Lost").await.unwrap();
+    assert_eq!(line_of(&pool, billing).await, ["Xena"]);
+    assert!(line_of(&pool, sales).await.is_empty());
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]

@@ -38,9 +38,17 @@ pub struct OfferCard {
     pub expires_in_ms: i64,
     /// Set when the customer was transferred here.
     pub transferred: Option<Handover>,
-    /// Set when this is a request to join a conversation in progress: who
-    /// asked.
-    pub join_with: Option<String>,
+    /// Set when this is a request to join a conversation in progress.
+    pub join_with: Option<JoinRequest>,
+}
+
+/// A colleague's request to join their conversation: who asked, and
+/// whether to take the customer over (a warm transfer: the two talk first
+/// while the customer waits on hold) or to take part (a conference).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub asker: String,
+    pub warm: bool,
 }
 
 /// A warm transfer under way: the colleague asked, and whether they joined

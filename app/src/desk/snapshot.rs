@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 
 use super::{
-    ChannelSeat, CustomerCard, Desk, EarlierSession, Handover, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
+    ChannelSeat, CustomerCard, Desk, EarlierSession, Handover, JoinRequest, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
     TransferChoices, WarmTransfer,
 };
 use crate::conversation::roles::Role;
@@ -48,7 +48,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                   extract(epoch FROM now() - h.entered_at)::bigint AS "waited!",
                   (extract(epoch FROM o.expires_at - now()) * 1000)::bigint AS "expires_in_ms!",
                   t.display_name AS "transferred_by?", o.transfer_from IS NOT NULL AS "by_name!", h.transfer_note,
-                  a.display_name AS "asked_by?"
+                  a.display_name AS "asked_by?", o.joins = 'consult' AS "warm?"
              FROM offers o JOIN help_sessions h ON h.id = o.help_session_id JOIN queues q ON q.id = o.queue_id
              LEFT JOIN representatives t ON t.id = h.transferred_by
              LEFT JOIN representatives a ON a.id = o.transfer_from AND o.joins IS NOT NULL
@@ -71,7 +71,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                 .transferred_by
                 .filter(|_| row.asked_by.is_none())
                 .map(|by| Handover { by, by_name: row.by_name, note: row.transfer_note }),
-            join_with: row.asked_by,
+            join_with: row.asked_by.map(|asker| JoinRequest { asker, warm: row.warm.unwrap_or(false) }),
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;

@@ -327,14 +327,28 @@ pub(super) async fn promote(
     else {
         return Ok(None);
     };
-    sqlx::query!("UPDATE help_sessions SET agent_id = $2 WHERE id = $1", help_session.uuid(), next.uuid())
-        .execute(&mut **tx)
-        .await?;
+    take_over(tx, help_session, next).await?;
     if held {
         seats::change(tx, next, channel, Change::Hold).await?;
     }
     log(tx, about.by(next), Event::ParticipantJoin { role: Role::Agent }).await?;
     Ok(Some(next))
+}
+
+/// `owner` owns the conversation now, in the queue they joined it from (a
+/// warm transfer to Billing leaves the customer Billing's: theirs to
+/// requeue to if that desk is lost).
+async fn take_over(tx: &mut Tx, help_session: HelpSessionId, owner: AgentId) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE help_sessions h SET agent_id = $2, queue_id = p.queue_id
+           FROM participants p
+          WHERE h.id = $1 AND p.help_session_id = $1 AND p.representative_id = $2 AND p.left_at IS NULL",
+        help_session.uuid(),
+        owner.uuid()
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The representatives in the conversation now, with their roles (read
@@ -424,11 +438,10 @@ async fn complete_once(engine: &Engine, agent: AgentId, help_session: HelpSessio
     )
     .execute(&mut *tx)
     .await?;
+    take_over(&mut tx, help_session, consult).await?;
     sqlx::query!(
-        "UPDATE help_sessions SET agent_id = $2, transfers = transfers + 1, transferred_by = $3, transfer_note = NULL
-          WHERE id = $1",
+        "UPDATE help_sessions SET transfers = transfers + 1, transferred_by = $2, transfer_note = NULL WHERE id = $1",
         help_session.uuid(),
-        consult.uuid(),
         agent.uuid()
     )
     .execute(&mut *tx)

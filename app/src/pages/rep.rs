@@ -10,7 +10,7 @@ use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::desk::ring::{self, Permission};
 use crate::desk::{
-    earlier_sessions, open_desk, transfer_targets, EarlierSession, AcceptOffer, AddColleague, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
+    earlier_sessions, open_desk, transfer_targets, EarlierSession, JoinRequest, AcceptOffer, AddColleague, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
     LeaveConversation, FinishWarmTransfer, NextCustomer, OfferCard, PastConversation, Resume, SetChannel, SetState, TransferCustomer, WrapUp, DISPOSITIONS,
     NOT_READY_REASONS,
 };
@@ -339,7 +339,11 @@ fn ringing(offers: Memo<Vec<OfferCard>>) {
         ring::ringing(!offers.is_empty());
         for offer in &offers {
             if known.with_value(|known| !known.contains(&offer.help_session_id)) {
-                let what = if offer.join_with.is_some() { "Asked to join" } else { "Offer" };
+                let what = match &offer.join_with {
+                    Some(JoinRequest { warm: true, .. }) => "Asked to take over",
+                    Some(JoinRequest { warm: false, .. }) => "Asked to join",
+                    None => "Offer",
+                };
                 ring::notify_offer(
                     &format!("{what}: {}", offer.customer_name),
                     &format!("{} · {} · {}", offer.channel.label(), offer.queue, offer.reason),
@@ -522,8 +526,14 @@ fn Offer(offer: OfferCard, first: bool, controls: Controls, chosen: RwSignal<Opt
             </p>
             <p class="reason">{offer.reason.clone()}</p>
             {offer.transferred.clone().map(|handover| view! { <HandoverNote handover/> })}
-            {offer.join_with.clone().map(|asker| view! {
-                <p class="notice" data-testid="join-request">{format!("{asker} asks you to join this conversation.")}</p>
+            {offer.join_with.clone().map(|JoinRequest { asker, warm }| view! {
+                <p class="notice" data-testid="join-request">
+                    {if warm {
+                        format!("{asker} asks you to take this customer over: you talk first while the customer waits on hold.")
+                    } else {
+                        format!("{asker} asks you to join this conversation.")
+                    }}
+                </p>
             })}
             <div class="row">
                 <button type="button" aria-keyshortcuts=first.then_some("A")
