@@ -21,7 +21,7 @@ use app::conversation::signaling::peers;
 use app::engine::conference::Joining;
 use app::engine::{agents, conference, Engine};
 use app::error::AppError;
-use app::states::{AgentId, HelpSessionId, QueueId};
+use app::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
 use sqlx::PgPool;
 
 /// A customer who entered `queue` and is talking with `agent` (READY, and
@@ -595,4 +595,45 @@ async fn only_the_owner_ends_a_conference_for_everyone(pool: PgPool) {
     let ended = app.call(&ann.client, "desk/end", &[("help_session", id.as_str())]).await;
     assert_eq!(ended.status(), reqwest::StatusCode::OK);
     assert_eq!(status_of(&pool, xena).await, "wrap_up");
+}
+
+/// Beside a conversation the desk shows the customer's earlier help
+/// sessions: the others with the same phone number, newest first, with who
+/// served them and how it ended; none for a customer who gave no number.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn the_desk_shows_a_customers_earlier_help_sessions_by_phone(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let sales = common::add_queue(&pool, "Sales", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", sales).await;
+    ready(&engine, ann).await;
+    let call = |name: &str, phone: &str| line::NewRequest {
+        queue_id: sales,
+        customer_name: name.into(),
+        reason: format!("{name} needs help"),
+        channel: app::queue::Channel::Audio,
+        phone: Some(phone.into()),
+        priority: 0,
+    };
+    // Yesterday's call, served and recorded; a stranger's with another number.
+    let before = line::enter(&engine, call("Xena", "+14155550100")).await.unwrap();
+    offers::accept(&engine, ann, before).await.unwrap();
+    control::end(&engine, before, EndedBy::Customer).await.unwrap();
+    control::wrap_up(&engine, ann, before, "Resolved", "Refund sent").await.unwrap();
+    let stranger = line::enter(&engine, call("Yuri", "+14155550199")).await.unwrap();
+    offers::accept(&engine, ann, stranger).await.unwrap();
+    control::end(&engine, stranger, EndedBy::Customer).await.unwrap();
+    control::wrap_up(&engine, ann, stranger, "Resolved", "").await.unwrap();
+
+    let now = line::enter(&engine, call("Xena", "+14155550100")).await.unwrap();
+    offers::accept(&engine, ann, now).await.unwrap();
+    let earlier = app::desk::snapshot::earlier_sessions(&pool, now).await.unwrap();
+    let seen: Vec<_> = earlier
+        .iter()
+        .map(|e| (e.help_session_id, e.status, e.representatives.clone(), e.disposition.as_deref(), e.note.as_deref()))
+        .collect();
+    assert_eq!(seen, [(before, HelpStatus::Completed, vec!["Ann".to_owned()], Some("Resolved"), Some("Refund sent"))]);
+    control::end(&engine, now, EndedBy::Customer).await.unwrap();
+    control::wrap_up(&engine, ann, now, "Resolved", "").await.unwrap();
+    let nobody = talking(&engine, sales, ann, "Zoe").await;
+    assert!(app::desk::snapshot::earlier_sessions(&pool, nobody).await.unwrap().is_empty());
 }
