@@ -599,11 +599,12 @@ test('a transfer to a colleague who does not answer: the customer is back at the
   test.setTimeout(120_000);
   await openDesk(desk);
   const tess = await secondDesk(browser);
-  await tess.getByRole('button', { name: 'Ready', exact: true }).click();
-  await expect(tess.getByTestId('agent-state')).toHaveText('Ready');
 
   const rhea = await customer(browser, 'Rhea Rona', 'Chat');
   await accept(desk, 'Rhea Rona');
+  // Ready only now, so Rhea was offered to Cora alone.
+  await tess.getByRole('button', { name: 'Ready', exact: true }).click();
+  await expect(tess.getByTestId('agent-state')).toHaveText('Ready');
   const card = desk.getByTestId('my-customer').filter({ hasText: 'Rhea Rona' });
   await card.getByTestId('transfer-open').click();
   await choose(card, 'transfer-target', 'Tess Transfer');
