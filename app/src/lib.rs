@@ -23,6 +23,7 @@ pub mod queue;
 pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod supervision;
 pub mod states;
 pub mod text;
 

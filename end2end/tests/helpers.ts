@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
 /** Adds a representative with the command line (they join "General"). */
-export function addRepresentative(who: { email: string; name: string; password: string }) {
+export function addRepresentative(who: { email: string; name: string; password: string }, role = 'agent') {
   execFileSync(
     path.resolve(__dirname, '../../target/debug/switchboard'),
-    ['user', 'add', '--email', who.email, '--name', who.name, '--role', 'agent'],
+    ['user', 'add', '--email', who.email, '--name', who.name, '--role', role],
     { input: `${who.password}\n`, env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL, RUST_LOG: 'warn' } },
   );
 }

@@ -47,7 +47,7 @@ const PAGES: &[(&str, [u16; 5])] = &[
 const ENDPOINTS: &[(&str, [u16; 5])] = &[
     ("me", [OK, OK, OK, OK, OK]),
     ("people/list", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
-    ("people/team", [UNAUTHORIZED, FORBIDDEN, OK, OK, UNAUTHORIZED]),
+    ("supervisor/wallboard", [UNAUTHORIZED, FORBIDDEN, OK, OK, UNAUTHORIZED]),
     ("people/add", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     ("people/role", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     ("people/disabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
@@ -65,12 +65,22 @@ const ENDPOINTS: &[(&str, [u16; 5])] = &[
 const SOCKETS: &[(&str, bool, [u16; 5])] = &[
     ("/ws/rep", false, [UNAUTHORIZED, UPGRADED, UPGRADED, UPGRADED, UNAUTHORIZED]),
     ("/ws/admin", false, [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, UPGRADED, UNAUTHORIZED]),
+    ("/ws/supervisor", false, [UNAUTHORIZED, FORBIDDEN, UPGRADED, UPGRADED, UNAUTHORIZED]),
     // Another site's page opening a socket with the person's cookie (which
     // would log an agent in): refused whoever they are.
     ("/ws/rep", true, [FORBIDDEN; 5]),
     ("/ws/admin", true, [FORBIDDEN; 5]),
+    ("/ws/supervisor", true, [FORBIDDEN; 5]),
     ("/ws/customer", true, [FORBIDDEN; 5]),
 ];
+
+/// What `request` answers; a request left unanswered fails the test with
+/// its name rather than hanging it.
+async fn answered<T>(request: &str, answer: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), answer)
+        .await
+        .unwrap_or_else(|_| panic!("{request}: no answer within 30 s"))
+}
 
 /// A client for `who`, and its session cookie for sockets.
 async fn client_for(app: &TestApp, who: Who) -> (Client, Option<String>) {
@@ -112,7 +122,7 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
             if let Some(cookie) = &cookie {
                 headers.push(("cookie", cookie.as_str()));
             }
-            let status = match app.socket(path, &headers).await {
+            let status = match answered(&format!("{who:?} socket {path}"), app.socket(path, &headers)).await {
                 Ok(_) => UPGRADED,
                 Err(status) => status,
             };
@@ -123,7 +133,7 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
         }
 
         for (path, expected) in PAGES {
-            let status = client.get(app.url(path)).send().await.unwrap().status();
+            let status = answered(&format!("{who:?} GET {path}"), client.get(app.url(path)).send()).await.unwrap().status();
             if status.as_u16() != expected[column] {
                 failures.push(format!("{who:?} GET {path}: {status}, expected {}", expected[column]));
             }
@@ -144,7 +154,7 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
                 "desk/channel" => vec![("channel", "chat"), ("ready", "false")],
                 _ => vec![],
             };
-            let status = app.call(&client, endpoint, &form).await.status();
+            let status = answered(&format!("{who:?} POST /api/{endpoint}"), app.call(&client, endpoint, &form)).await.status();
             if status.as_u16() != expected[column] {
                 failures.push(format!("{who:?} POST /api/{endpoint}: {status}, expected {}", expected[column]));
             }

@@ -43,7 +43,7 @@ fn Dashboard() -> impl IntoView {
 }
 
 /// A duration for people: "45 s", "6 min 5 s", "1 h 2 min".
-fn human(seconds: Option<f64>) -> String {
+pub(super) fn human(seconds: Option<f64>) -> String {
     let Some(seconds) = seconds else { return "n/a".into() };
     let whole = seconds.round() as i64;
     match whole {
@@ -53,7 +53,7 @@ fn human(seconds: Option<f64>) -> String {
     }
 }
 
-fn shown_percent(value: Option<f64>) -> String {
+pub(super) fn shown_percent(value: Option<f64>) -> String {
     match value {
         Some(_) => format!("{}%", percent(value)),
         None => "n/a".into(),

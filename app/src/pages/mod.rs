@@ -66,3 +66,13 @@ pub fn every(period: std::time::Duration, tick: impl Fn() + Clone + 'static) {
         }
     });
 }
+
+/// "3:05" (minutes and seconds), "1:02:05" past an hour.
+pub fn clock_text(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    if seconds >= 3600 {
+        format!("{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
+    } else {
+        format!("{}:{:02}", seconds / 60, seconds % 60)
+    }
+}

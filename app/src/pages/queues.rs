@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::failure;
 use super::guard::guarded;
 use crate::access::Area;
-use crate::model::Person;
+use crate::model::{Person, Role};
 use crate::people::list_people;
 use crate::queue::{list_queues, Channel, QueueWithMembers, RoutingMode, SaveQueue, Strategy, WhenNobody};
 
@@ -72,6 +72,12 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
     let nobody_message = RwSignal::new(q.nobody_message);
     let auto_join = RwSignal::new(q.auto_join);
     let members = RwSignal::new(existing.as_ref().map(|q| q.members.clone()).unwrap_or_default());
+    let supervisors = RwSignal::new(existing.as_ref().map(|q| q.supervisors.clone()).unwrap_or_default());
+    let optional = |value: Option<i32>| RwSignal::new(value.map(|n| n.to_string()).unwrap_or_default());
+    let wait_amber = optional(q.thresholds.wait_amber_seconds);
+    let wait_red = optional(q.thresholds.wait_red_seconds);
+    let level_amber = optional(q.thresholds.level_amber_percent);
+    let level_red = optional(q.thresholds.level_red_percent);
     let local_error = RwSignal::new(None::<String>);
 
     let number = |field: &str, raw: String, required: bool| -> Result<Option<i32>, String> {
@@ -98,6 +104,11 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                 nobody_message: nobody_message.get(),
                 auto_join: auto_join.get(),
                 members: members.get(),
+                supervisors: supervisors.get(),
+                wait_amber_seconds: number("Longest wait amber", wait_amber.get(), false)?,
+                wait_red_seconds: number("Longest wait red", wait_red.get(), false)?,
+                level_amber_percent: number("Service level amber", level_amber.get(), false)?,
+                level_red_percent: number("Service level red", level_red.get(), false)?,
             })
         })();
         match parsed {
@@ -168,7 +179,7 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                     <input type="checkbox" prop:checked=move || auto_join.get() on:change=move |ev| auto_join.set(event_target_checked(&ev))/>
                     "New representatives join automatically"
                 </label>
-                {people.into_iter().map(|person| {
+                {people.iter().map(|person| {
                     let person_id: Uuid = person.id;
                     view! {
                         <label class="choice">
@@ -189,6 +200,35 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                     }
                 }).collect_view()}
             </fieldset>
+            <fieldset class="channels">
+                <legend>"Supervisors"</legend>
+                {people.iter().filter(|person| person.role >= Role::Supervisor && !person.disabled).map(|person| {
+                    let person_id: Uuid = person.id;
+                    view! {
+                        <label class="choice">
+                            <input
+                                type="checkbox"
+                                aria-label=format!("{} supervises this queue", person.display_name)
+                                prop:checked=move || supervisors.get().contains(&person_id)
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    supervisors.update(|list| {
+                                        list.retain(|m| *m != person_id);
+                                        if on { list.push(person_id) }
+                                    });
+                                }
+                            />
+                            {person.display_name.clone()}
+                        </label>
+                    }
+                }).collect_view()}
+            </fieldset>
+            <div class="grid-form thresholds">
+                <label>"Longest wait amber after (s)"<input type="number" min="1" prop:value=move || wait_amber.get() on:input=text(wait_amber)/></label>
+                <label>"Longest wait red after (s)"<input type="number" min="1" prop:value=move || wait_red.get() on:input=text(wait_red)/></label>
+                <label>"Service level amber under (%)"<input type="number" min="1" max="100" prop:value=move || level_amber.get() on:input=text(level_amber)/></label>
+                <label>"Service level red under (%)"<input type="number" min="1" max="100" prop:value=move || level_red.get() on:input=text(level_red)/></label>
+            </div>
             {move || local_error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
             <p><button type="button" on:click=submit disabled=move || save.pending().get()>{if id.is_some() { "Save" } else { "Create queue" }}</button></p>
         </section>

@@ -3,7 +3,7 @@ use std::collections::{HashMap, HashSet};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{every, failure};
+use super::{clock_text, every, failure};
 use super::guard::guarded;
 use crate::access::Area;
 use crate::conversation::chat::Chat;
@@ -412,16 +412,6 @@ fn NotificationSetting() -> impl IntoView {
             <p class="muted">"Desktop notifications are blocked for this site; offers still ring and show in the tab's title."</p>
         }.into_any(),
         Permission::Granted | Permission::Unsupported => ().into_any(),
-    }
-}
-
-/// "3:05": minutes and seconds.
-fn clock_text(seconds: i64) -> String {
-    let seconds = seconds.max(0);
-    if seconds >= 3600 {
-        format!("{}:{:02}:{:02}", seconds / 3600, seconds / 60 % 60, seconds % 60)
-    } else {
-        format!("{}:{:02}", seconds / 60, seconds % 60)
     }
 }
 

@@ -17,13 +17,6 @@ pub async fn list_people() -> Result<Vec<Person>, AppError> {
     repo::list(&state.pool, true).await
 }
 
-/// The active team, for supervisors' overview. Supervisors and admins.
-#[server(prefix = "/api", endpoint = "people/team")]
-pub async fn team() -> Result<Vec<Person>, AppError> {
-    let (_, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
-    repo::list(&state.pool, false).await
-}
-
 /// Adds a representative who can sign in at once. 409 if the email is taken.
 #[server(prefix = "/api", endpoint = "people/add")]
 pub async fn add_person(

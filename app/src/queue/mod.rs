@@ -159,6 +159,100 @@ impl WhenNobody {
 
 crate::states::sql_text!(WhenNobody);
 
+/// How a figure on the wallboard stands against its queue's thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Alert {
+    Normal,
+    Amber,
+    Red,
+}
+
+impl Alert {
+    /// The CSS class the wallboard gives it.
+    pub fn class(self) -> &'static str {
+        match self {
+            Alert::Normal => "normal",
+            Alert::Amber => "amber",
+            Alert::Red => "red",
+        }
+    }
+}
+
+/// When the wallboard turns a queue's longest wait (past so many seconds)
+/// and its service level today (under so many percent) amber, then red.
+/// `None`: that colour never shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Thresholds {
+    pub wait_amber_seconds: Option<i32>,
+    pub wait_red_seconds: Option<i32>,
+    pub level_amber_percent: Option<i32>,
+    pub level_red_percent: Option<i32>,
+}
+
+impl Thresholds {
+    /// Checks an admin's thresholds: in range, and red past amber.
+    pub fn parse(
+        wait_amber_seconds: Option<i32>,
+        wait_red_seconds: Option<i32>,
+        level_amber_percent: Option<i32>,
+        level_red_percent: Option<i32>,
+    ) -> Result<Self, AppError> {
+        let seconds = |field: &str, value: Option<i32>| match value {
+            Some(v) if !(1..=86_400).contains(&v) => {
+                Err(AppError::invalid(format!("{field} must be between 1 and 86400 seconds (or empty).")))
+            }
+            _ => Ok(value),
+        };
+        let percent = |field: &str, value: Option<i32>| match value {
+            Some(v) if !(1..=100).contains(&v) => Err(AppError::invalid(format!("{field} must be between 1 and 100 % (or empty)."))),
+            _ => Ok(value),
+        };
+        let thresholds = Self {
+            wait_amber_seconds: seconds("Longest wait amber", wait_amber_seconds)?,
+            wait_red_seconds: seconds("Longest wait red", wait_red_seconds)?,
+            level_amber_percent: percent("Service level amber", level_amber_percent)?,
+            level_red_percent: percent("Service level red", level_red_percent)?,
+        };
+        if let (Some(amber), Some(red)) = (thresholds.wait_amber_seconds, thresholds.wait_red_seconds) {
+            if red < amber {
+                return Err(AppError::invalid("The longest wait turns red after it turns amber: red must be at least amber."));
+            }
+        }
+        if let (Some(amber), Some(red)) = (thresholds.level_amber_percent, thresholds.level_red_percent) {
+            if red > amber {
+                return Err(AppError::invalid("The service level turns red below amber: red must be at most amber."));
+            }
+        }
+        Ok(thresholds)
+    }
+
+    /// The longest wait now, against the wait thresholds.
+    pub fn wait(&self, seconds: Option<f64>) -> Alert {
+        let past = |limit: Option<i32>| seconds.zip(limit).is_some_and(|(s, limit)| s > f64::from(limit));
+        if past(self.wait_red_seconds) {
+            Alert::Red
+        } else if past(self.wait_amber_seconds) {
+            Alert::Amber
+        } else {
+            Alert::Normal
+        }
+    }
+
+    /// The service level today (a fraction; none before anyone counted),
+    /// against the level thresholds.
+    pub fn level(&self, level: Option<f64>) -> Alert {
+        let under = |limit: Option<i32>| level.zip(limit).is_some_and(|(l, limit)| l * 100.0 < f64::from(limit));
+        if under(self.level_red_percent) {
+            Alert::Red
+        } else if under(self.level_amber_percent) {
+            Alert::Amber
+        } else {
+            Alert::Normal
+        }
+    }
+}
+
 /// A queue: its id and every setting of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Queue {
@@ -183,6 +277,7 @@ pub struct QueueSettings {
     pub when_nobody: WhenNobody,
     pub nobody_message: String,
     pub auto_join: bool,
+    pub thresholds: Thresholds,
 }
 
 /// The settings a new queue starts with (the database's defaults).
@@ -201,6 +296,7 @@ impl Default for QueueSettings {
             when_nobody: WhenNobody::Refuse,
             nobody_message: "Nobody is available right now. Leave your number and we will call you back.".into(),
             auto_join: false,
+            thresholds: Thresholds::default(),
         }
     }
 }
@@ -229,6 +325,7 @@ impl QueueSettings {
         when_nobody: &str,
         nobody_message: &str,
         auto_join: bool,
+        thresholds: Thresholds,
     ) -> Result<Self, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 {
@@ -265,15 +362,18 @@ impl QueueSettings {
             when_nobody: WhenNobody::parse(when_nobody)?,
             nobody_message: message.to_owned(),
             auto_join,
+            thresholds,
         })
     }
 }
 
-/// A queue as the admin edits it: its settings and who serves it.
+/// A queue as the admin edits it: its settings, who serves it and who
+/// supervises it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueWithMembers {
     pub queue: Queue,
     pub members: Vec<Uuid>,
+    pub supervisors: Vec<Uuid>,
 }
 
 /// Every queue with its members. Admins only.
@@ -283,7 +383,8 @@ pub async fn list_queues() -> Result<Vec<QueueWithMembers>, AppError> {
     repo::list_with_members(&state.pool).await
 }
 
-/// Creates (no `id`) or updates a queue and sets its members. Admins only.
+/// Creates (no `id`) or updates a queue and sets its members and its
+/// supervisors (supervisors and admins only). Admins only.
 #[allow(clippy::too_many_arguments)]
 #[leptos::server(prefix = "/api", endpoint = "queues/save")]
 pub async fn save_queue(
@@ -301,6 +402,11 @@ pub async fn save_queue(
     nobody_message: String,
     #[server(default)] auto_join: bool,
     #[server(default)] members: Vec<Uuid>,
+    #[server(default)] supervisors: Vec<Uuid>,
+    #[server(default)] wait_amber_seconds: Option<i32>,
+    #[server(default)] wait_red_seconds: Option<i32>,
+    #[server(default)] level_amber_percent: Option<i32>,
+    #[server(default)] level_red_percent: Option<i32>,
 ) -> Result<QueueWithMembers, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let settings = QueueSettings::parse(
@@ -316,8 +422,9 @@ pub async fn save_queue(
         &when_nobody,
         &nobody_message,
         auto_join,
+        Thresholds::parse(wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent)?,
     )?;
-    let saved = repo::save(&state.pool, id, &settings, &members).await?;
+    let saved = repo::save(&state.pool, id, &settings, &members, &supervisors).await?;
     tracing::info!(by = %me.id, queue = %saved.queue.id, "queue saved");
     Ok(saved)
 }

@@ -3,7 +3,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Channel, Queue, QueueSettings, RoutingMode, Strategy, WhenNobody};
+use super::{Channel, Queue, QueueSettings, RoutingMode, Strategy, Thresholds, WhenNobody};
 use crate::error::AppError;
 
 struct Row {
@@ -20,6 +20,10 @@ struct Row {
     when_nobody: String,
     nobody_message: String,
     auto_join: bool,
+    wait_amber_seconds: Option<i32>,
+    wait_red_seconds: Option<i32>,
+    level_amber_percent: Option<i32>,
+    level_red_percent: Option<i32>,
 }
 
 impl TryFrom<Row> for Queue {
@@ -45,6 +49,12 @@ impl TryFrom<Row> for Queue {
                 when_nobody: WhenNobody::parse(&row.when_nobody)?,
                 nobody_message: row.nobody_message,
                 auto_join: row.auto_join,
+                thresholds: Thresholds {
+                    wait_amber_seconds: row.wait_amber_seconds,
+                    wait_red_seconds: row.wait_red_seconds,
+                    level_amber_percent: row.level_amber_percent,
+                    level_red_percent: row.level_red_percent,
+                },
             },
         })
     }
@@ -54,7 +64,8 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Queue>, AppError> {
     let rows = sqlx::query_as!(
         Row,
         "SELECT id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
-                service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join
+                service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
+                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent
            FROM queues ORDER BY lower(name)"
     )
     .fetch_all(pool)
@@ -66,7 +77,8 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Queue, AppError> {
     sqlx::query_as!(
         Row,
         "SELECT id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
-                service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join
+                service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
+                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent
            FROM queues WHERE id = $1",
         id
     )
@@ -78,32 +90,33 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Queue, AppError> {
 
 pub async fn list_with_members(pool: &PgPool) -> Result<Vec<super::QueueWithMembers>, AppError> {
     let queues = list(pool).await?;
-    let members = sqlx::query!("SELECT queue_id, representative_id FROM queue_members")
-        .fetch_all(pool)
-        .await?;
-    Ok(queues
-        .into_iter()
-        .map(|queue| {
-            let ids = members
-                .iter()
-                .filter(|m| m.queue_id == queue.id)
-                .map(|m| m.representative_id)
-                .collect();
-            super::QueueWithMembers {
-                queue,
-                members: ids,
-            }
-        })
-        .collect())
+    let mut teams = Vec::with_capacity(queues.len());
+    for queue in queues {
+        teams.push(team(pool, queue).await?);
+    }
+    Ok(teams)
 }
 
-/// Creates or updates a queue and replaces its members, in one transaction.
-/// 409 for a name in use; 404 for an unknown queue.
+/// A queue with who serves it and who supervises it.
+async fn team(pool: &PgPool, queue: Queue) -> Result<super::QueueWithMembers, AppError> {
+    let members = sqlx::query_scalar!("SELECT representative_id FROM queue_members WHERE queue_id = $1", queue.id)
+        .fetch_all(pool)
+        .await?;
+    let supervisors = sqlx::query_scalar!("SELECT representative_id FROM queue_supervisors WHERE queue_id = $1", queue.id)
+        .fetch_all(pool)
+        .await?;
+    Ok(super::QueueWithMembers { queue, members, supervisors })
+}
+
+/// Creates or updates a queue and replaces its members and supervisors
+/// (only supervisors and admins can be), in one transaction. 409 for a
+/// name in use; 404 for an unknown queue.
 pub async fn save(
     pool: &PgPool,
     id: Option<Uuid>,
     settings: &QueueSettings,
     members: &[Uuid],
+    supervisors: &[Uuid],
 ) -> Result<super::QueueWithMembers, AppError> {
     let channels: Vec<String> = settings
         .channels
@@ -113,15 +126,18 @@ pub async fn save(
     let mut tx = pool.begin().await?;
     let saved = sqlx::query_scalar!(
         "INSERT INTO queues (id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
-                             service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join)
-         VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                             service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
+                             wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent)
+         VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (id) DO UPDATE SET
              name = EXCLUDED.name, channels = EXCLUDED.channels, routing_mode = EXCLUDED.routing_mode,
              strategy = EXCLUDED.strategy, rona_seconds = EXCLUDED.rona_seconds,
              wrap_up_seconds = EXCLUDED.wrap_up_seconds, service_level_seconds = EXCLUDED.service_level_seconds,
              max_length = EXCLUDED.max_length, max_wait_seconds = EXCLUDED.max_wait_seconds,
              when_nobody = EXCLUDED.when_nobody, nobody_message = EXCLUDED.nobody_message,
-             auto_join = EXCLUDED.auto_join
+             auto_join = EXCLUDED.auto_join, wait_amber_seconds = EXCLUDED.wait_amber_seconds,
+             wait_red_seconds = EXCLUDED.wait_red_seconds, level_amber_percent = EXCLUDED.level_amber_percent,
+             level_red_percent = EXCLUDED.level_red_percent
          RETURNING id",
         id,
         settings.name,
@@ -136,6 +152,10 @@ pub async fn save(
         settings.when_nobody.as_str(),
         settings.nobody_message,
         settings.auto_join,
+        settings.thresholds.wait_amber_seconds,
+        settings.thresholds.wait_red_seconds,
+        settings.thresholds.level_amber_percent,
+        settings.thresholds.level_red_percent,
     )
     .fetch_one(&mut *tx)
     .await;
@@ -167,13 +187,22 @@ pub async fn save(
     )
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
-    let queue = get(pool, saved).await?;
-    let members = sqlx::query_scalar!(
-        "SELECT representative_id FROM queue_members WHERE queue_id = $1",
-        saved
+    sqlx::query!(
+        "DELETE FROM queue_supervisors WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))",
+        saved,
+        supervisors
     )
-    .fetch_all(pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(super::QueueWithMembers { queue, members })
+    sqlx::query!(
+        "INSERT INTO queue_supervisors (queue_id, representative_id)
+         SELECT $1, id FROM representatives WHERE id = ANY ($2) AND role IN ('supervisor', 'admin')
+         ON CONFLICT DO NOTHING",
+        saved,
+        supervisors
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    team(pool, get(pool, saved).await?).await
 }
