@@ -11,6 +11,10 @@
 //! 3. The dashboard: the 30-day report's query, and `GET /admin?span=30d`
 //!    rendered by the real server (signed in as an admin), each run 20 times;
 //!    and the live board pushed to admin pages on every change.
+//! 4. The supervisor's wallboard with 50 more queues and 200 more
+//!    representatives (each serving two queues, all READY or NOT_READY):
+//!    reading it, and the time from a representative's state change to the
+//!    wallboard showing it on an open `/ws/supervisor` socket.
 //!
 //! Needs DATABASE_URL naming a PostgreSQL server where it may create the
 //! database `switchboard_metrics_bench` (scripts/bench starts a throwaway one).
@@ -26,6 +30,8 @@ const DAYS: i64 = 90;
 const QUEUES: i64 = 5;
 const REPRESENTATIVES: i64 = 60;
 const RUNS: usize = 20;
+const WALL_QUEUES: i64 = 50;
+const WALL_REPRESENTATIVES: i64 = 200;
 const PASSWORD: &str = "bench admin password";
 
 mod support;
@@ -84,6 +90,15 @@ async fn main() -> Result<(), Error> {
         return Err(format!("cannot sign in: {}", signed.status()).into());
     }
 
+    let cookie = signed
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("switchboard_session="))
+        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
+        .ok_or("no session cookie")?;
+
     let settings = config.metrics.clone();
     let query = ReportQuery { span: "30d".into(), from: None, to: None, queue: None };
     let mut queries = Vec::new();
@@ -116,6 +131,8 @@ async fn main() -> Result<(), Error> {
         boards.push(started.elapsed().as_secs_f64() * 1000.0);
     }
 
+    let (wallboard_reads, wallboard_pushes, wallboard_bytes) = wallboard(&application, &base, &cookie).await?;
+
     println!();
     println!("metrics ({SESSIONS} help sessions over {DAYS} days, {QUEUES} queues, {REPRESENTATIVES} representatives)");
     println!("  history written              {events} events in {:.1} s", generated.as_secs_f64());
@@ -129,6 +146,11 @@ async fn main() -> Result<(), Error> {
     summary("GET /admin?span=30d (whole page)", &mut pages);
     println!("  page size                    {} kB", bytes / 1024);
     summary("live board (each push)", &mut boards);
+    println!("wallboard of an admin: {WALL_QUEUES} more queues, {WALL_REPRESENTATIVES} more representatives");
+    let (mut reads, mut pushes) = (wallboard_reads, wallboard_pushes);
+    summary("wallboard read (each push)", &mut reads);
+    summary("state change to wallboard push", &mut pushes);
+    println!("  wallboard push size          {} kB", wallboard_bytes / 1024);
     pool.close().await;
     Ok(())
 }
@@ -192,4 +214,77 @@ async fn generate(pool: &sqlx::PgPool) -> Result<(), Error> {
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The wallboard at the size of a large floor: reads of it, and state
+/// changes seen through an open socket (ms), and the size of one push.
+async fn wallboard(application: &server::application::Application, base: &str, cookie: &str) -> Result<(Vec<f64>, Vec<f64>, usize), Error> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let pool = &application.state.pool;
+    let mut tx = pool.begin().await?;
+    tx.execute(sqlx::query(&format!(
+        "INSERT INTO queues (name) SELECT 'Floor ' || n FROM generate_series(1, {WALL_QUEUES}) n"
+    )))
+    .await?;
+    tx.execute(sqlx::query(&format!(
+        "INSERT INTO representatives (email, display_name, role, password_hash)
+         SELECT 'floor' || n || '@example.com', 'Floor ' || n, 'agent', 'x' FROM generate_series(1, {WALL_REPRESENTATIVES}) n"
+    )))
+    .await?;
+    tx.execute(sqlx::query(
+        "INSERT INTO agent_states (representative_id, state, reason)
+         SELECT id, CASE WHEN random() < 0.7 THEN 'READY' ELSE 'NOT_READY' END, 'Break' FROM representatives
+          WHERE email LIKE 'floor%'",
+    ))
+    .await?;
+    tx.execute(sqlx::query(&format!(
+        "INSERT INTO queue_members (queue_id, representative_id)
+         SELECT q.id, r.id FROM representatives r
+           JOIN LATERAL (SELECT id FROM queues WHERE name LIKE 'Floor %'
+                          ORDER BY (hashtext(name || r.id::text)) LIMIT 2) q ON true
+          WHERE r.email LIKE 'floor%'"
+    )))
+    .await?;
+    tx.commit().await?;
+    let me = sqlx::query_as::<_, (uuid::Uuid, String, String)>(
+        "SELECT id, email, display_name FROM representatives WHERE email = 'bench-admin@example.com'",
+    )
+    .fetch_one(pool)
+    .await?;
+    let me = app::model::Me { id: me.0, email: me.1, display_name: me.2, role: Role::Admin };
+    let state = &application.state;
+    let mut reads = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        app::supervision::board::wallboard(pool, &state.metrics, &me).await?;
+        reads.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+
+    let mut request = format!("{}/ws/supervisor", base.replace("http://", "ws://")).into_client_request()?;
+    request.headers_mut().insert("cookie", cookie.parse()?);
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
+    let first = socket.next().await.ok_or("the wallboard socket closed")??;
+    let bytes = first.len();
+    let floor: uuid::Uuid = sqlx::query_scalar("SELECT id FROM representatives WHERE email = 'floor1@example.com'")
+        .fetch_one(pool)
+        .await?;
+    let floor = app::states::AgentId::from(floor);
+    let mut pushes = Vec::new();
+    for run in 0..RUNS {
+        let reason = format!("Bench {run}");
+        let started = Instant::now();
+        app::engine::agents::set_not_ready_reason(&state.engine, floor, &reason).await?;
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), socket.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) if text.contains(&format!("\"{reason}\"")) => break,
+                Ok(Some(Ok(_))) => {}
+                _ => return Err(format!("no wallboard push showed \"{reason}\" within 10 s").into()),
+            }
+        }
+        pushes.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    Ok((reads, pushes, bytes))
 }

@@ -121,6 +121,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.participants",
             "public.queue_entries",
             "public.queue_members",
+            "public.queue_supervisors",
             "public.queues",
             "public.representatives",
             "public.setup_tokens",
