@@ -1,5 +1,5 @@
-// Supervision (SPEC §8): an admin makes Sue a supervisor of General; her
-// wallboard follows the queue and its representatives live.
+// Supervision (SPEC §8): an admin makes Sue the supervisor of a queue; her
+// wallboard follows the queue and its representative live.
 import { test, expect } from '@playwright/test';
 import { ADMIN, addRepresentative, open, signIn } from './helpers';
 
@@ -15,18 +15,28 @@ test.beforeAll(() => {
 
 test('the wallboard follows the queue and its representatives live', async ({ browser, page: admin }) => {
   test.setTimeout(90_000);
-  // The admin makes Sue a supervisor of General.
+  // The admin gives Walt a queue of his own, Floor, supervised by Sue
+  // (and takes him out of General, where earlier tests left customers).
   await signIn(admin, ADMIN.email, ADMIN.password, '/admin/queues');
   const general = admin.getByTestId('queue').filter({ has: admin.getByRole('heading', { name: 'General', exact: true }) });
-  await general.getByLabel('Sue Supervisor supervises this queue').check();
+  await general.getByLabel(`${WALT.name} serves this queue`).uncheck();
   await general.getByRole('button', { name: 'Save' }).click();
-  await expect(admin.getByRole('status')).toContainText('Saved "General".');
+  await expect(admin.getByRole('status')).toHaveText('Saved "General".');
+  const floor = admin.getByTestId('new-queue');
+  await floor.getByLabel('Name').fill('Floor');
+  await floor.getByLabel(`${WALT.name} serves this queue`).check();
+  await floor.getByLabel(`${SUE.name} supervises this queue`).check();
+  await floor.getByRole('button', { name: 'Create queue' }).click();
+  await expect(admin.getByRole('status')).toHaveText('Saved "Floor".');
 
   const sue = await (await browser.newContext()).newPage();
   await signIn(sue, SUE.email, SUE.password, '/supervisor');
   await expect(sue.getByRole('heading', { name: 'Wallboard' })).toBeVisible();
-  const queue = sue.getByTestId('wall-queue').filter({ hasText: 'General' });
+  // Her queue only, with its one representative.
+  await expect(sue.getByTestId('wall-queue')).toHaveCount(1);
+  const queue = sue.getByTestId('wall-queue').filter({ hasText: 'Floor' });
   await expect(queue).toBeVisible();
+  await expect(sue.getByTestId('wall-person')).toHaveCount(1);
   const walt = sue.getByTestId('wall-person').filter({ hasText: WALT.name });
   await expect(walt.getByTestId('wall-state')).toHaveText('Logged out');
 
@@ -41,6 +51,7 @@ test('the wallboard follows the queue and its representatives live', async ({ br
   // A customer enters: the queue shows them waiting.
   const customer = await (await browser.newContext()).newPage();
   await open(customer, '/');
+  await customer.getByLabel('Topic').selectOption({ label: 'Floor' });
   await customer.getByLabel('Your name').fill('Wanda Waiting');
   await customer.getByLabel('What do you need help with?').fill('A question for the wallboard');
   await customer.getByLabel('Audio only', { exact: true }).check();
