@@ -66,6 +66,13 @@ struct Visit {
     colleagues: HashMap<Uuid, OffsetDateTime>,
 }
 
+impl Visit {
+    /// A visit to `queue` from `at`, nobody answering yet.
+    fn new(queue: Uuid, at: OffsetDateTime) -> Self {
+        Self { queue, visit_at: at, answered: false, agent: None, segment_at: None, finished_at: None, colleagues: HashMap::new() }
+    }
+}
+
 #[derive(Clone)]
 struct Agent {
     state: AgentState,
@@ -258,15 +265,7 @@ impl Batch {
             Event::Transfer { .. } => {}
             Event::Connect { .. } => {
                 let (Some(session), Some(agent)) = (session, agent) else { return };
-                let visit = self.visits.entry(session).or_insert_with(|| Visit {
-                    queue: queue.unwrap_or(Uuid::nil()),
-                    visit_at: at,
-                    answered: false,
-                    agent: None,
-                    segment_at: None,
-                    finished_at: None,
-                    colleagues: HashMap::new(),
-                });
+                let visit = self.visits.entry(session).or_insert_with(|| Visit::new(queue.unwrap_or(Uuid::nil()), at));
                 let first = !visit.answered;
                 visit.answered = true;
                 visit.agent = Some(agent);
@@ -389,18 +388,7 @@ impl Batch {
 
     /// A new visit to a queue (entered, or transferred in): offered there.
     fn start_visit(&mut self, session: Uuid, queue: Uuid, at: OffsetDateTime) {
-        self.visits.insert(
-            session,
-            Visit {
-                queue,
-                visit_at: at,
-                answered: false,
-                agent: None,
-                segment_at: None,
-                finished_at: None,
-                colleagues: HashMap::new(),
-            },
-        );
+        self.visits.insert(session, Visit::new(queue, at));
         self.figures(at, queue, None).offered += 1;
         self.totals(queue).offered += 1;
     }

@@ -180,47 +180,13 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                     "New representatives join automatically"
                 </label>
                 {people.iter().map(|person| {
-                    let person_id: Uuid = person.id;
-                    view! {
-                        <label class="choice">
-                            <input
-                                type="checkbox"
-                                aria-label=format!("{} serves this queue", person.display_name)
-                                prop:checked=move || members.get().contains(&person_id)
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    members.update(|list| {
-                                        list.retain(|m| *m != person_id);
-                                        if on { list.push(person_id) }
-                                    });
-                                }
-                            />
-                            {person.display_name.clone()}
-                        </label>
-                    }
+                    view! { <PersonChoice person=person.clone() chosen=members what="serves this queue"/> }
                 }).collect_view()}
             </fieldset>
             <fieldset class="channels">
                 <legend>"Supervisors"</legend>
                 {people.iter().filter(|person| person.role >= Role::Supervisor && !person.disabled).map(|person| {
-                    let person_id: Uuid = person.id;
-                    view! {
-                        <label class="choice">
-                            <input
-                                type="checkbox"
-                                aria-label=format!("{} supervises this queue", person.display_name)
-                                prop:checked=move || supervisors.get().contains(&person_id)
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    supervisors.update(|list| {
-                                        list.retain(|m| *m != person_id);
-                                        if on { list.push(person_id) }
-                                    });
-                                }
-                            />
-                            {person.display_name.clone()}
-                        </label>
-                    }
+                    view! { <PersonChoice person=person.clone() chosen=supervisors what="supervises this queue"/> }
                 }).collect_view()}
             </fieldset>
             <div class="grid-form thresholds">
@@ -232,5 +198,28 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
             {move || local_error.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
             <p><button type="button" on:click=submit disabled=move || save.pending().get()>{if id.is_some() { "Save" } else { "Create queue" }}</button></p>
         </section>
+    }
+}
+
+/// One person's box in a list of people to choose ("Bo serves this queue").
+#[component]
+fn PersonChoice(person: Person, chosen: RwSignal<Vec<Uuid>>, what: &'static str) -> impl IntoView {
+    let id = person.id;
+    view! {
+        <label class="choice">
+            <input
+                type="checkbox"
+                aria-label=format!("{} {what}", person.display_name)
+                prop:checked=move || chosen.get().contains(&id)
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    chosen.update(|list| {
+                        list.retain(|m| *m != id);
+                        if on { list.push(id) }
+                    });
+                }
+            />
+            {person.display_name.clone()}
+        </label>
     }
 }
