@@ -47,26 +47,17 @@ async fn an_admin_chooses_supervisors_and_thresholds_and_a_supervisor_sees_only_
             ("level_red_percent", "60".to_owned()),
         ]
     };
-    let as_form = |fields: &[(&'static str, String)]| fields.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>();
-    let refused = admin
-        .post(app.url("/api/queues/save"))
-        .header("accept", "application/json")
-        .form(&as_form(&fields("30")))
-        .send()
-        .await
-        .unwrap();
+    let save = |wait_red: &'static str| {
+        let (app, admin, fields) = (&app, &admin, fields(wait_red));
+        async move {
+            let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.call(admin, "queues/save", &form).await
+        }
+    };
+    let refused = save("30").await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(refused).await.contains("red must be at least amber"));
-    let saved: QueueWithMembers = admin
-        .post(app.url("/api/queues/save"))
-        .header("accept", "application/json")
-        .form(&as_form(&fields("120")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let saved: QueueWithMembers = save("120").await.json().await.unwrap();
     assert_eq!(saved.supervisors, [sue.id.uuid()]);
     let thresholds = saved.queue.settings.thresholds;
     assert_eq!(thresholds.wait_red_seconds, Some(120));
