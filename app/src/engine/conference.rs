@@ -316,10 +316,9 @@ pub(super) async fn promote(
     held: bool,
 ) -> Result<Option<AgentId>, AppError> {
     let Some(next) = sqlx::query_scalar!(
-        r#"UPDATE participants SET role = 'agent'
-            WHERE id = (SELECT id FROM participants WHERE help_session_id = $1 AND left_at IS NULL
-                         ORDER BY joined_at, id LIMIT 1)
-        RETURNING representative_id AS "agent: AgentId""#,
+        r#"SELECT representative_id AS "agent: AgentId" FROM participants
+            WHERE help_session_id = $1 AND left_at IS NULL
+            ORDER BY joined_at, id LIMIT 1"#,
         help_session.uuid()
     )
     .fetch_optional(&mut **tx)
@@ -335,10 +334,18 @@ pub(super) async fn promote(
     Ok(Some(next))
 }
 
-/// `owner` owns the conversation now, in the queue they joined it from (a
-/// warm transfer to Billing leaves the customer Billing's: theirs to
-/// requeue to if that desk is lost).
+/// `owner` (a colleague taking part) owns the conversation now: their part
+/// becomes the owner's, and the conversation is the queue's they joined it
+/// from (a warm transfer to Billing leaves the customer Billing's: theirs
+/// to requeue to if that desk is lost).
 async fn take_over(tx: &mut Tx, help_session: HelpSessionId, owner: AgentId) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE participants SET role = 'agent' WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
+        help_session.uuid(),
+        owner.uuid()
+    )
+    .execute(&mut **tx)
+    .await?;
     sqlx::query!(
         "UPDATE help_sessions h SET agent_id = $2, queue_id = p.queue_id
            FROM participants p
@@ -431,13 +438,6 @@ async fn complete_once(engine: &Engine, agent: AgentId, help_session: HelpSessio
     end_part(&mut tx, agent, help_session, conversation.channel, held, true).await?;
     log(&mut tx, about.by(agent), Event::ParticipantLeave { role: Role::Agent, lost: false }).await?;
     // The colleague owns it, and takes the customer back from hold.
-    sqlx::query!(
-        "UPDATE participants SET role = 'agent' WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL",
-        help_session.uuid(),
-        consult.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
     take_over(&mut tx, help_session, consult).await?;
     sqlx::query!(
         "UPDATE help_sessions SET transfers = transfers + 1, transferred_by = $2, transfer_note = NULL WHERE id = $1",

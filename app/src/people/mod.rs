@@ -14,7 +14,7 @@ pub mod repo;
 #[server(prefix = "/api", endpoint = "people/list")]
 pub async fn list_people() -> Result<Vec<Person>, AppError> {
     let (_, state) = crate::auth::require(crate::access::Area::Admin).await?;
-    repo::list(&state.pool, true).await
+    repo::list(&state.pool).await
 }
 
 /// Adds a representative who can sign in at once. 409 if the email is taken.

@@ -38,15 +38,13 @@ fn not_found() -> AppError {
     AppError::NotFound("No such representative.".into())
 }
 
-pub async fn list(pool: &PgPool, include_disabled: bool) -> Result<Vec<Person>, AppError> {
+pub async fn list(pool: &PgPool) -> Result<Vec<Person>, AppError> {
     let rows = sqlx::query_as!(
         Row,
         r#"SELECT id, email, display_name, role, disabled, created_at, last_sign_in_at
              FROM representatives
-            WHERE $1 OR NOT disabled
             ORDER BY CASE role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END,
                      lower(display_name), lower(email)"#,
-        include_disabled,
     )
     .fetch_all(pool)
     .await?;
