@@ -14,7 +14,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 use app::conversation::signaling;
 use app::engine::events::{Notice, Topic};
 use app::engine::presence;
-use app::engine::{control, line, offers, Engine};
+use app::engine::{control, line, offers, supervise, Engine};
 use app::error::AppError;
 
 use crate::live::Live;
@@ -62,6 +62,7 @@ async fn sweep(engine: Engine, live: Live) {
         }
         step("expire offers", offers::expire_offers(&engine)).await;
         step("expire wrap-ups", control::expire_wrap_ups(&engine)).await;
+        step("settle supervisors' parts", supervise::sweep(&engine)).await;
         step("purge signals", signaling::purge_signals(&engine)).await;
         step("expire long waits", line::expire_long_waits(&engine)).await;
         step("act on the lost", presence::sweep_lost(&engine, rules.grace_seconds)).await;

@@ -16,7 +16,7 @@ use app::engine::line::{self, Left};
 use app::engine::offers::{self, Unanswered};
 use app::engine::transfer::{self, Target, Transfer};
 use app::conversation::party::Side;
-use app::conversation::roles::Role;
+use app::conversation::roles::{Role, Sends};
 use app::conversation::signaling::peers;
 use app::engine::conference::Joining;
 use app::engine::{agents, conference, Engine};
@@ -334,9 +334,15 @@ async fn racing_transfers_and_holds_leave_one_consistent_state(pool: PgPool) {
     }
 }
 
-/// (party, media) of `me`'s peers.
+/// (party, whether media flows either way) of `me`'s peers.
 async fn media_of(pool: &PgPool, session: HelpSessionId, me: Side) -> Vec<(String, bool)> {
-    peers(pool, session, me).await.unwrap().peers.into_iter().map(|peer| (peer.party, peer.media)).collect()
+    peers(pool, session, me)
+        .await
+        .unwrap()
+        .peers
+        .into_iter()
+        .map(|peer| (peer.party, peer.send != Sends::Nothing || peer.receive))
+        .collect()
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]

@@ -95,3 +95,287 @@ async fn an_admin_chooses_supervisors_and_thresholds_and_a_supervisor_sees_only_
     assert!(["Billing", "General", "Support"].iter().all(|name| everything.queues.iter().any(|q| q.name == *name)));
     assert_eq!(app.call(&agent.client, "supervisor/wallboard", &[]).await.status(), StatusCode::FORBIDDEN);
 }
+
+/// Joining conversations: who may, and what each mode carries.
+mod joining {
+    use app::conversation::party::Side;
+    use app::conversation::roles::{Role as Part, Sends};
+    use app::conversation::signaling::peers;
+    use app::customer::view::customer_view;
+    use app::customer::CustomerView;
+    use app::engine::control::{self, EndedBy};
+    use app::engine::{conference, offers, supervise, Engine};
+    use app::error::AppError;
+    use app::model::{Me, Role};
+    use app::states::{AgentId, HelpSessionId, QueueId};
+    use reqwest::StatusCode;
+    use sqlx::PgPool;
+
+    use super::common::{self, enter_audio, error_message, line_names, named_agent, ready, SignedIn, TestApp};
+
+    /// A customer talking with `agent` (READY, the only one who can take them).
+    async fn talking(engine: &Engine, queue: QueueId, agent: AgentId, name: &str) -> HelpSessionId {
+        let customer = enter_audio(engine, queue, name).await;
+        offers::accept(engine, agent, customer).await.unwrap();
+        customer
+    }
+
+    /// A supervisor of `queue`, signed in.
+    async fn supervisor_of(app: &TestApp, queue: QueueId) -> SignedIn {
+        let supervisor = app.sign_in_as(Role::Supervisor).await;
+        sqlx::query("INSERT INTO queue_supervisors (queue_id, representative_id) VALUES ($1, $2)")
+            .bind(queue)
+            .bind(supervisor.id)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        supervisor
+    }
+
+    fn me(who: &SignedIn, role: Role) -> Me {
+        Me { id: who.id.uuid(), email: String::new(), display_name: "Test".into(), role }
+    }
+
+    async fn join(app: &TestApp, who: &SignedIn, customer: HelpSessionId, mode: &str) -> reqwest::Response {
+        app.call(&who.client, "supervisor/join", &[("help_session", &customer.to_string()), ("mode", mode)]).await
+    }
+
+    /// What `me`'s page sends to `party`, and whether it receives from them.
+    async fn flow(pool: &PgPool, customer: HelpSessionId, me: Side, party: Side) -> (Sends, bool) {
+        let listed = peers(pool, customer, me).await.unwrap();
+        let peer = listed.peers.into_iter().find(|peer| peer.party == party.key()).expect("a peer");
+        (peer.send, peer.receive)
+    }
+
+    /// The live supervisors' parts of a conversation: (supervisor, mode, asked).
+    async fn parts(pool: &PgPool, customer: HelpSessionId) -> Vec<(AgentId, String, bool)> {
+        sqlx::query_as(
+            "SELECT supervisor_id, role, asked_at IS NOT NULL FROM supervisions
+              WHERE help_session_id = $1 AND left_at IS NULL ORDER BY joined_at",
+        )
+        .bind(customer)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+    }
+
+    async fn status_of(pool: &PgPool, customer: HelpSessionId) -> String {
+        sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(customer).fetch_one(pool).await.unwrap()
+    }
+
+    #[sqlx::test(migrator = "server::database::MIGRATOR")]
+    async fn only_the_queues_supervisors_join_and_each_mode_carries_exactly_what_it_allows(pool: PgPool) {
+        let app = TestApp::spawn(pool).await;
+        let engine = common::engine(&app.pool).await;
+        let billing = common::add_queue(&app.pool, "Billing", "push", "longest_idle").await;
+        let ann = named_agent(&app.pool, "Ann Billing", billing).await;
+        ready(&engine, ann).await;
+        let customer = talking(&engine, billing, ann, "Xena").await;
+        let sue = supervisor_of(&app, billing).await;
+        let other = app.sign_in_as(Role::Supervisor).await;
+        let agent = app.sign_in_as(Role::Agent).await;
+        let admin = app.sign_in_as(Role::Admin).await;
+        let (rep, customer_side, sue_side) = (Side::Agent(ann), Side::Customer, Side::Agent(sue.id));
+
+        // Another queue's supervisor: 403; an agent: 403; nonsense: 400.
+        assert_eq!(join(&app, &other, customer, "monitor").await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(join(&app, &agent, customer, "monitor").await.status(), StatusCode::FORBIDDEN);
+        assert_eq!(join(&app, &sue, customer, "agent").await.status(), StatusCode::BAD_REQUEST);
+        assert!(parts(&app.pool, customer).await.is_empty());
+
+        // Monitor: receives the customer and the representative, sends nothing;
+        // many may monitor at once (an admin supervises every queue).
+        assert_eq!(join(&app, &sue, customer, "monitor").await.status(), StatusCode::OK);
+        assert_eq!(flow(&app.pool, customer, sue_side, customer_side).await, (Sends::Nothing, true));
+        assert_eq!(flow(&app.pool, customer, sue_side, rep).await, (Sends::Nothing, true));
+        assert_eq!(flow(&app.pool, customer, customer_side, sue_side).await, (Sends::Everything, false));
+        assert_eq!(flow(&app.pool, customer, rep, sue_side).await, (Sends::Everything, false));
+        assert_eq!(join(&app, &admin, customer, "monitor").await.status(), StatusCode::OK);
+        assert_eq!(parts(&app.pool, customer).await.len(), 2);
+        let view = customer_view(&app.pool, customer).await.unwrap().unwrap();
+        assert!(matches!(view, CustomerView::Matched { supervisor: None, .. }), "the customer is never told of a monitor");
+
+        // Whisper: the voice reaches the representative only. One at a time
+        // may whisper or barge in.
+        assert_eq!(join(&app, &sue, customer, "whisper").await.status(), StatusCode::OK);
+        assert_eq!(flow(&app.pool, customer, sue_side, rep).await, (Sends::Voice, true));
+        assert_eq!(flow(&app.pool, customer, sue_side, customer_side).await, (Sends::Nothing, true));
+        assert_eq!(flow(&app.pool, customer, customer_side, sue_side).await, (Sends::Everything, false));
+        let refused = join(&app, &admin, customer, "barge").await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT);
+        assert!(error_message(refused).await.contains("already whispering or barged in"));
+
+        // Barge: a full participant the customer sees by name.
+        assert_eq!(join(&app, &sue, customer, "barge").await.status(), StatusCode::OK);
+        for (a, b) in [(sue_side, rep), (sue_side, customer_side), (customer_side, sue_side), (rep, sue_side)] {
+            assert_eq!(flow(&app.pool, customer, a, b).await, (Sends::Everything, true), "{a:?} → {b:?}");
+        }
+        let view = customer_view(&app.pool, customer).await.unwrap().unwrap();
+        assert!(matches!(view, CustomerView::Matched { supervisor: Some(ref name), .. } if name == "Test"), "{view:?}");
+        let desk = app::desk::snapshot::desk(&app.pool, ann).await.unwrap();
+        assert_eq!(desk.customers[0].supervisor.as_ref().map(|(_, mode)| *mode), Some(Part::Barge));
+        assert!(desk.customers[0].monitored, "the admin still monitors");
+
+        // Hold: the supervisors hear only the representative.
+        control::hold(&engine, ann, customer).await.unwrap();
+        assert_eq!(flow(&app.pool, customer, sue_side, customer_side).await, (Sends::Nothing, false));
+        assert_eq!(flow(&app.pool, customer, sue_side, rep).await, (Sends::Everything, true));
+
+        // Supervisors take no seat and the events name each step.
+        let seats: (i32, i32) = sqlx::query_as("SELECT live_total, sessions_total FROM agent_states WHERE representative_id = $1")
+            .bind(sue.id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(seats, (0, 0));
+        let kinds: Vec<String> = sqlx::query_scalar(
+            "SELECT kind || ' ' || (detail->>'role') FROM events WHERE help_session_id = $1 AND representative_id = $2
+              AND kind LIKE 'SUPERVISE%' ORDER BY id",
+        )
+        .bind(customer)
+        .bind(sue.id)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(kinds, ["SUPERVISE_START monitor", "SUPERVISE_MODE whisper", "SUPERVISE_MODE barge"]);
+    }
+
+    #[sqlx::test(migrator = "server::database::MIGRATOR")]
+    async fn whispers_reach_the_representatives_and_never_the_customer(pool: PgPool) {
+        let app = TestApp::spawn(pool).await;
+        let engine = common::engine(&app.pool).await;
+        let billing = common::add_queue(&app.pool, "Billing", "push", "longest_idle").await;
+        let ann = app.sign_in_as(Role::Agent).await;
+        sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
+            .bind(billing)
+            .bind(ann.id)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        ready(&engine, ann.id).await;
+        let (customer, token) = common::api_customer(&app, &app, billing, "Xena", "chat").await;
+        offers::accept(&engine, ann.id, customer).await.unwrap();
+        let sue = supervisor_of(&app, billing).await;
+        let session = customer.to_string();
+        let say = |who: &SignedIn, body: &'static str| {
+            let (app, client, session) = (&app, who.client.clone(), session.clone());
+            async move {
+                app.call(&client, "conversation/message", &[("help_session", session.as_str()), ("body", body)]).await
+            }
+        };
+
+        // A monitor writes nothing.
+        assert_eq!(join(&app, &sue, customer, "monitor").await.status(), StatusCode::OK);
+        let refused = say(&sue, "hello?").await;
+        assert_eq!(refused.status(), StatusCode::CONFLICT);
+        assert!(error_message(refused).await.contains("silent monitor"));
+
+        // A whisper is stored apart and read by the representative only.
+        assert_eq!(join(&app, &sue, customer, "whisper").await.status(), StatusCode::OK);
+        assert_eq!(say(&sue, "Offer the refund").await.status(), StatusCode::OK);
+        assert_eq!(say(&ann, "We can refund you").await.status(), StatusCode::OK);
+        let whisper: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE role = 'whisper'").fetch_one(&app.pool).await.unwrap();
+        let chat_of = |headers: Vec<(&'static str, String)>, query: String| {
+            let app = &app;
+            async move {
+                let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let mut socket = app.socket(&format!("/ws/chat?session={customer}{query}"), &headers).await.unwrap();
+                common::next_text(&mut socket, std::time::Duration::from_secs(10)).await.unwrap()
+            }
+        };
+        let desk_chat = chat_of(vec![("cookie", ann.cookie.clone())], String::new()).await;
+        assert!(desk_chat.contains("Offer the refund") && desk_chat.contains("We can refund you"), "{desk_chat}");
+        // The customer's page (cookie), an API client (token in the query),
+        // and a reload: never the whisper; nor can they reply to it.
+        let by_cookie = chat_of(vec![("cookie", common::customer_cookie(&token))], String::new()).await;
+        let by_token = chat_of(Vec::new(), format!("&token={token}")).await;
+        for customer_chat in [by_cookie, by_token] {
+            assert!(customer_chat.contains("We can refund you"), "{customer_chat}");
+            assert!(!customer_chat.contains("Offer the refund"), "a whisper reached the customer: {customer_chat}");
+        }
+        let reply = common::as_customer(
+            &app,
+            &token,
+            "conversation/message",
+            &[("help_session", &session), ("body", "What refund?"), ("reply_to", &whisper.to_string())],
+        )
+        .await;
+        assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+
+        // Barged in, the supervisor's messages reach everyone.
+        assert_eq!(join(&app, &sue, customer, "barge").await.status(), StatusCode::OK);
+        assert_eq!(say(&sue, "I am the supervisor").await.status(), StatusCode::OK);
+        let customer_chat = chat_of(vec![("cookie", common::customer_cookie(&token))], String::new()).await;
+        assert!(customer_chat.contains("I am the supervisor") && !customer_chat.contains("Offer the refund"));
+    }
+
+    #[sqlx::test(migrator = "server::database::MIGRATOR")]
+    async fn the_representative_ending_or_leaving_ends_or_hands_over_the_supervisors_part(pool: PgPool) {
+        let app = TestApp::spawn(pool).await;
+        let engine = common::engine(&app.pool).await;
+        let billing = common::add_queue(&app.pool, "Billing", "push", "longest_idle").await;
+        let ann = named_agent(&app.pool, "Ann Billing", billing).await;
+        ready(&engine, ann).await;
+        let sue = supervisor_of(&app, billing).await;
+        let admin = app.sign_in_as(Role::Admin).await;
+        let (sue_me, admin_me) = (me(&sue, Role::Supervisor), me(&admin, Role::Admin));
+
+        // The representative ends: every supervisor's part ends with it.
+        let first = talking(&engine, billing, ann, "First").await;
+        supervise::supervise(&engine, &sue_me, first, Part::Whisper).await.unwrap();
+        supervise::supervise(&engine, &admin_me, first, Part::Monitor).await.unwrap();
+        control::end(&engine, first, EndedBy::Agent).await.unwrap();
+        assert!(parts(&app.pool, first).await.is_empty());
+        let stops: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE help_session_id = $1 AND kind = 'SUPERVISE_STOP'")
+            .bind(first)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(stops, 2);
+        control::wrap_up(&engine, ann, first, "Resolved", "").await.unwrap();
+
+        // Leaving while a supervisor is barged in: the supervisor is asked
+        // (a monitor's part ends), and takes the customer over.
+        let second = talking(&engine, billing, ann, "Second").await;
+        supervise::supervise(&engine, &sue_me, second, Part::Barge).await.unwrap();
+        supervise::supervise(&engine, &admin_me, second, Part::Monitor).await.unwrap();
+        conference::leave(&engine, ann, second).await.unwrap();
+        assert_eq!(parts(&app.pool, second).await, [(sue.id, "barge".to_owned(), true)]);
+        assert_eq!(status_of(&app.pool, second).await, "active", "the customer goes on talking with the supervisor");
+        control::wrap_up(&engine, ann, second, "Handed over", "").await.unwrap();
+        let nobody = supervise::take_over(&engine, admin.id, second).await;
+        assert!(matches!(nobody, Err(AppError::Conflict(_))), "only the one asked takes over: {nobody:?}");
+        supervise::take_over(&engine, sue.id, second).await.unwrap();
+        assert!(parts(&app.pool, second).await.is_empty());
+        let owner: Option<AgentId> = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1")
+            .bind(second)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(owner, Some(sue.id));
+        control::end(&engine, second, EndedBy::Agent).await.unwrap();
+        control::wrap_up(&engine, sue.id, second, "Resolved", "").await.unwrap();
+        assert_eq!(status_of(&app.pool, second).await, "completed");
+
+        // Or returns them to the front of the line.
+        let third = talking(&engine, billing, ann, "Third").await;
+        enter_audio(&engine, billing, "Later").await;
+        supervise::supervise(&engine, &sue_me, third, Part::Barge).await.unwrap();
+        conference::leave(&engine, ann, third).await.unwrap();
+        supervise::give_back(&engine, sue.id, third).await.unwrap();
+        assert_eq!(status_of(&app.pool, third).await, "waiting");
+        assert_eq!(line_names(&app.pool, billing).await, ["Third", "Later"], "by their first entry");
+        assert!(parts(&app.pool, third).await.is_empty());
+
+        // The customer ends while the supervisor is asked: everything ends.
+        control::wrap_up(&engine, ann, third, "Handed over", "").await.unwrap();
+        offers::accept(&engine, ann, third).await.unwrap();
+        supervise::supervise(&engine, &sue_me, third, Part::Barge).await.unwrap();
+        conference::leave(&engine, ann, third).await.unwrap();
+        control::end(&engine, third, EndedBy::Customer).await.unwrap();
+        assert!(parts(&app.pool, third).await.is_empty());
+        assert_eq!(status_of(&app.pool, third).await, "wrap_up", "the representative's wrap-up is still open");
+        control::wrap_up(&engine, ann, third, "Resolved", "").await.unwrap();
+        assert_eq!(status_of(&app.pool, third).await, "completed");
+    }
+}

@@ -1,10 +1,13 @@
 // The media of one conversation on one page: a mesh of WebRTC peer
 // connections, one per other participant this page exchanges media with
-// (the customer and their representative; in a conference every pair). The
-// server only relays the signaling (offers, answers, ICE candidates) over
-// /ws/signal, addressed to one participant, and tells the page who its
-// peers are and which of them media flows with (`peers`), as the roles and
-// the hold state say (app/src/conversation/roles.rs).
+// (the customer and their representative; in a conference every pair; a
+// supervisor with everyone). The server only relays the signaling (offers,
+// answers, ICE candidates) over /ws/signal, addressed to one participant,
+// and tells the page who its peers are and, for each, what the page sends
+// them (`nothing`, `voice` or `everything`), whether they send to it, and
+// whether it shows them (`peers`), as the roles and the hold state say
+// (app/src/conversation/roles.rs). A supervisor switching modes changes
+// only what is sent: the connections stay.
 //
 // In each pair one side makes the offers: a representative towards the
 // customer, and between two representatives the smaller id. Every (re)start
@@ -35,7 +38,8 @@ class Peer {
   constructor(call, party, video) {
     this.call = call;
     this.party = party;
-    this.media = false;
+    /** What this page sends the peer: 'nothing', 'voice' or 'everything'. */
+    this.sends = 'nothing';
     this.pc = null;
     this.gen = null;
     this.pending = [];
@@ -50,10 +54,11 @@ class Peer {
     return me < this.party;
   }
 
-  /** Whether this page sends its media to the peer now. */
-  get sending() {
+  /** Whether this page sends its track of `kind` to the peer now. */
+  sending(kind) {
     const customerPair = this.call.me === CUSTOMER || this.party === CUSTOMER;
-    return this.media && !(customerPair && this.call.held);
+    if (customerPair && this.call.held) return false;
+    return this.sends === 'everything' || (this.sends === 'voice' && kind === 'audio');
   }
 
   send(message) {
@@ -119,7 +124,7 @@ class Peer {
     for (const transceiver of this.pc.getTransceivers()) {
       if (transceiver.stopped || transceiver.currentDirection === 'stopped') continue;
       const kind = transceiver.receiver.track.kind;
-      const track = this.sending ? (this.call.stream?.getTracks().find((t) => t.kind === kind) ?? null) : null;
+      const track = this.sending(kind) ? (this.call.stream?.getTracks().find((t) => t.kind === kind) ?? null) : null;
       if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
     }
   }
@@ -257,8 +262,11 @@ export class Call {
         peer = new Peer(this, listing.party, this.videoFor());
         this.peers.set(listing.party, peer);
       }
-      // A pair on hold keeps its connection; its senders carry nothing.
-      peer.media = listing.media;
+      // A pair on hold keeps its connection; its senders carry nothing. A
+      // peer who sends nothing to this page (a silent supervisor) is not
+      // shown.
+      peer.sends = listing.send;
+      peer.video.hidden = !listing.shown;
       if (fresh) {
         if (this.noMedia) peer.send({ type: 'no-media', reason: this.noMedia });
         // The offering side asks for a (re)start; the other says it is ready.

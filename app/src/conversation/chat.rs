@@ -8,9 +8,16 @@ use super::{ChatMessage, SendMessage, MESSAGE_MAX_CHARS};
 use crate::states::HelpSessionId;
 
 /// The chat panel. `arrivals`, when given, counts the messages others sent
-/// after the chat first loaded (the desk's unread count).
+/// after the chat first loaded (the desk's unread count); `silent`, when
+/// true, shows the chat without a way to write (a monitoring supervisor).
+/// A supervisor's whispers are marked as such (the customer never gets
+/// them).
 #[component]
-pub fn Chat(help_session: HelpSessionId, #[prop(optional)] arrivals: Option<RwSignal<usize>>) -> impl IntoView {
+pub fn Chat(
+    help_session: HelpSessionId,
+    #[prop(optional)] arrivals: Option<RwSignal<usize>>,
+    #[prop(optional, into)] silent: Signal<bool>,
+) -> impl IntoView {
     let (pushed, set_pushed) = signal(None::<Vec<ChatMessage>>);
     crate::live::follow(format!("/ws/chat?session={help_session}"), set_pushed);
     let messages = RwSignal::new(Vec::<ChatMessage>::new());
@@ -67,11 +74,15 @@ pub fn Chat(help_session: HelpSessionId, #[prop(optional)] arrivals: Option<RwSi
                 <For each=move || messages.get() key=|m| m.id let:message>
                     {
                         let mine = message.mine;
+                        let whisper = !message.role.customer_reads();
                         let reply = message.reply_to.and_then(quoted);
                         let target = message.clone();
                         view! {
-                            <li class="message" class:mine=mine data-testid="chat-message">
-                                <p class="meta">{format!("{} · {} · {}", message.author, message.role.label(), message.sent_at)}</p>
+                            <li class="message" class:mine=mine class:whisper=whisper data-testid="chat-message">
+                                <p class="meta">
+                                    {format!("{} · {} · {}", message.author, message.role.label(), message.sent_at)}
+                                    {whisper.then_some(" · whisper: the customer can't see it")}
+                                </p>
                                 {reply.map(|quote| view! { <blockquote class="reply-quote">{quote}</blockquote> })}
                                 <p class="body">{message.body.clone()}</p>
                                 <button type="button" class="link" on:click=move |_| replying.set(Some(target.clone()))>"Reply"</button>
@@ -90,7 +101,10 @@ pub fn Chat(help_session: HelpSessionId, #[prop(optional)] arrivals: Option<RwSi
                     </p>
                 }
             })}
-            <form class="chat-form" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <Show when=move || silent.get()>
+                <p class="muted" data-testid="chat-silent">"You are monitoring in silence: whisper or barge in to write."</p>
+            </Show>
+            <form class="chat-form" hidden=move || silent.get() on:submit=move |ev| { ev.prevent_default(); submit(); }>
                 <label class="visually-hidden" for=format!("chat-{help_session}")>"Message"</label>
                 <textarea
                     id=format!("chat-{help_session}")

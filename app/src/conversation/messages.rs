@@ -1,6 +1,7 @@
 //! Chat storage: the messages of one conversation, in the order sent, kept
 //! with the help session's record. Every new message wakes both pages'
-//! chat sockets.
+//! chat sockets. A whispering supervisor's messages are stored with the
+//! role `whisper` and never read for the customer.
 
 use super::party::Side;
 use super::roles::Role;
@@ -29,36 +30,43 @@ pub async fn post_message(
         )));
     }
     crate::text::check("A message", body, crate::text::Shape::Lines)?;
+    // A reply quotes its message: a customer may reply only to what they
+    // can read.
     let id = sqlx::query_scalar!(
         r#"INSERT INTO messages (help_session_id, author, body, reply_to, representative_id, role)
-           SELECT h.id, coalesce(r.display_name, h.customer_name), $2, $3, r.id, coalesce(p.role, 'customer')
+           SELECT h.id, coalesce(r.display_name, h.customer_name), $2, $3, r.id, coalesce(p.role, s.role, 'customer')
              FROM help_sessions h LEFT JOIN representatives r ON r.id = $4
              LEFT JOIN participants p ON p.help_session_id = h.id AND p.representative_id = $4 AND p.left_at IS NULL
+             LEFT JOIN supervisions s ON s.help_session_id = h.id AND s.supervisor_id = $4 AND s.left_at IS NULL
             WHERE h.id = $1 AND h.status IN ('active', 'on_hold')
+              AND s.role IS DISTINCT FROM 'monitor'
               AND ($3::bigint IS NULL
-                   OR EXISTS (SELECT 1 FROM messages m WHERE m.id = $3 AND m.help_session_id = $1))
+                   OR EXISTS (SELECT 1 FROM messages m WHERE m.id = $3 AND m.help_session_id = $1
+                                 AND ($4::uuid IS NOT NULL OR m.role <> 'whisper')))
            RETURNING id"#,
         help_session.uuid(),
         body,
         reply_to,
-        match from {
-            Side::Agent(agent) => Some(agent.uuid()),
-            Side::Customer => None,
-        }
+        from.agent().map(AgentId::uuid)
     )
     .fetch_optional(engine.pool())
     .await?;
     let Some(id) = id else {
-        let live = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')) AS "live!""#,
-            help_session.uuid()
+        let state = sqlx::query!(
+            r#"SELECT EXISTS (SELECT 1 FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')) AS "live!",
+                      EXISTS (SELECT 1 FROM supervisions WHERE help_session_id = $1 AND supervisor_id = $2
+                                 AND left_at IS NULL AND role = 'monitor') AS "monitoring!""#,
+            help_session.uuid(),
+            from.agent().map(AgentId::uuid)
         )
         .fetch_one(engine.pool())
         .await?;
-        return Err(if live {
-            AppError::invalid("The message you reply to is not part of this conversation.")
-        } else {
+        return Err(if !state.live {
             AppError::Conflict("This conversation has ended; messages can no longer be sent.".into())
+        } else if state.monitoring {
+            AppError::Conflict("A silent monitor writes nothing: switch to whisper or barge in to write.".into())
+        } else {
+            AppError::invalid("The message you reply to is not part of this conversation.")
         });
     };
     engine.announce([Notice::about(Topic::Message, Some(help_session))]);
@@ -79,15 +87,21 @@ pub struct StoredMessage {
 }
 
 /// The conversation's chat after message `after` (0: all of it), oldest
-/// first.
-pub async fn messages_after(engine: &Engine, help_session: HelpSessionId, after: i64) -> Result<Vec<StoredMessage>, AppError> {
+/// first, as `viewer` may read it: the customer never gets whispers.
+pub async fn messages_after(
+    engine: &Engine,
+    help_session: HelpSessionId,
+    after: i64,
+    viewer: Side,
+) -> Result<Vec<StoredMessage>, AppError> {
     Ok(sqlx::query_as!(
         StoredMessage,
         r#"SELECT id, representative_id AS "representative_id: AgentId", role AS "role: Role", author, body, reply_to, sent_at
              FROM messages
-          WHERE help_session_id = $1 AND id > $2 ORDER BY id"#,
+          WHERE help_session_id = $1 AND id > $2 AND ($3 OR role <> 'whisper') ORDER BY id"#,
         help_session.uuid(),
-        after
+        after,
+        viewer != Side::Customer
     )
     .fetch_all(engine.pool())
     .await?)

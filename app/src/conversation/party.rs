@@ -1,6 +1,7 @@
 //! Who is asking about a help session: its customer (by their signed
-//! token) or a representative taking part in it now (by their sign-in).
-//! Anybody else gets a 404, so a token for one session reaches no other.
+//! token) or a representative or supervisor taking part in it now (by their
+//! sign-in). Anybody else gets a 404, so a token for one session reaches no
+//! other.
 
 use sqlx::PgPool;
 use tower_sessions::Session;
@@ -13,7 +14,7 @@ use crate::states::{AgentId, HelpSessionId};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Customer,
-    /// A representative taking part now.
+    /// A representative (or a supervisor) taking part now.
     Agent(AgentId),
 }
 
@@ -24,6 +25,14 @@ impl Side {
         match self {
             Side::Customer => "customer".to_owned(),
             Side::Agent(agent) => agent.to_string(),
+        }
+    }
+
+    /// The representative or supervisor this side is, if not the customer.
+    pub fn agent(self) -> Option<AgentId> {
+        match self {
+            Side::Customer => None,
+            Side::Agent(agent) => Some(agent),
         }
     }
 
@@ -59,7 +68,9 @@ pub async fn of(
     };
     let assigned = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM participants
-                            WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL) AS "assigned!""#,
+                            WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL)
+               OR EXISTS (SELECT 1 FROM supervisions
+                            WHERE help_session_id = $1 AND supervisor_id = $2 AND left_at IS NULL) AS "assigned!""#,
         help_session.uuid(),
         me.id
     )

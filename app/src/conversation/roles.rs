@@ -1,7 +1,8 @@
 //! Who takes part in a conversation, and what follows from it: the one
 //! place that says who sends media to whom. The customer is a participant
 //! from the first answer to the end; each representative takes part with a
-//! role (`participants.role`).
+//! role (`participants.role`), and each supervisor who joins with theirs
+//! (`supervisions.role`: monitor, whisper or barge).
 
 use std::fmt;
 
@@ -23,6 +24,14 @@ pub enum Role {
     /// they talk with the owner while the customer waits on hold, and take
     /// part with the customer only once the transfer completes.
     Consult,
+    /// A supervisor listening in silence: receives everything, sends
+    /// nothing, and the customer is never told.
+    Monitor,
+    /// A supervisor coaching: their voice and messages reach the
+    /// representatives only.
+    Whisper,
+    /// A supervisor who barged in: a full participant the customer sees.
+    Barge,
 }
 
 crate::states::text_enum!(Role {
@@ -30,17 +39,45 @@ crate::states::text_enum!(Role {
     Agent = "agent",
     Conference = "conference",
     Consult = "consult",
+    Monitor = "monitor",
+    Whisper = "whisper",
+    Barge = "barge",
 });
+
+/// What one participant's page sends to another's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sends {
+    Nothing,
+    /// The microphone only (a whispering supervisor's voice).
+    Voice,
+    /// Everything the page has: microphone, and camera on a video call.
+    Everything,
+}
 
 impl Role {
     /// Whether this participant's media goes to `to`'s page. On hold, media
     /// stops on every pair that carries the customer; representatives go on
     /// talking among themselves.
+    /// A silent monitor sends nothing; a whisper reaches representatives
+    /// and other supervisors, never the customer; a supervisor hears the
+    /// customer only while the customer is not on hold.
     pub fn sends_media(self, to: Role, held: bool) -> bool {
-        match (self, to) {
-            (Role::Consult, Role::Customer) | (Role::Customer, Role::Consult) => false,
+        self.sends(to, held) != Sends::Nothing
+    }
+
+    /// What this participant's page sends to `to`'s page now.
+    pub fn sends(self, to: Role, held: bool) -> Sends {
+        let flows = match (self, to) {
+            (Role::Monitor, _) => false,
+            (Role::Consult | Role::Whisper, Role::Customer) | (Role::Customer, Role::Consult) => false,
             (Role::Customer, _) | (_, Role::Customer) => !held,
-            (Role::Agent | Role::Conference | Role::Consult, Role::Agent | Role::Conference | Role::Consult) => true,
+            _ => true,
+        };
+        match (flows, self) {
+            (false, _) => Sends::Nothing,
+            (true, Role::Whisper) => Sends::Voice,
+            (true, _) => Sends::Everything,
         }
     }
 
@@ -49,12 +86,24 @@ impl Role {
         self.sends_media(other, held) || other.sends_media(self, held)
     }
 
+    /// A supervisor's role (their part takes no seat and has no wrap-up).
+    pub fn supervising(self) -> bool {
+        matches!(self, Role::Monitor | Role::Whisper | Role::Barge)
+    }
+
+    /// Whether what this participant writes in the chat reaches the
+    /// customer (a whisper never does).
+    pub fn customer_reads(self) -> bool {
+        self != Role::Whisper
+    }
+
     /// How the customer's page names this role.
     pub fn label(self) -> &'static str {
         match self {
             Role::Customer => "Customer",
             Role::Agent => "Representative",
             Role::Conference | Role::Consult => "Colleague",
+            Role::Monitor | Role::Whisper | Role::Barge => "Supervisor",
         }
     }
 }
@@ -75,5 +124,27 @@ mod tests {
             assert!(Agent.sends_media(Consult, held) && Consult.sends_media(Agent, held));
             assert!(!Consult.exchanges_media(Customer, held), "a consultation never reaches the customer");
         }
+    }
+
+    #[test]
+    fn each_supervising_mode_carries_exactly_what_it_allows() {
+        use Role::*;
+        for held in [false, true] {
+            for to in [Customer, Agent, Conference, Whisper, Barge, Monitor] {
+                assert_eq!(Monitor.sends(to, held), Sends::Nothing, "a monitor sends nothing to {to:?}");
+            }
+            assert_eq!(Whisper.sends(Customer, held), Sends::Nothing, "a whisper never reaches the customer");
+            assert_eq!(Whisper.sends(Agent, held), Sends::Voice);
+            assert_eq!(Whisper.sends(Conference, held), Sends::Voice);
+            assert_eq!(Agent.sends(Monitor, held), Sends::Everything, "the representative is heard on hold too");
+            assert_eq!(Agent.sends(Whisper, held), Sends::Everything);
+            assert_eq!(Barge.sends(Agent, held), Sends::Everything);
+        }
+        for to in [Monitor, Whisper, Barge] {
+            assert_eq!(Customer.sends(to, false), Sends::Everything, "the supervisor receives the customer");
+            assert_eq!(Customer.sends(to, true), Sends::Nothing, "on hold the supervisor hears only the representative");
+        }
+        assert_eq!(Barge.sends(Customer, false), Sends::Everything);
+        assert_eq!(Barge.sends(Customer, true), Sends::Nothing);
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use super::party::Side;
-use super::roles::Role;
+use super::roles::{Role, Sends};
 use crate::engine::events::{Engine, Notice, Topic};
 use crate::error::AppError;
 use crate::states::{AgentId, HelpSessionId, HelpStatus};
@@ -41,8 +41,11 @@ pub async fn send_signal(engine: &Engine, help_session: HelpSessionId, from: Sid
         "INSERT INTO signals (help_session_id, from_party, to_party, body)
          SELECT id, $2, $3, $4 FROM help_sessions
           WHERE id = $1 AND status IN ('active', 'on_hold')
-            AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM participants p WHERE p.help_session_id = $1
-                                                AND p.representative_id = $5 AND p.left_at IS NULL))",
+            AND ($5::uuid IS NULL
+                 OR EXISTS (SELECT 1 FROM participants p WHERE p.help_session_id = $1
+                               AND p.representative_id = $5 AND p.left_at IS NULL)
+                 OR EXISTS (SELECT 1 FROM supervisions s WHERE s.help_session_id = $1
+                               AND s.supervisor_id = $5 AND s.left_at IS NULL))",
         help_session.uuid(),
         from.key(),
         to.key(),
@@ -95,15 +98,20 @@ pub async fn purge_signals(engine: &Engine) -> Result<u64, AppError> {
         .rows_affected())
 }
 
-/// Another participant, as a page's call sees them.
+/// Another participant, as a page's call sees them. Neither names nor
+/// roles are sent: a customer's page must not learn that a supervisor
+/// listens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Peer {
     /// Their signaling address.
     pub party: String,
-    pub name: String,
-    pub role: Role,
-    /// Whether media flows between the page and them now (either way).
-    pub media: bool,
+    /// What the page sends them now.
+    pub send: Sends,
+    /// Whether they send anything to the page now.
+    pub receive: bool,
+    /// Whether the page shows them: they send to it when the customer is
+    /// not on hold (a silent supervisor never does).
+    pub shown: bool,
 }
 
 /// What a page's call is told about the conversation: who it is, and its
@@ -115,17 +123,21 @@ pub struct Peers {
     pub peers: Vec<Peer>,
 }
 
-/// The participants of the conversation and their roles now, and whether
-/// it is on hold; `None` when it is over.
-async fn present(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<(bool, Vec<(Side, String, Role)>)>, AppError> {
+/// The participants of the conversation and their roles now (the
+/// customer, the representatives as they joined, then the supervisors),
+/// and whether it is on hold; `None` when it is over.
+async fn present(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<(bool, Vec<(Side, Role)>)>, AppError> {
     let rows = sqlx::query!(
-        r#"SELECT h.status AS "status: HelpStatus", h.customer_name, p.representative_id AS "agent?: AgentId",
-                  p.role AS "role?: Role", r.display_name AS "name?"
+        r#"SELECT h.status AS "status: HelpStatus", t.agent AS "agent?: AgentId", t.role AS "role?: Role"
              FROM help_sessions h
-             LEFT JOIN participants p ON p.help_session_id = h.id AND p.left_at IS NULL
-             LEFT JOIN representatives r ON r.id = p.representative_id
+             LEFT JOIN LATERAL (
+                  SELECT p.representative_id AS agent, p.role, 0 AS part, p.joined_at FROM participants p
+                   WHERE p.help_session_id = h.id AND p.left_at IS NULL
+                  UNION ALL
+                  SELECT s.supervisor_id, s.role, 1, s.joined_at FROM supervisions s
+                   WHERE s.help_session_id = h.id AND s.left_at IS NULL) t ON true
             WHERE h.id = $1
-            ORDER BY p.joined_at"#,
+            ORDER BY t.part, t.joined_at"#,
         help_session.uuid()
     )
     .fetch_all(pool)
@@ -135,25 +147,31 @@ async fn present(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<(b
         return Ok(None);
     }
     let held = first.status == HelpStatus::OnHold;
-    let mut everyone = vec![(Side::Customer, first.customer_name.clone(), Role::Customer)];
+    let mut everyone = vec![(Side::Customer, Role::Customer)];
     for row in rows {
-        if let (Some(agent), Some(role), Some(name)) = (row.agent, row.role, row.name) {
-            everyone.push((Side::Agent(agent), name, role));
+        if let (Some(agent), Some(role)) = (row.agent, row.role) {
+            everyone.push((Side::Agent(agent), role));
         }
     }
     Ok(Some((held, everyone)))
 }
 
-/// `me`'s peers now: everyone else in the conversation, with whether media
-/// flows between them (`Role::exchanges_media`). Empty when the
-/// conversation is over or `me` is not in it.
+/// `me`'s peers now: everyone else in the conversation, with what flows
+/// each way (`Role::sends`). Empty when the conversation is over or `me`
+/// is not in it.
 pub async fn peers(pool: &PgPool, help_session: HelpSessionId, me: Side) -> Result<Peers, AppError> {
     let mut peers = Vec::new();
     if let Some((held, everyone)) = present(pool, help_session).await? {
-        if let Some(&(_, _, mine)) = everyone.iter().find(|(side, _, _)| *side == me) {
-            for (side, name, role) in everyone {
+        if let Some(&(_, mine)) = everyone.iter().find(|(side, _)| *side == me) {
+            for (side, role) in everyone {
                 if side != me {
-                    peers.push(Peer { party: side.key(), name, role, media: mine.exchanges_media(role, held) });
+                    let send = mine.sends(role, held);
+                    peers.push(Peer {
+                        party: side.key(),
+                        send,
+                        receive: role.sends_media(mine, held),
+                        shown: role.sends_media(mine, false),
+                    });
                 }
             }
         }

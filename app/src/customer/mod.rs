@@ -51,7 +51,15 @@ pub enum CustomerView {
     NotQueued { queue: String, channel: Channel },
     /// In conversation with a representative (or held by them), and with
     /// any colleague who joined: their first names, the owner's first.
-    Matched { help_session: HelpSessionId, representatives: Vec<String>, channel: Channel, on_hold: bool },
+    Matched {
+        help_session: HelpSessionId,
+        representatives: Vec<String>,
+        channel: Channel,
+        on_hold: bool,
+        /// The first name of a supervisor who barged in (a supervisor who
+        /// only listens or coaches is never shown).
+        supervisor: Option<String>,
+    },
     /// The conversation ended; `can_rate` while it has no rating yet.
     Finished { can_rate: bool },
     /// Not waiting any more: left, gone, or served.

@@ -109,6 +109,9 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
                           FROM participants p JOIN representatives r ON r.id = p.representative_id
                          WHERE p.help_session_id = h.id AND p.left_at IS NULL AND p.role IN ('agent', 'conference')
                          ORDER BY p.role = 'conference', p.joined_at) AS "representatives!",
+                  (SELECT split_part(r.display_name, ' ', 1)
+                     FROM supervisions s JOIN representatives r ON r.id = s.supervisor_id
+                    WHERE s.help_session_id = h.id AND s.left_at IS NULL AND s.role = 'barge') AS supervisor,
                   h.answered_at IS NOT NULL AS "answered!", h.rating
              FROM help_sessions h
              JOIN queues q ON q.id = h.queue_id
@@ -142,6 +145,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             representatives: row.representatives,
             channel,
             on_hold: row.status == HelpStatus::OnHold,
+            supervisor: row.supervisor,
         },
         HelpStatus::WrapUp | HelpStatus::Completed if row.answered && row.rating.is_none() => {
             CustomerView::Finished { can_rate: true }

@@ -96,6 +96,12 @@ pub struct CustomerCard {
     pub status_seconds: i64,
     /// How long the customer waited before anyone answered, in seconds.
     pub waited_seconds: i64,
+    /// A supervisor listens in silence ("Supervisor is listening"), unless
+    /// the queue hides it.
+    pub monitored: bool,
+    /// The supervisor whispering to this representative, or barged in: their
+    /// name and mode.
+    pub supervisor: Option<(String, Role)>,
 }
 
 /// One of a customer's earlier help sessions (same phone number), as the

@@ -117,11 +117,19 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                       greatest(p.joined_at, (SELECT max(e.at) FROM events e
                                               WHERE e.help_session_id = h.id AND e.kind IN ('HOLD', 'RESUME'))) END
                   )::bigint AS "status_seconds!",
-                  extract(epoch FROM coalesce(h.answered_at, now()) - h.entered_at)::bigint AS "waited_seconds!"
+                  extract(epoch FROM coalesce(h.answered_at, now()) - h.entered_at)::bigint AS "waited_seconds!",
+                  p.left_at IS NULL AND NOT q.hide_monitoring
+                      AND EXISTS (SELECT 1 FROM supervisions s WHERE s.help_session_id = h.id
+                                     AND s.left_at IS NULL AND s.role = 'monitor') AS "monitored!",
+                  sv.name AS "supervisor_name?", sv.role AS "supervisor_role?: Role"
              FROM participants p
              JOIN help_sessions h ON h.id = p.help_session_id
              JOIN queues q ON q.id = p.queue_id
              LEFT JOIN representatives t ON t.id = h.transferred_by
+             LEFT JOIN LATERAL (SELECT r.display_name AS name, s.role FROM supervisions s
+                                  JOIN representatives r ON r.id = s.supervisor_id
+                                 WHERE s.help_session_id = h.id AND s.left_at IS NULL AND p.left_at IS NULL
+                                   AND s.role IN ('whisper', 'barge')) sv ON true
             WHERE p.representative_id = $1 AND p.wrapped_at IS NULL
             ORDER BY p.joined_at"#,
         agent
@@ -158,6 +166,8 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             others: row.others,
             status_seconds: row.status_seconds.max(0),
             waited_seconds: row.waited_seconds.max(0),
+            monitored: row.monitored,
+            supervisor: row.supervisor_name.zip(row.supervisor_role),
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;

@@ -265,6 +265,7 @@ async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result
         )
         .execute(&mut *tx)
         .await?;
+        super::supervise::end_all(&mut tx, talking.id, talking.queue_id).await?;
         let event = Event::Requeue { reason: reason.to_owned(), talking: true };
         log(&mut tx, About::help_session(talking.id, talking.queue_id).by(agent), event).await?;
         queues.push(talking.queue_id);

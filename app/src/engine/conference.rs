@@ -279,7 +279,11 @@ async fn leave_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId
         return Err(AppError::Conflict("You are not in this conversation any more.".into()));
     }
     if others.len() == 1 {
-        // The last representative: leaving is ending.
+        // The last representative: leaving is ending, unless a supervisor
+        // is barged in (they are asked to take the customer over).
+        if leave_to_supervisor(engine, agent, help_session).await? {
+            return Ok(());
+        }
         return super::control::end(engine, help_session, super::control::EndedBy::Agent).await;
     }
     let mut tx = engine.begin().await?;
@@ -304,6 +308,35 @@ async fn leave_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId
     engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
     super::offers::dispatch_for_agent(engine, agent).await;
     Ok(())
+}
+
+/// The last representative leaves while a supervisor is barged in: their
+/// part ends (wrap-up follows) and the supervisor is asked to take the
+/// customer over. False, with nothing changed, when no supervisor is.
+async fn leave_to_supervisor(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<bool, AppError> {
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    let Some(conversation) = sqlx::query!(
+        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId"
+             FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold') FOR UPDATE"#,
+        help_session.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(false);
+    };
+    if !super::supervise::ask_to_take_over(&mut tx, help_session, conversation.queue_id).await? {
+        return Ok(false);
+    }
+    let held = conversation.status == HelpStatus::OnHold;
+    let role = end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
+    let about = About::help_session(help_session, conversation.queue_id);
+    log(&mut tx, about.by(agent), Event::ParticipantLeave { role, lost: false }).await?;
+    tx.commit(engine).await?;
+    engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
+    super::offers::dispatch_for_agent(engine, agent).await;
+    Ok(true)
 }
 
 /// The colleague who joined first becomes the owner (their seat held if
@@ -546,6 +579,7 @@ pub(super) async fn give_up(engine: &Engine, agent: AgentId, help_session: HelpS
     }
     let held = conversation.status == HelpStatus::OnHold;
     end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
+    super::supervise::end_all(&mut tx, help_session, conversation.queue_id).await?;
     sqlx::query!("UPDATE help_sessions SET status = 'waiting', agent_id = NULL WHERE id = $1", help_session.uuid())
         .execute(&mut *tx)
         .await?;

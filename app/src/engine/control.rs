@@ -41,13 +41,13 @@ async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> 
     )
     .fetch_all(engine.pool())
     .await?;
-    let Some(owner) = involved.iter().find(|row| !row.asked && row.role == Role::Agent).map(|row| row.agent) else {
-        return Err(ended());
-    };
+    // No owner: the last representative left and a supervisor barged in
+    // is being asked to take the customer over.
+    let owner = involved.iter().find(|row| !row.asked && row.role == Role::Agent).map(|row| row.agent);
     // The owner ending during a warm transfer: the colleague who joined
     // takes the customer over; one still asked is not, and the customer
     // waits at the front of the line.
-    if by == EndedBy::Agent {
+    if let (EndedBy::Agent, Some(owner)) = (by, owner) {
         if involved.iter().any(|row| !row.asked && row.role == Role::Consult) {
             return conference::complete(engine, owner, help_session).await;
         }
@@ -96,6 +96,16 @@ async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> 
     if let Some(asked) = asked {
         conference::withdraw(&mut tx, asked, help_session, "the conversation ended").await?;
     }
+    super::supervise::end_all(&mut tx, help_session, talking.queue_id).await?;
+    // Ended with no representative in it (they left, their wrap-up done
+    // or under way): complete once every part is wrapped up.
+    sqlx::query!(
+        "UPDATE help_sessions SET status = 'completed', completed_at = now()
+          WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM participants WHERE help_session_id = $1 AND wrapped_at IS NULL)",
+        help_session.uuid()
+    )
+    .execute(&mut *tx)
+    .await?;
     let event = match by {
         EndedBy::Agent => Event::EndByAgent {},
         EndedBy::Customer => Event::EndByCustomer {},

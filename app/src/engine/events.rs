@@ -147,6 +147,19 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         lost: bool,
     },
+    /// A supervisor joined a live conversation as monitor, whisper or
+    /// barge (logged about the supervisor).
+    SuperviseStart {
+        role: Role,
+    },
+    /// A supervisor in the conversation switched to another mode.
+    SuperviseMode {
+        role: Role,
+    },
+    /// A supervisor's part in the conversation ended, and why.
+    SuperviseStop {
+        why: super::supervise::Stopped,
+    },
     /// The agent's state changed.
     AgentState {
         state: AgentState,

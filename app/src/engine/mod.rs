@@ -43,6 +43,7 @@ pub mod line;
 pub mod offers;
 pub mod presence;
 pub mod pull;
+pub mod supervise;
 mod seats;
 pub mod transfer;
 

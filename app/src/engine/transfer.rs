@@ -135,6 +135,7 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
     // The asker's part ends: wrap-up for it, their seat free.
     let held = talking.status == HelpStatus::OnHold;
     super::conference::end_part(&mut tx, agent, help_session, talking.channel, held, true).await?;
+    super::supervise::end_all(&mut tx, help_session, talking.queue_id).await?;
 
     // The customer waits again, by their first entry; offered to the
     // colleague named, if one is.

@@ -372,7 +372,8 @@ impl Batch {
                 self.count_time(agent, at).open += 1;
             }
             // Requests to join count nothing; the customer joins by CONNECT.
-            Event::ParticipantJoin { role: Role::Customer } | Event::Conference { .. } => {}
+            Event::ParticipantJoin { role: Role::Customer | Role::Monitor | Role::Whisper | Role::Barge }
+            | Event::Conference { .. } => {}
             // Hold is part of handle time, and the representative's part
             // goes on through wrap-up; offers and declines count nothing;
             // a channel switch changes no state.
@@ -382,7 +383,10 @@ impl Batch {
             | Event::Resume {}
             | Event::EndByAgent {}
             | Event::EndByCustomer {}
-            | Event::AgentChannel { .. } => {}
+            | Event::AgentChannel { .. }
+            | Event::SuperviseStart { .. }
+            | Event::SuperviseMode { .. }
+            | Event::SuperviseStop { .. } => {}
         }
     }
 

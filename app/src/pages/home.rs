@@ -168,6 +168,10 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
         CustomerView::Matched { representatives, .. } => representatives,
         _ => Vec::new(),
     });
+    let supervisor = Signal::derive(move || match current.get() {
+        CustomerView::Matched { supervisor, .. } => supervisor,
+        _ => None,
+    });
     let leave = ServerAction::<LeaveQueue>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = leave.value().get() {
@@ -204,7 +208,7 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
                     </ActionForm>
                 }.into_any(),
                 Phase::Talking { help_session, channel } => view! {
-                    <Conversation help_session representatives channel on_hold/>
+                    <Conversation help_session representatives supervisor channel on_hold/>
                 }.into_any(),
                 Phase::Done(CustomerView::Finished { can_rate: true }) => view! { <Rate/> }.into_any(),
                 // In wrap-up and no longer to rate: rated already.
@@ -240,6 +244,7 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
 fn Conversation(
     help_session: HelpSessionId,
     representatives: Signal<Vec<String>>,
+    supervisor: Signal<Option<String>>,
     channel: Channel,
     on_hold: Signal<bool>,
 ) -> impl IntoView {
@@ -261,6 +266,9 @@ fn Conversation(
     };
     view! {
         <h1 data-testid="matched">{move || format!("You're talking with {}", names())}</h1>
+        {move || supervisor.get().map(|name| view! {
+            <p class="notice" role="status" data-testid="supervisor-joined">{format!("A supervisor has joined: {name}")}</p>
+        })}
         <Show when=move || on_hold.get()>
             <p class="notice" role="status" data-testid="on-hold">
                 {move || format!("You are on hold. {} will be back with you shortly.", names())}

@@ -71,6 +71,7 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
     let when_nobody = RwSignal::new(q.when_nobody);
     let nobody_message = RwSignal::new(q.nobody_message);
     let auto_join = RwSignal::new(q.auto_join);
+    let hide_monitoring = RwSignal::new(q.hide_monitoring);
     let members = RwSignal::new(existing.as_ref().map(|q| q.members.clone()).unwrap_or_default());
     let supervisors = RwSignal::new(existing.as_ref().map(|q| q.supervisors.clone()).unwrap_or_default());
     let optional = |value: Option<i32>| RwSignal::new(value.map(|n| n.to_string()).unwrap_or_default());
@@ -109,6 +110,7 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                 wait_red_seconds: number("Longest wait red", wait_red.get(), false)?,
                 level_amber_percent: number("Service level amber", level_amber.get(), false)?,
                 level_red_percent: number("Service level red", level_red.get(), false)?,
+                hide_monitoring: hide_monitoring.get(),
             })
         })();
         match parsed {
@@ -188,6 +190,11 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                 {people.iter().filter(|person| person.role >= Role::Supervisor && !person.disabled).map(|person| {
                     view! { <PersonChoice person=person.clone() chosen=supervisors what="supervises this queue"/> }
                 }).collect_view()}
+                <label class="choice">
+                    <input type="checkbox" data-testid="hide-monitoring" prop:checked=move || hide_monitoring.get()
+                        on:change=move |ev| hide_monitoring.set(event_target_checked(&ev))/>
+                    "Don't tell representatives when a supervisor listens in silence"
+                </label>
             </fieldset>
             <div class="grid-form thresholds">
                 <label>"Longest wait amber after (s)"<input type="number" min="1" prop:value=move || wait_amber.get() on:input=text(wait_amber)/></label>

@@ -633,6 +633,9 @@ fn Customer(customer: CustomerCard, controls: Controls, workspace: Workspace) ->
                         {move || card.with(|c| c.as_ref().and_then(|c| c.outcome.clone())).map(|outcome| view! {
                             <p class="notice" role="status" data-testid="outcome">{outcome}</p>
                         })}
+                        {move || card.with(|c| c.as_ref().and_then(supervised)).map(|text| view! {
+                            <p class="notice supervised" role="status" data-testid="supervised">{text}</p>
+                        })}
                         {move || card.with(|c| c.as_ref().and_then(|c| c.warm_transfer.clone())).map(|warm| view! {
                             <div class="row" data-testid="warm-transfer">
                                 <button type="button" disabled=!warm.joined
@@ -866,5 +869,16 @@ fn TransferPanel(help_session: HelpSessionId, controls: Controls, mode: Handing)
                 </div>
             </div>
         </Show>
+    }
+}
+
+/// What the desk says about supervisors in the conversation: a whisper or a
+/// barge-in by name, a silent monitor as "Supervisor is listening" (unless
+/// the queue hides it).
+fn supervised(card: &CustomerCard) -> Option<String> {
+    match &card.supervisor {
+        Some((name, Role::Whisper)) => Some(format!("{name} (supervisor) is coaching you: the customer can't hear or read them.")),
+        Some((name, _)) => Some(format!("{name} (supervisor) has joined the conversation.")),
+        None => card.monitored.then(|| "Supervisor is listening".to_owned()),
     }
 }

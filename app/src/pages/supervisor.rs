@@ -3,11 +3,21 @@ use leptos_meta::Title;
 
 use super::admin::{human, shown_percent};
 use super::guard::guarded;
-use super::{clock_text, every, failure};
+use super::{clock_text, every, failure, load_page};
 use crate::access::Area;
+use crate::conversation::chat::Chat;
+use crate::conversation::media::{CallPanel, MediaState};
+use crate::conversation::roles::Role;
 use crate::live::now_ms;
-use crate::states::AgentState;
-use crate::supervision::{open_wallboard, WallQueue, WallRepresentative, Wallboard};
+use crate::queue::Channel;
+use crate::states::{AgentState, HelpSessionId, HelpStatus};
+use crate::supervision::{
+    open_wallboard, Joined, ReturnCustomer, StopSupervising, SuperviseConversation, TakeCustomerOver, WallQueue,
+    WallRepresentative, Wallboard,
+};
+
+/// The three ways to join a conversation, as the buttons name them.
+const MODES: [(Role, &str); 3] = [(Role::Monitor, "Monitor"), (Role::Whisper, "Whisper"), (Role::Barge, "Barge in")];
 
 /// `/supervisor`: the wallboard of the queues this person supervises, live.
 #[component]
@@ -53,7 +63,10 @@ fn WallboardView() -> impl IntoView {
                                 board.set(Some(first));
                                 received.set(now_ms());
                             }
-                            view! { <Board board elapsed=Signal::derive(elapsed)/> }.into_any()
+                            view! {
+                                <Joining board/>
+                                <Board board elapsed=Signal::derive(elapsed)/>
+                            }.into_any()
                         }
                         Err(error) => failure(error),
                     }
@@ -63,11 +76,112 @@ fn WallboardView() -> impl IntoView {
     }
 }
 
+/// The conversations this supervisor is in, one panel each.
+#[component]
+fn Joining(board: RwSignal<Option<Wallboard>>) -> impl IntoView {
+    let joined = move || board.get().map(|b| b.joined).unwrap_or_default();
+    view! {
+        <For each=joined key=|joined| joined.help_session_id let:joined>
+            <Supervising first=joined board/>
+        </For>
+    }
+}
+
+/// One conversation this supervisor is in: its call and chat, the mode
+/// (switched without reconnecting: only what the page sends changes), and
+/// Leave. When the last representative leaves a supervisor barged in, the
+/// choice to take the customer over or return them to the line.
+#[component]
+fn Supervising(first: Joined, board: RwSignal<Option<Wallboard>>) -> impl IntoView {
+    let id = first.help_session_id;
+    let current = Memo::new(move |_| {
+        board
+            .with(|b| b.as_ref().and_then(|b| b.joined.iter().find(|j| j.help_session_id == id).cloned()))
+            .unwrap_or_else(|| first.clone())
+    });
+    let mode = Signal::derive(move || current.get().mode);
+    let held = Signal::derive(move || current.get().on_hold);
+    let channel = current.get_untracked().channel;
+    let has_call = matches!(channel, Channel::Video | Channel::Audio);
+    let switch = ServerAction::<SuperviseConversation>::new();
+    let leave = ServerAction::<StopSupervising>::new();
+    let take = ServerAction::<TakeCustomerOver>::new();
+    let give = ServerAction::<ReturnCustomer>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = take.value().get() {
+            load_page("/rep");
+        }
+    });
+    let error = move || {
+        [switch.value().get(), leave.value().get(), take.value().get(), give.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(Result::err)
+            .map(|error| error.to_string())
+    };
+    let media = RwSignal::new(MediaState::Connecting);
+    let problem = RwSignal::new(None::<String>);
+    view! {
+        <article class="card conversation supervising" data-testid="supervising" data-session=id.to_string()>
+            <header class="conversation-head">
+                <div>
+                    <h2>{move || current.get().customer_name}</h2>
+                    <p class="muted">
+                        {move || {
+                            let joined = current.get();
+                            let with = if joined.representatives.is_empty() { "nobody".to_owned() } else { joined.representatives.join(", ") };
+                            format!("{} · {} · with {with} · ", joined.channel.label(), joined.queue)
+                        }}
+                        <span data-testid="supervising-status">{move || if held.get() { "On hold" } else { "Talking" }}</span>
+                    </p>
+                </div>
+                <div class="row" role="group" aria-label="How you take part">
+                    {MODES.into_iter().map(|(choice, label)| view! {
+                        <button type="button" class="secondary" aria-pressed=move || (mode.get() == choice).to_string()
+                            data-testid=format!("mode-{choice}")
+                            on:click=move |_| { switch.dispatch(SuperviseConversation { help_session: id, mode: choice }); }>
+                            {label}
+                        </button>
+                    }).collect_view()}
+                    <button type="button" class="secondary" data-testid="stop-supervising"
+                        on:click=move |_| { leave.dispatch(StopSupervising { help_session: id }); }>"Leave"</button>
+                </div>
+            </header>
+            <p class="muted" data-testid="mode-help">{move || match mode.get() {
+                Role::Monitor => "Monitoring: you hear and see everyone; nobody hears you, and the customer is not told.",
+                Role::Whisper => "Whispering: the representative hears you and reads what you write; the customer doesn't.",
+                _ => "Barged in: everyone hears you, and the customer sees that a supervisor joined.",
+            }}</p>
+            <Show when=move || current.get().asked>
+                <div class="notice" role="alert" data-testid="asked-to-take-over">
+                    <p>"The representative left. Take the customer over, or return them to the front of the line."</p>
+                    <div class="row">
+                        <button type="button" on:click=move |_| { take.dispatch(TakeCustomerOver { help_session: id }); }>"Take the customer over"</button>
+                        <button type="button" class="secondary" on:click=move |_| { give.dispatch(ReturnCustomer { help_session: id }); }>
+                            "Return them to the line"
+                        </button>
+                    </div>
+                </div>
+            </Show>
+            {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            {has_call.then(|| view! {
+                <CallPanel help_session=id side="agent" video=channel == Channel::Video held media problem retries=RwSignal::new(0)/>
+            }.into_any())}
+            {move || problem.get().map(|message| view! { <p class="notice" role="alert">{message}</p> })}
+            {view! { <Chat help_session=id silent=Signal::derive(move || mode.get() == Role::Monitor)/> }.into_any()}
+        </article>
+    }
+}
+
 #[component]
 fn Board(board: RwSignal<Option<Wallboard>>, elapsed: Signal<f64>) -> impl IntoView {
     let queues = move || board.get().map(|b| b.queues).unwrap_or_default();
     let people = move || board.get().map(|b| b.representatives).unwrap_or_default();
+    let join = ServerAction::<SuperviseConversation>::new();
+    let joined = Signal::derive(move || board.with(|b| b.as_ref().map(|b| b.joined.iter().map(|j| j.help_session_id).collect::<Vec<_>>()).unwrap_or_default()));
+    let error = move || join.value().get().and_then(Result::err).map(|error| error.to_string());
     view! {
+        {move || error().map(|message| view! { <p class="error" role="alert" data-testid="join-error">{message}</p> })}
         <section class="card">
             <h2>"Queues"</h2>
             {move || queues().is_empty().then(|| view! {
@@ -91,7 +205,7 @@ fn Board(board: RwSignal<Option<Wallboard>>, elapsed: Signal<f64>) -> impl IntoV
                 <table>
                     <thead><tr><th>"Name"</th><th>"State"</th><th>"For"</th><th>"Customers"</th><th>"Missed today"</th></tr></thead>
                     <tbody>
-                        {move || people().into_iter().map(|person| view! { <PersonRow person elapsed/> }).collect_view()}
+                        {move || people().into_iter().map(|person| view! { <PersonRow person elapsed join joined/> }).collect_view()}
                     </tbody>
                 </table>
             </div>
@@ -122,7 +236,12 @@ fn QueueRow(queue: WallQueue, elapsed: Signal<f64>) -> impl IntoView {
 }
 
 #[component]
-fn PersonRow(person: WallRepresentative, elapsed: Signal<f64>) -> impl IntoView {
+fn PersonRow(
+    person: WallRepresentative,
+    elapsed: Signal<f64>,
+    join: ServerAction<SuperviseConversation>,
+    joined: Signal<Vec<HelpSessionId>>,
+) -> impl IntoView {
     let state = match person.state {
         AgentState::Ready => "Ready".to_owned(),
         AgentState::NotReady => format!("Not ready ({})", person.reason.clone().unwrap_or_default()),
@@ -139,11 +258,23 @@ fn PersonRow(person: WallRepresentative, elapsed: Signal<f64>) -> impl IntoView 
                 <ul class="wall-customers">
                     {customers.into_iter().map(|customer| {
                         let base = customer.status_seconds;
+                        let id = customer.help_session_id;
+                        let live = matches!(customer.status, HelpStatus::Active | HelpStatus::OnHold);
                         view! {
                             <li data-testid="wall-customer">
                                 {format!("{} · {} · {} · ", customer.customer_name, customer.channel.label(), customer.queue)}
                                 <span data-testid="wall-customer-status">{customer.status.label()}</span>
                                 {move || format!(" · {}", clock_text(base + elapsed.get() as i64))}
+                                <Show when=move || live && !joined.get().contains(&id)>
+                                    <span class="row join">
+                                        {MODES.into_iter().map(|(mode, label)| view! {
+                                            <button type="button" class="link" data-testid=format!("join-{mode}")
+                                                on:click=move |_| { join.dispatch(SuperviseConversation { help_session: id, mode }); }>
+                                                {label}
+                                            </button>
+                                        }).collect_view()}
+                                    </span>
+                                </Show>
                             </li>
                         }
                     }).collect_view()}

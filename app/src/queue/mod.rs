@@ -278,6 +278,9 @@ pub struct QueueSettings {
     pub nobody_message: String,
     pub auto_join: bool,
     pub thresholds: Thresholds,
+    /// The desk does not say "Supervisor is listening" while a supervisor
+    /// monitors this queue's conversations in silence.
+    pub hide_monitoring: bool,
 }
 
 /// The settings a new queue starts with (the database's defaults).
@@ -297,6 +300,7 @@ impl Default for QueueSettings {
             nobody_message: "Nobody is available right now. Leave your number and we will call you back.".into(),
             auto_join: false,
             thresholds: Thresholds::default(),
+            hide_monitoring: false,
         }
     }
 }
@@ -326,6 +330,7 @@ impl QueueSettings {
         nobody_message: &str,
         auto_join: bool,
         thresholds: Thresholds,
+        hide_monitoring: bool,
     ) -> Result<Self, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 {
@@ -363,6 +368,7 @@ impl QueueSettings {
             nobody_message: message.to_owned(),
             auto_join,
             thresholds,
+            hide_monitoring,
         })
     }
 }
@@ -407,6 +413,7 @@ pub async fn save_queue(
     #[server(default)] wait_red_seconds: Option<i32>,
     #[server(default)] level_amber_percent: Option<i32>,
     #[server(default)] level_red_percent: Option<i32>,
+    #[server(default)] hide_monitoring: bool,
 ) -> Result<QueueWithMembers, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let settings = QueueSettings::parse(
@@ -423,6 +430,7 @@ pub async fn save_queue(
         &nobody_message,
         auto_join,
         Thresholds::parse(wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent)?,
+        hide_monitoring,
     )?;
     let saved = repo::save(&state.pool, id, &settings, &members, &supervisors).await?;
     tracing::info!(by = %me.id, queue = %saved.queue.id, "queue saved");

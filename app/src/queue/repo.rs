@@ -24,6 +24,7 @@ struct Row {
     wait_red_seconds: Option<i32>,
     level_amber_percent: Option<i32>,
     level_red_percent: Option<i32>,
+    hide_monitoring: bool,
 }
 
 impl TryFrom<Row> for Queue {
@@ -55,6 +56,7 @@ impl TryFrom<Row> for Queue {
                     level_amber_percent: row.level_amber_percent,
                     level_red_percent: row.level_red_percent,
                 },
+                hide_monitoring: row.hide_monitoring,
             },
         })
     }
@@ -65,7 +67,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Queue>, AppError> {
         Row,
         "SELECT id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
                 service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
-                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent
+                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring
            FROM queues ORDER BY lower(name)"
     )
     .fetch_all(pool)
@@ -78,7 +80,7 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Queue, AppError> {
         Row,
         "SELECT id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
                 service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
-                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent
+                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring
            FROM queues WHERE id = $1",
         id
     )
@@ -127,8 +129,8 @@ pub async fn save(
     let saved = sqlx::query_scalar!(
         "INSERT INTO queues (id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
                              service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
-                             wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent)
-         VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                             wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring)
+         VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
          ON CONFLICT (id) DO UPDATE SET
              name = EXCLUDED.name, channels = EXCLUDED.channels, routing_mode = EXCLUDED.routing_mode,
              strategy = EXCLUDED.strategy, rona_seconds = EXCLUDED.rona_seconds,
@@ -137,7 +139,7 @@ pub async fn save(
              when_nobody = EXCLUDED.when_nobody, nobody_message = EXCLUDED.nobody_message,
              auto_join = EXCLUDED.auto_join, wait_amber_seconds = EXCLUDED.wait_amber_seconds,
              wait_red_seconds = EXCLUDED.wait_red_seconds, level_amber_percent = EXCLUDED.level_amber_percent,
-             level_red_percent = EXCLUDED.level_red_percent
+             level_red_percent = EXCLUDED.level_red_percent, hide_monitoring = EXCLUDED.hide_monitoring
          RETURNING id",
         id,
         settings.name,
@@ -156,6 +158,7 @@ pub async fn save(
         settings.thresholds.wait_red_seconds,
         settings.thresholds.level_amber_percent,
         settings.thresholds.level_red_percent,
+        settings.hide_monitoring,
     )
     .fetch_one(&mut *tx)
     .await;

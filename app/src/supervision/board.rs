@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 
-use super::{WallCustomer, WallQueue, WallRepresentative, Wallboard};
+use super::{Joined, WallCustomer, WallQueue, WallRepresentative, Wallboard};
+use crate::conversation::roles::Role as PartRole;
 use crate::error::AppError;
 use crate::metrics::MetricsSettings;
 use crate::model::{Me, Role};
@@ -124,5 +125,34 @@ pub async fn wallboard(pool: &PgPool, settings: &MetricsSettings, me: &Me) -> Re
             missed_today: row.missed,
         })
         .collect();
-    Ok(Wallboard { queues, representatives })
+    let joined = joined(pool, me.id.into()).await?;
+    Ok(Wallboard { queues, representatives, joined })
+}
+
+/// The live conversations `supervisor` is in now, as they joined them.
+pub async fn joined(pool: &PgPool, supervisor: AgentId) -> Result<Vec<Joined>, AppError> {
+    Ok(sqlx::query!(
+        r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.channel AS "channel: Channel", q.name AS queue,
+                  ARRAY(SELECT r.display_name FROM participants p JOIN representatives r ON r.id = p.representative_id
+                         WHERE p.help_session_id = h.id AND p.left_at IS NULL ORDER BY p.joined_at) AS "representatives!",
+                  s.role AS "mode: PartRole", h.status = 'on_hold' AS "on_hold!", s.asked_at IS NOT NULL AS "asked!"
+             FROM supervisions s JOIN help_sessions h ON h.id = s.help_session_id JOIN queues q ON q.id = h.queue_id
+            WHERE s.supervisor_id = $1 AND s.left_at IS NULL AND h.status IN ('active', 'on_hold')
+            ORDER BY s.joined_at"#,
+        supervisor.uuid()
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|row| Joined {
+        help_session_id: row.id,
+        customer_name: row.customer_name,
+        channel: row.channel,
+        queue: row.queue,
+        representatives: row.representatives,
+        mode: row.mode,
+        on_hold: row.on_hold,
+        asked: row.asked,
+    })
+    .collect())
 }

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::conversation::roles::Role;
 use crate::error::AppError;
 use crate::metrics::Figures;
 use crate::queue::{Channel, Thresholds};
@@ -19,6 +20,8 @@ pub mod board;
 pub struct Wallboard {
     pub queues: Vec<WallQueue>,
     pub representatives: Vec<WallRepresentative>,
+    /// The conversations this supervisor is in now.
+    pub joined: Vec<Joined>,
 }
 
 /// One queue now and today.
@@ -69,4 +72,52 @@ pub struct WallCustomer {
 pub async fn open_wallboard() -> Result<Wallboard, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
     board::wallboard(&state.pool, &state.metrics, &me).await
+}
+
+/// A live conversation this supervisor is in now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Joined {
+    pub help_session_id: HelpSessionId,
+    pub customer_name: String,
+    pub channel: Channel,
+    pub queue: String,
+    /// The representatives serving the customer now.
+    pub representatives: Vec<String>,
+    /// Monitor, whisper or barge.
+    pub mode: Role,
+    pub on_hold: bool,
+    /// The last representative left: take the customer over or return them
+    /// to the line.
+    pub asked: bool,
+}
+
+/// Joins a live conversation of a supervised queue as monitor, whisper or
+/// barge, or switches to that mode when already in it.
+#[server(prefix = "/api", endpoint = "supervisor/join")]
+pub async fn supervise_conversation(help_session: HelpSessionId, mode: Role) -> Result<(), AppError> {
+    let (me, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
+    crate::engine::supervise::supervise(&state.engine, &me, help_session, mode).await
+}
+
+/// Leaves a conversation this supervisor is in.
+#[server(prefix = "/api", endpoint = "supervisor/leave")]
+pub async fn stop_supervising(help_session: HelpSessionId) -> Result<(), AppError> {
+    let (me, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
+    crate::engine::supervise::leave(&state.engine, me.id.into(), help_session).await
+}
+
+/// Takes over the customer the last representative left with this
+/// supervisor: the conversation goes on, on their desk.
+#[server(prefix = "/api", endpoint = "supervisor/take-over")]
+pub async fn take_customer_over(help_session: HelpSessionId) -> Result<(), AppError> {
+    let (me, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
+    crate::engine::supervise::take_over(&state.engine, me.id.into(), help_session).await
+}
+
+/// Returns the customer the last representative left with this supervisor
+/// to the front of the line.
+#[server(prefix = "/api", endpoint = "supervisor/return")]
+pub async fn return_customer(help_session: HelpSessionId) -> Result<(), AppError> {
+    let (me, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
+    crate::engine::supervise::give_back(&state.engine, me.id.into(), help_session).await
 }

@@ -23,6 +23,7 @@ use app::conversation::party::{self, Side};
 use app::conversation::{messages, signaling, ChatMessage};
 use app::engine::events::{Notice, Topic};
 use app::engine::presence::Subject;
+use app::engine::supervise;
 use app::error::AppError;
 use app::state::AppState;
 use app::states::HelpSessionId;
@@ -72,13 +73,14 @@ async fn chat_socket(
         let party = Party { state, session, headers, query };
         let allowed = || party.still();
         let engine = party.state.engine.clone();
+        let closing = engine.clone();
         let last = Arc::new(AtomicI64::new(0));
         let render = move || {
             let (engine, last) = (engine.clone(), last.clone());
             async move {
                 let after = last.load(Ordering::SeqCst);
                 let new: Vec<ChatMessage> =
-                    messages::messages_after(&engine, help_session, after)
+                    messages::messages_after(&engine, help_session, after, viewer)
                     .await?
                     .into_iter()
                     .map(|message| ChatMessage::seen_by(message, viewer))
@@ -91,7 +93,16 @@ async fn chat_socket(
                 Ok((serde_json::to_string(&new).unwrap_or_default(), false))
             }
         };
-        pump(socket, live.notices.subscribe(), relevant, allowed, render).await
+        let pumped = pump(socket, live.notices.subscribe(), relevant, allowed, render).await;
+        // A supervisor's page closed: their part in the conversation ends
+        // (nobody is listening any more).
+        if let Side::Agent(me) = viewer {
+            match supervise::leave(&closing, me, help_session).await {
+                Ok(()) | Err(AppError::Conflict(_)) => {}
+                Err(error) => tracing::warn!(?error, "a supervisor's part did not end with their page"),
+            }
+        }
+        pumped
     })
 }
 
