@@ -25,6 +25,7 @@ const LOGIN: u16 = 303;
 const UNAUTHORIZED: u16 = 401;
 const FORBIDDEN: u16 = 403;
 const NOT_FOUND: u16 = 404;
+const CONFLICT: u16 = 409;
 const UPGRADED: u16 = 101;
 
 /// Pages (GET): path and the status for anonymous, agent, supervisor,
@@ -56,6 +57,11 @@ const ENDPOINTS: &[(&str, [u16; 5])] = &[
     ("desk", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
     ("desk/next", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
     ("desk/channel", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
+    // Joining a live conversation of "General": its supervisors (the table's
+    // supervisor is not one) and admins; an agent never. Leaving: only who
+    // joined.
+    ("supervisor/join", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("supervisor/leave", [UNAUTHORIZED, FORBIDDEN, CONFLICT, OK, UNAUTHORIZED]),
     // Customers' functions need no sign-in.
     ("help/queues", [OK, OK, OK, OK, OK]),
 ];
@@ -111,6 +117,15 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
         .await
         .unwrap();
     let target = target.to_string();
+    // A live conversation in "General", for the supervisors' endpoints.
+    let engine = common::engine(&app.pool).await;
+    let general: app::states::QueueId =
+        sqlx::query_scalar("SELECT id FROM queues WHERE name = 'General'").fetch_one(&app.pool).await.unwrap();
+    let owner = common::add_agent(&app.pool, "serving@example.com", "Serving Rep", general).await;
+    common::ready(&engine, owner).await;
+    let live = common::enter_audio(&engine, general, "Xena").await;
+    app::engine::offers::accept(&engine, owner, live).await.unwrap();
+    let live = live.to_string();
 
     let mut failures = Vec::new();
     for (column, who) in WHO.into_iter().enumerate() {
@@ -152,6 +167,8 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
                 "people/disabled" => vec![("id", target.as_str()), ("disabled", "false")],
                 "people/password" => vec![("id", target.as_str()), ("password", "another long password")],
                 "desk/channel" => vec![("channel", "chat"), ("ready", "false")],
+                "supervisor/join" => vec![("help_session", live.as_str()), ("mode", "monitor")],
+                "supervisor/leave" => vec![("help_session", live.as_str())],
                 _ => vec![],
             };
             let status = answered(&format!("{who:?} POST /api/{endpoint}"), app.call(&client, endpoint, &form)).await.status();
