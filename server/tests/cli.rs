@@ -127,6 +127,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.setup_tokens",
             "public.sign_in_failures",
             "public.signals",
+            "public.supervisions",
             "tower_sessions.session",
         ]
     );
