@@ -36,3 +36,56 @@ export const REP = {
   name: 'Rita Rep',
   password: 'rita has a long password',
 };
+
+/** Inbound bytes from one peer of a page's call ("customer" or a
+ * representative's id): audio and video. */
+export async function fromPeer(page: Page, party: string, session?: string): Promise<{ audio: number; video: number }> {
+  return page.evaluate(
+    async ({ party, session }) => {
+      const calls: Map<string, any> = (window as any).switchboardCalls ?? new Map();
+      const call = session ? calls.get(session) : [...calls.values()][0];
+      const pc = call?.peers?.get(party)?.pc;
+      const totals = { audio: 0, video: 0 };
+      if (!pc) return totals;
+      (await pc.getStats()).forEach((r: any) => {
+        if (r.type === 'inbound-rtp') totals[r.kind as 'audio' | 'video'] += r.bytesReceived ?? 0;
+      });
+      return totals;
+    },
+    { party, session },
+  );
+}
+
+/** Waits until audio and video from `party` rise over a second. */
+export async function flowsFrom(page: Page, party: string, session?: string) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const a = await fromPeer(page, party, session);
+    await sleep(1000);
+    const b = await fromPeer(page, party, session);
+    if (b.audio > a.audio && b.video > a.video) return;
+    if (Date.now() > deadline) throw new Error(`no media from ${party}: ${JSON.stringify({ a, b })}`);
+  }
+}
+
+/** Waits until nothing more arrives from `party` (audio and video bytes
+ * stand still over a second). */
+export async function noneFrom(page: Page, party: string, session?: string) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const a = await fromPeer(page, party, session);
+    await sleep(1200);
+    const b = await fromPeer(page, party, session);
+    if (b.audio === a.audio && b.video === a.video) return;
+    if (Date.now() > deadline) throw new Error(`media from ${party} does not stop: ${JSON.stringify({ a, b })}`);
+  }
+}
+
+/** The participant a desk's call speaks as (its representative's id). */
+export async function me(desk: Page, session: string): Promise<string> {
+  await expect.poll(() => desk.evaluate((id) => (window as any).switchboardCalls?.get(id)?.me ?? null, session)).not.toBeNull();
+  return desk.evaluate((id) => (window as any).switchboardCalls.get(id).me, session);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+

@@ -549,7 +549,13 @@ fn Customer(customer: CustomerCard, controls: Controls, workspace: Workspace) ->
     let wrap_up_left = move || card.with(|c| c.as_ref().and_then(|c| c.wrap_up_left_seconds));
     let talking = move || status.get().talking();
     let owner = move || card.with(|c| c.as_ref().is_some_and(|c| c.role == Role::Agent));
-    let with_others = move || card.with(|c| c.as_ref().is_some_and(|c| !c.others.is_empty()));
+    // Someone goes on with the customer if this representative leaves: a
+    // colleague, or a supervisor who barged in (asked to take over).
+    let with_others = move || {
+        card.with(|c| {
+            c.as_ref().is_some_and(|c| !c.others.is_empty() || matches!(c.supervisor, Some((_, Role::Barge))))
+        })
+    };
     let held = Signal::derive(move || status.get() == HelpStatus::OnHold);
     let open = move || workspace.open.get() == Some(id);
     // Messages from others since the chat loaded, and how many of them the
