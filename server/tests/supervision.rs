@@ -215,6 +215,10 @@ mod joining {
         let desk = app::desk::snapshot::desk(&app.pool, ann).await.unwrap();
         assert_eq!(desk.customers[0].supervisor.as_ref().map(|(_, mode)| *mode), Some(Part::Barge));
         assert!(desk.customers[0].monitored, "the admin still monitors");
+        sqlx::query("UPDATE queues SET hide_monitoring = true WHERE id = $1").bind(billing).execute(&app.pool).await.unwrap();
+        let desk = app::desk::snapshot::desk(&app.pool, ann).await.unwrap();
+        assert!(!desk.customers[0].monitored, "an admin may hide the monitor from the desk");
+        assert!(desk.customers[0].supervisor.is_some(), "never the one barged in");
 
         // Hold: the supervisors hear only the representative.
         control::hold(&engine, ann, customer).await.unwrap();
@@ -307,6 +311,16 @@ mod joining {
         assert_eq!(say(&sue, "I am the supervisor").await.status(), StatusCode::OK);
         let customer_chat = chat_of(vec![("cookie", common::customer_cookie(&token))], String::new()).await;
         assert!(customer_chat.contains("I am the supervisor") && !customer_chat.contains("Offer the refund"));
+
+        // The supervisor's page closes: their part ends (nobody listens).
+        let mut page = app.socket(&format!("/ws/chat?session={customer}"), &[("cookie", sue.cookie.as_str())]).await.unwrap();
+        common::next_text(&mut page, std::time::Duration::from_secs(10)).await.unwrap();
+        drop(page);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !parts(&app.pool, customer).await.is_empty() {
+            assert!(std::time::Instant::now() < deadline, "the supervisor's part outlived their page");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -345,6 +359,8 @@ mod joining {
         control::wrap_up(&engine, ann, second, "Handed over", "").await.unwrap();
         let nobody = supervise::take_over(&engine, admin.id, second).await;
         assert!(matches!(nobody, Err(AppError::Conflict(_))), "only the one asked takes over: {nobody:?}");
+        let nobody = supervise::give_back(&engine, admin.id, second).await;
+        assert!(matches!(nobody, Err(AppError::Conflict(_))), "or gives back: {nobody:?}");
         supervise::take_over(&engine, sue.id, second).await.unwrap();
         assert!(parts(&app.pool, second).await.is_empty());
         let owner: Option<AgentId> = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1")
@@ -357,13 +373,21 @@ mod joining {
         control::wrap_up(&engine, sue.id, second, "Resolved", "").await.unwrap();
         assert_eq!(status_of(&app.pool, second).await, "completed");
 
-        // Or returns them to the front of the line.
+        // Or returns them to the front of the line (as when they do not
+        // answer within a minute).
         let third = talking(&engine, billing, ann, "Third").await;
         enter_audio(&engine, billing, "Later").await;
         supervise::supervise(&engine, &sue_me, third, Part::Barge).await.unwrap();
         conference::leave(&engine, ann, third).await.unwrap();
-        supervise::give_back(&engine, sue.id, third).await.unwrap();
-        assert_eq!(status_of(&app.pool, third).await, "waiting");
+        supervise::sweep(&engine).await.unwrap();
+        assert_eq!(parts(&app.pool, third).await.len(), 1, "the supervisor has a minute to answer");
+        sqlx::query("UPDATE supervisions SET asked_at = now() - interval '61 seconds' WHERE help_session_id = $1")
+            .bind(third)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+        supervise::sweep(&engine).await.unwrap();
+        assert_eq!(status_of(&app.pool, third).await, "waiting", "nobody answered: back to the line");
         assert_eq!(line_names(&app.pool, billing).await, ["Third", "Later"], "by their first entry");
         assert!(parts(&app.pool, third).await.is_empty());
 
