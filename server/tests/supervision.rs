@@ -357,6 +357,8 @@ mod joining {
         assert_eq!(parts(&app.pool, second).await, [(sue.id, "barge".to_owned(), true)]);
         assert_eq!(status_of(&app.pool, second).await, "active", "the customer goes on talking with the supervisor");
         control::wrap_up(&engine, ann, second, "Handed over", "").await.unwrap();
+        let switched = supervise::supervise(&engine, &sue_me, second, Part::Monitor).await;
+        assert!(matches!(switched, Err(AppError::Conflict(_))), "nobody would serve the customer: {switched:?}");
         let nobody = supervise::take_over(&engine, admin.id, second).await;
         assert!(matches!(nobody, Err(AppError::Conflict(_))), "only the one asked takes over: {nobody:?}");
         let nobody = supervise::give_back(&engine, admin.id, second).await;

@@ -90,14 +90,20 @@ async fn supervise_once(engine: &Engine, me: &Me, help_session: HelpSessionId, r
     if serving {
         return Err(AppError::Conflict("You are serving this customer yourself.".into()));
     }
-    let before = sqlx::query_scalar!(
-        r#"SELECT role AS "role: Role" FROM supervisions
+    let part = sqlx::query!(
+        r#"SELECT role AS "role: Role", asked_at IS NOT NULL AS "asked!" FROM supervisions
             WHERE help_session_id = $1 AND supervisor_id = $2 AND left_at IS NULL FOR UPDATE"#,
         help_session.uuid(),
         supervisor.uuid()
     )
     .fetch_optional(&mut *tx)
     .await?;
+    if part.as_ref().is_some_and(|part| part.asked) {
+        return Err(AppError::Conflict(
+            "Nobody else serves this customer: take them over or return them to the line.".into(),
+        ));
+    }
+    let before = part.map(|part| part.role);
     if before == Some(role) {
         return Ok(());
     }
