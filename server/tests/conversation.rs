@@ -10,7 +10,7 @@ use std::time::Duration;
 use app::engine::control::{self, EndedBy};
 use app::engine::{agents, offers, Engine};
 use app::states::{AgentId, HelpSessionId, QueueId};
-use common::{as_customer, customer_cookie, next_text, session_cookie, Socket, TestApp, PASSWORD};
+use common::{as_customer, customer_cookie, next_text, session_cookie, status_of, Socket, TestApp, PASSWORD};
 use futures_util::SinkExt;
 use reqwest::StatusCode;
 use sqlx::PgPool;
@@ -56,10 +56,6 @@ async fn talking(app: &TestApp, engine: &Engine, queue: QueueId, agent: AgentId,
     let (session, token) = common::api_customer(app, app, queue, name, channel).await;
     offers::accept(engine, agent, session).await.unwrap();
     (session, token)
-}
-
-async fn status_of(pool: &PgPool, session: HelpSessionId) -> String {
-    sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(session).fetch_one(pool).await.unwrap()
 }
 
 async fn seat(pool: &PgPool, agent: AgentId, channel: &str) -> (i32, i32) {

@@ -9,7 +9,7 @@ use app::engine::presence::{self, Rules, Subject};
 use app::engine::{agents, offers};
 use app::model::Role;
 use app::states::HelpSessionId;
-use common::{as_customer, closes, next_text, TestApp};
+use common::{as_customer, closes, next_text, status_of, TestApp};
 use futures_util::SinkExt;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -25,10 +25,6 @@ async fn lost_at(pool: &PgPool, help_session: HelpSessionId) -> Option<time::Off
         .fetch_one(pool)
         .await
         .unwrap()
-}
-
-async fn status_of(pool: &PgPool, help_session: HelpSessionId) -> String {
-    sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(help_session).fetch_one(pool).await.unwrap()
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{enter_audio as enter, line_names as line_of, named_agent as agent, ready};
+use common::{enter_audio as enter, line_names as line_of, named_agent as agent, ready, status_of};
 
 use app::customer::view::customer_view;
 use app::customer::{Back, CustomerView};
@@ -34,10 +34,6 @@ async fn talking(engine: &Engine, queue: QueueId, agent: AgentId, name: &str) ->
 
 fn to(help_session: HelpSessionId, target: Target) -> Transfer {
     Transfer { help_session, to: target, note: String::new(), max_transfers: 5 }
-}
-
-async fn status_of(pool: &PgPool, session: HelpSessionId) -> String {
-    sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(session).fetch_one(pool).await.unwrap()
 }
 
 /// (live, sessions) of the agent's audio seat, and their wrap-ups.

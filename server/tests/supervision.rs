@@ -111,7 +111,7 @@ mod joining {
     use reqwest::StatusCode;
     use sqlx::PgPool;
 
-    use super::common::{self, enter_audio, error_message, line_names, named_agent, ready, SignedIn, TestApp};
+    use super::common::{self, enter_audio, error_message, line_names, named_agent, ready, status_of, SignedIn, TestApp};
 
     /// A customer talking with `agent` (READY, the only one who can take them).
     async fn talking(engine: &Engine, queue: QueueId, agent: AgentId, name: &str) -> HelpSessionId {
@@ -157,10 +157,6 @@ mod joining {
         .fetch_all(pool)
         .await
         .unwrap()
-    }
-
-    async fn status_of(pool: &PgPool, customer: HelpSessionId) -> String {
-        sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(customer).fetch_one(pool).await.unwrap()
     }
 
     #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -248,14 +244,7 @@ mod joining {
     async fn whispers_reach_the_representatives_and_never_the_customer(pool: PgPool) {
         let app = TestApp::spawn(pool).await;
         let engine = common::engine(&app.pool).await;
-        let billing = common::add_queue(&app.pool, "Billing", "push", "longest_idle").await;
-        let ann = app.sign_in_as(Role::Agent).await;
-        sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
-            .bind(billing)
-            .bind(ann.id)
-            .execute(&app.pool)
-            .await
-            .unwrap();
+        let (ann, billing) = common::serving(&app, Role::Agent, "Billing").await;
         ready(&engine, ann.id).await;
         let (customer, token) = common::api_customer(&app, &app, billing, "Xena", "chat").await;
         offers::accept(&engine, ann.id, customer).await.unwrap();

@@ -580,16 +580,7 @@ pub(super) async fn give_up(engine: &Engine, agent: AgentId, help_session: HelpS
     let held = conversation.status == HelpStatus::OnHold;
     end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
     super::supervise::end_all(&mut tx, help_session, conversation.queue_id).await?;
-    sqlx::query!("UPDATE help_sessions SET status = 'waiting', agent_id = NULL WHERE id = $1", help_session.uuid())
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query!(
-        "INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
-         SELECT id, queue_id, channel, priority, entered_at FROM help_sessions WHERE id = $1",
-        help_session.uuid()
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::line::back_to_front(&mut tx, help_session).await?;
     let back = Event::Requeue { reason: "The transfer was not completed".into(), talking: true };
     log(&mut tx, About::help_session(help_session, conversation.queue_id).by(agent), back).await?;
     tx.commit(engine).await?;

@@ -227,6 +227,22 @@ async fn insert_entry(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), Ap
     .await
 }
 
+/// A customer nobody serves any more waits again at the front of their
+/// queue's line: by their first entry (the caller logs why).
+pub(super) async fn back_to_front(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), AppError> {
+    sqlx::query!("UPDATE help_sessions SET status = 'waiting', agent_id = NULL WHERE id = $1", help_session.uuid())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!(
+        "INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
+         SELECT id, queue_id, channel, priority, entered_at FROM help_sessions WHERE id = $1",
+        help_session.uuid()
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// How a waiting customer left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Left {

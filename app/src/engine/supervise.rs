@@ -329,19 +329,7 @@ async fn asked_of(tx: &mut Tx, help_session: HelpSessionId, supervisor: AgentId)
 /// their first entry), and the supervisor's part ends.
 async fn return_to_line(tx: &mut Tx, help_session: HelpSessionId, queue: QueueId, supervisor: AgentId) -> Result<(), AppError> {
     stop(tx, help_session, queue, None, Stopped::Returned).await?;
-    sqlx::query!(
-        "UPDATE help_sessions SET status = 'waiting', agent_id = NULL, answered_at = NULL WHERE id = $1",
-        help_session.uuid()
-    )
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query!(
-        "INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
-         SELECT id, queue_id, channel, priority, entered_at FROM help_sessions WHERE id = $1",
-        help_session.uuid()
-    )
-    .execute(&mut **tx)
-    .await?;
+    super::line::back_to_front(tx, help_session).await?;
     let back = Event::Requeue { reason: "The representative left".into(), talking: true };
     log(tx, About::help_session(help_session, queue).by(supervisor), back).await
 }

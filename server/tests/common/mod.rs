@@ -354,6 +354,11 @@ pub async fn enter_audio(engine: &app::engine::Engine, queue: QueueId, name: &st
     app::engine::line::enter(engine, request).await.unwrap()
 }
 
+/// A help session's status, as stored.
+pub async fn status_of(pool: &PgPool, help_session: HelpSessionId) -> String {
+    sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(help_session).fetch_one(pool).await.unwrap()
+}
+
 /// The names in `queue`'s line, in its order.
 pub async fn line_names(pool: &PgPool, queue: QueueId) -> Vec<String> {
     sqlx::query_scalar(
