@@ -96,7 +96,10 @@ async fn signaling_reaches_only_the_other_side_of_the_same_session(pool: PgPool)
     let wait = Duration::from_secs(5);
     let ann_peers = json(next_text(&mut ann_page, wait).await);
     assert_eq!(ann_peers["me"], ann.to_string());
-    assert_eq!(ann_peers["peers"], serde_json::json!([{ "party": "customer", "name": "Xena", "role": "customer", "media": true }]));
+    assert_eq!(
+        ann_peers["peers"],
+        serde_json::json!([{ "party": "customer", "send": "everything", "receive": true, "shown": true }])
+    );
     let xena_peers = json(next_text(&mut xena_page, wait).await);
     assert_eq!(xena_peers["me"], "customer");
     assert_eq!(xena_peers["peers"][0]["party"], ann.to_string());
