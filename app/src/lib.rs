@@ -3,6 +3,7 @@
 //! WASM bundle never contains it.
 
 pub mod access;
+pub mod alert;
 pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod client;
@@ -14,6 +15,8 @@ pub mod engine;
 pub mod error;
 #[cfg(feature = "ssr")]
 pub mod limits;
+#[cfg(feature = "ssr")]
+pub mod mail;
 pub mod live;
 pub mod metrics;
 pub mod model;

@@ -24,6 +24,8 @@ pub struct AppState {
     pub limits: crate::limits::Limits,
     /// How many times one customer may be transferred.
     pub max_transfers: i32,
+    /// Email to customers keeping their place; `None` without SMTP settings.
+    pub mail: Option<crate::mail::Mailer>,
 }
 
 /// How hard guessing passwords is made.

@@ -159,8 +159,13 @@ pub enum HelpStatus {
     Cancelled,
     /// The customer's page was gone past the grace period while waiting.
     Abandoned,
-    /// Taken out of the line at the queue's maximum wait.
+    /// Taken out of the line at the queue's maximum wait (or away at the
+    /// front past the time it was kept for them).
     Expired,
+    /// A callback not reached in the queue's number of attempts.
+    Unreachable,
+    /// A callback to a wrong number.
+    Invalid,
 }
 
 text_enum!(HelpStatus {
@@ -174,6 +179,8 @@ text_enum!(HelpStatus {
     Cancelled = "cancelled",
     Abandoned = "abandoned",
     Expired = "expired",
+    Unreachable = "unreachable",
+    Invalid = "invalid",
 });
 
 impl HelpStatus {
@@ -200,6 +207,37 @@ impl HelpStatus {
             HelpStatus::Cancelled => "left the line",
             HelpStatus::Abandoned => "gave up waiting",
             HelpStatus::Expired => "waited too long",
+            HelpStatus::Unreachable => "not reached",
+            HelpStatus::Invalid => "wrong number",
+        }
+    }
+}
+
+/// How one call back to a customer went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallbackOutcome {
+    Reached,
+    NoAnswer,
+    Busy,
+    WrongNumber,
+}
+
+text_enum!(CallbackOutcome {
+    Reached = "reached",
+    NoAnswer = "no_answer",
+    Busy = "busy",
+    WrongNumber = "wrong_number",
+});
+
+impl CallbackOutcome {
+    /// The button on the desk, and the customer's page's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            CallbackOutcome::Reached => "Reached",
+            CallbackOutcome::NoAnswer => "No answer",
+            CallbackOutcome::Busy => "Busy",
+            CallbackOutcome::WrongNumber => "Wrong number",
         }
     }
 }

@@ -310,6 +310,7 @@ async fn enter_customers(engine: &Engine, queue: QueueId, count: usize) -> Resul
                 channel: Channel::Chat,
                 phone: None,
                 priority: 0,
+                window: None,
             };
             line::enter(&engine, request).await?;
             Ok(())

@@ -316,6 +316,7 @@ async fn enter(engine: &Engine, queue: QueueId, count: usize) -> Result<Vec<(Hel
                 channel: Channel::Chat,
                 phone: None,
                 priority: 0,
+                window: None,
             };
             let id = line::enter(&engine, request).await?;
             let token = app::customer::token::issue(engine.pool(), id).await?;

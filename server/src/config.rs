@@ -69,6 +69,12 @@ pub struct Config {
     /// `SWITCHBOARD_MAX_TRANSFERS` (default 5): how many times one customer
     /// may be transferred.
     pub max_transfers: i32,
+    /// `SWITCHBOARD_SMTP_URL`: where email to customers keeping their place
+    /// is sent (`smtp://host:port`, `smtps://user:password@host`); unset: no
+    /// email is offered.
+    pub smtp_url: Option<String>,
+    /// `SWITCHBOARD_MAIL_FROM`: the sender of that email.
+    pub mail_from: String,
     /// `SWITCHBOARD_STUN_URLS`, `SWITCHBOARD_TURN_URLS` (comma-separated),
     /// `SWITCHBOARD_TURN_SECRET` (coturn's static-auth-secret) and
     /// `SWITCHBOARD_TURN_TTL_SECONDS`: the calls' ICE servers.
@@ -240,6 +246,8 @@ impl Config {
                 parsed("SWITCHBOARD_UNCONNECTED_SECONDS", 120u64)?,
             )?,
             max_transfers: i32::from(parsed("SWITCHBOARD_MAX_TRANSFERS", 5u16)?),
+            smtp_url: var("SWITCHBOARD_SMTP_URL"),
+            mail_from: var("SWITCHBOARD_MAIL_FROM").unwrap_or_else(|| "Switchboard <noreply@localhost>".into()),
             ice: ice()?,
             metrics: MetricsSettings {
                 time_zone: var("SWITCHBOARD_TIME_ZONE").unwrap_or_else(|| "UTC".into()),

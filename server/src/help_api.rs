@@ -9,6 +9,8 @@
 //!   takes the head of the pull queues they serve → 200 with the customer, or
 //!   204 when nobody is waiting.
 //! - `DELETE /help/queue/{id}` (that session's bearer token) cancels → 204.
+//! - `GET /back?token=` (the link in a "your turn is near" email) keeps the
+//!   token in the page's cookie and brings the customer back to their place.
 //!
 //! Errors are `{"error": "..."}` with the status of their kind.
 
@@ -37,6 +39,26 @@ pub fn router() -> Router<AppState> {
         .route("/help/session", post(create_session).get(session_status))
         .route("/help/queue", post(enqueue).delete(dequeue))
         .route("/help/queue/{id}", delete(cancel))
+        .route("/back", axum::routing::get(come_back))
+}
+
+#[derive(Deserialize)]
+struct ComeBack {
+    #[serde(default)]
+    token: String,
+}
+
+/// The link in a "your turn is near" email: the page takes the token and
+/// shows the customer their place (a token that no longer works: the start
+/// page).
+async fn come_back(State(state): State<AppState>, axum::extract::Query(back): axum::extract::Query<ComeBack>) -> Response {
+    let mut response = axum::response::Redirect::to("/").into_response();
+    if let Ok(Some(_)) = app::customer::token::session_of(&state.pool, &back.token).await {
+        if let Ok(cookie) = header::HeaderValue::from_str(&app::customer::token::cookie(&back.token, state.secure_cookies)) {
+            response.headers_mut().insert(header::SET_COOKIE, cookie);
+        }
+    }
+    response
 }
 
 /// An error as the API answers it.
@@ -71,6 +93,9 @@ pub struct NewSession {
     queue: Option<Uuid>,
     #[serde(default)]
     phone: Option<String>,
+    /// A callback's preferred window, `FROM/UNTIL` in RFC 3339.
+    #[serde(default)]
+    window: Option<String>,
 }
 
 async fn create_session(
@@ -87,6 +112,7 @@ async fn create_session(
         &body.reason,
         &body.channel,
         body.phone.as_deref().unwrap_or(""),
+        body.window.as_deref().unwrap_or(""),
     )
     .await?;
     let help_session = line::create(&state.engine, form.0).await?;

@@ -54,6 +54,13 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
         metrics: config.metrics.clone(),
         limits: app::limits::Limits::new(config.limits.clone()),
         max_transfers: config.max_transfers,
+        mail: match &config.smtp_url {
+            Some(url) => Some(app::mail::Mailer::new(url, &config.mail_from, &config.public_url).map_err(|error| {
+                tracing::error!(%error, "SWITCHBOARD_SMTP_URL");
+                app::error::AppError::Internal
+            })?),
+            None => None,
+        },
     })
 }
 

@@ -14,7 +14,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 use app::conversation::signaling;
 use app::engine::events::{Notice, Topic};
 use app::engine::presence;
-use app::engine::{control, line, offers, supervise, Engine};
+use app::engine::{callback, control, line, offers, supervise, Engine};
 use app::error::AppError;
 
 use crate::live::Live;
@@ -28,10 +28,15 @@ const SESSION_CLEANUP: Duration = Duration::from_secs(600);
 /// Starts every worker of this server: the hub of wake-ups and the keeper
 /// of lines, the sweeper, the roller and the session cleanup. Abort the returned tasks to stop
 /// them.
-pub fn start(engine: &Engine, live: &Live, short_abandon_seconds: f64) -> Vec<tokio::task::JoinHandle<()>> {
+pub fn start(
+    engine: &Engine,
+    live: &Live,
+    short_abandon_seconds: f64,
+    mail: Option<app::mail::Mailer>,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let mut workers = live.start(engine.pool().clone());
     workers.extend([
-        tokio::spawn(sweep(engine.clone(), live.clone())),
+        tokio::spawn(sweep(engine.clone(), live.clone(), mail)),
         tokio::spawn(roll(engine.clone(), short_abandon_seconds)),
         tokio::spawn(clean_sessions(PostgresStore::new(engine.pool().clone()))),
     ]);
@@ -49,7 +54,7 @@ async fn step<T>(name: &'static str, work: impl Future<Output = Result<T, AppErr
 /// waits, act on customers and agents lost past the grace period, and offer
 /// anyone still waiting whom a missed wake-up left behind; every
 /// RECONCILE_EVERY seconds, reconcile presence with the sockets.
-async fn sweep(engine: Engine, live: Live) {
+async fn sweep(engine: Engine, live: Live, mail: Option<app::mail::Mailer>) {
     let mut tick = interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let rules = live.presence;
@@ -63,6 +68,7 @@ async fn sweep(engine: Engine, live: Live) {
         step("expire offers", offers::expire_offers(&engine)).await;
         step("expire wrap-ups", control::expire_wrap_ups(&engine)).await;
         step("settle supervisors' parts", supervise::sweep(&engine)).await;
+        step("places kept", callback::sweep_places(&engine, mail.as_ref())).await;
         step("purge signals", signaling::purge_signals(&engine)).await;
         step("expire long waits", line::expire_long_waits(&engine)).await;
         step("act on the lost", presence::sweep_lost(&engine, rules.grace_seconds)).await;

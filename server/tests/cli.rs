@@ -120,6 +120,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.offers",
             "public.participants",
             "public.queue_entries",
+            "public.queue_hours",
             "public.queue_members",
             "public.queue_supervisors",
             "public.queues",

@@ -139,6 +139,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                     channel: Channel::Audio,
                     phone: None,
                     priority: (n % 3 == 0) as i32,
+                    window: None,
                 };
                 line::enter(&engine, request).await.unwrap();
             }

@@ -362,6 +362,7 @@ async fn a_day_through_the_engine_gives_the_figures_worked_out_by_hand(pool: PgP
         channel: Channel::Video,
         phone: None,
         priority: 0,
+        window: None,
     };
     agents::log_in(&engine, ann).await.unwrap();
     agents::set_ready(&engine, ann).await.unwrap();
@@ -496,6 +497,7 @@ async fn rollers_on_several_servers_while_customers_come_and_go_count_each_event
                     channel: Channel::Chat,
                     phone: None,
                     priority: 0,
+                    window: None,
                 };
                 let session = line::enter(&engine, request).await.unwrap();
                 let how = if n % 2 == 0 { Left::Cancelled } else { Left::Abandoned };
@@ -620,6 +622,7 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
         channel: Channel::Chat,
         phone: None,
         priority: 0,
+        window: None,
     };
     let agent = common::add_agent(&pool, "pat@example.com", "Pat", queue).await;
     app::engine::agents::log_in(&engine, agent).await.unwrap();

@@ -615,6 +615,7 @@ async fn the_desk_shows_a_customers_earlier_help_sessions_by_phone(pool: PgPool)
         channel: app::queue::Channel::Audio,
         phone: Some(phone.into()),
         priority: 0,
+        window: None,
     };
     // Yesterday's call, served and recorded; a stranger's with another number.
     let before = line::enter(&engine, call("Xena", "+14155550100")).await.unwrap();

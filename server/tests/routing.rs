@@ -26,6 +26,7 @@ fn request(queue: QueueId, name: &str, channel: Channel) -> NewRequest {
         channel,
         phone: None,
         priority: 0,
+        window: None,
     }
 }
 

@@ -28,6 +28,15 @@ pub struct QueueChoice {
     pub id: Uuid,
     pub name: String,
     pub channels: Vec<Channel>,
+    /// Closed now: when it opens (RFC 3339); only a callback is taken.
+    pub opens_at: Option<String>,
+}
+
+/// A time a customer may ask to be called back in (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackWindow {
+    pub from: String,
+    pub until: String,
 }
 
 /// What the customer's page shows, pushed live while they wait.
@@ -46,6 +55,13 @@ pub enum CustomerView {
         nobody: Option<String>,
         /// Set when they were being served before: why they wait again.
         back: Option<Back>,
+        /// The queue is closed now: when it opens (RFC 3339; the page shows
+        /// it in the customer's own time zone).
+        opens_at: Option<String>,
+        /// How this customer waits: a callback, or keeping their place.
+        place: Place,
+        /// Keeping their place, and near the front now: tell them.
+        near: bool,
     },
     /// Made (through the API) but not put in line yet.
     NotQueued { queue: String, channel: Channel },
@@ -64,6 +80,34 @@ pub enum CustomerView {
     Finished { can_rate: bool },
     /// Not waiting any more: left, gone, or served.
     Closed { reason: String },
+}
+
+/// How a waiting customer waits, besides their place.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    /// They asked to be called back.
+    pub callback: Option<CallbackStatus>,
+    /// They keep their place with the page closed ("notify me"); the email
+    /// they gave, if any.
+    pub keep_place: Option<KeepPlace>,
+}
+
+/// A callback as its customer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackStatus {
+    pub phone: String,
+    /// Their preferred window (RFC 3339), if they chose one.
+    pub window: Option<(String, String)>,
+    /// The calls so far: when (RFC 3339) and how each went.
+    pub attempts: Vec<(String, crate::states::CallbackOutcome)>,
+    /// Not called before this (RFC 3339): the window's start or the retry.
+    pub next_try: Option<String>,
+}
+
+/// A customer keeping their place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeepPlace {
+    pub email: Option<String>,
 }
 
 /// Why a customer who was being served waits in the line again.
@@ -91,10 +135,86 @@ pub struct HelpTicket {
 pub async fn help_queues() -> Result<Vec<QueueChoice>, AppError> {
     let state = crate::state::app_state()?;
     let queues = crate::queue::repo::list(&state.pool).await?;
+    let closed: std::collections::HashMap<Uuid, String> = sqlx::query!(
+        r#"SELECT id, queue_next_open(id, now()) AS "opens_at!" FROM queues WHERE NOT queue_open(id, now())
+              AND queue_next_open(id, now()) IS NOT NULL"#
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|row| (row.id, view::rfc3339(row.opens_at)))
+    .collect();
     Ok(queues
         .into_iter()
-        .map(|queue| QueueChoice { id: queue.id, name: queue.settings.name, channels: queue.settings.channels })
+        .map(|queue| QueueChoice {
+            opens_at: closed.get(&queue.id).cloned(),
+            id: queue.id,
+            name: queue.settings.name,
+            channels: queue.settings.channels,
+        })
         .collect())
+}
+
+/// The hours a customer may ask to be called back in: each hour the queue
+/// is open over the next seven days (the first 60).
+#[server(prefix = "/api", endpoint = "help/windows")]
+pub async fn callback_windows(queue: Option<Uuid>) -> Result<Vec<CallbackWindow>, AppError> {
+    let state = crate::state::app_state()?;
+    let queue = match queue {
+        Some(queue) => queue,
+        None => {
+            let help_session = token::from_cookie(&state.pool)
+                .await?
+                .ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
+            sqlx::query_scalar!("SELECT queue_id FROM help_sessions WHERE id = $1", help_session.uuid())
+                .fetch_one(&state.pool)
+                .await?
+        }
+    };
+    Ok(sqlx::query!(
+        r#"SELECT slot AS "from!", slot + interval '1 hour' AS "until!"
+             FROM generate_series(date_trunc('hour', now()) + interval '1 hour', now() + interval '7 days',
+                                  interval '1 hour') AS slot
+            WHERE queue_open($1, slot) AND queue_open($1, slot + interval '59 minutes')
+            ORDER BY slot LIMIT 60"#,
+        queue
+    )
+    .fetch_all(&state.pool)
+    .await?
+    .into_iter()
+    .map(|row| CallbackWindow { from: view::rfc3339(row.from), until: view::rfc3339(row.until) })
+    .collect())
+}
+
+/// Whether a customer keeping their place may also be told by email (the
+/// server has SMTP settings).
+#[server(prefix = "/api", endpoint = "help/email-offered")]
+pub async fn email_offered() -> Result<bool, AppError> {
+    Ok(crate::state::app_state()?.mail.is_some())
+}
+
+/// A waiting customer changes how they will be served and keeps their
+/// place: `to` is `video`, `audio` or `chat` (talk), `callback` (with a
+/// phone number and an optional window `FROM/UNTIL`), or `keep` (keep the
+/// place with the page closed; an optional email).
+#[server(prefix = "/api", endpoint = "help/switch")]
+pub async fn switch_help(
+    to: String,
+    #[server(default)] phone: String,
+    #[server(default)] window: String,
+    #[server(default)] email: String,
+) -> Result<(), AppError> {
+    use crate::engine::callback::Switch;
+    let state = crate::state::app_state()?;
+    let help_session = token::from_cookie(&state.pool)
+        .await?
+        .ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
+    let switch = match to.as_str() {
+        "callback" => Switch::CallBack { phone: request::parse_phone(&phone)?, window: request::parse_window(&window)? },
+        "keep" => Switch::KeepPlace { email: request::parse_email(&email)? },
+        other => Switch::Talk(Channel::parse(other)?),
+    };
+    crate::engine::callback::switch(&state.engine, help_session, switch).await
 }
 
 /// "Talk to a representative": creates the help session, puts it in the
@@ -107,10 +227,11 @@ pub async fn request_help(
     reason: String,
     channel: String,
     #[server(default)] phone: String,
+    #[server(default)] window: String,
 ) -> Result<HelpTicket, AppError> {
     let state = crate::state::app_state()?;
     state.limits.help_request(crate::auth::client_addr()?)?;
-    let form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone).await?;
+    let form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone, &window).await?;
     let ticket = request::enter(&state.engine, form).await?;
     token::set_cookie(&ticket.token, state.secure_cookies);
     Ok(ticket)

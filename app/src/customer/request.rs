@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::HelpTicket;
-use crate::engine::line::{self, NewRequest};
+use crate::engine::line::{self, NewRequest, Window};
 use crate::engine::Engine;
 use crate::error::AppError;
 use crate::queue::Channel;
@@ -55,6 +55,7 @@ impl HelpForm {
         reason: &str,
         channel: &str,
         phone: &str,
+        window: &str,
     ) -> Result<Self, AppError> {
         let customer_name = bounded("Name", name, MAX_NAME)?;
         let reason = bounded("Reason", reason, MAX_REASON)?;
@@ -73,8 +74,44 @@ impl HelpForm {
         } else {
             Uuid::parse_str(queue.trim()).map_err(|_| AppError::invalid("Choose what you need help with."))?
         };
-        Ok(Self(NewRequest { queue_id: queue_id.into(), customer_name, reason, channel, phone, priority: 0 }))
+        let window = match channel {
+            Channel::Callback => parse_window(window)?,
+            _ => None,
+        };
+        Ok(Self(NewRequest { queue_id: queue_id.into(), customer_name, reason, channel, phone, priority: 0, window }))
     }
+}
+
+/// A callback's preferred window, `FROM/UNTIL` in RFC 3339 (empty: as soon
+/// as possible): it must end after it starts, not be over, and start within
+/// the next seven days.
+pub fn parse_window(raw: &str) -> Result<Option<Window>, AppError> {
+    use time::format_description::well_known::Rfc3339;
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let bad = || AppError::invalid("Choose a time for the call from the list.");
+    let (from, until) = raw.split_once('/').ok_or_else(bad)?;
+    let from = time::OffsetDateTime::parse(from, &Rfc3339).map_err(|_| bad())?;
+    let until = time::OffsetDateTime::parse(until, &Rfc3339).map_err(|_| bad())?;
+    let now = time::OffsetDateTime::now_utc();
+    if until <= from || until <= now || from > now + time::Duration::days(7) {
+        return Err(AppError::invalid("That time has passed or is too far ahead: choose one within the next 7 days."));
+    }
+    Ok(Some(Window { from, until }))
+}
+
+/// An optional email address (empty: none), checked.
+pub fn parse_email(raw: &str) -> Result<Option<String>, AppError> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    if raw.len() > 254 || !email_address::EmailAddress::is_valid(raw) {
+        return Err(AppError::invalid("That email address does not look right."));
+    }
+    Ok(Some(raw.to_owned()))
 }
 
 /// Puts the request in its queue and signs the customer's token.

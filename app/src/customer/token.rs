@@ -56,8 +56,13 @@ pub async fn session_of(pool: &PgPool, token: &str) -> Result<Option<HelpSession
 /// Keeps the token in an HttpOnly cookie: scripts on the page cannot read it,
 /// the page's WebSocket and server functions send it along.
 pub fn set_cookie(token: &str, secure: bool) {
+    append_cookie(&cookie(token, secure));
+}
+
+/// The `Set-Cookie` value that keeps the token.
+pub fn cookie(token: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    append_cookie(&format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={COOKIE_SECONDS}{secure}", super::COOKIE));
+    format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={COOKIE_SECONDS}{secure}", super::COOKIE)
 }
 
 pub fn clear_cookie() {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 
-use super::waiting::{estimate, DEFAULT_HANDLE_SECONDS};
-use super::{Back, CustomerView};
+use super::waiting::{estimate, expected_seconds, DEFAULT_HANDLE_SECONDS};
+use super::{Back, CallbackStatus, CustomerView, KeepPlace, Place};
 use crate::engine::events::{Event, TransferStage};
 use crate::error::AppError;
 use crate::queue::Channel;
@@ -24,19 +24,29 @@ pub struct Numbers {
     pub nobody_message: String,
     /// Average handle time per channel over its recent conversations.
     pub handle_seconds: HashMap<Channel, f64>,
+    /// Closed now: when it opens (RFC 3339).
+    pub opens_at: Option<String>,
+    /// A customer keeping their place is told at this position or nearer,
+    /// or when their expected wait is under this many seconds.
+    pub notify_position: i64,
+    pub notify_seconds: f64,
 }
 
 impl Numbers {
     /// The view of a customer waiting at `position` (1 = next).
-    pub fn waiting(&self, channel: Channel, position: i64, back: Option<Back>) -> CustomerView {
+    pub fn waiting(&self, channel: Channel, position: i64, back: Option<Back>, place: Place) -> CustomerView {
         let handle = self.handle_seconds.get(&channel).copied().unwrap_or(DEFAULT_HANDLE_SECONDS);
+        let soon = expected_seconds(position, self.ready, handle).is_some_and(|seconds| seconds < self.notify_seconds);
         CustomerView::Waiting {
             queue: self.queue.clone(),
             channel,
             position,
             estimate: estimate(position, self.ready, handle),
-            nobody: (self.logged_in == 0).then(|| self.nobody_message.clone()),
+            nobody: (self.logged_in == 0 && self.opens_at.is_none()).then(|| self.nobody_message.clone()),
             back,
+            opens_at: self.opens_at.clone(),
+            near: place.keep_place.is_some() && self.opens_at.is_none() && (position <= self.notify_position || soon),
+            place,
         }
     }
 }
@@ -44,7 +54,8 @@ impl Numbers {
 /// The queue's figures, read now.
 pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError> {
     let row = sqlx::query!(
-        r#"SELECT q.name, q.nobody_message, q.channels AS "channels: Vec<Channel>",
+        r#"SELECT q.name, q.nobody_message, q.channels AS "channels: Vec<Channel>", q.notify_position, q.notify_seconds,
+                  CASE WHEN NOT queue_open(q.id, now()) THEN queue_next_open(q.id, now()) END AS opens_at,
                   (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
                     WHERE m.queue_id = q.id AND s.state = 'READY') AS "ready!",
                   (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
@@ -74,7 +85,51 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
         logged_in: row.logged_in,
         nobody_message: row.nobody_message,
         handle_seconds: handle.into_iter().filter_map(|h| Some((h.channel, h.seconds?))).collect(),
+        opens_at: row.opens_at.map(rfc3339),
+        notify_position: i64::from(row.notify_position),
+        notify_seconds: f64::from(row.notify_seconds),
     })
+}
+
+/// A moment as the pages carry it.
+pub fn rfc3339(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+}
+
+/// How this waiting customer waits: their callback (with its attempts) or
+/// their place kept.
+pub async fn place(pool: &PgPool, help_session: HelpSessionId) -> Result<Place, AppError> {
+    let row = sqlx::query!(
+        r#"SELECT h.channel AS "channel: Channel", h.phone, h.callback_from, h.callback_until, h.notify, h.email,
+                  e.not_before AS "not_before?"
+             FROM help_sessions h LEFT JOIN queue_entries e ON e.help_session_id = h.id
+            WHERE h.id = $1"#,
+        help_session.uuid()
+    )
+    .fetch_one(pool)
+    .await?;
+    let callback = match (row.channel, row.phone) {
+        (Channel::Callback, Some(phone)) => {
+            let attempts = sqlx::query!(
+                r#"SELECT at, detail->>'outcome' AS "outcome!" FROM events
+                    WHERE help_session_id = $1 AND kind = 'CALLBACK_ATTEMPT' ORDER BY id"#,
+                help_session.uuid()
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .filter_map(|attempt| Some((rfc3339(attempt.at), crate::states::CallbackOutcome::parse(&attempt.outcome).ok()?)))
+            .collect();
+            Some(CallbackStatus {
+                phone,
+                window: row.callback_from.zip(row.callback_until).map(|(from, until)| (rfc3339(from), rfc3339(until))),
+                attempts,
+                next_try: row.not_before.filter(|at| *at > time::OffsetDateTime::now_utc()).map(rfc3339),
+            })
+        }
+        _ => None,
+    };
+    Ok(Place { callback, keep_place: row.notify.then_some(KeepPlace { email: row.email }) })
 }
 
 /// Where everyone in one queue's line stands, read at once.
@@ -138,7 +193,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             .await?;
             let back = back(pool, help_session).await?;
             let numbers = numbers(pool, row.queue_id.into()).await?;
-            numbers.waiting(channel, ahead + 1, back)
+            numbers.waiting(channel, ahead + 1, back, place(pool, help_session).await?)
         }
         HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
             help_session,
@@ -157,6 +212,12 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             reason: "Sorry: the wait grew longer than this line allows. Please ask us to call you back.".into(),
         },
         HelpStatus::Abandoned => CustomerView::Closed { reason: "Your place was given up after you left the page.".into() },
+        HelpStatus::Unreachable => CustomerView::Closed {
+            reason: "We tried to call you back several times and could not reach you. You are welcome to ask again.".into(),
+        },
+        HelpStatus::Invalid => CustomerView::Closed {
+            reason: "We could not call you back: the number you gave did not work. You are welcome to ask again.".into(),
+        },
         HelpStatus::Created => CustomerView::NotQueued { queue: row.queue, channel },
     };
     Ok(Some(view))

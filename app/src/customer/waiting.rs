@@ -10,11 +10,15 @@
 /// When a queue and channel has no history yet.
 pub const DEFAULT_HANDLE_SECONDS: f64 = 300.0;
 
+/// The expected wait in seconds; `None` when no agent is serving.
+pub fn expected_seconds(position: i64, agents_serving: i64, average_handle_seconds: f64) -> Option<f64> {
+    (agents_serving > 0).then(|| position.max(1) as f64 * average_handle_seconds / agents_serving as f64)
+}
+
 pub fn estimate(position: i64, agents_serving: i64, average_handle_seconds: f64) -> String {
-    if agents_serving <= 0 {
+    let Some(expected) = expected_seconds(position, agents_serving, average_handle_seconds) else {
         return "can't estimate right now".to_owned();
-    }
-    let expected = position.max(1) as f64 * average_handle_seconds / agents_serving as f64;
+    };
     let (low, high) = (expected * 0.75, expected * 1.25);
     if high < 60.0 {
         return "less than a minute".to_owned();

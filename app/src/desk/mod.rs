@@ -9,9 +9,8 @@ use serde::{Deserialize, Serialize};
 use crate::conversation::roles::Role;
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
-use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
+use crate::states::{AgentId, AgentState, CallbackOutcome, HelpSessionId, HelpStatus, QueueId};
 
-pub mod ring;
 #[cfg(feature = "ssr")]
 pub mod snapshot;
 
@@ -40,6 +39,20 @@ pub struct OfferCard {
     pub transferred: Option<Handover>,
     /// Set when this is a request to join a conversation in progress.
     pub join_with: Option<JoinRequest>,
+    /// A callback: the number to call, and the calls made so far.
+    pub callback: Option<CallbackCall>,
+}
+
+/// A callback as the desk shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackCall {
+    pub phone: String,
+    /// Calls made before this one.
+    pub attempts: i32,
+    /// Tries in all the queue allows.
+    pub max_attempts: i32,
+    /// The customer was reached: the conversation goes on by phone.
+    pub reached: bool,
 }
 
 /// A colleague's request to join their conversation: who asked, and
@@ -102,6 +115,8 @@ pub struct CustomerCard {
     /// The supervisor whispering to this representative, or barged in: their
     /// name and mode.
     pub supervisor: Option<(String, Role)>,
+    /// A callback: the number to call and how the calls went.
+    pub callback: Option<CallbackCall>,
 }
 
 /// One of a customer's earlier help sessions (same phone number), as the
@@ -267,6 +282,14 @@ pub async fn end_session(help_session: HelpSessionId) -> Result<Desk, AppError> 
     }
     use crate::engine::control::{end, EndedBy};
     end(&app.engine, help_session, EndedBy::Agent).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
+}
+
+/// Records how the call to a callback's customer went.
+#[server(prefix = "/api", endpoint = "desk/callback")]
+pub async fn record_callback(help_session: HelpSessionId, outcome: CallbackOutcome) -> Result<Desk, AppError> {
+    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
+    crate::engine::callback::record(&app.engine, me.id.into(), help_session, outcome).await?;
     snapshot::desk(&app.pool, me.id.into()).await
 }
 

@@ -3,6 +3,7 @@
 use sqlx::PgPool;
 
 use super::{
+    CallbackCall,
     ChannelSeat, CustomerCard, Desk, EarlierSession, Handover, JoinRequest, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
     TransferChoices, WarmTransfer,
 };
@@ -48,7 +49,8 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                   extract(epoch FROM now() - h.entered_at)::bigint AS "waited!",
                   (extract(epoch FROM o.expires_at - now()) * 1000)::bigint AS "expires_in_ms!",
                   t.display_name AS "transferred_by?", o.transfer_from IS NOT NULL AS "by_name!", h.transfer_note,
-                  a.display_name AS "asked_by?", o.joins = 'consult' AS "warm?"
+                  a.display_name AS "asked_by?", o.joins = 'consult' AS "warm?",
+                  h.phone, h.attempts, q.callback_max_attempts
              FROM offers o JOIN help_sessions h ON h.id = o.help_session_id JOIN queues q ON q.id = o.queue_id
              LEFT JOIN representatives t ON t.id = h.transferred_by
              LEFT JOIN representatives a ON a.id = o.transfer_from AND o.joins IS NOT NULL
@@ -72,6 +74,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                 .filter(|_| row.asked_by.is_none())
                 .map(|by| Handover { by, by_name: row.by_name, note: row.transfer_note }),
             join_with: row.asked_by.map(|asker| JoinRequest { asker, warm: row.warm.unwrap_or(false) }),
+            callback: callback_call(&row.channel, row.phone, row.attempts, row.callback_max_attempts, false),
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
@@ -121,7 +124,8 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                   p.left_at IS NULL AND NOT q.hide_monitoring
                       AND EXISTS (SELECT 1 FROM supervisions s WHERE s.help_session_id = h.id
                                      AND s.left_at IS NULL AND s.role = 'monitor') AS "monitored!",
-                  sv.name AS "supervisor_name?", sv.role AS "supervisor_role?: Role"
+                  sv.name AS "supervisor_name?", sv.role AS "supervisor_role?: Role",
+                  h.attempts, q.callback_max_attempts, h.reached_at IS NOT NULL AS "reached!"
              FROM participants p
              JOIN help_sessions h ON h.id = p.help_session_id
              JOIN queues q ON q.id = p.queue_id
@@ -148,7 +152,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             customer_name: row.customer_name,
             reason: row.reason,
             channel: Channel::parse(&row.channel)?,
-            phone: row.phone,
+            phone: row.phone.clone(),
             queue: row.queue,
             status: row.status,
             wrap_up_left_seconds: row.wrap_up_left,
@@ -168,6 +172,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             waited_seconds: row.waited_seconds.max(0),
             monitored: row.monitored,
             supervisor: row.supervisor_name.zip(row.supervisor_role),
+            callback: callback_call(&row.channel, row.phone.clone(), row.attempts, row.callback_max_attempts, row.reached),
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
@@ -315,7 +320,7 @@ pub async fn transfer_targets(pool: &PgPool, agent: AgentId, help_session: HelpS
     let mut queues = Vec::with_capacity(rows.len());
     for row in rows {
         let numbers = crate::customer::view::numbers(pool, row.id).await?;
-        let estimate = match numbers.waiting(channel, row.waiting + 1, None) {
+        let estimate = match numbers.waiting(channel, row.waiting + 1, None, Default::default()) {
             crate::customer::CustomerView::Waiting { estimate, .. } => estimate,
             _ => String::new(),
         };
@@ -385,4 +390,9 @@ pub async fn owner(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<
         .fetch_optional(pool)
         .await?
         .flatten())
+}
+
+/// A callback's call, for a session on the callback channel with a number.
+fn callback_call(channel: &str, phone: Option<String>, attempts: i32, max_attempts: i32, reached: bool) -> Option<CallbackCall> {
+    phone.filter(|_| channel == Channel::Callback.as_str()).map(|phone| CallbackCall { phone, attempts, max_attempts, reached })
 }

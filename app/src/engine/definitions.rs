@@ -11,8 +11,9 @@
 use sqlx::PgPool;
 
 /// The files, in the order they are applied.
-pub const FILES: [(&str, &str); 3] = [
+pub const FILES: [(&str, &str); 4] = [
     ("app/src/engine/seats.sql", include_str!("seats.sql")),
+    ("app/src/engine/hours.sql", include_str!("hours.sql")),
     ("app/src/engine/offers.sql", include_str!("offers.sql")),
     ("app/src/engine/pull.sql", include_str!("pull.sql")),
 ];

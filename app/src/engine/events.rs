@@ -160,6 +160,21 @@ pub enum Event {
     SuperviseStop {
         why: super::supervise::Stopped,
     },
+    /// A customer asked to be called back (entering the line, or
+    /// switching to it while waiting).
+    CallbackRequested {},
+    /// A representative called the customer back: the attempt's number
+    /// (1 = first) and how it went.
+    CallbackAttempt {
+        attempt: i32,
+        outcome: crate::states::CallbackOutcome,
+    },
+    /// A waiting customer changed how they will be served (keeping their
+    /// place): a channel, and whether they keep it with the page closed.
+    Switched {
+        channel: Channel,
+        notify: bool,
+    },
     /// The agent's state changed.
     AgentState {
         state: AgentState,

@@ -26,6 +26,15 @@ pub struct NewRequest {
     pub channel: Channel,
     pub phone: Option<String>,
     pub priority: i32,
+    /// A callback's preferred window (`None`: as soon as possible).
+    pub window: Option<Window>,
+}
+
+/// When a customer would like to be called back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: time::OffsetDateTime,
+    pub until: time::OffsetDateTime,
 }
 
 /// Creates the help session and its place in the queue, in one transaction,
@@ -40,6 +49,12 @@ pub async fn enter(engine: &Engine, request: NewRequest) -> Result<HelpSessionId
 #[tracing::instrument(skip_all, fields(queue = %request.queue_id))]
 async fn enter_once(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
     let mut tx = engine.begin().await?;
+    // One open callback per queue and number: asking again finds it.
+    if let (Channel::Callback, Some(phone)) = (request.channel, &request.phone) {
+        if let Some(open) = open_callback(&mut tx, request.queue_id, phone).await? {
+            return Ok(open);
+        }
+    }
     let mode = admit(&mut tx, request.queue_id, request.channel).await?;
     let id = insert_session(&mut tx, &request, HelpStatus::Waiting).await?;
     insert_entry(&mut tx, id).await?;
@@ -78,6 +93,11 @@ async fn create_once(engine: &Engine, request: NewRequest) -> Result<HelpSession
     .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
     if !channels.contains(&request.channel) {
         return Err(unoffered(request.channel));
+    }
+    if let (Channel::Callback, Some(phone)) = (request.channel, &request.phone) {
+        if let Some(open) = open_callback(&mut tx, request.queue_id, phone).await? {
+            return Ok(open);
+        }
     }
     let id = insert_session(&mut tx, &request, HelpStatus::Created).await?;
     tx.commit(engine).await?;
@@ -119,6 +139,19 @@ async fn enqueue_once(engine: &Engine, help_session: HelpSessionId) -> Result<()
     Ok(())
 }
 
+/// The open callback of `queue` to `phone`, if there is one.
+pub(super) async fn open_callback(conn: &mut PgConnection, queue: QueueId, phone: &str) -> Result<Option<HelpSessionId>, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT id AS "id: HelpSessionId" FROM help_sessions
+            WHERE queue_id = $1 AND phone = $2 AND channel = 'callback'
+              AND status IN ('created', 'waiting', 'offered', 'active', 'on_hold')"#,
+        queue.uuid(),
+        phone
+    )
+    .fetch_optional(conn)
+    .await?)
+}
+
 fn unoffered(channel: Channel) -> AppError {
     AppError::invalid(format!("This queue does not offer {}.", channel.label().to_lowercase()))
 }
@@ -136,6 +169,9 @@ pub(super) struct Room {
     pub staffed: bool,
     pub when_nobody: WhenNobody,
     pub nobody_message: String,
+    /// When it opens next, in its own time zone ("09:00 on Monday 30
+    /// November, Europe/London"); `None` while it is open.
+    pub closed_until: Option<String>,
 }
 
 /// The queue's room now; 404 when there is no such queue.
@@ -152,7 +188,12 @@ pub(super) async fn room(conn: &mut PgConnection, queue_id: QueueId) -> Result<R
                   EXISTS (SELECT 1 FROM queue_members m
                            WHERE m.queue_id = q.id
                              AND (SELECT s.state <> 'LOGGED_OUT' FROM agent_states s
-                                   WHERE s.representative_id = m.representative_id)) AS "staffed!"
+                                   WHERE s.representative_id = m.representative_id)) AS "staffed!",
+                  CASE WHEN NOT queue_open(q.id, now()) THEN
+                       coalesce(to_char(queue_next_open(q.id, now()) AT TIME ZONE q.time_zone,
+                                        'HH24:MI "on" FMDay FMDD FMMonth') || ', ' || q.time_zone,
+                                'a later date')
+                  END AS closed_until
              FROM queues q WHERE id = $1"#,
         queue_id.uuid(),
     )
@@ -167,6 +208,7 @@ pub(super) async fn room(conn: &mut PgConnection, queue_id: QueueId) -> Result<R
         staffed: queue.staffed,
         when_nobody: queue.when_nobody,
         nobody_message: queue.nobody_message,
+        closed_until: queue.closed_until,
     })
 }
 
@@ -181,6 +223,13 @@ async fn admit(conn: &mut PgConnection, queue_id: QueueId, channel: Channel) -> 
             "The line is full right now. Please try again in a few minutes, or ask us to call you back later.".into(),
         ));
     }
+    // Closed: only a callback is taken (it is called once the queue opens).
+    if let Some(opens) = queue.closed_until.filter(|_| channel != Channel::Callback) {
+        return Err(AppError::Unavailable(format!(
+            "{} is closed now. It opens at {opens}; until then we can call you back.",
+            queue.name
+        )));
+    }
     if !queue.staffed && queue.when_nobody == WhenNobody::Refuse && channel != Channel::Callback {
         return Err(AppError::Unavailable(queue.nobody_message));
     }
@@ -193,8 +242,9 @@ async fn insert_session(
     status: HelpStatus,
 ) -> Result<HelpSessionId, AppError> {
     let id = sqlx::query_scalar!(
-        r#"INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id AS "id: HelpSessionId""#,
+        r#"INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status,
+                                     callback_from, callback_until)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id AS "id: HelpSessionId""#,
         request.queue_id.uuid(),
         request.customer_name,
         request.reason,
@@ -202,6 +252,8 @@ async fn insert_session(
         request.phone,
         request.priority,
         status.as_str(),
+        request.window.map(|w| w.from),
+        request.window.map(|w| w.until),
     )
     .fetch_one(conn)
     .await?;
@@ -210,21 +262,22 @@ async fn insert_session(
 
 /// The session's waiting slot, ordered by the time it entered, and its
 /// ENTER_QUEUE event.
+/// A callback is not offered before its window opens.
 async fn insert_entry(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), AppError> {
     let entry = sqlx::query!(
-        r#"INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
-           SELECT id, queue_id, channel, priority, entered_at FROM help_sessions WHERE id = $1
+        r#"INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at, not_before)
+           SELECT id, queue_id, channel, priority, entered_at, callback_from FROM help_sessions WHERE id = $1
            RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel", priority"#,
         help_session.uuid()
     )
     .fetch_one(&mut **tx)
     .await?;
-    log(
-        tx,
-        About::help_session(help_session, entry.queue_id),
-        Event::EnterQueue { channel: entry.channel, priority: entry.priority },
-    )
-    .await
+    let about = About::help_session(help_session, entry.queue_id);
+    log(tx, about, Event::EnterQueue { channel: entry.channel, priority: entry.priority }).await?;
+    if entry.channel == Channel::Callback {
+        log(tx, about, Event::CallbackRequested {}).await?;
+    }
+    Ok(())
 }
 
 /// A customer nobody serves any more waits again at the front of their
@@ -346,7 +399,7 @@ pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
     let due = sqlx::query!(
         r#"SELECT e.help_session_id AS "help_session_id: HelpSessionId", e.queue_id AS "queue_id: QueueId"
              FROM queue_entries e JOIN queues q ON q.id = e.queue_id
-            WHERE q.max_wait_seconds IS NOT NULL AND e.offered_to IS NULL
+            WHERE q.max_wait_seconds IS NOT NULL AND e.offered_to IS NULL AND e.channel <> 'callback'
               AND e.waiting_since < now() - make_interval(secs => q.max_wait_seconds)"#
     )
     .fetch_all(engine.pool())
@@ -354,23 +407,26 @@ pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
     let mut expired = 0;
     for entry in due {
         let mut tx = engine.begin().await?;
-        let removed = sqlx::query!(
-            "DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NULL",
-            entry.help_session_id.uuid()
-        )
-        .execute(&mut *tx)
-        .await?;
-        if removed.rows_affected() == 1 {
-            sqlx::query!(
-                "UPDATE help_sessions SET status = 'expired', ended_at = now() WHERE id = $1",
-                entry.help_session_id.uuid()
-            )
-            .execute(&mut *tx)
-            .await?;
-            log(&mut tx, About::help_session(entry.help_session_id, entry.queue_id), Event::Expire {}).await?;
+        if expire(&mut tx, entry.help_session_id, entry.queue_id).await? {
             expired += 1;
         }
         tx.commit(engine).await?;
     }
     Ok(expired)
+}
+
+/// Takes a customer not being offered out of the line as expired, with
+/// EXPIRE; false when they are not waiting so any more.
+pub(super) async fn expire(tx: &mut Tx, help_session: HelpSessionId, queue: QueueId) -> Result<bool, AppError> {
+    let removed = sqlx::query!("DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NULL", help_session.uuid())
+        .execute(&mut **tx)
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Ok(false);
+    }
+    sqlx::query!("UPDATE help_sessions SET status = 'expired', ended_at = now() WHERE id = $1", help_session.uuid())
+        .execute(&mut **tx)
+        .await?;
+    log(tx, About::help_session(help_session, queue), Event::Expire {}).await?;
+    Ok(true)
 }

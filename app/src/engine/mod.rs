@@ -35,6 +35,7 @@
 //! keeps losing.
 
 pub mod agents;
+pub mod callback;
 pub mod conference;
 pub mod control;
 pub mod definitions;

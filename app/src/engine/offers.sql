@@ -108,12 +108,17 @@ DECLARE
 BEGIN
     SELECT q.strategy, q.rona_seconds INTO queue FROM queues q WHERE q.id = p_queue AND q.routing_mode = 'push';
     IF NOT FOUND THEN RETURN; END IF;
+    -- Closed: nobody is offered, callbacks included.
+    IF NOT queue_open(p_queue, now()) THEN RETURN; END IF;
     WHILE made < p_max LOOP
         -- The head among customers on the channels still open; one who was
         -- declined needs an eligible agent who has not declined them.
+        -- Passed over: a callback before its time, and a customer keeping
+        -- their place while away.
         SELECT e.help_session_id, e.channel, e.declined_by INTO head
           FROM queue_entries e
          WHERE e.queue_id = p_queue AND e.offered_to IS NULL AND NOT (e.channel = ANY (closed))
+           AND NOT e.away AND (e.not_before IS NULL OR e.not_before <= now())
            AND (cardinality(e.declined_by) = 0 OR EXISTS (
                  SELECT 1 FROM queue_members m
                    JOIN agent_states s ON s.representative_id = m.representative_id

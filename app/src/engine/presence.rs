@@ -92,6 +92,10 @@ pub async fn open(engine: &Engine, instance: Uuid, subject: Subject) -> Result<U
             )
             .execute(&mut *tx)
             .await?;
+            // A customer keeping their place is back: offered again.
+            sqlx::query!("UPDATE queue_entries SET away = false WHERE help_session_id = $1 AND away", help_session.uuid())
+                .execute(&mut *tx)
+                .await?;
         }
         Subject::Agent(agent) => {
             sqlx::query!("UPDATE agent_states SET lost_at = NULL WHERE representative_id = $1", agent.uuid())
@@ -126,6 +130,17 @@ pub async fn close(engine: &Engine, connection: Uuid) -> Result<(), AppError> {
 /// The customer or agent of a connection that went is lost from now, when
 /// it was their last.
 async fn mark_lost(conn: &mut sqlx::PgConnection, subject: Subject) -> Result<(), AppError> {
+    if let Subject::Customer(help_session) = subject {
+        // A customer keeping their place is passed over while away.
+        sqlx::query!(
+            "UPDATE queue_entries e SET away = true FROM help_sessions h
+              WHERE e.help_session_id = $1 AND h.id = $1 AND h.notify AND NOT e.away
+                AND NOT EXISTS (SELECT 1 FROM connections WHERE help_session_id = $1)",
+            help_session.uuid()
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
     match subject {
         Subject::Customer(help_session) => sqlx::query!(
             "UPDATE help_sessions SET customer_lost_at = now()
@@ -220,17 +235,28 @@ pub async fn reconcile(engine: &Engine, instance: Uuid, held: &[Uuid], rules: Ru
     )
     .execute(engine.pool())
     .await?;
+    // Those keeping their place with no page anywhere are away.
+    sqlx::query!(
+        "UPDATE queue_entries e SET away = true FROM help_sessions h
+          WHERE h.notify AND h.status IN ('waiting', 'offered') AND h.customer_lost_at IS NOT NULL
+            AND e.help_session_id = h.id AND NOT e.away"
+    )
+    .execute(engine.pool())
+    .await?;
     Ok(())
 }
 
 /// Acts on everyone lost for longer than the grace period: a session never
 /// put in line expires, a waiting customer is abandoned, a customer in conversation ends it, an agent hands
-/// their customers back and is logged out.
+/// their customers back and is logged out. A callback (in line or on the
+/// phone) and a customer keeping their place in line need no page.
 pub async fn sweep_lost(engine: &Engine, grace_seconds: f64) -> Result<(), AppError> {
     let customers = sqlx::query!(
         r#"SELECT id AS "id: HelpSessionId", status AS "status: HelpStatus" FROM help_sessions
             WHERE customer_lost_at < now() - make_interval(secs => $1)
-              AND status IN ('created', 'waiting', 'offered', 'active', 'on_hold')"#,
+              AND status IN ('created', 'waiting', 'offered', 'active', 'on_hold')
+              AND NOT (channel = 'callback' AND status <> 'created')
+              AND NOT (notify AND status IN ('waiting', 'offered'))"#,
         grace_seconds
     )
     .fetch_all(engine.pool())

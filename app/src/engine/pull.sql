@@ -26,7 +26,7 @@ BEGIN
                     AND c.live < c.max_live AND c.sessions < c.max_sessions) AS room,
            ARRAY(SELECT m.queue_id FROM queue_members m
                    JOIN queues q ON q.id = m.queue_id AND q.routing_mode = 'pull'
-                  WHERE m.representative_id = p_agent) AS queues
+                  WHERE m.representative_id = p_agent AND queue_open(q.id, now())) AS queues
       INTO agent
       FROM agent_states s WHERE s.representative_id = p_agent
        FOR UPDATE;
@@ -41,6 +41,7 @@ BEGIN
          CROSS JOIN LATERAL (
                SELECT e.priority, e.enqueued_at, e.help_session_id FROM queue_entries e
                 WHERE e.queue_id = q AND e.offered_to IS NULL AND e.channel = ANY (agent.room)
+                  AND NOT e.away AND (e.not_before IS NULL OR e.not_before <= now())
                 ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id LIMIT 1) AS h
          ORDER BY h.priority DESC, h.enqueued_at, h.help_session_id
          LIMIT 1;
@@ -50,6 +51,7 @@ BEGIN
          WHERE d.help_session_id = (
                SELECT e.help_session_id FROM queue_entries e
                 WHERE e.queue_id = best AND e.offered_to IS NULL AND e.channel = ANY (agent.room)
+                  AND NOT e.away AND (e.not_before IS NULL OR e.not_before <= now())
                 ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id
                 LIMIT 1
                   FOR UPDATE SKIP LOCKED)

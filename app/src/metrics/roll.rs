@@ -386,7 +386,10 @@ impl Batch {
             | Event::AgentChannel { .. }
             | Event::SuperviseStart { .. }
             | Event::SuperviseMode { .. }
-            | Event::SuperviseStop { .. } => {}
+            | Event::SuperviseStop { .. }
+            | Event::CallbackRequested {}
+            | Event::CallbackAttempt { .. }
+            | Event::Switched { .. } => {}
         }
     }
 

@@ -2,13 +2,16 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{failure, load_page};
+use super::{failure, load_page, local_text, LocalTime};
 use crate::states::HelpSessionId;
 
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::conversation::{EndConversation, RateConversation};
-use crate::customer::{help_queues, my_help, Back, CustomerView, ForgetHelp, LeaveQueue, RequestHelp};
+use crate::customer::{
+    callback_windows, email_offered, help_queues, my_help, Back, CallbackStatus, CustomerView, ForgetHelp, LeaveQueue, Place,
+    RequestHelp, SwitchHelp,
+};
 use crate::queue::Channel;
 
 /// The customers' start page: ask for help, then wait with a live position.
@@ -74,17 +77,24 @@ fn RequestForm() -> impl IntoView {
                         }
                     }
                     let several = queues.len() > 1;
-                    let offered = {
+                    let chosen = {
                         let queues = queues.clone();
-                        move || {
-                            queues
-                                .iter()
-                                .find(|q| q.id.to_string() == queue.get())
-                                .or(queues.first())
-                                .map(|q| q.channels.clone())
-                                .unwrap_or_default()
-                        }
+                        move || queues.iter().find(|q| q.id.to_string() == queue.get()).or(queues.first()).cloned()
                     };
+                    let offered = {
+                        let chosen = chosen.clone();
+                        move || chosen().map(|q| q.channels).unwrap_or_default()
+                    };
+                    // Closed now: only a callback is taken.
+                    let opens_at = {
+                        let chosen = chosen.clone();
+                        Memo::new(move |_| chosen().and_then(|q| q.opens_at))
+                    };
+                    Effect::new(move |_| {
+                        if opens_at.get().is_some() {
+                            set_channel.set(Channel::Callback);
+                        }
+                    });
                     view! {
                         <ActionForm action=request>
                             <div class="stack">
@@ -110,6 +120,11 @@ fn RequestForm() -> impl IntoView {
                                 } else {
                                     view! { <input type="hidden" name="queue" prop:value=move || queue.get()/> }.into_any()
                                 }}
+                                {move || opens_at.get().map(|at| view! {
+                                    <p class="notice" role="status" data-testid="queue-closed">
+                                        "We are closed now and open " <LocalTime at/> ". Leave your number and we call you back then."
+                                    </p>
+                                })}
                                 <fieldset class="channels">
                                     <legend>"How would you like to talk?"</legend>
                                     {move || offered().into_iter().map(|option| view! {
@@ -119,6 +134,7 @@ fn RequestForm() -> impl IntoView {
                                                 name="channel"
                                                 value=option.as_str()
                                                 prop:checked=move || channel.get() == option
+                                                disabled=move || opens_at.get().is_some() && option != Channel::Callback
                                                 on:change=move |_| set_channel.set(option)
                                             />
                                             {option.label()}
@@ -130,6 +146,7 @@ fn RequestForm() -> impl IntoView {
                                         "Phone number (with country code)"
                                         <input type="tel" name="phone" placeholder="+44 20 7946 0958" autocomplete="tel" required/>
                                     </label>
+                                    <WindowChoice queue=Signal::derive(move || uuid::Uuid::parse_str(&queue.get()).ok())/>
                                 </Show>
                                 {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
                                 <button type="submit" disabled=move || request.pending().get()>"Talk to a representative"</button>
@@ -147,7 +164,7 @@ fn RequestForm() -> impl IntoView {
 /// by a position update).
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
-    Line(CustomerView),
+    Line,
     Talking { help_session: HelpSessionId, channel: Channel },
     Done(CustomerView),
 }
@@ -160,7 +177,7 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
     let current = Memo::new(move |_| live.get().unwrap_or_else(|| initial.clone()));
     let phase = Memo::new(move |_| match current.get() {
         CustomerView::Matched { help_session, channel, .. } => Phase::Talking { help_session, channel },
-        view @ CustomerView::Waiting { .. } => Phase::Line(view),
+        CustomerView::Waiting { .. } => Phase::Line,
         view => Phase::Done(view),
     });
     let on_hold = Signal::derive(move || matches!(current.get(), CustomerView::Matched { on_hold: true, .. }));
@@ -182,31 +199,7 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
     view! {
         <section class="card narrow waiting" class:talking=move || matches!(phase.get(), Phase::Talking { .. }) data-testid="customer-status">
             {move || match phase.get() {
-                Phase::Line(CustomerView::Waiting { queue, channel, position, estimate, nobody, back }) => view! {
-                    <h1>"You're in line"</h1>
-                    {back.map(|back| match back {
-                        Back::Reconnecting => view! {
-                            <p class="notice" role="status" data-testid="reconnecting">
-                                "Your representative lost their connection. We are reconnecting you: you are back at the front of the line."
-                            </p>
-                        }.into_any(),
-                        Back::Transferred { to } => view! {
-                            <p class="notice" role="status" data-testid="transferred">
-                                {format!("You are being transferred to {to}.")}
-                            </p>
-                        }.into_any(),
-                    })}
-                    <p class="big">
-                        "You are number " <strong data-testid="position">{position}</strong> " in line"
-                    </p>
-                    <p>"Estimated wait: " <strong data-testid="estimate">{estimate}</strong></p>
-                    <p class="muted">{format!("{queue} · {}", channel.label())}</p>
-                    {nobody.map(|message| view! { <p class="notice" role="status" data-testid="nobody">{message}</p> })}
-                    <p class="muted">"Keep this page open: you keep your place even if you reload it."</p>
-                    <ActionForm action=leave>
-                        <button type="submit" class="secondary">"Leave queue"</button>
-                    </ActionForm>
-                }.into_any(),
+                Phase::Line => view! { <Line current leave/> }.into_any(),
                 Phase::Talking { help_session, channel } => view! {
                     <Conversation help_session representatives supervisor channel on_hold/>
                 }.into_any(),
@@ -234,6 +227,199 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+/// A waiting customer's place: updated in place as the line moves (a form
+/// being filled in stays as it is), with what they may switch to.
+#[component]
+fn Line(current: Memo<CustomerView>, leave: ServerAction<LeaveQueue>) -> impl IntoView {
+    let waiting = move || match current.get() {
+        CustomerView::Waiting { queue, channel, position, estimate, nobody, back, opens_at, place, near } => {
+            Some((queue, channel, position, estimate, nobody, back, opens_at, place, near))
+        }
+        _ => None,
+    };
+    let place = Memo::new(move |_| waiting().map(|w| w.7).unwrap_or_default());
+    let near = Memo::new(move |_| waiting().is_some_and(|w| w.8));
+    // Told once each time the turn comes near.
+    Effect::new(move |told: Option<bool>| {
+        let now = near.get();
+        if now && told != Some(true) {
+            crate::alert::turn_near("It's nearly your turn", "Come back to the page: a representative will be with you shortly.");
+        }
+        now
+    });
+    view! {
+        <Title text=move || if near.get() { "Your turn is near · Get help".to_owned() } else { "Get help".to_owned() }/>
+        <h1>{move || if place.get().callback.is_some() { "We will call you back" } else { "You're in line" }}</h1>
+        {move || waiting().and_then(|w| w.5).map(|back| match back {
+            Back::Reconnecting => view! {
+                <p class="notice" role="status" data-testid="reconnecting">
+                    "Your representative lost their connection. We are reconnecting you: you are back at the front of the line."
+                </p>
+            }.into_any(),
+            Back::Transferred { to } => view! {
+                <p class="notice" role="status" data-testid="transferred">
+                    {format!("You are being transferred to {to}.")}
+                </p>
+            }.into_any(),
+        })}
+        <Show when=move || near.get()>
+            <p class="notice" role="alert" data-testid="turn-near">"It's nearly your turn: stay on this page."</p>
+        </Show>
+        <p class="big">
+            "You are number " <strong data-testid="position">{move || waiting().map(|w| w.2)}</strong> " in line"
+        </p>
+        <p>"Estimated wait: " <strong data-testid="estimate">{move || waiting().map(|w| w.3)}</strong></p>
+        <p class="muted">{move || waiting().map(|w| format!("{} · {}", w.0, w.1.label()))}</p>
+        {move || waiting().and_then(|w| w.6).map(|at| view! {
+            <p class="notice" role="status" data-testid="closed-now">
+                "We are closed now and open " <LocalTime at/> ". You keep your place."
+            </p>
+        })}
+        {move || waiting().and_then(|w| w.4).map(|message| view! { <p class="notice" role="status" data-testid="nobody">{message}</p> })}
+        {move || place.get().callback.map(|callback| view! { <CallbackState callback/> })}
+        {move || place.get().keep_place.map(|kept| view! {
+            <p data-testid="keeping-place">
+                "We keep your place with this page closed. When your turn is near we tell you here"
+                {kept.email.map(|email| format!(" and by email to {email}"))}
+                "."
+            </p>
+        })}
+        {move || (place.get().callback.is_none() && place.get().keep_place.is_none()).then(|| view! {
+            <p class="muted">"Keep this page open: you keep your place even if you reload it."</p>
+        })}
+        <Switches place/>
+        <ActionForm action=leave>
+            <button type="submit" class="secondary">
+                {move || if place.get().callback.is_some() { "Cancel my callback" } else { "Leave queue" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+/// A callback as its customer sees it: the number, the window, each call
+/// made and when the next comes.
+#[component]
+fn CallbackState(callback: CallbackStatus) -> impl IntoView {
+    view! {
+        <div class="stack" data-testid="callback">
+            <p>
+                "We will call you at " <strong data-testid="callback-phone">{callback.phone.clone()}</strong>
+                {callback.window.clone().map(|(from, until)| view! { " between " <LocalTime at=from/> " and " <LocalTime at=until/> })}
+                ". You may close this page: your place is kept."
+            </p>
+            <ul class="attempts">
+                {callback.attempts.iter().map(|(at, outcome)| view! {
+                    <li data-testid="callback-attempt">
+                        "We tried to call you at " <LocalTime at=at.clone()/> {format!(": {}.", outcome.label().to_lowercase())}
+                    </li>
+                }).collect_view()}
+            </ul>
+            {callback.next_try.clone().map(|at| view! {
+                <p data-testid="callback-next">"We will call " {if callback.attempts.is_empty() { "" } else { "again " }} "at about " <LocalTime at/> "."</p>
+            })}
+        </div>
+    }
+}
+
+/// What a waiting customer may switch to, keeping their place: a callback,
+/// keeping their place with the page closed, or talking after all.
+#[component]
+fn Switches(place: Memo<Place>) -> impl IntoView {
+    let switch = ServerAction::<SwitchHelp>::new();
+    let open = RwSignal::new(None::<&'static str>);
+    let queues = Resource::new(|| (), |_| help_queues());
+    let email_offered = Resource::new(|| (), |_| email_offered());
+    let error = move || switch.value().get().and_then(Result::err).map(|error| error.to_string());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = switch.value().get() {
+            open.set(None);
+        }
+    });
+    let talking = move || place.with(|p| p.callback.is_none());
+    let kept = move || place.with(|p| p.keep_place.is_some());
+    view! {
+        <div class="switches stack" data-testid="switches">
+            <div class="row">
+                <Show when=talking>
+                    <button type="button" class="secondary" on:click=move |_| open.set(Some("callback"))>"Call me back instead"</button>
+                </Show>
+                <Show when=move || talking() && !kept()>
+                    <button type="button" class="secondary" on:click=move |_| {
+                        crate::alert::ask_permission(|_| {});
+                        open.set(Some("keep"));
+                    }>"Keep my place and notify me"</button>
+                </Show>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let offered: Vec<Channel> = queues.await.unwrap_or_default().into_iter().flat_map(|q| q.channels).collect();
+                        move || {
+                            (kept() || !talking()).then(|| {
+                                [Channel::Video, Channel::Audio, Channel::Chat]
+                                    .into_iter()
+                                    .filter(|c| offered.contains(c))
+                                    .map(|c| view! {
+                                        <ActionForm action=switch>
+                                            <input type="hidden" name="to" value=c.as_str()/>
+                                            <button type="submit" class="secondary">{format!("Talk by {} instead", c.label().to_lowercase())}</button>
+                                        </ActionForm>
+                                    })
+                                    .collect_view()
+                            })
+                        }
+                    })}
+                </Suspense>
+            </div>
+            <Show when=move || open.get() == Some("callback")>
+                <ActionForm action=switch attr:data-testid="switch-callback">
+                    <div class="stack">
+                        <input type="hidden" name="to" value="callback"/>
+                        <label>"Phone number (with country code)"<input type="tel" name="phone" placeholder="+44 20 7946 0958" autocomplete="tel" required/></label>
+                        <WindowChoice queue=Signal::derive(|| None)/>
+                        <button type="submit">"Call me back"</button>
+                    </div>
+                </ActionForm>
+            </Show>
+            <Show when=move || open.get() == Some("keep")>
+                <ActionForm action=switch attr:data-testid="switch-keep">
+                    <div class="stack">
+                        <input type="hidden" name="to" value="keep"/>
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                email_offered.await.unwrap_or(false).then(|| view! {
+                                    <label>"Email me too (optional)"<input type="email" name="email" autocomplete="email"/></label>
+                                })
+                            })}
+                        </Suspense>
+                        <p class="muted">"Allow notifications so this page can tell you when your turn is near."</p>
+                        <button type="submit">"Keep my place"</button>
+                    </div>
+                </ActionForm>
+            </Show>
+            {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        </div>
+    }
+}
+
+/// "When should we call?": as soon as possible, or an hour the queue is
+/// open in the next seven days, in the customer's own time zone (`queue`:
+/// the queue chosen; none: the waiting customer's own).
+#[component]
+fn WindowChoice(queue: Signal<Option<uuid::Uuid>>) -> impl IntoView {
+    let windows = LocalResource::new(move || callback_windows(queue.get()));
+    view! {
+        <label>
+            "When should we call?"
+            <select name="window" data-testid="callback-window">
+                <option value="">"As soon as possible"</option>
+                {move || windows.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|window| {
+                    let label = format!("{} – {}", local_text(&window.from), local_text(&window.until));
+                    view! { <option value=format!("{}/{}", window.from, window.until)>{label}</option> }
+                }).collect_view()}
+            </select>
+        </label>
     }
 }
 

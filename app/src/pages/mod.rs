@@ -76,3 +76,46 @@ pub fn clock_text(seconds: i64) -> String {
         format!("{}:{:02}", seconds / 60, seconds % 60)
     }
 }
+
+/// A moment (RFC 3339) in the reader's own time zone: the server writes it
+/// in UTC, and the browser rewrites it in its zone once the page runs.
+#[component]
+pub fn LocalTime(#[prop(into)] at: String) -> impl IntoView {
+    let node = NodeRef::<leptos::html::Time>::new();
+    #[cfg(feature = "hydrate")]
+    {
+        let at = at.clone();
+        Effect::new(move |_| {
+            if let Some(element) = node.get() {
+                element.set_text_content(Some(&local_text(&at)));
+            }
+        });
+    }
+    view! { <time node_ref=node datetime=at.clone()>{utc_text(&at)}</time> }
+}
+
+/// "Mon 30 Nov 09:00 UTC".
+fn utc_text(at: &str) -> String {
+    let format = time::macros::format_description!("[weekday repr:short] [day padding:none] [month repr:short] [hour]:[minute] UTC");
+    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .and_then(|moment| moment.to_offset(time::UtcOffset::UTC).format(format).ok())
+        .unwrap_or_else(|| at.to_owned())
+}
+
+/// The moment as the reader's browser writes it in its own zone
+/// ("Mon, 30 Nov, 10:00"); in UTC on the server.
+pub fn local_text(at: &str) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let options = js_sys::Object::new();
+        for (key, value) in [("weekday", "short"), ("day", "numeric"), ("month", "short"), ("hour", "2-digit"), ("minute", "2-digit")] {
+            let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
+        }
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(at));
+        if !date.get_time().is_nan() {
+            return String::from(date.to_locale_string("default", &options));
+        }
+    }
+    utc_text(at)
+}

@@ -7,6 +7,7 @@ use super::guard::guarded;
 use crate::access::Area;
 use crate::model::{Person, Role};
 use crate::people::list_people;
+use crate::queue::hours::{DayHours, WEEKDAYS};
 use crate::queue::{list_queues, Channel, QueueWithMembers, RoutingMode, SaveQueue, Strategy, WhenNobody};
 
 /// `/admin/queues`: an admin creates and edits queues and chooses who serves
@@ -79,6 +80,19 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
     let wait_red = optional(q.thresholds.wait_red_seconds);
     let level_amber = optional(q.thresholds.level_amber_percent);
     let level_red = optional(q.thresholds.level_red_percent);
+    let time_zone = RwSignal::new(q.hours.time_zone.clone());
+    let day_signals = |pick: fn(&DayHours) -> &String| -> [RwSignal<String>; 7] {
+        std::array::from_fn(|index| RwSignal::new(q.hours.day(index as i16 + 1).map(|day| pick(day).clone()).unwrap_or_default()))
+    };
+    let opens = day_signals(|day| &day.opens);
+    let closes = day_signals(|day| &day.closes);
+    let closed_dates = RwSignal::new(q.hours.closed_dates.join(", "));
+    let rules = q.callbacks;
+    let retry = RwSignal::new(rules.retry_seconds.to_string());
+    let attempts = RwSignal::new(rules.max_attempts.to_string());
+    let notify_position = RwSignal::new(rules.notify_position.to_string());
+    let notify_seconds = RwSignal::new(rules.notify_seconds.to_string());
+    let front_hold = RwSignal::new(rules.front_hold_seconds.to_string());
     let local_error = RwSignal::new(None::<String>);
 
     let number = |field: &str, raw: String, required: bool| -> Result<Option<i32>, String> {
@@ -111,6 +125,15 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                 level_amber_percent: number("Service level amber", level_amber.get(), false)?,
                 level_red_percent: number("Service level red", level_red.get(), false)?,
                 hide_monitoring: hide_monitoring.get(),
+                time_zone: Some(time_zone.get()),
+                opens: opens.iter().map(|day| day.get()).collect(),
+                closes: closes.iter().map(|day| day.get()).collect(),
+                closed_dates: closed_dates.get(),
+                callback_retry_seconds: number("Retry delay", retry.get(), true)?,
+                callback_max_attempts: number("Attempts", attempts.get(), true)?,
+                notify_position: number("Notify at position", notify_position.get(), true)?,
+                notify_seconds: number("Notify under", notify_seconds.get(), true)?,
+                front_hold_seconds: number("Front place kept", front_hold.get(), true)?,
             })
         })();
         match parsed {
@@ -196,6 +219,27 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                     "Don't tell representatives when a supervisor listens in silence"
                 </label>
             </fieldset>
+            <fieldset class="hours" data-testid="opening-hours">
+                <legend>"Opening hours (both empty: closed that day; every day empty: always open)"</legend>
+                <label>"Time zone"<input type="text" maxlength="64" placeholder="Europe/London" prop:value=move || time_zone.get() on:input=text(time_zone)/></label>
+                <div class="grid-form week">
+                    {WEEKDAYS.iter().enumerate().map(|(index, day)| {
+                        let (open, close) = (opens[index], closes[index]);
+                        view! {
+                            <label>{format!("{day} opens")}<input type="time" prop:value=move || open.get() on:input=text(open)/></label>
+                            <label>{format!("{day} closes")}<input type="time" prop:value=move || close.get() on:input=text(close)/></label>
+                        }
+                    }).collect_view()}
+                </div>
+                <label class="wide">"Closed dates (2026-12-25, 2026-12-26)"<input type="text" prop:value=move || closed_dates.get() on:input=text(closed_dates)/></label>
+            </fieldset>
+            <div class="grid-form callbacks">
+                <label>"Callback retry delay (s)"<input type="number" min="1" prop:value=move || retry.get() on:input=text(retry)/></label>
+                <label>"Callback attempts"<input type="number" min="1" max="20" prop:value=move || attempts.get() on:input=text(attempts)/></label>
+                <label>"Notify a customer keeping their place at position"<input type="number" min="1" prop:value=move || notify_position.get() on:input=text(notify_position)/></label>
+                <label>"... or when their wait is under (s)"<input type="number" min="0" prop:value=move || notify_seconds.get() on:input=text(notify_seconds)/></label>
+                <label>"Front place kept while away (s)"<input type="number" min="1" prop:value=move || front_hold.get() on:input=text(front_hold)/></label>
+            </div>
             <div class="grid-form thresholds">
                 <label>"Longest wait amber after (s)"<input type="number" min="1" prop:value=move || wait_amber.get() on:input=text(wait_amber)/></label>
                 <label>"Longest wait red after (s)"<input type="number" min="1" prop:value=move || wait_red.get() on:input=text(wait_red)/></label>

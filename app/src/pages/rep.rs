@@ -8,9 +8,9 @@ use super::guard::guarded;
 use crate::access::Area;
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
-use crate::desk::ring::{self, Permission};
+use crate::alert::{self as ring, Permission};
 use crate::desk::{
-    earlier_sessions, open_desk, transfer_targets, EarlierSession, JoinRequest, AcceptOffer, AddColleague, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
+    earlier_sessions, open_desk, CallbackCall, RecordCallback, transfer_targets, EarlierSession, JoinRequest, AcceptOffer, AddColleague, ChannelSeat, CustomerCard, DeclineOffer, Desk, EndSession, Handover, Hold,
     LeaveConversation, FinishWarmTransfer, NextCustomer, OfferCard, PastConversation, Resume, SetChannel, SetState, TransferCustomer, WrapUp, DISPOSITIONS,
     NOT_READY_REASONS,
 };
@@ -19,7 +19,7 @@ use crate::live::now_ms;
 use crate::model::Me;
 use crate::queue::{Channel, RoutingMode};
 use crate::conversation::roles::Role;
-use crate::states::{AgentState, HelpSessionId, HelpStatus};
+use crate::states::{AgentState, CallbackOutcome, HelpSessionId, HelpStatus};
 
 /// The representative's desk.
 #[component]
@@ -51,6 +51,7 @@ struct Controls {
     add_colleague: ServerAction<AddColleague>,
     leave: ServerAction<LeaveConversation>,
     finish_warm: ServerAction<FinishWarmTransfer>,
+    record_callback: ServerAction<RecordCallback>,
 }
 
 /// Shows what an action answered: the new desk, or its error.
@@ -89,6 +90,7 @@ fn DeskView(me: Me) -> impl IntoView {
         add_colleague: ServerAction::new(),
         leave: ServerAction::new(),
         finish_warm: ServerAction::new(),
+        record_callback: ServerAction::new(),
     };
     let (pushed, set_pushed) = signal(None::<Desk>);
     crate::live::follow("/ws/rep", set_pushed);
@@ -110,6 +112,7 @@ fn DeskView(me: Me) -> impl IntoView {
     take(controls.add_colleague, controls.desk, controls.received, controls.error);
     take(controls.leave, controls.desk, controls.received, controls.error);
     take(controls.finish_warm, controls.desk, controls.received, controls.error);
+    take(controls.record_callback, controls.desk, controls.received, controls.error);
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| match controls.next.value().get() {
         Some(Ok(None)) => notice.set(Some("Nobody is waiting right now.".into())),
@@ -515,6 +518,11 @@ fn Offer(offer: OfferCard, first: bool, controls: Controls, chosen: RwSignal<Opt
                 {format!("{} · {} · waited {} s", offer.channel.label(), offer.queue, offer.waited_seconds)}
             </p>
             <p class="reason">{offer.reason.clone()}</p>
+            {offer.callback.clone().map(|call| view! {
+                <p data-testid="callback-number">
+                    {format!("Call back {} · {}", call.phone, attempts_text(&call))}
+                </p>
+            })}
             {offer.transferred.clone().map(|handover| view! { <HandoverNote handover/> })}
             {offer.join_with.clone().map(|JoinRequest { asker, warm }| view! {
                 <p class="notice" data-testid="join-request">
@@ -638,6 +646,9 @@ fn Customer(customer: CustomerCard, controls: Controls, workspace: Workspace) ->
                         {move || problem.get().map(|message| view! { <p class="notice" role="alert">{message}</p> })}
                         {move || card.with(|c| c.as_ref().and_then(|c| c.outcome.clone())).map(|outcome| view! {
                             <p class="notice" role="status" data-testid="outcome">{outcome}</p>
+                        })}
+                        {move || card.with(|c| c.as_ref().and_then(|c| c.callback.clone())).map(|call| view! {
+                            <CallbackDesk help_session=id call controls/>
                         })}
                         {move || card.with(|c| c.as_ref().and_then(supervised)).map(|text| view! {
                             <p class="notice supervised" role="status" data-testid="supervised">{text}</p>
@@ -886,5 +897,47 @@ fn supervised(card: &CustomerCard) -> Option<String> {
         Some((name, Role::Whisper)) => Some(format!("{name} (supervisor) is coaching you: the customer can't hear or read them.")),
         Some((name, _)) => Some(format!("{name} (supervisor) has joined the conversation.")),
         None => card.monitored.then(|| "Supervisor is listening".to_owned()),
+    }
+}
+
+/// "First call", "2nd call of 3".
+fn attempts_text(call: &CallbackCall) -> String {
+    match call.attempts {
+        0 => format!("first call (of {})", call.max_attempts),
+        made => format!("call {} of {} ({made} made before)", made + 1, call.max_attempts),
+    }
+}
+
+/// A callback on the desk: the number to dial (a `tel:` link), the calls
+/// made so far, and how this one went; once reached, the conversation goes
+/// on by phone until End.
+#[component]
+fn CallbackDesk(help_session: HelpSessionId, call: CallbackCall, controls: Controls) -> impl IntoView {
+    let record = move |outcome: CallbackOutcome| {
+        controls.record_callback.dispatch(RecordCallback { help_session, outcome });
+    };
+    view! {
+        <div class="callback-call stack" data-testid="callback-call">
+            <p>
+                <a class="button" href=format!("tel:{}", call.phone) data-testid="dial">{format!("Call {}", call.phone)}</a>
+                " "
+                <span class="muted" data-testid="callback-attempts">{attempts_text(&call)}</span>
+            </p>
+            {if call.reached {
+                view! { <p class="notice" data-testid="callback-reached">"On the phone with the customer: End when you are done."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="row" role="group" aria-label="How the call went">
+                        {[CallbackOutcome::Reached, CallbackOutcome::NoAnswer, CallbackOutcome::Busy, CallbackOutcome::WrongNumber]
+                            .into_iter()
+                            .map(|outcome| view! {
+                                <button type="button" class=if outcome == CallbackOutcome::Reached { "" } else { "secondary" }
+                                    on:click=move |_| record(outcome)>{outcome.label()}</button>
+                            })
+                            .collect_view()}
+                    </div>
+                }.into_any()
+            }}
+        </div>
     }
 }

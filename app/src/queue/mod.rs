@@ -6,8 +6,11 @@ use uuid::Uuid;
 
 use crate::error::AppError;
 
+pub mod hours;
 #[cfg(feature = "ssr")]
 pub mod repo;
+
+pub use hours::{CallbackRules, OpeningHours};
 
 /// How a customer is helped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -281,6 +284,8 @@ pub struct QueueSettings {
     /// The desk does not say "Supervisor is listening" while a supervisor
     /// monitors this queue's conversations in silence.
     pub hide_monitoring: bool,
+    pub hours: OpeningHours,
+    pub callbacks: CallbackRules,
 }
 
 /// The settings a new queue starts with (the database's defaults).
@@ -301,6 +306,8 @@ impl Default for QueueSettings {
             auto_join: false,
             thresholds: Thresholds::default(),
             hide_monitoring: false,
+            hours: OpeningHours::default(),
+            callbacks: CallbackRules::default(),
         }
     }
 }
@@ -331,6 +338,8 @@ impl QueueSettings {
         auto_join: bool,
         thresholds: Thresholds,
         hide_monitoring: bool,
+        hours: OpeningHours,
+        callbacks: CallbackRules,
     ) -> Result<Self, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 {
@@ -369,6 +378,8 @@ impl QueueSettings {
             auto_join,
             thresholds,
             hide_monitoring,
+            hours,
+            callbacks,
         })
     }
 }
@@ -414,6 +425,15 @@ pub async fn save_queue(
     #[server(default)] level_amber_percent: Option<i32>,
     #[server(default)] level_red_percent: Option<i32>,
     #[server(default)] hide_monitoring: bool,
+    #[server(default)] time_zone: Option<String>,
+    #[server(default)] opens: Vec<String>,
+    #[server(default)] closes: Vec<String>,
+    #[server(default)] closed_dates: String,
+    #[server(default)] callback_retry_seconds: Option<i32>,
+    #[server(default)] callback_max_attempts: Option<i32>,
+    #[server(default)] notify_position: Option<i32>,
+    #[server(default)] notify_seconds: Option<i32>,
+    #[server(default)] front_hold_seconds: Option<i32>,
 ) -> Result<QueueWithMembers, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let settings = QueueSettings::parse(
@@ -431,6 +451,8 @@ pub async fn save_queue(
         auto_join,
         Thresholds::parse(wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent)?,
         hide_monitoring,
+        OpeningHours::parse(time_zone.as_deref().unwrap_or("UTC"), &opens, &closes, &closed_dates)?,
+        CallbackRules::parse(callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds)?,
     )?;
     let saved = repo::save(&state.pool, id, &settings, &members, &supervisors).await?;
     tracing::info!(by = %me.id, queue = %saved.queue.id, "queue saved");

@@ -3,7 +3,8 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Channel, Queue, QueueSettings, RoutingMode, Strategy, Thresholds, WhenNobody};
+use super::hours::DayHours;
+use super::{CallbackRules, Channel, OpeningHours, Queue, QueueSettings, RoutingMode, Strategy, Thresholds, WhenNobody};
 use crate::error::AppError;
 
 struct Row {
@@ -25,6 +26,13 @@ struct Row {
     level_amber_percent: Option<i32>,
     level_red_percent: Option<i32>,
     hide_monitoring: bool,
+    time_zone: String,
+    closed_dates: Vec<String>,
+    callback_retry_seconds: i32,
+    callback_max_attempts: i32,
+    notify_position: i32,
+    notify_seconds: i32,
+    front_hold_seconds: i32,
 }
 
 impl TryFrom<Row> for Queue {
@@ -57,6 +65,14 @@ impl TryFrom<Row> for Queue {
                     level_red_percent: row.level_red_percent,
                 },
                 hide_monitoring: row.hide_monitoring,
+                hours: OpeningHours { time_zone: row.time_zone, days: Vec::new(), closed_dates: row.closed_dates },
+                callbacks: CallbackRules {
+                    retry_seconds: row.callback_retry_seconds,
+                    max_attempts: row.callback_max_attempts,
+                    notify_position: row.notify_position,
+                    notify_seconds: row.notify_seconds,
+                    front_hold_seconds: row.front_hold_seconds,
+                },
             },
         })
     }
@@ -65,29 +81,51 @@ impl TryFrom<Row> for Queue {
 pub async fn list(pool: &PgPool) -> Result<Vec<Queue>, AppError> {
     let rows = sqlx::query_as!(
         Row,
-        "SELECT id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
+        r#"SELECT id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
                 service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
-                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring
-           FROM queues ORDER BY lower(name)"
+                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
+                time_zone, ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(closed_dates) d ORDER BY d) AS "closed_dates!",
+                callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds
+           FROM queues ORDER BY lower(name)"#
     )
     .fetch_all(pool)
     .await?;
-    rows.into_iter().map(Queue::try_from).collect()
+    let mut queues: Vec<Queue> = rows.into_iter().map(Queue::try_from).collect::<Result<_, _>>()?;
+    for queue in &mut queues {
+        queue.settings.hours.days = days(pool, queue.id).await?;
+    }
+    Ok(queues)
+}
+
+/// A queue's weekly opening hours, Monday first.
+async fn days(pool: &PgPool, queue: Uuid) -> Result<Vec<DayHours>, AppError> {
+    Ok(sqlx::query_as!(
+        DayHours,
+        r#"SELECT weekday, to_char(opens, 'HH24:MI') AS "opens!", to_char(closes, 'HH24:MI') AS "closes!"
+             FROM queue_hours WHERE queue_id = $1 ORDER BY weekday"#,
+        queue
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Queue, AppError> {
-    sqlx::query_as!(
+    let row = sqlx::query_as!(
         Row,
-        "SELECT id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
+        r#"SELECT id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
                 service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
-                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring
-           FROM queues WHERE id = $1",
+                wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
+                time_zone, ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(closed_dates) d ORDER BY d) AS "closed_dates!",
+                callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds
+           FROM queues WHERE id = $1"#,
         id
     )
     .fetch_optional(pool)
     .await?
-    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?
-    .try_into()
+    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    let mut queue = Queue::try_from(row)?;
+    queue.settings.hours.days = days(pool, queue.id).await?;
+    Ok(queue)
 }
 
 pub async fn list_with_members(pool: &PgPool) -> Result<Vec<super::QueueWithMembers>, AppError> {
@@ -125,12 +163,24 @@ pub async fn save(
         .iter()
         .map(|c| c.as_str().to_owned())
         .collect();
+    let known = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS "known!""#,
+        settings.hours.time_zone
+    )
+    .fetch_one(pool)
+    .await?;
+    if !known {
+        return Err(AppError::invalid(format!("\"{}\" is not a time zone this server knows.", settings.hours.time_zone)));
+    }
     let mut tx = pool.begin().await?;
     let saved = sqlx::query_scalar!(
         "INSERT INTO queues (id, name, channels, routing_mode, strategy, rona_seconds, wrap_up_seconds,
                              service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
-                             wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring)
-         VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                             wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
+                             time_zone, closed_dates, callback_retry_seconds, callback_max_attempts, notify_position,
+                             notify_seconds, front_hold_seconds)
+         VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19, $20::text[]::date[], $21, $22, $23, $24, $25)
          ON CONFLICT (id) DO UPDATE SET
              name = EXCLUDED.name, channels = EXCLUDED.channels, routing_mode = EXCLUDED.routing_mode,
              strategy = EXCLUDED.strategy, rona_seconds = EXCLUDED.rona_seconds,
@@ -139,7 +189,11 @@ pub async fn save(
              when_nobody = EXCLUDED.when_nobody, nobody_message = EXCLUDED.nobody_message,
              auto_join = EXCLUDED.auto_join, wait_amber_seconds = EXCLUDED.wait_amber_seconds,
              wait_red_seconds = EXCLUDED.wait_red_seconds, level_amber_percent = EXCLUDED.level_amber_percent,
-             level_red_percent = EXCLUDED.level_red_percent, hide_monitoring = EXCLUDED.hide_monitoring
+             level_red_percent = EXCLUDED.level_red_percent, hide_monitoring = EXCLUDED.hide_monitoring,
+             time_zone = EXCLUDED.time_zone, closed_dates = EXCLUDED.closed_dates,
+             callback_retry_seconds = EXCLUDED.callback_retry_seconds,
+             callback_max_attempts = EXCLUDED.callback_max_attempts, notify_position = EXCLUDED.notify_position,
+             notify_seconds = EXCLUDED.notify_seconds, front_hold_seconds = EXCLUDED.front_hold_seconds
          RETURNING id",
         id,
         settings.name,
@@ -159,6 +213,13 @@ pub async fn save(
         settings.thresholds.level_amber_percent,
         settings.thresholds.level_red_percent,
         settings.hide_monitoring,
+        settings.hours.time_zone,
+        &settings.hours.closed_dates,
+        settings.callbacks.retry_seconds,
+        settings.callbacks.max_attempts,
+        settings.callbacks.notify_position,
+        settings.callbacks.notify_seconds,
+        settings.callbacks.front_hold_seconds,
     )
     .fetch_one(&mut *tx)
     .await;
@@ -206,6 +267,18 @@ pub async fn save(
     )
     .execute(&mut *tx)
     .await?;
+    sqlx::query!("DELETE FROM queue_hours WHERE queue_id = $1", saved).execute(&mut *tx).await?;
+    for day in &settings.hours.days {
+        sqlx::query!(
+            "INSERT INTO queue_hours (queue_id, weekday, opens, closes) VALUES ($1, $2, $3::text::time, $4::text::time)",
+            saved,
+            day.weekday,
+            day.opens,
+            day.closes
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     tx.commit().await?;
     team(pool, get(pool, saved).await?).await
 }

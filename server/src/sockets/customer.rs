@@ -141,12 +141,12 @@ async fn follow(
                 }
                 // Only a waiting customer's place comes from the line; one
                 // the line no longer has is read whole.
-                let Some(CustomerView::Waiting { channel, back, .. }) = page.shown.clone() else {
+                let Some(CustomerView::Waiting { channel, back, place, .. }) = page.shown.clone() else {
                     continue;
                 };
                 let line = watch.line.borrow_and_update().clone();
                 let view = match line.positions.get(&help_session) {
-                    Some(position) => Some(line.numbers.waiting(channel, *position, back)),
+                    Some(position) => Some(line.numbers.waiting(channel, *position, back, place)),
                     None => customer_view(&state.pool, help_session).await?,
                 };
                 if !page.show(view).await {

@@ -350,6 +350,7 @@ pub async fn enter_audio(engine: &app::engine::Engine, queue: QueueId, name: &st
         channel: app::queue::Channel::Audio,
         phone: None,
         priority: 0,
+        window: None,
     };
     app::engine::line::enter(engine, request).await.unwrap()
 }

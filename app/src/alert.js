@@ -1,8 +1,9 @@
-// An offer rings on the desk: a two-tone chime every few seconds while an
-// offer waits, and a desktop notification for each new offer while the
-// desk is not the window in front. The sound needs the page to have been
-// clicked once (the browser's rule for audio); the notification needs the
-// permission, asked once.
+// Alerts. An offer rings on the desk: a two-tone chime every few seconds
+// while an offer waits, and a desktop notification for each new offer while
+// the desk is not the window in front. A customer keeping their place gets
+// a chime and a notification when their turn is near. The sound needs the
+// page to have been clicked once (the browser's rule for audio); the
+// notification needs the permission, asked once.
 
 const EVERY_MS = 3000;
 let audio = null;
@@ -63,5 +64,15 @@ export function notifyOffer(title, body, tag) {
   if (notificationPermission() !== 'granted') return;
   if (document.visibilityState === 'visible' && document.hasFocus()) return;
   const note = new Notification(title, { body, tag, requireInteraction: true });
+  note.onclick = () => { window.focus(); note.close(); };
+}
+
+// A customer's turn is near: a chime, and a notification wherever the page
+// is (the customer may be on another tab or window). Clicking it brings the
+// page forward.
+export function turnNear(title, body) {
+  chime();
+  if (notificationPermission() !== 'granted') return;
+  const note = new Notification(title, { body, tag: 'switchboard-turn', requireInteraction: true });
   note.onclick = () => { window.focus(); note.close(); };
 }

@@ -1,7 +1,8 @@
-//! The desk's ringing for offers (`ring.js`): a chime while an offer
-//! waits, a desktop notification for each new one while the desk is in
-//! the background, and the permission for those, asked once. On the
-//! server, where nothing rings, these do nothing.
+//! Alerts (`alert.js`): the desk rings while an offer waits and shows a
+//! desktop notification for each new one while it is in the background; a
+//! customer keeping their place hears a chime and gets a notification when
+//! their turn is near. The permission for notifications is asked once. On
+//! the server, where nothing rings, these do nothing.
 
 /// Whether desktop notifications may be shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +18,7 @@ pub enum Permission {
 mod browser {
     use wasm_bindgen::prelude::*;
 
-    #[wasm_bindgen(module = "/src/desk/ring.js")]
+    #[wasm_bindgen(module = "/src/alert.js")]
     extern "C" {
         #[wasm_bindgen(js_name = startRinging)]
         pub fn start_ringing();
@@ -29,6 +30,8 @@ mod browser {
         pub fn ask_notification_permission(answered: &JsValue);
         #[wasm_bindgen(js_name = notifyOffer)]
         pub fn notify_offer(title: &str, body: &str, tag: &str);
+        #[wasm_bindgen(js_name = turnNear)]
+        pub fn turn_near(title: &str, body: &str);
     }
 }
 
@@ -80,4 +83,13 @@ pub fn notify_offer(title: &str, body: &str, tag: &str) {
     browser::notify_offer(title, body, tag);
     #[cfg(not(feature = "hydrate"))]
     let _ = (title, body, tag);
+}
+
+/// A customer's turn is near: a chime, and a notification (with the
+/// permission) wherever their page is.
+pub fn turn_near(title: &str, body: &str) {
+    #[cfg(feature = "hydrate")]
+    browser::turn_near(title, body);
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (title, body);
 }
