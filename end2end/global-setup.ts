@@ -1,6 +1,8 @@
 // Starts the real server (built by `cargo leptos build`) on the browser tests'
 // own database, captures the setup link it logs, and stops it afterwards.
 import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { PORT } from './playwright.config';
@@ -31,6 +33,23 @@ export default async function globalSetup() {
     turn.once('error', (error) => reject(new Error(`cannot start coturn's turnserver (make test installs it): ${error}`)));
   });
 
+  // A real SMTP server on loopback (aiosmtpd) that keeps each message it
+  // gets in a maildir the tests read (MAILDIR/new).
+  const smtpPort = PORT + 2;
+  // (aiosmtpd makes the maildir itself: it must not exist yet.)
+  const maildir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'switchboard-mail-')), 'inbox');
+  process.env.MAILDIR = maildir;
+  const smtp = spawn(
+    path.join(root, 'end2end/.venv/bin/aiosmtpd'),
+    ['-n', '-l', `127.0.0.1:${smtpPort}`, '-c', 'aiosmtpd.handlers.Mailbox', maildir],
+    { stdio: 'ignore' },
+  );
+  process.on('exit', () => smtp.kill('SIGTERM'));
+  await new Promise<void>((resolve, reject) => {
+    smtp.once('spawn', resolve);
+    smtp.once('error', (error) => reject(new Error(`cannot start aiosmtpd (make test installs it): ${error}`)));
+  });
+
   const server = spawn(path.join(root, 'target/debug/switchboard'), ['serve'], {
     cwd: root,
     env: {
@@ -43,6 +62,9 @@ export default async function globalSetup() {
       SWITCHBOARD_GRACE_SECONDS: '3',
       SWITCHBOARD_TURN_URLS: `turn:127.0.0.1:${turnPort}?transport=udp`,
       SWITCHBOARD_TURN_SECRET: turnSecret,
+      SWITCHBOARD_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      SWITCHBOARD_MAIL_FROM: 'Switchboard tests <help@example.com>',
+      SWITCHBOARD_PUBLIC_URL: `http://127.0.0.1:${PORT}`,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -80,5 +102,6 @@ export default async function globalSetup() {
     server.kill('SIGTERM');
     await new Promise((r) => server.once('exit', r));
     turn.kill('SIGTERM');
+    smtp.kill('SIGTERM');
   };
 }

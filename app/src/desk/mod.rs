@@ -152,6 +152,8 @@ pub struct PastConversation {
     pub rating_comment: Option<String>,
     /// Every representative who took part, in the order they joined.
     pub representatives: Vec<String>,
+    /// A callback: the calls made to the customer so far.
+    pub calls: Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -192,7 +192,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     .collect::<Result<Vec<_>, AppError>>()?;
     let recent = sqlx::query!(
         r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.channel, p.left_at AS "ended_at!", p.disposition, p.note,
-                  h.rating, h.rating_comment,
+                  h.rating, h.rating_comment, CASE WHEN h.channel = 'callback' THEN h.attempts END AS calls,
                   CASE WHEN h.parts > 1
                        THEN ARRAY(SELECT r.display_name FROM participants o JOIN representatives r ON r.id = o.representative_id
                                    WHERE o.help_session_id = h.id AND o.role IN ('agent', 'conference')
@@ -218,6 +218,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             rating: row.rating,
             rating_comment: row.rating_comment,
             representatives: row.representatives,
+            calls: row.calls,
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;

@@ -463,6 +463,9 @@ fn Past(past: PastConversation) -> impl IntoView {
             <strong>{past.customer_name.clone()}</strong>
             {format!(" · {} · ended {} · {}", past.channel.label(), past.ended_at, past.disposition.clone().unwrap_or_else(|| "no disposition".into()))}
             {past.note.clone().map(|note| view! { <p class="muted">{note}</p> })}
+            {past.calls.map(|calls| view! {
+                <p class="muted" data-testid="recent-calls">{if calls == 1 { "1 call".to_owned() } else { format!("{calls} calls") }}</p>
+            })}
             {(past.representatives.len() > 1).then(|| view! {
                 <p class="muted" data-testid="recent-representatives">{format!("With {}", past.representatives.join(", "))}</p>
             })}
