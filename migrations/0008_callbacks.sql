@@ -60,3 +60,13 @@ ALTER TABLE queue_entries
 CREATE INDEX queue_entries_away_idx ON queue_entries (queue_id) WHERE away;
 -- Customers keeping their place in line, for the presence sweep.
 CREATE INDEX help_sessions_notify_idx ON help_sessions (id) WHERE notify AND status IN ('waiting', 'offered');
+
+-- Callbacks in the metrics: requested, calls made, reached, and the time
+-- from the request to the call that reached the customer; the roller
+-- remembers when a visit's callback was requested.
+ALTER TABLE metric_buckets
+    ADD COLUMN callbacks_requested integer NOT NULL DEFAULT 0,
+    ADD COLUMN callback_attempts   integer NOT NULL DEFAULT 0,
+    ADD COLUMN callbacks_reached   integer NOT NULL DEFAULT 0,
+    ADD COLUMN reach_seconds       double precision NOT NULL DEFAULT 0;
+ALTER TABLE metric_sessions ADD COLUMN requested_at timestamptz;

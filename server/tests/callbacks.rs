@@ -190,6 +190,26 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
             .await
             .unwrap();
     assert_eq!(seats, (0, 0), "no seat leaked");
+
+    // The dashboard's callback figures: 4 requested; Max called twice and
+    // never reached, Wes once (wrong number), Ria once and reached.
+    app::metrics::roll::roll(&pool, 5.0).await.unwrap();
+    let settings = app::metrics::MetricsSettings { time_zone: "UTC".into(), short_abandon_seconds: 5.0 };
+    let query = app::metrics::ReportQuery { span: "today".into(), from: None, to: None, queue: Some(queue.uuid()) };
+    let report = app::metrics::report::report(&pool, &settings, &query).await.unwrap();
+    let total = &report.total;
+    assert_eq!((total.callbacks_requested, total.callback_attempts, total.callbacks_reached), (4, 4, 1));
+    assert_eq!(total.reached_rate(), Some(0.25));
+    assert!(total.time_to_reach().is_some_and(|seconds| (0.0..60.0).contains(&seconds)), "{:?}", total.time_to_reach());
+    let cal = report.by_representative.iter().find(|line| line.label == "Cal Caller").expect("Cal's line");
+    assert_eq!((cal.figures.callback_attempts, cal.figures.callbacks_reached), (4, 1));
+    let table = report.table(app::metrics::TableKind::Queues);
+    assert!(table.columns.iter().any(|column| column == "Reached rate (%)"));
+    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_sessions WHERE finished_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(open, 1, "only Lee's callback is still open");
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]

@@ -38,7 +38,9 @@ async fn record_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
     .await?
     .ok_or_else(|| AppError::Conflict("This is not a callback of yours waiting for a call.".into()))?;
     let about = About::help_session(help_session, call.queue_id).by(agent);
-    log(&mut tx, about, Event::CallbackAttempt { attempt: call.attempts, outcome }).await?;
+    let ends = outcome == Outcome::WrongNumber
+        || (matches!(outcome, Outcome::NoAnswer | Outcome::Busy) && call.attempts >= call.max_attempts);
+    log(&mut tx, about, Event::CallbackAttempt { attempt: call.attempts, outcome, ends }).await?;
     match outcome {
         Outcome::Reached => {
             sqlx::query!("UPDATE help_sessions SET reached_at = now() WHERE id = $1", help_session.uuid())

@@ -168,6 +168,10 @@ pub enum Event {
     CallbackAttempt {
         attempt: i32,
         outcome: crate::states::CallbackOutcome,
+        /// The callback ended with this call (its last attempt, or a wrong
+        /// number).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ends: bool,
     },
     /// A waiting customer changed how they will be served (keeping their
     /// place): a channel, and whether they keep it with the page closed.

@@ -47,6 +47,14 @@ pub struct Figures {
     pub ready_idle_seconds: f64,
     /// Representatives' time NOT_READY with no session.
     pub not_ready_seconds: f64,
+    /// Customers who asked to be called back (on entering, or switching).
+    pub callbacks_requested: i64,
+    /// Calls made to them.
+    pub callback_attempts: i64,
+    /// Calls that reached them.
+    pub callbacks_reached: i64,
+    /// Total time from a request to the call that reached the customer.
+    pub reach_seconds: f64,
 }
 
 fn ratio(part: f64, whole: f64) -> Option<f64> {
@@ -71,6 +79,21 @@ impl Figures {
         self.handling_seconds += other.handling_seconds;
         self.ready_idle_seconds += other.ready_idle_seconds;
         self.not_ready_seconds += other.not_ready_seconds;
+        self.callbacks_requested += other.callbacks_requested;
+        self.callback_attempts += other.callback_attempts;
+        self.callbacks_reached += other.callbacks_reached;
+        self.reach_seconds += other.reach_seconds;
+    }
+
+    /// Callbacks reached ÷ callbacks requested.
+    pub fn reached_rate(&self) -> Option<f64> {
+        ratio(self.callbacks_reached as f64, self.callbacks_requested as f64)
+    }
+
+    /// Mean time from a callback's request to the call that reached the
+    /// customer, in seconds.
+    pub fn time_to_reach(&self) -> Option<f64> {
+        ratio(self.reach_seconds, self.callbacks_reached as f64)
     }
 
     /// Answered within T ÷ (answered + abandoned after T).
@@ -256,6 +279,10 @@ impl Report {
                 "Occupancy (%)",
                 "CSAT (1-5)",
                 "CSAT responses (%)",
+                "Callbacks requested",
+                "Callback calls",
+                "Reached rate (%)",
+                "Time to reach (s)",
             ]
             .map(str::to_owned)
             .to_vec()
@@ -275,6 +302,10 @@ impl Report {
                 percent(f.occupancy()),
                 stars(f.csat()),
                 percent(f.response_rate()),
+                count(f.callbacks_requested),
+                count(f.callback_attempts),
+                percent(f.reached_rate()),
+                seconds(f.time_to_reach()),
             ]
         };
         match kind {
@@ -295,6 +326,9 @@ impl Report {
                     "Missed offers",
                     "CSAT (1-5)",
                     "CSAT responses (%)",
+                    "Callback calls",
+                    "Callbacks reached",
+                    "Time to reach (s)",
                 ]
                     .map(str::to_owned)
                     .to_vec(),
@@ -313,6 +347,9 @@ impl Report {
                             count(f.rona),
                             stars(f.csat()),
                             percent(f.response_rate()),
+                            count(f.callback_attempts),
+                            count(f.callbacks_reached),
+                            seconds(f.time_to_reach()),
                         ]
                     })
                     .collect(),

@@ -113,7 +113,11 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
                   coalesce(sum(rating_sum), 0)::bigint AS "rating_sum!",
                   coalesce(sum(handling_seconds), 0)::float8 AS "handling_seconds!",
                   coalesce(sum(ready_idle_seconds), 0)::float8 AS "ready_idle_seconds!",
-                  coalesce(sum(not_ready_seconds), 0)::float8 AS "not_ready_seconds!"
+                  coalesce(sum(not_ready_seconds), 0)::float8 AS "not_ready_seconds!",
+                  coalesce(sum(callbacks_requested), 0)::bigint AS "callbacks_requested!",
+                  coalesce(sum(callback_attempts), 0)::bigint AS "callback_attempts!",
+                  coalesce(sum(callbacks_reached), 0)::bigint AS "callbacks_reached!",
+                  coalesce(sum(reach_seconds), 0)::float8 AS "reach_seconds!"
              FROM b
             GROUP BY GROUPING SETS ((), (queue_id), (representative_id), (day), (hour))"#,
         from,
@@ -147,6 +151,10 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
             handling_seconds: row.handling_seconds,
             ready_idle_seconds: row.ready_idle_seconds,
             not_ready_seconds: row.not_ready_seconds,
+            callbacks_requested: row.callbacks_requested,
+            callback_attempts: row.callback_attempts,
+            callbacks_reached: row.callbacks_reached,
+            reach_seconds: row.reach_seconds,
         };
         match (row.grouping, row.queue_id, row.representative_id, row.day, row.hour) {
             (15, ..) => total = figures,

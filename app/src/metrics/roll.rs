@@ -21,7 +21,7 @@ use super::Figures;
 use crate::conversation::roles::Role;
 use crate::engine::events::{decode, About, Event, EventRow, Logged, TransferStage};
 use crate::error::AppError;
-use crate::states::AgentState;
+use crate::states::{AgentState, CallbackOutcome};
 
 /// Bucket length.
 pub const BUCKET_SECONDS: i64 = 900;
@@ -64,12 +64,23 @@ struct Visit {
     finished_at: Option<OffsetDateTime>,
     /// Colleagues taking part besides the owner, and when they joined.
     colleagues: HashMap<Uuid, OffsetDateTime>,
+    /// When the customer asked to be called back in this visit.
+    requested_at: Option<OffsetDateTime>,
 }
 
 impl Visit {
     /// A visit to `queue` from `at`, nobody answering yet.
     fn new(queue: Uuid, at: OffsetDateTime) -> Self {
-        Self { queue, visit_at: at, answered: false, agent: None, segment_at: None, finished_at: None, colleagues: HashMap::new() }
+        Self {
+            queue,
+            visit_at: at,
+            answered: false,
+            agent: None,
+            segment_at: None,
+            finished_at: None,
+            colleagues: HashMap::new(),
+            requested_at: None,
+        }
     }
 }
 
@@ -174,7 +185,7 @@ impl Batch {
             .map(|row| (row.id, f64::from(row.service_level_seconds)))
             .collect();
         let visits = sqlx::query!(
-            r#"SELECT help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at,
+            r#"SELECT help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at, requested_at,
                       colleagues AS "colleagues: sqlx::types::Json<HashMap<Uuid, f64>>"
                  FROM metric_sessions WHERE help_session_id = ANY($1)"#,
             &sessions
@@ -191,6 +202,7 @@ impl Batch {
                 segment_at: row.segment_at,
                 finished_at: row.finished_at,
                 colleagues: row.colleagues.0.into_iter().filter_map(|(agent, at)| Some((agent, from_unix(at)?))).collect(),
+                requested_at: row.requested_at,
             };
             (row.help_session_id, visit)
         })
@@ -387,9 +399,35 @@ impl Batch {
             | Event::SuperviseStart { .. }
             | Event::SuperviseMode { .. }
             | Event::SuperviseStop { .. }
-            | Event::CallbackRequested {}
-            | Event::CallbackAttempt { .. }
             | Event::Switched { .. } => {}
+            // A callback counts in its visit's bucket: requested; each call
+            // made (by the representative who made it); reached, with the
+            // time from the request. A call that did not reach the customer
+            // ends the representative's part, not handled.
+            Event::CallbackRequested {} => {
+                let Some(session) = session else { return };
+                let Some(visit) = self.visits.get_mut(&session) else { return };
+                visit.requested_at = Some(at);
+                let (queue, visit_at) = (visit.queue, visit.visit_at);
+                self.figures(visit_at, queue, None).callbacks_requested += 1;
+            }
+            Event::CallbackAttempt { outcome, ends, .. } => {
+                let (Some(session), Some(agent)) = (session, agent) else { return };
+                let Some(visit) = self.visits.get(&session).cloned() else { return };
+                let figures = self.figures(visit.visit_at, visit.queue, Some(agent));
+                figures.callback_attempts += 1;
+                if *outcome == CallbackOutcome::Reached {
+                    figures.callbacks_reached += 1;
+                    figures.reach_seconds += seconds_between(visit.requested_at.unwrap_or(visit.visit_at), at);
+                } else {
+                    self.close_segment(session, agent, at, false);
+                    if *ends {
+                        if let Some(visit) = self.visits.get_mut(&session) {
+                            visit.finished_at = Some(at);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -496,34 +534,38 @@ impl Batch {
             return Ok(());
         }
         let mut keys = (Vec::new(), Vec::new(), Vec::new());
-        let mut counts: [Vec<i32>; 11] = Default::default();
-        let mut times: [Vec<f64>; 5] = Default::default();
+        let mut counts: [Vec<i32>; 14] = Default::default();
+        let mut times: [Vec<f64>; 6] = Default::default();
         for ((bucket, queue, agent), f) in &self.buckets {
             keys.0.push(*bucket);
             keys.1.push(*queue);
             keys.2.push(*agent);
             let values = [
                 f.offered, f.answered, f.answered_in_sl, f.abandoned, f.abandoned_after_sl, f.short_abandoned,
-                f.expired, f.rona, f.handled, f.ratings, f.rating_sum,
+                f.expired, f.rona, f.handled, f.ratings, f.rating_sum, f.callbacks_requested, f.callback_attempts,
+                f.callbacks_reached,
             ];
             for (column, value) in counts.iter_mut().zip(values) {
                 // Within one batch of at most BATCH events.
                 column.push(i32::try_from(value).unwrap_or(i32::MAX));
             }
-            for (column, value) in times.iter_mut().zip([f.wait_seconds, f.handle_seconds, f.handling_seconds, f.ready_idle_seconds, f.not_ready_seconds]) {
+            let times_of = [f.wait_seconds, f.handle_seconds, f.handling_seconds, f.ready_idle_seconds, f.not_ready_seconds, f.reach_seconds];
+            for (column, value) in times.iter_mut().zip(times_of) {
                 column.push(value);
             }
         }
-        let [offered, answered, answered_in_sl, abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, ratings, rating_sum] =
+        let [offered, answered, answered_in_sl, abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, ratings, rating_sum, callbacks_requested, callback_attempts, callbacks_reached] =
             counts;
-        let [wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds, not_ready_seconds] = times;
+        let [wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds, not_ready_seconds, reach_seconds] = times;
         sqlx::query!(
             "INSERT INTO metric_buckets AS b (bucket, queue_id, representative_id, offered, answered, answered_in_sl,
                     abandoned, abandoned_after_sl, short_abandoned, expired, rona, handled, ratings, rating_sum,
-                    wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds, not_ready_seconds)
+                    wait_seconds, handle_seconds, handling_seconds, ready_idle_seconds, not_ready_seconds,
+                    callbacks_requested, callback_attempts, callbacks_reached, reach_seconds)
              SELECT * FROM UNNEST($1::timestamptz[], $2::uuid[], $3::uuid[], $4::int[], $5::int[], $6::int[], $7::int[],
                     $8::int[], $9::int[], $10::int[], $11::int[], $12::int[], $13::int[], $14::int[],
-                    $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::float8[])
+                    $15::float8[], $16::float8[], $17::float8[], $18::float8[], $19::float8[],
+                    $20::int[], $21::int[], $22::int[], $23::float8[])
              ON CONFLICT (bucket, queue_id, representative_id) DO UPDATE SET
                 offered = b.offered + EXCLUDED.offered,
                 answered = b.answered + EXCLUDED.answered,
@@ -540,16 +582,22 @@ impl Batch {
                 handle_seconds = b.handle_seconds + EXCLUDED.handle_seconds,
                 handling_seconds = b.handling_seconds + EXCLUDED.handling_seconds,
                 ready_idle_seconds = b.ready_idle_seconds + EXCLUDED.ready_idle_seconds,
-                not_ready_seconds = b.not_ready_seconds + EXCLUDED.not_ready_seconds",
+                not_ready_seconds = b.not_ready_seconds + EXCLUDED.not_ready_seconds,
+                callbacks_requested = b.callbacks_requested + EXCLUDED.callbacks_requested,
+                callback_attempts = b.callback_attempts + EXCLUDED.callback_attempts,
+                callbacks_reached = b.callbacks_reached + EXCLUDED.callbacks_reached,
+                reach_seconds = b.reach_seconds + EXCLUDED.reach_seconds",
             &keys.0, &keys.1, &keys.2, &offered, &answered, &answered_in_sl, &abandoned, &abandoned_after_sl,
             &short_abandoned, &expired, &rona, &handled, &ratings, &rating_sum, &wait_seconds, &handle_seconds,
-            &handling_seconds, &ready_idle_seconds, &not_ready_seconds
+            &handling_seconds, &ready_idle_seconds, &not_ready_seconds, &callbacks_requested, &callback_attempts,
+            &callbacks_reached, &reach_seconds
         )
         .execute(&mut **tx)
         .await?;
 
         let (mut ids, mut queues, mut visit_ats, mut answered, mut agents, mut segment_ats, mut finished_ats) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut requested_ats = Vec::new();
         let mut colleagues = Vec::new();
         for (id, visit) in &self.visits {
             let joined: HashMap<Uuid, f64> =
@@ -562,16 +610,17 @@ impl Batch {
             agents.push(visit.agent);
             segment_ats.push(visit.segment_at);
             finished_ats.push(visit.finished_at);
+            requested_ats.push(visit.requested_at);
         }
         sqlx::query!(
             "INSERT INTO metric_sessions AS s (help_session_id, queue_id, visit_at, answered, agent_id, segment_at, finished_at,
-                    colleagues)
+                    colleagues, requested_at)
              SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::timestamptz[], $4::bool[], $5::uuid[], $6::timestamptz[], $7::timestamptz[],
-                    $8::jsonb[])
+                    $8::jsonb[], $9::timestamptz[])
              ON CONFLICT (help_session_id) DO UPDATE SET
                 queue_id = EXCLUDED.queue_id, visit_at = EXCLUDED.visit_at, answered = EXCLUDED.answered,
                 agent_id = EXCLUDED.agent_id, segment_at = EXCLUDED.segment_at, finished_at = EXCLUDED.finished_at,
-                colleagues = EXCLUDED.colleagues",
+                colleagues = EXCLUDED.colleagues, requested_at = EXCLUDED.requested_at",
             &ids,
             &queues,
             &visit_ats,
@@ -579,7 +628,8 @@ impl Batch {
             &agents as &[Option<Uuid>],
             &segment_ats as &[Option<OffsetDateTime>],
             &finished_ats as &[Option<OffsetDateTime>],
-            &colleagues as &[sqlx::types::Json<HashMap<Uuid, f64>>]
+            &colleagues as &[sqlx::types::Json<HashMap<Uuid, f64>>],
+            &requested_ats as &[Option<OffsetDateTime>]
         )
         .execute(&mut **tx)
         .await?;

@@ -260,7 +260,11 @@ fn headline(total: &Figures) -> impl IntoView {
             {tile("occupancy", "occupancy", shown_percent(total.occupancy()), "Time handling ÷ (time handling + time READY and idle), across all queues.")}
             {tile("csat", "CSAT", stars(total.csat()), "Mean customer rating, 1 to 5.")}
             {tile("csat-responses", "CSAT response rate", shown_percent(total.response_rate()), "Ratings ÷ handled sessions.")}
-            {tile("timed-out", "timed out", total.expired.to_string(), "Taken out of the line at the queue's maximum wait.")}
+            {tile("timed-out", "timed out", total.expired.to_string(), "Taken out of the line at the queue's maximum wait, or away at the front past the time kept for them.")}
+            {tile("callbacks-requested", "callbacks requested", total.callbacks_requested.to_string(), "Customers who asked to be called back, on entering or while waiting.")}
+            {tile("callback-calls", "callback calls", total.callback_attempts.to_string(), "Calls representatives made to them (each try counts).")}
+            {tile("reached-rate", "reached rate", shown_percent(total.reached_rate()), "Callbacks reached ÷ callbacks requested.")}
+            {tile("time-to-reach", "time to reach", human(total.time_to_reach()), "Mean time from the request to the call that reached the customer.")}
         </div>
     }
 }
