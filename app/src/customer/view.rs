@@ -41,7 +41,11 @@ impl Numbers {
             queue: self.queue.clone(),
             channel,
             position,
-            estimate: estimate(position, self.ready, handle),
+            // Closed now: the wait counts from the opening.
+            estimate: match &self.opens_at {
+                Some(_) => format!("{} after we open", estimate(position, self.ready.max(1), handle)),
+                None => estimate(position, self.ready, handle),
+            },
             nobody: (self.logged_in == 0 && self.opens_at.is_none()).then(|| self.nobody_message.clone()),
             back,
             opens_at: self.opens_at.clone(),
