@@ -1,4 +1,4 @@
-import { expect, Page } from '@playwright/test';
+import { expect, Locator, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
@@ -89,3 +89,18 @@ export async function me(desk: Page, session: string): Promise<string> {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+
+/** The admin starts a queue of `who`'s own, taking them out of "General"
+ * (where earlier tests leave customers waiting): the new queue's form, named
+ * and with them as its member, for the caller to finish and create. */
+export async function ownQueue(admin: Page, who: { name: string }, queue: string): Promise<Locator> {
+  await signIn(admin, ADMIN.email, ADMIN.password, '/admin/queues');
+  const general = admin.getByTestId('queue').filter({ has: admin.getByRole('heading', { name: 'General', exact: true }) });
+  await general.getByLabel(`${who.name} serves this queue`).uncheck();
+  await general.getByRole('button', { name: 'Save' }).click();
+  await expect(admin.getByRole('status')).toHaveText('Saved "General".');
+  const form = admin.getByTestId('new-queue');
+  await form.getByLabel('Name').fill(queue);
+  await form.getByLabel(`${who.name} serves this queue`).check();
+  return form;
+}

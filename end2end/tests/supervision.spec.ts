@@ -4,7 +4,7 @@
 // representative and supervisor in separate browser contexts, media proven
 // per peer connection with getStats()).
 import { test, expect, Browser, Page } from '@playwright/test';
-import { ADMIN, addRepresentative, flowsFrom, fromPeer, me, open, signIn, sleep } from './helpers';
+import { addRepresentative, flowsFrom, fromPeer, me, open, ownQueue, signIn, sleep } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -20,14 +20,7 @@ test('the wallboard follows the queue and its representatives live', async ({ br
   test.setTimeout(90_000);
   // The admin gives Walt a queue of his own, Floor, supervised by Sue
   // (and takes him out of General, where earlier tests left customers).
-  await signIn(admin, ADMIN.email, ADMIN.password, '/admin/queues');
-  const general = admin.getByTestId('queue').filter({ has: admin.getByRole('heading', { name: 'General', exact: true }) });
-  await general.getByLabel(`${WALT.name} serves this queue`).uncheck();
-  await general.getByRole('button', { name: 'Save' }).click();
-  await expect(admin.getByRole('status')).toHaveText('Saved "General".');
-  const floor = admin.getByTestId('new-queue');
-  await floor.getByLabel('Name').fill('Floor');
-  await floor.getByLabel(`${WALT.name} serves this queue`).check();
+  const floor = await ownQueue(admin, WALT, 'Floor');
   await floor.getByLabel(`${SUE.name} supervises this queue`).check();
   await floor.getByRole('button', { name: 'Create queue' }).click();
   await expect(admin.getByRole('status')).toHaveText('Saved "Floor".');

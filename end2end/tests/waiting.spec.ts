@@ -6,7 +6,7 @@
 import { test, expect, Browser, Page } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ADMIN, addRepresentative, open, signIn } from './helpers';
+import { addRepresentative, open, ownQueue, signIn } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -74,14 +74,7 @@ async function mailTo(to: string): Promise<string> {
 }
 
 test('an admin makes a queue for callbacks and places kept', async ({ page: admin }) => {
-  await signIn(admin, ADMIN.email, ADMIN.password, '/admin/queues');
-  const general = admin.getByTestId('queue').filter({ has: admin.getByRole('heading', { name: 'General', exact: true }) });
-  await general.getByLabel(`${RHEA.name} serves this queue`).uncheck();
-  await general.getByRole('button', { name: 'Save' }).click();
-  await expect(admin.getByRole('status')).toHaveText('Saved "General".');
-  const queue = admin.getByTestId('new-queue');
-  await queue.getByLabel('Name').fill('Callbacks');
-  await queue.getByLabel(`${RHEA.name} serves this queue`).check();
+  const queue = await ownQueue(admin, RHEA, 'Callbacks');
   await queue.getByLabel('Callback retry delay (s)').fill('3');
   await queue.getByLabel('Notify a customer keeping their place at position').fill('1');
   await queue.getByLabel('... or when their wait is under (s)').fill('0');

@@ -17,6 +17,7 @@ pub mod request;
 pub mod token;
 #[cfg(feature = "ssr")]
 pub mod view;
+pub mod wait_model;
 pub mod waiting;
 
 /// The cookie that carries the customer's token on the page.

@@ -290,7 +290,7 @@ fn Line(current: Memo<CustomerView>, leave: ServerAction<LeaveQueue>) -> impl In
         {move || (place.get().callback.is_none() && place.get().keep_place.is_none()).then(|| view! {
             <p class="muted">"Keep this page open: you keep your place even if you reload it."</p>
         })}
-        <Switches place/>
+        <Switches place queue=Signal::derive(move || waiting().map(|w| w.0).unwrap_or_default())/>
         <ActionForm action=leave>
             <button type="submit" class="secondary">
                 {move || if place.get().callback.is_some() { "Cancel my callback" } else { "Leave queue" }}
@@ -327,7 +327,7 @@ fn CallbackState(callback: CallbackStatus) -> impl IntoView {
 /// What a waiting customer may switch to, keeping their place: a callback,
 /// keeping their place with the page closed, or talking after all.
 #[component]
-fn Switches(place: Memo<Place>) -> impl IntoView {
+fn Switches(place: Memo<Place>, queue: Signal<String>) -> impl IntoView {
     let switch = ServerAction::<SwitchHelp>::new();
     let open = RwSignal::new(None::<&'static str>);
     let queues = Resource::new(|| (), |_| help_queues());
@@ -340,10 +340,20 @@ fn Switches(place: Memo<Place>) -> impl IntoView {
     });
     let talking = move || place.with(|p| p.callback.is_none());
     let kept = move || place.with(|p| p.keep_place.is_some());
+    // The channels of this customer's queue.
+    let offered = move || {
+        queues
+            .get()
+            .and_then(Result::ok)
+            .and_then(|queues| queues.into_iter().find(|q| q.name == queue.get()))
+            .map(|q| q.channels)
+            .unwrap_or_default()
+    };
     view! {
         <div class="switches stack" data-testid="switches">
+            <Transition fallback=|| ()>
             <div class="row">
-                <Show when=talking>
+                <Show when=move || talking() && offered().contains(&Channel::Callback)>
                     <button type="button" class="secondary" on:click=move |_| open.set(Some("callback"))>"Call me back instead"</button>
                 </Show>
                 <Show when=move || talking() && !kept()>
@@ -352,26 +362,21 @@ fn Switches(place: Memo<Place>) -> impl IntoView {
                         open.set(Some("keep"));
                     }>"Keep my place and notify me"</button>
                 </Show>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let offered: Vec<Channel> = queues.await.unwrap_or_default().into_iter().flat_map(|q| q.channels).collect();
-                        move || {
-                            (kept() || !talking()).then(|| {
-                                [Channel::Video, Channel::Audio, Channel::Chat]
-                                    .into_iter()
-                                    .filter(|c| offered.contains(c))
-                                    .map(|c| view! {
-                                        <ActionForm action=switch>
-                                            <input type="hidden" name="to" value=c.as_str()/>
-                                            <button type="submit" class="secondary">{format!("Talk by {} instead", c.label().to_lowercase())}</button>
-                                        </ActionForm>
-                                    })
-                                    .collect_view()
+                {move || (kept() || !talking()).then(|| {
+                        let offered = offered();
+                        [Channel::Video, Channel::Audio, Channel::Chat]
+                            .into_iter()
+                            .filter(|c| offered.contains(c))
+                            .map(|c| view! {
+                                <ActionForm action=switch>
+                                    <input type="hidden" name="to" value=c.as_str()/>
+                                    <button type="submit" class="secondary">{format!("Talk by {} instead", c.label().to_lowercase())}</button>
+                                </ActionForm>
                             })
-                        }
+                            .collect_view()
                     })}
-                </Suspense>
             </div>
+            </Transition>
             <Show when=move || open.get() == Some("callback")>
                 <ActionForm action=switch attr:data-testid="switch-callback">
                     <div class="stack">
