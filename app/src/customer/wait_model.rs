@@ -132,6 +132,31 @@ impl Line {
     }
 }
 
+/// The range a customer is shown, in seconds: from the 10th to the 90th
+/// percentile, widened for how uncertain the measured service rate is (it
+/// was measured from about `samples` services: its relative standard error
+/// is about 1/√samples, and a rate too high by that much would make every
+/// wait that much shorter).
+pub fn shown_range(percentiles: Percentiles, samples: f64) -> (f64, f64) {
+    let error = Z90 / samples.max(1.0).sqrt();
+    (percentiles.p10 / (1.0 + error), percentiles.p90 * (1.0 + error))
+}
+
+/// The range in words: "less than a minute" when even its top is under a
+/// minute, "up to H minutes" when its bottom is, "about L–H minutes"
+/// otherwise (whole minutes, rounded outwards).
+pub fn in_words((low, high): (f64, f64)) -> String {
+    if high < 60.0 {
+        return "less than a minute".to_owned();
+    }
+    let top = (high / 60.0).ceil() as i64;
+    if low < 60.0 {
+        return format!("up to {top} minutes");
+    }
+    let bottom = ((low / 60.0).floor() as i64).max(1);
+    format!("about {bottom}–{} minutes", top.max(bottom + 1))
+}
+
 /// The standard normal's 90th percentile.
 const Z90: f64 = 1.281_551_565_544_600_5;
 
@@ -192,6 +217,20 @@ mod tests {
         }
         let long = at(500).percentiles().unwrap();
         assert!(long.p10 < long.p50 && long.p50 < long.p90 && long.p90 > at(100).percentiles().unwrap().p90);
+    }
+
+    #[test]
+    fn the_range_is_widened_for_a_rate_measured_from_few_services_and_said_in_minutes() {
+        let p = Percentiles { p10: 120.0, p50: 300.0, p90: 600.0 };
+        let (low, high) = shown_range(p, 1e12);
+        assert!(close(low, 120.0, 1e-5) && close(high, 600.0, 1e-5), "well measured: the percentiles");
+        let (low, high) = shown_range(p, 4.0);
+        assert!(low < 120.0 && high > 600.0);
+        assert!(close(high / 600.0, 1.0 + Z90 / 2.0, 1e-9), "four services: a standard error of a half");
+        assert_eq!(in_words((10.0, 50.0)), "less than a minute");
+        assert_eq!(in_words((20.0, 150.0)), "up to 3 minutes");
+        assert_eq!(in_words((130.0, 590.0)), "about 2–10 minutes");
+        assert_eq!(in_words((61.0, 100.0)), "about 1–2 minutes");
     }
 
     #[test]
