@@ -29,6 +29,13 @@ pub enum Command {
     /// Manage representatives.
     #[command(subcommand)]
     User(UserCommand),
+    /// Run simulated days of one queue and print how often the wait shown
+    /// to customers held (no database needed).
+    Simulate {
+        /// Seeds per scenario.
+        #[arg(long, default_value_t = 3)]
+        seeds: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -75,6 +82,10 @@ pub enum CliError {
 }
 
 pub async fn run(cli: Cli) -> Result<(), CliError> {
+    if let Some(Command::Simulate { seeds }) = cli.command {
+        simulate(seeds);
+        return Ok(());
+    }
     let config = Config::from_env()?;
     crate::telemetry::init(&config.log_filter, config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
@@ -85,6 +96,24 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::User(command) => user(&config, command).await,
+        Command::Simulate { .. } => Ok(()),
+    }
+}
+
+/// `switchboard simulate`: every scenario with `seeds` seeds, overall and
+/// by position when first shown.
+fn simulate(seeds: u64) {
+    use app::customer::simulate::{describe, scenarios};
+    let seeds: Vec<u64> = (1..=seeds.max(1)).collect();
+    for scenario in scenarios(&seeds) {
+        let day = scenario.run();
+        println!("{} (seed {})", scenario.name, scenario.seed);
+        println!("  {}", describe("all", &day.overall));
+        for (label, score) in &day.by_position {
+            if score.served > 0 {
+                println!("  {}", describe(&format!("pos {label}"), score));
+            }
+        }
     }
 }
 

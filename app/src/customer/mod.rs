@@ -14,6 +14,8 @@ use crate::queue::Channel;
 #[cfg(feature = "ssr")]
 pub mod request;
 #[cfg(feature = "ssr")]
+pub mod simulate;
+#[cfg(feature = "ssr")]
 pub mod token;
 #[cfg(feature = "ssr")]
 pub mod view;
