@@ -68,3 +68,46 @@ async fn the_database_holds_exactly_the_functions_of_the_definition_files(pool: 
         assert!(indexes.contains(&index), "the index {index} of the definition files is missing");
     }
 }
+
+/// The text the database records as applied.
+async fn applied(pool: &PgPool) -> String {
+    sqlx::query_scalar("SELECT applied FROM engine_definitions").fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_server_starting_while_another_writes_waits_for_nothing(pool: PgPool) {
+    common::define(&pool).await;
+    // Another server, in the middle of a transition that writes agents.
+    let mut working = pool.begin().await.unwrap();
+    sqlx::raw_sql("LOCK TABLE agent_states, agent_channels IN ROW EXCLUSIVE MODE").execute(&mut *working).await.unwrap();
+
+    let start = tokio::time::timeout(std::time::Duration::from_secs(5), common::define(&pool)).await;
+    assert!(start.is_ok(), "a start with unchanged definitions waited for another server's transaction");
+    working.commit().await.unwrap();
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn changed_definitions_are_applied_even_through_a_deadlock_with_a_working_server(pool: PgPool) {
+    common::define(&pool).await;
+    let files = applied(&pool).await;
+    sqlx::query("UPDATE engine_definitions SET applied = 'an older version'").execute(&pool).await.unwrap();
+
+    // Another server writes agent states, then agent channels; the new
+    // definitions lock the channels' table, then the states' (their
+    // indexes): each side waits for the other.
+    let mut working = pool.begin().await.unwrap();
+    sqlx::raw_sql("LOCK TABLE agent_states IN ROW EXCLUSIVE MODE").execute(&mut *working).await.unwrap();
+    let other_server = async {
+        let waiting = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted AND relation = 'agent_states'::regclass)";
+        while !sqlx::query_scalar::<_, bool>(waiting).fetch_one(&pool).await.unwrap() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        // Whichever side PostgreSQL gives up, the server starts.
+        let _ = sqlx::raw_sql("LOCK TABLE agent_channels IN ROW EXCLUSIVE MODE").execute(&mut *working).await;
+        let _ = working.commit().await;
+    };
+    let (started, ()) = tokio::join!(app::engine::definitions::apply(&pool), other_server);
+
+    started.expect("the new definitions were applied");
+    assert_eq!(applied(&pool).await, files);
+}

@@ -7,6 +7,16 @@
 //! arguments or result change, or an index whose definition changes, gets
 //! its old form dropped in the file (`DROP ... IF EXISTS`) before the new
 //! one, and an index a new name.
+//!
+//! The text applied is kept in `engine_definitions`; a server starting with
+//! the same files does nothing more. That matters while other servers work:
+//! even `CREATE INDEX IF NOT EXISTS` locks its table against writes, and
+//! locking tables one after another, against transactions that write them
+//! in another order, deadlocks. When the files did change, such a deadlock
+//! is possible still; PostgreSQL gives one side up (the other servers'
+//! transitions run themselves again) and applying is tried again.
+
+use std::time::Duration;
 
 use sqlx::PgPool;
 
@@ -21,12 +31,42 @@ pub const FILES: [(&str, &str); 4] = [
 /// Any number; the same on every server.
 const LOCK: i64 = 0x5357_4942_4f41_5244; // "SWIBOARD"
 
-/// Applies every definition.
+/// How many times applying is tried when it keeps losing to deadlocks.
+const ATTEMPTS: u32 = 5;
+
+/// Applies every definition, unless the database holds them already.
 pub async fn apply(pool: &PgPool) -> Result<(), sqlx::Error> {
+    let text: String = FILES.iter().map(|(_, sql)| *sql).collect();
+    let mut attempt = 1;
+    loop {
+        match apply_once(pool, &text).await {
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("40P01") && attempt < ATTEMPTS => {
+                tracing::warn!(attempt, %error, "applying the engine's SQL definitions lost to a deadlock; trying again");
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn apply_once(pool: &PgPool, text: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCK).execute(&mut *tx).await?;
+    let applied: Option<String> =
+        sqlx::query_scalar("SELECT applied FROM engine_definitions").fetch_optional(&mut *tx).await?;
+    if applied.as_deref() == Some(text) {
+        return tx.commit().await;
+    }
     for (_, sql) in FILES {
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
     }
+    sqlx::query(
+        "INSERT INTO engine_definitions (applied) VALUES ($1)
+         ON CONFLICT (only_row) DO UPDATE SET applied = EXCLUDED.applied, applied_at = now()",
+    )
+    .bind(text)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
