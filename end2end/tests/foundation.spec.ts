@@ -1,7 +1,7 @@
 // The foundation, as people use it: the first admin from the setup link, the
 // admin adding a representative, sign-in errors, roles, hydration.
 import { test, expect } from '@playwright/test';
-import { ADMIN, REP, open, signIn } from './helpers';
+import { ADMIN, REP, open, signIn, submitSignIn } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -24,7 +24,7 @@ test('the setup link creates the first admin', async ({ page }) => {
 });
 
 test('a wrong password shows the error message', async ({ page }) => {
-  await signIn(page, ADMIN.email, 'not the password');
+  await submitSignIn(page, ADMIN.email, 'not the password');
 
   await expect(page.getByRole('alert')).toHaveText('Email or password is incorrect.');
   await expect(page).toHaveURL(/\/login/);
@@ -110,7 +110,7 @@ test('an admin disables the representative, who can no longer sign in', async ({
   await expect(row).toContainText('Disabled');
 
   const other = await browser.newPage();
-  await signIn(other, REP.email, REP.password);
+  await submitSignIn(other, REP.email, REP.password);
   await expect(other.getByRole('alert')).toHaveText('This account is disabled. Ask an admin to enable it.');
   await other.close();
 });

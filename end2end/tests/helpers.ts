@@ -18,11 +18,21 @@ export async function open(page: Page, url: string) {
   return response;
 }
 
-export async function signIn(page: Page, email: string, password: string, next = '') {
+/** Fills the sign-in form and sends it. */
+export async function submitSignIn(page: Page, email: string, password: string, next = '') {
   await open(page, next ? `/login?next=${encodeURIComponent(next)}` : '/login');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Signs in and waits until the page it leads to is hydrated: a click on
+ * a page not yet hydrated changes the DOM but not what the page sends (a
+ * queue's members unchecked before hydration were saved unchanged). */
+export async function signIn(page: Page, email: string, password: string, next = '') {
+  await submitSignIn(page, email, password, next);
+  await page.waitForURL((url) => url.pathname !== '/login');
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
 }
 
 export const ADMIN = {
