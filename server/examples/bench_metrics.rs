@@ -90,14 +90,7 @@ async fn main() -> Result<(), Error> {
         return Err(format!("cannot sign in: {}", signed.status()).into());
     }
 
-    let cookie = signed
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("switchboard_session="))
-        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
-        .ok_or("no session cookie")?;
+    let cookie = server::http::session_cookie(signed.headers()).ok_or("no session cookie")?;
 
     let settings = config.metrics.clone();
     let query = ReportQuery { span: "30d".into(), from: None, to: None, queue: None };

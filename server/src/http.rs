@@ -64,6 +64,20 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
     })
 }
 
+/// The sign-in session's cookie.
+pub const SESSION_COOKIE: &str = "switchboard_session";
+
+/// The `name=value` of the session cookie a response sets, if any (for the
+/// clients of the tests and the benchmarks).
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.strip_prefix(SESSION_COOKIE).is_some_and(|rest| rest.starts_with('=')))
+        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
+}
+
 /// Everything the server answers.
 pub fn router(state: AppState, config: &Config, live: Live) -> Router {
     let routes = generate_route_list(App);
@@ -74,7 +88,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
 
     let store = PostgresStore::new(state.pool.clone());
     let sessions = SessionManagerLayer::new(store)
-        .with_name("switchboard_session")
+        .with_name(SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)

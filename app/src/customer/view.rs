@@ -100,18 +100,20 @@ pub fn rfc3339(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
+/// What a waiting customer chose about how they wait, read with their view.
+struct Waits {
+    channel: Channel,
+    phone: Option<String>,
+    callback_from: Option<time::OffsetDateTime>,
+    callback_until: Option<time::OffsetDateTime>,
+    notify: bool,
+    email: Option<String>,
+    not_before: Option<time::OffsetDateTime>,
+}
+
 /// How this waiting customer waits: their callback (with its attempts) or
 /// their place kept.
-pub async fn place(pool: &PgPool, help_session: HelpSessionId) -> Result<Place, AppError> {
-    let row = sqlx::query!(
-        r#"SELECT h.channel AS "channel: Channel", h.phone, h.callback_from, h.callback_until, h.notify, h.email,
-                  e.not_before AS "not_before?"
-             FROM help_sessions h LEFT JOIN queue_entries e ON e.help_session_id = h.id
-            WHERE h.id = $1"#,
-        help_session.uuid()
-    )
-    .fetch_one(pool)
-    .await?;
+async fn place(pool: &PgPool, help_session: HelpSessionId, row: Waits) -> Result<Place, AppError> {
     let callback = match (row.channel, row.phone) {
         (Channel::Callback, Some(phone)) => {
             let attempts = sqlx::query!(
@@ -171,7 +173,9 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
                   (SELECT split_part(r.display_name, ' ', 1)
                      FROM supervisions s JOIN representatives r ON r.id = s.supervisor_id
                     WHERE s.help_session_id = h.id AND s.left_at IS NULL AND s.role = 'barge') AS supervisor,
-                  h.answered_at IS NOT NULL AS "answered!", h.rating
+                  h.answered_at IS NOT NULL AS "answered!", h.rating,
+                  h.phone, h.callback_from, h.callback_until, h.notify, h.email,
+                  (SELECT e.not_before FROM queue_entries e WHERE e.help_session_id = h.id) AS not_before
              FROM help_sessions h
              JOIN queues q ON q.id = h.queue_id
             WHERE h.id = $1"#,
@@ -197,7 +201,16 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             .await?;
             let back = back(pool, help_session).await?;
             let numbers = numbers(pool, row.queue_id.into()).await?;
-            numbers.waiting(channel, ahead + 1, back, place(pool, help_session).await?)
+            let waits = Waits {
+                channel,
+                phone: row.phone,
+                callback_from: row.callback_from,
+                callback_until: row.callback_until,
+                notify: row.notify,
+                email: row.email,
+                not_before: row.not_before,
+            };
+            numbers.waiting(channel, ahead + 1, back, place(pool, help_session, waits).await?)
         }
         HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
             help_session,

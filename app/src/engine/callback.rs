@@ -236,8 +236,15 @@ pub async fn sweep_places(engine: &Engine, mail: Option<&crate::mail::Mailer>) -
     )
     .fetch_all(engine.pool())
     .await?;
+    // Each line's figures, read once.
+    let mut lines = std::collections::HashMap::new();
     for customer in due {
-        let numbers = crate::customer::view::numbers(engine.pool(), customer.queue).await?;
+        let numbers = match lines.entry(customer.queue) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(new) => {
+                new.insert(crate::customer::view::numbers(engine.pool(), customer.queue).await?)
+            }
+        };
         let view = numbers.waiting(
             customer.channel,
             customer.position,

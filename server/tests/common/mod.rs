@@ -195,13 +195,7 @@ pub fn rand_suffix() -> String {
 
 /// The value of the session cookie a response set, if any.
 pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .find(|value| value.starts_with("switchboard_session="))
-        .map(|value| value.split(';').next().unwrap_or_default().to_owned())
+    server::http::session_cookie(response.headers())
 }
 
 /// The error message of a server function's JSON error body.
