@@ -100,21 +100,52 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// `switchboard simulate`: every scenario with `seeds` seeds, overall and
-/// by position when first shown.
+/// `switchboard simulate`: every scenario with `seeds` seeds, its days
+/// pooled, overall and by position when first shown, each line marked with
+/// the targets it misses (coverage 80% ± 5 points overall and 75–90% in a
+/// bucket of at least 200; the bucket's width; error at most 0.75 ×
+/// Asterisk's; at most 5% late abandons).
 fn simulate(seeds: u64) {
-    use app::customer::simulate::{describe, scenarios};
+    use app::customer::simulate::{describe, scenarios, Score, BUCKETS};
     let seeds: Vec<u64> = (1..=seeds.max(1)).collect();
-    for scenario in scenarios(&seeds) {
-        let day = scenario.run();
-        println!("{} (seed {})", scenario.name, scenario.seed);
-        println!("  {}", describe("all", &day.overall));
-        for (label, score) in &day.by_position {
-            if score.served > 0 {
-                println!("  {}", describe(&format!("pos {label}"), score));
+    let all = scenarios(&seeds);
+    let mut names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+    names.dedup();
+    println!("Estimated waits on simulated days ({} seeds each): range shown vs wait had", seeds.len());
+    for name in names {
+        let scored: Vec<_> = all.iter().filter(|s| s.name == name).flat_map(|s| s.run()).collect();
+        let overall = Score::of(&scored);
+        let mut misses = Vec::new();
+        if (overall.coverage - 0.8).abs() > 0.05 {
+            misses.push("coverage");
+        }
+        if overall.mean_error > 0.75 * overall.asterisk_error {
+            misses.push("error");
+        }
+        if overall.late_abandons > 0.05 {
+            misses.push("late abandons");
+        }
+        println!("{name}");
+        println!("  {}{}", describe("all", &overall), missed(&misses));
+        for (label, low, high, width) in BUCKETS {
+            let score = Score::bucket(&scored, low, high);
+            if score.customers == 0 {
+                continue;
             }
+            let mut misses = Vec::new();
+            if score.customers >= 200 && !(0.75..=0.9).contains(&score.coverage) {
+                misses.push("coverage");
+            }
+            if score.median_width > width {
+                misses.push("width");
+            }
+            println!("  {}{}", describe(&format!("pos {label}"), &score), missed(&misses));
         }
     }
+}
+
+fn missed(targets: &[&str]) -> String {
+    if targets.is_empty() { String::new() } else { format!("  MISSES {}", targets.join(", ")) }
 }
 
 /// Opens and migrates the database, runs `work`, and closes the database

@@ -38,6 +38,12 @@ struct QueueLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabels {
+    queue: String,
+    channel: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: String,
     reason: String,
@@ -57,6 +63,8 @@ pub struct Metrics {
     matches: Family<QueueLabels, Counter>,
     rona: Family<QueueLabels, Counter>,
     abandons: Family<QueueLabels, Counter>,
+    estimates_scored: Family<ChannelLabels, Gauge>,
+    estimate_accuracy: Family<ChannelLabels, Gauge<f64, AtomicU64>>,
 }
 
 fn latency() -> Histogram {
@@ -83,6 +91,14 @@ impl Metrics {
         registry.register("queue_rona", "Offers not answered in time", Family::clone(&rona));
         let abandons = Family::default();
         registry.register("queue_abandons", "Customers who left while waiting (short abandons included)", Family::clone(&abandons));
+        let estimates_scored = Family::default();
+        registry.register(
+            "estimates_scored_today",
+            "Customers answered today (display time zone) who had been shown an estimated wait",
+            Family::clone(&estimates_scored),
+        );
+        let estimate_accuracy = Family::default();
+        registry.register("estimate_accuracy_today", app::metrics::ACCURACY_DEFINITION, Family::clone(&estimate_accuracy));
         Self {
             registry: Arc::new(registry),
             refreshing: Arc::new(Mutex::new(())),
@@ -95,11 +111,13 @@ impl Metrics {
             matches,
             rona,
             abandons,
+            estimates_scored,
+            estimate_accuracy,
         }
     }
 
     /// Reads the database's figures into the metrics.
-    async fn refresh(&self, pool: &sqlx::PgPool) -> Result<(), AppError> {
+    async fn refresh(&self, pool: &sqlx::PgPool, time_zone: &str) -> Result<(), AppError> {
         // Two scrapes at once would both add the same difference to the counters.
         let _one_at_a_time = self.refreshing.lock().await;
         let lines = app::metrics::board::lines(pool).await?;
@@ -128,6 +146,16 @@ impl Metrics {
                 counter.inc_by(total.saturating_sub(counter.get()));
             }
         }
+        let today = app::metrics::report::today(pool, time_zone).await?;
+        self.estimates_scored.clear();
+        self.estimate_accuracy.clear();
+        for line in app::metrics::report::accuracy(pool, time_zone, today, today, None).await? {
+            let labels = ChannelLabels { queue: line.queue.clone(), channel: line.channel.clone() };
+            self.estimates_scored.get_or_create(&labels).set(line.scored);
+            if let Some(rate) = line.rate() {
+                self.estimate_accuracy.get_or_create(&labels).set(rate);
+            }
+        }
         let counts = app::metrics::board::agent_counts(pool).await?;
         self.representatives.clear();
         let mut states = vec![
@@ -150,7 +178,7 @@ pub async fn scrape(State(state): State<AppState>, axum::Extension(metrics): axu
             return (StatusCode::UNAUTHORIZED, "A bearer token is needed for /metrics.").into_response();
         }
     }
-    if let Err(error) = metrics.refresh(&state.pool).await {
+    if let Err(error) = metrics.refresh(&state.pool, &state.metrics.time_zone).await {
         tracing::error!(?error, "cannot read metrics");
         return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
     }

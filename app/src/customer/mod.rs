@@ -20,7 +20,6 @@ pub mod token;
 #[cfg(feature = "ssr")]
 pub mod view;
 pub mod wait_model;
-pub mod waiting;
 
 /// The cookie that carries the customer's token on the page.
 pub const COOKIE: &str = "switchboard_customer";

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 
-use super::waiting::{estimate, expected_seconds, DEFAULT_HANDLE_SECONDS};
+use super::wait_model::{estimate, in_words, Measured, Range, FORGET_SECONDS};
 use super::{Back, CallbackStatus, CustomerView, KeepPlace, Place};
 use crate::engine::events::{Event, TransferStage};
 use crate::error::AppError;
@@ -22,8 +22,8 @@ pub struct Numbers {
     pub ready: i64,
     pub logged_in: i64,
     pub nobody_message: String,
-    /// Average handle time per channel over its recent conversations.
-    pub handle_seconds: HashMap<Channel, f64>,
+    /// What serves each of the queue's channels.
+    pub channels: HashMap<Channel, Staffing>,
     /// Closed now: when it opens (RFC 3339).
     pub opens_at: Option<String>,
     /// A customer keeping their place is told at this position or nearer,
@@ -32,27 +32,75 @@ pub struct Numbers {
     pub notify_seconds: f64,
 }
 
+/// What serves one channel of a queue, and how fast it has been served.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Staffing {
+    /// READY members with the channel switched on, each counted by their
+    /// capacity on it and shared out among the queues they serve.
+    pub seats: f64,
+    /// The recent average handle time, where measuring starts from.
+    pub handle_seconds: f64,
+    pub measured: Measured,
+    /// People have waited long and nobody was served for a long while.
+    pub stalled: bool,
+}
+
+/// A queue and channel with no history yet: a handle time of five minutes.
+pub const DEFAULT_HANDLE_SECONDS: f64 = 300.0;
+
+/// Nobody served for this long (or three services' time, if longer) while
+/// someone waited that long: the line is stuck and not estimated.
+const STALLED_SECONDS: f64 = 600.0;
+
+/// How far back the measurements read (past it a weight is under 0.3%).
+const MEASURED_SECONDS: f64 = 6.0 * FORGET_SECONDS;
+
 impl Numbers {
-    /// The view of a customer waiting at `position` (1 = next).
-    pub fn waiting(&self, channel: Channel, position: i64, back: Option<Back>, place: Place) -> CustomerView {
-        let handle = self.handle_seconds.get(&channel).copied().unwrap_or(DEFAULT_HANDLE_SECONDS);
-        let soon = expected_seconds(position, self.ready, handle).is_some_and(|seconds| seconds < self.notify_seconds);
+    /// The range a customer with `ahead` customers ahead of them on
+    /// `channel` is shown; `None`: can't estimate right now. While closed
+    /// the wait counts from the opening, as if one seat were there.
+    pub fn range(&self, channel: Channel, ahead: i64) -> Option<Range> {
+        let staffing = self.channels.get(&channel).cloned().unwrap_or_default();
+        let closed = self.opens_at.is_some();
+        if staffing.stalled && !closed {
+            return None;
+        }
+        let seats = if closed { staffing.seats.max(1.0) } else { staffing.seats };
+        let handle = if staffing.handle_seconds > 0.0 { staffing.handle_seconds } else { DEFAULT_HANDLE_SECONDS };
+        estimate(u32::try_from(ahead.max(0)).unwrap_or(u32::MAX), seats, handle, &staffing.measured)
+    }
+
+    /// The view of a customer waiting at `position` (1 = next) with
+    /// `ahead` customers ahead of them on their channel.
+    pub fn waiting(&self, channel: Channel, spot: Spot, back: Option<Back>, place: Place) -> CustomerView {
+        let range = self.range(channel, spot.ahead);
+        let soon = range.is_some_and(|range| range.middle < self.notify_seconds);
+        let words = range.map_or_else(|| "can't estimate right now".to_owned(), |range| in_words((range.low, range.high)));
         CustomerView::Waiting {
             queue: self.queue.clone(),
             channel,
-            position,
+            position: spot.position,
             // Closed now: the wait counts from the opening.
             estimate: match &self.opens_at {
-                Some(_) => format!("{} after we open", estimate(position, self.ready.max(1), handle)),
-                None => estimate(position, self.ready, handle),
+                Some(_) => format!("{words} after we open"),
+                None => words,
             },
             nobody: (self.logged_in == 0 && self.opens_at.is_none()).then(|| self.nobody_message.clone()),
             back,
             opens_at: self.opens_at.clone(),
-            near: place.keep_place.is_some() && self.opens_at.is_none() && (position <= self.notify_position || soon),
+            near: place.keep_place.is_some() && self.opens_at.is_none() && (spot.position <= self.notify_position || soon),
             place,
         }
     }
+}
+
+/// Where one customer stands: their position in the line (1 = next), and
+/// how many ahead of them wait on the same channel (the seats that serve
+/// them serve those).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Spot {
+    pub position: i64,
+    pub ahead: i64,
 }
 
 /// The queue's figures, read now.
@@ -70,25 +118,82 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
     .fetch_optional(pool)
     .await?
     .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
-    let handle = sqlx::query!(
+    // Per channel: the seats; the decayed sums of services ended and time
+    // busy (ended services, and the time so far of those going on); of
+    // customers who left unserved and time waited (by those served, those
+    // who left, and those waiting now); when service last started and how
+    // long the longest waiting has waited.
+    let channels = sqlx::query!(
         r#"SELECT c.channel AS "channel!: Channel",
+                  (SELECT coalesce(sum(least(a.max_live, a.max_sessions)::float8
+                                       / (SELECT count(*) FROM queue_members o WHERE o.representative_id = m.representative_id)), 0)
+                     FROM queue_members m
+                     JOIN agent_states s ON s.representative_id = m.representative_id AND s.state = 'READY'
+                     JOIN agent_channels a ON a.representative_id = m.representative_id AND a.channel = c.channel AND a.ready
+                    WHERE m.queue_id = $1) AS "seats!",
                   (SELECT avg(extract(epoch FROM completed_at - answered_at))::float8
                      FROM (SELECT completed_at, answered_at FROM help_sessions
                             WHERE queue_id = $1 AND channel = c.channel AND status = 'completed'
                               AND answered_at IS NOT NULL AND completed_at > now() - interval '7 days'
-                            ORDER BY completed_at DESC LIMIT 50) recent) AS seconds
-             FROM unnest($2::text[]) AS c(channel)"#,
+                            ORDER BY completed_at DESC LIMIT 50) recent) AS handle_seconds,
+                  done.services AS "services!", done.busy + live.busy AS "busy_seconds!",
+                  gone.abandons AS "abandons!", gone.waited + served.waited + waiting.waited AS "waited_seconds!",
+                  extract(epoch FROM now() - served.last_start)::float8 AS since_service,
+                  waiting.longest AS "longest_wait!"
+             FROM unnest($2::text[]) AS c(channel),
+                  LATERAL (SELECT coalesce(sum(w), 0)::float8 AS services,
+                                  coalesce(sum(w * extract(epoch FROM completed_at - answered_at)), 0)::float8 AS busy
+                             FROM (SELECT exp(-extract(epoch FROM now() - completed_at) / $3::float8) AS w, completed_at, answered_at
+                                     FROM help_sessions
+                                    WHERE queue_id = $1 AND channel = c.channel AND status = 'completed'
+                                      AND answered_at IS NOT NULL AND completed_at > now() - make_interval(secs => $4::float8)) d) done,
+                  LATERAL (SELECT coalesce(sum(extract(epoch FROM now() - answered_at)), 0)::float8 AS busy
+                             FROM help_sessions
+                            WHERE queue_id = $1 AND channel = c.channel AND status IN ('active', 'on_hold', 'wrap_up')) live,
+                  LATERAL (SELECT coalesce(sum(w), 0)::float8 AS abandons,
+                                  coalesce(sum(w * extract(epoch FROM ended_at - entered_at)), 0)::float8 AS waited
+                             FROM (SELECT exp(-extract(epoch FROM now() - ended_at) / $3::float8) AS w, ended_at, entered_at
+                                     FROM help_sessions
+                                    WHERE queue_id = $1 AND channel = c.channel AND answered_at IS NULL
+                                      AND ended_at > now() - make_interval(secs => $4::float8)) d) gone,
+                  LATERAL (SELECT coalesce(sum(w * extract(epoch FROM answered_at - entered_at)), 0)::float8 AS waited,
+                                  max(answered_at) AS last_start
+                             FROM (SELECT exp(-extract(epoch FROM now() - answered_at) / $3::float8) AS w, answered_at, entered_at
+                                     FROM help_sessions
+                                    WHERE queue_id = $1 AND channel = c.channel AND answered_at IS NOT NULL
+                                      AND answered_at > now() - make_interval(secs => $4::float8)) d) served,
+                  LATERAL (SELECT coalesce(sum(extract(epoch FROM now() - enqueued_at)), 0)::float8 AS waited,
+                                  coalesce(max(extract(epoch FROM now() - enqueued_at)), 0)::float8 AS longest
+                             FROM queue_entries WHERE queue_id = $1 AND channel = c.channel) waiting"#,
         queue.uuid(),
-        &row.channels.iter().map(|channel| channel.as_str().to_owned()).collect::<Vec<_>>()
+        &row.channels.iter().map(|channel| channel.as_str().to_owned()).collect::<Vec<_>>(),
+        FORGET_SECONDS,
+        MEASURED_SECONDS,
     )
     .fetch_all(pool)
     .await?;
+    let channels = channels
+        .into_iter()
+        .map(|c| {
+            let handle_seconds = c.handle_seconds.unwrap_or(DEFAULT_HANDLE_SECONDS);
+            let measured = Measured {
+                services: c.services,
+                busy_seconds: c.busy_seconds,
+                abandons: c.abandons,
+                waited_seconds: c.waited_seconds,
+            };
+            // Three services' time at the rate measured, and at least ten minutes.
+            let long = f64::max(3.0 / (c.seats * measured.service_rate(handle_seconds)), STALLED_SECONDS);
+            let stalled = c.longest_wait > long && c.since_service.is_none_or(|since| since > long);
+            (c.channel, Staffing { seats: c.seats, handle_seconds, measured, stalled })
+        })
+        .collect();
     Ok(Numbers {
         queue: row.name,
         ready: row.ready,
         logged_in: row.logged_in,
         nobody_message: row.nobody_message,
-        handle_seconds: handle.into_iter().filter_map(|h| Some((h.channel, h.seconds?))).collect(),
+        channels,
         opens_at: row.opens_at.map(rfc3339),
         notify_position: i64::from(row.notify_position),
         notify_seconds: f64::from(row.notify_seconds),
@@ -142,15 +247,16 @@ async fn place(pool: &PgPool, help_session: HelpSessionId, row: Waits) -> Result
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Line {
     pub numbers: Numbers,
-    /// 1 = next, for every customer in the line.
-    pub positions: HashMap<HelpSessionId, i64>,
+    /// Every customer in the line.
+    pub spots: HashMap<HelpSessionId, Spot>,
 }
 
 /// The queue's line now: one query for every position.
 pub async fn line(pool: &PgPool, queue: QueueId) -> Result<Line, AppError> {
-    let positions = sqlx::query!(
+    let spots = sqlx::query!(
         r#"SELECT help_session_id AS "help_session: HelpSessionId",
-                  row_number() OVER (ORDER BY priority DESC, enqueued_at, help_session_id) AS "position!"
+                  row_number() OVER (ORDER BY priority DESC, enqueued_at, help_session_id) AS "position!",
+                  row_number() OVER (PARTITION BY channel ORDER BY priority DESC, enqueued_at, help_session_id) - 1 AS "ahead!"
              FROM queue_entries WHERE queue_id = $1"#,
         queue.uuid()
     )
@@ -158,7 +264,7 @@ pub async fn line(pool: &PgPool, queue: QueueId) -> Result<Line, AppError> {
     .await?;
     Ok(Line {
         numbers: numbers(pool, queue).await?,
-        positions: positions.into_iter().map(|row| (row.help_session, row.position)).collect(),
+        spots: spots.into_iter().map(|row| (row.help_session, Spot { position: row.position, ahead: row.ahead })).collect(),
     })
 }
 
@@ -189,8 +295,9 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
     let channel = row.channel;
     let view = match row.status {
         HelpStatus::Waiting | HelpStatus::Offered => {
-            let ahead = sqlx::query_scalar!(
-                r#"SELECT count(*) AS "ahead!" FROM queue_entries e, queue_entries me
+            let spot = sqlx::query!(
+                r#"SELECT count(*) + 1 AS "position!", count(*) FILTER (WHERE e.channel = me.channel) AS "ahead!"
+                     FROM queue_entries e, queue_entries me
                     WHERE me.help_session_id = $1 AND e.queue_id = me.queue_id
                       AND (e.priority > me.priority
                            OR (e.priority = me.priority
@@ -199,8 +306,13 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             )
             .fetch_one(pool)
             .await?;
+            let spot = Spot { position: spot.position, ahead: spot.ahead };
             let back = back(pool, help_session).await?;
             let numbers = numbers(pool, row.queue_id.into()).await?;
+            let later = row.callback_from.is_some() || row.not_before.is_some_and(|at| at > time::OffsetDateTime::now_utc());
+            if let (None, false, Some(range)) = (&numbers.opens_at, later, numbers.range(channel, spot.ahead)) {
+                record_first_estimate(pool, help_session, range).await?;
+            }
             let waits = Waits {
                 channel,
                 phone: row.phone,
@@ -210,7 +322,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
                 email: row.email,
                 not_before: row.not_before,
             };
-            numbers.waiting(channel, ahead + 1, back, place(pool, help_session, waits).await?)
+            numbers.waiting(channel, spot, back, place(pool, help_session, waits).await?)
         }
         HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
             help_session,
@@ -238,6 +350,22 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
         HelpStatus::Created => CustomerView::NotQueued { queue: row.queue, channel },
     };
     Ok(Some(view))
+}
+
+/// The first range a customer is shown is kept with their help session,
+/// to be scored against the wait they have (the dashboard's "Estimate
+/// accuracy"). Later ranges change nothing.
+async fn record_first_estimate(pool: &PgPool, help_session: HelpSessionId, range: Range) -> Result<(), AppError> {
+    sqlx::query!(
+        "UPDATE help_sessions SET estimate_low = $2, estimate_high = $3, estimated_at = now()
+          WHERE id = $1 AND estimated_at IS NULL",
+        help_session.uuid(),
+        range.low as f32,
+        range.high as f32
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
 }
 
 /// Why a waiting customer waits again, from the last event that put them

@@ -157,6 +157,61 @@ pub fn in_words((low, high): (f64, f64)) -> String {
     format!("about {bottom}–{} minutes", top.max(bottom + 1))
 }
 
+/// What the engine measured of a queue and channel: sums over its recent
+/// history, each moment weighted by `e^(−age / FORGET_SECONDS)`, so the last
+/// hour counts most.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Measured {
+    /// Services that ended, and the seconds seats were busy with services.
+    pub services: f64,
+    pub busy_seconds: f64,
+    /// Customers who left the line unserved, and the seconds customers
+    /// waited in it.
+    pub abandons: f64,
+    pub waited_seconds: f64,
+}
+
+/// How fast the measurements forget: about an hour.
+pub const FORGET_SECONDS: f64 = 3600.0;
+
+/// Before much is measured the service rate starts from the average handle
+/// time, as if from this many services of it, and abandonment from none in
+/// this many seconds waited.
+pub const PRIOR_SERVICES: f64 = 10.0;
+pub const PRIOR_WAITED_SECONDS: f64 = 600.0;
+
+/// The range shown to a customer, in seconds, and its middle (the median).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Range {
+    pub low: f64,
+    pub middle: f64,
+    pub high: f64,
+}
+
+impl Measured {
+    /// Services a busy seat ends per second.
+    pub fn service_rate(&self, handle_seconds: f64) -> f64 {
+        (self.services + PRIOR_SERVICES) / (self.busy_seconds + PRIOR_SERVICES * handle_seconds)
+    }
+
+    /// Customers giving up per second waited.
+    pub fn abandon_rate(&self) -> f64 {
+        self.abandons / (self.waited_seconds + PRIOR_WAITED_SECONDS)
+    }
+}
+
+/// The estimate of a customer with `ahead` customers ahead of them, served
+/// by `seats`, given what was measured (`handle_seconds`: the recent
+/// average handle time the measurement starts from). `None` when nothing
+/// serves the line. The server's pages and `switchboard simulate` both
+/// estimate with this.
+pub fn estimate(ahead: u32, seats: f64, handle_seconds: f64, measured: &Measured) -> Option<Range> {
+    let line = Line { ahead, seats, service_rate: measured.service_rate(handle_seconds), abandon_rate: measured.abandon_rate() };
+    let percentiles = line.percentiles()?;
+    let (low, high) = shown_range(percentiles, measured.services + PRIOR_SERVICES);
+    Some(Range { low, middle: percentiles.p50, high })
+}
+
 /// The standard normal's 90th percentile.
 const Z90: f64 = 1.281_551_565_544_600_5;
 

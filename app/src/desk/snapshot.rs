@@ -312,7 +312,8 @@ pub async fn transfer_targets(pool: &PgPool, agent: AgentId, help_session: HelpS
     .await?;
     let rows = sqlx::query!(
         r#"SELECT q.id AS "id: QueueId", q.name,
-                  (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) AS "waiting!"
+                  (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) AS "waiting!",
+                  (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id AND e.channel = $1) AS "on_channel!"
              FROM queues q WHERE $1 = ANY (q.channels) ORDER BY lower(q.name)"#,
         channel.as_str()
     )
@@ -321,7 +322,12 @@ pub async fn transfer_targets(pool: &PgPool, agent: AgentId, help_session: HelpS
     let mut queues = Vec::with_capacity(rows.len());
     for row in rows {
         let numbers = crate::customer::view::numbers(pool, row.id).await?;
-        let estimate = match numbers.waiting(channel, row.waiting + 1, None, Default::default()) {
+        let estimate = match numbers.waiting(
+            channel,
+            crate::customer::view::Spot { position: row.waiting + 1, ahead: row.on_channel },
+            None,
+            Default::default(),
+        ) {
             crate::customer::CustomerView::Waiting { estimate, .. } => estimate,
             _ => String::new(),
         };

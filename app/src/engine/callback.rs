@@ -222,11 +222,13 @@ pub async fn sweep_places(engine: &Engine, mail: Option<&crate::mail::Mailer>) -
     }
     let Some(mail) = mail else { return Ok(()) };
     let due = sqlx::query!(
-        r#"SELECT r.help_session_id AS "help_session: HelpSessionId", r.queue_id AS "queue: QueueId", r.position AS "position!",
+        r#"SELECT r.help_session_id AS "help_session: HelpSessionId", r.queue_id AS "queue: QueueId", r.position AS "position!", r.ahead AS "ahead!",
                   h.email AS "email!", h.customer_name, h.channel AS "channel: Channel"
              FROM (SELECT e.help_session_id, e.queue_id,
                           row_number() OVER (PARTITION BY e.queue_id ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id)
-                              AS position
+                              AS position,
+                          row_number() OVER (PARTITION BY e.queue_id, e.channel ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id)
+                              - 1 AS ahead
                      FROM queue_entries e
                     WHERE e.queue_id IN (SELECT h.queue_id FROM help_sessions h
                                           WHERE h.notify AND h.status IN ('waiting', 'offered')
@@ -247,7 +249,7 @@ pub async fn sweep_places(engine: &Engine, mail: Option<&crate::mail::Mailer>) -
         };
         let view = numbers.waiting(
             customer.channel,
-            customer.position,
+            crate::customer::view::Spot { position: customer.position, ahead: customer.ahead },
             None,
             crate::customer::Place { callback: None, keep_place: Some(crate::customer::KeepPlace { email: None }) },
         );

@@ -204,7 +204,43 @@ pub struct Report {
     pub by_hour: Vec<Line>,
     /// Every day of the range.
     pub by_day: Vec<Line>,
+    /// How often the first estimate held, per queue and channel.
+    pub estimates: Vec<Accuracy>,
 }
+
+/// How often the range customers were first shown held, for one queue and
+/// channel (or all): of the customers answered in the range who had been
+/// shown an estimate, those whose wait, from being shown it to being
+/// answered, fell inside it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Accuracy {
+    pub queue: String,
+    pub channel: String,
+    pub scored: i64,
+    pub held: i64,
+}
+
+impl Accuracy {
+    /// Held ÷ scored.
+    pub fn rate(&self) -> Option<f64> {
+        ratio(self.held as f64, self.scored as f64)
+    }
+
+    /// Every line summed.
+    pub fn total(lines: &[Accuracy]) -> Accuracy {
+        Accuracy {
+            queue: "All".into(),
+            channel: "all".into(),
+            scored: lines.iter().map(|line| line.scored).sum(),
+            held: lines.iter().map(|line| line.held).sum(),
+        }
+    }
+}
+
+/// What "Estimate accuracy" means, wherever it is shown.
+pub const ACCURACY_DEFINITION: &str = "Of the customers answered who had been shown an estimated wait, the share whose wait \
+     (from when they were first shown it to being answered) fell inside the range they were first shown. \
+     The ranges are drawn to hold for about 8 customers in 10.";
 
 /// The tables of the dashboard; each has a CSV download of the same cells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,16 +249,20 @@ pub enum TableKind {
     Representatives,
     Hours,
     Days,
+    Estimates,
 }
 
 impl TableKind {
-    pub const ALL: [TableKind; 4] = [TableKind::Queues, TableKind::Representatives, TableKind::Hours, TableKind::Days];
+    pub const ALL: [TableKind; 5] =
+        [TableKind::Queues, TableKind::Representatives, TableKind::Hours, TableKind::Days, TableKind::Estimates];
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == raw)
-            .ok_or_else(|| AppError::Invalid(format!("Table \"{raw}\" is not one of queues, representatives, hours or days.")))
+            .ok_or_else(|| {
+                AppError::Invalid(format!("Table \"{raw}\" is not one of queues, representatives, hours, days or estimates."))
+            })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -231,6 +271,7 @@ impl TableKind {
             TableKind::Representatives => "representatives",
             TableKind::Hours => "hours",
             TableKind::Days => "days",
+            TableKind::Estimates => "estimates",
         }
     }
 }
@@ -315,6 +356,24 @@ impl Report {
             },
             TableKind::Hours => Table { columns: service("Hour"), rows: self.by_hour.iter().map(service_row).collect() },
             TableKind::Days => Table { columns: service("Day"), rows: self.by_day.iter().map(service_row).collect() },
+            TableKind::Estimates => Table {
+                columns: ["Queue", "Channel", "Answered with an estimate", "Inside the range", "Estimate accuracy (%)"]
+                    .map(str::to_owned)
+                    .to_vec(),
+                rows: self
+                    .estimates
+                    .iter()
+                    .map(|line| {
+                        vec![
+                            line.queue.clone(),
+                            line.channel.clone(),
+                            count(line.scored),
+                            count(line.held),
+                            percent(line.rate()),
+                        ]
+                    })
+                    .collect(),
+            },
             TableKind::Representatives => Table {
                 columns: [
                     "Representative",

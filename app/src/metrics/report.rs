@@ -8,7 +8,7 @@ use time::macros::format_description;
 use time::{Date, Duration};
 use uuid::Uuid;
 
-use super::{Figures, Line, MetricsSettings, QueueChoice, Report, ReportQuery, Span};
+use super::{Accuracy, Figures, Line, MetricsSettings, QueueChoice, Report, ReportQuery, Span};
 use crate::error::AppError;
 
 /// The longest custom range, in days.
@@ -200,6 +200,8 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
         }
     }
 
+    let estimates = accuracy(pool, time_zone, from, to, query.queue).await?;
+
     Ok(Report {
         from: day_label(from),
         to: day_label(to),
@@ -212,5 +214,37 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
         by_representative,
         by_hour,
         by_day,
+        estimates,
     })
+}
+
+/// How often the first estimate held for the customers first shown one on
+/// the days `from` to `to` (inclusive, in `time_zone`), per queue and
+/// channel; one queue's only if `queue` is set.
+pub async fn accuracy(
+    pool: &sqlx::PgPool,
+    time_zone: &str,
+    from: Date,
+    to: Date,
+    queue: Option<Uuid>,
+) -> Result<Vec<Accuracy>, AppError> {
+    Ok(sqlx::query_as!(
+        Accuracy,
+        r#"SELECT q.name AS queue, h.channel, count(*) AS "scored!",
+                  count(*) FILTER (WHERE extract(epoch FROM h.answered_at - h.estimated_at)
+                                         BETWEEN h.estimate_low AND h.estimate_high) AS "held!"
+             FROM help_sessions h JOIN queues q ON q.id = h.queue_id
+            WHERE h.estimated_at >= ($1::date::timestamp AT TIME ZONE $3)
+              AND h.estimated_at < (($2::date + 1)::timestamp AT TIME ZONE $3)
+              AND h.answered_at IS NOT NULL
+              AND ($4::uuid IS NULL OR h.queue_id = $4)
+            GROUP BY q.name, h.channel
+            ORDER BY lower(q.name), h.channel"#,
+        from,
+        to,
+        time_zone,
+        queue
+    )
+    .fetch_all(pool)
+    .await?)
 }

@@ -15,7 +15,9 @@ use super::guard::guarded;
 use crate::access::Area;
 use crate::error::AppError;
 use crate::live::now_ms;
-use crate::metrics::{live_now, metrics_report, percent, stars, Figures, LiveBoard, Report, ReportQuery, TableKind};
+use crate::metrics::{
+    live_now, metrics_report, percent, stars, Accuracy, Figures, LiveBoard, Report, ReportQuery, TableKind, ACCURACY_DEFINITION,
+};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -246,7 +248,7 @@ fn tile(testid: &'static str, label: &'static str, value: String, definition: &'
     }
 }
 
-fn headline(total: &Figures) -> impl IntoView {
+fn headline(total: &Figures, estimates: &Accuracy) -> impl IntoView {
     view! {
         <div class="tiles figures">
             {tile("offered", "offered", total.offered.to_string(), "Customers who entered the queue (a transfer enters the queue it goes to).")}
@@ -265,6 +267,7 @@ fn headline(total: &Figures) -> impl IntoView {
             {tile("callback-calls", "callback calls", total.callback_attempts.to_string(), "Calls representatives made to them (each try counts).")}
             {tile("reached-rate", "reached rate", shown_percent(total.reached_rate()), "Callbacks reached ÷ callbacks requested.")}
             {tile("time-to-reach", "time to reach", human(total.time_to_reach()), "Mean time from the request to the call that reached the customer.")}
+            {tile("estimate-accuracy", "estimate accuracy", shown_percent(estimates.rate()), ACCURACY_DEFINITION)}
         </div>
     }
 }
@@ -319,7 +322,7 @@ fn ReportView(report: Report) -> impl IntoView {
             {format!("{range}, {scope}. Days and hours in {}. ", report.time_zone)}
             "Each customer counts in the quarter hour they entered the queue; representatives' time is counted as it passes."
         </p>
-        {headline(&report.total)}
+        {headline(&report.total, &Accuracy::total(&report.estimates))}
         <div class="table-head"><h3>"By hour of day"</h3>{csv_link(&report, TableKind::Hours)}</div>
         {hour_chart}
         <div class="table-head"><h3>"By day"</h3>{csv_link(&report, TableKind::Days)}</div>
@@ -333,5 +336,7 @@ fn ReportView(report: Report) -> impl IntoView {
         </p>
         {table_view(&report, TableKind::Hours, "By hour of day")}
         {table_view(&report, TableKind::Days, "By day")}
+        {table_view(&report, TableKind::Estimates, "Estimate accuracy by queue and channel")}
+        <p class="definition">{ACCURACY_DEFINITION}</p>
     }
 }

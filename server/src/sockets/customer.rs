@@ -145,8 +145,8 @@ async fn follow(
                     continue;
                 };
                 let line = watch.line.borrow_and_update().clone();
-                let view = match line.positions.get(&help_session) {
-                    Some(position) => Some(line.numbers.waiting(channel, *position, back, place)),
+                let view = match line.spots.get(&help_session) {
+                    Some(spot) => Some(line.numbers.waiting(channel, *spot, back, place)),
                     None => customer_view(&state.pool, help_session).await?,
                 };
                 if !page.show(view).await {
