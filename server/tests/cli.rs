@@ -108,6 +108,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.agent_states",
             "public.connections",
             "public.customer_tokens",
+            "public.engine_definitions",
             "public.events",
             "public.help_sessions",
             "public.instances",

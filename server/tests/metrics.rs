@@ -566,8 +566,24 @@ fn cells_of(html: &str, testid: &str) -> Vec<Vec<String>> {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn each_csv_download_has_exactly_the_cells_of_its_table(pool: PgPool) {
-    script(&pool).await;
+    let day = script(&pool).await;
     roll::roll(&pool, 5.0).await.unwrap();
+    // Two Sales customers shown 60–120 s on the day: answered after 90 s
+    // (inside) and after 150 s (outside).
+    for answered in [90, 150] {
+        sqlx::query(
+            "INSERT INTO help_sessions (queue_id, customer_name, reason, channel, status, entered_at, answered_at,
+                                        estimate_low, estimate_high, estimated_at)
+             VALUES ($1, 'Shown', 'help', 'chat', 'completed', $2::timestamptz, $2::timestamptz + make_interval(secs => $3),
+                     60, 120, $2::timestamptz)",
+        )
+        .bind(day.sales)
+        .bind(format!("{DAY} 14:00:00+00"))
+        .bind(f64::from(answered))
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
     let app = common::TestApp::spawn(pool.clone()).await;
     let admin = app.signed_in(Role::Admin).await;
     let range = format!("span=custom&from={DAY}&to={NEXT_DAY}");
@@ -583,6 +599,10 @@ async fn each_csv_download_has_exactly_the_cells_of_its_table(pool: PgPool) {
         assert!(csv.len() > 1, "{} has rows", kind.as_str());
     }
     // The figures a person reads are in them.
+    let estimates = csv_rows(
+        &admin.get(app.url(&format!("/admin/export.csv?table=estimates&{range}"))).send().await.unwrap().text().await.unwrap(),
+    );
+    assert_eq!(estimates[1], ["Sales", "chat", "2", "1", "50.0"]);
     let queues = csv_rows(
         &admin.get(app.url(&format!("/admin/export.csv?table=queues&{range}"))).send().await.unwrap().text().await.unwrap(),
     );
@@ -629,6 +649,16 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
     line::enter(&engine, request("Waits")).await.unwrap();
     let leaves = line::enter(&engine, request("Leaves")).await.unwrap();
     line::leave(&engine, leaves, Left::Cancelled).await.unwrap();
+    // One customer shown 10–30 s a moment ago, answered 20 s after.
+    sqlx::query(
+        "INSERT INTO help_sessions (queue_id, customer_name, reason, channel, status, answered_at,
+                                    estimate_low, estimate_high, estimated_at)
+         VALUES ($1, 'Shown', 'help', 'chat', 'completed', now() + interval '20 s', 10, 30, now())",
+    )
+    .bind(queue)
+    .execute(&pool)
+    .await
+    .unwrap();
     let client = app.client();
     assert_eq!(client.get(app.url("/healthz")).send().await.unwrap().status(), 200);
     // The background roller catches up within a couple of seconds.
@@ -644,6 +674,8 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
     assert!(body.contains("switchboard_queue_offered_total{queue=\"Billing\"} 2"), "{body}");
     assert!(body.contains("switchboard_queue_abandons_total{queue=\"Billing\"} 1"), "{body}");
     assert!(body.contains("switchboard_queue_oldest_wait_seconds{queue=\"Billing\"}"), "{body}");
+    assert!(body.contains("switchboard_estimates_scored_today{queue=\"Billing\",channel=\"chat\"} 1"), "{body}");
+    assert!(body.contains("switchboard_estimate_accuracy_today{queue=\"Billing\",channel=\"chat\"} 1.0"), "{body}");
     assert!(body.contains("switchboard_representatives{state=\"not_ready\",reason=\"Logged in\"} 1"), "{body}");
     assert!(body.contains("switchboard_representatives{state=\"ready\",reason=\"\"} 0"), "{body}");
     assert!(body.contains("switchboard_http_request_duration_seconds_bucket{"), "{body}");
