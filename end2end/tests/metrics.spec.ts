@@ -68,6 +68,12 @@ test('the admin sees the figures and charts, downloads a table, and watches wait
   await expect(page.getByTestId('service-level')).toHaveText(/^(\d+\.\d%|n\/a)$/);
   await expect(page.getByText('Answered within the queue\'s threshold T ÷ (answered + abandoned after T)', { exact: false })).toBeVisible();
   await expect(page.getByText('Abandoned ÷ (answered + abandoned).')).toBeVisible();
+  // How often the estimated wait held: a figure, its definition, and a
+  // table by queue and channel with its CSV.
+  await expect(page.getByTestId('estimate-accuracy')).toHaveText(/^(\d+\.\d%|n\/a)$/);
+  await expect(page.getByText('fell inside the range they were first shown').first()).toBeVisible();
+  await expect(page.getByTestId('table-estimates').locator('thead')).toContainText('Estimate accuracy (%)');
+  await expect(page.getByTestId('csv-estimates')).toBeVisible();
 
   // The charts are SVG drawn by the page, with bars for today's hours.
   const hours = page.getByTestId('chart-hours');

@@ -5,7 +5,7 @@
 
 mod common;
 
-use app::customer::view::{customer_view, numbers};
+use app::customer::view::{customer_view, numbers, Spot};
 use app::customer::wait_model::{estimate, Measured, FORGET_SECONDS};
 use app::customer::CustomerView;
 use app::engine::control::{self, EndedBy};
@@ -48,7 +48,9 @@ async fn seats_count_each_ready_member_by_capacity_channel_and_the_queues_they_s
     let queue = add_queue(&pool, "Line", "pull", "longest_idle").await;
     let other = add_queue(&pool, "Other", "pull", "longest_idle").await;
     // Ann: every channel (video 1, audio 1, chat 3). Bo: chat switched off.
-    // Cy: also serves Other, so counts half. Di: logged in, not ready.
+    // Cy: also serves Other, where a chat customer waits: half of his chat
+    // seats count here, and all his video seat (nobody waits for video
+    // there). Di: logged in, not ready.
     let ann = named_agent(&pool, "Ann", queue).await;
     let bo = named_agent(&pool, "Bo", queue).await;
     let cy = named_agent(&pool, "Cy", queue).await;
@@ -64,17 +66,18 @@ async fn seats_count_each_ready_member_by_capacity_channel_and_the_queues_they_s
     }
     agents::set_channel(&engine, bo, Channel::Chat, false).await.unwrap();
     agents::log_in(&engine, di).await.unwrap();
+    enter(&engine, other, "Olga", Channel::Chat).await;
 
     let figures = numbers(&pool, queue).await.unwrap();
     let seats = |channel| figures.channels[&channel].seats;
-    assert_eq!(seats(Channel::Video), 1.0 + 1.0 + 0.5);
+    assert_eq!(seats(Channel::Video), 1.0 + 1.0 + 1.0);
     assert_eq!(seats(Channel::Chat), 3.0 + 0.0 + 1.5, "chat: three seats each, none with chat off");
 
     // A chat customer is estimated with those seats: nothing measured yet,
     // so from the default handle time of five minutes.
     let customer = enter(&engine, queue, "Eve", Channel::Chat).await;
     let expected = estimate(0, 4.5, 300.0, &Measured::default()).unwrap();
-    assert_eq!(figures.range(Channel::Chat, 0), Some(expected));
+    assert_eq!(figures.range(Channel::Chat, Spot { position: 1, ahead: 0, offered: false }), Some(expected));
     assert_eq!(shown(&pool, customer).await, app::customer::wait_model::in_words((expected.low, expected.high)));
 }
 
@@ -198,4 +201,26 @@ async fn the_first_range_shown_is_kept_and_the_dashboard_scores_it(pool: PgPool)
     let report = report::report(&pool, &settings, &query).await.unwrap();
     assert_eq!(report.table(TableKind::Estimates).rows, [["Line", "audio", "2", "1", "50.0"]]);
     assert_eq!(app::metrics::Accuracy::total(&report.estimates).rate(), Some(0.5));
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_customer_offered_a_free_seat_is_told_less_than_a_minute(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let queue = add_queue(&pool, "Front", "push", "longest_idle").await;
+    let ann = named_agent(&pool, "Ann", queue).await;
+    ready(&engine, ann).await;
+    // Ann's one video seat: the first is offered to her at once.
+    let first = enter(&engine, queue, "First", Channel::Video).await;
+    app::engine::offers::dispatch(&engine, queue).await;
+    assert_eq!(shown(&pool, first).await, "less than a minute");
+    let (low, high): (f32, f32) = sqlx::query_as("SELECT estimate_low, estimate_high FROM help_sessions WHERE id = $1")
+        .bind(first)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((low, high), (0.0, 59.0));
+    // The second waits behind the first for her seat: the wait model's range.
+    let second = enter(&engine, queue, "Second", Channel::Video).await;
+    let expected = estimate(1, 1.0, 300.0, &Measured::default()).unwrap();
+    assert_eq!(shown(&pool, second).await, app::customer::wait_model::in_words((expected.low, expected.high)));
 }

@@ -89,7 +89,7 @@ pub struct Score {
     pub customers: usize,
     /// Share whose wait fell inside the range shown.
     pub coverage: f64,
-    /// Median of (top − bottom of the range) ÷ the wait.
+    /// The median width of the ranges (top − bottom) ÷ the mean wait.
     pub median_width: f64,
     /// Mean |middle of the range − wait|, seconds.
     pub mean_error: f64,
@@ -113,13 +113,14 @@ impl Score {
             return Score::default();
         }
         let n = rows.len() as f64;
-        let mut widths: Vec<f64> = rows.iter().map(|r| (r.high - r.low) / r.wait.max(1.0)).collect();
+        let mean_wait = rows.iter().map(|r| r.wait).sum::<f64>() / n;
+        let mut widths: Vec<f64> = rows.iter().map(|r| r.high - r.low).collect();
         widths.sort_by(f64::total_cmp);
         let gave_up = rows.iter().filter(|r| r.gave_up).count();
         Score {
             customers: rows.len(),
             coverage: rows.iter().filter(|r| r.low <= r.wait && r.wait <= r.high).count() as f64 / n,
-            median_width: widths[widths.len() / 2],
+            median_width: widths[widths.len() / 2] / mean_wait.max(1.0),
             mean_error: rows.iter().map(|r| (r.middle - r.wait).abs()).sum::<f64>() / n,
             asterisk_error: rows.iter().map(|r| (r.asterisk - r.wait).abs()).sum::<f64>() / n,
             late_abandons: if gave_up == 0 { 0.0 } else { rows.iter().filter(|r| r.late).count() as f64 / gave_up as f64 },
@@ -310,6 +311,10 @@ impl Scenario {
                     };
                     let ahead = waiting[queue];
                     if ahead > 0 || busy.iter().sum::<u32>() >= seats {
+                        // Shared members count for this queue alone while
+                        // nobody waits in the other, as the server counts them.
+                        let others_waiting = (0..queues).any(|other| other != queue && waiting[other] > 0);
+                        let share = if others_waiting { share } else { 1.0 };
                         let range = wait_model::estimate(ahead, f64::from(seats) * share, self.mean_handle(), &measured);
                         customer.shown = range.map(|range| (ahead + 1, range, asterisk[queue]));
                         let patience = self.patience_time(&mut rng);

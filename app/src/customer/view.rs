@@ -22,6 +22,9 @@ pub struct Numbers {
     pub ready: i64,
     pub logged_in: i64,
     pub nobody_message: String,
+    /// Customers are offered to representatives (not taken with "Next
+    /// customer").
+    pub push: bool,
     /// What serves each of the queue's channels.
     pub channels: HashMap<Channel, Staffing>,
     /// Closed now: when it opens (RFC 3339).
@@ -36,8 +39,11 @@ pub struct Numbers {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Staffing {
     /// READY members with the channel switched on, each counted by their
-    /// capacity on it and shared out among the queues they serve.
+    /// capacity on it, shared out among the queues they serve where
+    /// someone waits on it (all theirs where nobody else waits).
     pub seats: f64,
+    /// Of those, the seats free now.
+    pub free: f64,
     /// The recent average handle time, where measuring starts from.
     pub handle_seconds: f64,
     pub measured: Measured,
@@ -48,6 +54,10 @@ pub struct Staffing {
 /// A queue and channel with no history yet: a handle time of five minutes.
 pub const DEFAULT_HANDLE_SECONDS: f64 = 300.0;
 
+/// A seat is free for the customer: they are offered as soon as they are
+/// in line, and answered as soon as the representative accepts.
+const AT_ONCE: Range = Range { low: 0.0, middle: 10.0, high: 59.0 };
+
 /// Nobody served for this long (or three services' time, if longer) while
 /// someone waited that long: the line is stuck and not estimated.
 const STALLED_SECONDS: f64 = 600.0;
@@ -56,14 +66,19 @@ const STALLED_SECONDS: f64 = 600.0;
 const MEASURED_SECONDS: f64 = 6.0 * FORGET_SECONDS;
 
 impl Numbers {
-    /// The range a customer with `ahead` customers ahead of them on
-    /// `channel` is shown; `None`: can't estimate right now. While closed
-    /// the wait counts from the opening, as if one seat were there.
-    pub fn range(&self, channel: Channel, ahead: i64) -> Option<Range> {
+    /// The range a customer at `spot` on `channel` is shown; `None`: can't
+    /// estimate right now. While closed the wait counts from the opening,
+    /// as if one seat were there.
+    pub fn range(&self, channel: Channel, spot: Spot) -> Option<Range> {
+        let ahead = spot.ahead;
         let staffing = self.channels.get(&channel).cloned().unwrap_or_default();
         let closed = self.opens_at.is_some();
         if staffing.stalled && !closed {
             return None;
+        }
+        // Being offered now, or offered to a free seat at once.
+        if spot.offered || (self.push && !closed && staffing.free > ahead as f64) {
+            return Some(AT_ONCE);
         }
         let seats = if closed { staffing.seats.max(1.0) } else { staffing.seats };
         let handle = if staffing.handle_seconds > 0.0 { staffing.handle_seconds } else { DEFAULT_HANDLE_SECONDS };
@@ -73,7 +88,7 @@ impl Numbers {
     /// The view of a customer waiting at `position` (1 = next) with
     /// `ahead` customers ahead of them on their channel.
     pub fn waiting(&self, channel: Channel, spot: Spot, back: Option<Back>, place: Place) -> CustomerView {
-        let range = self.range(channel, spot.ahead);
+        let range = self.range(channel, spot);
         let soon = range.is_some_and(|range| range.middle < self.notify_seconds);
         let words = range.map_or_else(|| "can't estimate right now".to_owned(), |range| in_words((range.low, range.high)));
         CustomerView::Waiting {
@@ -101,12 +116,15 @@ impl Numbers {
 pub struct Spot {
     pub position: i64,
     pub ahead: i64,
+    /// Being offered to a representative now.
+    pub offered: bool,
 }
 
 /// The queue's figures, read now.
 pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError> {
     let row = sqlx::query!(
         r#"SELECT q.name, q.nobody_message, q.channels AS "channels: Vec<Channel>", q.notify_position, q.notify_seconds,
+                  q.routing_mode = 'push' AS "push!",
                   CASE WHEN NOT queue_open(q.id, now()) THEN queue_next_open(q.id, now()) END AS opens_at,
                   (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
                     WHERE m.queue_id = q.id AND s.state = 'READY') AS "ready!",
@@ -125,12 +143,7 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
     // long the longest waiting has waited.
     let channels = sqlx::query!(
         r#"SELECT c.channel AS "channel!: Channel",
-                  (SELECT coalesce(sum(least(a.max_live, a.max_sessions)::float8
-                                       / (SELECT count(*) FROM queue_members o WHERE o.representative_id = m.representative_id)), 0)
-                     FROM queue_members m
-                     JOIN agent_states s ON s.representative_id = m.representative_id AND s.state = 'READY'
-                     JOIN agent_channels a ON a.representative_id = m.representative_id AND a.channel = c.channel AND a.ready
-                    WHERE m.queue_id = $1) AS "seats!",
+                  seats.seats AS "seats!", seats.free AS "free!",
                   (SELECT avg(extract(epoch FROM completed_at - answered_at))::float8
                      FROM (SELECT completed_at, answered_at FROM help_sessions
                             WHERE queue_id = $1 AND channel = c.channel AND status = 'completed'
@@ -141,6 +154,18 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
                   extract(epoch FROM now() - served.last_start)::float8 AS since_service,
                   waiting.longest AS "longest_wait!"
              FROM unnest($2::text[]) AS c(channel),
+                  LATERAL (SELECT coalesce(sum(least(a.max_live, a.max_sessions)::float8 / share.queues), 0)::float8 AS seats,
+                                  coalesce(sum(greatest(least(a.max_live - a.live, a.max_sessions - a.sessions), 0)::float8
+                                               / share.queues), 0)::float8 AS free
+                             FROM queue_members m
+                             JOIN agent_states s ON s.representative_id = m.representative_id AND s.state = 'READY'
+                             JOIN agent_channels a ON a.representative_id = m.representative_id AND a.channel = c.channel AND a.ready,
+                                  LATERAL (SELECT count(*) AS queues FROM queue_members o
+                                            WHERE o.representative_id = m.representative_id
+                                              AND (o.queue_id = $1
+                                                   OR EXISTS (SELECT 1 FROM queue_entries e
+                                                               WHERE e.queue_id = o.queue_id AND e.channel = c.channel))) share
+                            WHERE m.queue_id = $1) seats,
                   LATERAL (SELECT coalesce(sum(w), 0)::float8 AS services,
                                   coalesce(sum(w * extract(epoch FROM completed_at - answered_at)), 0)::float8 AS busy
                              FROM (SELECT exp(-extract(epoch FROM now() - completed_at) / $3::float8) AS w, completed_at, answered_at
@@ -185,7 +210,7 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
             // Three services' time at the rate measured, and at least ten minutes.
             let long = f64::max(3.0 / (c.seats * measured.service_rate(handle_seconds)), STALLED_SECONDS);
             let stalled = c.longest_wait > long && c.since_service.is_none_or(|since| since > long);
-            (c.channel, Staffing { seats: c.seats, handle_seconds, measured, stalled })
+            (c.channel, Staffing { seats: c.seats, free: c.free, handle_seconds, measured, stalled })
         })
         .collect();
     Ok(Numbers {
@@ -193,6 +218,7 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
         ready: row.ready,
         logged_in: row.logged_in,
         nobody_message: row.nobody_message,
+        push: row.push,
         channels,
         opens_at: row.opens_at.map(rfc3339),
         notify_position: i64::from(row.notify_position),
@@ -256,7 +282,8 @@ pub async fn line(pool: &PgPool, queue: QueueId) -> Result<Line, AppError> {
     let spots = sqlx::query!(
         r#"SELECT help_session_id AS "help_session: HelpSessionId",
                   row_number() OVER (ORDER BY priority DESC, enqueued_at, help_session_id) AS "position!",
-                  row_number() OVER (PARTITION BY channel ORDER BY priority DESC, enqueued_at, help_session_id) - 1 AS "ahead!"
+                  row_number() OVER (PARTITION BY channel ORDER BY priority DESC, enqueued_at, help_session_id) - 1 AS "ahead!",
+                  offered_to IS NOT NULL AS "offered!"
              FROM queue_entries WHERE queue_id = $1"#,
         queue.uuid()
     )
@@ -264,7 +291,7 @@ pub async fn line(pool: &PgPool, queue: QueueId) -> Result<Line, AppError> {
     .await?;
     Ok(Line {
         numbers: numbers(pool, queue).await?,
-        spots: spots.into_iter().map(|row| (row.help_session, Spot { position: row.position, ahead: row.ahead })).collect(),
+        spots: spots.into_iter().map(|row| (row.help_session, Spot { position: row.position, ahead: row.ahead, offered: row.offered })).collect(),
     })
 }
 
@@ -306,11 +333,11 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             )
             .fetch_one(pool)
             .await?;
-            let spot = Spot { position: spot.position, ahead: spot.ahead };
+            let spot = Spot { position: spot.position, ahead: spot.ahead, offered: row.status == HelpStatus::Offered };
             let back = back(pool, help_session).await?;
             let numbers = numbers(pool, row.queue_id.into()).await?;
             let later = row.callback_from.is_some() || row.not_before.is_some_and(|at| at > time::OffsetDateTime::now_utc());
-            if let (None, false, Some(range)) = (&numbers.opens_at, later, numbers.range(channel, spot.ahead)) {
+            if let (None, false, Some(range)) = (&numbers.opens_at, later, numbers.range(channel, spot)) {
                 record_first_estimate(pool, help_session, range).await?;
             }
             let waits = Waits {

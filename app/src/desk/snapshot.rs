@@ -324,7 +324,7 @@ pub async fn transfer_targets(pool: &PgPool, agent: AgentId, help_session: HelpS
         let numbers = crate::customer::view::numbers(pool, row.id).await?;
         let estimate = match numbers.waiting(
             channel,
-            crate::customer::view::Spot { position: row.waiting + 1, ahead: row.on_channel },
+            crate::customer::view::Spot { position: row.waiting + 1, ahead: row.on_channel, offered: false },
             None,
             Default::default(),
         ) {

@@ -249,7 +249,7 @@ pub async fn sweep_places(engine: &Engine, mail: Option<&crate::mail::Mailer>) -
         };
         let view = numbers.waiting(
             customer.channel,
-            crate::customer::view::Spot { position: customer.position, ahead: customer.ahead },
+            crate::customer::view::Spot { position: customer.position, ahead: customer.ahead, offered: false },
             None,
             crate::customer::Place { callback: None, keep_place: Some(crate::customer::KeepPlace { email: None }) },
         );
