@@ -224,3 +224,28 @@ async fn a_customer_offered_a_free_seat_is_told_less_than_a_minute(pool: PgPool)
     let expected = estimate(1, 1.0, 300.0, &Measured::default()).unwrap();
     assert_eq!(shown(&pool, second).await, app::customer::wait_model::in_words((expected.low, expected.high)));
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_customer_whose_range_runs_past_closing_is_told_so(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let queue = add_queue(&pool, "Evening", "pull", "longest_idle").await;
+    let ann = named_agent(&pool, "Ann", queue).await;
+    ready(&engine, ann).await;
+    let first = enter(&engine, queue, "First", Channel::Audio).await;
+    assert!(!shown(&pool, first).await.contains("close"), "no hours: always open");
+    // Open today from midnight (UTC) until two minutes from now.
+    sqlx::query(
+        "INSERT INTO queue_hours (queue_id, weekday, opens, closes)
+         VALUES ($1, extract(isodow FROM now() AT TIME ZONE 'UTC'), '00:00',
+                 least((now() AT TIME ZONE 'UTC')::time + interval '2 minutes', '23:59:59'))",
+    )
+    .bind(queue)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let second = enter(&engine, queue, "Second", Channel::Audio).await;
+    let alone = estimate(0, 1.0, 300.0, &Measured::default()).unwrap();
+    let words = app::customer::wait_model::in_words((alone.low, alone.high));
+    assert_eq!(shown(&pool, first).await, format!("{words}, but we close before then: your turn may come after we open again"));
+    assert!(shown(&pool, second).await.ends_with("but we close before then: your turn may come after we open again"));
+}

@@ -29,6 +29,8 @@ pub struct Numbers {
     pub channels: HashMap<Channel, Staffing>,
     /// Closed now: when it opens (RFC 3339).
     pub opens_at: Option<String>,
+    /// Open now with opening hours: seconds until it closes.
+    pub closes_in: Option<f64>,
     /// A customer keeping their place is told at this position or nearer,
     /// or when their expected wait is under this many seconds.
     pub notify_position: i64,
@@ -95,10 +97,14 @@ impl Numbers {
             queue: self.queue.clone(),
             channel,
             position: spot.position,
-            // Closed now: the wait counts from the opening.
-            estimate: match &self.opens_at {
-                Some(_) => format!("{words} after we open"),
-                None => words,
+            // Closed now: the wait counts from the opening; open, a range
+            // reaching past the closing says so.
+            estimate: match (&self.opens_at, range.zip(self.closes_in)) {
+                (Some(_), _) => format!("{words} after we open"),
+                (None, Some((range, closes_in))) if range.high > closes_in => {
+                    format!("{words}, but we close before then: your turn may come after we open again")
+                }
+                _ => words,
             },
             nobody: (self.logged_in == 0 && self.opens_at.is_none()).then(|| self.nobody_message.clone()),
             back,
@@ -126,6 +132,7 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
         r#"SELECT q.name, q.nobody_message, q.channels AS "channels: Vec<Channel>", q.notify_position, q.notify_seconds,
                   q.routing_mode = 'push' AS "push!",
                   CASE WHEN NOT queue_open(q.id, now()) THEN queue_next_open(q.id, now()) END AS opens_at,
+                  extract(epoch FROM queue_closes(q.id, now()) - now())::float8 AS closes_in,
                   (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
                     WHERE m.queue_id = q.id AND s.state = 'READY') AS "ready!",
                   (SELECT count(*) FROM queue_members m JOIN agent_states s USING (representative_id)
@@ -221,6 +228,7 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
         push: row.push,
         channels,
         opens_at: row.opens_at.map(rfc3339),
+        closes_in: row.closes_in,
         notify_position: i64::from(row.notify_position),
         notify_seconds: f64::from(row.notify_seconds),
     })

@@ -1,5 +1,5 @@
--- Opening hours (SPEC §7): whether a queue is open at a moment, and when it
--- next opens, in the queue's time zone. A local time becomes a moment by
+-- Opening hours (SPEC §7): whether a queue is open at a moment, when it
+-- next opens and when it closes, in the queue's time zone. A local time becomes a moment by
 -- PostgreSQL's zone rules, so daylight saving is the database's to get
 -- right. A queue with no hours is always open; a closed date closes the
 -- whole local day. Called by the offers (offers.sql, pull.sql) and by
@@ -53,5 +53,27 @@ BEGIN
         IF candidate > p_at THEN RETURN candidate; END IF;
     END LOOP;
     RETURN NULL;
+END
+$$;
+
+-- When the queue, open at p_at, closes: the end of that day's hours (a
+-- closed date ahead does not count); NULL when it is closed at p_at or
+-- has no hours (always open).
+CREATE OR REPLACE FUNCTION queue_closes(p_queue uuid, p_at timestamptz)
+RETURNS timestamptz
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    zone text;
+    local timestamp;
+    closing time;
+BEGIN
+    IF NOT queue_open(p_queue, p_at) THEN RETURN NULL; END IF;
+    SELECT time_zone INTO zone FROM queues WHERE id = p_queue;
+    local := p_at AT TIME ZONE zone;
+    SELECT h.closes INTO closing FROM queue_hours h
+     WHERE h.queue_id = p_queue AND h.weekday = extract(isodow FROM local)
+       AND local::time >= h.opens AND local::time < h.closes;
+    IF NOT FOUND THEN RETURN NULL; END IF;
+    RETURN (local::date + closing) AT TIME ZONE zone;
 END
 $$;
