@@ -38,6 +38,15 @@ async fn shown(pool: &PgPool, customer: HelpSessionId) -> String {
     }
 }
 
+/// The first range the customer was shown, as kept.
+async fn recorded(pool: &PgPool, customer: HelpSessionId) -> (f32, f32) {
+    sqlx::query_as("SELECT estimate_low, estimate_high FROM help_sessions WHERE id = $1")
+        .bind(customer)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-3 * b.abs().max(1.0)
 }
@@ -166,18 +175,13 @@ async fn the_first_range_shown_is_kept_and_the_dashboard_scores_it(pool: PgPool)
     // The handle time it starts from: the mean of 10 s and 30 s; one seat.
     for (customer, ahead) in [(d, 0), (e, 1)] {
         let expected = estimate(ahead, 1.0, 20.0, &measured).unwrap();
-        let (low, high): (f32, f32) = sqlx::query_as("SELECT estimate_low, estimate_high FROM help_sessions WHERE id = $1")
-            .bind(customer)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let (low, high) = recorded(&pool, customer).await;
         assert!(close(f64::from(low), expected.low) && close(f64::from(high), expected.high), "{low}–{high} vs {expected:?}");
     }
     // A later view changes nothing: the first range is the one scored.
     sqlx::query("UPDATE help_sessions SET estimate_low = 1, estimate_high = 2 WHERE id = $1").bind(e).execute(&pool).await.unwrap();
     shown(&pool, e).await;
-    let kept: f32 = sqlx::query_scalar("SELECT estimate_high FROM help_sessions WHERE id = $1").bind(e).fetch_one(&pool).await.unwrap();
-    assert_eq!(kept, 2.0);
+    assert_eq!(recorded(&pool, e).await, (1.0, 2.0));
 
     // D is answered inside their range, E after its top (2 s), and F,
     // shown a range too, leaves unanswered: one in two held.
@@ -213,11 +217,7 @@ async fn a_customer_offered_a_free_seat_is_told_less_than_a_minute(pool: PgPool)
     let first = enter(&engine, queue, "First", Channel::Video).await;
     app::engine::offers::dispatch(&engine, queue).await;
     assert_eq!(shown(&pool, first).await, "less than a minute");
-    let (low, high): (f32, f32) = sqlx::query_as("SELECT estimate_low, estimate_high FROM help_sessions WHERE id = $1")
-        .bind(first)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let (low, high) = recorded(&pool, first).await;
     assert_eq!((low, high), (0.0, 59.0));
     // The second waits behind the first for her seat: the wait model's range.
     let second = enter(&engine, queue, "Second", Channel::Video).await;
