@@ -43,7 +43,7 @@ pub struct Percentiles {
 pub enum Wait {
     /// By uniformization: after `j` jumps of a Poisson clock of rate `top`
     /// the customer has been reached with probability `reached[j]`.
-    Exact { top: f64, reached: Vec<f64>, mean: f64, sd: f64 },
+    Exact { top: f64, reached: Vec<f64>, log_factorial: Vec<f64>, mean: f64, sd: f64 },
     /// A gamma distribution of the stages' mean and variance.
     Gamma { shape: f64, scale: f64 },
 }
@@ -95,7 +95,15 @@ impl Line {
             reached.push(done);
         }
         let (mean, var) = self.moments();
-        Wait::Exact { top, reached, mean, sd: var.sqrt() }
+        let log_factorial = (0..reached.len())
+            .scan(0.0, |sum, j| {
+                if j > 0 {
+                    *sum += (j as f64).ln();
+                }
+                Some(*sum)
+            })
+            .collect();
+        Wait::Exact { top, reached, log_factorial, mean, sd: var.sqrt() }
     }
 
     fn gamma(&self) -> Wait {
@@ -107,24 +115,26 @@ impl Line {
 impl Wait {
     /// P(wait ≤ t).
     fn cdf(&self, t: f64) -> f64 {
-        let Wait::Exact { top, reached, .. } = self else { return f64::NAN };
-        // Σ_j Poisson(j; top·t) · reached[j]; past the last j computed the
-        // customer has been reached for certain.
+        let Wait::Exact { top, reached, log_factorial, .. } = self else { return f64::NAN };
+        // Σ_j Poisson(j; top·t) · reached[j], over the j where the Poisson
+        // weights are not negligible (within 12 standard deviations of the
+        // mean); past the last j computed the customer has been reached.
         let mean = top * t;
         if mean <= 0.0 {
             return reached[0];
         }
+        let spread = 12.0 * mean.sqrt() + 12.0;
+        let first = (mean - spread).max(0.0) as usize;
+        let last = ((mean + spread) as usize).min(reached.len() - 1);
         let (mut total, mut weight) = (0.0, 0.0);
-        let mut log_factorial = 0.0;
-        for (j, &r) in reached.iter().enumerate() {
-            if j > 0 {
-                log_factorial += (j as f64).ln();
-            }
-            let term = (-mean + j as f64 * mean.ln() - log_factorial).exp();
-            total += term * r;
+        for j in first..=last {
+            let term = (-mean + j as f64 * mean.ln() - log_factorial[j]).exp();
+            total += term * reached[j];
             weight += term;
         }
-        total + (1.0 - weight).max(0.0)
+        // The weight left is (all but nothing) past `last`, where the
+        // customer has been reached at least as surely as at `last`.
+        total + (1.0 - weight).max(0.0) * reached[last]
     }
 
     /// The wait not exceeded with probability `p`.
