@@ -94,7 +94,7 @@ impl Metrics {
         let estimates_scored = Family::default();
         registry.register(
             "estimates_scored_today",
-            "Customers answered today (display time zone) who had been shown an estimated wait",
+            "Customers first shown an estimated wait today (display time zone) and answered since",
             Family::clone(&estimates_scored),
         );
         let estimate_accuracy = Family::default();
