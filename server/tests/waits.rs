@@ -47,6 +47,13 @@ async fn recorded(pool: &PgPool, customer: HelpSessionId) -> (f32, f32) {
         .unwrap()
 }
 
+/// What a customer with `ahead` ahead and `seats` serving is told before
+/// anything was measured (five-minute services, nobody giving up).
+fn unmeasured(ahead: u32, seats: f64) -> String {
+    let range = estimate(ahead, seats, 300.0, &Measured::default()).unwrap();
+    app::customer::wait_model::in_words((range.low, range.high))
+}
+
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-3 * b.abs().max(1.0)
 }
@@ -87,7 +94,7 @@ async fn seats_count_each_ready_member_by_capacity_channel_and_the_queues_they_s
     let customer = enter(&engine, queue, "Eve", Channel::Chat).await;
     let expected = estimate(0, 4.5, 300.0, &Measured::default()).unwrap();
     assert_eq!(figures.range(Channel::Chat, Spot { position: 1, ahead: 0, offered: false }), Some(expected));
-    assert_eq!(shown(&pool, customer).await, app::customer::wait_model::in_words((expected.low, expected.high)));
+    assert_eq!(shown(&pool, customer).await, unmeasured(0, 4.5));
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -221,8 +228,7 @@ async fn a_customer_offered_a_free_seat_is_told_less_than_a_minute(pool: PgPool)
     assert_eq!((low, high), (0.0, 59.0));
     // The second waits behind the first for her seat: the wait model's range.
     let second = enter(&engine, queue, "Second", Channel::Video).await;
-    let expected = estimate(1, 1.0, 300.0, &Measured::default()).unwrap();
-    assert_eq!(shown(&pool, second).await, app::customer::wait_model::in_words((expected.low, expected.high)));
+    assert_eq!(shown(&pool, second).await, unmeasured(1, 1.0));
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -244,8 +250,7 @@ async fn a_customer_whose_range_runs_past_closing_is_told_so(pool: PgPool) {
     .await
     .unwrap();
     let second = enter(&engine, queue, "Second", Channel::Audio).await;
-    let alone = estimate(0, 1.0, 300.0, &Measured::default()).unwrap();
-    let words = app::customer::wait_model::in_words((alone.low, alone.high));
+    let words = unmeasured(0, 1.0);
     assert_eq!(shown(&pool, first).await, format!("{words}, but we close before then: your turn may come after we open again"));
     assert!(shown(&pool, second).await.ends_with("but we close before then: your turn may come after we open again"));
 }
