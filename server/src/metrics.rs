@@ -150,7 +150,8 @@ impl Metrics {
         self.estimates_scored.clear();
         self.estimate_accuracy.clear();
         for line in app::metrics::report::accuracy(pool, time_zone, today, today, None).await? {
-            let labels = ChannelLabels { queue: line.queue.clone(), channel: line.channel.clone() };
+            let channel = line.channel.map_or("all", app::queue::Channel::as_str).to_owned();
+            let labels = ChannelLabels { queue: line.queue.clone(), channel };
             self.estimates_scored.get_or_create(&labels).set(line.scored);
             if let Some(rate) = line.rate() {
                 self.estimate_accuracy.get_or_create(&labels).set(rate);

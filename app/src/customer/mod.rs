@@ -19,6 +19,7 @@ pub mod simulate;
 pub mod token;
 #[cfg(feature = "ssr")]
 pub mod view;
+#[cfg(feature = "ssr")]
 pub mod wait_model;
 
 /// The cookie that carries the customer's token on the page.

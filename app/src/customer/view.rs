@@ -90,7 +90,11 @@ impl Numbers {
     /// The view of a customer waiting at `position` (1 = next) with
     /// `ahead` customers ahead of them on their channel.
     pub fn waiting(&self, channel: Channel, spot: Spot, back: Option<Back>, place: Place) -> CustomerView {
-        let range = self.range(channel, spot);
+        self.shown(channel, spot, self.range(channel, spot), back, place)
+    }
+
+    /// The same with its range worked out already.
+    fn shown(&self, channel: Channel, spot: Spot, range: Option<Range>, back: Option<Back>, place: Place) -> CustomerView {
         let soon = range.is_some_and(|range| range.middle < self.notify_seconds);
         let words = range.map_or_else(|| "can't estimate right now".to_owned(), |range| in_words((range.low, range.high)));
         CustomerView::Waiting {
@@ -315,7 +319,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
                      FROM supervisions s JOIN representatives r ON r.id = s.supervisor_id
                     WHERE s.help_session_id = h.id AND s.left_at IS NULL AND s.role = 'barge') AS supervisor,
                   h.answered_at IS NOT NULL AS "answered!", h.rating,
-                  h.phone, h.callback_from, h.callback_until, h.notify, h.email,
+                  h.phone, h.callback_from, h.callback_until, h.notify, h.email, h.estimated_at IS NULL AS "unestimated!",
                   (SELECT e.not_before FROM queue_entries e WHERE e.help_session_id = h.id) AS not_before
              FROM help_sessions h
              JOIN queues q ON q.id = h.queue_id
@@ -344,8 +348,9 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             let spot = Spot { position: spot.position, ahead: spot.ahead, offered: row.status == HelpStatus::Offered };
             let back = back(pool, help_session).await?;
             let numbers = numbers(pool, row.queue_id.into()).await?;
+            let range = numbers.range(channel, spot);
             let later = row.callback_from.is_some() || row.not_before.is_some_and(|at| at > time::OffsetDateTime::now_utc());
-            if let (None, false, Some(range)) = (&numbers.opens_at, later, numbers.range(channel, spot)) {
+            if let (None, false, true, Some(range)) = (&numbers.opens_at, later, row.unestimated, range) {
                 record_first_estimate(pool, help_session, range).await?;
             }
             let waits = Waits {
@@ -357,7 +362,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
                 email: row.email,
                 not_before: row.not_before,
             };
-            numbers.waiting(channel, spot, back, place(pool, help_session, waits).await?)
+            numbers.shown(channel, spot, range, back, place(pool, help_session, waits).await?)
         }
         HelpStatus::Active | HelpStatus::OnHold => CustomerView::Matched {
             help_session,

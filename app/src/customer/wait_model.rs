@@ -30,14 +30,6 @@ pub struct Line {
     pub abandon_rate: f64,
 }
 
-/// The 10th, 50th and 90th percentiles of the wait, in seconds.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Percentiles {
-    pub p10: f64,
-    pub p50: f64,
-    pub p90: f64,
-}
-
 /// The wait's distribution, ready for its quantiles.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Wait {
@@ -65,12 +57,6 @@ impl Line {
             return None;
         }
         Some(if self.ahead <= EXACT_UP_TO { self.exact() } else { self.gamma() })
-    }
-
-    /// The wait's 10th, 50th and 90th percentiles.
-    pub fn percentiles(&self) -> Option<Percentiles> {
-        let wait = self.wait()?;
-        Some(Percentiles { p10: wait.quantile(0.1), p50: wait.quantile(0.5), p90: wait.quantile(0.9) })
     }
 
     /// The stages as a chain jumping at most at rate `top` (the fastest
@@ -278,6 +264,19 @@ pub const SHARE: f64 = 0.75;
 mod tests {
     use super::*;
 
+    /// The 10th, 50th and 90th percentiles of the wait, in seconds.
+    #[derive(Debug)]
+    struct Percentiles {
+        p10: f64,
+        p50: f64,
+        p90: f64,
+    }
+
+    fn percentiles(line: Line) -> Option<Percentiles> {
+        let wait = line.wait()?;
+        Some(Percentiles { p10: wait.quantile(0.1), p50: wait.quantile(0.5), p90: wait.quantile(0.9) })
+    }
+
     fn close(a: f64, b: f64, within: f64) -> bool {
         (a - b).abs() <= within * b.abs().max(1e-9)
     }
@@ -286,7 +285,7 @@ mod tests {
     fn the_next_customer_waits_an_exponential_time() {
         // One stage of rate 2 seats × 1/300 s: percentiles −ln(1 − p) × 150 s.
         let line = Line { ahead: 0, seats: 2.0, service_rate: 1.0 / 300.0, abandon_rate: 0.0 };
-        let p = line.percentiles().unwrap();
+        let p = percentiles(line).unwrap();
         assert!(close(p.p10, 150.0 * -(0.9f64).ln(), 1e-6), "{p:?}");
         assert!(close(p.p50, 150.0 * 2f64.ln(), 1e-6), "{p:?}");
         assert!(close(p.p90, 150.0 * 10f64.ln(), 1e-6), "{p:?}");
@@ -298,7 +297,7 @@ mod tests {
         // (chi-square with 8 degrees of freedom, halved, × 60 s): 10% 3.4895/2,
         // 50% 7.3441/2, 90% 13.3616/2.
         let line = Line { ahead: 3, seats: 1.0, service_rate: 1.0 / 60.0, abandon_rate: 0.0 };
-        let p = line.percentiles().unwrap();
+        let p = percentiles(line).unwrap();
         assert!(close(p.p10, 30.0 * 3.4895, 1e-3), "{p:?}");
         assert!(close(p.p50, 30.0 * 7.3441, 1e-3), "{p:?}");
         assert!(close(p.p90, 30.0 * 13.3616, 1e-3), "{p:?}");
@@ -312,12 +311,12 @@ mod tests {
         // = 3 e^(−t/100) − 2 e^(−3t/200). At t = 100 ln 4 that is
         // 3/4 − 2/8 = 1/2: the median is 138.63 s.
         let line = Line { ahead: 1, seats: 1.0, service_rate: 1.0 / 100.0, abandon_rate: 1.0 / 200.0 };
-        let p = line.percentiles().unwrap();
+        let p = percentiles(line).unwrap();
         let cdf = |t: f64| 1.0 - (3.0 * (-t / 100.0).exp() - 2.0 * (-3.0 * t / 200.0).exp());
         assert!(close(cdf(p.p50), 0.5, 1e-6), "{p:?}");
         assert!(close(cdf(p.p10), 0.1, 1e-6) && close(cdf(p.p90), 0.9, 1e-6), "{p:?}");
         assert!(close(p.p50, 100.0 * 4f64.ln(), 1e-6), "{p:?}");
-        let patient = Line { abandon_rate: 0.0, ..line }.percentiles().unwrap();
+        let patient = percentiles(Line { abandon_rate: 0.0, ..line }).unwrap();
         assert!(p.p90 < patient.p90, "those ahead giving up shorten the wait");
     }
 
@@ -328,8 +327,8 @@ mod tests {
         for p in [0.1, 0.5, 0.9] {
             assert!(close(approx.quantile(p), exact.quantile(p), 0.01), "{p}: {approx:?}");
         }
-        let long = at(500).percentiles().unwrap();
-        assert!(long.p10 < long.p50 && long.p50 < long.p90 && long.p90 > at(100).percentiles().unwrap().p90);
+        let long = percentiles(at(500)).unwrap();
+        assert!(long.p10 < long.p50 && long.p50 < long.p90 && long.p90 > percentiles(at(100)).unwrap().p90);
     }
 
     #[test]
@@ -368,7 +367,7 @@ mod tests {
 
     #[test]
     fn nothing_serving_cannot_be_estimated() {
-        assert!(Line { ahead: 2, seats: 0.0, service_rate: 0.01, abandon_rate: 0.0 }.percentiles().is_none());
-        assert!(Line { ahead: 2, seats: 2.0, service_rate: 0.0, abandon_rate: 0.0 }.percentiles().is_none());
+        assert!(percentiles(Line { ahead: 2, seats: 0.0, service_rate: 0.01, abandon_rate: 0.0 }).is_none());
+        assert!(percentiles(Line { ahead: 2, seats: 2.0, service_rate: 0.0, abandon_rate: 0.0 }).is_none());
     }
 }

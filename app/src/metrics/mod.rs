@@ -8,6 +8,7 @@ use uuid::Uuid;
 use leptos::prelude::*;
 
 use crate::error::AppError;
+use crate::queue::Channel;
 
 #[cfg(feature = "ssr")]
 pub mod board;
@@ -215,7 +216,8 @@ pub struct Report {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Accuracy {
     pub queue: String,
-    pub channel: String,
+    /// `None`: every channel.
+    pub channel: Option<Channel>,
     pub scored: i64,
     pub held: i64,
 }
@@ -230,7 +232,7 @@ impl Accuracy {
     pub fn total(lines: &[Accuracy]) -> Accuracy {
         Accuracy {
             queue: "All".into(),
-            channel: "all".into(),
+            channel: None,
             scored: lines.iter().map(|line| line.scored).sum(),
             held: lines.iter().map(|line| line.held).sum(),
         }
@@ -366,7 +368,7 @@ impl Report {
                     .map(|line| {
                         vec![
                             line.queue.clone(),
-                            line.channel.clone(),
+                            line.channel.map_or("all", Channel::as_str).to_owned(),
                             count(line.scored),
                             count(line.held),
                             percent(line.rate()),

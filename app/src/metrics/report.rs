@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{Accuracy, Figures, Line, MetricsSettings, QueueChoice, Report, ReportQuery, Span};
 use crate::error::AppError;
+use crate::queue::Channel;
 
 /// The longest custom range, in days.
 const MAX_DAYS: i64 = 366;
@@ -230,7 +231,7 @@ pub async fn accuracy(
 ) -> Result<Vec<Accuracy>, AppError> {
     Ok(sqlx::query_as!(
         Accuracy,
-        r#"SELECT q.name AS queue, h.channel, count(*) AS "scored!",
+        r#"SELECT q.name AS queue, h.channel AS "channel: Channel", count(*) AS "scored!",
                   count(*) FILTER (WHERE extract(epoch FROM h.answered_at - h.estimated_at)
                                          BETWEEN h.estimate_low AND h.estimate_high) AS "held!"
              FROM help_sessions h JOIN queues q ON q.id = h.queue_id
