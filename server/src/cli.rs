@@ -102,9 +102,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 
 /// `switchboard simulate`: every scenario with `seeds` seeds, its days
 /// pooled, overall and by position when first shown, each line marked with
-/// the targets it misses (coverage 80% ± 5 points overall and 75–90% in a
-/// bucket of at least 200; the bucket's width; error at most 0.75 ×
-/// Asterisk's; at most 5% late abandons).
+/// the targets it misses ([`Score::misses`], [`Score::bucket_misses`]).
 fn simulate(seeds: u64) {
     use app::customer::simulate::{describe, scenarios, Score, BUCKETS};
     let seeds: Vec<u64> = (1..=seeds.max(1)).collect();
@@ -115,31 +113,13 @@ fn simulate(seeds: u64) {
     for name in names {
         let scored: Vec<_> = all.iter().filter(|s| s.name == name).flat_map(|s| s.run()).collect();
         let overall = Score::of(&scored);
-        let mut misses = Vec::new();
-        if (overall.coverage - 0.8).abs() > 0.05 {
-            misses.push("coverage");
-        }
-        if overall.mean_error > 0.75 * overall.asterisk_error {
-            misses.push("error");
-        }
-        if overall.late_abandons > 0.05 {
-            misses.push("late abandons");
-        }
         println!("{name}");
-        println!("  {}{}", describe("all", &overall), missed(&misses));
+        println!("  {}{}", describe("all", &overall), missed(&overall.misses()));
         for (label, low, high, width) in BUCKETS {
             let score = Score::bucket(&scored, low, high);
-            if score.customers == 0 {
-                continue;
+            if score.customers > 0 {
+                println!("  {}{}", describe(&format!("pos {label}"), &score), missed(&score.bucket_misses(width)));
             }
-            let mut misses = Vec::new();
-            if score.customers >= 200 && !(0.75..=0.9).contains(&score.coverage) {
-                misses.push("coverage");
-            }
-            if score.median_width > width {
-                misses.push("width");
-            }
-            println!("  {}{}", describe(&format!("pos {label}"), &score), missed(&misses));
         }
     }
 }

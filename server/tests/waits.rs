@@ -50,7 +50,7 @@ async fn recorded(pool: &PgPool, customer: HelpSessionId) -> (f32, f32) {
 /// What a customer with `ahead` ahead and `seats` serving is told before
 /// anything was measured (five-minute services, nobody giving up).
 fn unmeasured(ahead: u32, seats: f64) -> String {
-    let range = estimate(ahead, seats, 300.0, &Measured::default()).unwrap();
+    let range = estimate(ahead, seats, &[], &Measured::default()).unwrap();
     app::customer::wait_model::in_words((range.low, range.high))
 }
 
@@ -92,7 +92,7 @@ async fn seats_count_each_ready_member_by_capacity_channel_and_the_queues_they_s
     // A chat customer is estimated with those seats: nothing measured yet,
     // so from the default handle time of five minutes.
     let customer = enter(&engine, queue, "Eve", Channel::Chat).await;
-    let expected = estimate(0, 4.5, 300.0, &Measured::default()).unwrap();
+    let expected = estimate(0, 4.5, &[], &Measured::default()).unwrap();
     assert_eq!(figures.range(Channel::Chat, Spot { position: 1, ahead: 0, offered: false }), Some(expected));
     assert_eq!(shown(&pool, customer).await, unmeasured(0, 4.5));
 }
@@ -179,9 +179,9 @@ async fn the_first_range_shown_is_kept_and_the_dashboard_scores_it(pool: PgPool)
         abandons: w(100.0),
         waited_seconds: 20.0 * w(100.0) + 10.0 * w(290.0) + 30.0 * w(170.0),
     };
-    // The handle time it starts from: the mean of 10 s and 30 s; one seat.
+    // The handle times it starts from: 30 s and 10 s, the latest first; one seat.
     for (customer, ahead) in [(d, 0), (e, 1)] {
-        let expected = estimate(ahead, 1.0, 20.0, &measured).unwrap();
+        let expected = estimate(ahead, 1.0, &[30.0, 10.0], &measured).unwrap();
         let (low, high) = recorded(&pool, customer).await;
         assert!(close(f64::from(low), expected.low) && close(f64::from(high), expected.high), "{low}–{high} vs {expected:?}");
     }

@@ -105,6 +105,10 @@ pub struct Score {
 pub const BUCKETS: [(&str, u32, u32, f64); 4] =
     [("1", 1, 1, 1.9), ("2-5", 2, 5, 1.6), ("6-20", 6, 20, 1.1), ("over 20", 21, u32::MAX, 0.65)];
 
+/// Buckets with fewer customers are printed but not judged: their figures
+/// move too much from seed to seed.
+pub const BUCKET_SAMPLE: usize = 200;
+
 impl Score {
     /// The score of some customers.
     pub fn of<'a>(customers: impl IntoIterator<Item = &'a Scored>) -> Score {
@@ -125,6 +129,36 @@ impl Score {
             asterisk_error: rows.iter().map(|r| (r.asterisk - r.wait).abs()).sum::<f64>() / n,
             late_abandons: if gave_up == 0 { 0.0 } else { rows.iter().filter(|r| r.late).count() as f64 / gave_up as f64 },
         }
+    }
+
+    /// The targets a scenario's overall score misses: coverage 80% ± 5
+    /// points, error at most 0.75 × Asterisk's, at most 5% late abandons.
+    pub fn misses(&self) -> Vec<&'static str> {
+        let mut misses = Vec::new();
+        if (self.coverage - 0.8).abs() > 0.05 {
+            misses.push("coverage");
+        }
+        if self.mean_error > 0.75 * self.asterisk_error {
+            misses.push("error");
+        }
+        if self.late_abandons > 0.05 {
+            misses.push("late abandons");
+        }
+        misses
+    }
+
+    /// The targets a position bucket's score misses, judged only with at
+    /// least [`BUCKET_SAMPLE`] customers in it: coverage 75–90%, median
+    /// relative width at most `width`.
+    pub fn bucket_misses(&self, width: f64) -> Vec<&'static str> {
+        let mut misses = Vec::new();
+        if self.customers >= BUCKET_SAMPLE && !(0.75..=0.9).contains(&self.coverage) {
+            misses.push("coverage");
+        }
+        if self.customers >= BUCKET_SAMPLE && self.median_width > width {
+            misses.push("width");
+        }
+        misses
     }
 
     /// Those of `customers` in a position bucket.
@@ -154,7 +188,8 @@ impl Meter {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Happening {
     Arrival(usize),
-    ServiceEnd(usize),
+    /// A service of this queue ends, after this many seconds.
+    ServiceEnd(usize, f64),
     GiveUp(usize),
     /// The hour's staffing starts.
     Shift,
@@ -265,6 +300,8 @@ impl Scenario {
         let mut seats = 0u32;
         let mut busy = vec![0u32; queues];
         let mut service = vec![Meter::default(); queues];
+        // The latest handle times, where the measured rate starts from.
+        let mut handles: Vec<VecDeque<f64>> = vec![VecDeque::new(); queues];
         let mut abandon = vec![Meter::default(); queues];
         let mut waiting = vec![0u32; queues];
         let mut asterisk = vec![0.0_f64; queues];
@@ -315,7 +352,7 @@ impl Scenario {
                         // nobody waits in the other, as the server counts them.
                         let others_waiting = (0..queues).any(|other| other != queue && waiting[other] > 0);
                         let share = if others_waiting { share } else { 1.0 };
-                        let range = wait_model::estimate(ahead, f64::from(seats) * share, self.mean_handle(), &measured);
+                        let range = wait_model::estimate(ahead, f64::from(seats) * share, handles[queue].make_contiguous(), &measured);
                         customer.shown = range.map(|range| (ahead + 1, range, asterisk[queue]));
                         let patience = self.patience_time(&mut rng);
                         if patience.is_finite() {
@@ -326,8 +363,12 @@ impl Scenario {
                     lines[queue].push_back(id);
                     waiting[queue] += 1;
                 }
-                Happening::ServiceEnd(queue) => {
+                Happening::ServiceEnd(queue, took) => {
                     service[queue].add(now, 1.0, 0.0);
+                    handles[queue].push_back(took);
+                    if handles[queue].len() > wait_model::RECENT_SERVICES {
+                        handles[queue].pop_front();
+                    }
                     busy[queue] -= 1;
                 }
                 Happening::GiveUp(id) => {
@@ -370,7 +411,8 @@ impl Scenario {
                 asterisk[queue] = if asterisk[queue] == 0.0 { wait } else { (3.0 * asterisk[queue] + wait) / 4.0 };
                 waiting[queue] -= 1;
                 busy[queue] += 1;
-                due.push(Due { at: now + self.handle_time(&mut rng), what: Happening::ServiceEnd(queue) });
+                let took = self.handle_time(&mut rng);
+                due.push(Due { at: now + took, what: Happening::ServiceEnd(queue, took) });
             }
         }
         scored
@@ -468,3 +510,4 @@ mod tests {
         assert!((21..30).contains(&large), "{large}");
     }
 }
+

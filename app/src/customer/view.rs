@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 
-use super::wait_model::{estimate, in_words, Measured, Range, FORGET_SECONDS};
+use super::wait_model::{estimate, handle_seconds, in_words, Measured, Range, FORGET_SECONDS, RECENT_SERVICES};
 use super::{Back, CallbackStatus, CustomerView, KeepPlace, Place};
 use crate::engine::events::{Event, TransferStage};
 use crate::error::AppError;
@@ -46,15 +46,12 @@ pub struct Staffing {
     pub seats: f64,
     /// Of those, the seats free now.
     pub free: f64,
-    /// The recent average handle time, where measuring starts from.
-    pub handle_seconds: f64,
+    /// The latest handle times, where measuring starts from.
+    pub handles: Vec<f64>,
     pub measured: Measured,
     /// People have waited long and nobody was served for a long while.
     pub stalled: bool,
 }
-
-/// A queue and channel with no history yet: a handle time of five minutes.
-pub const DEFAULT_HANDLE_SECONDS: f64 = 300.0;
 
 /// A seat is free for the customer: they are offered as soon as they are
 /// in line, and answered as soon as the representative accepts.
@@ -83,8 +80,7 @@ impl Numbers {
             return Some(AT_ONCE);
         }
         let seats = if closed { staffing.seats.max(1.0) } else { staffing.seats };
-        let handle = if staffing.handle_seconds > 0.0 { staffing.handle_seconds } else { DEFAULT_HANDLE_SECONDS };
-        estimate(u32::try_from(ahead.max(0)).unwrap_or(u32::MAX), seats, handle, &staffing.measured)
+        estimate(u32::try_from(ahead.max(0)).unwrap_or(u32::MAX), seats, &staffing.handles, &staffing.measured)
     }
 
     /// The view of a customer waiting at `position` (1 = next) with
@@ -155,11 +151,10 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
     let channels = sqlx::query!(
         r#"SELECT c.channel AS "channel!: Channel",
                   seats.seats AS "seats!", seats.free AS "free!",
-                  (SELECT avg(extract(epoch FROM completed_at - answered_at))::float8
-                     FROM (SELECT completed_at, answered_at FROM help_sessions
-                            WHERE queue_id = $1 AND channel = c.channel AND status = 'completed'
-                              AND answered_at IS NOT NULL AND completed_at > now() - interval '7 days'
-                            ORDER BY completed_at DESC LIMIT 50) recent) AS handle_seconds,
+                  ARRAY(SELECT extract(epoch FROM completed_at - answered_at)::float8 FROM help_sessions
+                         WHERE queue_id = $1 AND channel = c.channel AND status = 'completed'
+                           AND answered_at IS NOT NULL AND completed_at > now() - interval '7 days'
+                         ORDER BY completed_at DESC LIMIT $5) AS "handles!",
                   done.services AS "services!", done.busy + live.busy AS "busy_seconds!",
                   gone.abandons AS "abandons!", gone.waited + served.waited + waiting.waited AS "waited_seconds!",
                   extract(epoch FROM now() - served.last_start)::float8 AS since_service,
@@ -205,13 +200,13 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
         &row.channels.iter().map(|channel| channel.as_str().to_owned()).collect::<Vec<_>>(),
         FORGET_SECONDS,
         MEASURED_SECONDS,
+        RECENT_SERVICES as i64,
     )
     .fetch_all(pool)
     .await?;
     let channels = channels
         .into_iter()
         .map(|c| {
-            let handle_seconds = c.handle_seconds.unwrap_or(DEFAULT_HANDLE_SECONDS);
             let measured = Measured {
                 services: c.services,
                 busy_seconds: c.busy_seconds,
@@ -219,9 +214,9 @@ pub async fn numbers(pool: &PgPool, queue: QueueId) -> Result<Numbers, AppError>
                 waited_seconds: c.waited_seconds,
             };
             // Three services' time at the rate measured, and at least ten minutes.
-            let long = f64::max(3.0 / (c.seats * measured.service_rate(handle_seconds)), STALLED_SECONDS);
+            let long = f64::max(3.0 / (c.seats * measured.service_rate(handle_seconds(&c.handles))), STALLED_SECONDS);
             let stalled = c.longest_wait > long && c.since_service.is_none_or(|since| since > long);
-            (c.channel, Staffing { seats: c.seats, free: c.free, handle_seconds, measured, stalled })
+            (c.channel, Staffing { seats: c.seats, free: c.free, handles: c.handles, measured, stalled })
         })
         .collect();
     Ok(Numbers {

@@ -12,6 +12,12 @@
 //! Markov chain, by uniformization) and, past [`EXACT_UP_TO`] ahead, from a
 //! gamma distribution with the same mean and variance (the sum of many
 //! stages is close to it), by the Wilson–Hilferty cube-root rule.
+//!
+//! The customer first in line waits for the first of the busy seats to free
+//! up, and there the handle times' own shape shows: with log-normal handle
+//! times, as calls have, most seats free up sooner than an exponential
+//! stage says and a few much later. So that one stage is taken from the
+//! latest handle times themselves (see [`Line::first_seat`]).
 
 /// Lines with at most this many ahead are computed exactly.
 pub const EXACT_UP_TO: u32 = 60;
@@ -38,12 +44,21 @@ pub enum Wait {
     Exact { top: f64, reached: Vec<f64>, log_factorial: Vec<f64>, mean: f64, sd: f64 },
     /// A gamma distribution of the stages' mean and variance.
     Gamma { shape: f64, scale: f64 },
+    /// The first of `seats` busy seats to free up, each service's time left
+    /// drawn as from a service found going on at a random moment: with the
+    /// handle times `handles`, P(left > t) = Σ (h − t)⁺ / Σ h.
+    FirstSeat { handles: Vec<f64>, seats: f64 },
 }
 
 impl Line {
     /// The rate of the stage with `k` customers still ahead.
     fn stage(&self, k: u32) -> f64 {
         self.seats * self.service_rate + f64::from(k) * self.abandon_rate
+    }
+
+    /// Something serves the line, at a rate that makes sense.
+    fn served(&self) -> bool {
+        self.seats > 0.0 && self.service_rate > 0.0 && self.abandon_rate >= 0.0
     }
 
     /// Mean and variance of the wait.
@@ -53,7 +68,7 @@ impl Line {
 
     /// The wait's distribution; `None` when nothing serves the line.
     pub fn wait(&self) -> Option<Wait> {
-        if !(self.seats > 0.0 && self.service_rate > 0.0) || !(self.abandon_rate >= 0.0) {
+        if !self.served() {
             return None;
         }
         Some(if self.ahead <= EXACT_UP_TO { self.exact() } else { self.gamma() })
@@ -92,6 +107,19 @@ impl Line {
         Wait::Exact { top, reached, log_factorial, mean, sd: var.sqrt() }
     }
 
+    /// The wait of the customer first in line (`ahead` is 0) with the time
+    /// left of each busy seat's service taken from the latest handle times,
+    /// scaled to the measured service rate; `None` when nothing serves the
+    /// line or no handle time is known.
+    pub fn first_seat(&self, handles: &[f64]) -> Option<Wait> {
+        let measured_mean = handles.iter().sum::<f64>() / handles.len() as f64;
+        if self.ahead != 0 || !self.served() || measured_mean.is_nan() || measured_mean <= 0.0 {
+            return None;
+        }
+        let scale = 1.0 / (self.service_rate * measured_mean);
+        Some(Wait::FirstSeat { handles: handles.iter().map(|h| h * scale).collect(), seats: self.seats })
+    }
+
     fn gamma(&self) -> Wait {
         let (mean, var) = self.moments();
         Wait::Gamma { shape: mean * mean / var, scale: var / mean }
@@ -101,6 +129,10 @@ impl Line {
 impl Wait {
     /// P(wait ≤ t).
     fn cdf(&self, t: f64) -> f64 {
+        if let Wait::FirstSeat { handles, seats } = self {
+            let left = |t: f64| handles.iter().map(|h| (h - t).max(0.0)).sum::<f64>();
+            return 1.0 - (left(t) / left(0.0)).powf(*seats);
+        }
         let Wait::Exact { top, reached, log_factorial, .. } = self else { return f64::NAN };
         // Σ_j Poisson(j; top·t) · reached[j], over the j where the Poisson
         // weights are not negligible (within 12 standard deviations of the
@@ -126,8 +158,11 @@ impl Wait {
     /// The wait not exceeded with probability `p`.
     pub fn quantile(&self, p: f64) -> f64 {
         match self {
-            Wait::Exact { mean, sd, .. } => {
-                let (mut low, mut high) = (0.0, mean + 12.0 * sd);
+            Wait::Exact { .. } | Wait::FirstSeat { .. } => {
+                let (mut low, mut high) = match self {
+                    Wait::Exact { mean, sd, .. } => (0.0, mean + 12.0 * sd),
+                    _ => (0.0, self.longest()),
+                };
                 for _ in 0..50 {
                     let mid = (low + high) / 2.0;
                     if self.cdf(mid) < p {
@@ -143,6 +178,16 @@ impl Wait {
                 let c = 1.0 / (9.0 * shape);
                 shape * scale * (1.0 - c + normal_quantile(p) * c.sqrt()).max(0.0).powi(3)
             }
+        }
+    }
+}
+
+impl Wait {
+    /// The longest the first seat can take: the longest handle time.
+    fn longest(&self) -> f64 {
+        match self {
+            Wait::FirstSeat { handles, .. } => handles.iter().copied().fold(0.0, f64::max),
+            _ => f64::INFINITY,
         }
     }
 }
@@ -193,7 +238,7 @@ pub fn in_words((low, high): (f64, f64)) -> String {
 }
 
 /// Standard errors of the measured rate the range is widened by.
-const WIDEN: f64 = 0.5;
+const WIDEN: f64 = 0.15;
 
 /// What the engine measured of a queue and channel: sums over its recent
 /// history, each moment weighted by `e^(−age / FORGET_SECONDS)`, so the last
@@ -212,11 +257,26 @@ pub struct Measured {
 /// How fast the measurements forget: about an hour.
 pub const FORGET_SECONDS: f64 = 3600.0;
 
+/// The handle times measuring starts from, and the first seat's shape comes
+/// from: this many of the latest services ([`DEFAULT_HANDLE_SECONDS`]
+/// before there are any; the shape from at least [`SHAPE_FROM`]).
+pub const RECENT_SERVICES: usize = 50;
+pub const DEFAULT_HANDLE_SECONDS: f64 = 300.0;
+pub const SHAPE_FROM: usize = 10;
+
 /// Before much is measured the service rate starts from the average handle
 /// time, as if from this many services of it, and abandonment from none in
-/// this many seconds waited.
-pub const PRIOR_SERVICES: f64 = 10.0;
-pub const PRIOR_WAITED_SECONDS: f64 = 600.0;
+/// this many seconds waited (a minute: more would hold the measured rate
+/// down for long, and customers ahead do give up).
+pub const PRIOR_SERVICES: f64 = 30.0;
+pub const PRIOR_WAITED_SECONDS: f64 = 60.0;
+
+/// The average of the latest handle times, or [`DEFAULT_HANDLE_SECONDS`]
+/// while none is known (or all took no time).
+pub fn handle_seconds(handles: &[f64]) -> f64 {
+    let mean = handles.iter().sum::<f64>() / handles.len().max(1) as f64;
+    if mean > 0.0 { mean } else { DEFAULT_HANDLE_SECONDS }
+}
 
 /// The range shown to a customer, in seconds, and its middle (the median).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -239,26 +299,32 @@ impl Measured {
 }
 
 /// The estimate of a customer with `ahead` customers ahead of them, served
-/// by `seats`, given what was measured (`handle_seconds`: the recent
-/// average handle time the measurement starts from). `None` when nothing
-/// serves the line. The server's pages and `switchboard simulate` both
-/// estimate with this.
-pub fn estimate(ahead: u32, seats: f64, handle_seconds: f64, measured: &Measured) -> Option<Range> {
-    let line = Line { ahead, seats, service_rate: measured.service_rate(handle_seconds), abandon_rate: measured.abandon_rate() };
-    let wait = line.wait()?;
-    let bottom = (wait.quantile(LOW_TAIL), wait.quantile(LOW_TAIL + SHARE));
-    let (low, high) = shown_range(bottom, measured.services + PRIOR_SERVICES);
+/// by `seats`, given what was measured and the latest handle times
+/// (`handles`, at most [`RECENT_SERVICES`]: the service rate starts from
+/// their average, and the first in line's wait takes their shape). `None`
+/// when nothing serves the line. The server's pages and `switchboard
+/// simulate` both estimate with this.
+pub fn estimate(ahead: u32, seats: f64, handles: &[f64], measured: &Measured) -> Option<Range> {
+    let line = Line { ahead, seats, service_rate: measured.service_rate(handle_seconds(handles)), abandon_rate: measured.abandon_rate() };
+    let wait = match line.first_seat(handles) {
+        Some(first) if handles.len() >= SHAPE_FROM => first,
+        _ => line.wait()?,
+    };
+    let (bottom, top) = if ahead == 0 { FIRST_IN_LINE } else { BEHIND };
+    let (low, high) = shown_range((wait.quantile(bottom), wait.quantile(top)), measured.services + PRIOR_SERVICES);
     Some(Range { low, middle: wait.quantile(0.5), high })
 }
 
-/// The range runs from the wait's 5th percentile to its 80th: the model
-/// puts three customers in four inside, which on the simulated days
-/// (`switchboard simulate`) holds for 80 to 87 in a hundred, since the
-/// range is then widened for the rate's uncertainty and the model errs
-/// long. Starting low keeps it short when the next free seat may come at
-/// once; stopping at the 80th keeps few customers waiting past its top.
-pub const LOW_TAIL: f64 = 0.05;
-pub const SHARE: f64 = 0.75;
+/// The percentiles the range runs between: from the 2nd to the 83rd for
+/// the customer first in line, from the 8th to the 85th behind. Both hold
+/// about four customers in five on the simulated days (`switchboard
+/// simulate`) once widened for the rate's uncertainty. First in line the
+/// wait is most often short with a long tail, so the range starts at
+/// almost nothing and stops where a longer top would make it wider than the
+/// wait itself twice over; behind, tops a little higher keep few customers
+/// giving up after the top has passed.
+pub const FIRST_IN_LINE: (f64, f64) = (0.02, 0.83);
+pub const BEHIND: (f64, f64) = (0.08, 0.85);
 
 #[cfg(test)]
 mod tests {
@@ -336,7 +402,7 @@ mod tests {
         let (low, high) = shown_range((120.0, 600.0), 1e12);
         assert!(close(low, 120.0, 1e-5) && close(high, 600.0, 1e-5), "well measured: as it is");
         let (low, high) = shown_range((120.0, 600.0), 4.0);
-        assert!(close(low, 96.0, 1e-9) && close(high, 750.0, 1e-9), "four services: half a standard error of a half");
+        assert!(close(low, 120.0 / 1.075, 1e-9) && close(high, 645.0, 1e-9), "four services: 0.15 standard errors of a half");
         assert_eq!(in_words((10.0, 50.0)), "less than a minute");
         assert_eq!(in_words((20.0, 150.0)), "up to 3 minutes");
         assert_eq!(in_words((130.0, 590.0)), "about 2–10 minutes");
@@ -344,18 +410,43 @@ mod tests {
     }
 
     #[test]
-    fn the_range_runs_from_the_5th_to_the_80th_percentile_widened_for_the_rate() {
-        // One stage, exponential with a mean of 100 s, measured from 1 + 10
-        // services (the prior's): −100 ln(1 − p), widened by ½ / √11.
+    fn the_range_runs_between_its_percentiles_widened_for_the_rate() {
+        // One handle time known (too few for its shape): one exponential
+        // stage with a mean of 100 s, measured from 1 + 30 services (the
+        // prior's): −100 ln(1 − p), widened by 0.15 / √31.
         let measured = Measured { services: 1.0, busy_seconds: 100.0, abandons: 0.0, waited_seconds: 0.0 };
-        let range = estimate(0, 1.0, 100.0, &measured).unwrap();
-        let error = 0.5 / 11f64.sqrt();
-        assert!(close(range.low, -100.0 * 0.95f64.ln() / (1.0 + error), 1e-4), "{range:?}");
-        assert!(close(range.high, -100.0 * 0.2f64.ln() * (1.0 + error), 1e-4), "{range:?}");
+        let range = estimate(0, 1.0, &[100.0], &measured).unwrap();
+        let error = 0.15 / 31f64.sqrt();
+        assert!(close(range.low, -100.0 * 0.98f64.ln() / (1.0 + error), 1e-4), "{range:?}");
+        assert!(close(range.high, -100.0 * 0.17f64.ln() * (1.0 + error), 1e-4), "{range:?}");
         assert!(close(range.middle, 100.0 * 2f64.ln(), 1e-4), "{range:?}");
-        // With people ahead the range moves out and is narrower for its mean.
-        let far = estimate(10, 1.0, 100.0, &measured).unwrap();
+        // With people ahead the range moves out, runs from the 8th to the
+        // 85th percentile, and is narrower for its mean.
+        let far = estimate(10, 1.0, &[100.0], &measured).unwrap();
+        let line = Line { ahead: 10, seats: 1.0, service_rate: 0.01, abandon_rate: 0.0 }.wait().unwrap();
+        assert!(close(far.high, line.quantile(0.85) * (1.0 + error), 1e-4), "{far:?}");
         assert!(far.low > range.high && (far.high - far.low) / far.middle < (range.high - range.low) / range.middle);
+    }
+
+    #[test]
+    fn the_first_in_line_waits_for_the_first_busy_seat_by_the_handle_times_shape() {
+        // Every service takes 120 s, and nothing else is measured (the rate
+        // is the prior's, 1/120 s): a service found going on has 120 − u
+        // seconds left, u uniform, so with two seats busy P(wait > t) =
+        // ((120 − t) / 120)², and the p-th percentile is 120 (1 − √(1 − p)).
+        let handles = [120.0; SHAPE_FROM];
+        let at = |p: f64| 120.0 * (1.0 - (1.0 - p).sqrt());
+        let range = estimate(0, 2.0, &handles, &Measured::default()).unwrap();
+        let error = 0.15 / 30f64.sqrt();
+        assert!(close(range.middle, at(0.5), 1e-6), "{range:?}");
+        assert!(close(range.low, at(0.02) / (1.0 + error), 1e-6) && close(range.high, at(0.83) * (1.0 + error), 1e-6), "{range:?}");
+        // Far shorter than an exponential stage of the same mean would say,
+        // and never past the longest service.
+        let exponential = Line { ahead: 0, seats: 2.0, service_rate: 1.0 / 120.0, abandon_rate: 0.0 }.wait().unwrap();
+        assert!(range.high < exponential.quantile(0.83) && range.high < 120.0 * (1.0 + error));
+        // Behind, and with fewer handle times than the shape needs, the
+        // stages are exponential.
+        assert_eq!(estimate(0, 2.0, &handles[1..], &Measured::default()).unwrap().middle, exponential.quantile(0.5));
     }
 
     #[test]
@@ -371,3 +462,4 @@ mod tests {
         assert!(percentiles(Line { ahead: 2, seats: 2.0, service_rate: 0.0, abandon_rate: 0.0 }).is_none());
     }
 }
+
