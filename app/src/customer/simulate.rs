@@ -510,4 +510,3 @@ mod tests {
         assert!((21..30).contains(&large), "{large}");
     }
 }
-

@@ -46,7 +46,9 @@ pub enum Wait {
     Gamma { shape: f64, scale: f64 },
     /// The first of `seats` busy seats to free up, each service's time left
     /// drawn as from a service found going on at a random moment: with the
-    /// handle times `handles`, P(left > t) = Σ (h − t)⁺ / Σ h.
+    /// handle times `handles` (scaled to the measured service rate),
+    /// P(left > t) = Σ (h − t)⁺ / Σ h, and P(wait > t) that to the power
+    /// `seats`.
     FirstSeat { handles: Vec<f64>, seats: f64 },
 }
 
@@ -155,39 +157,31 @@ impl Wait {
         total + (1.0 - weight).max(0.0) * reached[last]
     }
 
+    /// The `t` in `0..high` where P(wait ≤ t) reaches `p`, by halving.
+    fn bisect(&self, p: f64, high: f64) -> f64 {
+        let (mut low, mut high) = (0.0, high);
+        for _ in 0..50 {
+            let mid = (low + high) / 2.0;
+            if self.cdf(mid) < p {
+                low = mid;
+            } else {
+                high = mid;
+            }
+        }
+        (low + high) / 2.0
+    }
+
     /// The wait not exceeded with probability `p`.
     pub fn quantile(&self, p: f64) -> f64 {
         match self {
-            Wait::Exact { .. } | Wait::FirstSeat { .. } => {
-                let (mut low, mut high) = match self {
-                    Wait::Exact { mean, sd, .. } => (0.0, mean + 12.0 * sd),
-                    _ => (0.0, self.longest()),
-                };
-                for _ in 0..50 {
-                    let mid = (low + high) / 2.0;
-                    if self.cdf(mid) < p {
-                        low = mid;
-                    } else {
-                        high = mid;
-                    }
-                }
-                (low + high) / 2.0
-            }
+            Wait::Exact { mean, sd, .. } => self.bisect(p, mean + 12.0 * sd),
+            // Never past the longest service.
+            Wait::FirstSeat { handles, .. } => self.bisect(p, handles.iter().copied().fold(0.0, f64::max)),
             // Wilson–Hilferty, with the normal quantile by Acklam's rule.
             Wait::Gamma { shape, scale } => {
                 let c = 1.0 / (9.0 * shape);
                 shape * scale * (1.0 - c + normal_quantile(p) * c.sqrt()).max(0.0).powi(3)
             }
-        }
-    }
-}
-
-impl Wait {
-    /// The longest the first seat can take: the longest handle time.
-    fn longest(&self) -> f64 {
-        match self {
-            Wait::FirstSeat { handles, .. } => handles.iter().copied().fold(0.0, f64::max),
-            _ => f64::INFINITY,
         }
     }
 }
@@ -306,9 +300,10 @@ impl Measured {
 /// simulate` both estimate with this.
 pub fn estimate(ahead: u32, seats: f64, handles: &[f64], measured: &Measured) -> Option<Range> {
     let line = Line { ahead, seats, service_rate: measured.service_rate(handle_seconds(handles)), abandon_rate: measured.abandon_rate() };
-    let wait = match line.first_seat(handles) {
-        Some(first) if handles.len() >= SHAPE_FROM => first,
-        _ => line.wait()?,
+    let first = if handles.len() >= SHAPE_FROM { line.first_seat(handles) } else { None };
+    let wait = match first {
+        Some(first) => first,
+        None => line.wait()?,
     };
     let (bottom, top) = if ahead == 0 { FIRST_IN_LINE } else { BEHIND };
     let (low, high) = shown_range((wait.quantile(bottom), wait.quantile(top)), measured.services + PRIOR_SERVICES);
@@ -320,9 +315,9 @@ pub fn estimate(ahead: u32, seats: f64, handles: &[f64], measured: &Measured) ->
 /// about four customers in five on the simulated days (`switchboard
 /// simulate`) once widened for the rate's uncertainty. First in line the
 /// wait is most often short with a long tail, so the range starts at
-/// almost nothing and stops where a longer top would make it wider than the
-/// wait itself twice over; behind, tops a little higher keep few customers
-/// giving up after the top has passed.
+/// almost nothing and stops before it grows to twice the average wait;
+/// behind, a top a little higher keeps fewer customers giving up after it
+/// has passed.
 pub const FIRST_IN_LINE: (f64, f64) = (0.02, 0.83);
 pub const BEHIND: (f64, f64) = (0.08, 0.85);
 
