@@ -441,6 +441,8 @@ mod tests {
         assert!(range.high < exponential.quantile(0.83) && range.high < 120.0 * (1.0 + error));
         // Behind, and with fewer handle times than the shape needs, the
         // stages are exponential.
+        let behind = Line { ahead: 1, seats: 2.0, service_rate: 1.0 / 120.0, abandon_rate: 0.0 }.wait().unwrap();
+        assert_eq!(estimate(1, 2.0, &handles, &Measured::default()).unwrap().middle, behind.quantile(0.5));
         assert_eq!(estimate(0, 2.0, &handles[1..], &Measured::default()).unwrap().middle, exponential.quantile(0.5));
     }
 
