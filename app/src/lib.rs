@@ -13,6 +13,7 @@ pub mod desk;
 #[cfg(feature = "ssr")]
 pub mod engine;
 pub mod error;
+pub mod integrations;
 #[cfg(feature = "ssr")]
 pub mod limits;
 #[cfg(feature = "ssr")]
@@ -38,7 +39,7 @@ use leptos_router::{
 };
 
 use crate::pages::{
-    admin::AdminPage, errors::NotFound, home::HomePage, layout::Header, login::LoginPage,
+    admin::AdminPage, api_clients::ApiClientsPage, errors::NotFound, home::HomePage, layout::Header, login::LoginPage,
     people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, MeResource,
 };
 
@@ -111,6 +112,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=AdminPage/>
                     <Route path=path!("/admin/people") view=PeoplePage/>
                     <Route path=path!("/admin/queues") view=QueuesPage/>
+                    <Route path=path!("/admin/api-clients") view=ApiClientsPage/>
                 </Routes>
             </main>
         </Router>

@@ -27,11 +27,13 @@ pub struct LimitSettings {
     /// Open sockets per customer (their waiting page's and their
     /// conversation's, both sides) or representative, per server.
     pub sockets_per_subject: usize,
+    /// Requests per minute from one API client, per server.
+    pub api_per_client_per_minute: u32,
 }
 
 impl Default for LimitSettings {
     fn default() -> Self {
-        Self { help_per_address_per_minute: 20, help_per_minute: 600, sockets_per_subject: 16 }
+        Self { help_per_address_per_minute: 20, help_per_minute: 600, sockets_per_subject: 16, api_per_client_per_minute: 600 }
     }
 }
 
@@ -54,6 +56,7 @@ struct Inner {
     help_overall: DefaultDirectRateLimiter,
     chat: DefaultKeyedRateLimiter<HelpSessionId>,
     signals: DefaultKeyedRateLimiter<HelpSessionId>,
+    api: DefaultKeyedRateLimiter<uuid::Uuid>,
     sockets: Mutex<HashMap<Subject, usize>>,
 }
 
@@ -87,6 +90,7 @@ impl Limits {
             signals: RateLimiter::keyed(
                 Quota::per_second(nonzero(SIGNAL_PER_SECOND)).allow_burst(nonzero(SIGNAL_BURST)),
             ),
+            api: RateLimiter::keyed(per_minute(settings.api_per_client_per_minute)),
             sockets: Mutex::new(HashMap::new()),
             settings,
         }))
@@ -98,6 +102,11 @@ impl Limits {
         keyed(&self.0.help_by_address, &from.0)
             .map_err(|wait| too_many("Too many requests for help from your network.", wait))?;
         self.0.help_overall.check().map_err(|wait| too_many("We are receiving too many requests for help right now.", wait))
+    }
+
+    /// A request from the API client `client`: 429 past its rate.
+    pub fn api_request(&self, client: uuid::Uuid) -> Result<(), AppError> {
+        keyed(&self.0.api, &client).map_err(|wait| too_many("This API client is sending too many requests.", wait))
     }
 
     /// A chat message in `help_session`'s conversation: 429 when it comes

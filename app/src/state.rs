@@ -26,6 +26,9 @@ pub struct AppState {
     pub max_transfers: i32,
     /// Email to customers keeping their place; `None` without SMTP settings.
     pub mail: Option<crate::mail::Mailer>,
+    /// The site's public address (`SWITCHBOARD_PUBLIC_URL`, no trailing
+    /// slash): API clients' tokens are addressed to its `/api/v1`.
+    pub public_url: String,
 }
 
 /// How hard guessing passwords is made.

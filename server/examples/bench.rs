@@ -304,6 +304,7 @@ async fn enter_customers(engine: &Engine, queue: QueueId, count: usize) -> Resul
         let engine = engine.clone();
         async move {
             let request = NewRequest {
+                from_api: None,
                 queue_id: queue,
                 customer_name: format!("waiting {n}"),
                 reason: "bench".into(),

@@ -310,6 +310,7 @@ async fn enter(engine: &Engine, queue: QueueId, count: usize) -> Result<Vec<(Hel
         let engine = engine.clone();
         batch.push(tokio::spawn(async move {
             let request = NewRequest {
+                from_api: None,
                 queue_id: queue,
                 customer_name: format!("Customer {n}"),
                 reason: "Waiting in a long line".into(),

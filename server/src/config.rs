@@ -213,6 +213,10 @@ impl Config {
                 "SWITCHBOARD_SOCKETS_PER_SUBJECT",
                 parsed("SWITCHBOARD_SOCKETS_PER_SUBJECT", limit_defaults.sockets_per_subject)?,
             )?,
+            api_per_client_per_minute: positive(
+                "SWITCHBOARD_API_REQUESTS_PER_MINUTE",
+                parsed("SWITCHBOARD_API_REQUESTS_PER_MINUTE", limit_defaults.api_per_client_per_minute)?,
+            )?,
         };
         Ok(Self {
             listen,

@@ -61,6 +61,7 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
             })?),
             None => None,
         },
+        public_url: config.public_url.clone(),
     })
 }
 
@@ -102,6 +103,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .merge(crate::sockets::router())
         .route("/admin/export.csv", get(crate::export::export))
         .merge(crate::help_api::router())
+        .merge(crate::api_v1::router())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -9,6 +9,7 @@ pub mod database;
 pub mod embedded_postgres;
 pub mod export;
 pub mod gate;
+pub mod api_v1;
 pub mod help_api;
 pub mod http;
 pub mod lines;

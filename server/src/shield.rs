@@ -10,7 +10,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use app::client::ClientAddr;
 
@@ -36,8 +35,28 @@ impl Shield {
     }
 }
 
-/// The API's paths: every refusal there is `{"error": ...}` JSON.
-const API_PREFIXES: [&str; 1] = ["/help/"];
+/// The APIs' paths: every refusal there is JSON, `{"error": "..."}` on the
+/// service kit's and `{"error": {"code", "message"}}` on `/api/v1`.
+const API_PREFIXES: [&str; 2] = ["/help/", "/api/v1/"];
+const API_V1: &str = "/api/v1/";
+
+/// A refusal's body in the shape of the API at `path`.
+fn refusal_body(path: &str, status: StatusCode, message: &str) -> String {
+    if path.starts_with(API_V1) {
+        let code = match status {
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "invalid_body",
+            StatusCode::FORBIDDEN => "forbidden",
+            status if status.is_server_error() => "internal",
+            _ => "invalid",
+        };
+        serde_json::json!({ "error": { "code": code, "message": message } }).to_string()
+    } else {
+        serde_json::json!({ "error": message }).to_string()
+    }
+}
 
 /// The host and port of an origin or URL (`https://example.com:8443/x` →
 /// `example.com:8443`).
@@ -106,7 +125,8 @@ pub async fn same_site_only(State(shield): State<Shield>, request: Request, next
     let requested = request.uri().authority().map(|requested| requested.as_str().to_owned());
     if let Some((status, message)) = refusal(request.headers(), request.method(), requested.as_deref(), &shield.public_host) {
         tracing::info!(path = %request.uri().path(), %status, "refused at the door");
-        return (status, Json(serde_json::json!({ "error": message }))).into_response();
+        let body = refusal_body(request.uri().path(), status, message);
+        return (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
     }
     next.run(request).await
 }
@@ -141,7 +161,8 @@ const MAX_ERROR_TEXT: usize = 16 * 1024;
 /// framework writes (a body that does not parse, a wrong content type, a
 /// body too large, an unknown method, an id in the path that is not one).
 pub async fn api_errors(request: Request, next: Next) -> Response {
-    let api = API_PREFIXES.iter().any(|prefix| request.uri().path().starts_with(prefix));
+    let path = request.uri().path().to_owned();
+    let api = API_PREFIXES.iter().any(|prefix| path.starts_with(prefix));
     let response = next.run(request).await;
     let json = response
         .headers()
@@ -158,7 +179,7 @@ pub async fn api_errors(request: Request, next: Next) -> Response {
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let body = serde_json::json!({ "error": message }).to_string();
+    let body = refusal_body(&path, parts.status, &message);
     Response::from_parts(parts, Body::from(body))
 }
 

@@ -19,6 +19,10 @@ use app::error::AppError;
 
 use crate::live::Live;
 
+/// How often (rounds of a second) the sweeper forgets expired API token ids
+/// and day-old idempotent answers.
+const FORGET_EVERY: u32 = 60;
+
 /// How often the sweeper reconciles presence with the sockets (it reads
 /// every open session, so not every second).
 const RECONCILE_EVERY: u32 = 10;
@@ -53,7 +57,8 @@ async fn step<T>(name: &'static str, work: impl Future<Output = Result<T, AppErr
 /// Once a second: beat, reap dead servers, expire offers, wrap-ups and long
 /// waits, act on customers and agents lost past the grace period, and offer
 /// anyone still waiting whom a missed wake-up left behind; every
-/// RECONCILE_EVERY seconds, reconcile presence with the sockets.
+/// RECONCILE_EVERY seconds, reconcile presence with the sockets; every
+/// FORGET_EVERY, forget API token ids past their expiry.
 async fn sweep(engine: Engine, live: Live, mail: Option<app::mail::Mailer>) {
     let mut tick = interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -73,6 +78,9 @@ async fn sweep(engine: Engine, live: Live, mail: Option<app::mail::Mailer>) {
         step("expire long waits", line::expire_long_waits(&engine)).await;
         step("act on the lost", presence::sweep_lost(&engine, rules.grace_seconds)).await;
         step("offer the waiting", offers::dispatch_waiting(&engine)).await;
+        if round % FORGET_EVERY == 0 {
+            step("forget API token ids and answers", app::integrations::clients::sweep(engine.pool())).await;
+        }
     }
 }
 

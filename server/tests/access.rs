@@ -37,6 +37,10 @@ const PAGES: &[(&str, [u16; 5])] = &[
     ("/supervisor", [LOGIN, FORBIDDEN, OK, OK, LOGIN]),
     ("/admin", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
     ("/admin/people", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
+    ("/admin/api-clients", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
+    // The API answers API clients' tokens only: a sign-in cookie is no key.
+    ("/api/v1/queues", [UNAUTHORIZED; 5]),
+    ("/api/v1/docs", [OK; 5]),
     // An admin exists, so the setup page is gone for everyone.
     ("/setup?token=anything", [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
     ("/no-such-page", [NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND, NOT_FOUND]),
@@ -53,6 +57,10 @@ const ENDPOINTS: &[(&str, [u16; 5])] = &[
     ("people/role", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     ("people/disabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     ("people/password", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("api-clients/list", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("api-clients/add", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("api-clients/rotate", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("api-clients/disabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     // The desk: every signed-in role (supervisors and admins take customers too).
     ("desk", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
     ("desk/next", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
@@ -126,6 +134,12 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
     let live = common::enter_audio(&engine, general, "Xena").await;
     app::engine::offers::accept(&engine, owner, live).await.unwrap();
     let live = live.to_string();
+    let api_client: uuid::Uuid =
+        sqlx::query_scalar("INSERT INTO api_clients (name, scopes, secret) VALUES ('CRM', '{queues:read}', 's') RETURNING id")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let api_client = api_client.to_string();
 
     let mut failures = Vec::new();
     for (column, who) in WHO.into_iter().enumerate() {
@@ -169,6 +183,9 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
                 "desk/channel" => vec![("channel", "chat"), ("ready", "false")],
                 "supervisor/join" => vec![("help_session", live.as_str()), ("mode", "monitor")],
                 "supervisor/leave" => vec![("help_session", live.as_str())],
+                "api-clients/add" => vec![("name", "Shop"), ("scopes[0]", "queues:read")],
+                "api-clients/rotate" => vec![("id", api_client.as_str())],
+                "api-clients/disabled" => vec![("id", api_client.as_str()), ("disabled", "false")],
                 _ => vec![],
             };
             let status = answered(&format!("{who:?} POST /api/{endpoint}"), app.call(&client, endpoint, &form)).await.status();

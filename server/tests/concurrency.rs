@@ -133,6 +133,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
             for n in (t..CUSTOMERS).step_by(ENTERING_TASKS) {
                 let queue_id = if n % 2 == 0 { push_queue } else { pull_queue };
                 let request = NewRequest {
+                    from_api: None,
                     queue_id,
                     customer_name: format!("customer {n}"),
                     reason: "help".into(),

@@ -356,6 +356,7 @@ async fn a_day_through_the_engine_gives_the_figures_worked_out_by_hand(pool: PgP
     let q = common::add_queue(&pool, "Day", "push", "longest_idle").await;
     let ann = common::add_agent(&pool, "ann@example.com", "Ann", q).await;
     let request = |name: &str| NewRequest {
+        from_api: None,
         queue_id: q,
         customer_name: name.into(),
         reason: "A day".into(),
@@ -491,6 +492,7 @@ async fn rollers_on_several_servers_while_customers_come_and_go_count_each_event
         entering.push(tokio::spawn(async move {
             for n in 0..customers / 8 {
                 let request = NewRequest {
+                    from_api: None,
                     queue_id: queue,
                     customer_name: format!("Customer {task}-{n}"),
                     reason: "Concurrency".into(),
@@ -636,6 +638,7 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
     let app = common::TestApp::spawn(pool.clone()).await;
     let engine = common::engine(&pool).await;
     let request = |name: &str| NewRequest {
+        from_api: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "Metrics".into(),

@@ -609,6 +609,7 @@ async fn the_desk_shows_a_customers_earlier_help_sessions_by_phone(pool: PgPool)
     let ann = agent(&pool, "Ann", sales).await;
     ready(&engine, ann).await;
     let call = |name: &str, phone: &str| line::NewRequest {
+        from_api: None,
         queue_id: sales,
         customer_name: name.into(),
         reason: format!("{name} needs help"),

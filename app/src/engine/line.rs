@@ -28,6 +28,15 @@ pub struct NewRequest {
     pub priority: i32,
     /// A callback's preferred window (`None`: as soon as possible).
     pub window: Option<Window>,
+    /// Made by an API client (`None`: by the customer's own page).
+    pub from_api: Option<FromApi>,
+}
+
+/// The API client that made a help session, and its own reference for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromApi {
+    pub client: uuid::Uuid,
+    pub external_reference: Option<String>,
 }
 
 /// When a customer would like to be called back.
@@ -243,8 +252,8 @@ async fn insert_session(
 ) -> Result<HelpSessionId, AppError> {
     let id = sqlx::query_scalar!(
         r#"INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status,
-                                     callback_from, callback_until)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id AS "id: HelpSessionId""#,
+                                     callback_from, callback_until, api_client_id, external_reference)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id AS "id: HelpSessionId""#,
         request.queue_id.uuid(),
         request.customer_name,
         request.reason,
@@ -254,6 +263,8 @@ async fn insert_session(
         status.as_str(),
         request.window.map(|w| w.from),
         request.window.map(|w| w.until),
+        request.from_api.as_ref().map(|from| from.client),
+        request.from_api.as_ref().and_then(|from| from.external_reference.as_deref()),
     )
     .fetch_one(conn)
     .await?;

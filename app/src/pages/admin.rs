@@ -36,6 +36,7 @@ fn Dashboard() -> impl IntoView {
                 <p class="row">
                     <a class="button" href="/admin/people">"Manage people"</a>
                     <a class="button" href="/admin/queues">"Manage queues"</a>
+                    <a class="button" href="/admin/api-clients">"API clients"</a>
                 </p>
             </div>
             <LiveNow/>

@@ -39,6 +39,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
                 <a href="/admin">"Admin"</a>
                 <a href="/admin/people">"People"</a>
                 <a href="/admin/queues">"Queues"</a>
+                <a href="/admin/api-clients">"API clients"</a>
             </Show>
             <span class="who" data-testid="signed-in-as">{me.display_name.clone()}</span>
             <SignOut/>

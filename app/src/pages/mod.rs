@@ -1,6 +1,7 @@
 //! The pages, one module each, and what they share.
 
 pub mod admin;
+pub mod api_clients;
 pub mod chart;
 pub mod errors;
 pub mod guard;

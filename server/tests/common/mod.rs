@@ -338,6 +338,7 @@ pub async fn ready(engine: &app::engine::Engine, agent: AgentId) {
 /// A customer asking for help by audio in `queue`.
 pub async fn enter_audio(engine: &app::engine::Engine, queue: QueueId, name: &str) -> app::states::HelpSessionId {
     let request = app::engine::line::NewRequest {
+        from_api: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),

@@ -1,0 +1,118 @@
+//! The API's one error answer: a status, a code a program can branch on,
+//! and a message a person can act on, as `{"error": {"code", "message"}}`.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use app::error::AppError;
+use app::integrations::assertion::{Denied, Refusal};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+impl ErrorBody {
+    pub fn of(error: &ApiError) -> Self {
+        Self { error: ErrorDetail { code: error.code.to_owned(), message: error.message.clone() } }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong, for programs: e.g. `invalid`, `not_found`,
+    /// `token_expired`, `missing_scope`, `rate_limited`.
+    pub code: String,
+    /// What went wrong, for people, naming the field and the rule.
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid", message)
+    }
+}
+
+/// The code of each kind of application error.
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        let code = match &error {
+            AppError::Invalid(_) => "invalid",
+            AppError::Unauthorized(_) => "unauthorized",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooManyRequests { .. } => "rate_limited",
+            AppError::Unavailable(_) | AppError::Contention => "unavailable",
+            AppError::Internal | AppError::Transport(_) => "internal",
+        };
+        let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self { status, code, message: error.to_string(), retry_after: error.retry_after() }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let status = StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+        Self::new(status, refusal.code(), refusal.message())
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Refused(refusal) => refusal.into(),
+            Denied::Failed(error) => error.into(),
+        }
+    }
+}
+
+/// A body that is not JSON, or not the JSON asked for: serde's message
+/// names the field (a missing one, an unknown one, a wrong type).
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = match rejection {
+            JsonRejection::MissingJsonContentType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            JsonRejection::BytesRejection(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self::new(status, "invalid_body", rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(ErrorBody::of(&self))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        }
+        response
+    }
+}
+
+/// An id in the path, or a 404 that says what was not found.
+pub fn path_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("No such {what}.")))
+}

@@ -1,0 +1,395 @@
+//! Help sessions through the API: a website backend puts a customer in line
+//! (and opens the customer page or widget with the token it gets back),
+//! reads where they stand, cancels, and lists sessions with filters.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Json;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use app::customer::request::HelpForm;
+use app::customer::view::{customer_view, rfc3339};
+use app::customer::CustomerView;
+use app::engine::line::{self, FromApi, Left};
+use app::error::AppError;
+use app::integrations::Scope;
+use app::state::AppState;
+use app::states::{HelpSessionId, HelpStatus};
+
+use super::error::path_id;
+use super::{idempotency, ApiError, Client, ErrorBody};
+
+/// The longest external reference a client may attach.
+const MAX_REFERENCE: usize = 200;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewHelpSession {
+    pub queue_id: Uuid,
+    /// The customer's name, 1–80 characters.
+    pub name: String,
+    /// What they need help with, 1–500 characters.
+    pub reason: String,
+    /// `video`, `audio`, `chat` or `callback`, one the queue offers.
+    pub channel: String,
+    /// E.164 (`+` and the country code); required for `callback`.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Your own reference for this session (a CRM ticket), up to 200
+    /// characters; given back on every read.
+    #[serde(default)]
+    pub external_reference: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HelpSession {
+    pub id: Uuid,
+    pub queue_id: Uuid,
+    pub channel: String,
+    /// `created`, `waiting`, `offered`, `active`, `on_hold`, `wrap_up`,
+    /// `completed`, `cancelled`, `abandoned`, `expired`, `unreachable`,
+    /// `invalid`.
+    pub status: String,
+    pub customer_name: String,
+    pub reason: String,
+    pub phone: Option<String>,
+    pub external_reference: Option<String>,
+    /// RFC 3339.
+    pub entered_at: String,
+    pub answered_at: Option<String>,
+    pub ended_at: Option<String>,
+    /// The representative serving (or who served) them.
+    pub agent_id: Option<Uuid>,
+    /// While waiting: 1 = next (read one session to get it; lists leave it
+    /// null).
+    pub position: Option<i64>,
+    /// While waiting: the range the customer is shown, in words.
+    pub estimated_wait: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    pub help_session: HelpSession,
+    /// The customer's token: the customer page or widget opened with it
+    /// shows this customer their place.
+    pub token: String,
+    /// The customer page for this session (it keeps the token).
+    pub customer_url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HelpSessionPage {
+    pub help_sessions: Vec<HelpSession>,
+    /// Pass as `cursor` for the next (older) page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+struct Row {
+    id: Uuid,
+    queue_id: Uuid,
+    channel: String,
+    status: String,
+    customer_name: String,
+    reason: String,
+    phone: Option<String>,
+    external_reference: Option<String>,
+    entered_at: OffsetDateTime,
+    answered_at: Option<OffsetDateTime>,
+    ended_at: Option<OffsetDateTime>,
+    agent_id: Option<Uuid>,
+}
+
+impl Row {
+    fn session(self) -> HelpSession {
+        HelpSession {
+            id: self.id,
+            queue_id: self.queue_id,
+            channel: self.channel,
+            status: self.status,
+            customer_name: self.customer_name,
+            reason: self.reason,
+            phone: self.phone,
+            external_reference: self.external_reference,
+            entered_at: rfc3339(self.entered_at),
+            answered_at: self.answered_at.map(rfc3339),
+            ended_at: self.ended_at.map(rfc3339),
+            agent_id: self.agent_id,
+            position: None,
+            estimated_wait: None,
+        }
+    }
+}
+
+/// One session as the API shows it, with its place while waiting.
+async fn session(state: &AppState, id: HelpSessionId) -> Result<HelpSession, ApiError> {
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, queue_id, channel, status, customer_name, reason, phone, external_reference,
+                entered_at, answered_at, ended_at, agent_id
+           FROM help_sessions WHERE id = $1",
+        id.uuid()
+    )
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(AppError::from)?
+    .ok_or_else(|| ApiError::from(AppError::NotFound("No such help session.".into())))?;
+    let mut session = row.session();
+    if let Some(CustomerView::Waiting { position, estimate, .. }) = customer_view(&state.pool, id).await? {
+        session.position = Some(position);
+        session.estimated_wait = Some(estimate);
+    }
+    Ok(session)
+}
+
+/// Puts a customer in line. With an `Idempotency-Key` header, the same key
+/// and body give the same answer (for a day) and make one session.
+#[utoipa::path(
+    post, path = "/api/v1/help-sessions", tag = "help_sessions",
+    security(("client_assertion" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe: 1–200 visible ASCII characters")),
+    request_body = NewHelpSession,
+    responses(
+        (status = 201, description = "In line", body = Created),
+        (status = 400, description = "A field breaks a rule (the message names it)", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Disabled, or without `help_sessions:write`", body = ErrorBody),
+        (status = 404, description = "No such queue", body = ErrorBody),
+        (status = 409, description = "The same Idempotency-Key is still being worked on", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Body is not JSON", body = ErrorBody),
+        (status = 422, description = "The Idempotency-Key was used with another body", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+        (status = 503, description = "The queue is full or takes nobody now", body = ErrorBody),
+    )
+)]
+pub async fn create(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+    client.require(Scope::HelpSessionsWrite)?;
+    let key = idempotency::key(&headers)?;
+    let caller = client.0.client;
+    idempotency::once(&state.pool, caller, key, &body, async {
+        let request = parse_body(&headers, &body)?;
+        let created = enter(&state, caller, request).await?;
+        Ok((StatusCode::CREATED, serde_json::to_value(created).map_err(|_| ApiError::from(AppError::Internal))?))
+    })
+    .await
+}
+
+/// The body as JSON of the shape asked for, or a 4xx naming what is wrong.
+fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<NewHelpSession, ApiError> {
+    let json = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"));
+    if !json {
+        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_body", "Send the body as JSON (Content-Type: application/json)."));
+    }
+    serde_json::from_slice(body).map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("The body does not fit: {error}.")))
+}
+
+async fn enter(state: &AppState, client: Uuid, request: NewHelpSession) -> Result<Created, ApiError> {
+    let reference = match request.external_reference.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(reference) if reference.chars().count() > MAX_REFERENCE => {
+            return Err(ApiError::invalid(format!("external_reference must be at most {MAX_REFERENCE} characters.")));
+        }
+        Some(reference) => {
+            app::text::check("external_reference", reference, app::text::Shape::Line)?;
+            Some(reference.to_owned())
+        }
+    };
+    let form = HelpForm::parse(
+        &state.pool,
+        &request.queue_id.to_string(),
+        &request.name,
+        &request.reason,
+        &request.channel,
+        request.phone.as_deref().unwrap_or(""),
+        "",
+    )
+    .await?;
+    let mut new = form.0;
+    new.from_api = Some(FromApi { client, external_reference: reference });
+    let id = line::enter(&state.engine, new).await?;
+    let token = app::customer::token::issue(&state.pool, id).await?;
+    Ok(Created { help_session: session(state, id).await?, customer_url: format!("{}/back?token={token}", state.public_url), token })
+}
+
+/// One help session, with its place and estimate while waiting.
+#[utoipa::path(
+    get, path = "/api/v1/help-sessions/{help_session_id}", tag = "help_sessions",
+    security(("client_assertion" = [])),
+    params(("help_session_id" = String, Path, description = "The help session's id")),
+    responses(
+        (status = 200, description = "The help session", body = HelpSession),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Disabled, or without `help_sessions:read`", body = ErrorBody),
+        (status = 404, description = "No such help session", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    )
+)]
+pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<Json<HelpSession>, ApiError> {
+    client.require(Scope::HelpSessionsRead)?;
+    let id = HelpSessionId::from(path_id(&id, "help session")?);
+    Ok(Json(session(&state, id).await?))
+}
+
+/// Takes a waiting customer out of line (or gives up a session never put
+/// in line).
+#[utoipa::path(
+    delete, path = "/api/v1/help-sessions/{help_session_id}", tag = "help_sessions",
+    security(("client_assertion" = [])),
+    params(("help_session_id" = String, Path, description = "The help session's id")),
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Disabled, or without `help_sessions:write`", body = ErrorBody),
+        (status = 404, description = "No such help session", body = ErrorBody),
+        (status = 409, description = "Not waiting any more (being served, or ended)", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    )
+)]
+pub async fn cancel(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    client.require(Scope::HelpSessionsWrite)?;
+    let id = HelpSessionId::from(path_id(&id, "help session")?);
+    let status = sqlx::query_scalar!(r#"SELECT status AS "status: HelpStatus" FROM help_sessions WHERE id = $1"#, id.uuid())
+        .fetch_optional(&state.pool)
+        .await
+        .map_err(AppError::from)?
+        .ok_or_else(|| ApiError::from(AppError::NotFound("No such help session.".into())))?;
+    let not_waiting = || ApiError::from(AppError::Conflict(format!("The help session is {}, not waiting: it can't be cancelled.", status.as_str())));
+    let done = match status {
+        HelpStatus::Created => line::discard(&state.engine, id).await,
+        status if status.in_line() => line::leave(&state.engine, id, Left::Cancelled).await,
+        _ => return Err(not_waiting()),
+    };
+    match done {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        // Answered or gone between the read and the cancel.
+        Err(AppError::NotFound(_)) => Err(not_waiting()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only this queue's.
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub queue_id: Option<String>,
+    /// Only sessions in this status.
+    pub status: Option<String>,
+    /// Entered at or after this moment (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<String>,
+    /// Entered before this moment (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub until: Option<String>,
+    /// From a previous page's `next_cursor`.
+    pub cursor: Option<String>,
+    /// Sessions per page, 1–100 (50 unless given).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+}
+
+/// Help sessions, newest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/help-sessions", tag = "help_sessions",
+    security(("client_assertion" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of help sessions", body = HelpSessionPage),
+        (status = 400, description = "A filter breaks a rule (the message names it)", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Disabled, or without `help_sessions:read`", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    State(state): State<AppState>,
+    client: Client,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<HelpSessionPage>, ApiError> {
+    client.require(Scope::HelpSessionsRead)?;
+    let Query(query) = query?;
+    let queue = query
+        .queue_id
+        .as_deref()
+        .map(|raw| Uuid::parse_str(raw).map_err(|_| ApiError::invalid("queue_id must be a queue's id (a UUID).")))
+        .transpose()?;
+    let status = query
+        .status
+        .as_deref()
+        .map(|raw| HelpStatus::parse(raw).map_err(|_| ApiError::invalid(format!("status \"{raw}\" is not a help session status."))))
+        .transpose()?;
+    let moment = |field: &str, raw: Option<&str>| {
+        raw.map(|raw| OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| ApiError::invalid(format!("{field} must be a moment in RFC 3339, e.g. 2026-11-30T09:00:00Z."))))
+            .transpose()
+    };
+    let from = moment("from", query.from.as_deref())?;
+    let until = moment("until", query.until.as_deref())?;
+    let limit = match query.limit.as_deref() {
+        None => 50,
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::invalid("limit must be a whole number from 1 to 100."))?,
+    };
+    let after = query.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let mut rows = sqlx::query_as!(
+        Row,
+        r#"SELECT id, queue_id, channel, status, customer_name, reason, phone, external_reference,
+                  entered_at, answered_at, ended_at, agent_id
+             FROM help_sessions
+            WHERE ($1::uuid IS NULL OR queue_id = $1)
+              AND ($2::text IS NULL OR status = $2)
+              AND ($3::timestamptz IS NULL OR entered_at >= $3)
+              AND ($4::timestamptz IS NULL OR entered_at < $4)
+              AND ($5::timestamptz IS NULL OR (entered_at, id) < ($5, $6::uuid))
+            ORDER BY entered_at DESC, id DESC
+            LIMIT $7"#,
+        queue,
+        status.map(HelpStatus::as_str),
+        from,
+        until,
+        after.map(|cursor| cursor.entered_at),
+        after.map(|cursor| cursor.id),
+        limit + 1
+    )
+    .fetch_all(&state.pool)
+    .await
+    .map_err(AppError::from)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|row| Cursor { entered_at: row.entered_at, id: row.id }.encode()) } else { None };
+    Ok(Json(HelpSessionPage { help_sessions: rows.into_iter().map(Row::session).collect(), next_cursor }))
+}
+
+/// Where a page ended: the last session's entry time and id (the order's
+/// keys), opaque to the client.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    entered_at: OffsetDateTime,
+    id: Uuid,
+}
+
+impl Cursor {
+    fn encode(self) -> String {
+        let micros = self.entered_at.unix_timestamp_nanos() / 1000;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}.{}", self.id))
+    }
+
+    fn parse(raw: &str) -> Result<Cursor, ApiError> {
+        let bad = || ApiError::invalid("cursor is not one this API gave out; pass next_cursor as it came.");
+        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
+        let text = String::from_utf8(text).map_err(|_| bad())?;
+        let (micros, id) = text.split_once('.').ok_or_else(bad)?;
+        let micros: i128 = micros.parse().map_err(|_| bad())?;
+        let entered_at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).map_err(|_| bad())?;
+        Ok(Cursor { entered_at, id: Uuid::parse_str(id).map_err(|_| bad())? })
+    }
+}

@@ -1,0 +1,129 @@
+//! `Idempotency-Key`: a client that retries a request (after a timeout, a
+//! lost connection) with the same key and the same body gets the first
+//! answer again instead of a second help session. The key is claimed in
+//! the database before the work starts, so two servers given the same
+//! retry at once do it once; answers are kept for a day.
+
+use std::future::Future;
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::ApiError;
+use app::error::AppError;
+
+pub const HEADER: &str = "idempotency-key";
+const MAX_KEY: usize = 200;
+
+/// The key a request carries, checked: 1 to 200 visible ASCII characters.
+pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(HEADER) else { return Ok(None) };
+    let key = value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= MAX_KEY && key.bytes().all(|b| b.is_ascii_graphic()));
+    key.map(|key| Some(key.to_owned()))
+        .ok_or_else(|| ApiError::invalid(format!("Idempotency-Key must be 1 to {MAX_KEY} visible ASCII characters.")))
+}
+
+/// Does `work` once for `client`'s `key` and this `body`; a repeat gets the
+/// stored answer (marked `Idempotent-Replayed: true`), the same key with
+/// another body 422, and a repeat while the first is still being worked on
+/// 409. Answers the server could not give (5xx, 429) are not kept, so a
+/// retry does the work.
+pub async fn once<Work>(pool: &PgPool, client: Uuid, key: Option<String>, body: &[u8], work: Work) -> Result<Response, ApiError>
+where
+    Work: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
+{
+    let Some(key) = key else {
+        return Ok(answer(work.await, false));
+    };
+    let hash = hex::encode(Sha256::digest(body));
+    let claimed = sqlx::query_scalar!(
+        "INSERT INTO api_idempotency (client_id, key, request_hash) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING RETURNING true",
+        client,
+        key,
+        hash
+    )
+    .fetch_optional(pool)
+    .await
+    .map_err(AppError::from)?
+    .is_some();
+    if !claimed {
+        let earlier = sqlx::query!(
+            "SELECT request_hash, status, answer FROM api_idempotency WHERE client_id = $1 AND key = $2",
+            client,
+            key
+        )
+        .fetch_optional(pool)
+        .await
+        .map_err(AppError::from)?;
+        let Some(earlier) = earlier else {
+            return Err(in_progress());
+        };
+        if earlier.request_hash != hash {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "This Idempotency-Key was used with another body; use a new key for a new request.",
+            ));
+        }
+        return match (earlier.status.and_then(|status| StatusCode::from_u16(status as u16).ok()), earlier.answer) {
+            (Some(status), Some(answer)) => Ok(answer_of(status, answer, true)),
+            _ => Err(in_progress()),
+        };
+    }
+    let outcome = work.await;
+    let kept = match &outcome {
+        Ok((status, answer)) => Some((*status, answer.clone())),
+        Err(error) if error.status.is_client_error() && error.status != StatusCode::TOO_MANY_REQUESTS => {
+            Some((error.status, serde_json::to_value(super::ErrorBody::of(error)).unwrap_or_default()))
+        }
+        Err(_) => None,
+    };
+    let stored = match kept {
+        Some((status, answer)) => {
+            sqlx::query!(
+                "UPDATE api_idempotency SET status = $3, answer = $4 WHERE client_id = $1 AND key = $2",
+                client,
+                key,
+                status.as_u16() as i16,
+                answer
+            )
+            .execute(pool)
+            .await
+        }
+        None => sqlx::query!("DELETE FROM api_idempotency WHERE client_id = $1 AND key = $2", client, key).execute(pool).await,
+    };
+    if let Err(error) = stored {
+        tracing::error!(%error, client = %client, "keeping an idempotent answer");
+    }
+    Ok(answer(outcome, false))
+}
+
+fn in_progress() -> ApiError {
+    let mut error = ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_in_progress",
+        "A request with this Idempotency-Key is still being worked on; try again in a moment.",
+    );
+    error.retry_after = Some(1);
+    error
+}
+
+fn answer(outcome: Result<(StatusCode, serde_json::Value), ApiError>, replayed: bool) -> Response {
+    match outcome {
+        Ok((status, body)) => answer_of(status, body, replayed),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn answer_of(status: StatusCode, body: serde_json::Value, replayed: bool) -> Response {
+    let mut response = (status, Json(body)).into_response();
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}

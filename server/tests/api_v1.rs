@@ -1,0 +1,294 @@
+//! `/api/v1` over HTTP, as a website backend calls it: API clients made on
+//! the admin's endpoints, every way a token is refused, scopes, the rate
+//! limit, help sessions (idempotent creation, reading, listing page by
+//! page, cancelling), queue statistics and the OpenAPI document.
+
+mod common;
+
+use app::model::Role;
+use common::{test_config, TestApp};
+use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// An API client as the admin made it: its id and secret.
+struct ApiClient {
+    id: String,
+    secret: String,
+}
+
+fn audience() -> String {
+    format!("{}/api/v1", test_config().public_url)
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl ApiClient {
+    /// A token with these claims, signed with the client's secret.
+    fn sign(&self, claims: Value) -> String {
+        self.sign_with(Algorithm::HS256, &self.secret, claims)
+    }
+
+    fn sign_with(&self, algorithm: Algorithm, secret: &str, claims: Value) -> String {
+        encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    }
+
+    /// The claims of a good token, a new one each time.
+    fn claims(&self) -> Value {
+        json!({ "iss": self.id, "sub": self.id, "aud": audience(), "iat": now(), "exp": now() + 300, "jti": Uuid::new_v4().to_string() })
+    }
+
+    fn token(&self) -> String {
+        self.sign(self.claims())
+    }
+}
+
+/// The admin's endpoints make a client with these scopes.
+async fn make_client(app: &TestApp, admin: &reqwest::Client, name: &str, scopes: &[&str]) -> ApiClient {
+    let mut form = vec![("name".to_owned(), name.to_owned())];
+    form.extend(scopes.iter().enumerate().map(|(i, scope)| (format!("scopes[{i}]"), (*scope).to_owned())));
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let response = app.call(admin, "api-clients/add", &form).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let made: Value = response.json().await.unwrap();
+    ApiClient { id: made["client"]["id"].as_str().unwrap().to_owned(), secret: made["secret"].as_str().unwrap().to_owned() }
+}
+
+async fn get(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
+    let request = reqwest::Client::new().get(app.url(path));
+    let request = match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    };
+    request.send().await.unwrap()
+}
+
+/// The status and the error's code of an answer.
+async fn refused(response: reqwest::Response) -> (StatusCode, String) {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    (status, body["error"]["code"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn push_queue(app: &TestApp) -> Uuid {
+    sqlx::query_scalar("INSERT INTO queues (name, routing_mode, when_nobody) VALUES ('Sales', 'push', 'accept') RETURNING id")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn every_bad_token_is_refused_saying_why(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let client = make_client(&app, &admin, "CRM", &["queues:read"]).await;
+    let other = make_client(&app, &admin, "Other", &["help_sessions:read"]).await;
+    let good = client.claims();
+    let with = |changes: Value| {
+        let mut claims = client.claims();
+        for (key, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(key);
+            } else {
+                claims[key] = value.clone();
+            }
+        }
+        client.sign(claims)
+    };
+    let unknown = Uuid::new_v4().to_string();
+    let cases: Vec<(&str, Option<String>, StatusCode, &str)> = vec![
+        ("no token", None, StatusCode::UNAUTHORIZED, "token_missing"),
+        ("not a JWT", Some("not.a.jwt".into()), StatusCode::UNAUTHORIZED, "token_malformed"),
+        ("expired", Some(with(json!({ "iat": now() - 900, "exp": now() - 300 }))), StatusCode::UNAUTHORIZED, "token_expired"),
+        ("wrong audience", Some(with(json!({ "aud": "https://elsewhere.example/api/v1" }))), StatusCode::UNAUTHORIZED, "wrong_audience"),
+        ("unknown client", Some(client.sign(json!({ "iss": unknown, "sub": unknown, "aud": audience(), "iat": now(), "exp": now() + 60, "jti": "x" }))), StatusCode::UNAUTHORIZED, "unknown_client"),
+        ("another client's secret", Some(client.sign_with(Algorithm::HS256, &other.secret, good.clone())), StatusCode::UNAUTHORIZED, "bad_signature"),
+        ("another algorithm", Some(client.sign_with(Algorithm::HS512, &client.secret, client.claims())), StatusCode::UNAUTHORIZED, "wrong_algorithm"),
+        ("sub not the client", Some(with(json!({ "sub": other.id }))), StatusCode::UNAUTHORIZED, "wrong_subject"),
+        ("lives too long", Some(with(json!({ "exp": now() + 3600 }))), StatusCode::UNAUTHORIZED, "token_lifetime_too_long"),
+        ("issued in the future", Some(with(json!({ "iat": now() + 300, "exp": now() + 400 }))), StatusCode::UNAUTHORIZED, "token_not_yet_valid"),
+        ("no jti", Some(with(json!({ "jti": null }))), StatusCode::UNAUTHORIZED, "claim_missing"),
+        ("no exp", Some(with(json!({ "exp": null }))), StatusCode::UNAUTHORIZED, "claim_missing"),
+        ("missing scope", Some(other.token()), StatusCode::FORBIDDEN, "missing_scope"),
+    ];
+    for (case, token, status, code) in cases {
+        let answer = refused(get(&app, "/api/v1/queues", token.as_deref()).await).await;
+        assert_eq!(answer, (status, code.to_owned()), "{case}");
+    }
+
+    // Clocks a little apart are fine; the same token twice is not.
+    let skewed = with(json!({ "iat": now() + 30, "exp": now() + 330 }));
+    assert_eq!(get(&app, "/api/v1/queues", Some(&skewed)).await.status(), StatusCode::OK);
+    let token = client.sign(good);
+    assert_eq!(get(&app, "/api/v1/queues", Some(&token)).await.status(), StatusCode::OK);
+    assert_eq!(refused(get(&app, "/api/v1/queues", Some(&token)).await).await, (StatusCode::UNAUTHORIZED, "token_replayed".into()));
+
+    // Disabled: refused at once, with a token signed before; enabled again,
+    // accepted.
+    let before = client.token();
+    let off = app.call(&admin, "api-clients/disabled", &[("id", &client.id), ("disabled", "true")]).await;
+    assert_eq!(off.status(), StatusCode::OK);
+    assert_eq!(refused(get(&app, "/api/v1/queues", Some(&before)).await).await, (StatusCode::FORBIDDEN, "client_disabled".into()));
+    app.call(&admin, "api-clients/disabled", &[("id", &client.id), ("disabled", "false")]).await;
+    assert_eq!(get(&app, "/api/v1/queues", Some(&client.token())).await.status(), StatusCode::OK);
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_rotated_secret_works_beside_the_old_one_and_is_shown_once(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let old = make_client(&app, &admin, "CRM", &["queues:read"]).await;
+
+    let rotated: Value = app.call(&admin, "api-clients/rotate", &[("id", &old.id)]).await.json().await.unwrap();
+    let new = ApiClient { id: old.id.clone(), secret: rotated["secret"].as_str().unwrap().to_owned() };
+
+    assert_ne!(new.secret, old.secret);
+    assert_eq!(get(&app, "/api/v1/queues", Some(&new.token())).await.status(), StatusCode::OK);
+    assert_eq!(get(&app, "/api/v1/queues", Some(&old.token())).await.status(), StatusCode::OK, "the grace period");
+    // Once the grace period is over, only the new one.
+    sqlx::query("UPDATE api_clients SET previous_until = now() - interval '1 second'").execute(&app.pool).await.unwrap();
+    assert_eq!(refused(get(&app, "/api/v1/queues", Some(&old.token())).await).await, (StatusCode::UNAUTHORIZED, "bad_signature".into()));
+    // The list never carries a secret.
+    let listed = app.call(&admin, "api-clients/list", &[]).await.text().await.unwrap();
+    assert!(listed.contains(&old.id) && !listed.contains(&new.secret) && !listed.contains(&old.secret), "{listed}");
+    // Only admins manage clients; a bad scope is refused by name.
+    let agent = app.signed_in(Role::Agent).await;
+    assert_eq!(app.call(&agent, "api-clients/add", &[("name", "X"), ("scopes[0]", "queues:read")]).await.status(), StatusCode::FORBIDDEN);
+    let bad = app.call(&admin, "api-clients/add", &[("name", "X"), ("scopes[0]", "everything")]).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(bad.text().await.unwrap().contains("Unknown scope \\\"everything\\\""));
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_client_past_its_rate_is_told_when_to_come_back(pool: PgPool) {
+    let mut config = test_config();
+    config.limits.api_per_client_per_minute = 3;
+    let app = TestApp::spawn_with(pool, config).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let client = make_client(&app, &admin, "Busy", &["queues:read"]).await;
+    let quiet = make_client(&app, &admin, "Quiet", &["queues:read"]).await;
+
+    for _ in 0..3 {
+        assert_eq!(get(&app, "/api/v1/queues", Some(&client.token())).await.status(), StatusCode::OK);
+    }
+    let response = get(&app, "/api/v1/queues", Some(&client.token())).await;
+
+    assert!(response.headers().get("retry-after").is_some());
+    assert_eq!(refused(response).await, (StatusCode::TOO_MANY_REQUESTS, "rate_limited".into()));
+    assert_eq!(get(&app, "/api/v1/queues", Some(&quiet.token())).await.status(), StatusCode::OK, "each client its own rate");
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_backend_puts_customers_in_line_reads_lists_and_cancels(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let client = make_client(&app, &admin, "Shop", &["help_sessions:write", "help_sessions:read", "queues:read"]).await;
+    let queue = push_queue(&app).await;
+    let http = reqwest::Client::new();
+    let create = |body: Value, key: Option<&str>| {
+        let request = http.post(app.url("/api/v1/help-sessions")).bearer_auth(client.token()).json(&body);
+        let request = match key {
+            Some(key) => request.header("Idempotency-Key", key),
+            None => request,
+        };
+        request.send()
+    };
+    let ann = json!({ "queue_id": queue, "name": "Ann", "reason": "Order 1234", "channel": "chat", "external_reference": "CRM-1" });
+
+    // Created, and the same key and body again: the same session.
+    let first = create(ann.clone(), Some("order-1234")).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let again = create(ann.clone(), Some("order-1234")).await.unwrap();
+    assert_eq!(again.status(), StatusCode::CREATED);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    let again: Value = again.json().await.unwrap();
+    assert_eq!(again, first);
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM help_sessions").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(count, 1, "one session for one key");
+    let reused = create(json!({ "queue_id": queue, "name": "Bea", "reason": "Other", "channel": "chat" }), Some("order-1234")).await.unwrap();
+    assert_eq!(refused(reused).await, (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused".into()));
+
+    let session = &first["help_session"];
+    assert_eq!(session["status"], "waiting");
+    assert_eq!(session["position"], 1);
+    assert_eq!(session["external_reference"], "CRM-1");
+    let id = session["id"].as_str().unwrap().to_owned();
+    // The token opens the customer's own place.
+    let token = first["token"].as_str().unwrap();
+    let mine: Value = http.get(app.url("/help/session")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    assert_eq!((mine["type"].as_str(), mine["position"].as_i64()), (Some("waiting"), Some(1)));
+    assert!(first["customer_url"].as_str().unwrap().ends_with(&format!("/back?token={token}")));
+
+    // Bad bodies are refused naming the field.
+    for (body, says) in [
+        (json!({ "queue_id": queue, "name": "Cy", "reason": "x", "channel": "chat", "colour": "red" }), "unknown field `colour`"),
+        (json!({ "queue_id": queue, "reason": "x", "channel": "chat" }), "missing field `name`"),
+        (json!({ "queue_id": queue, "name": "Cy", "reason": "x", "channel": "fax" }), "Channel must be"),
+        (json!({ "queue_id": queue, "name": "Cy", "reason": "x", "channel": "callback" }), "Phone number"),
+    ] {
+        let response = create(body, None).await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let message = response.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(says), "{message} should say {says}");
+    }
+    let nowhere = create(json!({ "queue_id": Uuid::new_v4(), "name": "Cy", "reason": "x", "channel": "chat" }), None).await.unwrap();
+    assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
+
+    // Two more; listed newest first, two to a page.
+    for name in ["Bea", "Cy"] {
+        let response = create(json!({ "queue_id": queue, "name": name, "reason": "Question", "channel": "audio" }), None).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+    }
+    let page: Value = get(&app, "/api/v1/help-sessions?limit=2", Some(&client.token())).await.json().await.unwrap();
+    let names = |page: &Value| page["help_sessions"].as_array().unwrap().iter().map(|s| s["customer_name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&page), ["Cy", "Bea"]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let rest: Value = get(&app, &format!("/api/v1/help-sessions?limit=2&cursor={cursor}"), Some(&client.token())).await.json().await.unwrap();
+    assert_eq!(names(&rest), ["Ann"]);
+    assert!(rest["next_cursor"].is_null());
+    let bad_filter = get(&app, "/api/v1/help-sessions?status=lost", Some(&client.token())).await;
+    assert_eq!(bad_filter.status(), StatusCode::BAD_REQUEST);
+    assert!(bad_filter.text().await.unwrap().contains("status"));
+    assert_eq!(get(&app, "/api/v1/help-sessions?colour=red", Some(&client.token())).await.status(), StatusCode::BAD_REQUEST);
+
+    // The queue's live figures count them.
+    let stats: Value = get(&app, &format!("/api/v1/queues/{queue}/stats"), Some(&client.token())).await.json().await.unwrap();
+    assert_eq!(stats["waiting"], 3);
+    assert_eq!(stats["ready_agents"], 0);
+
+    // Cancelled: out of line, then not cancellable again.
+    let cancel = || http.delete(app.url(&format!("/api/v1/help-sessions/{id}"))).bearer_auth(client.token()).send();
+    assert_eq!(cancel().await.unwrap().status(), StatusCode::NO_CONTENT);
+    let read: Value = get(&app, &format!("/api/v1/help-sessions/{id}"), Some(&client.token())).await.json().await.unwrap();
+    assert_eq!(read["status"], "cancelled");
+    assert!(read["position"].is_null());
+    assert_eq!(refused(cancel().await.unwrap()).await, (StatusCode::CONFLICT, "conflict".into()));
+    let listed: Value = get(&app, "/api/v1/help-sessions?status=waiting", Some(&client.token())).await.json().await.unwrap();
+    assert_eq!(names(&listed), ["Cy", "Bea"]);
+    assert_eq!(refused(get(&app, "/api/v1/help-sessions/not-an-id", Some(&client.token())).await).await.0, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn the_api_describes_itself(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+
+    let doc: Value = get(&app, "/api/v1/openapi.json", None).await.json().await.unwrap();
+    let page = get(&app, "/api/v1/docs", None).await;
+    let unknown = get(&app, "/api/v1/nothing-here", None).await;
+
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in ["/api/v1/queues", "/api/v1/queues/{queue_id}/stats", "/api/v1/help-sessions", "/api/v1/help-sessions/{help_session_id}"] {
+        assert!(doc["paths"][path].is_object(), "{path}");
+    }
+    assert!(doc["components"]["securitySchemes"]["client_assertion"].is_object());
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("POST /api/v1/help-sessions") && html.contains("id=\"schema-NewHelpSession\""), "{html}");
+    assert!(!html.contains("http://") && !html.contains("https://"), "nothing fetched from elsewhere");
+    assert_eq!(refused(unknown).await, (StatusCode::NOT_FOUND, "not_found".into()));
+}
