@@ -292,3 +292,88 @@ async fn the_api_describes_itself(pool: PgPool) {
     assert!(!html.contains("http://") && !html.contains("https://"), "nothing fetched from elsewhere");
     assert_eq!(refused(unknown).await, (StatusCode::NOT_FOUND, "not_found".into()));
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn callbacks_agents_and_the_event_feed(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let client = make_client(&app, &admin, "WFM", &["callbacks:write", "agents:read", "agents:write", "help_sessions:read"]).await;
+    let queue = push_queue(&app).await;
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let request = http.request(method, app.url(&path)).bearer_auth(client.token());
+        match body {
+            Some(body) => request.json(&body).send(),
+            None => request.send(),
+        }
+    };
+    let post = |body: Value| send(reqwest::Method::POST, "/api/v1/callbacks".into(), Some(body));
+
+    // A callback, and the same number again: the same one.
+    let ask = json!({ "queue_id": queue, "name": "Dee", "phone": "+1 415 555 0100", "reason": "Invoice", "external_reference": "T-9" });
+    let first = post(ask.clone()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!((first["status"].as_str(), first["phone"].as_str(), first["position"].as_i64()), (Some("waiting"), Some("+14155550100"), Some(1)));
+    let again = post(ask).await.unwrap();
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    let half = post(json!({ "queue_id": queue, "name": "Eve", "phone": "+14155550101", "reason": "x", "window_from": "2030-01-01T09:00:00Z" })).await.unwrap();
+    assert_eq!(refused(half).await, (StatusCode::BAD_REQUEST, "invalid".into()));
+    let bad_phone = post(json!({ "queue_id": queue, "name": "Eve", "phone": "0207946", "reason": "x" })).await.unwrap();
+    assert_eq!(bad_phone.status(), StatusCode::BAD_REQUEST);
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(send(reqwest::Method::DELETE, format!("/api/v1/callbacks/{id}"), None).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let read: Value = send(reqwest::Method::GET, format!("/api/v1/callbacks/{id}"), None).await.unwrap().json().await.unwrap();
+    assert_eq!((read["status"].as_str(), read["external_reference"].as_str()), (Some("cancelled"), Some("T-9")));
+    let twice = send(reqwest::Method::DELETE, format!("/api/v1/callbacks/{id}"), None).await.unwrap();
+    assert_eq!(twice.status(), StatusCode::CONFLICT);
+
+    // A workforce tool sets a representative's state, only while they are
+    // at the desk.
+    let engine = common::engine(&app.pool).await;
+    let agent = common::add_agent(&app.pool, "fay@example.com", "Fay", queue.into()).await;
+    let state = |body: Value| send(reqwest::Method::PUT, format!("/api/v1/agents/{agent}/state"), Some(body));
+    assert_eq!(refused(state(json!({ "state": "READY" })).await.unwrap()).await, (StatusCode::CONFLICT, "conflict".into()));
+    app::engine::agents::log_in(&engine, agent).await.unwrap();
+    assert_eq!(state(json!({ "state": "NOT_READY" })).await.unwrap().status(), StatusCode::BAD_REQUEST, "a reason is needed");
+    assert_eq!(state(json!({ "state": "SLEEPING" })).await.unwrap().status(), StatusCode::BAD_REQUEST);
+    let on_break: Value = state(json!({ "state": "NOT_READY", "reason": "Break" })).await.unwrap().json().await.unwrap();
+    assert_eq!((on_break["state"].as_str(), on_break["reason"].as_str()), (Some("NOT_READY"), Some("Break")));
+    assert_eq!(state(json!({ "state": "READY" })).await.unwrap().status(), StatusCode::OK);
+    let listed: Value = send(reqwest::Method::GET, "/api/v1/agents".into(), None).await.unwrap().json().await.unwrap();
+    let fay = listed["agents"].as_array().unwrap().iter().find(|a| a["name"] == "Fay").unwrap().clone();
+    assert_eq!(fay["state"], "READY");
+    let out: Value = state(json!({ "state": "LOGGED_OUT" })).await.unwrap().json().await.unwrap();
+    assert_eq!(out["state"], "LOGGED_OUT");
+    let nobody = send(reqwest::Method::PUT, format!("/api/v1/agents/{}/state", Uuid::new_v4()), Some(json!({ "state": "READY" }))).await.unwrap();
+    assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
+
+    // The feed, two at a time, holds every event in the log once and in
+    // order; read again from the last cursor, only what came since.
+    let feed = |after: Option<String>| {
+        let path = match after {
+            Some(after) => format!("/api/v1/events?limit=2&after={after}"),
+            None => "/api/v1/events?limit=2".to_owned(),
+        };
+        send(reqwest::Method::GET, path, None)
+    };
+    let (mut seen, mut after) = (Vec::new(), None);
+    loop {
+        let page: Value = feed(after.clone()).await.unwrap().json().await.unwrap();
+        let events = page["events"].as_array().unwrap().clone();
+        after = Some(page["next_cursor"].as_str().unwrap().to_owned());
+        if events.is_empty() {
+            break;
+        }
+        seen.extend(events.iter().map(|e| e["id"].as_i64().unwrap()));
+    }
+    let logged: Vec<i64> = sqlx::query_scalar("SELECT id FROM events ORDER BY at, id").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(seen, logged);
+    assert!(seen.len() >= 6, "callback entered and cancelled, Fay's states: {seen:?}");
+    post(json!({ "queue_id": queue, "name": "Gus", "phone": "+14155550102", "reason": "x" })).await.unwrap();
+    let since: Value = feed(after).await.unwrap().json().await.unwrap();
+    let kinds: Vec<&str> = since["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ENTER_QUEUE", "CALLBACK_REQUESTED"]);
+    assert_eq!(feed(Some("nonsense".into())).await.unwrap().status(), StatusCode::BAD_REQUEST);
+}

@@ -226,14 +226,7 @@ pub async fn set_state(state: AgentState, #[server(default)] reason: String) -> 
     let agent = me.id.into();
     match state {
         AgentState::Ready => agents::set_ready(&app.engine, agent).await?,
-        AgentState::NotReady => {
-            let reason = reason.trim();
-            if reason.is_empty() || reason.chars().count() > 40 {
-                return Err(AppError::invalid("Choose a reason for Not ready (at most 40 characters)."));
-            }
-            crate::text::check("The reason", reason, crate::text::Shape::Line)?;
-            agents::set_not_ready_reason(&app.engine, agent, reason).await?
-        }
+        AgentState::NotReady => agents::set_not_ready_reason(&app.engine, agent, agents::not_ready_reason(&reason)?).await?,
         AgentState::LoggedOut => {
             agents::hand_back(&app.engine, agent, "Logged out").await?;
         }

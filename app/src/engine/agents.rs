@@ -101,6 +101,17 @@ async fn set_ready_once(engine: &Engine, agent: AgentId) -> Result<(), AppError>
     Ok(())
 }
 
+/// A reason for NOT_READY as the desk and the API take it: 1 to 40
+/// characters on one line.
+pub fn not_ready_reason(raw: &str) -> Result<&str, AppError> {
+    let reason = raw.trim();
+    if reason.is_empty() || reason.chars().count() > 40 {
+        return Err(AppError::invalid("Choose a reason for Not ready (at most 40 characters)."));
+    }
+    crate::text::check("The reason", reason, crate::text::Shape::Line)?;
+    Ok(reason)
+}
+
 pub async fn set_not_ready_reason(engine: &Engine, agent: AgentId, reason: &str) -> Result<(), AppError> {
     retrying(|| set_not_ready_reason_once(engine, agent, reason)).await
 }

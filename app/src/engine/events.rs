@@ -44,6 +44,20 @@ const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 const SEND_ATTEMPTS: u32 = 3;
 const RECONNECT_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// Every event stamped before this moment is committed (or rolled back):
+/// the start of the oldest transaction still writing, or now. A reader that
+/// goes through the log in `(at, id)` order stops here, so an event
+/// committed late never lands behind where it has read to.
+pub async fn settled_before(conn: &mut PgConnection) -> Result<OffsetDateTime, AppError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT least(clock_timestamp(), min(xact_start)) AS "horizon!"
+             FROM pg_stat_activity
+            WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database()"#
+    )
+    .fetch_one(conn)
+    .await?)
+}
+
 /// What happened. Stored as `events.kind` (the variant's name, as in
 /// [`EventKind`]) and `events.detail` (its fields). Variants without
 /// details are written `{}`.

@@ -122,13 +122,7 @@ pub async fn roll_batch(pool: &PgPool, short_abandon: f64, limit: i64) -> Result
     else {
         return Ok((0, false));
     };
-    let horizon = sqlx::query_scalar!(
-        r#"SELECT least(clock_timestamp(), min(xact_start)) AS "horizon!"
-             FROM pg_stat_activity
-            WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() AND datname = current_database()"#
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let horizon = crate::engine::events::settled_before(&mut tx).await?;
     let events = decode(
         sqlx::query_as!(
             EventRow,

@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -24,7 +23,7 @@ use app::state::AppState;
 use app::states::{HelpSessionId, HelpStatus};
 
 use super::error::path_id;
-use super::{idempotency, ApiError, Client, ErrorBody};
+use super::{cursor, idempotency, ApiError, Client, ErrorBody};
 
 /// The longest external reference a client may attach.
 const MAX_REFERENCE: usize = 200;
@@ -174,7 +173,7 @@ pub async fn create(State(state): State<AppState>, client: Client, headers: Head
     let key = idempotency::key(&headers)?;
     let caller = client.0.client;
     idempotency::once(&state.pool, caller, key, &body, async {
-        let request = parse_body(&headers, &body)?;
+        let request: NewHelpSession = json_body(&headers, &body)?;
         let created = enter(&state, caller, request).await?;
         Ok((StatusCode::CREATED, serde_json::to_value(created).map_err(|_| ApiError::from(AppError::Internal))?))
     })
@@ -182,7 +181,7 @@ pub async fn create(State(state): State<AppState>, client: Client, headers: Head
 }
 
 /// The body as JSON of the shape asked for, or a 4xx naming what is wrong.
-fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<NewHelpSession, ApiError> {
+pub(super) fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
     let json = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -193,17 +192,23 @@ fn parse_body(headers: &HeaderMap, body: &Bytes) -> Result<NewHelpSession, ApiEr
     serde_json::from_slice(body).map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("The body does not fit: {error}.")))
 }
 
-async fn enter(state: &AppState, client: Uuid, request: NewHelpSession) -> Result<Created, ApiError> {
-    let reference = match request.external_reference.as_deref().map(str::trim) {
-        None | Some("") => None,
+/// A client's own reference, checked: at most 200 characters on one line
+/// (blank: none).
+pub(super) fn external_reference(raw: Option<&str>) -> Result<Option<String>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
         Some(reference) if reference.chars().count() > MAX_REFERENCE => {
-            return Err(ApiError::invalid(format!("external_reference must be at most {MAX_REFERENCE} characters.")));
+            Err(ApiError::invalid(format!("external_reference must be at most {MAX_REFERENCE} characters.")))
         }
         Some(reference) => {
             app::text::check("external_reference", reference, app::text::Shape::Line)?;
-            Some(reference.to_owned())
+            Ok(Some(reference.to_owned()))
         }
-    };
+    }
+}
+
+async fn enter(state: &AppState, client: Uuid, request: NewHelpSession) -> Result<Created, ApiError> {
+    let reference = external_reference(request.external_reference.as_deref())?;
     let form = HelpForm::parse(
         &state.pool,
         &request.queue_id.to_string(),
@@ -258,6 +263,12 @@ pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<
 pub async fn cancel(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     client.require(Scope::HelpSessionsWrite)?;
     let id = HelpSessionId::from(path_id(&id, "help session")?);
+    cancel_session(&state, id).await
+}
+
+/// Takes a session out of line (or gives up one never put in line); 404
+/// when there is none, 409 when it is past waiting.
+pub(super) async fn cancel_session(state: &AppState, id: HelpSessionId) -> Result<StatusCode, ApiError> {
     let status = sqlx::query_scalar!(r#"SELECT status AS "status: HelpStatus" FROM help_sessions WHERE id = $1"#, id.uuid())
         .fetch_optional(&state.pool)
         .await
@@ -339,7 +350,7 @@ pub async fn list(
         None => 50,
         Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::invalid("limit must be a whole number from 1 to 100."))?,
     };
-    let after = query.cursor.as_deref().map(Cursor::parse).transpose()?;
+    let after = query.cursor.as_deref().map(|raw| cursor::decode::<Uuid>("cursor", raw)).transpose()?;
     let mut rows = sqlx::query_as!(
         Row,
         r#"SELECT id, queue_id, channel, status, customer_name, reason, phone, external_reference,
@@ -356,8 +367,8 @@ pub async fn list(
         status.map(HelpStatus::as_str),
         from,
         until,
-        after.map(|cursor| cursor.entered_at),
-        after.map(|cursor| cursor.id),
+        after.map(|(entered_at, _)| entered_at),
+        after.map(|(_, id)| id),
         limit + 1
     )
     .fetch_all(&state.pool)
@@ -365,31 +376,6 @@ pub async fn list(
     .map_err(AppError::from)?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|row| Cursor { entered_at: row.entered_at, id: row.id }.encode()) } else { None };
+    let next_cursor = if more { rows.last().map(|row| cursor::encode(row.entered_at, row.id)) } else { None };
     Ok(Json(HelpSessionPage { help_sessions: rows.into_iter().map(Row::session).collect(), next_cursor }))
-}
-
-/// Where a page ended: the last session's entry time and id (the order's
-/// keys), opaque to the client.
-#[derive(Debug, Clone, Copy)]
-struct Cursor {
-    entered_at: OffsetDateTime,
-    id: Uuid,
-}
-
-impl Cursor {
-    fn encode(self) -> String {
-        let micros = self.entered_at.unix_timestamp_nanos() / 1000;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{micros}.{}", self.id))
-    }
-
-    fn parse(raw: &str) -> Result<Cursor, ApiError> {
-        let bad = || ApiError::invalid("cursor is not one this API gave out; pass next_cursor as it came.");
-        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?;
-        let text = String::from_utf8(text).map_err(|_| bad())?;
-        let (micros, id) = text.split_once('.').ok_or_else(bad)?;
-        let micros: i128 = micros.parse().map_err(|_| bad())?;
-        let entered_at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).map_err(|_| bad())?;
-        Ok(Cursor { entered_at, id: Uuid::parse_str(id).map_err(|_| bad())? })
-    }
 }

@@ -6,15 +6,19 @@
 //! ([`ApiDoc`]) and served at `/api/v1/openapi.json`, with a reference page
 //! rendered from it at `/api/v1/docs`.
 
+mod agents;
+mod callbacks;
+mod cursor;
 mod docs;
 mod error;
+mod events;
 mod help_sessions;
 mod idempotency;
 mod queues;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::{any, get};
+use axum::routing::{any, get, post, put};
 use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -33,6 +37,11 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/queues/{queue_id}/stats", get(queues::stats))
         .route("/api/v1/help-sessions", get(help_sessions::list).post(help_sessions::create))
         .route("/api/v1/help-sessions/{help_session_id}", get(help_sessions::read).delete(help_sessions::cancel))
+        .route("/api/v1/callbacks", post(callbacks::create))
+        .route("/api/v1/callbacks/{callback_id}", get(callbacks::read).delete(callbacks::cancel))
+        .route("/api/v1/agents", get(agents::list))
+        .route("/api/v1/agents/{agent_id}/state", put(agents::set_state))
+        .route("/api/v1/events", get(events::feed))
         .route("/api/v1/{*rest}", any(no_such_operation))
 }
 
@@ -51,10 +60,19 @@ async fn no_such_operation() -> ApiError {
                        exp at most 10 minutes after iat, a fresh jti for every request, and send it as \
                        Authorization: Bearer <JWT>."
     ),
-    paths(queues::list, queues::stats, help_sessions::create, help_sessions::list, help_sessions::read, help_sessions::cancel),
+    paths(
+        queues::list, queues::stats,
+        help_sessions::create, help_sessions::list, help_sessions::read, help_sessions::cancel,
+        callbacks::create, callbacks::read, callbacks::cancel,
+        agents::list, agents::set_state,
+        events::feed,
+    ),
     modifiers(&BearerToken),
     tags((name = "queues", description = "Queues and their live figures"),
-         (name = "help_sessions", description = "Customers asking for help"))
+         (name = "help_sessions", description = "Customers asking for help"),
+         (name = "callbacks", description = "Calls back to customers, requested by a website backend"),
+         (name = "agents", description = "Representatives and their states, for workforce tools"),
+         (name = "events", description = "The event log as a feed, to catch up after downtime"))
 )]
 pub struct ApiDoc;
 

@@ -1,0 +1,111 @@
+//! The event log as a feed an integration reads page by page and, after
+//! being down, catches up from where it stopped: events in the order they
+//! were stamped, only up to the moment before which every transaction has
+//! committed, so a page never skips one that commits late.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use app::customer::view::rfc3339;
+use app::error::AppError;
+use app::integrations::Scope;
+use app::state::AppState;
+
+use super::{cursor, ApiError, Client, ErrorBody};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Event {
+    pub id: i64,
+    /// RFC 3339.
+    pub at: String,
+    /// What happened: `ENTER_QUEUE`, `OFFER`, `CONNECT`, `RONA`, `HOLD`,
+    /// `END`, `ABANDON`, `TRANSFER`, `STATE`, `RATING`, ...
+    pub kind: String,
+    pub help_session_id: Option<Uuid>,
+    pub queue_id: Option<Uuid>,
+    pub agent_id: Option<Uuid>,
+    /// The kind's own fields.
+    #[schema(value_type = Object)]
+    pub detail: serde_json::Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    /// Pass as `after` for what comes next: present even when this page is
+    /// empty, so polling carries on from here.
+    pub next_cursor: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// A previous page's `next_cursor`; without it, from the oldest event.
+    pub after: Option<String>,
+    /// Events per page, 1–500 (100 unless given).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+}
+
+/// The event log, oldest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/events", tag = "events",
+    security(("client_assertion" = [])),
+    params(FeedQuery),
+    responses(
+        (status = 200, description = "A page of events", body = EventPage),
+        (status = 400, description = "A bad cursor or limit (the message says which)", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Disabled, or without `help_sessions:read`", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody),
+    )
+)]
+pub async fn feed(
+    State(state): State<AppState>,
+    client: Client,
+    query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EventPage>, ApiError> {
+    client.require(Scope::HelpSessionsRead)?;
+    let Query(query) = query?;
+    let limit = match query.limit.as_deref() {
+        None => 100,
+        Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| ApiError::invalid("limit must be a whole number from 1 to 500."))?,
+    };
+    let (after_at, after_id) = match query.after.as_deref() {
+        Some(raw) => cursor::decode::<i64>("after", raw)?,
+        None => (OffsetDateTime::UNIX_EPOCH, 0),
+    };
+    let mut conn = state.pool.acquire().await.map_err(AppError::from)?;
+    let horizon = app::engine::events::settled_before(&mut conn).await?;
+    let rows = sqlx::query!(
+        "SELECT id, at, kind, help_session_id, queue_id, representative_id, detail FROM events
+          WHERE (at, id) > ($1, $2) AND at < $3
+          ORDER BY at, id LIMIT $4",
+        after_at,
+        after_id,
+        horizon,
+        limit
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(AppError::from)?;
+    let next_cursor = rows.last().map_or_else(|| cursor::encode(after_at, after_id), |row| cursor::encode(row.at, row.id));
+    let events = rows
+        .into_iter()
+        .map(|row| Event {
+            id: row.id,
+            at: rfc3339(row.at),
+            kind: row.kind,
+            help_session_id: row.help_session_id,
+            queue_id: row.queue_id,
+            agent_id: row.representative_id,
+            detail: row.detail,
+        })
+        .collect();
+    Ok(Json(EventPage { events, next_cursor }))
+}
