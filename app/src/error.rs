@@ -27,6 +27,11 @@ pub enum AppError {
     /// 409: the request clashes with what is stored (e.g. an email in use).
     #[error("{0}")]
     Conflict(String),
+    /// 409: the queue is not taking this customer now (its line is full,
+    /// it is closed, nobody is on duty); the message says what they can do
+    /// instead.
+    #[error("{0}")]
+    NotTaking(String),
     /// 429: too many tries; the message says when to try again, and so does
     /// the `Retry-After` header.
     #[error("{message}")]
@@ -59,7 +64,7 @@ impl AppError {
             Self::Unauthorized(_) => 401,
             Self::Forbidden => 403,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) => 409,
+            Self::Conflict(_) | Self::NotTaking(_) => 409,
             Self::TooManyRequests { .. } => 429,
             Self::Unavailable(_) | Self::Contention => 503,
             Self::Internal | Self::Transport(_) => 500,

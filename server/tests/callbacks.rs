@@ -344,7 +344,7 @@ async fn opening_hours_hold_at_their_edges_and_a_closed_queue_takes_only_callbac
     ready(&engine, agent).await;
     let refused = line::enter(&engine, asking(queue, "Tia Talk", Channel::Audio, None)).await;
     match refused {
-        Err(AppError::Unavailable(message)) => assert!(message.contains("Billing is closed now. It opens at 09:00"), "{message}"),
+        Err(AppError::NotTaking(message)) => assert!(message.contains("Billing is closed now. It opens at 09:00"), "{message}"),
         other => panic!("expected closed, got {other:?}"),
     }
     let callback = line::enter(&engine, asking(queue, "Cal Back", Channel::Callback, Some("+14155550166"))).await.unwrap();

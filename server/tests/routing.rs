@@ -372,7 +372,7 @@ async fn nobody_logged_in_refuses_with_the_queue_message_but_takes_callbacks(poo
     let ann = agent(&pool, "Ann", q).await;
 
     let refused = line::enter(&engine, request(q, "Cy", Channel::Video)).await;
-    assert_eq!(refused, Err(AppError::Unavailable("We open at 9.".into())));
+    assert_eq!(refused, Err(AppError::NotTaking("We open at 9.".into())));
     let callback = line::enter(
         &engine,
         NewRequest { phone: Some("+14155550100".into()), ..request(q, "Cy", Channel::Callback) },

@@ -228,19 +228,19 @@ async fn admit(conn: &mut PgConnection, queue_id: QueueId, channel: Channel) -> 
         return Err(unoffered(channel));
     }
     if queue.full {
-        return Err(AppError::Unavailable(
+        return Err(AppError::NotTaking(
             "The line is full right now. Please try again in a few minutes, or ask us to call you back later.".into(),
         ));
     }
     // Closed: only a callback is taken (it is called once the queue opens).
     if let Some(opens) = queue.closed_until.filter(|_| channel != Channel::Callback) {
-        return Err(AppError::Unavailable(format!(
+        return Err(AppError::NotTaking(format!(
             "{} is closed now. It opens at {opens}; until then we can call you back.",
             queue.name
         )));
     }
     if !queue.staffed && queue.when_nobody == WhenNobody::Refuse && channel != Channel::Callback {
-        return Err(AppError::Unavailable(queue.nobody_message));
+        return Err(AppError::NotTaking(queue.nobody_message));
     }
     Ok(queue.routing_mode)
 }

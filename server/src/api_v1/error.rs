@@ -58,6 +58,7 @@ impl From<AppError> for ApiError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Conflict(_) => "conflict",
+            AppError::NotTaking(_) => "queue_not_taking",
             AppError::TooManyRequests { .. } => "rate_limited",
             AppError::Unavailable(_) | AppError::Contention => "unavailable",
             AppError::Internal | AppError::Transport(_) => "internal",

@@ -160,12 +160,11 @@ async fn session(state: &AppState, id: HelpSessionId) -> Result<HelpSession, Api
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Disabled, or without `help_sessions:write`", body = ErrorBody),
         (status = 404, description = "No such queue", body = ErrorBody),
-        (status = 409, description = "The same Idempotency-Key is still being worked on", body = ErrorBody),
+        (status = 409, description = "The queue is not taking customers now (full, closed, nobody on duty), or the same Idempotency-Key is still being worked on", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key was used with another body", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
-        (status = 503, description = "The queue is full or takes nobody now", body = ErrorBody),
     )
 )]
 pub async fn create(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
