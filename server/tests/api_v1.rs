@@ -377,3 +377,36 @@ async fn callbacks_agents_and_the_event_feed(pool: PgPool) {
     assert_eq!(kinds, ["ENTER_QUEUE", "CALLBACK_REQUESTED"]);
     assert_eq!(feed(Some("nonsense".into())).await.unwrap().status(), StatusCode::BAD_REQUEST);
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn retries_racing_with_one_key_make_one_session(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let client = make_client(&app, &admin, "Shop", &["help_sessions:write"]).await;
+    let queue = push_queue(&app).await;
+    let body = json!({ "queue_id": queue, "name": "Ann", "reason": "Order 1234", "channel": "chat" });
+
+    let tries = (0..10).map(|_| {
+        reqwest::Client::new()
+            .post(app.url("/api/v1/help-sessions"))
+            .bearer_auth(client.token())
+            .header("Idempotency-Key", "retry-me")
+            .json(&body)
+            .send()
+    });
+    let answers = futures_util::future::join_all(tries).await;
+
+    let mut made = std::collections::HashSet::new();
+    for answer in answers {
+        let answer = answer.unwrap();
+        match answer.status() {
+            StatusCode::CREATED => {
+                made.insert(answer.json::<Value>().await.unwrap()["help_session"]["id"].as_str().unwrap().to_owned());
+            }
+            StatusCode::CONFLICT => assert_eq!(refused(answer).await.1, "idempotency_in_progress"),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM help_sessions").fetch_one(&app.pool).await.unwrap();
+    assert_eq!((made.len(), count), (1, 1));
+}

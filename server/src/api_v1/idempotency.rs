@@ -40,9 +40,13 @@ where
         return Ok(answer(work.await, false));
     };
     let hash = hex::encode(Sha256::digest(body));
+    // A claim left unanswered for a minute was a server stopped mid-way:
+    // this request takes it over.
     let claimed = sqlx::query_scalar!(
         "INSERT INTO api_idempotency (client_id, key, request_hash) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING RETURNING true",
+         ON CONFLICT (client_id, key) DO UPDATE SET request_hash = EXCLUDED.request_hash, created_at = now()
+            WHERE api_idempotency.status IS NULL AND api_idempotency.created_at < now() - interval '1 minute'
+         RETURNING true",
         client,
         key,
         hash
