@@ -25,7 +25,13 @@ impl Application {
             grace_seconds: config.grace_seconds as f64,
             unconnected_seconds: config.unconnected_seconds as f64,
         });
-        let workers = crate::workers::start(&state.engine, &live, config.metrics.short_abandon_seconds, state.mail.clone());
+        let workers = crate::workers::start(
+            &state.engine,
+            &live,
+            config.metrics.short_abandon_seconds,
+            state.mail.clone(),
+            config.webhooks.clone(),
+        );
         let router = crate::http::router(state.clone(), config, live);
         Ok(Self { router, state, workers })
     }

@@ -86,6 +86,10 @@ pub struct Config {
     /// `SWITCHBOARD_METRICS_TOKEN`: when set, `/metrics` needs
     /// `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// `SWITCHBOARD_WEBHOOK_RETRY_SECONDS` (the waits between attempts,
+    /// comma-separated; default 5,300,1800,7200,18000,36000,50400,72000,86400)
+    /// and `SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS` (default 15).
+    pub webhooks: crate::webhooks::Schedule,
 }
 
 fn list(name: &'static str) -> Vec<String> {
@@ -128,6 +132,21 @@ fn positive<T: PartialOrd + Default + Copy>(name: &'static str, value: T) -> Res
     } else {
         Err(ConfigError { name, message: "must be greater than zero".into() })
     }
+}
+
+fn webhook_schedule() -> Result<crate::webhooks::Schedule, ConfigError> {
+    let defaults = crate::webhooks::Schedule::default();
+    let name = "SWITCHBOARD_WEBHOOK_RETRY_SECONDS";
+    let retries = match var(name) {
+        None => defaults.retries,
+        Some(_) => list(name)
+            .iter()
+            .map(|wait| wait.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(std::time::Duration::from_secs_f64))
+            .collect::<Option<Vec<_>>>()
+            .ok_or(ConfigError { name, message: "must be seconds separated by commas, e.g. 5,300,1800".into() })?,
+    };
+    let timeout = positive("SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS", parsed("SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS", defaults.timeout.as_secs_f64())?)?;
+    Ok(crate::webhooks::Schedule { retries, timeout: std::time::Duration::from_secs_f64(timeout) })
 }
 
 fn ice() -> Result<IceConfig, ConfigError> {
@@ -258,6 +277,7 @@ impl Config {
                 short_abandon_seconds: f64::from(parsed("SWITCHBOARD_SHORT_ABANDON_SECONDS", 5u32)?),
             },
             metrics_token: var("SWITCHBOARD_METRICS_TOKEN"),
+            webhooks: webhook_schedule()?,
         })
     }
 }

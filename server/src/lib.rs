@@ -20,4 +20,5 @@ pub mod serve;
 pub mod shield;
 pub mod sockets;
 pub mod telemetry;
+pub mod webhooks;
 pub mod workers;

@@ -30,16 +30,19 @@ const RECONCILE_EVERY: u32 = 10;
 const SESSION_CLEANUP: Duration = Duration::from_secs(600);
 
 /// Starts every worker of this server: the hub of wake-ups and the keeper
-/// of lines, the sweeper, the roller and the session cleanup. Abort the returned tasks to stop
+/// of lines, the webhook sender, the sweeper, the roller and the session
+/// cleanup. Abort the returned tasks to stop
 /// them.
 pub fn start(
     engine: &Engine,
     live: &Live,
     short_abandon_seconds: f64,
     mail: Option<app::mail::Mailer>,
+    webhooks: crate::webhooks::Schedule,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut workers = live.start(engine.pool().clone());
     workers.extend([
+        tokio::spawn(crate::webhooks::send_forever(engine.pool().clone(), live.notices.clone(), webhooks)),
         tokio::spawn(sweep(engine.clone(), live.clone(), mail)),
         tokio::spawn(roll(engine.clone(), short_abandon_seconds)),
         tokio::spawn(clean_sessions(PostgresStore::new(engine.pool().clone()))),

@@ -21,11 +21,12 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 /// The files, in the order they are applied.
-pub const FILES: [(&str, &str); 4] = [
+pub const FILES: [(&str, &str); 5] = [
     ("app/src/engine/seats.sql", include_str!("seats.sql")),
     ("app/src/engine/hours.sql", include_str!("hours.sql")),
     ("app/src/engine/offers.sql", include_str!("offers.sql")),
     ("app/src/engine/pull.sql", include_str!("pull.sql")),
+    ("app/src/engine/webhooks.sql", include_str!("webhooks.sql")),
 ];
 
 /// Any number; the same on every server.
