@@ -40,7 +40,7 @@ use leptos_router::{
 
 use crate::pages::{
     admin::AdminPage, api_clients::ApiClientsPage, errors::NotFound, home::HomePage, layout::Header, login::LoginPage,
-    people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, MeResource,
+    people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, webhooks::WebhooksPage, MeResource,
 };
 
 /// The HTML document around the app, rendered on the server, with its
@@ -113,6 +113,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/people") view=PeoplePage/>
                     <Route path=path!("/admin/queues") view=QueuesPage/>
                     <Route path=path!("/admin/api-clients") view=ApiClientsPage/>
+                    <Route path=path!("/admin/webhooks") view=WebhooksPage/>
                 </Routes>
             </main>
         </Router>

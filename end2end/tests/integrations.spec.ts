@@ -1,8 +1,11 @@
 // Integrations: an admin registers an API client in the browser, the
 // client calls /api/v1 with a token it signs itself, and is refused once
-// disabled.
+// disabled; an admin adds a webhook receiver, which gets signed events, and
+// sends one again from the page.
 import { test, expect } from '@playwright/test';
 import { createHmac, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { AddressInfo } from 'node:net';
 import { ADMIN, signIn } from './helpers';
 import { PORT } from '../playwright.config';
 
@@ -40,4 +43,56 @@ test('an admin adds an API client, which calls the API until disabled', async ({
   const refused = await request.get('/api/v1/queues', { headers: { authorization: `Bearer ${token(client, secret)}` } });
   expect(refused.status()).toBe(403);
   expect((await refused.json()).error.code).toBe('client_disabled');
+});
+
+test('an admin adds a webhook receiver, sees its deliveries and sends one again', async ({ page, request }) => {
+  // A receiver on another port, as a CRM would be.
+  const got: { id: string; timestamp: string; signature: string; body: string }[] = [];
+  const receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => (body += chunk));
+    req.on('end', () => {
+      const header = (name: string) => String(req.headers[name] ?? '');
+      got.push({ id: header('webhook-id'), timestamp: header('webhook-timestamp'), signature: header('webhook-signature'), body });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+
+  await signIn(page, ADMIN.email, ADMIN.password, '/admin/webhooks');
+  await page.getByLabel('Allow receivers on private addresses').check();
+  await page.getByLabel('URL').fill(url);
+  await page.getByLabel('help_session.entered').check();
+  await page.getByRole('button', { name: 'Add receiver' }).click();
+  const secret = (await page.getByTestId('new-webhook-secret').locator('code').textContent())!.trim();
+  expect(secret).toMatch(/^whsec_/);
+
+  // A customer asks for a call back in General (the service kit's API; a
+  // callback is taken whoever is logged in).
+  const queues = await (await request.post('/api/help/queues', { headers: { accept: 'application/json' } })).json();
+  const general = queues.find((q: { name: string }) => q.name === 'General').id;
+  const made = await request.post('/help/session', {
+    data: { name: 'Hook Customer', reason: 'Order 77', channel: 'callback', phone: '+14155550199', queue: general },
+  });
+  const { token } = await made.json();
+  expect((await request.post('/help/queue', { headers: { authorization: `Bearer ${token}` } })).status()).toBe(200);
+  await expect.poll(() => got.length).toBe(1);
+  const [first] = got;
+  const key = Buffer.from(secret.slice('whsec_'.length), 'base64');
+  const expected = createHmac('sha256', key).update(`${first.id}.${first.timestamp}.${first.body}`).digest('base64');
+  expect(first.signature).toBe(`v1,${expected}`);
+  expect(JSON.parse(first.body)).toMatchObject({ type: 'help_session.entered', data: { sequence: 1 } });
+
+  // The admin sees it delivered and sends it again: the same id.
+  const row = page.getByTestId('webhooks').locator('tr', { hasText: url });
+  await row.getByRole('button', { name: 'Deliveries' }).click();
+  const delivery = page.getByTestId('deliveries').locator('tr', { hasText: 'help_session.entered' });
+  await expect(delivery).toContainText('delivered');
+  await expect(delivery).toContainText('204');
+  await delivery.getByRole('button', { name: 'Resend' }).click();
+  await expect(page.getByText('1 delivery will be sent again.')).toBeVisible();
+  await expect.poll(() => got.length).toBe(2);
+  expect(got[1].id).toBe(first.id);
+  receiver.close();
 });

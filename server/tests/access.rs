@@ -38,6 +38,7 @@ const PAGES: &[(&str, [u16; 5])] = &[
     ("/admin", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
     ("/admin/people", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
     ("/admin/api-clients", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
+    ("/admin/webhooks", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
     // The API answers API clients' tokens only: a sign-in cookie is no key.
     ("/api/v1/queues", [UNAUTHORIZED; 5]),
     ("/api/v1/docs", [OK; 5]),
@@ -61,6 +62,13 @@ const ENDPOINTS: &[(&str, [u16; 5])] = &[
     ("api-clients/add", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     ("api-clients/rotate", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     ("api-clients/disabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("webhooks/list", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("webhooks/add", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("webhooks/enabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("webhooks/deliveries", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("webhooks/resend", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("webhooks/private", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("webhooks/delete", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, NOT_FOUND, UNAUTHORIZED]),
     // The desk: every signed-in role (supervisors and admins take customers too).
     ("desk", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
     ("desk/next", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
@@ -140,6 +148,14 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
             .await
             .unwrap();
     let api_client = api_client.to_string();
+    let webhook: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO webhook_endpoints (url, event_types, secret) VALUES ('https://crm.example.com/hooks', '{help_session.entered}', 'whsec_AAAA') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let webhook = webhook.to_string();
+    let nowhere = uuid::Uuid::new_v4().to_string();
 
     let mut failures = Vec::new();
     for (column, who) in WHO.into_iter().enumerate() {
@@ -186,6 +202,13 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
                 "api-clients/add" => vec![("name", "Shop"), ("scopes[0]", "queues:read")],
                 "api-clients/rotate" => vec![("id", api_client.as_str())],
                 "api-clients/disabled" => vec![("id", api_client.as_str()), ("disabled", "false")],
+                "webhooks/add" => vec![("url", "https://crm.example.com/other"), ("event_types[0]", "rating.given")],
+                "webhooks/enabled" => vec![("id", webhook.as_str()), ("enabled", "true")],
+                "webhooks/deliveries" => vec![("id", webhook.as_str())],
+                "webhooks/resend" => vec![("id", webhook.as_str()), ("delivery", nowhere.as_str())],
+                "webhooks/private" => vec![("allow", "false")],
+                // A missing endpoint: the admin gets as far as 404.
+                "webhooks/delete" => vec![("id", nowhere.as_str())],
                 _ => vec![],
             };
             let status = answered(&format!("{who:?} POST /api/{endpoint}"), app.call(&client, endpoint, &form)).await.status();

@@ -37,6 +37,7 @@ fn Dashboard() -> impl IntoView {
                     <a class="button" href="/admin/people">"Manage people"</a>
                     <a class="button" href="/admin/queues">"Manage queues"</a>
                     <a class="button" href="/admin/api-clients">"API clients"</a>
+                    <a class="button" href="/admin/webhooks">"Webhooks"</a>
                 </p>
             </div>
             <LiveNow/>

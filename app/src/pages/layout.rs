@@ -40,6 +40,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
                 <a href="/admin/people">"People"</a>
                 <a href="/admin/queues">"Queues"</a>
                 <a href="/admin/api-clients">"API clients"</a>
+                <a href="/admin/webhooks">"Webhooks"</a>
             </Show>
             <span class="who" data-testid="signed-in-as">{me.display_name.clone()}</span>
             <SignOut/>

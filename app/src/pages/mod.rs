@@ -13,6 +13,7 @@ pub mod queues;
 pub mod rep;
 pub mod setup;
 pub mod supervisor;
+pub mod webhooks;
 
 use leptos::prelude::*;
 
