@@ -358,3 +358,31 @@ impl Resolve for Guarded {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receivers_are_kept_off_addresses_they_may_not_be_on() {
+        let ip = |raw: &str| raw.parse::<IpAddr>().unwrap();
+        for public in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"] {
+            assert_eq!(refusal(ip(public), false), None, "{public}");
+        }
+        for private in ["127.0.0.1", "10.1.2.3", "172.16.0.9", "192.168.1.1", "100.64.0.1", "::1", "fd12::1", "::ffff:10.0.0.1"] {
+            assert!(refusal(ip(private), false).is_some_and(|why| why.contains("private")), "{private}");
+            assert_eq!(refusal(ip(private), true), None, "{private} when allowed");
+        }
+        for never in ["169.254.169.254", "0.0.0.0", "fe80::1", "fd00:ec2::254", "224.0.0.1", "::ffff:169.254.169.254"] {
+            assert!(refusal(ip(never), true).is_some_and(|why| why.contains("never")), "{never}");
+        }
+        assert!(check_literal_address("http://[::1]:8080/hooks", false).is_err());
+        assert!(check_literal_address("http://receiver.example/hooks", false).is_ok(), "names are checked when resolved");
+    }
+
+    #[test]
+    fn the_default_schedule_spans_three_days() {
+        let total: Duration = Schedule::default().retries.iter().sum();
+        assert!(total > Duration::from_secs(3 * 86_400) && total < Duration::from_secs(4 * 86_400), "{total:?}");
+    }
+}

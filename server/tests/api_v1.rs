@@ -410,3 +410,49 @@ async fn retries_racing_with_one_key_make_one_session(pool: PgPool) {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM help_sessions").fetch_one(&app.pool).await.unwrap();
     assert_eq!((made.len(), count), (1, 1));
 }
+
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_client_manages_webhook_endpoints(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let client = make_client(&app, &admin, "CRM", &["webhooks:manage"]).await;
+    let http = reqwest::Client::new();
+    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
+        let request = http.request(method, app.url(&path)).bearer_auth(client.token());
+        match body {
+            Some(body) => request.json(&body).send(),
+            None => request.send(),
+        }
+    };
+
+    let made = send(reqwest::Method::POST, "/api/v1/webhooks".into(), Some(json!({ "url": "https://crm.example.com/hooks", "event_types": ["help_session.answered", "rating.given"] })))
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let made: Value = made.json().await.unwrap();
+    assert!(made["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = made["endpoint"]["id"].as_str().unwrap().to_owned();
+    for (body, says) in [
+        (json!({ "url": "ftp://crm.example.com", "event_types": ["rating.given"] }), "URL must be"),
+        (json!({ "url": "https://crm.example.com", "event_types": ["everything"] }), "Unknown event type \"everything\""),
+        (json!({ "url": "https://crm.example.com", "event_types": [] }), "at least one event type"),
+    ] {
+        let refused = send(reqwest::Method::POST, "/api/v1/webhooks".into(), Some(body)).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let message = refused.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains(says), "{message} should say {says}");
+    }
+
+    let listed: Value = send(reqwest::Method::GET, "/api/v1/webhooks".into(), None).await.unwrap().json().await.unwrap();
+    assert_eq!(listed["endpoints"].as_array().unwrap().len(), 1);
+    assert!(listed["event_types"].as_array().unwrap().iter().any(|t| t == "callback.attempted"));
+    assert!(!listed.to_string().contains(made["secret"].as_str().unwrap()), "the secret is shown once");
+    let off: Value = send(reqwest::Method::PUT, format!("/api/v1/webhooks/{id}/enabled"), Some(json!({ "enabled": false }))).await.unwrap().json().await.unwrap();
+    assert_eq!((off["enabled"].as_bool(), off["disabled_reason"].as_str()), (Some(false), Some("Disabled by an admin.")));
+    let vague = send(reqwest::Method::POST, format!("/api/v1/webhooks/{id}/resend"), Some(json!({}))).await.unwrap();
+    assert_eq!(vague.status(), StatusCode::BAD_REQUEST);
+    let resent: Value = send(reqwest::Method::POST, format!("/api/v1/webhooks/{id}/resend"), Some(json!({ "from": "2026-01-01T00:00:00Z" }))).await.unwrap().json().await.unwrap();
+    assert_eq!(resent["resent"], 0);
+    assert_eq!(send(reqwest::Method::DELETE, format!("/api/v1/webhooks/{id}"), None).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(send(reqwest::Method::GET, format!("/api/v1/webhooks/{id}"), None).await.unwrap().status(), StatusCode::NOT_FOUND);
+}

@@ -15,6 +15,7 @@ mod events;
 mod help_sessions;
 mod idempotency;
 mod queues;
+mod webhooks;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -42,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/agents", get(agents::list))
         .route("/api/v1/agents/{agent_id}/state", put(agents::set_state))
         .route("/api/v1/events", get(events::feed))
+        .route("/api/v1/webhooks", get(webhooks::list).post(webhooks::create))
+        .route("/api/v1/webhooks/{endpoint_id}", get(webhooks::read).delete(webhooks::delete))
+        .route("/api/v1/webhooks/{endpoint_id}/enabled", put(webhooks::set_enabled))
+        .route("/api/v1/webhooks/{endpoint_id}/resend", post(webhooks::resend))
         .route("/api/v1/{*rest}", any(no_such_operation))
 }
 
@@ -66,13 +71,15 @@ async fn no_such_operation() -> ApiError {
         callbacks::create, callbacks::read, callbacks::cancel,
         agents::list, agents::set_state,
         events::feed,
+        webhooks::list, webhooks::create, webhooks::read, webhooks::delete, webhooks::set_enabled, webhooks::resend,
     ),
     modifiers(&BearerToken),
     tags((name = "queues", description = "Queues and their live figures"),
          (name = "help_sessions", description = "Customers asking for help"),
          (name = "callbacks", description = "Calls back to customers, requested by a website backend"),
          (name = "agents", description = "Representatives and their states, for workforce tools"),
-         (name = "events", description = "The event log as a feed, to catch up after downtime"))
+         (name = "events", description = "The event log as a feed, to catch up after downtime"),
+         (name = "webhooks", description = "Where events are sent, signed and retried"))
 )]
 pub struct ApiDoc;
 
