@@ -162,7 +162,7 @@ mod tests {
 
     #[test]
     fn help_requests_are_limited_per_address_and_overall() {
-        let limits = Limits::new(LimitSettings { help_per_address_per_minute: 3, help_per_minute: 5, sockets_per_subject: 2 });
+        let limits = Limits::new(LimitSettings { help_per_address_per_minute: 3, help_per_minute: 5, sockets_per_subject: 2, ..LimitSettings::default() });
         let one = ClientAddr("192.0.2.1".parse().unwrap());
         let two = ClientAddr("192.0.2.2".parse().unwrap());
         for _ in 0..3 {

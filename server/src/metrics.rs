@@ -44,6 +44,12 @@ struct ChannelLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    endpoint: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StateLabels {
     state: String,
     reason: String,
@@ -65,6 +71,7 @@ pub struct Metrics {
     abandons: Family<QueueLabels, Counter>,
     estimates_scored: Family<ChannelLabels, Gauge>,
     estimate_accuracy: Family<ChannelLabels, Gauge<f64, AtomicU64>>,
+    webhook_deliveries: Family<DeliveryLabels, Gauge>,
 }
 
 fn latency() -> Histogram {
@@ -99,6 +106,12 @@ impl Metrics {
         );
         let estimate_accuracy = Family::default();
         registry.register("estimate_accuracy_today", app::metrics::ACCURACY_DEFINITION, Family::clone(&estimate_accuracy));
+        let webhook_deliveries = Family::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook deliveries by receiver: pending (waiting to be sent or retried) and failed (given up)",
+            Family::clone(&webhook_deliveries),
+        );
         Self {
             registry: Arc::new(registry),
             refreshing: Arc::new(Mutex::new(())),
@@ -113,6 +126,7 @@ impl Metrics {
             abandons,
             estimates_scored,
             estimate_accuracy,
+            webhook_deliveries,
         }
     }
 
@@ -155,6 +169,12 @@ impl Metrics {
             self.estimates_scored.get_or_create(&labels).set(line.scored);
             if let Some(rate) = line.rate() {
                 self.estimate_accuracy.get_or_create(&labels).set(rate);
+            }
+        }
+        self.webhook_deliveries.clear();
+        for endpoint in app::integrations::webhooks::list(pool).await? {
+            for (status, count) in [("pending", endpoint.pending), ("failed", endpoint.failed)] {
+                self.webhook_deliveries.get_or_create(&DeliveryLabels { endpoint: endpoint.url.clone(), status: status.into() }).set(count);
             }
         }
         let counts = app::metrics::board::agent_counts(pool).await?;

@@ -58,6 +58,15 @@ async fn make_client(app: &TestApp, admin: &reqwest::Client, name: &str, scopes:
     ApiClient { id: made["client"]["id"].as_str().unwrap().to_owned(), secret: made["secret"].as_str().unwrap().to_owned() }
 }
 
+/// A request as `client` (a fresh token) with a JSON body if any.
+fn request(app: &TestApp, client: &ApiClient, method: reqwest::Method, path: String, body: Option<Value>) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+    let request = reqwest::Client::new().request(method, app.url(&path)).bearer_auth(client.token());
+    match body {
+        Some(body) => request.json(&body).send(),
+        None => request.send(),
+    }
+}
+
 async fn get(app: &TestApp, path: &str, token: Option<&str>) -> reqwest::Response {
     let request = reqwest::Client::new().get(app.url(path));
     let request = match token {
@@ -299,14 +308,7 @@ async fn callbacks_agents_and_the_event_feed(pool: PgPool) {
     let admin = app.signed_in(Role::Admin).await;
     let client = make_client(&app, &admin, "WFM", &["callbacks:write", "agents:read", "agents:write", "help_sessions:read"]).await;
     let queue = push_queue(&app).await;
-    let http = reqwest::Client::new();
-    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
-        let request = http.request(method, app.url(&path)).bearer_auth(client.token());
-        match body {
-            Some(body) => request.json(&body).send(),
-            None => request.send(),
-        }
-    };
+    let send = |method, path, body| request(&app, &client, method, path, body);
     let post = |body: Value| send(reqwest::Method::POST, "/api/v1/callbacks".into(), Some(body));
 
     // A callback, and the same number again: the same one.
@@ -416,14 +418,7 @@ async fn a_client_manages_webhook_endpoints(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let admin = app.signed_in(Role::Admin).await;
     let client = make_client(&app, &admin, "CRM", &["webhooks:manage"]).await;
-    let http = reqwest::Client::new();
-    let send = |method: reqwest::Method, path: String, body: Option<Value>| {
-        let request = http.request(method, app.url(&path)).bearer_auth(client.token());
-        match body {
-            Some(body) => request.json(&body).send(),
-            None => request.send(),
-        }
-    };
+    let send = |method, path, body| request(&app, &client, method, path, body);
 
     let made = send(reqwest::Method::POST, "/api/v1/webhooks".into(), Some(json!({ "url": "https://crm.example.com/hooks", "event_types": ["help_session.answered", "rating.given"] })))
         .await

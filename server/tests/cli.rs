@@ -106,6 +106,9 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
         [
             "public.agent_channels",
             "public.agent_states",
+            "public.api_clients",
+            "public.api_idempotency",
+            "public.api_token_ids",
             "public.connections",
             "public.customer_tokens",
             "public.engine_definitions",
@@ -130,6 +133,11 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.sign_in_failures",
             "public.signals",
             "public.supervisions",
+            "public.webhook_attempts",
+            "public.webhook_deliveries",
+            "public.webhook_endpoints",
+            "public.webhook_settings",
+            "public.webhook_types",
             "tower_sessions.session",
         ]
     );

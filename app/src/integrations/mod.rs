@@ -146,10 +146,13 @@ pub async fn set_api_client_disabled(id: Uuid, disabled: bool) -> Result<ApiClie
 /// A webhook endpoint as the admin page and the API show it (never its
 /// secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookEndpoint {
     pub id: Uuid,
     pub url: String,
     pub description: String,
+    /// E.g. `help_session.entered`, `help_session.answered`,
+    /// `callback.attempted`, `agent.state_changed`, `rating.given`.
     pub event_types: Vec<String>,
     pub enabled: bool,
     /// Why the server disabled it (410 Gone, failing for days), or that an

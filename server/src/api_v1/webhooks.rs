@@ -17,46 +17,9 @@ use super::error::path_id;
 use super::help_sessions::json_body;
 use super::{ApiError, Client, ErrorBody};
 
-/// An endpoint as the API shows it (never its secret).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Endpoint {
-    pub id: Uuid,
-    pub url: String,
-    pub description: String,
-    /// E.g. `help_session.entered`, `help_session.answered`,
-    /// `callback.attempted`, `agent.state_changed`, `rating.given`.
-    pub event_types: Vec<String>,
-    pub enabled: bool,
-    /// Why it is disabled (410 Gone, failing for five days, an admin).
-    pub disabled_reason: Option<String>,
-    /// Failing since then (RFC 3339), with no success since.
-    pub failing_since: Option<String>,
-    pub created_at: String,
-    /// Deliveries waiting to be sent or retried, and given up.
-    pub pending: i64,
-    pub failed: i64,
-}
-
-impl From<WebhookEndpoint> for Endpoint {
-    fn from(endpoint: WebhookEndpoint) -> Self {
-        Self {
-            id: endpoint.id,
-            url: endpoint.url,
-            description: endpoint.description,
-            event_types: endpoint.event_types,
-            enabled: endpoint.enabled,
-            disabled_reason: endpoint.disabled_reason,
-            failing_since: endpoint.failing_since,
-            created_at: endpoint.created_at,
-            pending: endpoint.pending,
-            failed: endpoint.failed,
-        }
-    }
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Endpoints {
-    pub endpoints: Vec<Endpoint>,
+    pub endpoints: Vec<WebhookEndpoint>,
     /// The event types an endpoint can ask for.
     pub event_types: Vec<String>,
 }
@@ -75,7 +38,7 @@ pub struct Endpoints {
 pub async fn list(State(state): State<AppState>, client: Client) -> Result<Json<Endpoints>, ApiError> {
     client.require(Scope::WebhooksManage)?;
     Ok(Json(Endpoints {
-        endpoints: webhooks::list(&state.pool).await?.into_iter().map(Endpoint::from).collect(),
+        endpoints: webhooks::list(&state.pool).await?,
         event_types: webhooks::types(&state.pool).await?,
     }))
 }
@@ -93,7 +56,7 @@ pub struct NewEndpoint {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedEndpoint {
-    pub endpoint: Endpoint,
+    pub endpoint: WebhookEndpoint,
     /// The signing secret (`whsec_` and base64), shown this once.
     pub secret: String,
 }
@@ -116,7 +79,7 @@ pub async fn create(State(state): State<AppState>, client: Client, headers: Head
     client.require(Scope::WebhooksManage)?;
     let new: NewEndpoint = json_body(&headers, &body)?;
     let added = webhooks::add(&state.pool, &new.url, new.description.as_deref().unwrap_or(""), &new.event_types).await?;
-    Ok((StatusCode::CREATED, Json(CreatedEndpoint { endpoint: added.endpoint.into(), secret: added.secret })))
+    Ok((StatusCode::CREATED, Json(CreatedEndpoint { endpoint: added.endpoint, secret: added.secret })))
 }
 
 /// One endpoint.
@@ -125,16 +88,16 @@ pub async fn create(State(state): State<AppState>, client: Client, headers: Head
     security(("client_assertion" = [])),
     params(("endpoint_id" = String, Path, description = "The endpoint's id")),
     responses(
-        (status = 200, description = "The endpoint", body = Endpoint),
+        (status = 200, description = "The endpoint", body = WebhookEndpoint),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Disabled, or without `webhooks:manage`", body = ErrorBody),
         (status = 404, description = "No such endpoint", body = ErrorBody),
         (status = 429, description = "Too many requests", body = ErrorBody),
     )
 )]
-pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<Json<Endpoint>, ApiError> {
+pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<Json<WebhookEndpoint>, ApiError> {
     client.require(Scope::WebhooksManage)?;
-    Ok(Json(webhooks::get(&state.pool, path_id(&id, "webhook endpoint")?).await?.into()))
+    Ok(Json(webhooks::get(&state.pool, path_id(&id, "webhook endpoint")?).await?))
 }
 
 /// Deletes an endpoint and its deliveries.
@@ -169,7 +132,7 @@ pub struct Enabled {
     params(("endpoint_id" = String, Path, description = "The endpoint's id")),
     request_body = Enabled,
     responses(
-        (status = 200, description = "The endpoint now", body = Endpoint),
+        (status = 200, description = "The endpoint now", body = WebhookEndpoint),
         (status = 400, description = "Not {\"enabled\": true|false}", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Disabled, or without `webhooks:manage`", body = ErrorBody),
@@ -184,11 +147,11 @@ pub async fn set_enabled(
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Endpoint>, ApiError> {
+) -> Result<Json<WebhookEndpoint>, ApiError> {
     client.require(Scope::WebhooksManage)?;
     let id = path_id(&id, "webhook endpoint")?;
     let wanted: Enabled = json_body(&headers, &body)?;
-    Ok(Json(webhooks::set_enabled(&state.pool, id, wanted.enabled).await?.into()))
+    Ok(Json(webhooks::set_enabled(&state.pool, id, wanted.enabled).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
