@@ -26,6 +26,9 @@ struct Actions {
 fn ApiClients() -> impl IntoView {
     let add = ServerAction::<AddApiClient>::new();
     let actions = Actions { rotate: ServerAction::new(), set_disabled: ServerAction::new() };
+    // The form, emptied once a client is added (kept when refused).
+    let name = RwSignal::new(String::new());
+    let chosen = RwSignal::new(Vec::<Scope>::new());
     let clients = Resource::new(
         move || (add.version().get(), actions.rotate.version().get(), actions.set_disabled.version().get()),
         |_| list_api_clients(),
@@ -37,6 +40,8 @@ fn ApiClients() -> impl IntoView {
         Some(Ok(made)) => {
             secret.set(Some(made));
             failed.set(None);
+            name.set(String::new());
+            chosen.set(Vec::new());
         }
         Some(Err(error)) => failed.set(Some(error.to_string())),
         None => {}
@@ -58,13 +63,9 @@ fn ApiClients() -> impl IntoView {
         None => {}
     });
 
-    let name = RwSignal::new(String::new());
-    let chosen = RwSignal::new(Vec::<Scope>::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         add.dispatch(AddApiClient { name: name.get(), scopes: chosen.get().iter().map(|scope| scope.as_str().to_owned()).collect() });
-        name.set(String::new());
-        chosen.set(Vec::new());
     };
 
     view! {

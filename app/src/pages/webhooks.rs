@@ -38,12 +38,19 @@ fn Webhooks() -> impl IntoView {
         },
         |_| list_webhooks(),
     );
+    // The form, emptied once a receiver is added (kept when refused).
+    let url = RwSignal::new(String::new());
+    let description = RwSignal::new(String::new());
+    let chosen = RwSignal::new(Vec::<String>::new());
     let secret = RwSignal::new(None::<WithWebhookSecret>);
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match add.value().get() {
         Some(Ok(made)) => {
             secret.set(Some(made));
             notice.set(None);
+            url.set(String::new());
+            description.set(String::new());
+            chosen.set(Vec::new());
         }
         Some(Err(error)) => notice.set(Some(Err(error.to_string()))),
         None => {}
@@ -67,15 +74,9 @@ fn Webhooks() -> impl IntoView {
         }
     });
 
-    let url = RwSignal::new(String::new());
-    let description = RwSignal::new(String::new());
-    let chosen = RwSignal::new(Vec::<String>::new());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         add.dispatch(AddWebhook { url: url.get(), description: description.get(), event_types: chosen.get() });
-        url.set(String::new());
-        description.set(String::new());
-        chosen.set(Vec::new());
     };
 
     view! {
