@@ -149,7 +149,7 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
             .unwrap();
     let api_client = api_client.to_string();
     let webhook: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO webhook_endpoints (url, event_types, secret) VALUES ('https://crm.example.com/hooks', '{help_session.entered}', 'whsec_AAAA') RETURNING id",
+        "INSERT INTO webhook_endpoints (url, event_types, secret) VALUES ('https://receiver.invalid/hooks', '{help_session.entered}', 'whsec_AAAA') RETURNING id",
     )
     .fetch_one(&app.pool)
     .await
@@ -202,7 +202,7 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
                 "api-clients/add" => vec![("name", "Shop"), ("scopes[0]", "queues:read")],
                 "api-clients/rotate" => vec![("id", api_client.as_str())],
                 "api-clients/disabled" => vec![("id", api_client.as_str()), ("disabled", "false")],
-                "webhooks/add" => vec![("url", "https://crm.example.com/other"), ("event_types[0]", "rating.given")],
+                "webhooks/add" => vec![("url", "https://receiver.invalid/other"), ("event_types[0]", "rating.given")],
                 "webhooks/enabled" => vec![("id", webhook.as_str()), ("enabled", "true")],
                 "webhooks/deliveries" => vec![("id", webhook.as_str())],
                 "webhooks/resend" => vec![("id", webhook.as_str()), ("delivery", nowhere.as_str())],
