@@ -25,3 +25,16 @@ pub fn decode<Id: FromStr>(field: &str, raw: &str) -> Result<(OffsetDateTime, Id
     let at = OffsetDateTime::from_unix_timestamp_nanos(micros * 1000).map_err(|_| bad())?;
     Ok((at, id.parse().map_err(|_| bad())?))
 }
+
+/// A page's size: `default` when not given, else a whole number from 1 to
+/// `most`, or a 400 that says so.
+pub fn limit(raw: Option<&str>, default: i64, most: i64) -> Result<i64, ApiError> {
+    match raw {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=most).contains(n))
+            .ok_or_else(|| ApiError::invalid(format!("limit must be a whole number from 1 to {most}."))),
+    }
+}

@@ -72,10 +72,7 @@ pub async fn feed(
 ) -> Result<Json<EventPage>, ApiError> {
     client.require(Scope::HelpSessionsRead)?;
     let Query(query) = query?;
-    let limit = match query.limit.as_deref() {
-        None => 100,
-        Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| ApiError::invalid("limit must be a whole number from 1 to 500."))?,
-    };
+    let limit = cursor::limit(query.limit.as_deref(), 100, 500)?;
     let (after_at, after_id) = match query.after.as_deref() {
         Some(raw) => cursor::decode::<i64>("after", raw)?,
         None => (OffsetDateTime::UNIX_EPOCH, 0),

@@ -345,10 +345,7 @@ pub async fn list(
     };
     let from = moment("from", query.from.as_deref())?;
     let until = moment("until", query.until.as_deref())?;
-    let limit = match query.limit.as_deref() {
-        None => 50,
-        Some(raw) => raw.parse::<i64>().ok().filter(|n| (1..=100).contains(n)).ok_or_else(|| ApiError::invalid("limit must be a whole number from 1 to 100."))?,
-    };
+    let limit = cursor::limit(query.limit.as_deref(), 50, 100)?;
     let after = query.cursor.as_deref().map(|raw| cursor::decode::<Uuid>("cursor", raw)).transpose()?;
     let mut rows = sqlx::query_as!(
         Row,
