@@ -30,6 +30,7 @@ pub mod state;
 pub mod supervision;
 pub mod states;
 pub mod text;
+pub mod widget;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -40,7 +41,7 @@ use leptos_router::{
 
 use crate::pages::{
     admin::AdminPage, api_clients::ApiClientsPage, errors::NotFound, home::HomePage, layout::Header, login::LoginPage,
-    people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, webhooks::WebhooksPage, MeResource,
+    people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, webhooks::WebhooksPage, widget::WidgetPage, widgets::WidgetsPage, MeResource,
 };
 
 /// The HTML document around the app, rendered on the server, with its
@@ -114,6 +115,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/queues") view=QueuesPage/>
                     <Route path=path!("/admin/api-clients") view=ApiClientsPage/>
                     <Route path=path!("/admin/webhooks") view=WebhooksPage/>
+                    <Route path=path!("/admin/widgets") view=WidgetsPage/>
+                    <Route path=path!("/widget") view=WidgetPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,4 +1,4 @@
-import { expect, Locator, Page } from '@playwright/test';
+import { expect, Frame, Locator, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 
@@ -49,7 +49,7 @@ export const REP = {
 
 /** Inbound bytes from one peer of a page's call ("customer" or a
  * representative's id): audio and video. */
-export async function fromPeer(page: Page, party: string, session?: string): Promise<{ audio: number; video: number }> {
+export async function fromPeer(page: Page | Frame, party: string, session?: string): Promise<{ audio: number; video: number }> {
   return page.evaluate(
     async ({ party, session }) => {
       const calls: Map<string, any> = (window as any).switchboardCalls ?? new Map();
@@ -67,7 +67,7 @@ export async function fromPeer(page: Page, party: string, session?: string): Pro
 }
 
 /** Waits until audio and video from `party` rise over a second. */
-export async function flowsFrom(page: Page, party: string, session?: string) {
+export async function flowsFrom(page: Page | Frame, party: string, session?: string) {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const a = await fromPeer(page, party, session);

@@ -54,7 +54,7 @@ struct ComeBack {
 async fn come_back(State(state): State<AppState>, axum::extract::Query(back): axum::extract::Query<ComeBack>) -> Response {
     let mut response = axum::response::Redirect::to("/").into_response();
     if let Ok(Some(_)) = app::customer::token::session_of(&state.pool, &back.token).await {
-        if let Ok(cookie) = header::HeaderValue::from_str(&app::customer::token::cookie(&back.token, state.secure_cookies)) {
+        if let Ok(cookie) = header::HeaderValue::from_str(&app::customer::token::cookie(&back.token, app::customer::token::Holder::Site { secure: state.secure_cookies })) {
             response.headers_mut().insert(header::SET_COOKIE, cookie);
         }
     }

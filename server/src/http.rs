@@ -104,6 +104,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .route("/admin/export.csv", get(crate::export::export))
         .merge(crate::help_api::router())
         .merge(crate::api_v1::router())
+        .merge(crate::widget::router())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -113,6 +114,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .route("/metrics", get(crate::metrics::scrape))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::widget::frame_ancestors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .layer(axum::middleware::from_fn(api_status))
         .layer(sessions)

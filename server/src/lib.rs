@@ -21,4 +21,5 @@ pub mod shield;
 pub mod sockets;
 pub mod telemetry;
 pub mod webhooks;
+pub mod widget;
 pub mod workers;

@@ -145,11 +145,20 @@ pub async fn security_headers(State(shield): State<Shield>, request: Request, ne
     set(header::CONTENT_SECURITY_POLICY, "default-src 'none'; frame-ancestors 'none'");
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "same-origin");
-    set(header::X_FRAME_OPTIONS, "DENY");
     set(header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     set(header::HeaderName::from_static("permissions-policy"), "camera=(self), microphone=(self), geolocation=()");
     if shield.https {
         set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+    }
+    // Framing is the policy's `frame-ancestors` (only a widget's panel
+    // allows its sites); older browsers read the same "never" here.
+    let never_framed = response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|policy| policy.to_str().ok())
+        .is_some_and(|policy| policy.contains("frame-ancestors 'none'"));
+    if never_framed {
+        response.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     }
     response
 }

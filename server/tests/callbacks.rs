@@ -17,6 +17,7 @@ use time::{Duration, OffsetDateTime};
 fn asking(queue: QueueId, name: &str, channel: Channel, phone: Option<&str>) -> NewRequest {
     NewRequest {
         from_api: None,
+        from_widget: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),
@@ -131,6 +132,7 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
     let now = OffsetDateTime::now_utc();
     let later = NewRequest {
         from_api: None,
+        from_widget: None,
         window: Some(Window { from: now + Duration::hours(1), until: now + Duration::hours(2) }),
         ..asking(queue, "Later Lee", Channel::Callback, Some("+14155550111"))
     };

@@ -134,6 +134,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                 let queue_id = if n % 2 == 0 { push_queue } else { pull_queue };
                 let request = NewRequest {
                     from_api: None,
+                    from_widget: None,
                     queue_id,
                     customer_name: format!("customer {n}"),
                     reason: "help".into(),

@@ -357,6 +357,7 @@ async fn a_day_through_the_engine_gives_the_figures_worked_out_by_hand(pool: PgP
     let ann = common::add_agent(&pool, "ann@example.com", "Ann", q).await;
     let request = |name: &str| NewRequest {
         from_api: None,
+        from_widget: None,
         queue_id: q,
         customer_name: name.into(),
         reason: "A day".into(),
@@ -493,6 +494,7 @@ async fn rollers_on_several_servers_while_customers_come_and_go_count_each_event
             for n in 0..customers / 8 {
                 let request = NewRequest {
                     from_api: None,
+                    from_widget: None,
                     queue_id: queue,
                     customer_name: format!("Customer {task}-{n}"),
                     reason: "Concurrency".into(),
@@ -639,6 +641,7 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
     let engine = common::engine(&pool).await;
     let request = |name: &str| NewRequest {
         from_api: None,
+        from_widget: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "Metrics".into(),

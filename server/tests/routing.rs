@@ -21,6 +21,7 @@ async fn queue(pool: &PgPool, name: &str, mode: &str, strategy: &str) -> QueueId
 fn request(queue: QueueId, name: &str, channel: Channel) -> NewRequest {
     NewRequest {
         from_api: None,
+        from_widget: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),

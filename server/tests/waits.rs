@@ -20,6 +20,7 @@ use sqlx::PgPool;
 async fn enter(engine: &Engine, queue: QueueId, name: &str, channel: Channel) -> HelpSessionId {
     let request = NewRequest {
         from_api: None,
+        from_widget: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),

@@ -222,7 +222,9 @@ pub async fn switch_help(
 
 /// "Talk to a representative": creates the help session, puts it in the
 /// queue, and keeps the token in an HttpOnly cookie so a reload keeps the
-/// customer's place.
+/// customer's place. Through a website's widget, `widget` is its key (the
+/// queue must be one it offers) and `identity` the token the site signed
+/// for a known customer, if any: their name is then the one it vouched for.
 #[server(prefix = "/api", endpoint = "help/request")]
 pub async fn request_help(
     queue: String,
@@ -231,12 +233,31 @@ pub async fn request_help(
     channel: String,
     #[server(default)] phone: String,
     #[server(default)] window: String,
+    #[server(default)] widget: String,
+    #[server(default)] identity: String,
 ) -> Result<HelpTicket, AppError> {
     let state = crate::state::app_state()?;
     state.limits.help_request(crate::auth::client_addr()?)?;
-    let form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone, &window).await?;
+    let mut form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone, &window).await?;
+    let holder = if widget.is_empty() {
+        token::Holder::Site { secure: state.secure_cookies }
+    } else {
+        let widget = crate::widget::repo::enabled(&state.pool, &widget).await?;
+        if !widget.queues.contains(&form.0.queue_id.uuid()) {
+            return Err(AppError::invalid("Choose what you need help with."));
+        }
+        let identity = match identity.trim() {
+            "" => None,
+            token => Some(crate::widget::identity::verify(&widget.secret, token)?),
+        };
+        if let Some(identity) = &identity {
+            form.0.customer_name = identity.name.clone();
+        }
+        form.0.from_widget = Some(crate::engine::line::FromWidget { widget: widget.id, identity });
+        token::Holder::Widget
+    };
     let ticket = request::enter(&state.engine, form).await?;
-    token::set_cookie(&ticket.token, state.secure_cookies);
+    token::set_cookie(&ticket.token, holder);
     Ok(ticket)
 }
 

@@ -78,7 +78,7 @@ impl HelpForm {
             Channel::Callback => parse_window(window)?,
             _ => None,
         };
-        Ok(Self(NewRequest { queue_id: queue_id.into(), customer_name, reason, channel, phone, priority: 0, window, from_api: None }))
+        Ok(Self(NewRequest { queue_id: queue_id.into(), customer_name, reason, channel, phone, priority: 0, window, from_api: None, from_widget: None }))
     }
 }
 

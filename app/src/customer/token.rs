@@ -53,20 +53,39 @@ pub async fn session_of(pool: &PgPool, token: &str) -> Result<Option<HelpSession
     Ok(help_session)
 }
 
+/// Where the customer's page runs, which decides how the cookie is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// This site's own page (`secure`: served over HTTPS).
+    Site { secure: bool },
+    /// The widget's panel, framed by another site: the browser sends a
+    /// cookie there only when it is `SameSite=None` (which needs `Secure`;
+    /// browsers take it from `localhost` over HTTP too), and keeps it
+    /// `Partitioned` (CHIPS): one jar per embedding site, so it survives
+    /// that site's page changes and no other site sees it.
+    Widget,
+}
+
 /// Keeps the token in an HttpOnly cookie: scripts on the page cannot read it,
 /// the page's WebSocket and server functions send it along.
-pub fn set_cookie(token: &str, secure: bool) {
-    append_cookie(&cookie(token, secure));
+pub fn set_cookie(token: &str, holder: Holder) {
+    append_cookie(&cookie(token, holder));
 }
 
 /// The `Set-Cookie` value that keeps the token.
-pub fn cookie(token: &str, secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
-    format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={COOKIE_SECONDS}{secure}", super::COOKIE)
+pub fn cookie(token: &str, holder: Holder) -> String {
+    let kept = match holder {
+        Holder::Site { secure: false } => "SameSite=Lax",
+        Holder::Site { secure: true } => "SameSite=Lax; Secure",
+        Holder::Widget => "SameSite=None; Secure; Partitioned",
+    };
+    format!("{}={token}; Path=/; HttpOnly; Max-Age={COOKIE_SECONDS}; {kept}", super::COOKIE)
 }
 
+/// Forgets the token, on the site's page and in a widget alike.
 pub fn clear_cookie() {
     append_cookie(&format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", super::COOKIE));
+    append_cookie(&format!("{}=; Path=/; HttpOnly; SameSite=None; Secure; Partitioned; Max-Age=0", super::COOKIE));
 }
 
 fn append_cookie(value: &str) {

@@ -85,6 +85,10 @@ pub struct Handover {
 pub struct CustomerCard {
     pub help_session_id: HelpSessionId,
     pub customer_name: String,
+    /// The website vouched for the name (and the email, if any) through
+    /// its widget.
+    pub identified: bool,
+    pub verified_email: Option<String>,
     pub reason: String,
     pub channel: Channel,
     pub phone: Option<String>,

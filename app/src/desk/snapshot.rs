@@ -82,7 +82,8 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     // status, ended ones are in wrap-up (with what became of a transfer
     // this representative made: the last TRANSFER they logged in the part).
     let customers = sqlx::query!(
-        r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.reason, h.channel, h.phone, q.name AS queue,
+        r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.identified, h.verified_email, h.reason, h.channel, h.phone,
+                  q.name AS queue,
                   CASE WHEN p.left_at IS NULL THEN h.status ELSE 'wrap_up' END AS "status!: HelpStatus",
                   p.role AS "role: Role",
                   CASE WHEN p.left_at IS NULL AND h.parts > 1
@@ -150,6 +151,8 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
         Ok(CustomerCard {
             help_session_id: row.id,
             customer_name: row.customer_name,
+            identified: row.identified,
+            verified_email: row.verified_email,
             reason: row.reason,
             channel: Channel::parse(&row.channel)?,
             phone: row.phone.clone(),

@@ -30,6 +30,15 @@ pub struct NewRequest {
     pub window: Option<Window>,
     /// Made by an API client (`None`: by the customer's own page).
     pub from_api: Option<FromApi>,
+    /// Asked for through a website's widget.
+    pub from_widget: Option<FromWidget>,
+}
+
+/// The widget a customer asked through, and who the site vouched they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FromWidget {
+    pub widget: uuid::Uuid,
+    pub identity: Option<crate::widget::Identity>,
 }
 
 /// The API client that made a help session, and its own reference for it.
@@ -250,10 +259,12 @@ async fn insert_session(
     request: &NewRequest,
     status: HelpStatus,
 ) -> Result<HelpSessionId, AppError> {
+    let identity = request.from_widget.as_ref().and_then(|from| from.identity.as_ref());
     let id = sqlx::query_scalar!(
         r#"INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status,
-                                     callback_from, callback_until, api_client_id, external_reference)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id AS "id: HelpSessionId""#,
+                                     callback_from, callback_until, api_client_id, external_reference,
+                                     widget_id, verified_email, identified)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id AS "id: HelpSessionId""#,
         request.queue_id.uuid(),
         request.customer_name,
         request.reason,
@@ -264,7 +275,10 @@ async fn insert_session(
         request.window.map(|w| w.from),
         request.window.map(|w| w.until),
         request.from_api.as_ref().map(|from| from.client),
-        request.from_api.as_ref().and_then(|from| from.external_reference.as_deref()),
+        request.from_api.as_ref().and_then(|from| from.external_reference.as_deref()).or(identity.and_then(|i| i.reference.as_deref())),
+        request.from_widget.as_ref().map(|from| from.widget),
+        identity.and_then(|identity| identity.email.as_deref()),
+        identity.is_some(),
     )
     .fetch_one(conn)
     .await?;

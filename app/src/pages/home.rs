@@ -2,6 +2,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::widget::{home_page, Embedded};
 use super::{failure, load_page, local_text, LocalTime};
 use crate::states::HelpSessionId;
 
@@ -13,6 +14,7 @@ use crate::customer::{
     RequestHelp, SwitchHelp,
 };
 use crate::queue::Channel;
+use crate::widget::bridge::{self, Status};
 
 /// The customers' start page: ask for help, then wait with a live position.
 /// A reload keeps the place: the page finds the customer's help session from
@@ -48,16 +50,31 @@ fn Welcome() -> impl IntoView {
     }
 }
 
+/// The request form; in a widget, with its key's queues, and the name the
+/// site vouched for when it identified the customer.
 #[component]
-fn RequestForm() -> impl IntoView {
-    let queues = Resource::new(|| (), |_| help_queues());
+pub fn RequestForm() -> impl IntoView {
+    let embedded = use_context::<Embedded>();
+    let offered_here = embedded.as_ref().map(|embedded| embedded.queues.clone());
+    let queues = Resource::new(|| (), move |_| {
+        let offered_here = offered_here.clone();
+        async move {
+            match offered_here {
+                Some(queues) => Ok(queues),
+                None => help_queues().await,
+            }
+        }
+    });
+    let identity = embedded.as_ref().map(|embedded| embedded.identity);
+    let widget_key = embedded.map(|embedded| embedded.key);
+    let known = move || identity.and_then(|identity| identity.get());
     let request = ServerAction::<RequestHelp>::new();
     let (queue, set_queue) = signal(String::new());
     let (channel, set_channel) = signal(Channel::Video);
     Effect::new(move |_| {
         if let Some(Ok(_)) = request.value().get() {
             // The token is in the cookie now; the page shows the line.
-            load_page("/");
+            load_page(&home_page());
         }
     });
     let error = move || request.value().get().and_then(Result::err).map(|error| error.to_string());
@@ -66,7 +83,9 @@ fn RequestForm() -> impl IntoView {
         <section class="card">
             <h2>"Talk to a representative"</h2>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move {
+                {move || {
+                let widget_key = widget_key.clone();
+                Suspend::new(async move {
                     let queues = match queues.await {
                         Ok(queues) => queues,
                         Err(error) => return failure(error),
@@ -98,9 +117,27 @@ fn RequestForm() -> impl IntoView {
                     view! {
                         <ActionForm action=request>
                             <div class="stack">
+                                {widget_key.clone().map(|key| view! {
+                                    <input type="hidden" name="widget" value=key/>
+                                    <input type="hidden" name="identity" prop:value=move || known().map(|(token, _)| token).unwrap_or_default()/>
+                                })}
+                                {move || known().map(|(_, who)| view! {
+                                    <p class="notice" role="status" data-testid="identified-as">
+                                        {format!("Signed in as {}", who.name)}
+                                        {who.email.map(|email| format!(" ({email})"))}
+                                    </p>
+                                })}
                                 <label>
                                     "Your name"
-                                    <input type="text" name="name" maxlength="80" autocomplete="name" required/>
+                                    <input
+                                        type="text"
+                                        name="name"
+                                        maxlength="80"
+                                        autocomplete="name"
+                                        required
+                                        readonly=move || known().is_some()
+                                        prop:value=move || known().map(|(_, who)| who.name).unwrap_or_default()
+                                    />
                                 </label>
                                 <label>
                                     "What do you need help with?"
@@ -153,7 +190,8 @@ fn RequestForm() -> impl IntoView {
                             </div>
                         </ActionForm>
                     }.into_any()
-                })}
+                })
+                }}
             </Suspense>
         </section>
     }
@@ -171,7 +209,7 @@ enum Phase {
 
 /// Where the customer stands, kept live over the WebSocket.
 #[component]
-fn Waiting(initial: CustomerView) -> impl IntoView {
+pub fn Waiting(initial: CustomerView) -> impl IntoView {
     let (live, set_live) = signal(None::<CustomerView>);
     crate::live::follow("/ws/customer", set_live);
     let current = Memo::new(move |_| live.get().unwrap_or_else(|| initial.clone()));
@@ -189,10 +227,20 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
         CustomerView::Matched { supervisor, .. } => supervisor,
         _ => None,
     });
+    // In a widget, the host page hears where the customer stands.
+    if use_context::<Embedded>().is_some() {
+        Effect::new(move |_| {
+            bridge::tell(match current.get() {
+                CustomerView::Waiting { position, .. } => Status::Waiting(position),
+                CustomerView::Matched { .. } => Status::Talking,
+                _ => Status::Ended,
+            })
+        });
+    }
     let leave = ServerAction::<LeaveQueue>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = leave.value().get() {
-            load_page("/");
+            load_page(&home_page());
         }
     });
 
@@ -523,7 +571,7 @@ fn AskAgain() -> impl IntoView {
     let forget = ServerAction::<ForgetHelp>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = forget.value().get() {
-            load_page("/");
+            load_page(&home_page());
         }
     });
     view! {

@@ -7,9 +7,13 @@ use crate::auth::Logout;
 use crate::model::Me;
 
 /// The bar at the top: the service's name, the areas this person may open,
-/// and who is signed in with a way out.
+/// and who is signed in with a way out. A widget's panel, inside another
+/// site's page, has none.
 #[component]
 pub fn Header() -> impl IntoView {
+    if leptos_router::hooks::use_location().pathname.get_untracked() == "/widget" {
+        return ().into_any();
+    }
     let me = use_me();
     view! {
         <header class="topbar">
@@ -24,6 +28,7 @@ pub fn Header() -> impl IntoView {
             </Transition>
         </header>
     }
+    .into_any()
 }
 
 #[component]
@@ -41,6 +46,7 @@ fn SignedInNav(me: Me) -> impl IntoView {
                 <a href="/admin/queues">"Queues"</a>
                 <a href="/admin/api-clients">"API clients"</a>
                 <a href="/admin/webhooks">"Webhooks"</a>
+                <a href="/admin/widgets">"Widgets"</a>
             </Show>
             <span class="who" data-testid="signed-in-as">{me.display_name.clone()}</span>
             <SignOut/>

@@ -14,6 +14,8 @@ pub mod rep;
 pub mod setup;
 pub mod supervisor;
 pub mod webhooks;
+pub mod widget;
+pub mod widgets;
 
 use leptos::prelude::*;
 

@@ -719,7 +719,14 @@ fn Details(customer: CustomerCard, card: Memo<Option<CustomerCard>>) -> impl Int
         <aside class="conversation-details" aria-label="Customer details">
             <h3>"Customer"</h3>
             <dl class="facts">
-                <dt>"Name"</dt><dd>{customer.customer_name.clone()}</dd>
+                <dt>"Name"</dt>
+                <dd>
+                    {customer.customer_name.clone()}
+                    {customer.identified.then(|| view! { " " <span class="badge verified" data-testid="identified">"verified by the website"</span> })}
+                </dd>
+                {customer.verified_email.clone().map(|email| view! {
+                    <dt>"Email"</dt><dd data-testid="verified-email"><a href=format!("mailto:{email}")>{email.clone()}</a></dd>
+                })}
                 <dt>"Reason"</dt><dd data-testid="detail-reason">{customer.reason.clone()}</dd>
                 <dt>"Phone"</dt>
                 <dd>{match customer.phone.clone() {

@@ -339,6 +339,7 @@ pub async fn ready(engine: &app::engine::Engine, agent: AgentId) {
 pub async fn enter_audio(engine: &app::engine::Engine, queue: QueueId, name: &str) -> app::states::HelpSessionId {
     let request = app::engine::line::NewRequest {
         from_api: None,
+        from_widget: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),
