@@ -39,6 +39,10 @@ const PAGES: &[(&str, [u16; 5])] = &[
     ("/admin/people", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
     ("/admin/api-clients", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
     ("/admin/webhooks", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
+    ("/admin/widgets", [LOGIN, FORBIDDEN, FORBIDDEN, OK, LOGIN]),
+    // The widget: its loader and its panel are for anyone.
+    ("/widget.js", [OK; 5]),
+    ("/widget?key=wk_AAAAAAAAAAAAAAAAAAAAAA", [OK; 5]),
     // The API answers API clients' tokens only: a sign-in cookie is no key.
     ("/api/v1/queues", [UNAUTHORIZED; 5]),
     ("/api/v1/docs", [OK; 5]),
@@ -69,6 +73,15 @@ const ENDPOINTS: &[(&str, [u16; 5])] = &[
     ("webhooks/resend", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     ("webhooks/private", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
     ("webhooks/delete", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, NOT_FOUND, UNAUTHORIZED]),
+    ("widgets/list", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("widgets/add", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("widgets/update", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("widgets/enabled", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, OK, UNAUTHORIZED]),
+    ("widgets/rotate", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, NOT_FOUND, UNAUTHORIZED]),
+    ("widgets/delete", [UNAUTHORIZED, FORBIDDEN, FORBIDDEN, NOT_FOUND, UNAUTHORIZED]),
+    // The widget's panel, and the customer the site vouched for: anyone.
+    ("widgets/panel", [OK; 5]),
+    ("widgets/identify", [OK; 5]),
     // The desk: every signed-in role (supervisors and admins take customers too).
     ("desk", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
     ("desk/next", [UNAUTHORIZED, OK, OK, OK, UNAUTHORIZED]),
@@ -155,6 +168,22 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
     .await
     .unwrap();
     let webhook = webhook.to_string();
+    let widget: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO widgets (key, name, origins, queue_ids, greeting, secret)
+         VALUES ('wk_AAAAAAAAAAAAAAAAAAAAAA', 'Shop', '{https://shop.example}', ARRAY[$1], 'Hi', 'widget secret') RETURNING id",
+    )
+    .bind(general)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let widget = widget.to_string();
+    let general_id = general.to_string();
+    let vouched = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &serde_json::json!({"name": "Known", "exp": time::OffsetDateTime::now_utc().unix_timestamp() + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(b"widget secret"),
+    )
+    .unwrap();
     let nowhere = uuid::Uuid::new_v4().to_string();
 
     let mut failures = Vec::new();
@@ -209,6 +238,20 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
                 "webhooks/private" => vec![("allow", "false")],
                 // A missing endpoint: the admin gets as far as 404.
                 "webhooks/delete" => vec![("id", nowhere.as_str())],
+                "widgets/add" | "widgets/update" => vec![
+                    ("id", widget.as_str()),
+                    ("name", "Shop"),
+                    ("origins", "https://shop.example"),
+                    ("queues[0]", general_id.as_str()),
+                    ("accent", "#2457c5"),
+                    ("greeting", "Hi"),
+                ],
+                "widgets/enabled" => vec![("id", widget.as_str()), ("enabled", "true")],
+                // A missing key (a real one's new secret would refuse the
+                // vouching token below): the admin gets as far as 404.
+                "widgets/rotate" | "widgets/delete" => vec![("id", nowhere.as_str())],
+                "widgets/panel" => vec![("key", "wk_AAAAAAAAAAAAAAAAAAAAAA")],
+                "widgets/identify" => vec![("key", "wk_AAAAAAAAAAAAAAAAAAAAAA"), ("token", vouched.as_str())],
                 _ => vec![],
             };
             let status = answered(&format!("{who:?} POST /api/{endpoint}"), app.call(&client, endpoint, &form)).await.status();

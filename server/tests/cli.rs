@@ -138,6 +138,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.webhook_endpoints",
             "public.webhook_settings",
             "public.webhook_types",
+            "public.widgets",
             "tower_sessions.session",
         ]
     );

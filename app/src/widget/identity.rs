@@ -19,7 +19,7 @@ const MAX_AHEAD_SECONDS: i64 = 24 * 60 * 60;
 
 #[derive(Deserialize)]
 struct Claims {
-    exp: i64,
+    exp: Option<i64>,
     name: Option<String>,
     email: Option<String>,
     sub: Option<String>,
@@ -48,7 +48,8 @@ pub fn verify(secret: &str, token: &str) -> Result<Identity, AppError> {
             })
         })?
         .claims;
-    if claims.exp - time::OffsetDateTime::now_utc().unix_timestamp() > MAX_AHEAD_SECONDS {
+    let exp = claims.exp.ok_or_else(|| refused("it has no exp"))?;
+    if exp - time::OffsetDateTime::now_utc().unix_timestamp() > MAX_AHEAD_SECONDS {
         return Err(refused("it is valid for more than a day"));
     }
     let name = claims.name.as_deref().map(str::trim).filter(|name| !name.is_empty()).ok_or_else(|| refused("it has no name"))?;
