@@ -3,7 +3,7 @@
 //! characters (line breaks only where the field has lines), and none of the
 //! invisible marks that reverse the direction of the text around them
 //! (which can make a message read differently from what it says).
-//! Lengths and whether a field is required stay with each field.
+//! Lengths stay with each field; [`required`] checks a required one.
 
 use crate::error::AppError;
 
@@ -30,6 +30,20 @@ pub fn check(field: &str, value: &str, shape: Shape) -> Result<(), AppError> {
         return Err(AppError::invalid(format!("{field} must not contain characters that reverse the text's direction.")));
     }
     Ok(())
+}
+
+/// A required field: trimmed, not empty, at most `max` characters, and
+/// passing [`check`].
+pub fn required(field: &str, raw: &str, max: usize, shape: Shape) -> Result<String, AppError> {
+    let value = raw.trim();
+    if value.is_empty() {
+        return Err(AppError::invalid(format!("{field} is required.")));
+    }
+    if value.chars().count() > max {
+        return Err(AppError::invalid(format!("{field} must be at most {max} characters.")));
+    }
+    check(field, value, shape)?;
+    Ok(value.to_owned())
 }
 
 #[cfg(test)]

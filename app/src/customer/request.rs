@@ -8,6 +8,7 @@ use crate::engine::line::{self, NewRequest, Window};
 use crate::engine::Engine;
 use crate::error::AppError;
 use crate::queue::Channel;
+use crate::text::{self, Shape};
 
 pub const MAX_NAME: usize = 80;
 pub const MAX_REASON: usize = 500;
@@ -33,18 +34,6 @@ pub fn parse_phone(raw: &str) -> Result<String, AppError> {
     }
 }
 
-fn bounded(field: &str, raw: &str, max: usize) -> Result<String, AppError> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
-        return Err(AppError::invalid(format!("{field} is required.")));
-    }
-    if trimmed.chars().count() > max {
-        return Err(AppError::invalid(format!("{field} must be at most {max} characters.")));
-    }
-    crate::text::check(field, trimmed, crate::text::Shape::Lines)?;
-    Ok(trimmed.to_owned())
-}
-
 impl HelpForm {
     /// Checks every field and names the one that is wrong. With no queue
     /// given and only one queue, that one is meant.
@@ -57,8 +46,8 @@ impl HelpForm {
         phone: &str,
         window: &str,
     ) -> Result<Self, AppError> {
-        let customer_name = bounded("Name", name, MAX_NAME)?;
-        let reason = bounded("Reason", reason, MAX_REASON)?;
+        let customer_name = text::required("Name", name, MAX_NAME, Shape::Lines)?;
+        let reason = text::required("Reason", reason, MAX_REASON, Shape::Lines)?;
         let channel = Channel::parse(channel)?;
         let phone = match channel {
             Channel::Callback => Some(parse_phone(phone)?),

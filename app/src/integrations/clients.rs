@@ -21,15 +21,7 @@ impl ClientName {
     pub const MAX_CHARS: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(AppError::invalid("Name is required."));
-        }
-        if name.chars().count() > Self::MAX_CHARS {
-            return Err(AppError::invalid(format!("Name must be at most {} characters.", Self::MAX_CHARS)));
-        }
-        crate::text::check("Name", name, crate::text::Shape::Line)?;
-        Ok(Self(name.to_owned()))
+        crate::text::required("Name", raw, Self::MAX_CHARS, crate::text::Shape::Line).map(Self)
     }
 }
 

@@ -52,17 +52,14 @@ pub fn verify(secret: &str, token: &str) -> Result<Identity, AppError> {
     if exp - time::OffsetDateTime::now_utc().unix_timestamp() > MAX_AHEAD_SECONDS {
         return Err(refused("it is valid for more than a day"));
     }
-    let name = claims.name.as_deref().map(str::trim).filter(|name| !name.is_empty()).ok_or_else(|| refused("it has no name"))?;
-    if name.chars().count() > crate::customer::request::MAX_NAME {
-        return Err(refused("its name is too long"));
-    }
-    crate::text::check("Name", name, crate::text::Shape::Line)?;
+    let name = crate::text::required("Name", claims.name.as_deref().unwrap_or_default(), crate::customer::request::MAX_NAME, crate::text::Shape::Line)
+        .map_err(|_| refused("it has no usable name"))?;
     let email = crate::customer::request::parse_email(claims.email.as_deref().unwrap_or_default())?;
     let reference = claims.sub.map(|sub| sub.trim().to_owned()).filter(|sub| !sub.is_empty());
     if reference.as_ref().is_some_and(|sub| sub.chars().count() > 200) {
         return Err(refused("its sub is longer than 200 characters"));
     }
-    Ok(Identity { name: name.to_owned(), email, reference })
+    Ok(Identity { name, email, reference })
 }
 
 #[cfg(test)]
@@ -97,7 +94,7 @@ mod tests {
             (sign(json!({"name": "J", "exp": now() - 120}), Algorithm::HS256, SECRET), "expired"),
             (sign(json!({"name": "J", "exp": now() + 300}), Algorithm::HS512, SECRET), "HS256"),
             (sign(json!({"name": "J"}), Algorithm::HS256, SECRET), "no exp"),
-            (sign(json!({"exp": now() + 300}), Algorithm::HS256, SECRET), "no name"),
+            (sign(json!({"exp": now() + 300}), Algorithm::HS256, SECRET), "no usable name"),
             (sign(json!({"name": "J", "exp": now() + 3 * 86400}), Algorithm::HS256, SECRET), "more than a day"),
             (sign(json!({"name": "J", "nbf": now() + 600, "exp": now() + 900}), Algorithm::HS256, SECRET), "not valid yet"),
             (sign(json!({"name": "J", "email": "not an email", "exp": now() + 300}), Algorithm::HS256, SECRET), "email"),

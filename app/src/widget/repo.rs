@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{Widget, WithWidgetSecret};
 use crate::customer::view::rfc3339;
 use crate::error::AppError;
+use crate::text::{self, Shape};
 
 const MAX_NAME: usize = 100;
 const MAX_GREETING: usize = 300;
@@ -32,8 +33,8 @@ impl Settings {
         accent: &str,
         greeting: &str,
     ) -> Result<Self, AppError> {
-        let name = bounded("Name", name, MAX_NAME)?;
-        let greeting = bounded("Greeting", greeting, MAX_GREETING)?;
+        let name = text::required("Name", name, MAX_NAME, Shape::Line)?;
+        let greeting = text::required("Greeting", greeting, MAX_GREETING, Shape::Line)?;
         let mut parsed = Vec::new();
         for raw in origins.split(|c: char| c.is_whitespace() || c == ',').filter(|raw| !raw.is_empty()) {
             let origin = parse_origin(raw)?;
@@ -56,18 +57,6 @@ impl Settings {
         }
         Ok(Self { name, origins: parsed, queues, accent: parse_accent(accent)?, greeting })
     }
-}
-
-fn bounded(field: &str, raw: &str, max: usize) -> Result<String, AppError> {
-    let value = raw.trim();
-    if value.is_empty() {
-        return Err(AppError::invalid(format!("{field} is required.")));
-    }
-    if value.chars().count() > max {
-        return Err(AppError::invalid(format!("{field} must be at most {max} characters.")));
-    }
-    crate::text::check(field, value, crate::text::Shape::Line)?;
-    Ok(value.to_owned())
 }
 
 /// A site's origin as browsers send it: `https://shop.example` or
