@@ -129,15 +129,11 @@ pub fn RequestForm() -> impl IntoView {
                                 })}
                                 <label>
                                     "Your name"
-                                    <input
-                                        type="text"
-                                        name="name"
-                                        maxlength="80"
-                                        autocomplete="name"
-                                        required
-                                        readonly=move || known().is_some()
-                                        prop:value=move || known().map(|(_, who)| who.name).unwrap_or_default()
-                                    />
+                                    // The name the site vouched for is not the customer's to change.
+                                    {move || match known() {
+                                        Some((_, who)) => view! { <input type="text" name="name" readonly value=who.name/> }.into_any(),
+                                        None => view! { <input type="text" name="name" maxlength="80" autocomplete="name" required/> }.into_any(),
+                                    }}
                                 </label>
                                 <label>
                                     "What do you need help with?"
