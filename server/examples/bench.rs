@@ -305,6 +305,7 @@ async fn enter_customers(engine: &Engine, queue: QueueId, count: usize) -> Resul
         async move {
             let request = NewRequest {
                 from_api: None,
+                from_widget: None,
                 queue_id: queue,
                 customer_name: format!("waiting {n}"),
                 reason: "bench".into(),

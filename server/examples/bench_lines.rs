@@ -311,6 +311,7 @@ async fn enter(engine: &Engine, queue: QueueId, count: usize) -> Result<Vec<(Hel
         batch.push(tokio::spawn(async move {
             let request = NewRequest {
                 from_api: None,
+                from_widget: None,
                 queue_id: queue,
                 customer_name: format!("Customer {n}"),
                 reason: "Waiting in a long line".into(),
