@@ -98,8 +98,9 @@ async fn only_the_keys_sites_may_show_or_frame_the_widget(pool: PgPool) {
     assert!(text.contains("Hello from the shop") && text.contains("Shop help"), "{text}");
     let theme = reqwest::get(app.url(&format!("/widget/theme.css?key={}", made.key))).await.unwrap().text().await.unwrap();
     assert!(theme.contains("--accent: #aa3300"), "{theme}");
-    for page in ["/widget?key=wk_nosuchkeynosuchkeynosu".to_owned(), "/".to_owned()] {
-        let response = reqwest::get(app.url(&page)).await.unwrap();
+    for (page, status) in [("/widget?key=wk_nosuchkeynosuchkeynosu", StatusCode::NOT_FOUND), ("/", StatusCode::OK)] {
+        let response = reqwest::get(app.url(page)).await.unwrap();
+        assert_eq!(response.status(), status, "{page}");
         assert!(header_of(&response, "content-security-policy").unwrap().contains("frame-ancestors 'none'"), "{page}");
         assert_eq!(header_of(&response, "x-frame-options").as_deref(), Some("DENY"), "{page}");
     }
@@ -109,6 +110,7 @@ async fn only_the_keys_sites_may_show_or_frame_the_widget(pool: PgPool) {
     assert_eq!(disabled.status(), StatusCode::OK);
     assert_eq!(config(&app, &made.key, Some(SHOP)).await.status(), StatusCode::NOT_FOUND);
     let panel = reqwest::get(app.url(&format!("/widget?key={}", made.key))).await.unwrap();
+    assert_eq!(panel.status(), StatusCode::NOT_FOUND);
     assert!(header_of(&panel, "content-security-policy").unwrap().contains("frame-ancestors 'none'"));
     assert!(panel.text().await.unwrap().contains("Help is not available here"));
 

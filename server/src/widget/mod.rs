@@ -93,7 +93,7 @@ async fn theme(State(state): State<AppState>, Query(Key { key }): Query<Key>) ->
 
 /// The panel (`/widget?key=…`) may be framed by its key's sites and no
 /// other: the page's `frame-ancestors 'none'` becomes the key's origins. An
-/// unknown or disabled key keeps `'none'`.
+/// unknown or disabled key keeps `'none'`, and the page answers 404.
 pub async fn frame_ancestors(State(state): State<AppState>, request: Request, next: Next) -> Response {
     if request.uri().path() != "/widget" {
         return next.run(request).await;
@@ -102,6 +102,10 @@ pub async fn frame_ancestors(State(state): State<AppState>, request: Request, ne
     let origins = repo::enabled(&state.pool, &key).await.map(|widget| widget.origins).ok();
     let mut response = next.run(request).await;
     let Some(origins) = origins else {
+        // The page says the help is not available here.
+        if response.status().is_success() {
+            *response.status_mut() = StatusCode::NOT_FOUND;
+        }
         return response;
     };
     let policy = response.headers().get(header::CONTENT_SECURITY_POLICY).and_then(|value| value.to_str().ok());
