@@ -225,6 +225,7 @@ pub async fn switch_help(
 /// customer's place. Through a website's widget, `widget` is its key (the
 /// queue must be one it offers) and `identity` the token the site signed
 /// for a known customer, if any: their name is then the one it vouched for.
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "help/request")]
 pub async fn request_help(
     queue: String,
