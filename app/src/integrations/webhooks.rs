@@ -45,9 +45,14 @@ pub async fn types(pool: &PgPool) -> Result<Vec<String>, AppError> {
 pub fn parse_url(raw: &str) -> Result<String, AppError> {
     let url = raw.trim();
     let bad = || AppError::invalid("URL must be an http:// or https:// address with a host, at most 2,000 characters.");
-    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(bad)?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if host.is_empty() || url.len() > 2000 || url.chars().any(char::is_whitespace) || host.contains('@') {
+    let parsed = url::Url::parse(url).map_err(|_| bad())?;
+    let valid = matches!(parsed.scheme(), "http" | "https")
+        && parsed.host().is_some()
+        && parsed.username().is_empty()
+        && parsed.password().is_none()
+        && url.len() <= 2000
+        && !url.chars().any(char::is_whitespace);
+    if !valid {
         return Err(bad());
     }
     Ok(url.to_owned())
@@ -84,20 +89,27 @@ impl EndpointRow {
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<WebhookEndpoint>, AppError> {
+    endpoints(pool, None).await
+}
+
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<WebhookEndpoint, AppError> {
+    endpoints(pool, Some(id)).await?.pop().ok_or_else(no_such_endpoint)
+}
+
+/// Every endpoint (`only` none) or one, with its pending and failed counts.
+async fn endpoints(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<WebhookEndpoint>, AppError> {
     let rows = sqlx::query_as!(
         EndpointRow,
         r#"SELECT e.id, e.url, e.description, e.event_types, e.enabled, e.disabled_reason, e.failing_since, e.created_at,
                   (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending') AS "pending!",
                   (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'failed') AS "failed!"
-             FROM webhook_endpoints e ORDER BY e.created_at DESC, e.id"#
+             FROM webhook_endpoints e WHERE $1::uuid IS NULL OR e.id = $1
+            ORDER BY e.created_at DESC, e.id"#,
+        only
     )
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(EndpointRow::endpoint).collect())
-}
-
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<WebhookEndpoint, AppError> {
-    list(pool).await?.into_iter().find(|endpoint| endpoint.id == id).ok_or_else(no_such_endpoint)
 }
 
 fn no_such_endpoint() -> AppError {

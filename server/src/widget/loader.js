@@ -120,10 +120,10 @@
     button.addEventListener('click', function () { panel.hidden ? open() : close(); });
     shut.addEventListener('click', close);
     window.addEventListener('message', receive);
-    label(recall('status'));
     // The panel as it was before the page changed: open, or at least
     // connected while the customer waits or talks, so they keep their place.
     var status = recall('status');
+    label(status);
     if (recall('open')) open();
     else if (status && (status.state === 'waiting' || status.state === 'talking')) frame();
     queued.forEach(function (call) { api.apply(null, call); });
