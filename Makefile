@@ -7,18 +7,17 @@ export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 ## run: install what is missing, build (release), serve on http://127.0.0.1:3000
 run:
 	scripts/install-tools --release
-	cargo leptos build --release
-	./target/release/switchboard serve
+	scripts/build --release
+	exec ./target/release/switchboard serve
 
-## dev: rebuild and restart on every change (cargo leptos watch)
-dev:
-	scripts/install-tools
-	cargo leptos watch
+## dev: a debug build (quicker to compile), served on http://127.0.0.1:3000
+dev: build
+	exec ./target/debug/switchboard serve
 
 ## build: a debug build of the server and the WASM bundle
 build:
 	scripts/install-tools
-	cargo leptos build
+	scripts/build
 
 ## test: the whole suite (unit, integration against real PostgreSQL, browser)
 test:

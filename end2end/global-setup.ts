@@ -1,13 +1,11 @@
-// Starts the real server (built by `cargo leptos build`) on the browser tests'
+// Starts the real server (the release build, as `make run` serves it) on the browser tests'
 // own database, captures the setup link it logs, and stops it afterwards.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { PORT } from './playwright.config';
-
-const root = path.resolve(__dirname, '..');
+import { PORT, ROOT as root, SERVER_BIN } from './playwright.config';
 
 export default async function globalSetup() {
   const databaseUrl = process.env.E2E_DATABASE_URL;
@@ -50,7 +48,7 @@ export default async function globalSetup() {
     smtp.once('error', (error) => reject(new Error(`cannot start aiosmtpd (make test installs it): ${error}`)));
   });
 
-  const server = spawn(path.join(root, 'target/debug/switchboard'), ['serve'], {
+  const server = spawn(SERVER_BIN, ['serve'], {
     cwd: root,
     env: {
       ...process.env,

@@ -1,7 +1,12 @@
 import { defineConfig } from '@playwright/test';
+import * as path from 'node:path';
 
 // The server under test listens here; global-setup.ts starts it.
 export const PORT = Number(process.env.E2E_PORT ?? 3917);
+/** The checkout the tests run in. */
+export const ROOT = path.resolve(__dirname, '..');
+/** The server the tests run: the release build `make run` serves. */
+export const SERVER_BIN = path.join(ROOT, 'target/release/switchboard');
 
 export default defineConfig({
   testDir: './tests',

@@ -51,12 +51,9 @@ use crate::pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
-        // `cargo leptos watch` (make dev) reloads the page over a socket
-        // on its own port.
-        let reload = if std::env::var("LEPTOS_WATCH").is_ok() { " ws:" } else { "" };
         let policy = format!(
             "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-             style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'{reload}; \
+             style-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; \
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
         );
         if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
@@ -69,7 +66,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>

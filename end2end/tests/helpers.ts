@@ -1,11 +1,11 @@
 import { expect, Frame, Locator, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
+import { SERVER_BIN } from '../playwright.config';
 
 /** Adds a representative with the command line (they join "General"). */
 export function addRepresentative(who: { email: string; name: string; password: string }, role = 'agent') {
   execFileSync(
-    path.resolve(__dirname, '../../target/debug/switchboard'),
+    SERVER_BIN,
     ['user', 'add', '--email', who.email, '--name', who.name, '--role', role],
     { input: `${who.password}\n`, env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL, RUST_LOG: 'warn' } },
   );

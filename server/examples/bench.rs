@@ -21,7 +21,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use app::engine::control::{self, EndedBy};
@@ -36,13 +36,32 @@ use sqlx::PgPool;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-const LIVE_AGENTS: usize = 100;
-/// Customers arriving per second in the live run: far more than any
-/// contact center sees, well inside what the machine can serve.
-const ARRIVALS: u64 = 100;
-const LIVE_RUN: Duration = Duration::from_secs(10);
-/// Representatives per mode in the matching run; each has three chat seats.
-const MATCH_AGENTS: usize = 2_000;
+/// The sizes of a run: `make bench`'s, or tiny ones under
+/// `scripts/bench --small` (the suite's proof that this still runs).
+#[derive(Clone, Copy)]
+struct Sizes {
+    live_agents: usize,
+    /// Customers arriving per second in the live run.
+    arrivals: u64,
+    live_run: Duration,
+    /// Representatives per mode in the matching run; each has three chat
+    /// seats.
+    match_agents: usize,
+    /// Presses (or customers) per pgbench client in the run without the
+    /// engine: 32 clients make 5,760 of each, inside the 6,000 seats of
+    /// 2,000 agents (96 inside 120 when small).
+    bare_per_client: u32,
+}
+
+static SIZES: LazyLock<Sizes> = LazyLock::new(|| {
+    if support::small() {
+        Sizes { live_agents: 4, arrivals: 20, live_run: Duration::from_secs(2), match_agents: 40, bare_per_client: 3 }
+    } else {
+        // Arrivals: far more than any contact center sees, well inside
+        // what the machine can serve.
+        Sizes { live_agents: 100, arrivals: 100, live_run: Duration::from_secs(10), match_agents: 2_000, bare_per_client: 180 }
+    }
+});
 const SEATS: usize = 3;
 /// Representatives (and customers) acting at the same moment in the
 /// matching run.
@@ -72,10 +91,11 @@ async fn main() -> Result<(), Error> {
     let bare = without_engine(&engine, &pgbench).await?;
 
     println!();
-    println!("live service (HTTP API, {LIVE_AGENTS} representatives READY, {ARRIVALS} arrivals/s, {} s)", LIVE_RUN.as_secs());
+    let Sizes { live_agents, arrivals, live_run, match_agents, .. } = *SIZES;
+    println!("live service (HTTP API, {live_agents} representatives READY, {arrivals} arrivals/s, {} s)", live_run.as_secs());
     println!("  customers served         {} ({:.0}/s: enter, offer, accept, end, wrap-up)", live_run.served, live_run.served_per_second);
     println!("  enter-to-offer           p50 {:.1} ms, p99 {:.1} ms over {} offers", live_run.p50, live_run.p99, live_run.offers);
-    println!("matching ({WORKERS} at a time; {} customers and {MATCH_AGENTS} representatives per mode)", MATCH_AGENTS * SEATS);
+    println!("matching ({WORKERS} at a time; {} customers and {match_agents} representatives per mode)", match_agents * SEATS);
     println!("  pull (Next customer)     {:.0} matches/s", matching.pull);
     println!("  push offers              {:.0} matches/s (customers entering, each offered)", matching.offers);
     println!("  push accepted            {:.0} /s (offer and accept)", matching.push);
@@ -99,11 +119,12 @@ struct LiveRun {
 async fn live_service(engine: &Engine, base: &str) -> Result<LiveRun, Error> {
     let pool = engine.pool();
     let queue = make_queue(pool, "Bench live", "push").await?;
-    let agents = make_agents(pool, "live", LIVE_AGENTS, queue).await?;
+    let Sizes { live_agents, arrivals, live_run, .. } = *SIZES;
+    let agents = make_agents(pool, "live", live_agents, queue).await?;
     for agent in &agents {
         agents::set_ready(engine, *agent).await?;
     }
-    println!("live service: {LIVE_AGENTS} representatives READY, {ARRIVALS} customers arriving per second for {} s", LIVE_RUN.as_secs());
+    println!("live service: {live_agents} representatives READY, {arrivals} customers arriving per second for {} s", live_run.as_secs());
 
     // When each customer's enqueue request was sent, and when their offer
     // was heard.
@@ -132,10 +153,10 @@ async fn live_service(engine: &Engine, base: &str) -> Result<LiveRun, Error> {
 
     let started = Instant::now();
     let http = reqwest::Client::new();
-    let mut arrivals = tokio::time::interval(Duration::from_micros(1_000_000 / ARRIVALS));
+    let mut arrivals = tokio::time::interval(Duration::from_micros(1_000_000 / arrivals));
     let mut customers = Vec::new();
     let mut n = 0u64;
-    while started.elapsed() < LIVE_RUN {
+    while started.elapsed() < live_run {
         arrivals.tick().await;
         n += 1;
         let (http, base, sent) = (http.clone(), base.to_owned(), sent.clone());
@@ -212,13 +233,14 @@ async fn matching(engine: &Engine) -> Result<Matching, Error> {
     let pool = engine.pool();
     let pull_queue = make_queue(pool, "Bench pull", "pull").await?;
     let push_queue = make_queue(pool, "Bench push", "push").await?;
-    let pull_agents = make_agents(pool, "pull", MATCH_AGENTS, pull_queue).await?;
-    let push_agents = make_agents(pool, "push", MATCH_AGENTS, push_queue).await?;
-    let waiting = MATCH_AGENTS * SEATS;
+    let match_agents = SIZES.match_agents;
+    let pull_agents = make_agents(pool, "pull", match_agents, pull_queue).await?;
+    let push_agents = make_agents(pool, "push", match_agents, push_queue).await?;
+    let waiting = match_agents * SEATS;
     let started = Instant::now();
     enter_customers(engine, pull_queue, waiting).await?;
     println!(
-        "matching: {waiting} customers entered a pull queue through the engine in {:.1} s; {MATCH_AGENTS} representatives per mode",
+        "matching: {waiting} customers entered a pull queue through the engine in {:.1} s; {match_agents} representatives per mode",
         started.elapsed().as_secs_f64()
     );
     sqlx::query("VACUUM ANALYZE").execute(pool).await?;
@@ -467,10 +489,6 @@ impl Pgbench {
     }
 }
 
-/// Presses (or customers) per pgbench client in the run without the engine:
-/// 32 clients make 5,760 of each, inside the 6,000 seats of 2,000 agents.
-const BARE_PER_CLIENT: u32 = 180;
-
 struct Bare {
     pull: f64,
     push: f64,
@@ -488,11 +506,12 @@ struct Bare {
 async fn without_engine(engine: &Engine, pgbench: &Pgbench) -> Result<Bare, Error> {
     let pool = engine.pool();
     let clients = WORKERS as u32;
-    let per_client = BARE_PER_CLIENT.to_string();
+    let Sizes { match_agents, bare_per_client, .. } = *SIZES;
+    let per_client = bare_per_client.to_string();
 
     let pull_queue = make_queue(pool, "Bare pull", "pull").await?;
-    let pull_agents = make_agents(pool, "barepull", MATCH_AGENTS, pull_queue).await?;
-    enter_customers(engine, pull_queue, MATCH_AGENTS * SEATS).await?;
+    let pull_agents = make_agents(pool, "barepull", match_agents, pull_queue).await?;
+    enter_customers(engine, pull_queue, match_agents * SEATS).await?;
     sqlx::query("CREATE TABLE bench_agents (n integer PRIMARY KEY, id uuid NOT NULL)").execute(pool).await?;
     sqlx::query("INSERT INTO bench_agents SELECT n::integer, id FROM unnest($1::uuid[]) WITH ORDINALITY AS a (id, n)")
         .bind(&pull_agents)
@@ -506,10 +525,10 @@ async fn without_engine(engine: &Engine, pgbench: &Pgbench) -> Result<Bare, Erro
          SELECT outcome FROM take_next_customer((SELECT id FROM bench_agents WHERE n = :a));\n"
     );
     let tps = pgbench.run("bare-pull", &script, clients, &["-t", &per_client, "-D", "k=0"]).await?;
-    let pull = tps * connected(pool, pull_queue).await? / f64::from(clients * BARE_PER_CLIENT);
+    let pull = tps * connected(pool, pull_queue).await? / f64::from(clients * bare_per_client);
 
     let push_queue = make_queue(pool, "Bare push", "push").await?;
-    let push_agents = make_agents(pool, "barepush", MATCH_AGENTS, push_queue).await?;
+    let push_agents = make_agents(pool, "barepush", match_agents, push_queue).await?;
     for agent in &push_agents {
         agents::set_ready(engine, *agent).await?;
     }
@@ -526,7 +545,7 @@ async fn without_engine(engine: &Engine, pgbench: &Pgbench) -> Result<Bare, Erro
          SELECT kind FROM accept_offer(:offered_agent, :offered_session);\n";
     let queue = format!("q={push_queue}");
     let tps = pgbench.run("bare-push", script, clients, &["-t", &per_client, "-D", &queue]).await?;
-    let push = tps * connected(pool, push_queue).await? / f64::from(clients * BARE_PER_CLIENT);
+    let push = tps * connected(pool, push_queue).await? / f64::from(clients * bare_per_client);
     Ok(Bare { pull, push })
 }
 

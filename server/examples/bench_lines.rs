@@ -1,9 +1,9 @@
 //! `make bench`: live positions at scale, through real servers and real
 //! WebSockets.
 //!
-//! LINE customers wait in one pull queue, each with their waiting page's
-//! socket open (`/ws/customer`). Then, CHANGES_PER_SECOND times a second for
-//! RUN, the line changes: a customer enters (and opens their page), one
+//! 10,000 customers wait in one pull queue, each with their waiting page's
+//! socket open (`/ws/customer`). Then, 10 times a second for 30 s, the line
+//! changes: a customer enters (and opens their page), one
 //! leaves (`DELETE /help/queue/{id}`), or a representative takes the head
 //! (`DELETE /help/queue`). This generator keeps the true line and, for every
 //! page whose place changed, how long after the change that page showed its
@@ -20,7 +20,7 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use app::engine::line::{self, NewRequest};
@@ -39,10 +39,25 @@ mod support;
 
 use support::{percentile, Error};
 
-const LINE: usize = 10_000;
-const CHANGES_PER_SECOND: u64 = 10;
-const RUN: Duration = Duration::from_secs(30);
-const IDLE: Duration = Duration::from_secs(10);
+/// The sizes of a run: `make bench`'s, or tiny ones under
+/// `scripts/bench --small` (the suite's proof that this still runs).
+#[derive(Clone, Copy)]
+struct Sizes {
+    /// Customers waiting, each with their page open.
+    line: usize,
+    changes_per_second: u64,
+    run: Duration,
+    /// How long the full line stands still before the changes.
+    idle: Duration,
+}
+
+static SIZES: LazyLock<Sizes> = LazyLock::new(|| {
+    if support::small() {
+        Sizes { line: 20, changes_per_second: 5, run: Duration::from_secs(2), idle: Duration::from_secs(1) }
+    } else {
+        Sizes { line: 10_000, changes_per_second: 10, run: Duration::from_secs(30), idle: Duration::from_secs(10) }
+    }
+});
 /// How long pages have after the last change to show their place.
 const SETTLE: Duration = Duration::from_secs(3);
 const PASSWORD: &str = "bench representative password";
@@ -63,11 +78,12 @@ async fn main() -> Result<(), Error> {
         results.push((servers, run));
     }
 
+    let Sizes { line, changes_per_second, run: run_for, .. } = *SIZES;
     println!();
     println!(
-        "live positions ({LINE} customers waiting in one queue, each page's socket open; \
-         {CHANGES_PER_SECOND} changes/s for {} s: enter, leave, taken)",
-        RUN.as_secs()
+        "live positions ({line} customers waiting in one queue, each page's socket open; \
+         {changes_per_second} changes/s for {} s: enter, leave, taken)",
+        run_for.as_secs()
     );
     for (servers, run) in &results {
         println!("  {servers} server(s)");
@@ -155,8 +171,9 @@ async fn run(engine: &Engine, url: &str, binary: &str, count: usize) -> Result<R
         return Err(format!("the representative cannot sign in: {}", signed_in.status()).into());
     }
 
-    println!("positions with {count} server(s): {LINE} customers entering, their pages connecting");
-    let tokens = enter(engine, queue, LINE).await?;
+    let Sizes { line, changes_per_second, run: run_for, idle: idle_for } = *SIZES;
+    println!("positions with {count} server(s): {line} customers entering, their pages connecting");
+    let tokens = enter(engine, queue, line).await?;
     let order: Vec<HelpSessionId> = sqlx::query_scalar(
         "SELECT help_session_id FROM queue_entries WHERE queue_id = $1 ORDER BY priority DESC, enqueued_at, help_session_id",
     )
@@ -174,18 +191,18 @@ async fn run(engine: &Engine, url: &str, binary: &str, count: usize) -> Result<R
 
     let rss_mib = servers.iter().map(Server::rss_mib).collect();
     let idle = measure(&servers, pool, async {
-        tokio::time::sleep(IDLE).await;
+        tokio::time::sleep(idle_for).await;
         Ok(())
     })
     .await?;
 
     let tokens: HashMap<HelpSessionId, String> = tokens.into_iter().collect();
     let busy = measure(&servers, pool, async {
-        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / CHANGES_PER_SECOND));
+        let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / changes_per_second));
         let started = Instant::now();
         let mut n = 0usize;
         let mut tokens = tokens;
-        while started.elapsed() < RUN {
+        while started.elapsed() < run_for {
             tick.tick().await;
             let base = &servers[n % count].base;
             n += 1;

@@ -25,16 +25,21 @@ use app::metrics::{board, report, roll, ReportQuery};
 use app::model::{DisplayName, Email, NewPassword, Role};
 use sqlx::Executor;
 
-const SESSIONS: i64 = 1_000_000;
 const DAYS: i64 = 90;
 const QUEUES: i64 = 5;
 const REPRESENTATIVES: i64 = 60;
-const RUNS: usize = 20;
 const WALL_QUEUES: i64 = 50;
 const WALL_REPRESENTATIVES: i64 = 200;
 const PASSWORD: &str = "bench admin password";
 
 mod support;
+
+/// Help sessions in the history, and runs of each measurement: `make
+/// bench`'s, or tiny ones under `scripts/bench --small` (the suite's proof
+/// that this still runs).
+fn sizes() -> (i64, usize) {
+    if support::small() { (2_000, 2) } else { (1_000_000, 20) }
+}
 
 use support::Error;
 
@@ -45,7 +50,8 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
 
 fn summary(name: &str, samples: &mut [f64]) {
     println!(
-        "  {name:<32} p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms ({RUNS} runs)",
+        "  {name:<32} p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms ({} runs)",
+        samples.len(),
         percentile(samples, 0.5),
         percentile(samples, 0.9),
         percentile(samples, 1.0)
@@ -56,7 +62,8 @@ fn summary(name: &str, samples: &mut [f64]) {
 async fn main() -> Result<(), Error> {
     let (pool, _) = support::fresh_database("switchboard_metrics_bench", 10).await?;
 
-    println!("metrics: generating {SESSIONS} help sessions over {DAYS} days…");
+    let (sessions, runs) = sizes();
+    println!("metrics: generating {sessions} help sessions over {DAYS} days…");
     let started = Instant::now();
     generate(&pool).await?;
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await?;
@@ -96,7 +103,7 @@ async fn main() -> Result<(), Error> {
     let query = ReportQuery { span: "30d".into(), from: None, to: None, queue: None };
     let mut queries = Vec::new();
     let mut offered = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let started = Instant::now();
         let report = report::report(&pool, &settings, &query).await?;
         queries.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -104,7 +111,7 @@ async fn main() -> Result<(), Error> {
     }
     let mut pages = Vec::new();
     let mut bytes = 0;
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let started = Instant::now();
         let response = client.get(format!("{base}/admin?span=30d")).send().await?;
         if !response.status().is_success() {
@@ -118,7 +125,7 @@ async fn main() -> Result<(), Error> {
         bytes = body.len();
     }
     let mut boards = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let started = Instant::now();
         board::board(&pool, &settings).await?;
         boards.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -127,7 +134,7 @@ async fn main() -> Result<(), Error> {
     let (wallboard_reads, wallboard_pushes, wallboard_bytes) = wallboard(&application, &base, &cookie).await?;
 
     println!();
-    println!("metrics ({SESSIONS} help sessions over {DAYS} days, {QUEUES} queues, {REPRESENTATIVES} representatives)");
+    println!("metrics ({sessions} help sessions over {DAYS} days, {QUEUES} queues, {REPRESENTATIVES} representatives)");
     println!("  history written              {events} events in {:.1} s", generated.as_secs_f64());
     println!(
         "  roll-up of the whole log     {rolled} events in {:.1} s ({:.0} events/s), {buckets} buckets",
@@ -151,6 +158,7 @@ async fn main() -> Result<(), Error> {
 /// The history, in SQL: sessions, then their events, then the
 /// representatives' days.
 async fn generate(pool: &sqlx::PgPool) -> Result<(), Error> {
+    let (sessions, _) = sizes();
     let mut tx = pool.begin().await?;
     tx.execute(sqlx::query(&format!(
         "INSERT INTO queues (name) SELECT 'Queue ' || n FROM generate_series(1, {QUEUES}) n"
@@ -177,7 +185,7 @@ async fn generate(pool: &sqlx::PgPool) -> Result<(), Error> {
                 random() * 120 AS wrap,
                 1 + (random() * 4)::int AS stars,
                 random() AS rates
-           FROM generate_series(1, {SESSIONS}) n, q, r"
+           FROM generate_series(1, {sessions}) n, q, r"
     )))
     .await?;
     tx.execute(sqlx::query(
@@ -212,6 +220,7 @@ async fn generate(pool: &sqlx::PgPool) -> Result<(), Error> {
 /// The wallboard at the size of a large floor: reads of it, and state
 /// changes seen through an open socket (ms), and the size of one push.
 async fn wallboard(application: &server::application::Application, base: &str, cookie: &str) -> Result<(Vec<f64>, Vec<f64>, usize), Error> {
+    let (_, runs) = sizes();
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     use tokio_tungstenite::tungstenite::Message;
@@ -250,7 +259,7 @@ async fn wallboard(application: &server::application::Application, base: &str, c
     let me = app::model::Me { id: me.0, email: me.1, display_name: me.2, role: Role::Admin };
     let state = &application.state;
     let mut reads = Vec::new();
-    for _ in 0..RUNS {
+    for _ in 0..runs {
         let started = Instant::now();
         app::supervision::board::wallboard(pool, &state.metrics, &me).await?;
         reads.push(started.elapsed().as_secs_f64() * 1000.0);
@@ -266,7 +275,7 @@ async fn wallboard(application: &server::application::Application, base: &str, c
         .await?;
     let floor = app::states::AgentId::from(floor);
     let mut pushes = Vec::new();
-    for run in 0..RUNS {
+    for run in 0..runs {
         let reason = format!("Bench {run}");
         let started = Instant::now();
         app::engine::agents::set_not_ready_reason(&state.engine, floor, &reason).await?;

@@ -43,8 +43,8 @@ pub struct Config {
     /// `SWITCHBOARD_SESSION_IDLE_MINUTES`: sign-in sessions end after this
     /// long without a request.
     pub session_idle_minutes: i64,
-    /// `SWITCHBOARD_SITE_ROOT` (or cargo-leptos' `LEPTOS_SITE_ROOT`): the
-    /// built WASM, JavaScript and CSS.
+    /// `SWITCHBOARD_SITE_ROOT`: the built WASM, JavaScript and CSS
+    /// (`scripts/build` writes them to `target/site`).
     pub site_root: String,
     /// `RUST_LOG`: which logs to write.
     pub log_filter: String,
@@ -255,9 +255,7 @@ impl Config {
                 "SWITCHBOARD_SESSION_IDLE_MINUTES",
                 parsed("SWITCHBOARD_SESSION_IDLE_MINUTES", 12 * 60i64)?,
             )?,
-            site_root: var("SWITCHBOARD_SITE_ROOT")
-                .or_else(|| var("LEPTOS_SITE_ROOT"))
-                .unwrap_or_else(|| "target/site".into()),
+            site_root: var("SWITCHBOARD_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             log_filter: var("RUST_LOG").unwrap_or_else(|| "info,sqlx=warn,tower_sessions=warn".into()),
             log_format,
             sign_in,

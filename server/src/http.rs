@@ -32,13 +32,10 @@ use crate::live::Live;
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// The Leptos options for serving: where the built site is and what its
-/// files are called.
+/// files are called (the names `scripts/build` writes: `pkg/switchboard.js`,
+/// `switchboard_bg.wasm` and `switchboard.css`).
 pub fn leptos_options(site_root: &str) -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name(option_env!("LEPTOS_OUTPUT_NAME").unwrap_or("switchboard"))
-        .site_root(site_root)
-        .site_pkg_dir(option_env!("LEPTOS_SITE_PKG_DIR").unwrap_or("pkg"))
-        .build()
+    LeptosOptions::builder().output_name("switchboard").site_root(site_root).site_pkg_dir("pkg").build()
 }
 
 /// The state every request sees.

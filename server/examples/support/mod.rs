@@ -9,6 +9,13 @@ use sqlx::{ConnectOptions, Executor, PgPool};
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// Whether this is a small run (`scripts/bench --small`, which the suite
+/// runs): every benchmark at a tiny size, to prove it still builds and
+/// runs; its figures mean nothing.
+pub fn small() -> bool {
+    std::env::var_os("BENCH_SMALL").is_some()
+}
+
 /// Drops and creates the database `name`, migrated; returns a pool of
 /// `connections` and its connect options.
 pub async fn fresh_database(name: &str, connections: u32) -> Result<(PgPool, PgConnectOptions), Error> {
