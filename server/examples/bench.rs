@@ -91,8 +91,8 @@ async fn main() -> Result<(), Error> {
     let bare = without_engine(&engine, &pgbench).await?;
 
     println!();
-    let Sizes { live_agents, arrivals, live_run, match_agents, .. } = *SIZES;
-    println!("live service (HTTP API, {live_agents} representatives READY, {arrivals} arrivals/s, {} s)", live_run.as_secs());
+    let Sizes { live_agents, arrivals, live_run: run_for, match_agents, .. } = *SIZES;
+    println!("live service (HTTP API, {live_agents} representatives READY, {arrivals} arrivals/s, {} s)", run_for.as_secs());
     println!("  customers served         {} ({:.0}/s: enter, offer, accept, end, wrap-up)", live_run.served, live_run.served_per_second);
     println!("  enter-to-offer           p50 {:.1} ms, p99 {:.1} ms over {} offers", live_run.p50, live_run.p99, live_run.offers);
     println!("matching ({WORKERS} at a time; {} customers and {match_agents} representatives per mode)", match_agents * SEATS);

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use super::Controls;
+use super::controls::Controls;
 use crate::desk::{ChannelSeat, SetChannel, SetState, NOT_READY_REASONS};
 use crate::model::Me;
 use crate::states::AgentState;

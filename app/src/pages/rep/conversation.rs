@@ -5,16 +5,16 @@
 
 use leptos::prelude::*;
 
+use super::callback::CallbackDesk;
+use super::controls::{Controls, Workspace};
 use super::details::Details;
 use super::transfer::{Handing, TransferPanel};
-use super::workspace::Workspace;
-use super::Controls;
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::conversation::roles::Role;
-use crate::desk::{CallbackCall, CustomerCard, EndSession, FinishWarmTransfer, Hold, LeaveConversation, RecordCallback, Resume, WrapUp, DISPOSITIONS};
+use crate::desk::{CustomerCard, EndSession, FinishWarmTransfer, Hold, LeaveConversation, Resume, WrapUp, DISPOSITIONS};
 use crate::queue::Channel;
-use crate::states::{CallbackOutcome, HelpSessionId, HelpStatus};
+use crate::states::{HelpSessionId, HelpStatus};
 
 /// One conversation as the desk has it now, shared by the parts of its
 /// panel.
@@ -270,47 +270,5 @@ fn supervised(card: &CustomerCard) -> Option<String> {
         Some((name, Role::Whisper)) => Some(format!("{name} (supervisor) is coaching you: the customer can't hear or read them.")),
         Some((name, _)) => Some(format!("{name} (supervisor) has joined the conversation.")),
         None => card.monitored.then(|| "Supervisor is listening".to_owned()),
-    }
-}
-
-/// "First call", "2nd call of 3".
-pub(super) fn attempts_text(call: &CallbackCall) -> String {
-    match call.attempts {
-        0 => format!("first call (of {})", call.max_attempts),
-        made => format!("call {} of {} ({made} made before)", made + 1, call.max_attempts),
-    }
-}
-
-/// A callback on the desk: the number to dial (a `tel:` link), the calls
-/// made so far, and how this one went; once reached, the conversation goes
-/// on by phone until End.
-#[component]
-fn CallbackDesk(help_session: HelpSessionId, call: CallbackCall, controls: Controls) -> impl IntoView {
-    let record = move |outcome: CallbackOutcome| {
-        controls.record_callback.dispatch(RecordCallback { help_session, outcome });
-    };
-    view! {
-        <div class="callback-call stack" data-testid="callback-call">
-            <p>
-                <a class="button" href=format!("tel:{}", call.phone) data-testid="dial">{format!("Call {}", call.phone)}</a>
-                " "
-                <span class="muted" data-testid="callback-attempts">{attempts_text(&call)}</span>
-            </p>
-            {if call.reached {
-                view! { <p class="notice" data-testid="callback-reached">"On the phone with the customer: End when you are done."</p> }.into_any()
-            } else {
-                view! {
-                    <div class="row" role="group" aria-label="How the call went">
-                        {[CallbackOutcome::Reached, CallbackOutcome::NoAnswer, CallbackOutcome::Busy, CallbackOutcome::WrongNumber]
-                            .into_iter()
-                            .map(|outcome| view! {
-                                <button type="button" class=if outcome == CallbackOutcome::Reached { "" } else { "secondary" }
-                                    on:click=move |_| record(outcome)>{outcome.label()}</button>
-                            })
-                            .collect_view()}
-                    </div>
-                }.into_any()
-            }}
-        </div>
     }
 }

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 
-use super::super::{clock_text, failure};
 use crate::desk::{earlier_sessions, CustomerCard, EarlierSession, Handover};
+use crate::pages::{clock_text, failure};
 
 /// Beside the conversation: who the customer is, how they came, and their
 /// earlier help sessions.

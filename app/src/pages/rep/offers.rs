@@ -6,13 +6,13 @@ use std::collections::HashSet;
 
 use leptos::prelude::*;
 
-use super::super::every;
-use super::conversation::attempts_text;
+use super::callback::attempts_text;
+use super::controls::Controls;
 use super::details::HandoverNote;
-use super::Controls;
 use crate::alert as ring;
 use crate::desk::{AcceptOffer, DeclineOffer, JoinRequest, OfferCard};
 use crate::live::now_ms;
+use crate::pages::every;
 use crate::states::HelpSessionId;
 
 #[component]

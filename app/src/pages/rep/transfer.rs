@@ -3,9 +3,9 @@
 
 use leptos::prelude::*;
 
-use super::super::failure;
-use super::Controls;
+use super::controls::Controls;
 use crate::desk::{transfer_targets, AddColleague, TransferCustomer};
+use crate::pages::failure;
 use crate::states::{AgentState, HelpSessionId};
 
 /// How a customer is handed on from the desk.

@@ -7,31 +7,17 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::super::{clock_text, every};
 use super::bar::DeskBar;
+use super::controls::{Controls, Workspace};
 use super::conversation::Customer;
 use super::offers::{answer_by_keyboard, ringing, Offer};
-use super::Controls;
 use crate::alert::{self as ring, Permission};
 use crate::desk::{CustomerCard, NextCustomer, PastConversation};
 use crate::live::now_ms;
 use crate::model::Me;
+use crate::pages::{clock_text, every};
 use crate::queue::RoutingMode;
 use crate::states::HelpSessionId;
-
-/// What the workspace shares between the list of conversations and the
-/// open one.
-#[derive(Clone, Copy)]
-pub(super) struct Workspace {
-    /// The conversation the representative chose to open.
-    pub(super) chosen: RwSignal<Option<HelpSessionId>>,
-    /// The one open: the chosen one while it is on the desk, else the first.
-    pub(super) open: Memo<Option<HelpSessionId>>,
-    /// Messages from others not seen yet, by conversation.
-    pub(super) unread: RwSignal<HashMap<HelpSessionId, usize>>,
-    /// The page clock (ms), each second: for times in status.
-    pub(super) clock: ReadSignal<f64>,
-}
 
 #[component]
 pub(super) fn DeskBody(me: Me, controls: Controls, notice: RwSignal<Option<String>>) -> impl IntoView {
