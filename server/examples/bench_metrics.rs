@@ -51,10 +51,10 @@ fn percentile(samples: &mut [f64], p: f64) -> f64 {
 fn summary(name: &str, samples: &mut [f64]) {
     println!(
         "  {name:<32} p50 {:.0} ms, p90 {:.0} ms, max {:.0} ms ({} runs)",
-        samples.len(),
         percentile(samples, 0.5),
         percentile(samples, 0.9),
-        percentile(samples, 1.0)
+        percentile(samples, 1.0),
+        samples.len()
     );
 }
 
