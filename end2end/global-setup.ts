@@ -1,5 +1,6 @@
-// Starts the real server (the release build, as `make run` serves it) on the browser tests'
-// own database, captures the setup link it logs, and stops it afterwards.
+// Starts the real server (the release build `make run` serves) on the
+// browser tests' own database, captures the setup link it logs, and stops it
+// afterwards.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
