@@ -663,7 +663,7 @@ test('the workspace: an offer rings in the background and is taken by keyboard; 
   await flows(desk, { video: true, session: call });
 
   // With four conversations and an offer ringing, the desk fits a 13-inch
-  // laptop's screen without scrolling sideways (the README's screenshot).
+  // laptop's screen without scrolling sideways (the screenshot in docs/features.md).
   const olga = await customer(browser, 'Olga Offer', 'Audio only');
   await expect(desk.getByTestId('offer').filter({ hasText: 'Olga Offer' })).toBeVisible();
   for (const size of [{ width: 1280, height: 800 }, { width: 1440, height: 900 }]) {
