@@ -61,37 +61,37 @@ impl Controls {
             finish_warm: ServerAction::new(),
             record_callback: ServerAction::new(),
         };
-        take(controls.set_state, controls.desk, controls.received, controls.error);
-        take(controls.set_channel, controls.desk, controls.received, controls.error);
-        take(controls.accept, controls.desk, controls.received, controls.error);
-        take(controls.decline, controls.desk, controls.received, controls.error);
-        take(controls.end, controls.desk, controls.received, controls.error);
-        take(controls.wrap_up, controls.desk, controls.received, controls.error);
-        take(controls.hold, controls.desk, controls.received, controls.error);
-        take(controls.resume, controls.desk, controls.received, controls.error);
-        take(controls.transfer, controls.desk, controls.received, controls.error);
-        take(controls.add_colleague, controls.desk, controls.received, controls.error);
-        take(controls.leave, controls.desk, controls.received, controls.error);
-        take(controls.finish_warm, controls.desk, controls.received, controls.error);
-        take(controls.record_callback, controls.desk, controls.received, controls.error);
+        controls.shows(controls.set_state);
+        controls.shows(controls.set_channel);
+        controls.shows(controls.accept);
+        controls.shows(controls.decline);
+        controls.shows(controls.end);
+        controls.shows(controls.wrap_up);
+        controls.shows(controls.hold);
+        controls.shows(controls.resume);
+        controls.shows(controls.transfer);
+        controls.shows(controls.add_colleague);
+        controls.shows(controls.leave);
+        controls.shows(controls.finish_warm);
+        controls.shows(controls.record_callback);
         controls
     }
-}
 
-/// Shows what an action answered: the new desk, or its error.
-fn take<A>(action: ServerAction<A>, controls_desk: RwSignal<Option<Desk>>, received: RwSignal<f64>, error: RwSignal<Option<String>>)
-where
-    A: leptos::server_fn::ServerFn<Output = Desk, Error = AppError> + Clone + Send + Sync + 'static,
-{
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(desk)) => {
-            controls_desk.set(Some(desk));
-            received.set(now_ms());
-            error.set(None);
-        }
-        Some(Err(failure)) => error.set(Some(failure.to_string())),
-        None => {}
-    });
+    /// Shows what `action` answered: the new desk, or its error.
+    fn shows<A>(self, action: ServerAction<A>)
+    where
+        A: leptos::server_fn::ServerFn<Output = Desk, Error = AppError> + Clone + Send + Sync + 'static,
+    {
+        Effect::new(move |_| match action.value().get() {
+            Some(Ok(desk)) => {
+                self.desk.set(Some(desk));
+                self.received.set(now_ms());
+                self.error.set(None);
+            }
+            Some(Err(failure)) => self.error.set(Some(failure.to_string())),
+            None => {}
+        });
+    }
 }
 
 /// What the workspace shares between the list of conversations and the
