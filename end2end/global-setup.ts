@@ -67,6 +67,12 @@ export default async function globalSetup() {
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  // The server's log, kept for a failed run: scripts/test prints its
+  // warnings and errors.
+  const serverLog = path.join(root, 'end2end/test-results/server.log');
+  fs.mkdirSync(path.dirname(serverLog), { recursive: true });
+  fs.writeFileSync(serverLog, '');
+  server.stdout!.on('data', (chunk) => fs.appendFileSync(serverLog, chunk));
 
   const setupLink = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server logged no setup link within 60 s')), 60_000);

@@ -3,7 +3,7 @@
 //! `X-Forwarded-For`, so only the entries the trusted proxies wrote count,
 //! read from the right; anything further left was written by the client.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use axum::http::HeaderMap;
 
@@ -17,7 +17,7 @@ impl ClientAddr {
     /// trusted, else the entry the outermost trusted proxy appended.
     pub fn of(headers: &HeaderMap, peer: IpAddr, trusted_proxies: usize) -> Self {
         if trusted_proxies == 0 {
-            return Self(peer);
+            return Self(counted(peer));
         }
         let entries: Vec<&str> = headers
             .get_all("x-forwarded-for")
@@ -28,8 +28,32 @@ impl ClientAddr {
             .collect();
         // Fewer entries than proxies: every entry is a trusted proxy's.
         let index = entries.len().saturating_sub(trusted_proxies);
-        let addr = entries.get(index).and_then(|entry| entry.parse().ok());
-        Self(addr.unwrap_or(peer))
+        let addr = entries.get(index).and_then(|entry| parse_entry(entry));
+        Self(counted(addr.unwrap_or(peer)))
+    }
+}
+
+/// An `X-Forwarded-For` entry: an address, with or without a port
+/// (`203.0.113.7:4711`, `[2001:db8::1]:443`, `[2001:db8::1]`).
+fn parse_entry(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+        .or_else(|| entry.strip_prefix('[')?.strip_suffix(']')?.parse().ok())
+}
+
+/// One client as limits and lock-outs count them: an IPv4 address, or an
+/// IPv6 /64 (its network address), since one household or phone is handed
+/// a whole /64 and can pick any address in it. An IPv4-mapped IPv6 address
+/// counts as its IPv4 one.
+fn counted(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & !((1u128 << 64) - 1))),
+        },
     }
 }
 
@@ -74,6 +98,21 @@ mod tests {
         // Missing or garbage: the peer.
         assert_eq!(ClientAddr::of(&HeaderMap::new(), peer, 1).0, peer);
         assert_eq!(ClientAddr::of(&forwarded(&["nonsense"]), peer, 1).0, peer);
+    }
+
+    #[test]
+    fn ports_are_stripped_and_an_ipv6_64_is_one_client() {
+        let peer: IpAddr = "10.0.0.1".parse().unwrap();
+        let of = |entry: &str| ClientAddr::of(&forwarded(&[entry]), peer, 1).to_string();
+        assert_eq!(of("203.0.113.7:4711"), "203.0.113.7");
+        assert_eq!(of("[2001:db8:1:2:aaaa::1]:443"), "2001:db8:1:2::");
+        assert_eq!(of("[2001:db8:1:2::5]"), "2001:db8:1:2::");
+        // Two addresses of one /64 are one client; the next /64 is another.
+        assert_eq!(of("2001:db8:1:2:ffff:1:2:3"), of("2001:db8:1:2::9"));
+        assert_ne!(of("2001:db8:1:2::9"), of("2001:db8:1:3::9"));
+        assert_eq!(of("::ffff:203.0.113.7"), "203.0.113.7");
+        // Without proxies, the peer is counted the same way.
+        assert_eq!(ClientAddr::of(&HeaderMap::new(), "2001:db8::7".parse().unwrap(), 0).to_string(), "2001:db8::");
     }
 
     #[test]

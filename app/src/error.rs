@@ -32,6 +32,10 @@ pub enum AppError {
     /// instead.
     #[error("{0}")]
     NotTaking(String),
+    /// 409: a callback to this number is already waiting in this queue.
+    /// Nothing else about it is said: it is somebody's.
+    #[error("A callback to this number is already waiting.")]
+    CallbackExists,
     /// 429: too many tries; the message says when to try again, and so does
     /// the `Retry-After` header.
     #[error("{message}")]
@@ -64,10 +68,26 @@ impl AppError {
             Self::Unauthorized(_) => 401,
             Self::Forbidden => 403,
             Self::NotFound(_) => 404,
-            Self::Conflict(_) | Self::NotTaking(_) => 409,
+            Self::Conflict(_) | Self::NotTaking(_) | Self::CallbackExists => 409,
             Self::TooManyRequests { .. } => 429,
             Self::Unavailable(_) | Self::Contention => 503,
             Self::Internal | Self::Transport(_) => 500,
+        }
+    }
+
+    /// What went wrong, for programs: the `code` of an API's error answer.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "invalid",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::NotTaking(_) => "queue_not_taking",
+            Self::CallbackExists => "callback_exists",
+            Self::TooManyRequests { .. } => "rate_limited",
+            Self::Unavailable(_) | Self::Contention => "unavailable",
+            Self::Internal | Self::Transport(_) => "internal",
         }
     }
 

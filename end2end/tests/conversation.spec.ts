@@ -170,6 +170,8 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   browser,
   page: desk,
 }) => {
+  // Two browsers with camera streams, reloaded midway: the longest test here.
+  test.setTimeout(120_000);
   await openDesk(desk);
   const vera = await customer(browser, 'Vera Video', 'Video');
   const session = await accept(desk, 'Vera Video');

@@ -78,6 +78,8 @@ test('an admin makes a queue for callbacks and places kept', async ({ page: admi
   await queue.getByLabel('Callback retry delay (s)').fill('3');
   await queue.getByLabel('Notify a customer keeping their place at position').fill('1');
   await queue.getByLabel('... or when their wait is under (s)').fill('0');
+  // It calls North America and the UK only (no premium-rate numbers).
+  await queue.getByLabel('Call only numbers starting with (+44 +1; empty: any)').fill('+1 +44');
   await queue.getByRole('button', { name: 'Create queue' }).click();
   await expect(admin.getByRole('status')).toHaveText('Saved "Callbacks".');
 });
@@ -93,6 +95,19 @@ test('a callback outlives its closed page, is dialled, tried again after the del
   await expect(carla.getByTestId('position')).toHaveText('1');
   await expect(carla.getByRole('button', { name: 'Cancel my callback' })).toBeVisible();
   await carla.context().close();
+
+  // A stranger who knows Carla's number is told only that a callback to it
+  // is waiting; a number the queue does not call is refused.
+  const stranger = await (await browser.newContext()).newPage();
+  await asking(stranger, 'Mallory Stranger', 'Call me back');
+  await stranger.getByLabel('Phone number (with country code)').fill('+1 415 555 0177');
+  await stranger.getByRole('button', { name: 'Talk to a representative' }).click();
+  await expect(stranger.getByRole('alert')).toHaveText('A callback to this number is already waiting.');
+  await stranger.getByLabel('Phone number (with country code)').fill('+882 1234 5678');
+  await stranger.getByRole('button', { name: 'Talk to a representative' }).click();
+  await expect(stranger.getByRole('alert')).toHaveText('For Callbacks, we call back only numbers starting with +1 or +44.');
+  await expect(stranger.getByTestId('position')).toHaveCount(0);
+  await stranger.context().close();
 
   const rhea = await desk(browser);
   const offer = rhea.getByTestId('offer').filter({ hasText: 'Carla Callback' });

@@ -328,6 +328,7 @@ async fn enter_customers(engine: &Engine, queue: QueueId, count: usize) -> Resul
             let request = NewRequest {
                 from_api: None,
                 from_widget: None,
+                from_address: None,
                 queue_id: queue,
                 customer_name: format!("waiting {n}"),
                 reason: "bench".into(),

@@ -329,6 +329,7 @@ async fn enter(engine: &Engine, queue: QueueId, count: usize) -> Result<Vec<(Hel
             let request = NewRequest {
                 from_api: None,
                 from_widget: None,
+                from_address: None,
                 queue_id: queue,
                 customer_name: format!("Customer {n}"),
                 reason: "Waiting in a long line".into(),

@@ -73,7 +73,7 @@ impl From<AppError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, Json(serde_json::json!({ "error": self.0.to_string() }))).into_response();
+        let mut response = (status, Json(serde_json::json!({ "error": self.0.to_string(), "code": self.0.code() }))).into_response();
         if let Some(seconds) = self.0.retry_after() {
             response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
         }
@@ -115,7 +115,9 @@ async fn create_session(
         body.window.as_deref().unwrap_or(""),
     )
     .await?;
-    let help_session = line::create(&state.engine, form.0).await?;
+    let mut request = form.0;
+    request.from_address = Some(client.to_string());
+    let help_session = line::create(&state.engine, request).await?;
     let token = app::customer::token::issue(&state.pool, help_session).await?;
     Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id: help_session, token })))
 }

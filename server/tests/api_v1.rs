@@ -317,9 +317,15 @@ async fn callbacks_agents_and_the_event_feed(pool: PgPool) {
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
     assert_eq!((first["status"].as_str(), first["phone"].as_str(), first["position"].as_i64()), (Some("waiting"), Some("+14155550100"), Some(1)));
-    let again = post(ask).await.unwrap();
+    let again = post(ask.clone()).await.unwrap();
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    // Another client asking for that number learns only that it is taken.
+    let other = make_client(&app, &admin, "Other CRM", &["callbacks:write"]).await;
+    let theirs = request(&app, &other, reqwest::Method::POST, "/api/v1/callbacks".into(), Some(ask.clone())).await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::CONFLICT);
+    let text = theirs.text().await.unwrap();
+    assert!(text.contains("callback_exists") && !text.contains(first["id"].as_str().unwrap()) && !text.contains("Dee"), "{text}");
     let half = post(json!({ "queue_id": queue, "name": "Eve", "phone": "+14155550101", "reason": "x", "window_from": "2030-01-01T09:00:00Z" })).await.unwrap();
     assert_eq!(refused(half).await, (StatusCode::BAD_REQUEST, "invalid".into()));
     let bad_phone = post(json!({ "queue_id": queue, "name": "Eve", "phone": "0207946", "reason": "x" })).await.unwrap();

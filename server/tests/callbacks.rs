@@ -18,6 +18,7 @@ fn asking(queue: QueueId, name: &str, channel: Channel, phone: Option<&str>) -> 
     NewRequest {
         from_api: None,
         from_widget: None,
+        from_address: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),
@@ -104,17 +105,67 @@ async fn one_open_callback_per_queue_and_number(pool: PgPool) {
     let billing = common::add_queue(&pool, "Billing", "pull", "longest_idle").await;
     let sales = common::add_queue(&pool, "Sales", "pull", "longest_idle").await;
     let first = line::enter(&engine, asking(billing, "Dee", Channel::Callback, Some("+14155550123"))).await.unwrap();
-    let again = line::enter(&engine, asking(billing, "Dee again", Channel::Callback, Some("+14155550123"))).await.unwrap();
-    assert_eq!(first, again, "asking again finds the open callback");
-    let created = line::create(&engine, asking(billing, "Dee API", Channel::Callback, Some("+14155550123"))).await.unwrap();
-    assert_eq!(first, created);
+    // Asking again for that number is refused, and says nothing of whose it is.
+    let again = line::enter(&engine, asking(billing, "Mallory", Channel::Callback, Some("+14155550123"))).await;
+    assert_eq!(again, Err(AppError::CallbackExists));
+    let created = line::create(&engine, asking(billing, "Mallory", Channel::Callback, Some("+14155550123"))).await;
+    assert_eq!(created, Err(AppError::CallbackExists));
     let elsewhere = line::enter(&engine, asking(sales, "Dee", Channel::Callback, Some("+14155550123"))).await.unwrap();
     assert_ne!(first, elsewhere, "another queue has its own");
     assert_eq!(line_names(&pool, billing).await, ["Dee"]);
     // A waiting customer cannot switch to a number already waiting.
     let other = enter(&engine, billing, "Eve", Channel::Audio).await;
     let taken = callback::switch(&engine, other, Switch::CallBack { phone: "+14155550123".into(), window: None }).await;
-    assert!(matches!(taken, Err(AppError::Conflict(_))), "{taken:?}");
+    assert_eq!(taken, Err(AppError::CallbackExists));
+}
+
+/// Fake callbacks cannot fill a queue: they have their own cap, apart from
+/// the live line's maximum length, a cap per address, allowed prefixes,
+/// and they expire when not reached in time.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn callbacks_have_their_own_cap_a_cap_per_address_allowed_prefixes_and_an_expiry(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let queue = common::add_queue(&pool, "Billing", "pull", "longest_idle").await;
+    sqlx::query("UPDATE queues SET max_length = 1, callback_cap = 2, callbacks_per_address = 1, callback_prefixes = '{+44}' WHERE id = $1")
+        .bind(queue)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let from = |name: &str, phone: &str, address: &str| NewRequest {
+        from_address: Some(address.into()),
+        ..asking(queue, name, Channel::Callback, Some(phone))
+    };
+    let premium = line::enter(&engine, from("Mallory", "+8821234567", "198.51.100.1")).await;
+    assert!(matches!(&premium, Err(AppError::Invalid(m)) if m.contains("+44")), "{premium:?}");
+
+    let ann = line::enter(&engine, from("Ann", "+442079460001", "198.51.100.1")).await.unwrap();
+    let again = line::enter(&engine, from("Ann's twin", "+442079460002", "198.51.100.1")).await;
+    assert!(matches!(&again, Err(AppError::NotTaking(m)) if m.contains("your connection")), "{again:?}");
+    line::enter(&engine, from("Bo", "+442079460003", "198.51.100.2")).await.unwrap();
+    let over = line::enter(&engine, from("Cy", "+442079460004", "198.51.100.3")).await;
+    assert!(matches!(&over, Err(AppError::NotTaking(m)) if m.contains("callback requests")), "{over:?}");
+    // Switching a waiting customer to a callback meets the same cap.
+    let dee = enter(&engine, queue, "Dee", Channel::Audio).await;
+    let switched = callback::switch(&engine, dee, Switch::CallBack { phone: "+442079460005".into(), window: None }).await;
+    assert!(matches!(&switched, Err(AppError::NotTaking(_))), "{switched:?}");
+
+    // Two callbacks waiting did not fill the live line (maximum 1): Dee got
+    // in, and now it is full.
+    let full = line::enter(&engine, asking(queue, "Eve", Channel::Audio, None)).await;
+    assert!(matches!(&full, Err(AppError::NotTaking(m)) if m.contains("full")), "{full:?}");
+
+    // Not reached within the queue's expiry (24 h by default): expired, with
+    // its event; the cap has room again.
+    sqlx::query("UPDATE help_sessions SET entered_at = now() - interval '25 hours' WHERE id = $1").bind(ann).execute(&pool).await.unwrap();
+    assert_eq!(line::expire_long_waits(&engine).await.unwrap(), 1);
+    assert_eq!(status_of(&pool, ann).await, "expired");
+    let event: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE help_session_id = $1 AND kind = 'EXPIRE'")
+        .bind(ann)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(event, 1);
+    line::enter(&engine, from("Cy", "+442079460004", "198.51.100.3")).await.unwrap();
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -133,6 +184,7 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
     let later = NewRequest {
         from_api: None,
         from_widget: None,
+        from_address: None,
         window: Some(Window { from: now + Duration::hours(1), until: now + Duration::hours(2) }),
         ..asking(queue, "Later Lee", Channel::Callback, Some("+14155550111"))
     };

@@ -135,6 +135,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                 let request = NewRequest {
                     from_api: None,
                     from_widget: None,
+                    from_address: None,
                     queue_id,
                     customer_name: format!("customer {n}"),
                     reason: "help".into(),

@@ -144,3 +144,29 @@ async fn bad_requests_get_a_400_that_says_why(pool: PgPool) {
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM help_sessions").fetch_one(&app.pool).await.unwrap();
     assert_eq!(count, 0, "nothing stored from bad requests");
 }
+
+/// A stranger who knows a customer's phone number asks for a callback to
+/// it: refused with 409 `callback_exists`, and the answer holds no id, no
+/// token and nothing of the waiting customer; the victim's callback is
+/// untouched.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_phone_number_is_not_a_key_to_someone_elses_callback(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let queue = pull_queue(&app).await;
+    let ask = |name: &str| json!({ "name": name, "reason": "My private reason", "channel": "callback", "queue": queue, "phone": "+44 20 7946 0958" });
+    let client = reqwest::Client::new();
+    let victim = client.post(app.url("/help/session")).json(&ask("Victoria")).send().await.unwrap();
+    assert_eq!(victim.status(), StatusCode::CREATED);
+    let victim: Value = victim.json().await.unwrap();
+
+    let stranger = client.post(app.url("/help/session")).json(&ask("Mallory")).send().await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::CONFLICT);
+    let text = stranger.text().await.unwrap();
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer, json!({ "error": "A callback to this number is already waiting.", "code": "callback_exists" }));
+    assert!(!text.contains(victim["help_session_id"].as_str().unwrap()) && !text.contains("Victoria"), "{text}");
+
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM help_sessions").fetch_one(&app.pool).await.unwrap();
+    let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM customer_tokens").fetch_one(&app.pool).await.unwrap();
+    assert_eq!((sessions, tokens), (1, 1), "no second session and no token for the stranger");
+}

@@ -358,6 +358,7 @@ async fn a_day_through_the_engine_gives_the_figures_worked_out_by_hand(pool: PgP
     let request = |name: &str| NewRequest {
         from_api: None,
         from_widget: None,
+        from_address: None,
         queue_id: q,
         customer_name: name.into(),
         reason: "A day".into(),
@@ -495,6 +496,7 @@ async fn rollers_on_several_servers_while_customers_come_and_go_count_each_event
                 let request = NewRequest {
                     from_api: None,
                     from_widget: None,
+                    from_address: None,
                     queue_id: queue,
                     customer_name: format!("Customer {task}-{n}"),
                     reason: "Concurrency".into(),
@@ -642,6 +644,7 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
     let request = |name: &str| NewRequest {
         from_api: None,
         from_widget: None,
+        from_address: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "Metrics".into(),

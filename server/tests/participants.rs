@@ -611,6 +611,7 @@ async fn the_desk_shows_a_customers_earlier_help_sessions_by_phone(pool: PgPool)
     let call = |name: &str, phone: &str| line::NewRequest {
         from_api: None,
         from_widget: None,
+        from_address: None,
         queue_id: sales,
         customer_name: name.into(),
         reason: format!("{name} needs help"),

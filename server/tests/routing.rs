@@ -22,6 +22,7 @@ fn request(queue: QueueId, name: &str, channel: Channel) -> NewRequest {
     NewRequest {
         from_api: None,
         from_widget: None,
+        from_address: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),

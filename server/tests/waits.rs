@@ -21,6 +21,7 @@ async fn enter(engine: &Engine, queue: QueueId, name: &str, channel: Channel) ->
     let request = NewRequest {
         from_api: None,
         from_widget: None,
+        from_address: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),

@@ -238,8 +238,10 @@ pub async fn request_help(
     #[server(default)] identity: String,
 ) -> Result<HelpTicket, AppError> {
     let state = crate::state::app_state()?;
-    state.limits.help_request(crate::auth::client_addr()?)?;
+    let from = crate::auth::client_addr()?;
+    state.limits.help_request(from)?;
     let mut form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone, &window).await?;
+    form.0.from_address = Some(from.to_string());
     let holder = if widget.is_empty() {
         token::Holder::Site { secure: state.secure_cookies }
     } else {

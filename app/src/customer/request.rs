@@ -67,7 +67,7 @@ impl HelpForm {
             Channel::Callback => parse_window(window)?,
             _ => None,
         };
-        Ok(Self(NewRequest { queue_id: queue_id.into(), customer_name, reason, channel, phone, priority: 0, window, from_api: None, from_widget: None }))
+        Ok(Self(NewRequest { queue_id: queue_id.into(), customer_name, reason, channel, phone, priority: 0, window, from_api: None, from_widget: None, from_address: None }))
     }
 }
 

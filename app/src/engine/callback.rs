@@ -116,7 +116,7 @@ async fn switch_once(engine: &Engine, help_session: HelpSessionId, to: Switch) -
     let mut tx = engine.begin().await?;
     let waiting = sqlx::query!(
         r#"SELECT e.queue_id AS "queue_id: QueueId", e.offered_to IS NOT NULL AS "offered!",
-                  q.channels AS "channels: Vec<Channel>", h.channel AS "channel: Channel"
+                  q.channels AS "channels: Vec<Channel>", h.channel AS "channel: Channel", h.requested_from
              FROM queue_entries e JOIN queues q ON q.id = e.queue_id JOIN help_sessions h ON h.id = e.help_session_id
             WHERE e.help_session_id = $1
               FOR UPDATE OF e, h"#,
@@ -140,8 +140,9 @@ async fn switch_once(engine: &Engine, help_session: HelpSessionId, to: Switch) -
     if channel == Channel::Callback && waiting.channel != Channel::Callback {
         if let Some(phone) = &phone {
             if super::line::open_callback(&mut tx, waiting.queue_id, phone).await?.is_some() {
-                return Err(AppError::Conflict("A callback to this number is already waiting in this queue.".into()));
+                return Err(AppError::CallbackExists);
             }
+            super::line::callback_admitted(&mut tx, waiting.queue_id, phone, waiting.requested_from.as_deref()).await?;
         }
     }
     if !waiting.channels.contains(&channel) {

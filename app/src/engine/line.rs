@@ -32,6 +32,10 @@ pub struct NewRequest {
     pub from_api: Option<FromApi>,
     /// Asked for through a website's widget.
     pub from_widget: Option<FromWidget>,
+    /// The address a customer's own request came from (an IPv6 /64 as its
+    /// network), for the callbacks open per address; `None` from an API
+    /// client.
+    pub from_address: Option<String>,
 }
 
 /// The widget a customer asked through, and who the site vouched they are.
@@ -67,13 +71,13 @@ pub async fn enter(engine: &Engine, request: NewRequest) -> Result<HelpSessionId
 #[tracing::instrument(skip_all, fields(queue = %request.queue_id))]
 async fn enter_once(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
     let mut tx = engine.begin().await?;
-    // One open callback per queue and number: asking again finds it.
-    if let (Channel::Callback, Some(phone)) = (request.channel, &request.phone) {
-        if let Some(open) = open_callback(&mut tx, request.queue_id, phone).await? {
-            return Ok(open);
-        }
+    if let Some(own) = asked_again(&mut tx, &request).await? {
+        return Ok(own);
     }
     let mode = admit(&mut tx, request.queue_id, request.channel).await?;
+    if let (Channel::Callback, Some(phone)) = (request.channel, &request.phone) {
+        callback_admitted(&mut tx, request.queue_id, phone, request.from_address.as_deref()).await?;
+    }
     let id = insert_session(&mut tx, &request, HelpStatus::Waiting).await?;
     insert_entry(&mut tx, id).await?;
     // The first offer rides in the same transaction: one commit from
@@ -112,10 +116,11 @@ async fn create_once(engine: &Engine, request: NewRequest) -> Result<HelpSession
     if !channels.contains(&request.channel) {
         return Err(unoffered(request.channel));
     }
+    if let Some(own) = asked_again(&mut tx, &request).await? {
+        return Ok(own);
+    }
     if let (Channel::Callback, Some(phone)) = (request.channel, &request.phone) {
-        if let Some(open) = open_callback(&mut tx, request.queue_id, phone).await? {
-            return Ok(open);
-        }
+        callback_admitted(&mut tx, request.queue_id, phone, request.from_address.as_deref()).await?;
     }
     let id = insert_session(&mut tx, &request, HelpStatus::Created).await?;
     tx.commit(engine).await?;
@@ -132,7 +137,8 @@ pub async fn enqueue(engine: &Engine, help_session: HelpSessionId) -> Result<(),
 async fn enqueue_once(engine: &Engine, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     let created = sqlx::query!(
-        r#"SELECT queue_id AS "queue_id: QueueId", channel AS "channel: Channel", status AS "status: HelpStatus"
+        r#"SELECT queue_id AS "queue_id: QueueId", channel AS "channel: Channel", status AS "status: HelpStatus",
+                  phone, requested_from
              FROM help_sessions WHERE id = $1 FOR UPDATE"#,
         help_session.uuid()
     )
@@ -146,6 +152,9 @@ async fn enqueue_once(engine: &Engine, help_session: HelpSessionId) -> Result<()
         )));
     }
     let mode = admit(&mut tx, created.queue_id, created.channel).await?;
+    if let (Channel::Callback, Some(phone)) = (created.channel, &created.phone) {
+        callback_admitted(&mut tx, created.queue_id, phone, None).await?;
+    }
     sqlx::query!("UPDATE help_sessions SET status = 'waiting', entered_at = now() WHERE id = $1", help_session.uuid())
         .execute(&mut *tx)
         .await?;
@@ -157,10 +166,35 @@ async fn enqueue_once(engine: &Engine, help_session: HelpSessionId) -> Result<()
     Ok(())
 }
 
+/// One open callback per queue and number. Asking again for a number
+/// already waiting gives the callback back only to the API client that made
+/// it (its retry); anybody else, a customer's page included, learns only
+/// that it exists ([`AppError::CallbackExists`]): never its id, its token or
+/// whose it is.
+async fn asked_again(conn: &mut PgConnection, request: &NewRequest) -> Result<Option<HelpSessionId>, AppError> {
+    let (Channel::Callback, Some(phone)) = (request.channel, &request.phone) else {
+        return Ok(None);
+    };
+    let Some(open) = open_callback(conn, request.queue_id, phone).await? else {
+        return Ok(None);
+    };
+    match (open.api_client, &request.from_api) {
+        (Some(maker), Some(asker)) if maker == asker.client => Ok(Some(open.id)),
+        _ => Err(AppError::CallbackExists),
+    }
+}
+
+/// An open callback: its id, and the API client that made it.
+pub struct OpenCallback {
+    pub id: HelpSessionId,
+    pub api_client: Option<uuid::Uuid>,
+}
+
 /// The open callback of `queue` to `phone`, if there is one.
-pub(super) async fn open_callback(conn: &mut PgConnection, queue: QueueId, phone: &str) -> Result<Option<HelpSessionId>, AppError> {
-    Ok(sqlx::query_scalar!(
-        r#"SELECT id AS "id: HelpSessionId" FROM help_sessions
+pub async fn open_callback(conn: &mut PgConnection, queue: QueueId, phone: &str) -> Result<Option<OpenCallback>, AppError> {
+    Ok(sqlx::query_as!(
+        OpenCallback,
+        r#"SELECT id AS "id: HelpSessionId", api_client_id AS api_client FROM help_sessions
             WHERE queue_id = $1 AND phone = $2 AND channel = 'callback'
               AND status IN ('created', 'waiting', 'offered', 'active', 'on_hold')"#,
         queue.uuid(),
@@ -168,6 +202,51 @@ pub(super) async fn open_callback(conn: &mut PgConnection, queue: QueueId, phone
     )
     .fetch_optional(conn)
     .await?)
+}
+
+/// A callback's own rules, past the line's: the queue calls this number
+/// (its allowed prefixes), its callbacks waiting are under their cap (apart
+/// from the live line's maximum length), and `from` (the address asking,
+/// `None` when counted already) has fewer open than the queue allows.
+pub(super) async fn callback_admitted(conn: &mut PgConnection, queue: QueueId, phone: &str, from: Option<&str>) -> Result<(), AppError> {
+    let row = sqlx::query!(
+        r#"SELECT name, callback_cap, callbacks_per_address, callback_expiry_hours, callback_prefixes,
+                  (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id AND e.channel = 'callback') AS "waiting!",
+                  (SELECT count(*) FROM help_sessions h
+                    WHERE h.queue_id = q.id AND h.requested_from = $2 AND h.channel = 'callback'
+                      AND h.status IN ('created', 'waiting', 'offered', 'active', 'on_hold')) AS "from_address!"
+             FROM queues q WHERE id = $1"#,
+        queue.uuid(),
+        from,
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    let limits = crate::queue::CallbackLimits {
+        cap: row.callback_cap,
+        per_address: row.callbacks_per_address,
+        expiry_hours: row.callback_expiry_hours,
+        prefixes: row.callback_prefixes,
+    };
+    if !limits.calls(phone) {
+        return Err(AppError::invalid(format!(
+            "For {}, we call back only numbers starting with {}.",
+            row.name,
+            limits.prefixes.join(" or ")
+        )));
+    }
+    if row.waiting >= i64::from(limits.cap) {
+        return Err(AppError::NotTaking(format!(
+            "{} is not taking more callback requests right now. Please try again later.",
+            row.name
+        )));
+    }
+    if from.is_some() && row.from_address >= i64::from(limits.per_address) {
+        return Err(AppError::NotTaking(
+            "Enough callbacks are waiting from your connection already. We call those first; then you can ask again.".into(),
+        ));
+    }
+    Ok(())
 }
 
 fn unoffered(channel: Channel) -> AppError {
@@ -181,7 +260,7 @@ pub(super) struct Room {
     pub name: String,
     pub routing_mode: RoutingMode,
     pub channels: Vec<Channel>,
-    /// Its line is at its maximum length.
+    /// Its live line (callbacks aside) is at its maximum length.
     pub full: bool,
     /// Somebody who serves it is logged in.
     pub staffed: bool,
@@ -198,9 +277,10 @@ pub(super) async fn room(conn: &mut PgConnection, queue_id: QueueId) -> Result<R
         r#"SELECT name, channels AS "channels: Vec<Channel>", routing_mode AS "routing_mode: RoutingMode", max_length,
                   when_nobody AS "when_nobody: WhenNobody", nobody_message,
                   -- Counted only for a queue with a limit: a count is as
-                  -- long as the line.
+                  -- long as the line. Callbacks have their own cap.
                   CASE WHEN q.max_length IS NULL THEN 0
-                       ELSE (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) END AS "waiting!",
+                       ELSE (SELECT count(*) FROM queue_entries e
+                              WHERE e.queue_id = q.id AND e.channel <> 'callback') END AS "waiting!",
                   -- Member by member, each a lookup of one row (as a join,
                   -- the planner may read every agent).
                   EXISTS (SELECT 1 FROM queue_members m
@@ -236,7 +316,7 @@ async fn admit(conn: &mut PgConnection, queue_id: QueueId, channel: Channel) -> 
     if !queue.channels.contains(&channel) {
         return Err(unoffered(channel));
     }
-    if queue.full {
+    if queue.full && channel != Channel::Callback {
         return Err(AppError::NotTaking(
             "The line is full right now. Please try again in a few minutes, or ask us to call you back later.".into(),
         ));
@@ -263,8 +343,8 @@ async fn insert_session(
     let id = sqlx::query_scalar!(
         r#"INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status,
                                      callback_from, callback_until, api_client_id, external_reference,
-                                     widget_id, verified_email, identified)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id AS "id: HelpSessionId""#,
+                                     widget_id, verified_email, identified, requested_from)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id AS "id: HelpSessionId""#,
         request.queue_id.uuid(),
         request.customer_name,
         request.reason,
@@ -279,6 +359,7 @@ async fn insert_session(
         request.from_widget.as_ref().map(|from| from.widget),
         identity.and_then(|identity| identity.email.as_deref()),
         identity.is_some(),
+        request.from_address,
     )
     .fetch_one(conn)
     .await?;
@@ -419,7 +500,8 @@ pub async fn discard(engine: &Engine, help_session: HelpSessionId) -> Result<(),
 }
 
 /// Customers who waited longer than their queue's maximum wait leave the
-/// line (EXPIRE); their page offers a callback.
+/// line (EXPIRE); their page offers a callback. Callbacks not reached in
+/// time expire too.
 pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
     let due = sqlx::query!(
         r#"SELECT e.help_session_id AS "help_session_id: HelpSessionId", e.queue_id AS "queue_id: QueueId"
@@ -429,10 +511,21 @@ pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
     )
     .fetch_all(engine.pool())
     .await?;
+    // A callback not reached within its window (or since it was asked
+    // for, without one) and the queue's expiry after it.
+    let callbacks = sqlx::query!(
+        r#"SELECT e.help_session_id AS "help_session_id: HelpSessionId", e.queue_id AS "queue_id: QueueId"
+             FROM queue_entries e JOIN queues q ON q.id = e.queue_id JOIN help_sessions h ON h.id = e.help_session_id
+            WHERE e.channel = 'callback' AND e.offered_to IS NULL
+              AND coalesce(h.callback_until, h.entered_at) < now() - make_interval(hours => q.callback_expiry_hours)"#
+    )
+    .fetch_all(engine.pool())
+    .await?;
     let mut expired = 0;
-    for entry in due {
+    let due = due.into_iter().map(|e| (e.help_session_id, e.queue_id));
+    for (help_session_id, queue_id) in due.chain(callbacks.into_iter().map(|e| (e.help_session_id, e.queue_id))) {
         let mut tx = engine.begin().await?;
-        if expire(&mut tx, entry.help_session_id, entry.queue_id).await? {
+        if expire(&mut tx, help_session_id, queue_id).await? {
             expired += 1;
         }
         tx.commit(engine).await?;

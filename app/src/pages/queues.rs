@@ -93,6 +93,11 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
     let notify_position = RwSignal::new(rules.notify_position.to_string());
     let notify_seconds = RwSignal::new(rules.notify_seconds.to_string());
     let front_hold = RwSignal::new(rules.front_hold_seconds.to_string());
+    let limits = q.callback_limits;
+    let callback_cap = RwSignal::new(limits.cap.to_string());
+    let per_address = RwSignal::new(limits.per_address.to_string());
+    let expiry = RwSignal::new(limits.expiry_hours.to_string());
+    let prefixes = RwSignal::new(limits.prefixes.join(" "));
     let local_error = RwSignal::new(None::<String>);
 
     let number = |field: &str, raw: String, required: bool| -> Result<Option<i32>, String> {
@@ -134,6 +139,10 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                 notify_position: number("Notify at position", notify_position.get(), true)?,
                 notify_seconds: number("Notify under", notify_seconds.get(), true)?,
                 front_hold_seconds: number("Front place kept", front_hold.get(), true)?,
+                callback_cap: number("Callbacks waiting at most", callback_cap.get(), true)?,
+                callbacks_per_address: number("Open callbacks per address", per_address.get(), true)?,
+                callback_expiry_hours: number("Callback expiry", expiry.get(), true)?,
+                callback_prefixes: prefixes.get(),
             })
         })();
         match parsed {
@@ -239,6 +248,10 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                 <label>"Notify a customer keeping their place at position"<input type="number" min="1" prop:value=move || notify_position.get() on:input=text(notify_position)/></label>
                 <label>"... or when their wait is under (s)"<input type="number" min="0" prop:value=move || notify_seconds.get() on:input=text(notify_seconds)/></label>
                 <label>"Front place kept while away (s)"<input type="number" min="1" prop:value=move || front_hold.get() on:input=text(front_hold)/></label>
+                <label>"Callbacks waiting at most"<input type="number" min="1" prop:value=move || callback_cap.get() on:input=text(callback_cap)/></label>
+                <label>"Open callbacks per address"<input type="number" min="1" prop:value=move || per_address.get() on:input=text(per_address)/></label>
+                <label>"A callback not reached expires after (hours)"<input type="number" min="1" max="720" prop:value=move || expiry.get() on:input=text(expiry)/></label>
+                <label>"Call only numbers starting with (+44 +1; empty: any)"<input type="text" prop:value=move || prefixes.get() on:input=text(prefixes)/></label>
             </div>
             <div class="grid-form thresholds">
                 <label>"Longest wait amber after (s)"<input type="number" min="1" prop:value=move || wait_amber.get() on:input=text(wait_amber)/></label>

@@ -159,6 +159,69 @@ impl CallbackRules {
     }
 }
 
+/// What keeps callbacks from filling a queue: they are exempt from the live
+/// line's abandonment and maximum wait and are taken while it is closed or
+/// unstaffed, so they have limits of their own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackLimits {
+    /// Callbacks waiting at most (apart from the live line's maximum length).
+    pub cap: i32,
+    /// Open callbacks at most from one address (an IPv6 /64 counts as one).
+    pub per_address: i32,
+    /// A callback not reached this long after its window closed (or after
+    /// it was asked for, without a window) ends as expired.
+    pub expiry_hours: i32,
+    /// Numbers called must start with one of these (`+44`, `+1`); empty:
+    /// any. Keeps premium-rate numbers out.
+    pub prefixes: Vec<String>,
+}
+
+impl Default for CallbackLimits {
+    /// The database's defaults.
+    fn default() -> Self {
+        Self { cap: 100, per_address: 3, expiry_hours: 24, prefixes: Vec::new() }
+    }
+}
+
+impl CallbackLimits {
+    /// Each given value in its range (a missing one keeps its default);
+    /// prefixes as typed, separated by spaces or commas.
+    pub fn parse(cap: Option<i32>, per_address: Option<i32>, expiry_hours: Option<i32>, prefixes: &str) -> Result<Self, AppError> {
+        let defaults = Self::default();
+        let within = |field: &str, value: Option<i32>, default: i32, high: i32| {
+            let value = value.unwrap_or(default);
+            if (1..=high).contains(&value) {
+                Ok(value)
+            } else {
+                Err(AppError::invalid(format!("{field} must be between 1 and {high}.")))
+            }
+        };
+        let mut allowed = Vec::new();
+        for prefix in prefixes.split([',', ' ']).map(str::trim).filter(|p| !p.is_empty()) {
+            let digits = prefix.strip_prefix('+').unwrap_or("");
+            if !(1..=6).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+                return Err(AppError::invalid(format!(
+                    "Allowed callback prefixes are a + and 1 to 6 digits, like +44 or +1; \"{prefix}\" is not."
+                )));
+            }
+            if !allowed.iter().any(|known| known == prefix) {
+                allowed.push(prefix.to_owned());
+            }
+        }
+        Ok(Self {
+            cap: within("Callbacks waiting at most", cap, defaults.cap, 100_000)?,
+            per_address: within("Open callbacks per address", per_address, defaults.per_address, 1000)?,
+            expiry_hours: within("Callback expiry (hours)", expiry_hours, defaults.expiry_hours, 720)?,
+            prefixes: allowed,
+        })
+    }
+
+    /// Whether this queue calls `phone` (E.164).
+    pub fn calls(&self, phone: &str) -> bool {
+        self.prefixes.is_empty() || self.prefixes.iter().any(|prefix| phone.starts_with(prefix.as_str()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,5 +251,19 @@ mod tests {
         assert_eq!(CallbackRules::parse(None, None, None, None, None).unwrap(), CallbackRules::default());
         assert_eq!(CallbackRules::parse(Some(30), Some(2), None, None, None).unwrap().retry_seconds, 30);
         assert!(CallbackRules::parse(None, Some(0), None, None, None).is_err());
+    }
+
+    #[test]
+    fn callback_limits_keep_defaults_bounds_and_prefixes() {
+        assert_eq!(CallbackLimits::parse(None, None, None, "").unwrap(), CallbackLimits::default());
+        let limits = CallbackLimits::parse(Some(5), Some(1), Some(48), "+44, +1 +44").unwrap();
+        assert_eq!((limits.cap, limits.per_address, limits.expiry_hours), (5, 1, 48));
+        assert_eq!(limits.prefixes, ["+44", "+1"]);
+        assert!(limits.calls("+442079460958") && limits.calls("+14155550100") && !limits.calls("+882123456"));
+        assert!(CallbackLimits::default().calls("+882123456"), "no prefixes: any number");
+        for bad in ["44", "+", "+0", "+1234567", "+4a"] {
+            assert!(CallbackLimits::parse(None, None, None, bad).is_err(), "{bad}");
+        }
+        assert!(CallbackLimits::parse(Some(0), None, None, "").is_err());
     }
 }

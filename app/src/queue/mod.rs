@@ -10,7 +10,7 @@ pub mod hours;
 #[cfg(feature = "ssr")]
 pub mod repo;
 
-pub use hours::{CallbackRules, OpeningHours};
+pub use hours::{CallbackLimits, CallbackRules, OpeningHours};
 
 /// How a customer is helped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -286,6 +286,7 @@ pub struct QueueSettings {
     pub hide_monitoring: bool,
     pub hours: OpeningHours,
     pub callbacks: CallbackRules,
+    pub callback_limits: CallbackLimits,
 }
 
 /// The settings a new queue starts with (the database's defaults).
@@ -308,6 +309,7 @@ impl Default for QueueSettings {
             hide_monitoring: false,
             hours: OpeningHours::default(),
             callbacks: CallbackRules::default(),
+            callback_limits: CallbackLimits::default(),
         }
     }
 }
@@ -340,6 +342,7 @@ impl QueueSettings {
         hide_monitoring: bool,
         hours: OpeningHours,
         callbacks: CallbackRules,
+        callback_limits: CallbackLimits,
     ) -> Result<Self, AppError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 60 {
@@ -380,6 +383,7 @@ impl QueueSettings {
             hide_monitoring,
             hours,
             callbacks,
+            callback_limits,
         })
     }
 }
@@ -434,6 +438,10 @@ pub async fn save_queue(
     #[server(default)] notify_position: Option<i32>,
     #[server(default)] notify_seconds: Option<i32>,
     #[server(default)] front_hold_seconds: Option<i32>,
+    #[server(default)] callback_cap: Option<i32>,
+    #[server(default)] callbacks_per_address: Option<i32>,
+    #[server(default)] callback_expiry_hours: Option<i32>,
+    #[server(default)] callback_prefixes: String,
 ) -> Result<QueueWithMembers, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let settings = QueueSettings::parse(
@@ -453,6 +461,7 @@ pub async fn save_queue(
         hide_monitoring,
         OpeningHours::parse(time_zone.as_deref().unwrap_or("UTC"), &opens, &closes, &closed_dates)?,
         CallbackRules::parse(callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds)?,
+        CallbackLimits::parse(callback_cap, callbacks_per_address, callback_expiry_hours, &callback_prefixes)?,
     )?;
     let saved = repo::save(&state.pool, id, &settings, &members, &supervisors).await?;
     tracing::info!(by = %me.id, queue = %saved.queue.id, "queue saved");

@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::hours::DayHours;
-use super::{CallbackRules, Channel, OpeningHours, Queue, QueueSettings, RoutingMode, Strategy, Thresholds, WhenNobody};
+use super::{CallbackLimits, CallbackRules, Channel, OpeningHours, Queue, QueueSettings, RoutingMode, Strategy, Thresholds, WhenNobody};
 use crate::error::AppError;
 
 struct Row {
@@ -33,6 +33,10 @@ struct Row {
     notify_position: i32,
     notify_seconds: i32,
     front_hold_seconds: i32,
+    callback_cap: i32,
+    callbacks_per_address: i32,
+    callback_expiry_hours: i32,
+    callback_prefixes: Vec<String>,
 }
 
 impl TryFrom<Row> for Queue {
@@ -73,6 +77,12 @@ impl TryFrom<Row> for Queue {
                     notify_seconds: row.notify_seconds,
                     front_hold_seconds: row.front_hold_seconds,
                 },
+                callback_limits: CallbackLimits {
+                    cap: row.callback_cap,
+                    per_address: row.callbacks_per_address,
+                    expiry_hours: row.callback_expiry_hours,
+                    prefixes: row.callback_prefixes,
+                },
             },
         })
     }
@@ -85,7 +95,8 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Queue>, AppError> {
                 service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
                 wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
                 time_zone, ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(closed_dates) d ORDER BY d) AS "closed_dates!",
-                callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds
+                callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds,
+                callback_cap, callbacks_per_address, callback_expiry_hours, callback_prefixes
            FROM queues ORDER BY lower(name)"#
     )
     .fetch_all(pool)
@@ -116,7 +127,8 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Queue, AppError> {
                 service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
                 wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
                 time_zone, ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(closed_dates) d ORDER BY d) AS "closed_dates!",
-                callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds
+                callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds,
+                callback_cap, callbacks_per_address, callback_expiry_hours, callback_prefixes
            FROM queues WHERE id = $1"#,
         id
     )
@@ -178,9 +190,10 @@ pub async fn save(
                              service_level_seconds, max_length, max_wait_seconds, when_nobody, nobody_message, auto_join,
                              wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
                              time_zone, closed_dates, callback_retry_seconds, callback_max_attempts, notify_position,
-                             notify_seconds, front_hold_seconds)
+                             notify_seconds, front_hold_seconds, callback_cap, callbacks_per_address,
+                             callback_expiry_hours, callback_prefixes)
          VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20::text[]::date[], $21, $22, $23, $24, $25)
+                 $19, $20::text[]::date[], $21, $22, $23, $24, $25, $26, $27, $28, $29)
          ON CONFLICT (id) DO UPDATE SET
              name = EXCLUDED.name, channels = EXCLUDED.channels, routing_mode = EXCLUDED.routing_mode,
              strategy = EXCLUDED.strategy, rona_seconds = EXCLUDED.rona_seconds,
@@ -193,7 +206,9 @@ pub async fn save(
              time_zone = EXCLUDED.time_zone, closed_dates = EXCLUDED.closed_dates,
              callback_retry_seconds = EXCLUDED.callback_retry_seconds,
              callback_max_attempts = EXCLUDED.callback_max_attempts, notify_position = EXCLUDED.notify_position,
-             notify_seconds = EXCLUDED.notify_seconds, front_hold_seconds = EXCLUDED.front_hold_seconds
+             notify_seconds = EXCLUDED.notify_seconds, front_hold_seconds = EXCLUDED.front_hold_seconds,
+             callback_cap = EXCLUDED.callback_cap, callbacks_per_address = EXCLUDED.callbacks_per_address,
+             callback_expiry_hours = EXCLUDED.callback_expiry_hours, callback_prefixes = EXCLUDED.callback_prefixes
          RETURNING id",
         id,
         settings.name,
@@ -220,6 +235,10 @@ pub async fn save(
         settings.callbacks.notify_position,
         settings.callbacks.notify_seconds,
         settings.callbacks.front_hold_seconds,
+        settings.callback_limits.cap,
+        settings.callback_limits.per_address,
+        settings.callback_limits.expiry_hours,
+        &settings.callback_limits.prefixes,
     )
     .fetch_one(&mut *tx)
     .await;

@@ -20,7 +20,7 @@ use app::engine::line::{self, FromApi};
 use app::error::AppError;
 use app::integrations::Scope;
 use app::state::AppState;
-use app::states::HelpSessionId;
+use app::states::{HelpSessionId, QueueId};
 
 use super::error::path_id;
 use super::help_sessions::{cancel_session, external_reference, json_body};
@@ -121,8 +121,9 @@ async fn callback(state: &AppState, id: HelpSessionId) -> Result<Callback, ApiEr
     })
 }
 
-/// Asks for a call back. 201 with the new callback; 200 with the one
-/// already open for this queue and number. An `Idempotency-Key` makes a
+/// Asks for a call back. 201 with the new callback; 200 with the one this
+/// client made that is still open for this queue and number; 409
+/// `callback_exists` when somebody else's is (nothing more is said of it). An `Idempotency-Key` makes a
 /// retry safe as on help sessions.
 #[utoipa::path(
     post, path = "/api/v1/callbacks", tag = "callbacks",
@@ -131,12 +132,12 @@ async fn callback(state: &AppState, id: HelpSessionId) -> Result<Callback, ApiEr
     request_body = NewCallback,
     responses(
         (status = 201, description = "Requested: in line", body = Callback),
-        (status = 200, description = "A callback for this number is open already: that one", body = Callback),
+        (status = 200, description = "This client's callback for this number is open already: that one", body = Callback),
         (status = 400, description = "A field breaks a rule (the message names it)", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Disabled, or without `callbacks:write`", body = ErrorBody),
         (status = 404, description = "No such queue", body = ErrorBody),
-        (status = 409, description = "The queue is not taking customers now (full, closed, nobody on duty), or the same Idempotency-Key is still being worked on", body = ErrorBody),
+        (status = 409, description = "The queue is not taking customers now (full, closed, nobody on duty), a callback to this number made by somebody else is open (`callback_exists`), or the same Idempotency-Key is still being worked on", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key was used with another body", body = ErrorBody),
@@ -163,21 +164,16 @@ async fn request_callback(state: &AppState, client: Uuid, request: NewCallback) 
         _ => return Err(ApiError::invalid("Give both window_from and window_until, or neither.")),
     };
     let form = HelpForm::parse(&state.pool, &request.queue_id.to_string(), &request.name, &request.reason, "callback", &request.phone, &window).await?;
-    // Open already for this number: that one, as the engine answers too.
+    // Open already for this number: this client's own is given back (200);
+    // another's is refused by the engine.
     let phone = parse_phone(&request.phone)?;
-    let open = sqlx::query_scalar!(
-        "SELECT id FROM help_sessions WHERE queue_id = $1 AND phone = $2 AND channel = 'callback'
-            AND status IN ('created', 'waiting', 'offered', 'active', 'on_hold')",
-        request.queue_id,
-        phone
-    )
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(AppError::from)?;
+    let mut conn = state.pool.acquire().await.map_err(AppError::from)?;
+    let open = line::open_callback(&mut conn, QueueId::from(request.queue_id), &phone).await?.map(|open| open.id);
+    drop(conn);
     let mut new = form.0;
     new.from_api = Some(FromApi { client, external_reference: reference });
     let id = line::enter(&state.engine, new).await?;
-    let status = if open == Some(id.uuid()) { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if open == Some(id) { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, callback(state, id).await?))
 }
 

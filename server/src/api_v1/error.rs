@@ -52,17 +52,7 @@ impl ApiError {
 /// The code of each kind of application error.
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        let code = match &error {
-            AppError::Invalid(_) => "invalid",
-            AppError::Unauthorized(_) => "unauthorized",
-            AppError::Forbidden => "forbidden",
-            AppError::NotFound(_) => "not_found",
-            AppError::Conflict(_) => "conflict",
-            AppError::NotTaking(_) => "queue_not_taking",
-            AppError::TooManyRequests { .. } => "rate_limited",
-            AppError::Unavailable(_) | AppError::Contention => "unavailable",
-            AppError::Internal | AppError::Transport(_) => "internal",
-        };
+        let code = error.code();
         let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         Self { status, code, message: error.to_string(), retry_after: error.retry_after() }
     }

@@ -160,7 +160,7 @@ async fn session(state: &AppState, id: HelpSessionId) -> Result<HelpSession, Api
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Disabled, or without `help_sessions:write`", body = ErrorBody),
         (status = 404, description = "No such queue", body = ErrorBody),
-        (status = 409, description = "The queue is not taking customers now (full, closed, nobody on duty), or the same Idempotency-Key is still being worked on", body = ErrorBody),
+        (status = 409, description = "The queue is not taking customers now (full, closed, nobody on duty), a callback to this number made by somebody else is open (`callback_exists`), or the same Idempotency-Key is still being worked on", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Body is not JSON", body = ErrorBody),
         (status = 422, description = "The Idempotency-Key was used with another body", body = ErrorBody),

@@ -340,6 +340,7 @@ pub async fn enter_audio(engine: &app::engine::Engine, queue: QueueId, name: &st
     let request = app::engine::line::NewRequest {
         from_api: None,
         from_widget: None,
+        from_address: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),
