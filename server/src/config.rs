@@ -83,9 +83,10 @@ pub struct Config {
     /// hours of the admin's metrics; `SWITCHBOARD_SHORT_ABANDON_SECONDS`
     /// (default 5): customers who leave this soon are short abandons.
     pub metrics: MetricsSettings,
-    /// `SWITCHBOARD_METRICS_TOKEN`: when set, `/metrics` needs
-    /// `Authorization: Bearer <token>`.
-    pub metrics_token: Option<String>,
+    /// `SWITCHBOARD_METRICS_TOKEN`: `/metrics` needs
+    /// `Authorization: Bearer <token>`; without one, `/metrics` is closed
+    /// unless `SWITCHBOARD_METRICS_OPEN=true`.
+    pub metrics_access: crate::metrics::MetricsAccess,
     /// `SWITCHBOARD_WEBHOOK_RETRY_SECONDS` (the waits between attempts,
     /// comma-separated; default 5,300,1800,7200,18000,36000,50400,72000,86400)
     /// and `SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS` (default 15).
@@ -274,7 +275,11 @@ impl Config {
                 time_zone: var("SWITCHBOARD_TIME_ZONE").unwrap_or_else(|| "UTC".into()),
                 short_abandon_seconds: f64::from(parsed("SWITCHBOARD_SHORT_ABANDON_SECONDS", 5u32)?),
             },
-            metrics_token: var("SWITCHBOARD_METRICS_TOKEN"),
+            metrics_access: match var("SWITCHBOARD_METRICS_TOKEN") {
+                Some(token) => crate::metrics::MetricsAccess::Token(token),
+                None if flag("SWITCHBOARD_METRICS_OPEN")? => crate::metrics::MetricsAccess::Open,
+                None => crate::metrics::MetricsAccess::Closed,
+            },
             webhooks: webhook_schedule()?,
         })
     }

@@ -81,7 +81,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
-    let metrics = crate::metrics::Metrics::new(config.metrics_token.clone());
+    let metrics = crate::metrics::Metrics::new(config.metrics_access.clone());
     let shield = crate::shield::Shield::new(config);
 
     let store = PostgresStore::new(state.pool.clone());

@@ -60,7 +60,7 @@ struct StateLabels {
 pub struct Metrics {
     registry: Arc<Registry>,
     refreshing: Arc<Mutex<()>>,
-    token: Option<Arc<str>>,
+    access: Arc<MetricsAccess>,
     http: Family<HttpLabels, Histogram>,
     waiting: Family<QueueLabels, Gauge>,
     oldest_wait: Family<QueueLabels, Gauge<f64, AtomicU64>>,
@@ -80,7 +80,7 @@ fn latency() -> Histogram {
 }
 
 impl Metrics {
-    pub fn new(token: Option<String>) -> Self {
+    pub fn new(access: MetricsAccess) -> Self {
         let mut registry = Registry::with_prefix("switchboard");
         let http = Family::<HttpLabels, Histogram>::new_with_constructor(latency as fn() -> Histogram);
         registry.register("http_request_duration_seconds", "Time to answer an HTTP request, by route", http.clone());
@@ -115,7 +115,7 @@ impl Metrics {
         Self {
             registry: Arc::new(registry),
             refreshing: Arc::new(Mutex::new(())),
-            token: token.map(Arc::from),
+            access: Arc::new(access),
             http,
             waiting,
             oldest_wait,
@@ -174,7 +174,10 @@ impl Metrics {
         self.webhook_deliveries.clear();
         for endpoint in app::integrations::webhooks::list(pool).await? {
             for (status, count) in [("pending", endpoint.pending), ("failed", endpoint.failed)] {
-                self.webhook_deliveries.get_or_create(&DeliveryLabels { endpoint: endpoint.url.clone(), status: status.into() }).set(count);
+                // By id: a receiver's URL may hold its own secret (a Slack or
+                // Zapier hook), which a scraper must not learn.
+                let labels = DeliveryLabels { endpoint: endpoint.id.to_string(), status: status.into() };
+                self.webhook_deliveries.get_or_create(&labels).set(count);
             }
         }
         let counts = app::metrics::board::agent_counts(pool).await?;
@@ -192,12 +195,34 @@ impl Metrics {
     }
 }
 
+/// Who may read `/metrics`: it names queues and not-ready reasons, so it
+/// is closed unless the operator gives it a token or opens it on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MetricsAccess {
+    /// `Authorization: Bearer <token>` (`SWITCHBOARD_METRICS_TOKEN`).
+    Token(String),
+    /// Anyone who reaches the port (`SWITCHBOARD_METRICS_OPEN=true`).
+    Open,
+    /// Nobody: neither was set.
+    Closed,
+}
+
+impl MetricsAccess {
+    fn allows(&self, bearer: Option<&str>) -> bool {
+        match (self, bearer) {
+            (Self::Open, _) => true,
+            // Compared in constant time: the time taken says nothing of
+            // how much of a guess was right.
+            (Self::Token(token), Some(given)) => bool::from(subtle::ConstantTimeEq::ct_eq(token.as_bytes(), given.as_bytes())),
+            _ => false,
+        }
+    }
+}
+
 /// `GET /metrics`.
 pub async fn scrape(State(state): State<AppState>, axum::Extension(metrics): axum::Extension<Metrics>, headers: HeaderMap) -> Response {
-    if let Some(token) = &metrics.token {
-        if app::client::bearer(&headers) != Some(&**token) {
-            return (StatusCode::UNAUTHORIZED, "A bearer token is needed for /metrics.").into_response();
-        }
+    if !metrics.access.allows(app::client::bearer(&headers)) {
+        return (StatusCode::UNAUTHORIZED, "A bearer token is needed for /metrics.").into_response();
     }
     if let Err(error) = metrics.refresh(&state.pool, &state.metrics.time_zone).await {
         tracing::error!(?error, "cannot read metrics");

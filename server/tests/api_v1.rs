@@ -457,3 +457,82 @@ async fn a_client_manages_webhook_endpoints(pool: PgPool) {
     assert_eq!(send(reqwest::Method::DELETE, format!("/api/v1/webhooks/{id}"), None).await.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(send(reqwest::Method::GET, format!("/api/v1/webhooks/{id}"), None).await.unwrap().status(), StatusCode::NOT_FOUND);
 }
+
+/// One client tries to read, list, cancel and watch what another made, and
+/// to reach the admin's webhook receivers: each is "no such" thing to it.
+/// Supervision never reaches the feed; representatives' own events only
+/// with `agents:read`. A client an admin granted `*:all` sees everyone's.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_client_sees_and_changes_only_what_it_made(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let scopes = ["help_sessions:read", "help_sessions:write", "callbacks:write", "webhooks:manage"];
+    let shop = make_client(&app, &admin, "Shop", &scopes).await;
+    let nosy = make_client(&app, &admin, "Nosy", &scopes).await;
+    let auditor = make_client(&app, &admin, "Auditor", &["help_sessions:read", "help_sessions:all", "webhooks:manage", "webhooks:all"]).await;
+    let queue = push_queue(&app).await;
+    let send = |client: &ApiClient, method: reqwest::Method, path: String, body: Option<Value>| request(&app, client, method, path, body);
+
+    let made = send(&shop, reqwest::Method::POST, "/api/v1/help-sessions".into(), Some(json!({ "queue_id": queue, "name": "Private Person", "reason": "My secret", "channel": "chat" })))
+        .await
+        .unwrap();
+    assert_eq!(made.status(), StatusCode::CREATED);
+    let session = made.json::<Value>().await.unwrap()["help_session"]["id"].as_str().unwrap().to_owned();
+    let called = send(&shop, reqwest::Method::POST, "/api/v1/callbacks".into(), Some(json!({ "queue_id": queue, "name": "Private Person", "phone": "+14155550100", "reason": "x" })))
+        .await
+        .unwrap();
+    let callback = called.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+    // A supervisor's event about the session, straight into the log.
+    sqlx::query("INSERT INTO events (kind, help_session_id, queue_id, at) VALUES ('SUPERVISE_START', $1, $2, now() - interval '1 minute')")
+        .bind(Uuid::parse_str(&session).unwrap())
+        .bind(queue)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let admins = app.call(&admin, "webhooks/private", &[("allow", "true")]).await;
+    assert_eq!(admins.status(), StatusCode::OK);
+    let added = app.call(&admin, "webhooks/add", &[("url", "http://127.0.0.1:9/admin-hook"), ("event_types[0]", "help_session.entered")]).await;
+    let admin_hook = added.json::<Value>().await.unwrap()["endpoint"]["id"].as_str().unwrap().to_owned();
+
+    // The nosy client: nothing of the shop's, nothing of the admin's.
+    for path in [format!("/api/v1/help-sessions/{session}"), format!("/api/v1/callbacks/{callback}"), format!("/api/v1/webhooks/{admin_hook}")] {
+        let seen = send(&nosy, reqwest::Method::GET, path.clone(), None).await.unwrap();
+        assert_eq!(refused(seen).await, (StatusCode::NOT_FOUND, "not_found".into()), "{path}");
+    }
+    for path in [format!("/api/v1/help-sessions/{session}"), format!("/api/v1/callbacks/{callback}"), format!("/api/v1/webhooks/{admin_hook}")] {
+        let gone = send(&nosy, reqwest::Method::DELETE, path.clone(), None).await.unwrap();
+        assert_eq!(gone.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    let listed: Value = send(&nosy, reqwest::Method::GET, "/api/v1/help-sessions".into(), None).await.unwrap().json().await.unwrap();
+    assert_eq!(listed["help_sessions"], json!([]));
+    let hooks: Value = send(&nosy, reqwest::Method::GET, "/api/v1/webhooks".into(), None).await.unwrap().json().await.unwrap();
+    assert_eq!(hooks["endpoints"], json!([]));
+    let feed = |client| async move {
+        let page: Value = send(client, reqwest::Method::GET, "/api/v1/events?limit=500".into(), None).await.unwrap().json().await.unwrap();
+        page["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    // The feed shows only what has settled; wait for the shop's own events.
+    let mut own = Vec::new();
+    for _ in 0..50 {
+        own = feed(&shop).await;
+        if own.iter().any(|kind| kind == "CALLBACK_REQUESTED") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(own.contains(&"ENTER_QUEUE".to_owned()) && !own.iter().any(|kind| kind.starts_with("SUPERVISE")), "{own:?}");
+    assert_eq!(feed(&nosy).await, Vec::<String>::new());
+
+    // The auditor, granted everything: the shop's session and the admin's
+    // hook, and still no supervision in the feed.
+    let seen = send(&auditor, reqwest::Method::GET, format!("/api/v1/help-sessions/{session}"), None).await.unwrap();
+    assert_eq!(seen.status(), StatusCode::OK);
+    let hooks: Value = send(&auditor, reqwest::Method::GET, "/api/v1/webhooks".into(), None).await.unwrap().json().await.unwrap();
+    assert_eq!(hooks["endpoints"].as_array().unwrap().len(), 1);
+    let all = feed(&auditor).await;
+    assert!(all.contains(&"ENTER_QUEUE".to_owned()) && !all.iter().any(|kind| kind.starts_with("SUPERVISE")), "{all:?}");
+
+    // The shop still has its own, untouched.
+    let mine = send(&shop, reqwest::Method::GET, format!("/api/v1/help-sessions/{session}"), None).await.unwrap();
+    assert_eq!(mine.json::<Value>().await.unwrap()["status"], "waiting");
+}

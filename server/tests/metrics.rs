@@ -690,10 +690,20 @@ async fn metrics_endpoint_reports_queues_representatives_counters_and_latency(po
     assert!(body.contains("switchboard_http_request_duration_seconds_bucket{"), "{body}");
     assert!(body.contains("route=\"/healthz\""), "{body}");
 
+    // Closed unless the operator set a token or opened it: a stranger
+    // learns nothing, with no token or a wrong one.
     let mut config = common::test_config();
-    config.metrics_token = Some("operator-secret".into());
+    config.metrics_access = server::config::Config::from_env().unwrap().metrics_access;
+    assert_eq!(config.metrics_access, server::metrics::MetricsAccess::Closed, "closed by default");
+    let closed = common::TestApp::spawn_with(pool.clone(), config.clone()).await;
+    assert_eq!(client.get(closed.url("/metrics")).send().await.unwrap().status(), 401);
+    assert_eq!(client.get(closed.url("/metrics")).bearer_auth("").send().await.unwrap().status(), 401);
+    config.metrics_access = server::metrics::MetricsAccess::Token("operator-secret".into());
     let guarded = common::TestApp::spawn_with(pool.clone(), config).await;
     assert_eq!(client.get(guarded.url("/metrics")).send().await.unwrap().status(), 401);
+    for wrong in ["operator-secreT", "operator-secret2", "operator"] {
+        assert_eq!(client.get(guarded.url("/metrics")).bearer_auth(wrong).send().await.unwrap().status(), 401, "{wrong}");
+    }
     let allowed = client.get(guarded.url("/metrics")).bearer_auth("operator-secret").send().await.unwrap();
     assert_eq!(allowed.status(), 200);
 }

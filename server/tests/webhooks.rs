@@ -261,7 +261,10 @@ async fn gone_disables_the_endpoint_and_forbidden_addresses_are_never_called(poo
     let deliveries: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_deliveries").fetch_one(&app.pool).await.unwrap();
     assert_eq!((deliveries, gone.got.lock().unwrap().len()), (1, 1), "a disabled endpoint gets nothing more");
     let scraped = reqwest::get(app.url("/metrics")).await.unwrap().text().await.unwrap();
-    assert!(scraped.contains(&format!("webhook_deliveries{{endpoint=\"{url}\",status=\"failed\"}} 1")), "{scraped}");
+    // Labelled by the endpoint's id: a receiver's URL (a hook's own secret)
+    // never reaches a scraper.
+    assert!(scraped.contains(&format!("webhook_deliveries{{endpoint=\"{endpoint}\",status=\"failed\"}} 1")), "{scraped}");
+    assert!(!scraped.contains(&url), "{scraped}");
 
     // Private addresses, once the admin says no more; metadata, ever.
     sqlx::query("UPDATE webhook_settings SET allow_private = false").execute(&app.pool).await.unwrap();

@@ -213,8 +213,12 @@ pub async fn sweep_places(engine: &Engine, mail: Option<&crate::mail::Mailer>) -
         match customer.phone {
             Some(phone) => {
                 match switch(engine, customer.help_session, Switch::CallBack { phone, window: None }).await {
-                    // Another callback has the number: the place ends.
-                    Err(AppError::Conflict(_)) => expire_place(engine, customer.help_session, customer.queue).await?,
+                    // Another callback has the number, or the queue takes
+                    // no more callbacks (or not to this number): the place
+                    // ends.
+                    Err(AppError::CallbackExists | AppError::NotTaking(_) | AppError::Invalid(_)) => {
+                        expire_place(engine, customer.help_session, customer.queue).await?
+                    }
                     other => other?,
                 }
             }

@@ -32,6 +32,12 @@ impl Caller {
     pub fn require(&self, scope: Scope) -> Result<(), Refusal> {
         if self.scopes.contains(&scope) { Ok(()) } else { Err(Refusal::MissingScope(scope)) }
     }
+
+    /// Whose things this client reaches with `all` (a `*:all` scope): `None`
+    /// for everyone's, else its own id (what it made).
+    pub fn owner_unless(&self, all: Scope) -> Option<Uuid> {
+        (!self.scopes.contains(&all)).then_some(self.client)
+    }
 }
 
 /// Why a token is refused; each says so in its message, under its own code.

@@ -26,6 +26,10 @@ pub enum Scope {
     HelpSessionsWrite,
     #[serde(rename = "help_sessions:read")]
     HelpSessionsRead,
+    /// Beyond its own: every help session and callback, and the whole event
+    /// feed (supervision aside).
+    #[serde(rename = "help_sessions:all")]
+    HelpSessionsAll,
     #[serde(rename = "callbacks:write")]
     CallbacksWrite,
     #[serde(rename = "queues:read")]
@@ -36,41 +40,52 @@ pub enum Scope {
     AgentsWrite,
     #[serde(rename = "webhooks:manage")]
     WebhooksManage,
+    /// Beyond its own: every webhook endpoint, the admin's included.
+    #[serde(rename = "webhooks:all")]
+    WebhooksAll,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 9] = [
         Scope::HelpSessionsWrite,
         Scope::HelpSessionsRead,
+        Scope::HelpSessionsAll,
         Scope::CallbacksWrite,
         Scope::QueuesRead,
         Scope::AgentsRead,
         Scope::AgentsWrite,
         Scope::WebhooksManage,
+        Scope::WebhooksAll,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::HelpSessionsWrite => "help_sessions:write",
             Scope::HelpSessionsRead => "help_sessions:read",
+            Scope::HelpSessionsAll => "help_sessions:all",
             Scope::CallbacksWrite => "callbacks:write",
             Scope::QueuesRead => "queues:read",
             Scope::AgentsRead => "agents:read",
             Scope::AgentsWrite => "agents:write",
             Scope::WebhooksManage => "webhooks:manage",
+            Scope::WebhooksAll => "webhooks:all",
         }
     }
 
     /// What the scope allows, for the admin page.
     pub fn meaning(self) -> &'static str {
         match self {
-            Scope::HelpSessionsWrite => "create and cancel help sessions",
-            Scope::HelpSessionsRead => "read and list help sessions, and the event feed",
+            Scope::HelpSessionsWrite => "create and cancel its own help sessions",
+            Scope::HelpSessionsRead => "read and list its own help sessions and callbacks, and their events",
+            Scope::HelpSessionsAll => {
+                "ALL customers: every help session and callback (names, reasons, phone numbers) and the whole event feed"
+            }
             Scope::CallbacksWrite => "request, read and cancel callbacks",
             Scope::QueuesRead => "list queues and their live statistics",
             Scope::AgentsRead => "list representatives and their states",
             Scope::AgentsWrite => "set a representative's state",
-            Scope::WebhooksManage => "manage webhook endpoints",
+            Scope::WebhooksManage => "manage its own webhook endpoints",
+            Scope::WebhooksAll => "ALL webhook endpoints, the admin's included"
         }
     }
 
@@ -229,7 +244,7 @@ pub async fn add_webhook(
     #[server(default)] event_types: Vec<String>,
 ) -> Result<WithWebhookSecret, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-    let added = webhooks::add(&state.pool, &url, &description, &event_types).await?;
+    let added = webhooks::add(&state.pool, None, &url, &description, &event_types).await?;
     tracing::info!(by = %me.id, endpoint = %added.endpoint.id, "webhook endpoint added");
     Ok(added)
 }

@@ -89,23 +89,37 @@ impl EndpointRow {
 }
 
 pub async fn list(pool: &PgPool) -> Result<Vec<WebhookEndpoint>, AppError> {
-    endpoints(pool, None).await
+    endpoints(pool, None, None).await
 }
 
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<WebhookEndpoint, AppError> {
-    endpoints(pool, Some(id)).await?.pop().ok_or_else(no_such_endpoint)
+    get_of(pool, id, None).await
 }
 
-/// Every endpoint (`only` none) or one, with its pending and failed counts.
-async fn endpoints(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<WebhookEndpoint>, AppError> {
+/// The endpoints API client `owner` registered (`None`: everyone's).
+pub async fn list_of(pool: &PgPool, owner: Option<Uuid>) -> Result<Vec<WebhookEndpoint>, AppError> {
+    endpoints(pool, None, owner).await
+}
+
+/// One endpoint, if API client `owner` registered it (`None`: anyone's);
+/// another's is "no such" endpoint, as one that does not exist.
+pub async fn get_of(pool: &PgPool, id: Uuid, owner: Option<Uuid>) -> Result<WebhookEndpoint, AppError> {
+    endpoints(pool, Some(id), owner).await?.pop().ok_or_else(no_such_endpoint)
+}
+
+/// Every endpoint (`only` none) or one, of `owner` (none: anyone's), with
+/// its pending and failed counts.
+async fn endpoints(pool: &PgPool, only: Option<Uuid>, owner: Option<Uuid>) -> Result<Vec<WebhookEndpoint>, AppError> {
     let rows = sqlx::query_as!(
         EndpointRow,
         r#"SELECT e.id, e.url, e.description, e.event_types, e.enabled, e.disabled_reason, e.failing_since, e.created_at,
                   (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending') AS "pending!",
                   (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'failed') AS "failed!"
-             FROM webhook_endpoints e WHERE $1::uuid IS NULL OR e.id = $1
+             FROM webhook_endpoints e
+            WHERE ($1::uuid IS NULL OR e.id = $1) AND ($2::uuid IS NULL OR e.api_client_id = $2)
             ORDER BY e.created_at DESC, e.id"#,
-        only
+        only,
+        owner
     )
     .fetch_all(pool)
     .await?;
@@ -116,8 +130,9 @@ fn no_such_endpoint() -> AppError {
     AppError::NotFound("No such webhook endpoint.".into())
 }
 
-/// Registers an endpoint; the answer holds its secret, shown once.
-pub async fn add(pool: &PgPool, url: &str, description: &str, event_types: &[String]) -> Result<WithWebhookSecret, AppError> {
+/// Registers an endpoint (`owner`: the API client that does, none for an
+/// admin); the answer holds its secret, shown once.
+pub async fn add(pool: &PgPool, owner: Option<Uuid>, url: &str, description: &str, event_types: &[String]) -> Result<WithWebhookSecret, AppError> {
     let url = parse_url(url)?;
     let description = description.trim();
     if description.chars().count() > 200 {
@@ -136,11 +151,12 @@ pub async fn add(pool: &PgPool, url: &str, description: &str, event_types: &[Str
     event_types.dedup();
     let secret = new_secret();
     let id = sqlx::query_scalar!(
-        "INSERT INTO webhook_endpoints (url, description, event_types, secret) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO webhook_endpoints (url, description, event_types, secret, api_client_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         url,
         description,
         &event_types,
-        secret
+        secret,
+        owner
     )
     .fetch_one(pool)
     .await?;

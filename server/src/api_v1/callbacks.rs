@@ -87,13 +87,16 @@ struct Row {
     ended_at: Option<OffsetDateTime>,
 }
 
-async fn callback(state: &AppState, id: HelpSessionId) -> Result<Callback, ApiError> {
+/// `mine`: the client whose callbacks it may be (`None`: anyone's); another
+/// client's is "no such" callback, as one that does not exist.
+async fn callback(state: &AppState, id: HelpSessionId, mine: Option<Uuid>) -> Result<Callback, ApiError> {
     let row = sqlx::query_as!(
         Row,
         "SELECT id, queue_id, status, customer_name, phone, reason, callback_from, callback_until, attempts,
                 external_reference, entered_at, reached_at, ended_at
-           FROM help_sessions WHERE id = $1 AND channel = 'callback'",
-        id.uuid()
+           FROM help_sessions WHERE id = $1 AND channel = 'callback' AND ($2::uuid IS NULL OR api_client_id = $2)",
+        id.uuid(),
+        mine
     )
     .fetch_optional(&state.pool)
     .await
@@ -174,7 +177,7 @@ async fn request_callback(state: &AppState, client: Uuid, request: NewCallback) 
     new.from_api = Some(FromApi { client, external_reference: reference });
     let id = line::enter(&state.engine, new).await?;
     let status = if open == Some(id) { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, callback(state, id).await?))
+    Ok((status, callback(state, id, None).await?))
 }
 
 /// One callback: where it stands, the calls made.
@@ -193,7 +196,7 @@ async fn request_callback(state: &AppState, client: Uuid, request: NewCallback) 
 pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<Json<Callback>, ApiError> {
     client.require(Scope::CallbacksWrite)?;
     let id = HelpSessionId::from(path_id(&id, "callback")?);
-    Ok(Json(callback(&state, id).await?))
+    Ok(Json(callback(&state, id, client.0.owner_unless(Scope::HelpSessionsAll)).await?))
 }
 
 /// Withdraws a callback still in line.
@@ -213,6 +216,6 @@ pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<
 pub async fn cancel(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     client.require(Scope::CallbacksWrite)?;
     let id = HelpSessionId::from(path_id(&id, "callback")?);
-    callback(&state, id).await?;
+    callback(&state, id, client.0.owner_unless(Scope::HelpSessionsAll)).await?;
     cancel_session(&state, id).await
 }

@@ -71,6 +71,11 @@ pub async fn feed(
     query: Result<Query<FeedQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<EventPage>, ApiError> {
     client.require(Scope::HelpSessionsRead)?;
+    // What this client may see: events about the help sessions it made
+    // (all of them with `help_sessions:all`), representatives' own events
+    // with `agents:read`, and never supervision.
+    let mine = client.0.owner_unless(Scope::HelpSessionsAll);
+    let agents = client.require(Scope::AgentsRead).is_ok();
     let Query(query) = query?;
     let limit = cursor::limit(query.limit.as_deref(), 100, 500)?;
     let (after_at, after_id) = match query.after.as_deref() {
@@ -82,11 +87,18 @@ pub async fn feed(
     let rows = sqlx::query!(
         "SELECT id, at, kind, help_session_id, queue_id, representative_id, detail FROM events
           WHERE (at, id) > ($1, $2) AND at < $3
+            AND kind NOT LIKE 'SUPERVISE%'
+            AND CASE WHEN help_session_id IS NULL THEN $6
+                     ELSE $5::uuid IS NULL
+                          OR EXISTS (SELECT 1 FROM help_sessions h WHERE h.id = events.help_session_id AND h.api_client_id = $5)
+                END
           ORDER BY at, id LIMIT $4",
         after_at,
         after_id,
         horizon,
-        limit
+        limit,
+        mine,
+        agents
     )
     .fetch_all(&mut *conn)
     .await

@@ -127,13 +127,16 @@ impl Row {
 }
 
 /// One session as the API shows it, with its place while waiting.
-async fn session(state: &AppState, id: HelpSessionId) -> Result<HelpSession, ApiError> {
+/// `mine`: the client whose sessions it may be (`None`: anyone's); another
+/// client's is "no such" help session, as one that does not exist.
+async fn session(state: &AppState, id: HelpSessionId, mine: Option<Uuid>) -> Result<HelpSession, ApiError> {
     let row = sqlx::query_as!(
         Row,
         "SELECT id, queue_id, channel, status, customer_name, reason, phone, external_reference,
                 entered_at, answered_at, ended_at, agent_id
-           FROM help_sessions WHERE id = $1",
-        id.uuid()
+           FROM help_sessions WHERE id = $1 AND ($2::uuid IS NULL OR api_client_id = $2)",
+        id.uuid(),
+        mine
     )
     .fetch_optional(&state.pool)
     .await
@@ -222,7 +225,7 @@ async fn enter(state: &AppState, client: Uuid, request: NewHelpSession) -> Resul
     new.from_api = Some(FromApi { client, external_reference: reference });
     let id = line::enter(&state.engine, new).await?;
     let token = app::customer::token::issue(&state.pool, id).await?;
-    Ok(Created { help_session: session(state, id).await?, customer_url: format!("{}/back?token={token}", state.public_url), token })
+    Ok(Created { help_session: session(state, id, None).await?, customer_url: format!("{}/back?token={token}", state.public_url), token })
 }
 
 /// One help session, with its place and estimate while waiting.
@@ -241,7 +244,7 @@ async fn enter(state: &AppState, client: Uuid, request: NewHelpSession) -> Resul
 pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<Json<HelpSession>, ApiError> {
     client.require(Scope::HelpSessionsRead)?;
     let id = HelpSessionId::from(path_id(&id, "help session")?);
-    Ok(Json(session(&state, id).await?))
+    Ok(Json(session(&state, id, client.0.owner_unless(Scope::HelpSessionsAll)).await?))
 }
 
 /// Takes a waiting customer out of line (or gives up a session never put
@@ -262,6 +265,7 @@ pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<
 pub async fn cancel(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     client.require(Scope::HelpSessionsWrite)?;
     let id = HelpSessionId::from(path_id(&id, "help session")?);
+    session(&state, id, client.0.owner_unless(Scope::HelpSessionsAll)).await?;
     cancel_session(&state, id).await
 }
 
@@ -357,6 +361,7 @@ pub async fn list(
               AND ($3::timestamptz IS NULL OR entered_at >= $3)
               AND ($4::timestamptz IS NULL OR entered_at < $4)
               AND ($5::timestamptz IS NULL OR (entered_at, id) < ($5, $6::uuid))
+              AND ($8::uuid IS NULL OR api_client_id = $8)
             ORDER BY entered_at DESC, id DESC
             LIMIT $7"#,
         queue,
@@ -365,7 +370,8 @@ pub async fn list(
         until,
         after.map(|(entered_at, _)| entered_at),
         after.map(|(_, id)| id),
-        limit + 1
+        limit + 1,
+        client.0.owner_unless(Scope::HelpSessionsAll),
     )
     .fetch_all(&state.pool)
     .await

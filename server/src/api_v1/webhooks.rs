@@ -38,7 +38,7 @@ pub struct Endpoints {
 pub async fn list(State(state): State<AppState>, client: Client) -> Result<Json<Endpoints>, ApiError> {
     client.require(Scope::WebhooksManage)?;
     Ok(Json(Endpoints {
-        endpoints: webhooks::list(&state.pool).await?,
+        endpoints: webhooks::list_of(&state.pool, client.0.owner_unless(Scope::WebhooksAll)).await?,
         event_types: webhooks::types(&state.pool).await?,
     }))
 }
@@ -78,7 +78,7 @@ pub struct CreatedEndpoint {
 pub async fn create(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Bytes) -> Result<(StatusCode, Json<CreatedEndpoint>), ApiError> {
     client.require(Scope::WebhooksManage)?;
     let new: NewEndpoint = json_body(&headers, &body)?;
-    let added = webhooks::add(&state.pool, &new.url, new.description.as_deref().unwrap_or(""), &new.event_types).await?;
+    let added = webhooks::add(&state.pool, Some(client.0.client), &new.url, new.description.as_deref().unwrap_or(""), &new.event_types).await?;
     Ok((StatusCode::CREATED, Json(CreatedEndpoint { endpoint: added.endpoint, secret: added.secret })))
 }
 
@@ -97,7 +97,7 @@ pub async fn create(State(state): State<AppState>, client: Client, headers: Head
 )]
 pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<Json<WebhookEndpoint>, ApiError> {
     client.require(Scope::WebhooksManage)?;
-    Ok(Json(webhooks::get(&state.pool, path_id(&id, "webhook endpoint")?).await?))
+    Ok(Json(webhooks::get_of(&state.pool, path_id(&id, "webhook endpoint")?, client.0.owner_unless(Scope::WebhooksAll)).await?))
 }
 
 /// Deletes an endpoint and its deliveries.
@@ -115,7 +115,9 @@ pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<
 )]
 pub async fn delete(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     client.require(Scope::WebhooksManage)?;
-    webhooks::delete(&state.pool, path_id(&id, "webhook endpoint")?).await?;
+    let id = path_id(&id, "webhook endpoint")?;
+    webhooks::get_of(&state.pool, id, client.0.owner_unless(Scope::WebhooksAll)).await?;
+    webhooks::delete(&state.pool, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -151,6 +153,7 @@ pub async fn set_enabled(
     client.require(Scope::WebhooksManage)?;
     let id = path_id(&id, "webhook endpoint")?;
     let wanted: Enabled = json_body(&headers, &body)?;
+    webhooks::get_of(&state.pool, id, client.0.owner_unless(Scope::WebhooksAll)).await?;
     Ok(Json(webhooks::set_enabled(&state.pool, id, wanted.enabled).await?))
 }
 
@@ -199,7 +202,7 @@ pub async fn resend(
     client.require(Scope::WebhooksManage)?;
     let id = path_id(&id, "webhook endpoint")?;
     let wanted: Resend = json_body(&headers, &body)?;
-    webhooks::get(&state.pool, id).await?;
+    webhooks::get_of(&state.pool, id, client.0.owner_unless(Scope::WebhooksAll)).await?;
     let moment = |field: &str, raw: Option<&str>| {
         raw.map(|raw| webhooks::parse_moment(raw).ok_or_else(|| ApiError::invalid(format!("{field} must be a moment in RFC 3339."))))
             .transpose()

@@ -62,6 +62,8 @@ pub fn test_config() -> server::config::Config {
     config.sign_in = app::state::SignInRules::default();
     config.secure_cookies = false;
     config.trusted_proxies = 0;
+    // Tests scrape /metrics; its own test closes it and gives it a token.
+    config.metrics_access = server::metrics::MetricsAccess::Open;
     // Tests make many customers from one address; the limits' own tests
     // set them low.
     config.limits = app::limits::LimitSettings {

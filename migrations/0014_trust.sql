@@ -14,3 +14,14 @@ ALTER TABLE queues
 ALTER TABLE help_sessions ADD COLUMN requested_from text CHECK (length(requested_from) <= 64);
 CREATE INDEX help_sessions_open_callback_from_idx ON help_sessions (queue_id, requested_from)
     WHERE channel = 'callback' AND status IN ('created', 'waiting', 'offered', 'active', 'on_hold');
+
+-- An API client sees and changes only what it made (issue 30), unless an
+-- admin grants it `help_sessions:all` or `webhooks:all`.
+ALTER TABLE api_clients
+    DROP CONSTRAINT api_clients_scopes_check,
+    ADD CONSTRAINT api_clients_scopes_check
+        CHECK (scopes <@ ARRAY['help_sessions:write', 'help_sessions:read', 'help_sessions:all', 'callbacks:write',
+                               'queues:read', 'agents:read', 'agents:write', 'webhooks:manage', 'webhooks:all']);
+CREATE INDEX help_sessions_api_client_idx ON help_sessions (api_client_id) WHERE api_client_id IS NOT NULL;
+-- The API client that registered a webhook endpoint (NULL: an admin).
+ALTER TABLE webhook_endpoints ADD COLUMN api_client_id uuid REFERENCES api_clients ON DELETE CASCADE;
