@@ -25,3 +25,19 @@ ALTER TABLE api_clients
 CREATE INDEX help_sessions_api_client_idx ON help_sessions (api_client_id) WHERE api_client_id IS NOT NULL;
 -- The API client that registered a webhook endpoint (NULL: an admin).
 ALTER TABLE webhook_endpoints ADD COLUMN api_client_id uuid REFERENCES api_clients ON DELETE CASCADE;
+
+-- Keep-my-place email leaves through an outbox sent by its own worker
+-- (issue 30): a slow mail server delays nothing else, and an address gets
+-- at most one email an hour.
+CREATE TABLE mail_outbox (
+    id              bigserial PRIMARY KEY,
+    help_session_id uuid NOT NULL REFERENCES help_sessions ON DELETE CASCADE,
+    address         text NOT NULL CHECK (length(address) <= 254),
+    queued_at       timestamptz NOT NULL DEFAULT now(),
+    -- Taken by a sender (at most once: a failure is not tried again).
+    taken_at        timestamptz,
+    sent_at         timestamptz,
+    error           text
+);
+CREATE INDEX mail_outbox_pending_idx ON mail_outbox (id) WHERE taken_at IS NULL;
+CREATE INDEX mail_outbox_address_idx ON mail_outbox (lower(address), queued_at);

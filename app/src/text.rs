@@ -20,7 +20,15 @@ fn reverses_direction(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Checks `value`'s characters; the message names `field`.
+/// Invisible marks that make two names look alike or hide text in one:
+/// zero-width space and joiners, left-to-right and right-to-left marks
+/// (U+200B–U+200F) and the Arabic letter mark (U+061C).
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{061C}')
+}
+
+/// Checks `value`'s characters; the message names `field`. A one-line
+/// value (a name) holds no line breaks and no invisible marks either.
 pub fn check(field: &str, value: &str, shape: Shape) -> Result<(), AppError> {
     let control = |c: char| c.is_control() && !(shape == Shape::Lines && matches!(c, '\n' | '\r' | '\t'));
     if value.chars().any(control) {
@@ -28,6 +36,9 @@ pub fn check(field: &str, value: &str, shape: Shape) -> Result<(), AppError> {
     }
     if value.chars().any(reverses_direction) {
         return Err(AppError::invalid(format!("{field} must not contain characters that reverse the text's direction.")));
+    }
+    if shape == Shape::Line && value.chars().any(invisible) {
+        return Err(AppError::invalid(format!("{field} must not contain invisible characters.")));
     }
     Ok(())
 }
@@ -61,5 +72,8 @@ mod tests {
         assert_eq!(reversed.to_string(), "Message must not contain characters that reverse the text's direction.");
         assert!(check("Name", "\u{2067}x", Shape::Line).is_err());
         assert!(check("Name", "Zoë Ōtsuka 王", Shape::Line).is_ok());
+        for hidden in ["Ann\u{200B}Lee", "Ann\u{200D}", "\u{200E}Ann", "\u{200F}Ann", "Ann\u{061C}"] {
+            assert!(check("Name", hidden, Shape::Line).unwrap_err().to_string().contains("invisible"), "{hidden:?}");
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! The background work every server runs: the sweeper of timers and
-//! presence, the metrics roller, and the cleanup of expired sign-in
+//! presence, the mail outbox's sender, the metrics roller, and the cleanup of expired sign-in
 //! sessions. Each is idempotent and locked row by row in the database, so
 //! any number of servers may run them at once. A step that fails is logged
 //! by name and tried again on the next tick; it never stops the others.
@@ -43,10 +43,13 @@ pub fn start(
     let mut workers = live.start(engine.pool().clone());
     workers.extend([
         tokio::spawn(crate::webhooks::send_forever(engine.pool().clone(), live.notices.clone(), webhooks)),
-        tokio::spawn(sweep(engine.clone(), live.clone(), mail)),
+        tokio::spawn(sweep(engine.clone(), live.clone(), mail.is_some())),
         tokio::spawn(roll(engine.clone(), short_abandon_seconds)),
         tokio::spawn(clean_sessions(PostgresStore::new(engine.pool().clone()))),
     ]);
+    if let Some(mailer) = mail {
+        workers.push(tokio::spawn(send_mail(engine.pool().clone(), mailer)));
+    }
     workers
 }
 
@@ -62,7 +65,7 @@ async fn step<T>(name: &'static str, work: impl Future<Output = Result<T, AppErr
 /// anyone still waiting whom a missed wake-up left behind; every
 /// RECONCILE_EVERY seconds, reconcile presence with the sockets; every
 /// FORGET_EVERY, forget API token ids past their expiry.
-async fn sweep(engine: Engine, live: Live, mail: Option<app::mail::Mailer>) {
+async fn sweep(engine: Engine, live: Live, mail: bool) {
     let mut tick = interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let rules = live.presence;
@@ -76,7 +79,7 @@ async fn sweep(engine: Engine, live: Live, mail: Option<app::mail::Mailer>) {
         step("expire offers", offers::expire_offers(&engine)).await;
         step("expire wrap-ups", control::expire_wrap_ups(&engine)).await;
         step("settle supervisors' parts", supervise::sweep(&engine)).await;
-        step("places kept", callback::sweep_places(&engine, mail.as_ref())).await;
+        step("places kept", callback::sweep_places(&engine, mail)).await;
         step("purge signals", signaling::purge_signals(&engine)).await;
         step("expire long waits", line::expire_long_waits(&engine)).await;
         step("act on the lost", presence::sweep_lost(&engine, rules.grace_seconds)).await;
@@ -84,6 +87,17 @@ async fn sweep(engine: Engine, live: Live, mail: Option<app::mail::Mailer>) {
         if round % FORGET_EVERY == 0 {
             step("forget API token ids and answers", app::integrations::clients::sweep(engine.pool())).await;
         }
+    }
+}
+
+/// Once a second: send what the sweeper queued in the mail outbox. Its own
+/// task, so a slow mail server holds up no timer.
+async fn send_mail(pool: sqlx::PgPool, mailer: app::mail::Mailer) {
+    let mut tick = interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        step("send mail", app::mail::send_outbox(&pool, &mailer)).await;
     }
 }
 

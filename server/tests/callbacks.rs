@@ -295,7 +295,7 @@ async fn a_customer_keeping_their_place_is_passed_over_while_away_and_keeps_the_
     let agent = named_agent(&pool, "Ann Answer", queue).await;
     ready(&engine, agent).await;
     assert_eq!(offered_to(&pool, paula).await, Some(agent), "the away are passed over");
-    callback::sweep_places(&engine, None).await.unwrap();
+    callback::sweep_places(&engine, false).await.unwrap();
     let fronts: Vec<bool> = sqlx::query_scalar(
         "SELECT front_at IS NOT NULL FROM queue_entries WHERE help_session_id = ANY ($1) ORDER BY enqueued_at",
     )
@@ -319,7 +319,7 @@ async fn a_customer_keeping_their_place_is_passed_over_while_away_and_keeps_the_
         .execute(&pool)
         .await
         .unwrap();
-    callback::sweep_places(&engine, None).await.unwrap();
+    callback::sweep_places(&engine, false).await.unwrap();
     let kim: (String, String, bool) = sqlx::query_as("SELECT status, channel, notify FROM help_sessions WHERE id = $1")
         .bind(kept[0])
         .fetch_one(&pool)
@@ -408,4 +408,50 @@ async fn opening_hours_hold_at_their_edges_and_a_closed_queue_takes_only_callbac
     sqlx::query("DELETE FROM queue_hours WHERE queue_id = $1").bind(queue).execute(&pool).await.unwrap();
     offers::dispatch(&engine, queue).await;
     assert_eq!(offered_to(&pool, callback).await, Some(agent), "offered once open");
+}
+
+/// Keep-my-place email is no open relay and no brake: the sweeper only
+/// queues it (at most one an hour to an address, one per session), and the
+/// outbox's sender gives up on a mail server that never answers after its
+/// timeout, marking the message failed, while the sweeper runs on.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn keep_my_place_email_is_queued_once_per_address_an_hour_and_a_silent_mail_server_holds_nothing_up(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let queue = common::add_queue(&pool, "Billing", "pull", "longest_idle").await;
+    // Two customers near the front give the same (victim's) address; a
+    // third another, in another case.
+    let mut asked = Vec::new();
+    for (name, email) in [("Ann", "victim@example.com"), ("Bo", "victim@example.com"), ("Cy", "Other@Example.com")] {
+        let customer = line::enter(&engine, asking(queue, name, Channel::Audio, None)).await.unwrap();
+        callback::switch(&engine, customer, Switch::KeepPlace { email: Some(email.into()) }).await.unwrap();
+        asked.push(customer);
+    }
+    sqlx::query("UPDATE queues SET notify_position = 10 WHERE id = $1").bind(queue).execute(&pool).await.unwrap();
+    let started = std::time::Instant::now();
+    callback::sweep_places(&engine, true).await.unwrap();
+    callback::sweep_places(&engine, true).await.unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "the sweeper sends nothing itself");
+    let queued: Vec<String> = sqlx::query_scalar("SELECT address FROM mail_outbox ORDER BY id").fetch_all(&pool).await.unwrap();
+    assert_eq!(queued, ["victim@example.com", "Other@Example.com"], "one per address an hour, one per session");
+
+    // A mail server that takes the connection and never says a word.
+    let tarpit = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = tarpit.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = tarpit.accept().await {
+            open.push(socket);
+        }
+    });
+    let mailer = app::mail::Mailer::with_timeout(&format!("smtp://127.0.0.1:{port}"), "Acme <help@example.com>", "http://127.0.0.1", std::time::Duration::from_millis(300))
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(app::mail::send_outbox(&pool, &mailer).await.unwrap(), 0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    let failed: Vec<(bool, bool)> = sqlx::query_as("SELECT taken_at IS NOT NULL, error IS NOT NULL AND sent_at IS NULL FROM mail_outbox ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(failed, [(true, true), (true, true)], "taken once, failed, not tried again");
+    held.abort();
 }

@@ -46,7 +46,8 @@ impl HelpForm {
         phone: &str,
         window: &str,
     ) -> Result<Self, AppError> {
-        let customer_name = text::required("Name", name, MAX_NAME, Shape::Lines)?;
+        // One line: a name is shown (and once was mailed) as it is.
+        let customer_name = text::required("Name", name, MAX_NAME, Shape::Line)?;
         let reason = text::required("Reason", reason, MAX_REASON, Shape::Lines)?;
         let channel = Channel::parse(channel)?;
         let phone = match channel {

@@ -185,8 +185,10 @@ async fn switch_once(engine: &Engine, help_session: HelpSessionId, to: Switch) -
 /// front (nobody present ahead who could be served) keeps it for the
 /// queue's hold time from when they first reached it; past it they are
 /// called back if they left a number, or their session ends as expired.
-/// Those near the front who gave an email are sent one, once.
-pub async fn sweep_places(engine: &Engine, mail: Option<&crate::mail::Mailer>) -> Result<(), AppError> {
+/// Those near the front who gave an email get one, once, through the mail
+/// outbox (`mail`: this server sends email), at most one an hour to any
+/// address.
+pub async fn sweep_places(engine: &Engine, mail: bool) -> Result<(), AppError> {
     sqlx::query!(
         "WITH lines AS (SELECT DISTINCT queue_id FROM queue_entries WHERE away),
               ranked AS (
@@ -225,10 +227,12 @@ pub async fn sweep_places(engine: &Engine, mail: Option<&crate::mail::Mailer>) -
             None => expire_place(engine, customer.help_session, customer.queue).await?,
         }
     }
-    let Some(mail) = mail else { return Ok(()) };
+    if !mail {
+        return Ok(());
+    }
     let due = sqlx::query!(
         r#"SELECT r.help_session_id AS "help_session: HelpSessionId", r.queue_id AS "queue: QueueId", r.position AS "position!", r.ahead AS "ahead!",
-                  h.email AS "email!", h.customer_name, h.channel AS "channel: Channel"
+                  h.email AS "email!", h.channel AS "channel: Channel"
              FROM (SELECT e.help_session_id, e.queue_id,
                           row_number() OVER (PARTITION BY e.queue_id ORDER BY e.priority DESC, e.enqueued_at, e.help_session_id)
                               AS position,
@@ -261,17 +265,20 @@ pub async fn sweep_places(engine: &Engine, mail: Option<&crate::mail::Mailer>) -
         if !matches!(view, crate::customer::CustomerView::Waiting { near: true, .. }) {
             continue;
         }
-        // Marked first: a mail that fails is not sent again and again.
-        let marked = sqlx::query!(
-            "UPDATE help_sessions SET notified_at = now() WHERE id = $1 AND notified_at IS NULL",
-            customer.help_session.uuid()
+        // Marked and queued at once; the outbox's sender mails it. An
+        // address mailed in the last hour is not mailed again (the place
+        // is still shown on the page).
+        sqlx::query!(
+            "WITH marked AS (UPDATE help_sessions SET notified_at = now() WHERE id = $1 AND notified_at IS NULL RETURNING id)
+             INSERT INTO mail_outbox (help_session_id, address)
+             SELECT id, $2 FROM marked
+              WHERE NOT EXISTS (SELECT 1 FROM mail_outbox o
+                                 WHERE lower(o.address) = lower($2) AND o.queued_at > now() - interval '1 hour')",
+            customer.help_session.uuid(),
+            customer.email
         )
         .execute(engine.pool())
         .await?;
-        if marked.rows_affected() == 1 {
-            let token = crate::customer::token::issue(engine.pool(), customer.help_session).await?;
-            mail.turn_near(&customer.email, &customer.customer_name, &numbers.queue, &token).await?;
-        }
     }
     Ok(())
 }
