@@ -21,7 +21,10 @@ function token(client: string, secret: string): string {
 
 test('an admin adds an API client, which calls the API until disabled', async ({ page, request }) => {
   await signIn(page, ADMIN.email, ADMIN.password, '/admin/api-clients');
-  await page.getByLabel('Name').fill('Shop backend');
+  // A scope beyond the client's own things says so.
+  await expect(page.getByLabel(/help_sessions:all/)).not.toBeChecked();
+  await expect(page.locator('label', { hasText: 'help_sessions:all' })).toContainText('ALL customers');
+  await page.getByLabel('Name', { exact: true }).fill('Shop backend');
   await page.getByLabel('queues:read').check();
   await page.getByLabel('help_sessions:write').check();
   await page.getByRole('button', { name: 'Add client' }).click();

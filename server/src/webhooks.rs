@@ -4,7 +4,9 @@
 //! twice at once), posts each to its endpoint signed per Standard Webhooks,
 //! records the attempt, and schedules a retry (with jitter) after a timeout,
 //! a connection error, 429 (no sooner than its `Retry-After`) or 5xx. A 410
-//! disables the endpoint; so does failing for five days. A claim is a lease:
+//! disables the endpoint; so does failing for five days. Each endpoint has
+//! at most 4 deliveries in flight from a server (1 after a failure), so a
+//! receiver that answers slowly or never holds up no other. A claim is a lease:
 //! a server that dies mid-send leaves the delivery to be tried again once
 //! the lease lapses.
 //!
@@ -13,6 +15,7 @@
 //! are not followed, an attempt takes at most the timeout, and at most 4 KiB
 //! of an answer is read.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,8 +31,6 @@ use app::engine::events::Notice;
 use app::error::AppError;
 use app::integrations::webhooks::{allow_private, signature};
 
-/// How many deliveries one claim takes.
-const BATCH: i64 = 20;
 /// At most this much of a receiver's answer is read (and kept).
 const ANSWER_BYTES: usize = 4096;
 /// An endpoint failing this long without a success is disabled.
@@ -73,12 +74,84 @@ impl Schedule {
     }
 }
 
-/// The sender: runs until aborted.
+/// Deliveries one server has in flight to one endpoint, at most. After a
+/// failed attempt the endpoint gets one at a time, until an attempt
+/// succeeds: a slow or failing receiver holds at most these, and every
+/// other receiver's deliveries go on.
+const PER_ENDPOINT: usize = 4;
+/// Deliveries one server has in flight, at most.
+const IN_FLIGHT: usize = 64;
+
+/// This server's deliveries in flight by endpoint, and how many each may have.
+#[derive(Default)]
+struct Slots {
+    busy: HashMap<Uuid, usize>,
+    limit: HashMap<Uuid, usize>,
+}
+
+impl Slots {
+    /// The endpoints this server knows of and how many more each may take
+    /// now (an endpoint not listed: [`PER_ENDPOINT`]).
+    fn free(&self) -> (Vec<Uuid>, Vec<i32>) {
+        let known: std::collections::HashSet<&Uuid> = self.busy.keys().chain(self.limit.keys()).collect();
+        known
+            .into_iter()
+            .map(|endpoint| {
+                let limit = self.limit.get(endpoint).copied().unwrap_or(PER_ENDPOINT);
+                let busy = self.busy.get(endpoint).copied().unwrap_or(0);
+                (*endpoint, limit.saturating_sub(busy) as i32)
+            })
+            .unzip()
+    }
+
+    fn taken(&mut self, endpoint: Uuid) {
+        *self.busy.entry(endpoint).or_default() += 1;
+    }
+
+    /// A slot is back; a failure narrows the endpoint to one, a success
+    /// widens it again.
+    fn finished(&mut self, endpoint: Uuid, succeeded: bool) {
+        if let Some(busy) = self.busy.get_mut(&endpoint) {
+            *busy = busy.saturating_sub(1);
+            if *busy == 0 {
+                self.busy.remove(&endpoint);
+            }
+        }
+        let limit = self.limit.entry(endpoint).or_insert(PER_ENDPOINT);
+        *limit = if succeeded { (*limit + 1).min(PER_ENDPOINT) } else { 1 };
+        if *limit == PER_ENDPOINT {
+            self.limit.remove(&endpoint);
+        }
+    }
+}
+
+/// The sender: runs until aborted. It claims what is due as slots allow,
+/// and claims again each time a delivery finishes (its slot refilled at
+/// once), on every notice and once a second.
 pub async fn send_forever(pool: PgPool, notices: broadcast::Sender<Notice>, schedule: Schedule) {
     let mut woken = notices.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut slots = Slots::default();
+    let mut flying = tokio::task::JoinSet::new();
     loop {
+        match claim(&pool, &schedule, &slots, IN_FLIGHT - flying.len()).await {
+            Ok((claimed, client, allow_private)) => {
+                for delivery in claimed {
+                    slots.taken(delivery.endpoint_id);
+                    let (pool, schedule, client) = (pool.clone(), schedule.clone(), client.clone());
+                    flying.spawn(async move {
+                        let outcome = attempt(&client, &delivery, allow_private).await;
+                        let succeeded = outcome.status.is_some_and(|status| (200..300).contains(&status));
+                        if let Err(error) = record(&pool, &schedule, &delivery, outcome).await {
+                            tracing::warn!(%error, delivery = %delivery.id, "recording a webhook attempt");
+                        }
+                        (delivery.endpoint_id, succeeded)
+                    });
+                }
+            }
+            Err(error) => tracing::warn!(%error, "sending webhooks"),
+        }
         tokio::select! {
             _ = tick.tick() => {}
             notice = woken.recv() => {
@@ -86,14 +159,9 @@ pub async fn send_forever(pool: PgPool, notices: broadcast::Sender<Notice>, sche
                     return;
                 }
             }
-        }
-        loop {
-            match send_due(&pool, &schedule).await {
-                Ok(sent) if sent as i64 == BATCH => continue,
-                Ok(_) => break,
-                Err(error) => {
-                    tracing::warn!(%error, "sending webhooks");
-                    break;
+            Some(done) = flying.join_next() => {
+                if let Ok((endpoint, succeeded)) = done {
+                    slots.finished(endpoint, succeeded);
                 }
             }
         }
@@ -110,42 +178,47 @@ struct Claimed {
     attempts: i32,
 }
 
-/// Claims what is due and sends it, all at once; answers how many.
-async fn send_due(pool: &PgPool, schedule: &Schedule) -> Result<usize, AppError> {
+/// Claims what is due, at most `room` and no more per endpoint than its
+/// free slots, oldest first; with the client to send them.
+async fn claim(pool: &PgPool, schedule: &Schedule, slots: &Slots, room: usize) -> Result<(Vec<Claimed>, reqwest::Client, bool), AppError> {
+    let allow_private = allow_private(pool).await?;
+    let client = client(allow_private, schedule.timeout)?;
+    if room == 0 {
+        return Ok((Vec::new(), client, allow_private));
+    }
+    let (endpoints, free) = slots.free();
     let claimed = sqlx::query_as!(
         Claimed,
-        r#"WITH due AS (
-               SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled
-                ORDER BY d.next_attempt_at LIMIT $1
-                FOR UPDATE OF d SKIP LOCKED)
+        r#"WITH slots AS (SELECT * FROM unnest($3::uuid[], $4::int[]) AS s(endpoint_id, free)),
+                ranked AS (
+                    SELECT d.id, d.endpoint_id, d.next_attempt_at,
+                           row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at, d.id) AS n
+                      FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
+                     WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND e.enabled),
+                wanted AS (
+                    SELECT r.id FROM ranked r LEFT JOIN slots s ON s.endpoint_id = r.endpoint_id
+                     WHERE r.n <= coalesce(s.free, $5)
+                     ORDER BY r.next_attempt_at LIMIT $1),
+                -- Locked, and looked at again once locked: another server
+                -- may have claimed it meanwhile.
+                due AS (
+                    SELECT d.id FROM webhook_deliveries d
+                     WHERE d.id IN (SELECT id FROM wanted) AND d.status = 'pending' AND d.next_attempt_at <= now()
+                       FOR UPDATE SKIP LOCKED)
            UPDATE webhook_deliveries d
               SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
              FROM due, webhook_endpoints e
             WHERE d.id = due.id AND e.id = d.endpoint_id
            RETURNING d.id, d.endpoint_id, e.url, e.secret, d.payload, d.attempts"#,
-        BATCH,
-        schedule.lease().as_secs_f64()
+        room as i64,
+        schedule.lease().as_secs_f64(),
+        &endpoints,
+        &free,
+        PER_ENDPOINT as i64
     )
     .fetch_all(pool)
     .await?;
-    if claimed.is_empty() {
-        return Ok(0);
-    }
-    let allow_private = allow_private(pool).await?;
-    let client = client(allow_private, schedule.timeout)?;
-    let sent = claimed.len();
-    let attempts = claimed.into_iter().map(|delivery| {
-        let client = client.clone();
-        async move {
-            let outcome = attempt(&client, &delivery, allow_private).await;
-            if let Err(error) = record(pool, schedule, &delivery, outcome).await {
-                tracing::warn!(%error, delivery = %delivery.id, "recording a webhook attempt");
-            }
-        }
-    });
-    futures_util::future::join_all(attempts).await;
-    Ok(sent)
+    Ok((claimed, client, allow_private))
 }
 
 /// How one attempt went.

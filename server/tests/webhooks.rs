@@ -9,7 +9,7 @@ mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use app::engine::line::{self, Left};
 use app::model::Role;
@@ -39,11 +39,18 @@ struct Receiver {
     seen: Arc<AtomicUsize>,
     fail_first: usize,
     failure: u16,
+    /// How long it takes to answer.
+    delay: Duration,
 }
 
 impl Receiver {
     fn new(fail_first: usize, failure: u16) -> Self {
-        Self { got: Arc::default(), seen: Arc::default(), fail_first, failure }
+        Self { got: Arc::default(), seen: Arc::default(), fail_first, failure, delay: Duration::ZERO }
+    }
+
+    /// A receiver that answers 200, but only after `delay`.
+    fn slow(delay: Duration) -> Self {
+        Self { delay, ..Self::new(0, 200) }
     }
 
     /// Serves on `listener` until the test ends.
@@ -55,6 +62,7 @@ impl Receiver {
                 let me = me.clone();
                 async move {
                     let answered = if me.seen.fetch_add(1, Ordering::SeqCst) < me.fail_first { me.failure } else { 200 };
+                    tokio::time::sleep(me.delay).await;
                     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
                     me.got.lock().unwrap().push(Received {
                         id: text("webhook-id"),
@@ -292,4 +300,31 @@ async fn gone_disables_the_endpoint_and_forbidden_addresses_are_never_called(poo
     assert!(errors.iter().any(|e| e.contains("a private address")), "{errors:?}");
     assert!(errors.iter().any(|e| e.contains("169.254.169.254") && e.contains("metadata")), "{errors:?}");
     assert!(quiet.got.lock().unwrap().is_empty(), "the private receiver was never called");
+}
+
+/// A tarpit receiver (answering only after the sender's timeout) holds up
+/// no other receiver: the prompt one gets every delivery while the tarpit
+/// still holds its few slots.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_tarpit_receiver_delays_no_other_receivers_deliveries(pool: PgPool) {
+    let mut config = test_config();
+    config.webhooks = server::webhooks::Schedule { retries: vec![Duration::from_secs(60); 9], timeout: Duration::from_secs(20) };
+    let app = TestApp::spawn_with(pool, config).await;
+    let tarpit = Receiver::slow(Duration::from_secs(30));
+    let prompt = Receiver::new(0, 200);
+    add_endpoint(&app, &tarpit.start().await, &["help_session.entered"]).await;
+    add_endpoint(&app, &prompt.start().await, &["help_session.entered"]).await;
+    let engine = common::engine(&app.pool).await;
+    let queue = add_queue(&app.pool, "Hooks", "push", "longest_idle").await;
+
+    let started = Instant::now();
+    for n in 0..30 {
+        enter_audio(&engine, queue, &format!("Customer {n}")).await;
+    }
+    let acknowledged = prompt.until_acknowledged(30).await;
+    assert_eq!(acknowledged.len(), 30);
+    // Well before the tarpit's first attempt could even time out (20 s).
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    let held = tarpit.seen.load(Ordering::SeqCst);
+    assert!((1..=4).contains(&held), "the tarpit holds at most its 4 slots: {held}");
 }
