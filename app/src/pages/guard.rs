@@ -16,19 +16,19 @@ where
     V: IntoView + 'static,
 {
     let me = use_me();
+    // Read, not awaited: the closure runs again only when `me` changes
+    // (once, when it arrives), so the page, and the resources it makes, is
+    // made once. Awaited in a `Suspend`, the page was made twice while the
+    // server rendered, and the first one's server calls could run after
+    // their owner was gone, without the request's context.
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                let page = page.clone();
-                Suspend::new(async move {
-                    match me.await {
-                        Ok(Some(me)) if area.allows(me.role) => page(me).into_any(),
-                        Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
-                        Ok(None) => view! { <SignInNeeded/> }.into_any(),
-                        Err(error) => failure(error),
-                    }
-                })
-            }}
+            {move || me.get().map(|me| match me {
+                Ok(Some(me)) if area.allows(me.role) => page(me).into_any(),
+                Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
+                Ok(None) => view! { <SignInNeeded/> }.into_any(),
+                Err(error) => failure(error),
+            })}
         </Suspense>
     }
 }
