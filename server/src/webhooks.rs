@@ -16,7 +16,7 @@
 //! of an answer is read.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -379,17 +379,45 @@ fn check_literal_address(url: &str, allow_private: bool) -> Result<(), String> {
     refusal(ip, allow_private).map_or(Ok(()), |why| Err(format!("refused {ip}: {why}")))
 }
 
+/// The IPv4 address an IPv6 address carries, when it carries one: mapped
+/// (`::ffff:a.b.c.d`), compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`)
+/// or 6to4 (`2002::/16`). A receiver is judged by it.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let low = u128::from(v6) as u32;
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        Some(v4)
+    } else if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
+        Some(Ipv4Addr::from(low))
+    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        Some(Ipv4Addr::from(low))
+    } else if s[0] == 0x2002 {
+        Some(Ipv4Addr::from((u32::from(s[1]) << 16) | u32::from(s[2])))
+    } else {
+        None
+    }
+}
+
 /// Why a receiver may not be at `ip`, if it may not.
 pub fn refusal(ip: IpAddr, allow_private: bool) -> Option<&'static str> {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V6(v6) => embedded_v4(v6).map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,
     };
     let (never, private) = match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
             (
-                v4.is_link_local() || v4.is_unspecified() || v4.is_multicast() || v4.is_broadcast() || a == 0,
+                v4.is_link_local()
+                    || v4.is_unspecified()
+                    || v4.is_multicast()
+                    || v4.is_broadcast()
+                    || a == 0
+                    // Alibaba Cloud's metadata service.
+                    || v4.octets() == [100, 100, 100, 200]
+                    // Benchmarking (198.18.0.0/15) and reserved (240.0.0.0/4).
+                    || (a == 198 && (18..20).contains(&b))
+                    || a >= 240,
                 v4.is_loopback() || v4.is_private() || (a == 100 && (64..128).contains(&b)),
             )
         }
@@ -449,8 +477,26 @@ mod tests {
             assert!(refusal(ip(private), false).is_some_and(|why| why.contains("private")), "{private}");
             assert_eq!(refusal(ip(private), true), None, "{private} when allowed");
         }
-        for never in ["169.254.169.254", "0.0.0.0", "fe80::1", "fd00:ec2::254", "224.0.0.1", "::ffff:169.254.169.254"] {
+        for never in [
+            "169.254.169.254",
+            "0.0.0.0",
+            "fe80::1",
+            "fd00:ec2::254",
+            "224.0.0.1",
+            "::ffff:169.254.169.254",
+            "100.100.100.200",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "::169.254.169.254",
+            "198.18.0.1",
+            "198.19.255.254",
+            "240.0.0.1",
+        ] {
             assert!(refusal(ip(never), true).is_some_and(|why| why.contains("never")), "{never}");
+        }
+        // A private IPv4 address inside NAT64, 6to4 or IPv4-compatible form.
+        for private in ["64:ff9b::a00:1", "2002:a00:1::1", "::10.0.0.1"] {
+            assert!(refusal(ip(private), false).is_some_and(|why| why.contains("private")), "{private}");
         }
         assert!(check_literal_address("http://[::1]:8080/hooks", false).is_err());
         assert!(check_literal_address("http://receiver.example/hooks", false).is_ok(), "names are checked when resolved");

@@ -95,6 +95,26 @@ async fn higher_priority_goes_first_then_time(pool: PgPool) {
     assert_eq!(name_of(&pool, taken.help_session_id).await, "urgent");
 }
 
+/// An offer past its time cannot be accepted, even before the sweeper
+/// got to it: it ends as unanswered (RONA).
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn an_offer_past_its_time_cannot_be_accepted(pool: PgPool) {
+    let engine = common::engine(&pool).await;
+    let q = queue(&pool, "Push", "push", "longest_idle").await;
+    let ann = agent(&pool, "Ann", q).await;
+    ready(&engine, ann).await;
+    let customer = enter(&engine, q, "Cy").await;
+    assert_eq!(offered_to(&pool, ann).await, [customer]);
+    sqlx::query("UPDATE offers SET expires_at = now() - interval '1 second'").execute(&pool).await.unwrap();
+
+    let late = offers::accept(&engine, ann, customer).await;
+    assert!(matches!(late, Err(AppError::NotFound(_))), "{late:?}");
+    offers::expire_offers(&engine).await.unwrap();
+    assert_eq!(state_of(&pool, ann).await.0, "NOT_READY");
+    let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(customer).fetch_one(&pool).await.unwrap();
+    assert_eq!(status, "waiting");
+}
+
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn a_customer_entering_a_push_queue_is_offered_to_a_ready_agent(pool: PgPool) {
     let engine = common::engine(&pool).await;

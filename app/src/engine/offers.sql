@@ -215,6 +215,10 @@ DECLARE
     logged events%ROWTYPE;
 BEGIN
     PERFORM 1 FROM agent_states s WHERE s.representative_id = p_agent FOR UPDATE;
+    -- Past its time the offer is the sweeper's (RONA), even if the sweeper
+    -- has not got to it yet.
+    PERFORM 1 FROM offers o WHERE o.help_session_id = p_session AND o.representative_id = p_agent AND o.expires_at > now();
+    IF NOT FOUND THEN RETURN; END IF;
     DELETE FROM queue_entries e WHERE e.help_session_id = p_session AND e.offered_to = p_agent;
     IF NOT FOUND THEN RETURN; END IF;
     DELETE FROM offers o WHERE o.help_session_id = p_session AND o.representative_id = p_agent
