@@ -41,3 +41,12 @@ CREATE TABLE mail_outbox (
 );
 CREATE INDEX mail_outbox_pending_idx ON mail_outbox (id) WHERE taken_at IS NULL;
 CREATE INDEX mail_outbox_address_idx ON mail_outbox (lower(address), queued_at);
+
+-- An identify token is spent when it asks for help: its jti once per
+-- widget, remembered until it expires (issue 30).
+CREATE TABLE widget_token_ids (
+    widget_id  uuid NOT NULL REFERENCES widgets ON DELETE CASCADE,
+    jti        text NOT NULL CHECK (length(jti) BETWEEN 1 AND 200),
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (widget_id, jti)
+);

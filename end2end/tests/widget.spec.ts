@@ -5,7 +5,7 @@
 // while the shop's page changes, is matched and talks; a site not on the
 // key's list gets nothing.
 import { test, expect, Frame, FrameLocator, Page } from '@playwright/test';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { addRepresentative, flowsFrom, me, ownQueue, signIn, ADMIN } from './helpers';
@@ -15,10 +15,10 @@ const SITE = `http://127.0.0.1:${PORT}`;
 const WREN = { email: 'wren@example.com', name: 'Wren Widget', password: 'wren has a long password' };
 
 /** The identify token the shop's backend signs: HS256 with the secret. */
-function identity(secret: string, claims: object): string {
+function identity(secret: string, key: string, claims: object): string {
   const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const exp = Math.floor(Date.now() / 1000) + 600;
-  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ ...claims, exp })}`;
+  const unsigned = `${part({ alg: 'HS256', typ: 'JWT' })}.${part({ ...claims, aud: key, jti: randomUUID(), exp })}`;
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
@@ -75,7 +75,7 @@ test('a customer on another site asks for help in the widget, keeps their place 
     const card = admin.locator('section[data-widget="Shop"]');
     key = (await card.getByTestId('widget-key').textContent())!.trim();
     await expect(card.getByTestId('snippet')).toContainText(`src="${SITE}/widget.js" data-key="${key}"`);
-    token = identity(secret, { name: 'Wanda Known', email: 'wanda@example.com', sub: 'shop-customer-7' });
+    token = identity(secret, key, { name: 'Wanda Known', email: 'wanda@example.com', sub: 'shop-customer-7' });
 
     // Wren is at her desk (the queue takes no one while nobody is), not
     // ready yet.

@@ -169,7 +169,7 @@ async fn a_request_through_the_widget_keeps_to_its_queues_and_trusts_only_the_si
     let refused = request(other.to_string(), String::new()).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     // A token not signed with the key's secret is refused, and says why.
-    let forged = identity("not the secret", json!({"name": "Mallory", "exp": exp}));
+    let forged = identity("not the secret", json!({"name": "Mallory", "aud": made.key, "jti": "j-0", "exp": exp}));
     let refused = request(offered.to_string(), forged).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(refused.text().await.unwrap().contains("not signed with this widget's secret"));
@@ -177,11 +177,18 @@ async fn a_request_through_the_widget_keeps_to_its_queues_and_trusts_only_the_si
 
     // Signed by the site: the name and email it vouched for are the
     // customer's, and the token is kept in a partitioned cookie.
-    let token = identity(&made.secret, json!({"name": "Wanda Known", "email": "wanda@example.com", "sub": "crm-7", "exp": exp}));
+    let token = identity(&made.secret, json!({"name": "Wanda Known", "email": "wanda@example.com", "sub": "crm-7", "aud": made.key, "jti": "j-1", "exp": exp}));
     let checked = app.call(&reqwest::Client::new(), "widgets/identify", &[("key", &made.key), ("token", &token)]).await;
     assert_eq!(checked.json::<Value>().await.unwrap(), json!({"name": "Wanda Known", "email": "wanda@example.com", "reference": "crm-7"}));
-    let entered = request(offered.to_string(), token).await;
+    let entered = request(offered.to_string(), token.clone()).await;
     assert_eq!(entered.status(), StatusCode::OK);
+    // The same token again (a replay by whoever saw it): refused.
+    let replayed = request(offered.to_string(), token).await;
+    assert_eq!(replayed.status(), StatusCode::BAD_REQUEST);
+    assert!(replayed.text().await.unwrap().contains("used already"));
+    // Signed for another widget's key: refused.
+    let elsewhere = identity(&made.secret, json!({"name": "Wanda Known", "aud": "wk_another", "jti": "j-2", "exp": exp}));
+    assert!(request(offered.to_string(), elsewhere).await.text().await.unwrap().contains("not this widget's key"));
     let cookie = header_of(&entered, "set-cookie").unwrap();
     assert!(cookie.contains("SameSite=None") && cookie.contains("Secure") && cookie.contains("Partitioned"), "{cookie}");
     let row: (String, Option<String>, bool, Option<String>, Option<String>) = sqlx::query_as(

@@ -138,6 +138,7 @@ fn no_such_client() -> AppError {
 /// day (the sweeper calls this).
 pub async fn sweep(pool: &PgPool) -> Result<(), AppError> {
     sqlx::query!("DELETE FROM api_token_ids WHERE expires_at < now() - interval '2 minutes'").execute(pool).await?;
+    sqlx::query!("DELETE FROM widget_token_ids WHERE expires_at < now() - interval '2 minutes'").execute(pool).await?;
     sqlx::query!("DELETE FROM api_idempotency WHERE created_at < now() - interval '1 day'").execute(pool).await?;
     Ok(())
 }

@@ -75,7 +75,7 @@ fn Widgets() -> impl IntoView {
             <p class="muted">
                 "A website shows the help panel on its own pages with one line of HTML and a widget key. Only the sites "
                 "listed may show it. To tell us who a signed-in customer is, the site's backend signs a token (HS256 "
-                "with the widget's secret; claims name, email, sub and exp, at most a day ahead) and the page calls "
+                "with the widget's secret; claims name, email, sub, aud (the widget key), jti (a new one each time: a token asks for help once) and exp, at most 10 minutes ahead) and the page calls "
                 <code>"Switchboard('identify', token)"</code>"."
             </p>
             {move || failed.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
