@@ -181,6 +181,9 @@ test('keeping my place: told on the page and by email near the front, and the li
   await noraContext.close();
   const back = await (await browser.newContext()).newPage();
   await back.goto(link!);
+  // Opening the link changes nothing until she says so.
+  await expect(back.getByRole('heading', { name: 'Return to your place in line?' })).toBeVisible();
+  await back.getByRole('button', { name: 'Return to my place' }).click();
   await expect(back).toHaveURL(/\/$/);
   await expect(back.getByTestId('position')).toHaveText('1');
   await expect(back.getByTestId('keeping-place')).toBeVisible();

@@ -9,8 +9,9 @@
 //!   takes the head of the pull queues they serve → 200 with the customer, or
 //!   204 when nobody is waiting.
 //! - `DELETE /help/queue/{id}` (that session's bearer token) cancels → 204.
-//! - `GET /back?token=` (the link in a "your turn is near" email) keeps the
-//!   token in the page's cookie and brings the customer back to their place.
+//! - `GET /back?token=` (the link in a "your turn is near" email) asks
+//!   "Return to your place in line?"; its `POST /back` spends the link's
+//!   token and keeps a fresh one in the page's cookie.
 //!
 //! Errors are `{"error": "..."}` with the status of their kind.
 
@@ -39,7 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/help/session", post(create_session).get(session_status))
         .route("/help/queue", post(enqueue).delete(dequeue))
         .route("/help/queue/{id}", delete(cancel))
-        .route("/back", axum::routing::get(come_back))
+        .route("/back", axum::routing::get(come_back).post(return_to_place))
 }
 
 #[derive(Deserialize)]
@@ -48,15 +49,49 @@ struct ComeBack {
     token: String,
 }
 
-/// The link in a "your turn is near" email: the page takes the token and
-/// shows the customer their place (a token that no longer works: the start
-/// page).
+/// The link in a "your turn is near" email (or an API client's
+/// `customer_url`): a page that asks before anything happens. Opening a
+/// link changes nothing, so a link someone else sent cannot put this
+/// browser in their place; the customer's own click (a POST from this
+/// page) does.
 async fn come_back(State(state): State<AppState>, axum::extract::Query(back): axum::extract::Query<ComeBack>) -> Response {
+    let usable = back.token.len() == 64 && back.token.bytes().all(|b| b.is_ascii_hexdigit());
+    if !usable || !matches!(app::customer::token::session_of(&state.pool, &back.token).await, Ok(Some(_))) {
+        return axum::response::Redirect::to("/").into_response();
+    }
+    let page = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Return to your place</title><link rel="stylesheet" href="/pkg/switchboard.css"></head>
+<body><main><section class="card narrow"><h1>Return to your place in line?</h1>
+<form method="post" action="/back"><input type="hidden" name="token" value="{}"><button type="submit">Return to my place</button></form>
+</section></main></body></html>"#,
+        back.token
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+/// The customer's "Return to my place": the link's token is spent (it
+/// works once) and this browser gets a fresh one in its cookie. A token
+/// that no longer works: the start page.
+async fn return_to_place(State(state): State<AppState>, axum::Form(back): axum::Form<ComeBack>) -> Response {
     let mut response = axum::response::Redirect::to("/").into_response();
-    if let Ok(Some(_)) = app::customer::token::session_of(&state.pool, &back.token).await {
-        if let Ok(cookie) = header::HeaderValue::from_str(&app::customer::token::cookie(&back.token, app::customer::token::Holder::Site { secure: state.secure_cookies })) {
-            response.headers_mut().insert(header::SET_COOKIE, cookie);
-        }
+    let Ok(Some(help_session)) = app::customer::token::spend(&state.pool, &back.token).await else {
+        return response;
+    };
+    let Ok(fresh) = app::customer::token::issue(&state.pool, help_session).await else {
+        return response;
+    };
+    if let Ok(cookie) = header::HeaderValue::from_str(&app::customer::token::cookie(&fresh, app::customer::token::Holder::Site { secure: state.secure_cookies })) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
 }

@@ -231,7 +231,8 @@ async fn a_backend_puts_customers_in_line_reads_lists_and_cancels(pool: PgPool) 
     let token = first["token"].as_str().unwrap();
     let mine: Value = http.get(app.url("/help/session")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
     assert_eq!((mine["type"].as_str(), mine["position"].as_i64()), (Some("waiting"), Some(1)));
-    assert!(first["customer_url"].as_str().unwrap().ends_with(&format!("/back?token={token}")));
+    let url = first["customer_url"].as_str().unwrap();
+    assert!(url.contains("/back?token=") && !url.ends_with(&token.to_string()), "the link has its own token: {url}");
 
     // Bad bodies are refused naming the field.
     for (body, says) in [

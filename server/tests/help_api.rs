@@ -170,3 +170,37 @@ async fn a_phone_number_is_not_a_key_to_someone_elses_callback(pool: PgPool) {
     let tokens: i64 = sqlx::query_scalar("SELECT count(*) FROM customer_tokens").fetch_one(&app.pool).await.unwrap();
     assert_eq!((sessions, tokens), (1, 1), "no second session and no token for the stranger");
 }
+
+/// Opening a `/back` link changes nothing: no cookie until the customer's
+/// own click posts it. The link's token works once; the browser gets a
+/// fresh one; another site cannot post it for them.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_back_link_asks_first_and_works_once(pool: PgPool) {
+    let app = TestApp::spawn(pool).await;
+    let queue = pull_queue(&app).await;
+    let (_, token) = create(&app, queue, "Nora").await;
+    let link = app::customer::token::issue(&app.pool, app::customer::token::session_of(&app.pool, &token).await.unwrap().unwrap())
+        .await
+        .unwrap();
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+
+    let opened = http.get(app.url(&format!("/back?token={link}"))).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::OK);
+    assert!(opened.headers().get("set-cookie").is_none(), "opening the link sets nothing");
+    assert!(opened.text().await.unwrap().contains("Return to your place in line?"));
+
+    // Another site posting the link for them is refused at the door.
+    let forged = http.post(app.url("/back")).header("origin", "https://evil.example").form(&[("token", link.as_str())]).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    let returned = http.post(app.url("/back")).header("origin", app.url("").trim_end_matches('/')).form(&[("token", link.as_str())]).send().await.unwrap();
+    assert_eq!(returned.status(), StatusCode::SEE_OTHER);
+    let cookie = returned.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(!cookie.contains(&link), "a fresh token, not the link's: {cookie}");
+    assert!(app::customer::token::session_of(&app.pool, &link).await.unwrap().is_none(), "the link's token is spent");
+    // Again: nothing.
+    let again = http.post(app.url("/back")).header("origin", app.url("").trim_end_matches('/')).form(&[("token", link.as_str())]).send().await.unwrap();
+    assert!(again.headers().get("set-cookie").is_none());
+    // The customer's own token still works.
+    assert!(app::customer::token::session_of(&app.pool, &token).await.unwrap().is_some());
+}

@@ -53,6 +53,16 @@ pub async fn session_of(pool: &PgPool, token: &str) -> Result<Option<HelpSession
     Ok(help_session)
 }
 
+/// Spends a token: the help session it reached, and it reaches nothing
+/// any more (a link's token works once).
+pub async fn spend(pool: &PgPool, token: &str) -> Result<Option<HelpSessionId>, AppError> {
+    let Some(help_session) = session_of(pool, token).await? else {
+        return Ok(None);
+    };
+    let spent = sqlx::query!("DELETE FROM customer_tokens WHERE token_hash = $1", digest(token)).execute(pool).await?;
+    Ok((spent.rows_affected() == 1).then_some(help_session))
+}
+
 /// Where the customer's page runs, which decides how the cookie is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Holder {

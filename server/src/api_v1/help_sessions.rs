@@ -225,7 +225,10 @@ async fn enter(state: &AppState, client: Uuid, request: NewHelpSession) -> Resul
     new.from_api = Some(FromApi { client, external_reference: reference });
     let id = line::enter(&state.engine, new).await?;
     let token = app::customer::token::issue(&state.pool, id).await?;
-    Ok(Created { help_session: session(state, id, None).await?, customer_url: format!("{}/back?token={token}", state.public_url), token })
+    // The link has a token of its own: opening it spends that one, not the
+    // client's.
+    let link = app::customer::token::issue(&state.pool, id).await?;
+    Ok(Created { help_session: session(state, id, None).await?, customer_url: format!("{}/back?token={link}", state.public_url), token })
 }
 
 /// One help session, with its place and estimate while waiting.
