@@ -155,7 +155,7 @@ pub async fn create(State(state): State<AppState>, client: Client, headers: Head
         let request: NewCallback = json_body(&headers, &body)?;
         let (status, made) = request_callback(&state, caller, request).await?;
         Ok((status, serde_json::to_value(made).map_err(|_| ApiError::from(AppError::Internal))?))
-    })
+    }, |answer| async { Ok(answer) })
     .await
 }
 

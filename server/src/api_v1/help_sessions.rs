@@ -178,8 +178,21 @@ pub async fn create(State(state): State<AppState>, client: Client, headers: Head
         let request: NewHelpSession = json_body(&headers, &body)?;
         let created = enter(&state, caller, request).await?;
         Ok((StatusCode::CREATED, serde_json::to_value(created).map_err(|_| ApiError::from(AppError::Internal))?))
-    })
+    }, |answer| reissue(&state, answer))
     .await
+}
+
+/// A replayed creation: the stored answer holds no token (the store keeps
+/// none), so the session's caller gets fresh ones.
+async fn reissue(state: &AppState, mut answer: serde_json::Value) -> Result<serde_json::Value, ApiError> {
+    let Some(id) = answer["help_session"]["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()) else {
+        return Ok(answer);
+    };
+    let token = app::customer::token::issue(&state.pool, id.into()).await?;
+    let link = app::customer::token::issue(&state.pool, id.into()).await?;
+    answer["token"] = token.into();
+    answer["customer_url"] = format!("{}/back?token={link}", state.public_url).into();
+    Ok(answer)
 }
 
 /// The body as JSON of the shape asked for, or a 4xx naming what is wrong.

@@ -2,7 +2,8 @@
 //! lost connection) with the same key and the same body gets the first
 //! answer again instead of a second help session. The key is claimed in
 //! the database before the work starts, so two servers given the same
-//! retry at once do it once; answers are kept for a day.
+//! retry at once do it once; answers are kept for a day, without the
+//! customer tokens they held (a replay is given fresh ones).
 
 use std::future::Future;
 
@@ -32,9 +33,21 @@ pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 /// another body 422, and a repeat while the first is still being worked on
 /// 409. Answers the server could not give (5xx, 429) are not kept, so a
 /// retry does the work.
-pub async fn once<Work>(pool: &PgPool, client: Uuid, key: Option<String>, body: &[u8], work: Work) -> Result<Response, ApiError>
+///
+/// The answer is kept without its customer token and link ([`SECRETS`]);
+/// `refresh` puts fresh ones into a replayed answer.
+pub async fn once<Work, Refresh, Refreshed>(
+    pool: &PgPool,
+    client: Uuid,
+    key: Option<String>,
+    body: &[u8],
+    work: Work,
+    refresh: Refresh,
+) -> Result<Response, ApiError>
 where
     Work: Future<Output = Result<(StatusCode, serde_json::Value), ApiError>>,
+    Refresh: FnOnce(serde_json::Value) -> Refreshed,
+    Refreshed: Future<Output = Result<serde_json::Value, ApiError>>,
 {
     let Some(key) = key else {
         return Ok(answer(work.await, false));
@@ -75,13 +88,14 @@ where
             ));
         }
         return match (earlier.status.and_then(|status| StatusCode::from_u16(status as u16).ok()), earlier.answer) {
+            (Some(status), Some(answer)) if status.is_success() => Ok(answer_of(status, refresh(answer).await?, true)),
             (Some(status), Some(answer)) => Ok(answer_of(status, answer, true)),
             _ => Err(in_progress()),
         };
     }
     let outcome = work.await;
     let kept = match &outcome {
-        Ok((status, answer)) => Some((*status, answer.clone())),
+        Ok((status, answer)) => Some((*status, without_secrets(answer))),
         Err(error) if error.status.is_client_error() && error.status != StatusCode::TOO_MANY_REQUESTS => {
             Some((error.status, serde_json::to_value(super::ErrorBody::of(error)).unwrap_or_default()))
         }
@@ -105,6 +119,19 @@ where
         tracing::error!(%error, client = %client, "keeping an idempotent answer");
     }
     Ok(answer(outcome, false))
+}
+
+/// The fields of an answer that are a customer's keys: never stored.
+pub const SECRETS: [&str; 2] = ["token", "customer_url"];
+
+fn without_secrets(answer: &serde_json::Value) -> serde_json::Value {
+    let mut kept = answer.clone();
+    if let Some(fields) = kept.as_object_mut() {
+        for secret in SECRETS {
+            fields.remove(secret);
+        }
+    }
+    kept
 }
 
 fn in_progress() -> ApiError {
