@@ -312,6 +312,29 @@ mod joining {
         }
     }
 
+    /// A supervisor who leaves loses the conversation's chat and signaling
+    /// at once, not at the sockets' next refresh (15 s).
+    #[sqlx::test(migrator = "server::database::MIGRATOR")]
+    async fn leaving_a_supervision_closes_its_sockets_at_once(pool: PgPool) {
+        let app = TestApp::spawn(pool).await;
+        let engine = common::engine(&app.pool).await;
+        let billing = common::add_queue(&app.pool, "Billing", "push", "longest_idle").await;
+        let ann = named_agent(&app.pool, "Ann Billing", billing).await;
+        ready(&engine, ann).await;
+        let sue = supervisor_of(&app, billing).await;
+        let customer = talking(&engine, billing, ann, "Carl").await;
+        supervise::supervise(&engine, &me(&sue, Role::Supervisor), customer, Part::Monitor).await.unwrap();
+        let cookie = [("cookie", sue.cookie.as_str())];
+        let mut chat = app.socket(&format!("/ws/chat?session={customer}"), &cookie).await.unwrap();
+        common::next_text(&mut chat, std::time::Duration::from_secs(10)).await.unwrap();
+        let mut signal = app.socket(&format!("/ws/signal?session={customer}"), &cookie).await.unwrap();
+        common::next_text(&mut signal, std::time::Duration::from_secs(10)).await.unwrap();
+
+        supervise::leave(&engine, sue.id, customer).await.unwrap();
+        assert!(common::closes(&mut chat, std::time::Duration::from_secs(5)).await, "the chat stayed open");
+        assert!(common::closes(&mut signal, std::time::Duration::from_secs(5)).await, "the signaling stayed open");
+    }
+
     #[sqlx::test(migrator = "server::database::MIGRATOR")]
     async fn the_representative_ending_or_leaving_ends_or_hands_over_the_supervisors_part(pool: PgPool) {
         let app = TestApp::spawn(pool).await;

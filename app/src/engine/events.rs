@@ -467,6 +467,12 @@ impl Tx {
         self.notices.push(Notice { kind: Topic::Desk, help_session: Some(help_session), queue: None, agent: Some(agent) });
     }
 
+    /// Tells every socket of `agent`'s about this conversation, after the
+    /// commit, to check it may still be open (their part in it ended).
+    pub fn revoke(&mut self, help_session: HelpSessionId, agent: AgentId) {
+        self.notices.push(Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) });
+    }
+
     /// Events the database wrote in this transaction (the rows a SQL
     /// function returned), to be announced with it.
     pub fn wrote(&mut self, events: &[Logged]) {

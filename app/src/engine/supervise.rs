@@ -200,6 +200,8 @@ pub(super) async fn stop(
     .await?;
     for supervisor in stopped {
         log(tx, About::help_session(help_session, queue).by(supervisor), Event::SuperviseStop { why }).await?;
+        // Their chat and signaling sockets close at once.
+        tx.revoke(help_session, supervisor);
     }
     Ok(())
 }

@@ -210,13 +210,16 @@ async fn relay(
                         false
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if !party.still().await {
+                            return Ok(());
+                        }
                         meet = true;
                         true
                     }
                     Err(broadcast::error::RecvError::Closed) => return Ok(()),
                 },
                 _ = check.tick() => {
-                    if heard.elapsed() > SILENCE {
+                    if heard.elapsed() > SILENCE || !party.still().await {
                         return Ok(());
                     }
                     // A missed wake-up is caught up here.

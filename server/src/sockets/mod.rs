@@ -122,14 +122,22 @@ where
                     due.get_or_insert_with(|| Instant::now() + DEBOUNCE);
                 }
                 Ok(_) => {}
-                // Missed some: push anyway.
+                // Missed some (an access notice among them, maybe): check
+                // access, and push anyway.
                 Err(broadcast::error::RecvError::Lagged(_)) => {
+                    if !allowed().await {
+                        let _ = socket.send(Message::Close(None)).await;
+                        return Ok(());
+                    }
                     due.get_or_insert_with(Instant::now);
                 }
                 Err(broadcast::error::RecvError::Closed) => return Ok(()),
             },
             _ = refresh.tick() => {
-                if heard.elapsed() > SILENCE {
+                // Access is checked on every refresh too: a notice lost
+                // between servers cannot keep a socket open for long.
+                if heard.elapsed() > SILENCE || !allowed().await {
+                    let _ = socket.send(Message::Close(None)).await;
                     return Ok(());
                 }
                 due.get_or_insert_with(Instant::now);
