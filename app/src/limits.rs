@@ -37,6 +37,19 @@ impl Default for LimitSettings {
     }
 }
 
+/// One IPv6 /48 (a site: it holds 65,536 /64s, each counted as one
+/// address) gets at most this fraction of everyone's help requests, so it
+/// cannot drain the overall bucket alone.
+const PREFIX_SHARE: u32 = 4;
+
+/// The /48 an IPv6 client is in; an IPv4 client is its own.
+fn prefix(addr: IpAddr) -> IpAddr {
+    match addr {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & !((1u128 << 80) - 1))),
+        v4 => v4,
+    }
+}
+
 /// Chat messages: a burst of 10, then one every half second, per conversation.
 const CHAT_BURST: u32 = 10;
 const CHAT_PER_SECOND: u32 = 2;
@@ -53,6 +66,7 @@ pub struct Limits(Arc<Inner>);
 struct Inner {
     settings: LimitSettings,
     help_by_address: DefaultKeyedRateLimiter<IpAddr>,
+    help_by_prefix: DefaultKeyedRateLimiter<IpAddr>,
     help_overall: DefaultDirectRateLimiter,
     chat: DefaultKeyedRateLimiter<HelpSessionId>,
     signals: DefaultKeyedRateLimiter<HelpSessionId>,
@@ -85,6 +99,9 @@ impl Limits {
         let per_minute = |n: u32| Quota::per_minute(nonzero(n)).allow_burst(nonzero(n));
         Self(Arc::new(Inner {
             help_by_address: RateLimiter::keyed(per_minute(settings.help_per_address_per_minute)),
+            help_by_prefix: RateLimiter::keyed(per_minute(
+                (settings.help_per_minute / PREFIX_SHARE).max(settings.help_per_address_per_minute),
+            )),
             help_overall: RateLimiter::direct(per_minute(settings.help_per_minute)),
             chat: RateLimiter::keyed(Quota::per_second(nonzero(CHAT_PER_SECOND)).allow_burst(nonzero(CHAT_BURST))),
             signals: RateLimiter::keyed(
@@ -96,10 +113,13 @@ impl Limits {
         }))
     }
 
-    /// A new help session (or callback) from `from`: 429 past its address's
-    /// or everyone's rate.
+    /// A new help session (or callback) from `from`: 429 past its
+    /// address's, its IPv6 /48's (a quarter of everyone's) or everyone's
+    /// rate.
     pub fn help_request(&self, from: ClientAddr) -> Result<(), AppError> {
         keyed(&self.0.help_by_address, &from.0)
+            .map_err(|wait| too_many("Too many requests for help from your network.", wait))?;
+        keyed(&self.0.help_by_prefix, &prefix(from.0))
             .map_err(|wait| too_many("Too many requests for help from your network.", wait))?;
         self.0.help_overall.check().map_err(|wait| too_many("We are receiving too many requests for help right now.", wait))
     }
@@ -176,6 +196,18 @@ mod tests {
         // Everyone's share is used up now, even for a new address.
         let three = ClientAddr("192.0.2.3".parse().unwrap());
         assert_eq!(limits.help_request(three).unwrap_err().status_code(), 429);
+    }
+
+    #[test]
+    fn one_ipv6_48_cannot_drain_everyones_share() {
+        let limits = Limits::new(LimitSettings { help_per_address_per_minute: 2, help_per_minute: 40, ..LimitSettings::default() });
+        // Twenty /64s of one /48 (each its own address): a quarter of the
+        // overall rate, then refused; another site still gets in.
+        let taken = (0..20u16)
+            .filter(|n| limits.help_request(ClientAddr(format!("2001:db8:1:{n:x}::").parse().unwrap())).is_ok())
+            .count();
+        assert_eq!(taken, 10);
+        limits.help_request(ClientAddr("2001:db8:2::".parse().unwrap())).unwrap();
     }
 
     #[test]
