@@ -312,6 +312,58 @@ mod joining {
         }
     }
 
+    /// One person, one part: a supervisor invited in as a colleague stops
+    /// supervising; a warm transfer into another queue ends the parts of
+    /// supervisors who do not supervise it (an admin's goes on).
+    #[sqlx::test(migrator = "server::database::MIGRATOR")]
+    async fn a_supervisor_joining_as_a_colleague_or_a_move_to_another_queue_ends_their_part(pool: PgPool) {
+        use app::engine::conference::Joining;
+        use app::engine::transfer::Target;
+        let app = TestApp::spawn(pool).await;
+        let engine = common::engine(&app.pool).await;
+        let sales = common::add_queue(&app.pool, "Sales", "push", "longest_idle").await;
+        let billing = common::add_queue(&app.pool, "Billing", "push", "longest_idle").await;
+        let ann = named_agent(&app.pool, "Ann Sales", sales).await;
+        ready(&engine, ann).await;
+        // Sam serves Sales and supervises it.
+        let sam = named_agent(&app.pool, "Sam Both", sales).await;
+        sqlx::query("INSERT INTO queue_supervisors (queue_id, representative_id) VALUES ($1, $2)").bind(sales).bind(sam).execute(&app.pool).await.unwrap();
+        app::engine::agents::log_in(&engine, sam).await.unwrap();
+        let sam_me = Me { id: sam.uuid(), email: String::new(), display_name: "Sam".into(), role: Role::Supervisor };
+        let first = talking(&engine, sales, ann, "First").await;
+        supervise::supervise(&engine, &sam_me, first, Part::Monitor).await.unwrap();
+        conference::invite(&engine, ann, first, Target::Agent(sam), Joining::Conference).await.unwrap();
+        offers::accept(&engine, sam, first).await.unwrap();
+        assert!(parts(&app.pool, first).await.is_empty(), "Sam serves it now, and supervises it no more");
+        let why: String = sqlx::query_scalar("SELECT detail->>'why' FROM events WHERE help_session_id = $1 AND kind = 'SUPERVISE_STOP'")
+            .bind(first)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(why, "joined");
+
+        // Into Billing, which Sue does not supervise: her part ends; the
+        // admin's goes on.
+        let cara = named_agent(&app.pool, "Cara Billing", billing).await;
+        ready(&engine, cara).await;
+        let sue = supervisor_of(&app, sales).await;
+        let admin = app.sign_in_as(Role::Admin).await;
+        let dan = named_agent(&app.pool, "Dan Sales", sales).await;
+        ready(&engine, dan).await;
+        let second = talking(&engine, sales, dan, "Second").await;
+        supervise::supervise(&engine, &me(&sue, Role::Supervisor), second, Part::Monitor).await.unwrap();
+        supervise::supervise(&engine, &me(&admin, Role::Admin), second, Part::Monitor).await.unwrap();
+        conference::invite(&engine, dan, second, Target::Queue(billing), Joining::WarmTransfer { max_transfers: 5 }).await.unwrap();
+        offers::accept(&engine, cara, second).await.unwrap();
+        conference::complete(&engine, dan, second).await.unwrap();
+        let left: Vec<AgentId> = sqlx::query_scalar("SELECT supervisor_id FROM supervisions WHERE help_session_id = $1 AND left_at IS NULL")
+            .bind(second)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(left, [admin.id]);
+    }
+
     /// A supervisor who leaves loses the conversation's chat and signaling
     /// at once, not at the sockets' next refresh (15 s).
     #[sqlx::test(migrator = "server::database::MIGRATOR")]

@@ -219,6 +219,9 @@ pub(super) async fn join(tx: &mut Tx, agent: AgentId, help_session: HelpSessionI
         .execute(&mut **tx)
         .await?;
     let about = About::help_session(help_session, offer.queue_id);
+    // A supervisor of this conversation who joins it as a colleague stops
+    // supervising it.
+    super::supervise::stop(tx, help_session, offer.queue_id, Some(agent), super::supervise::Stopped::Joined).await?;
     log(tx, about.by(agent), Event::ParticipantJoin { role: offer.joins }).await?;
     if let Some(asked) = offer.asked {
         log(tx, about.by(asked), answer(offer.joins, TransferStage::Accepted, agent, offer.queue_id, None)).await?;
@@ -486,6 +489,8 @@ async fn complete_once(engine: &Engine, agent: AgentId, help_session: HelpSessio
     }
     let completed = answer(Role::Consult, TransferStage::Completed, consult, conversation.queue_id, None);
     log(&mut tx, about.by(agent), completed).await?;
+    // Into another queue: its supervisors only.
+    super::supervise::keep_to_queue(&mut tx, help_session).await?;
     tx.commit(engine).await?;
     engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
     Ok(())

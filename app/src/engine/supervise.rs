@@ -40,6 +40,11 @@ pub enum Stopped {
     /// The supervisor returned the customer to the front of the line (or
     /// did not answer in time).
     Returned,
+    /// The supervisor joined the conversation as a representative (a
+    /// colleague's invitation): one person, one part.
+    Joined,
+    /// The conversation moved to a queue the supervisor does not supervise.
+    Moved,
 }
 
 /// A live conversation as a supervisor joins it, locked.
@@ -202,6 +207,26 @@ pub(super) async fn stop(
         log(tx, About::help_session(help_session, queue).by(supervisor), Event::SuperviseStop { why }).await?;
         // Their chat and signaling sockets close at once.
         tx.revoke(help_session, supervisor);
+    }
+    Ok(())
+}
+
+/// After a warm transfer into another queue: the parts of supervisors who
+/// do not supervise that queue (admins supervise every queue) end.
+pub(super) async fn keep_to_queue(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), AppError> {
+    let outside = sqlx::query!(
+        r#"SELECT s.supervisor_id AS "supervisor: AgentId", h.queue_id AS "queue: QueueId"
+             FROM supervisions s JOIN help_sessions h ON h.id = s.help_session_id
+             JOIN representatives r ON r.id = s.supervisor_id
+            WHERE s.help_session_id = $1 AND s.left_at IS NULL AND r.role <> 'admin'
+              AND NOT EXISTS (SELECT 1 FROM queue_supervisors q
+                               WHERE q.queue_id = h.queue_id AND q.representative_id = s.supervisor_id)"#,
+        help_session.uuid()
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for part in outside {
+        stop(tx, help_session, part.queue, Some(part.supervisor), Stopped::Moved).await?;
     }
     Ok(())
 }
