@@ -137,12 +137,21 @@ pub struct HelpTicket {
 #[server(prefix = "/api", endpoint = "help/queues")]
 pub async fn help_queues() -> Result<Vec<QueueChoice>, AppError> {
     let state = crate::state::app_state()?;
-    let queues = crate::queue::repo::list(&state.pool).await?;
+    queue_choices(&state.pool).await
+}
+
+/// The queues customers can choose. For other server functions: they call
+/// this with the pool they hold, not [`help_queues`], which reads the
+/// request's context and so must run while it is there (after their own
+/// awaits, while the server renders a page, it may not be).
+#[cfg(feature = "ssr")]
+pub async fn queue_choices(pool: &sqlx::PgPool) -> Result<Vec<QueueChoice>, AppError> {
+    let queues = crate::queue::repo::list(pool).await?;
     let closed: std::collections::HashMap<Uuid, String> = sqlx::query!(
         r#"SELECT id, queue_next_open(id, now()) AS "opens_at!" FROM queues WHERE NOT queue_open(id, now())
               AND queue_next_open(id, now()) IS NOT NULL"#
     )
-    .fetch_all(&state.pool)
+    .fetch_all(pool)
     .await?
     .into_iter()
     .map(|row| (row.id, view::rfc3339(row.opens_at)))

@@ -90,7 +90,7 @@ pub async fn list_widgets() -> Result<Widgets, AppError> {
     let (_, state) = crate::auth::require(crate::access::Area::Admin).await?;
     Ok(Widgets {
         widgets: repo::list(&state.pool).await?,
-        queues: crate::customer::help_queues().await?,
+        queues: crate::customer::queue_choices(&state.pool).await?,
         loader: format!("{}/widget.js", state.public_url.trim_end_matches('/')),
     })
 }
@@ -160,7 +160,7 @@ pub async fn delete_widget(id: Uuid) -> Result<(), AppError> {
 pub async fn widget_panel(key: String) -> Result<Panel, AppError> {
     let state = crate::state::app_state()?;
     let widget = repo::enabled(&state.pool, &key).await?;
-    let queues = crate::customer::help_queues()
+    let queues = crate::customer::queue_choices(&state.pool)
         .await?
         .into_iter()
         .filter(|queue| widget.queues.contains(&queue.id))
