@@ -180,7 +180,7 @@ async fn every_role_gets_the_right_status_on_every_page_and_endpoint(pool: PgPoo
     let general_id = general.to_string();
     let vouched = jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
-        &serde_json::json!({"name": "Known", "exp": time::OffsetDateTime::now_utc().unix_timestamp() + 600}),
+        &serde_json::json!({"name": "Known", "aud": "wk_AAAAAAAAAAAAAAAAAAAAAA", "jti": "access-1", "exp": time::OffsetDateTime::now_utc().unix_timestamp() + 600}),
         &jsonwebtoken::EncodingKey::from_secret(b"widget secret"),
     )
     .unwrap();
