@@ -115,6 +115,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.events",
             "public.help_sessions",
             "public.instances",
+            "public.mail_outbox",
             "public.messages",
             "public.metric_agents",
             "public.metric_buckets",
@@ -138,6 +139,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.webhook_endpoints",
             "public.webhook_settings",
             "public.webhook_types",
+            "public.widget_token_ids",
             "public.widgets",
             "tower_sessions.session",
         ]
