@@ -71,8 +71,10 @@ async fn come_back(State(state): State<AppState>, axum::extract::Query(back): ax
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'"),
+            // The site's own Referrer-Policy (same-origin) stays: with
+            // no-referrer the browser posts the form with `Origin: null`,
+            // which the door refuses as another site's.
             (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
         ],
         page,
     )
