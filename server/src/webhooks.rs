@@ -136,7 +136,8 @@ pub async fn send_forever(pool: PgPool, notices: broadcast::Sender<Notice>, sche
     let mut flying = tokio::task::JoinSet::new();
     loop {
         match claim(&pool, &schedule, &slots, IN_FLIGHT - flying.len()).await {
-            Ok((claimed, client, allow_private)) => {
+            Ok(None) => {}
+            Ok(Some((claimed, client, allow_private))) => {
                 for delivery in claimed {
                     slots.taken(delivery.endpoint_id);
                     let (pool, schedule, client) = (pool.clone(), schedule.clone(), client.clone());
@@ -179,12 +180,11 @@ struct Claimed {
 }
 
 /// Claims what is due, at most `room` and no more per endpoint than its
-/// free slots, oldest first; with the client to send them.
-async fn claim(pool: &PgPool, schedule: &Schedule, slots: &Slots, room: usize) -> Result<(Vec<Claimed>, reqwest::Client, bool), AppError> {
-    let allow_private = allow_private(pool).await?;
-    let client = client(allow_private, schedule.timeout)?;
+/// free slots, oldest first; with the client to send them (`None`:
+/// nothing to send).
+async fn claim(pool: &PgPool, schedule: &Schedule, slots: &Slots, room: usize) -> Result<Option<(Vec<Claimed>, reqwest::Client, bool)>, AppError> {
     if room == 0 {
-        return Ok((Vec::new(), client, allow_private));
+        return Ok(None);
     }
     let (endpoints, free) = slots.free();
     let claimed = sqlx::query_as!(
@@ -218,7 +218,14 @@ async fn claim(pool: &PgPool, schedule: &Schedule, slots: &Slots, room: usize) -
     )
     .fetch_all(pool)
     .await?;
-    Ok((claimed, client, allow_private))
+    if claimed.is_empty() {
+        return Ok(None);
+    }
+    // Read only when there is something to send: this runs every second
+    // and after every delivery.
+    let allow_private = allow_private(pool).await?;
+    let client = client(allow_private, schedule.timeout)?;
+    Ok(Some((claimed, client, allow_private)))
 }
 
 /// How one attempt went.
