@@ -48,34 +48,72 @@ export const REP = {
 };
 
 /** Inbound bytes from one peer of a page's call ("customer" or a
- * representative's id): audio and video. */
-export async function fromPeer(page: Page | Frame, party: string, session?: string): Promise<{ audio: number; video: number }> {
+ * representative's id): audio and video; with `forwarded`, the customer's
+ * media as that peer forwards it (the pair's second set of tracks). */
+export async function fromPeer(
+  page: Page | Frame,
+  party: string,
+  session?: string,
+  forwarded = false,
+): Promise<{ audio: number; video: number }> {
   return page.evaluate(
-    async ({ party, session }) => {
+    async ({ party, session, forwarded }) => {
       const calls: Map<string, any> = (window as any).switchboardCalls ?? new Map();
       const call = session ? calls.get(session) : [...calls.values()][0];
-      const pc = call?.peers?.get(party)?.pc;
+      const pc: RTCPeerConnection | undefined = call?.peers?.get(party)?.pc;
       const totals = { audio: 0, video: 0 };
       if (!pc) return totals;
-      (await pc.getStats()).forEach((r: any) => {
-        if (r.type === 'inbound-rtp') totals[r.kind as 'audio' | 'video'] += r.bytesReceived ?? 0;
-      });
+      for (const [index, transceiver] of pc.getTransceivers().entries()) {
+        if ((index >= call.kinds.length) !== forwarded) continue;
+        (await transceiver.receiver.getStats()).forEach((r: any) => {
+          if (r.type === 'inbound-rtp') totals[r.kind as 'audio' | 'video'] += r.bytesReceived ?? 0;
+        });
+      }
       return totals;
     },
-    { party, session },
+    { party, session, forwarded },
   );
 }
 
-/** Waits until audio and video from `party` rise over a second. */
-export async function flowsFrom(page: Page | Frame, party: string, session?: string) {
+/** Waits until audio and video from `party` (or forwarded by them) rise
+ * over a second. */
+export async function flowsFrom(page: Page | Frame, party: string, session?: string, forwarded = false) {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const a = await fromPeer(page, party, session);
+    const a = await fromPeer(page, party, session, forwarded);
     await sleep(1000);
-    const b = await fromPeer(page, party, session);
+    const b = await fromPeer(page, party, session, forwarded);
     if (b.audio > a.audio && b.video > a.video) return;
-    if (Date.now() > deadline) throw new Error(`no media from ${party}: ${JSON.stringify({ a, b })}`);
+    if (Date.now() > deadline) throw new Error(`no media ${forwarded ? 'forwarded by' : 'from'} ${party}: ${JSON.stringify({ a, b })}`);
   }
+}
+
+/** Makes the page count every WebRTC connection it opens, whoever opens
+ * it (`openConnections`). */
+export async function countConnections(page: Page) {
+  await page.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    const opened: RTCPeerConnection[] = ((window as any).openedConnections = []);
+    window.RTCPeerConnection = class extends Native {
+      constructor(...args: ConstructorParameters<typeof RTCPeerConnection>) {
+        super(...args);
+        opened.push(this);
+      }
+    } as typeof RTCPeerConnection;
+  });
+}
+
+/** How many of the page's WebRTC connections are not closed, and the
+ * parties its call has peers for. */
+export async function openConnections(page: Page): Promise<{ open: number; parties: string[] }> {
+  return page.evaluate(() => {
+    const opened: RTCPeerConnection[] = (window as any).openedConnections ?? [];
+    const calls: Map<string, any> = (window as any).switchboardCalls ?? new Map();
+    return {
+      open: opened.filter((pc) => pc.connectionState !== 'closed').length,
+      parties: [...calls.values()].flatMap((call) => [...call.peers.keys()]).sort(),
+    };
+  });
 }
 
 /** Waits until nothing more arrives from `party` (audio and video bytes

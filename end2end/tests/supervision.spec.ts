@@ -2,9 +2,10 @@
 // wallboard follows the queue and its representative live, and she joins
 // Walt's conversations as monitor, whisper and barge-in (customer,
 // representative and supervisor in separate browser contexts, media proven
-// per peer connection with getStats()).
+// per peer connection with getStats(); the customer's page holds a
+// connection to a supervisor only once she barges in).
 import { test, expect, Browser, Page } from '@playwright/test';
-import { addRepresentative, flowsFrom, fromPeer, me, open, ownQueue, signIn, sleep } from './helpers';
+import { addRepresentative, countConnections, flowsFrom, fromPeer, me, open, openConnections, ownQueue, signIn, sleep } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -79,6 +80,7 @@ test('the wallboard follows the queue and its representatives live', async ({ br
 /** A customer asking Floor for help on `channel`. */
 async function floorCustomer(browser: Browser, name: string, channel: 'Video' | 'Chat'): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
+  await countConnections(page);
   await open(page, '/');
   await page.getByLabel('Topic').selectOption({ label: 'Floor' });
   await page.getByLabel('Your name').fill(name);
@@ -128,6 +130,18 @@ async function nothingFrom(page: Page, party: string, session?: string) {
   }
 }
 
+/** Waits until what `via` forwards stands still (audio and video). */
+async function nothingMoreForwarded(page: Page, via: string, session: string) {
+  await expect
+    .poll(async () => {
+      const a = await fromPeer(page, via, session, true);
+      await sleep(1200);
+      const b = await fromPeer(page, via, session, true);
+      return a.audio === b.audio && a.video === b.video;
+    }, { timeout: 20_000 })
+    .toBe(true);
+}
+
 /** Waits until audio from `party` rises over a second (a whisper is voice only). */
 async function voiceFrom(page: Page, party: string, session?: string) {
   await expect
@@ -143,19 +157,24 @@ async function voiceFrom(page: Page, party: string, session?: string) {
 async function remember(page: Page, session: string) {
   await page.evaluate((id) => {
     const call = (window as any).switchboardCalls.get(id);
-    (window as any).remembered = [...call.peers.values()].map((peer: any) => peer.pc);
+    (window as any).remembered = new Map([...call.peers].map(([party, peer]: [string, any]) => [party, peer.pc]));
   }, session);
 }
 
-/** ... to tell whether they are still the same (a mode switch does not
- * reconnect). */
+/** ... to tell whether they are all still open and the same (a mode switch
+ * does not reconnect). */
 async function unchanged(page: Page, session: string): Promise<boolean> {
   return page.evaluate((id) => {
     const call = (window as any).switchboardCalls.get(id);
-    const now = [...call.peers.values()].map((peer: any) => peer.pc);
-    const before = (window as any).remembered;
-    return now.length === before.length && now.every((pc: any, i: number) => pc && pc === before[i]);
+    const before: Map<string, any> = (window as any).remembered;
+    return before.size > 0 && [...before].every(([party, pc]) => pc && call.peers.get(party)?.pc === pc);
   }, session);
+}
+
+/** Waits until the customer's page holds connections to exactly `parties`,
+ * and no other connection is open on it. */
+async function connectedTo(page: Page, parties: string[]) {
+  await expect.poll(() => openConnections(page)).toEqual({ open: parties.length, parties: [...parties].sort() });
 }
 
 test('a supervisor monitors, whispers to and barges in on a video call, switching without reconnecting', async ({ browser }) => {
@@ -166,14 +185,16 @@ test('a supervisor monitors, whispers to and barges in on a video call, switchin
   const card = desk.getByTestId('my-customer').filter({ hasText: 'Vera Video' });
   const walt = await me(desk, session);
 
-  // Monitor: Sue receives both; neither receives anything from her, the
+  // Monitor: Sue receives both, the customer through Walt's page; Vera's
+  // page holds no connection to her; Walt receives nothing from her, the
   // desk says so and the customer is not told.
+  await connectedTo(vera, [walt]);
   const panel = await join(sue, 'Vera Video', 'monitor');
   const sueId = await me(sue, session);
-  await flowsFrom(sue, 'customer', session);
+  await flowsFrom(sue, walt, session, true);
   await flowsFrom(sue, walt, session);
-  await nothingFrom(vera, sueId);
   await nothingFrom(desk, sueId, session);
+  await connectedTo(vera, [walt]);
   await expect(card.getByTestId('supervised')).toHaveText('Supervisor is listening');
   await expect(vera.getByTestId('supervisor-joined')).toHaveCount(0);
   await expect(panel.getByTestId('chat-silent')).toBeVisible();
@@ -184,7 +205,8 @@ test('a supervisor monitors, whispers to and barges in on a video call, switchin
   await panel.getByTestId('mode-whisper').click();
   await expect(panel.getByTestId('mode-whisper')).toHaveAttribute('aria-pressed', 'true');
   await voiceFrom(desk, sueId, session);
-  await nothingFrom(vera, sueId);
+  await connectedTo(vera, [walt]);
+  await flowsFrom(sue, walt, session, true);
   expect(await unchanged(sue, session), 'monitor to whisper on the same connections').toBe(true);
   await expect(card.getByTestId('supervised')).toContainText('Sue Supervisor (supervisor) is coaching you');
   await panel.getByPlaceholder('Write a message').fill('Offer her the refund.');
@@ -197,19 +219,29 @@ test('a supervisor monitors, whispers to and barges in on a video call, switchin
   await vera.reload();
   await expect(vera.getByTestId('chat')).toContainText('We can refund you today.');
   await expect(vera.getByTestId('chat')).not.toContainText('Offer her the refund.');
-  // (The reloaded page calls anew: its connection is new.)
-  await flowsFrom(sue, 'customer', session);
+  // (The reloaded page calls anew: Walt forwards its new connection's media.)
+  await connectedTo(vera, [walt]);
+  await flowsFrom(sue, walt, session, true);
   await remember(sue, session);
 
-  // Barge: every pair flows both ways and Vera sees who joined.
+  // Barge: Vera's page connects to Sue, every pair flows both ways, Walt
+  // stops forwarding and Vera sees who joined.
   await panel.getByTestId('mode-barge').click();
   await expect(vera.getByTestId('supervisor-joined')).toHaveText('A supervisor has joined: Sue');
   await expect(card.getByTestId('supervised')).toContainText('Sue Supervisor (supervisor) has joined');
+  await connectedTo(vera, [sueId, walt]);
   await flowsFrom(vera, sueId);
   await flowsFrom(desk, sueId, session);
   await flowsFrom(sue, 'customer', session);
   await flowsFrom(sue, walt, session);
-  expect(await unchanged(sue, session), 'whisper to barge on the same connections').toBe(true);
+  await nothingMoreForwarded(sue, walt, session);
+  expect(await unchanged(sue, session), 'whisper to barge on the same connection with Walt').toBe(true);
+
+  // Back to monitoring: Vera's connection to Sue closes.
+  await panel.getByTestId('mode-monitor').click();
+  await expect(panel.getByTestId('mode-monitor')).toHaveAttribute('aria-pressed', 'true');
+  await connectedTo(vera, [walt]);
+  await flowsFrom(sue, walt, session, true);
 
   // Walt ends: Sue's connections close within 2 s.
   await card.getByRole('button', { name: 'End', exact: true }).click();

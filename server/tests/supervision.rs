@@ -100,7 +100,7 @@ async fn an_admin_chooses_supervisors_and_thresholds_and_a_supervisor_sees_only_
 mod joining {
     use app::conversation::party::Side;
     use app::conversation::roles::{Role as Part, Sends};
-    use app::conversation::signaling::peers;
+    use app::conversation::signaling::{peers, send_signal, Peer};
     use app::customer::view::customer_view;
     use app::customer::CustomerView;
     use app::engine::control::{self, EndedBy};
@@ -140,11 +140,42 @@ mod joining {
         app.call(&who.client, "supervisor/join", &[("help_session", &customer.to_string()), ("mode", mode)]).await
     }
 
+    /// `me`'s page's peer `party`, if the two pages connect.
+    async fn peer(pool: &PgPool, customer: HelpSessionId, me: Side, party: Side) -> Option<Peer> {
+        let listed = peers(pool, customer, me).await.unwrap();
+        listed.peers.into_iter().find(|peer| peer.party == party.key())
+    }
+
     /// What `me`'s page sends to `party`, and whether it receives from them.
     async fn flow(pool: &PgPool, customer: HelpSessionId, me: Side, party: Side) -> (Sends, bool) {
-        let listed = peers(pool, customer, me).await.unwrap();
-        let peer = listed.peers.into_iter().find(|peer| peer.party == party.key()).expect("a peer");
+        let peer = peer(pool, customer, me, party).await.expect("a peer");
         (peer.send, peer.receive)
+    }
+
+    /// Whether the signaling relay passes a message from `from` to `to`.
+    async fn signals(engine: &Engine, customer: HelpSessionId, from: Side, to: Side) -> bool {
+        let message = serde_json::json!({ "type": "ready", "to": to.key() }).to_string();
+        match send_signal(engine, customer, from, &message).await {
+            Ok(()) => true,
+            // The same answer as for someone who is not there at all.
+            Err(AppError::Conflict(message)) if message == "This participant is not in the conversation." => false,
+            Err(other) => panic!("{other:?}"),
+        }
+    }
+
+    /// Asserts that the customer's page and `supervisor`'s neither connect
+    /// nor reach each other through the relay, and that the owner forwards
+    /// the customer to the supervisor.
+    async fn apart(engine: &Engine, customer: HelpSessionId, supervisor: Side, owner: Side) {
+        let pool = engine.pool();
+        assert!(peer(pool, customer, supervisor, Side::Customer).await.is_none(), "the supervisor's page lists the customer");
+        assert!(peer(pool, customer, Side::Customer, supervisor).await.is_none(), "the customer's page lists the supervisor");
+        assert!(!signals(engine, customer, Side::Customer, supervisor).await, "the customer signaled the supervisor");
+        assert!(!signals(engine, customer, supervisor, Side::Customer).await, "the supervisor signaled the customer");
+        let to_supervisor = peer(pool, customer, owner, supervisor).await.expect("the owner connects to the supervisor");
+        assert!(to_supervisor.forward && !to_supervisor.forwarded, "the owner forwards the customer: {to_supervisor:?}");
+        assert!(peer(pool, customer, supervisor, owner).await.unwrap().forwarded);
+        assert!(signals(engine, customer, supervisor, owner).await && signals(engine, customer, Side::Customer, owner).await);
     }
 
     /// The live supervisors' parts of a conversation: (supervisor, mode, asked).
@@ -179,13 +210,15 @@ mod joining {
         assert_eq!(join(&app, &sue, customer, "agent").await.status(), StatusCode::BAD_REQUEST);
         assert!(parts(&app.pool, customer).await.is_empty());
 
-        // Monitor: receives the customer and the representative, sends nothing;
-        // many may monitor at once (an admin supervises every queue).
+        // Monitor: receives the representative, and the customer through
+        // the representative's page; sends nothing; the customer's page
+        // never connects to her, and a stranger's id gets the same answer.
+        // Many may monitor at once (an admin supervises every queue).
         assert_eq!(join(&app, &sue, customer, "monitor").await.status(), StatusCode::OK);
-        assert_eq!(flow(&app.pool, customer, sue_side, customer_side).await, (Sends::Nothing, true));
         assert_eq!(flow(&app.pool, customer, sue_side, rep).await, (Sends::Nothing, true));
-        assert_eq!(flow(&app.pool, customer, customer_side, sue_side).await, (Sends::Everything, false));
         assert_eq!(flow(&app.pool, customer, rep, sue_side).await, (Sends::Everything, false));
+        apart(&engine, customer, sue_side, rep).await;
+        assert!(!signals(&engine, customer, customer_side, Side::Agent(other.id)).await);
         assert_eq!(join(&app, &admin, customer, "monitor").await.status(), StatusCode::OK);
         assert_eq!(parts(&app.pool, customer).await.len(), 2);
         let view = customer_view(&app.pool, customer).await.unwrap().unwrap();
@@ -195,8 +228,7 @@ mod joining {
         // may whisper or barge in.
         assert_eq!(join(&app, &sue, customer, "whisper").await.status(), StatusCode::OK);
         assert_eq!(flow(&app.pool, customer, sue_side, rep).await, (Sends::Voice, true));
-        assert_eq!(flow(&app.pool, customer, sue_side, customer_side).await, (Sends::Nothing, true));
-        assert_eq!(flow(&app.pool, customer, customer_side, sue_side).await, (Sends::Everything, false));
+        apart(&engine, customer, sue_side, rep).await;
         let refused = join(&app, &admin, customer, "barge").await;
         assert_eq!(refused.status(), StatusCode::CONFLICT);
         assert!(error_message(refused).await.contains("already whispering or barged in"));
@@ -205,7 +237,9 @@ mod joining {
         assert_eq!(join(&app, &sue, customer, "barge").await.status(), StatusCode::OK);
         for (a, b) in [(sue_side, rep), (sue_side, customer_side), (customer_side, sue_side), (rep, sue_side)] {
             assert_eq!(flow(&app.pool, customer, a, b).await, (Sends::Everything, true), "{a:?} → {b:?}");
+            assert!(signals(&engine, customer, a, b).await, "{a:?} → {b:?}");
         }
+        assert!(!peer(&app.pool, customer, rep, sue_side).await.unwrap().forward, "she hears the customer herself");
         let view = customer_view(&app.pool, customer).await.unwrap().unwrap();
         assert!(matches!(view, CustomerView::Matched { supervisor: Some(ref name), .. } if name == "Test"), "{view:?}");
         let desk = app::desk::snapshot::desk(&app.pool, ann).await.unwrap();
@@ -266,8 +300,17 @@ mod joining {
         // A whisper is stored apart and read by the representative only.
         assert_eq!(join(&app, &sue, customer, "whisper").await.status(), StatusCode::OK);
         assert_eq!(say(&sue, "Offer the refund").await.status(), StatusCode::OK);
-        assert_eq!(say(&ann, "We can refund you").await.status(), StatusCode::OK);
         let whisper: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE role = 'whisper'").fetch_one(&app.pool).await.unwrap();
+        // The representative answers the whisper, replying to it.
+        let answer = app
+            .call(
+                &ann.client,
+                "conversation/message",
+                &[("help_session", &session), ("body", "We can refund you"), ("reply_to", &whisper.to_string())],
+            )
+            .await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        let quoting_the_whisper = format!("\"reply_to\":{whisper}");
         let chat_of = |headers: Vec<(&'static str, String)>, query: String| {
             let app = &app;
             async move {
@@ -278,6 +321,7 @@ mod joining {
         };
         let desk_chat = chat_of(vec![("cookie", ann.cookie.clone())], String::new()).await;
         assert!(desk_chat.contains("Offer the refund") && desk_chat.contains("We can refund you"), "{desk_chat}");
+        assert!(desk_chat.contains(&quoting_the_whisper), "the desk shows what the reply answers: {desk_chat}");
         // The customer's page (cookie), an API client (token in the query),
         // and a reload: never the whisper; nor can they reply to it.
         let by_cookie = chat_of(vec![("cookie", common::customer_cookie(&token))], String::new()).await;
@@ -285,6 +329,7 @@ mod joining {
         for customer_chat in [by_cookie, by_token] {
             assert!(customer_chat.contains("We can refund you"), "{customer_chat}");
             assert!(!customer_chat.contains("Offer the refund"), "a whisper reached the customer: {customer_chat}");
+            assert!(!customer_chat.contains(&quoting_the_whisper), "the reply named the whisper: {customer_chat}");
         }
         let reply = common::as_customer(
             &app,

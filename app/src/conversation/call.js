@@ -1,7 +1,9 @@
 // The media of one conversation on one page: a mesh of WebRTC peer
-// connections, one per other participant this page exchanges media with
-// (the customer and their representative; in a conference every pair; a
-// supervisor with everyone). The server only relays the signaling (offers,
+// connections, one per other participant this page connects to (the
+// customer and their representative; in a conference every pair; a
+// supervisor with the representatives, and with the customer only once
+// barged in: a customer's page never connects to anyone who listens in
+// silence or whispers). The server only relays the signaling (offers,
 // answers, ICE candidates) over /ws/signal, addressed to one participant,
 // and tells the page who its peers are and, for each, what the page sends
 // them (`nothing`, `voice` or `everything`), whether they send to it, and
@@ -16,11 +18,18 @@
 // Hold really stops media: every sender's track towards the held party is
 // replaced with none (bytes stop, no renegotiation); resume puts them back.
 //
+// A pair of two representatives (or supervisors) carries two sets of
+// tracks: the page's own, and the customer's as the other page receives
+// them. The owner's page forwards the customer's media on the second set
+// to each monitoring or whispering supervisor (`forward` in `peers`), whose
+// page shows it apart (`forwarded`); on other pairs it stays empty.
+//
 // The pages' Rust (media.rs) builds one Call per conversation and is told
 // what happens through `onEvent(kind, detail)`. Tests and the benchmark
 // reach the peer connections through `window.switchboardCalls`:
-// `call.peers` (by participant: "customer" or a representative's id) and
-// `call.pc` (the first peer's).
+// `call.peers` (by participant: "customer" or a representative's id),
+// `call.pc` (the first peer's) and `call.kinds` (a pair's transceivers past
+// that many carry the forwarded customer).
 
 const calls = (window.switchboardCalls ??= new Map());
 
@@ -44,6 +53,17 @@ class Peer {
     this.gen = null;
     this.pending = [];
     this.video = video;
+    /** Whether this page forwards the customer's media to the peer. */
+    this.forward = false;
+    /** The customer's media as the peer forwards it, and where it shows. */
+    this.forwarded = false;
+    this.relayVideo = null;
+  }
+
+  /** Whether the pair carries the customer's forwarded media too: any
+   * pair without the customer in it. */
+  get relays() {
+    return this.call.me !== CUSTOMER && this.party !== CUSTOMER;
   }
 
   /** Whether this page makes the offers in the pair. */
@@ -61,6 +81,14 @@ class Peer {
     return this.sends === 'everything' || (this.sends === 'voice' && kind === 'audio');
   }
 
+  /** The track of `kind` this page sends on the transceiver at `index`. */
+  trackFor(index, kind) {
+    if (index < this.call.kinds.length) {
+      return this.sending(kind) ? (this.call.stream?.getTracks().find((t) => t.kind === kind) ?? null) : null;
+    }
+    return this.forward && !this.call.held ? this.call.customerTrack(kind) : null;
+  }
+
   send(message) {
     this.call.send({ ...message, to: this.party });
   }
@@ -74,14 +102,25 @@ class Peer {
     this.pending = [];
     const remote = new MediaStream();
     this.video.srcObject = remote;
+    const relayed = new MediaStream();
+    if (this.relays) {
+      this.relayVideo ??= this.call.extraVideo(this.video);
+      this.relayVideo.srcObject = relayed;
+      this.relayVideo.hidden = !this.forwarded;
+    }
     pc.onicecandidate = (event) => {
       if (event.candidate && this.pc === pc) this.send({ type: 'candidate', gen, candidate: event.candidate.toJSON() });
     };
     pc.ontrack = (event) => {
       if (this.pc !== pc) return;
-      remote.addTrack(event.track);
-      this.video.srcObject = remote;
-      this.video.play?.().catch(() => {});
+      const index = pc.getTransceivers().indexOf(event.transceiver);
+      const [stream, video] =
+        this.relays && index >= this.call.kinds.length ? [relayed, this.relayVideo] : [remote, this.video];
+      stream.addTrack(event.track);
+      video.srcObject = stream;
+      video.play?.().catch(() => {});
+      // New tracks from the customer: pass them on to whom this page forwards.
+      if (this.party === CUSTOMER) this.call.forwardCustomer();
     };
     this.call.watch(this, pc);
     return pc;
@@ -93,7 +132,8 @@ class Peer {
     if (this.call.closed || !this.call.peers.has(this.party)) return;
     const pc = this.newConnection(newGeneration());
     const gen = this.gen;
-    for (const kind of this.call.wantVideo ? ['audio', 'video'] : ['audio']) {
+    const kinds = this.call.kinds;
+    for (const kind of this.relays ? [...kinds, ...kinds] : kinds) {
       pc.addTransceiver(kind, { direction: 'sendrecv' });
     }
     await this.applyTracks();
@@ -118,13 +158,13 @@ class Peer {
     for (const candidate of this.pending.splice(0)) await this.pc.addIceCandidate(candidate);
   }
 
-  /** Puts the local tracks on the senders, or none while not sending. */
+  /** Puts the local (and forwarded) tracks on the senders, or none while
+   * not sending. */
   async applyTracks() {
     if (!this.pc) return;
-    for (const transceiver of this.pc.getTransceivers()) {
+    for (const [index, transceiver] of this.pc.getTransceivers().entries()) {
       if (transceiver.stopped || transceiver.currentDirection === 'stopped') continue;
-      const kind = transceiver.receiver.track.kind;
-      const track = this.sending(kind) ? (this.call.stream?.getTracks().find((t) => t.kind === kind) ?? null) : null;
+      const track = this.trackFor(index, transceiver.receiver.track.kind);
       if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
     }
   }
@@ -132,6 +172,7 @@ class Peer {
   close() {
     this.pc?.close();
     this.pc = null;
+    this.relayVideo?.remove();
     if (this.video !== this.call.firstVideo) this.video.remove();
     else this.video.srcObject = null;
   }
@@ -159,6 +200,24 @@ export class Call {
     this.chain = Promise.resolve();
     calls.set(this.session, this);
     this.start();
+  }
+
+  /** The kinds of media the call carries. */
+  get kinds() {
+    return this.wantVideo ? ['audio', 'video'] : ['audio'];
+  }
+
+  /** The customer's media of `kind` as this page receives it, if any. */
+  customerTrack(kind) {
+    const pc = this.peers.get(CUSTOMER)?.pc;
+    return pc?.getReceivers().find((receiver) => receiver.track?.kind === kind)?.track ?? null;
+  }
+
+  /** Puts the customer's current tracks on every forwarding pair. */
+  forwardCustomer() {
+    this.chain = this.chain
+      .then(() => Promise.all([...this.peers.values()].filter((peer) => peer.forward).map((peer) => peer.applyTracks())))
+      .catch((error) => console.error('forward', error));
   }
 
   /** The first peer's connection (the customer's, on a desk). */
@@ -238,9 +297,15 @@ export class Call {
   videoFor() {
     const used = new Set([...this.peers.values()].map((peer) => peer.video));
     if (!used.has(this.firstVideo)) return this.firstVideo;
+    return this.extraVideo(this.firstVideo);
+  }
+
+  /** A new video element like the first, placed after `after`. */
+  extraVideo(after) {
     const video = this.firstVideo.cloneNode(false);
     video.srcObject = null;
-    this.firstVideo.after(video);
+    video.hidden = false;
+    after.after(video);
     return video;
   }
 
@@ -266,7 +331,10 @@ export class Call {
       // peer who sends nothing to this page (a silent supervisor) is not
       // shown.
       peer.sends = listing.send;
+      peer.forward = !!listing.forward;
+      peer.forwarded = !!listing.forwarded;
       peer.video.hidden = !listing.shown;
+      if (peer.relayVideo) peer.relayVideo.hidden = !peer.forwarded;
       if (fresh) {
         if (this.noMedia) peer.send({ type: 'no-media', reason: this.noMedia });
         // The offering side asks for a (re)start; the other says it is ready.

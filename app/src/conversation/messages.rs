@@ -87,7 +87,8 @@ pub struct StoredMessage {
 }
 
 /// The conversation's chat after message `after` (0: all of it), oldest
-/// first, as `viewer` may read it: the customer never gets whispers.
+/// first, as `viewer` may read it: the customer never gets whispers, nor
+/// learns that a representative's message replied to one.
 pub async fn messages_after(
     engine: &Engine,
     help_session: HelpSessionId,
@@ -96,9 +97,10 @@ pub async fn messages_after(
 ) -> Result<Vec<StoredMessage>, AppError> {
     Ok(sqlx::query_as!(
         StoredMessage,
-        r#"SELECT id, representative_id AS "representative_id: AgentId", role AS "role: Role", author, body, reply_to, sent_at
-             FROM messages
-          WHERE help_session_id = $1 AND id > $2 AND ($3 OR role <> 'whisper') ORDER BY id"#,
+        r#"SELECT m.id, m.representative_id AS "representative_id: AgentId", m.role AS "role: Role", m.author, m.body,
+                  q.id AS "reply_to?", m.sent_at
+             FROM messages m LEFT JOIN messages q ON q.id = m.reply_to AND ($3 OR q.role <> 'whisper')
+          WHERE m.help_session_id = $1 AND m.id > $2 AND ($3 OR m.role <> 'whisper') ORDER BY m.id"#,
         help_session.uuid(),
         after,
         viewer != Side::Customer

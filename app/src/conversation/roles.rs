@@ -61,7 +61,8 @@ impl Role {
     /// talking among themselves.
     /// A silent monitor sends nothing; a whisper reaches representatives
     /// and other supervisors, never the customer; a supervisor hears the
-    /// customer only while the customer is not on hold.
+    /// customer only while the customer is not on hold (and, unless barged
+    /// in, only through the owner's page: `forwards_customer`).
     pub fn sends_media(self, to: Role, held: bool) -> bool {
         self.sends(to, held) != Sends::Nothing
     }
@@ -69,6 +70,7 @@ impl Role {
     /// What this participant's page sends to `to`'s page now.
     pub fn sends(self, to: Role, held: bool) -> Sends {
         let flows = match (self, to) {
+            _ if !self.connects(to) => false,
             (Role::Monitor, _) => false,
             (Role::Consult | Role::Whisper, Role::Customer) | (Role::Customer, Role::Consult) => false,
             (Role::Customer, _) | (_, Role::Customer) => !held,
@@ -81,7 +83,27 @@ impl Role {
         }
     }
 
-    /// Whether two participants are connected at all (media either way).
+    /// Whether the two participants' pages hold a peer connection. A
+    /// customer's page never connects to a supervisor who has not barged
+    /// in: it must not learn that anyone listens. Such a supervisor hears
+    /// the customer through the representative's page
+    /// (`forwards_customer`).
+    pub fn connects(self, other: Role) -> bool {
+        !matches!(
+            (self, other),
+            (Role::Customer, Role::Monitor | Role::Whisper) | (Role::Monitor | Role::Whisper, Role::Customer)
+        )
+    }
+
+    /// Whether this participant's page forwards the customer's media, as it
+    /// receives it, to `to`'s page: the owner's page does, to each
+    /// monitoring or whispering supervisor, while the customer is not on
+    /// hold.
+    pub fn forwards_customer(self, to: Role, held: bool) -> bool {
+        self == Role::Agent && matches!(to, Role::Monitor | Role::Whisper) && !held
+    }
+
+    /// Whether two participants exchange media now (either way).
     pub fn exchanges_media(self, other: Role, held: bool) -> bool {
         self.sends_media(other, held) || other.sends_media(self, held)
     }
@@ -140,10 +162,16 @@ mod tests {
             assert_eq!(Agent.sends(Whisper, held), Sends::Everything);
             assert_eq!(Barge.sends(Agent, held), Sends::Everything);
         }
-        for to in [Monitor, Whisper, Barge] {
-            assert_eq!(Customer.sends(to, false), Sends::Everything, "the supervisor receives the customer");
-            assert_eq!(Customer.sends(to, true), Sends::Nothing, "on hold the supervisor hears only the representative");
+        for to in [Monitor, Whisper] {
+            assert!(!Customer.connects(to) && !to.connects(Customer), "the customer never connects to a {to:?}");
+            assert_eq!(Customer.sends(to, false), Sends::Nothing);
+            assert!(Agent.forwards_customer(to, false), "the owner forwards the customer to a {to:?}");
+            assert!(!Agent.forwards_customer(to, true), "on hold the supervisor hears only the representative");
+            assert!(!Conference.forwards_customer(to, false), "one page forwards, the owner's");
         }
+        assert!(Customer.connects(Barge) && !Agent.forwards_customer(Barge, false), "a barged-in supervisor connects");
+        assert_eq!(Customer.sends(Barge, false), Sends::Everything);
+        assert_eq!(Customer.sends(Barge, true), Sends::Nothing);
         assert_eq!(Barge.sends(Customer, false), Sends::Everything);
         assert_eq!(Barge.sends(Customer, true), Sends::Nothing);
     }

@@ -1,6 +1,7 @@
 //! The WebRTC signaling relay's storage, and each page's peers. A
 //! conversation's media is a mesh: one peer connection per pair of
-//! participants who exchange media (`roles.rs` says which). What one page
+//! participants whose pages connect (`roles.rs` says which: never the
+//! customer and a supervisor who has not barged in). What one page
 //! sends (offers, answers, ICE candidates) is addressed to one other
 //! participant (`"to"`: `customer` or a representative's id) and relayed,
 //! with its sender added (`"from"`), through whichever servers their pages
@@ -20,9 +21,11 @@ use crate::states::{AgentId, HelpSessionId, HelpStatus};
 pub const SIGNAL_MAX_BYTES: usize = 65536;
 
 /// Relays one signaling message to the participant it is addressed to, while
-/// both take part in the live (or held) conversation. 400 for a message
-/// that is not a JSON object with a `to`; 409 when the conversation ended
-/// or the addressee is not in it.
+/// both take part in the live (or held) conversation and their pages hold
+/// a connection (`Role::connects`). 400 for a message that is not a JSON
+/// object with a `to`; 409, the same answer whether the addressee is absent
+/// or a supervisor the sender may not reach (a customer learns nothing of
+/// who listens), and when the conversation ended.
 pub async fn send_signal(engine: &Engine, help_session: HelpSessionId, from: Side, body: &str) -> Result<(), AppError> {
     if body.len() > SIGNAL_MAX_BYTES {
         return Err(AppError::invalid("This signaling message is too long."));
@@ -35,30 +38,27 @@ pub async fn send_signal(engine: &Engine, help_session: HelpSessionId, from: Sid
         .and_then(|to| to.as_str())
         .and_then(Side::from_key)
         .ok_or_else(|| AppError::invalid("A signaling message says whom it is for (\"to\")."))?;
+    let absent = || AppError::Conflict("This participant is not in the conversation.".into());
+    let (_, everyone) = present(engine.pool(), help_session).await?.ok_or_else(absent)?;
+    let role = |side: Side| everyone.iter().find(|(present, _)| *present == side).map(|&(_, role)| role);
+    match (role(from), role(to)) {
+        (Some(mine), Some(theirs)) if from != to && mine.connects(theirs) => {}
+        _ => return Err(absent()),
+    }
     message.insert("from".into(), from.key().into());
     let body = serde_json::Value::Object(message).to_string();
     let sent = sqlx::query!(
         "INSERT INTO signals (help_session_id, from_party, to_party, body)
-         SELECT id, $2, $3, $4 FROM help_sessions
-          WHERE id = $1 AND status IN ('active', 'on_hold')
-            AND ($5::uuid IS NULL
-                 OR EXISTS (SELECT 1 FROM participants p WHERE p.help_session_id = $1
-                               AND p.representative_id = $5 AND p.left_at IS NULL)
-                 OR EXISTS (SELECT 1 FROM supervisions s WHERE s.help_session_id = $1
-                               AND s.supervisor_id = $5 AND s.left_at IS NULL))",
+         SELECT id, $2, $3, $4 FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold')",
         help_session.uuid(),
         from.key(),
         to.key(),
         body,
-        match to {
-            Side::Agent(agent) => Some(agent.uuid()),
-            Side::Customer => None,
-        }
     )
     .execute(engine.pool())
     .await?;
     if sent.rows_affected() == 0 {
-        return Err(AppError::Conflict("This participant is not in the conversation.".into()));
+        return Err(absent());
     }
     engine.announce([Notice::about(Topic::Signal, Some(help_session))]);
     Ok(())
@@ -112,6 +112,14 @@ pub struct Peer {
     /// Whether the page shows them: they send to it when the customer is
     /// not on hold (a silent supervisor never does).
     pub shown: bool,
+    /// Whether the page forwards the customer's media to them, on the
+    /// pair's second set of tracks (the owner's page, to a supervisor who
+    /// has not barged in).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forward: bool,
+    /// Whether they forward the customer's media to the page.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forwarded: bool,
 }
 
 /// What a page's call is told about the conversation: who it is, and its
@@ -156,21 +164,23 @@ async fn present(pool: &PgPool, help_session: HelpSessionId) -> Result<Option<(b
     Ok(Some((held, everyone)))
 }
 
-/// `me`'s peers now: everyone else in the conversation, with what flows
-/// each way (`Role::sends`). Empty when the conversation is over or `me`
-/// is not in it.
+/// `me`'s peers now: everyone else in the conversation whom `me`'s page
+/// connects to (`Role::connects`), with what flows each way
+/// (`Role::sends`, `Role::forwards_customer`). Empty when the conversation
+/// is over or `me` is not in it.
 pub async fn peers(pool: &PgPool, help_session: HelpSessionId, me: Side) -> Result<Peers, AppError> {
     let mut peers = Vec::new();
     if let Some((held, everyone)) = present(pool, help_session).await? {
         if let Some(&(_, mine)) = everyone.iter().find(|(side, _)| *side == me) {
             for (side, role) in everyone {
-                if side != me {
-                    let send = mine.sends(role, held);
+                if side != me && mine.connects(role) {
                     peers.push(Peer {
                         party: side.key(),
-                        send,
+                        send: mine.sends(role, held),
                         receive: role.sends_media(mine, held),
                         shown: role.sends_media(mine, false),
+                        forward: mine.forwards_customer(role, held),
+                        forwarded: role.forwards_customer(mine, held),
                     });
                 }
             }
