@@ -24,6 +24,8 @@ pub mod model;
 pub mod pages;
 pub mod people;
 pub mod queue;
+#[cfg(feature = "ssr")]
+pub mod secrets;
 pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod state;

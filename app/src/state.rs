@@ -29,6 +29,8 @@ pub struct AppState {
     /// The site's public address (`SWITCHBOARD_PUBLIC_URL`, no trailing
     /// slash): API clients' tokens are addressed to its `/api/v1`.
     pub public_url: String,
+    /// The key stored secrets are sealed with (`SWITCHBOARD_SECRET_KEY`).
+    pub secrets: crate::secrets::Secrets,
 }
 
 /// How hard guessing passwords is made.

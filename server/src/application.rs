@@ -31,6 +31,7 @@ impl Application {
             config.metrics.short_abandon_seconds,
             state.mail.clone(),
             config.webhooks.clone(),
+            state.secrets.clone(),
         );
         let router = crate::http::router(state.clone(), config, live);
         Ok(Self { router, state, workers })

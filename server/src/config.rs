@@ -2,10 +2,13 @@
 //! default that works on a developer's machine; the README lists them all.
 
 use std::net::SocketAddr;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use app::conversation::ice::IceConfig;
 use app::limits::LimitSettings;
+use app::secrets::Secrets;
 use app::metrics::MetricsSettings;
 use app::state::SignInRules;
 
@@ -91,6 +94,66 @@ pub struct Config {
     /// comma-separated; default 5,300,1800,7200,18000,36000,50400,72000,86400)
     /// and `SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS` (default 15).
     pub webhooks: crate::webhooks::Schedule,
+    /// `SWITCHBOARD_SECRET_KEY`, or the file `SWITCHBOARD_SECRET_KEY_FILE`
+    /// (default `data/secret-key`, made on first start): the key stored
+    /// secrets are sealed with.
+    pub secret_key: SecretKeySource,
+}
+
+/// Where the key that seals stored secrets comes from.
+#[derive(Debug, Clone)]
+pub enum SecretKeySource {
+    /// `SWITCHBOARD_SECRET_KEY`: the base64 of 32 random bytes.
+    Given(Secrets),
+    /// A file holding the same; made, readable by this user only, when
+    /// missing.
+    File(PathBuf),
+}
+
+impl SecretKeySource {
+    /// The key, reading (or first making) its file.
+    pub fn load(&self) -> Result<Secrets, ConfigError> {
+        let path = match self {
+            SecretKeySource::Given(secrets) => return Ok(secrets.clone()),
+            SecretKeySource::File(path) => path,
+        };
+        let failed = |error: &dyn std::fmt::Display| ConfigError {
+            name: "SWITCHBOARD_SECRET_KEY_FILE",
+            message: format!("{}: {error}", path.display()),
+        };
+        match std::fs::read_to_string(path) {
+            Ok(text) => return Secrets::parse(&text).map_err(|error| failed(&error)),
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => return Err(failed(&error)),
+            Err(_) => {}
+        }
+        let (secrets, text) = Secrets::generate().map_err(|error| failed(&error))?;
+        if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|error| failed(&error))?;
+        }
+        let mut file = match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+            Ok(file) => file,
+            // Another server made it first: theirs it is.
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(path).map_err(|error| failed(&error))?;
+                return Secrets::parse(&text).map_err(|error| failed(&error));
+            }
+            Err(error) => return Err(failed(&error)),
+        };
+        file.write_all(format!("{text}\n").as_bytes()).and_then(|()| file.sync_all()).map_err(|error| failed(&error))?;
+        tracing::info!(path = %path.display(), "made the key stored secrets are sealed with: back it up with the database");
+        Ok(secrets)
+    }
+}
+
+fn secret_key() -> Result<SecretKeySource, ConfigError> {
+    match var("SWITCHBOARD_SECRET_KEY") {
+        Some(text) => Secrets::parse(&text)
+            .map(SecretKeySource::Given)
+            .map_err(|message| ConfigError { name: "SWITCHBOARD_SECRET_KEY", message }),
+        None => Ok(SecretKeySource::File(PathBuf::from(
+            var("SWITCHBOARD_SECRET_KEY_FILE").unwrap_or_else(|| "data/secret-key".into()),
+        ))),
+    }
 }
 
 fn list(name: &'static str) -> Vec<String> {
@@ -281,6 +344,7 @@ impl Config {
                 None => crate::metrics::MetricsAccess::Closed,
             },
             webhooks: webhook_schedule()?,
+            secret_key: secret_key()?,
         })
     }
 }

@@ -41,6 +41,14 @@ pub fn leptos_options(site_root: &str) -> LeptosOptions {
 /// The state every request sees.
 pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error::AppError> {
     app::metrics::report::check_time_zone(&pool, &config.metrics.time_zone).await?;
+    let secrets = config.secret_key.load().map_err(|error| {
+        tracing::error!(%error, "the secret key");
+        app::error::AppError::Internal
+    })?;
+    app::secrets::prepare(&pool, &secrets).await.map_err(|error| {
+        tracing::error!(%error, "the secret key");
+        app::error::AppError::Internal
+    })?;
     Ok(AppState {
         engine: app::engine::Engine::new(pool.clone()),
         pool,
@@ -59,6 +67,7 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
             None => None,
         },
         public_url: config.public_url.clone(),
+        secrets,
     })
 }
 

@@ -30,6 +30,7 @@ use uuid::Uuid;
 use app::engine::events::Notice;
 use app::error::AppError;
 use app::integrations::webhooks::{allow_private, signature};
+use app::secrets::{Column, Secrets};
 
 /// At most this much of a receiver's answer is read (and kept).
 const ANSWER_BYTES: usize = 4096;
@@ -128,7 +129,7 @@ impl Slots {
 /// The sender: runs until aborted. It claims what is due as slots allow,
 /// and claims again each time a delivery finishes (its slot refilled at
 /// once), on every notice and once a second.
-pub async fn send_forever(pool: PgPool, notices: broadcast::Sender<Notice>, schedule: Schedule) {
+pub async fn send_forever(pool: PgPool, notices: broadcast::Sender<Notice>, schedule: Schedule, secrets: Secrets) {
     let mut woken = notices.subscribe();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -140,9 +141,9 @@ pub async fn send_forever(pool: PgPool, notices: broadcast::Sender<Notice>, sche
             Ok(Some((claimed, client, allow_private))) => {
                 for delivery in claimed {
                     slots.taken(delivery.endpoint_id);
-                    let (pool, schedule, client) = (pool.clone(), schedule.clone(), client.clone());
+                    let (pool, schedule, client, secrets) = (pool.clone(), schedule.clone(), client.clone(), secrets.clone());
                     flying.spawn(async move {
-                        let outcome = attempt(&client, &delivery, allow_private).await;
+                        let outcome = attempt(&client, &delivery, allow_private, &secrets).await;
                         let succeeded = outcome.status.is_some_and(|status| (200..300).contains(&status));
                         if let Err(error) = record(&pool, &schedule, &delivery, outcome).await {
                             tracing::warn!(%error, delivery = %delivery.id, "recording a webhook attempt");
@@ -174,6 +175,7 @@ struct Claimed {
     id: Uuid,
     endpoint_id: Uuid,
     url: String,
+    /// As stored: sealed.
     secret: String,
     payload: serde_json::Value,
     attempts: i32,
@@ -236,7 +238,7 @@ struct Outcome {
     took: Duration,
 }
 
-async fn attempt(client: &reqwest::Client, delivery: &Claimed, allow_private: bool) -> Outcome {
+async fn attempt(client: &reqwest::Client, delivery: &Claimed, allow_private: bool, secrets: &Secrets) -> Outcome {
     let started = Instant::now();
     let failed = |error: String| Outcome { status: None, retry_after: None, error: Some(error), took: started.elapsed() };
     if let Err(refused) = check_literal_address(&delivery.url, allow_private) {
@@ -245,7 +247,10 @@ async fn attempt(client: &reqwest::Client, delivery: &Claimed, allow_private: bo
     let id = format!("msg_{}", delivery.id.simple());
     let timestamp = OffsetDateTime::now_utc().unix_timestamp();
     let body = delivery.payload.to_string();
-    let signed = match signature(&delivery.secret, &id, timestamp, body.as_bytes()) {
+    let Ok(secret) = secrets.open(Column::WebhookSecret, &delivery.secret) else {
+        return failed("the endpoint's secret does not open with this server's SWITCHBOARD_SECRET_KEY".into());
+    };
+    let signed = match signature(&secret, &id, timestamp, body.as_bytes()) {
         Ok(signed) => signed,
         Err(_) => return failed("the endpoint's secret is not a whsec_ base64 key".into()),
     };

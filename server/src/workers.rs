@@ -39,10 +39,11 @@ pub fn start(
     short_abandon_seconds: f64,
     mail: Option<app::mail::Mailer>,
     webhooks: crate::webhooks::Schedule,
+    secrets: app::secrets::Secrets,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut workers = live.start(engine.pool().clone());
     workers.extend([
-        tokio::spawn(crate::webhooks::send_forever(engine.pool().clone(), live.notices.clone(), webhooks)),
+        tokio::spawn(crate::webhooks::send_forever(engine.pool().clone(), live.notices.clone(), webhooks, secrets)),
         tokio::spawn(sweep(engine.clone(), live.clone(), mail.is_some())),
         tokio::spawn(roll(engine.clone(), short_abandon_seconds)),
         tokio::spawn(clean_sessions(PostgresStore::new(engine.pool().clone()))),

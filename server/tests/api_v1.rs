@@ -544,3 +544,62 @@ async fn a_client_sees_and_changes_only_what_it_made(pool: PgPool) {
     let mine = send(&shop, reqwest::Method::GET, format!("/api/v1/help-sessions/{session}"), None).await.unwrap();
     assert_eq!(mine.json::<Value>().await.unwrap()["status"], "waiting");
 }
+
+/// API clients', widgets' and webhook receivers' secrets are stored sealed
+/// with the server's key: someone holding a copy of the database signs
+/// nothing with what they read. Secrets from before sealing are sealed at
+/// start and keep working; a server with another key refuses to start.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn secrets_are_stored_sealed_and_a_copy_of_the_database_signs_nothing(pool: PgPool) {
+    use app::secrets::{prepare, KeyRefused, Secrets};
+    let app = TestApp::spawn(pool).await;
+    let admin = app.signed_in(Role::Admin).await;
+    let client = make_client(&app, &admin, "CRM", &["queues:read"]).await;
+    let general: String = sqlx::query_scalar("SELECT id::text FROM queues WHERE name = 'General'").fetch_one(&app.pool).await.unwrap();
+    let widget: Value = app
+        .call(
+            &admin,
+            "widgets/add",
+            &[("name", "Shop"), ("origins", "https://shop.example"), ("queues[0]", &general), ("accent", "#2457c5"), ("greeting", "Hi")],
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let hook: Value = app
+        .call(&admin, "webhooks/add", &[("url", "https://receiver.example/hook"), ("event_types[0]", "rating.given")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let stored: Vec<String> = sqlx::query_scalar(
+        "SELECT secret FROM api_clients UNION ALL SELECT secret FROM widgets UNION ALL SELECT secret FROM webhook_endpoints",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.len(), 3);
+    for (stored, shown) in stored.iter().zip([client.secret.as_str(), widget["secret"].as_str().unwrap(), hook["secret"].as_str().unwrap()]) {
+        assert!(stored.starts_with("sealed:v1:") && !stored.contains(shown), "{stored} keeps {shown}");
+    }
+    assert_eq!(get(&app, "/api/v1/queues", Some(&client.token())).await.status(), StatusCode::OK);
+    // What a copy of the database holds signs nothing.
+    let thief = ApiClient { id: client.id.clone(), secret: stored[0].clone() };
+    assert_eq!(refused(get(&app, "/api/v1/queues", Some(&thief.token())).await).await, (StatusCode::UNAUTHORIZED, "bad_signature".into()));
+
+    // A secret stored before sealing is sealed at the next start, and works.
+    let key = match test_config().secret_key {
+        server::config::SecretKeySource::Given(key) => key,
+        other => panic!("{other:?}"),
+    };
+    sqlx::query("UPDATE api_clients SET secret = 'from-before-sealing'").execute(&app.pool).await.unwrap();
+    let before = ApiClient { id: client.id.clone(), secret: "from-before-sealing".into() };
+    assert_eq!(get(&app, "/api/v1/queues", Some(&before.token())).await.status(), StatusCode::OK);
+    prepare(&app.pool, &key).await.unwrap();
+    let sealed: String = sqlx::query_scalar("SELECT secret FROM api_clients").fetch_one(&app.pool).await.unwrap();
+    assert!(sealed.starts_with("sealed:v1:"), "{sealed}");
+    assert_eq!(get(&app, "/api/v1/queues", Some(&before.token())).await.status(), StatusCode::OK);
+    // Another key does not start on this database.
+    let (other, _) = Secrets::generate().unwrap();
+    assert!(matches!(prepare(&app.pool, &other).await, Err(KeyRefused::Mismatch)));
+}

@@ -16,7 +16,9 @@ fn command(data_dir: &Path, log: &Path) -> Command {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
     command
         .env_remove("DATABASE_URL")
+        .env_remove("SWITCHBOARD_SECRET_KEY")
         .env("SWITCHBOARD_PGDATA", data_dir)
+        .env("SWITCHBOARD_SECRET_KEY_FILE", data_dir.with_file_name("secret-key"))
         .env("RUST_LOG", "info")
         .stdout(log.try_clone().unwrap())
         .stderr(log);
@@ -100,4 +102,20 @@ async fn the_embedded_database_starts_stops_and_keeps_its_data() {
     // No TCP port: the cluster listened only on its socket in the data directory.
     let conf = std::fs::read_to_string(&log).unwrap();
     assert!(!conf.contains("listening on IPv4"), "PostgreSQL opened a TCP port");
+
+    // The first start made the secret key beside the data, for its user
+    // only, and the second used it. Started with another key, the server
+    // refuses and says why.
+    let key = dir.path().join("secret-key");
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert!(conf.contains("made the key stored secrets are sealed with"), "{conf}");
+    let other = command(&data, &log)
+        .env("SWITCHBOARD_SECRET_KEY", "b3RoZXIga2V5LCBvdGhlciBrZXksIDMyIGJ5dGVzISE=")
+        .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{}", free_port()))
+        .status()
+        .unwrap();
+    assert!(!other.success(), "the server started with another key");
+    let said = std::fs::read_to_string(&log).unwrap();
+    assert!(said.contains("is not the key this database's secrets were sealed with"), "{said}");
+    assert!(!data.join("postmaster.pid").exists(), "the refused start left PostgreSQL running");
 }

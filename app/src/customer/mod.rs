@@ -260,7 +260,7 @@ pub async fn request_help(
         }
         let identity = match identity.trim() {
             "" => None,
-            token => Some(crate::widget::identity::verify(&widget.secret, &widget.key, token)?.spend(&state.pool, widget.id).await?),
+            token => Some(crate::widget::identity::verify(&widget.secret(&state.secrets)?, &widget.key, token)?.spend(&state.pool, widget.id).await?),
         };
         if let Some(identity) = &identity {
             form.0.customer_name = identity.name.clone();

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::Scope;
 use crate::error::AppError;
+use crate::secrets::{Column, Secrets};
 
 /// Clock difference allowed between the client and this server.
 pub const SKEW_SECONDS: u64 = 60;
@@ -163,7 +164,7 @@ struct Claims {
 
 /// Checks `token` for `audience` (the site's `/api/v1` address); accepts
 /// each token once.
-pub async fn verify(pool: &PgPool, token: Option<&str>, audience: &str) -> Result<Caller, Denied> {
+pub async fn verify(pool: &PgPool, secrets: &Secrets, token: Option<&str>, audience: &str) -> Result<Caller, Denied> {
     let token = token.ok_or(Refusal::Missing)?;
     let issuer = jsonwebtoken::dangerous::insecure_decode::<Issuer>(token)
         .map_err(|error| Refusal::Malformed(error.to_string()))?
@@ -191,10 +192,12 @@ pub async fn verify(pool: &PgPool, token: Option<&str>, audience: &str) -> Resul
     validation.set_issuer(&[&issuer]);
     validation.sub = Some(issuer.clone());
     validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
-    let decoded = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(client.secret.as_bytes()), &validation);
+    let secret = secrets.open(Column::ApiClientSecret, &client.secret)?;
+    let decoded = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(secret.as_bytes()), &validation);
     // During a rotation the previous secret still signs.
     let decoded = match (decoded, &client.previous) {
         (Err(error), Some(previous)) if *error.kind() == ErrorKind::InvalidSignature => {
+            let previous = secrets.open(Column::ApiClientSecret, previous)?;
             jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(previous.as_bytes()), &validation)
         }
         (decoded, _) => decoded,

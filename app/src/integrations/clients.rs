@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{ApiClient, Scope, WithSecret};
 use crate::customer::view::rfc3339;
 use crate::error::AppError;
+use crate::secrets::{Column, Secrets};
 
 /// After a rotation the previous secret is accepted this long, so the
 /// client's servers can change over without refusals.
@@ -72,7 +73,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<ApiClient>, AppError> {
     Ok(rows.into_iter().map(Row::client).collect())
 }
 
-pub async fn add(pool: &PgPool, name: &ClientName, scopes: &[Scope], by: Uuid) -> Result<WithSecret, AppError> {
+pub async fn add(pool: &PgPool, secrets: &Secrets, name: &ClientName, scopes: &[Scope], by: Uuid) -> Result<WithSecret, AppError> {
     if scopes.is_empty() {
         return Err(AppError::invalid("Choose at least one scope."));
     }
@@ -86,7 +87,7 @@ pub async fn add(pool: &PgPool, name: &ClientName, scopes: &[Scope], by: Uuid) -
          RETURNING id, name, scopes, created_at, rotated_at, previous_until, disabled_at, last_used_at",
         name.0,
         &scopes as &[&str],
-        secret,
+        secrets.seal(Column::ApiClientSecret, &secret)?,
         by
     )
     .fetch_one(pool)
@@ -97,7 +98,7 @@ pub async fn add(pool: &PgPool, name: &ClientName, scopes: &[Scope], by: Uuid) -
 /// A new secret; the current one becomes the previous, accepted for
 /// [`ROTATION_GRACE_HOURS`] (a secret rotated twice within that loses the
 /// oldest at once).
-pub async fn rotate(pool: &PgPool, id: Uuid) -> Result<WithSecret, AppError> {
+pub async fn rotate(pool: &PgPool, secrets: &Secrets, id: Uuid) -> Result<WithSecret, AppError> {
     let secret = new_secret();
     let row = sqlx::query_as!(
         Row,
@@ -107,7 +108,7 @@ pub async fn rotate(pool: &PgPool, id: Uuid) -> Result<WithSecret, AppError> {
           WHERE id = $1
          RETURNING id, name, scopes, created_at, rotated_at, previous_until, disabled_at, last_used_at",
         id,
-        secret,
+        secrets.seal(Column::ApiClientSecret, &secret)?,
         ROTATION_GRACE_HOURS as i32
     )
     .fetch_optional(pool)

@@ -133,7 +133,7 @@ pub async fn add_api_client(name: String, #[server(default)] scopes: Vec<String>
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let name = clients::ClientName::parse(&name)?;
     let scopes = scopes.iter().map(|scope| Scope::parse(scope)).collect::<Result<Vec<_>, _>>()?;
-    let created = clients::add(&state.pool, &name, &scopes, me.id).await?;
+    let created = clients::add(&state.pool, &state.secrets, &name, &scopes, me.id).await?;
     tracing::info!(by = %me.id, client = %created.client.id, "API client added");
     Ok(created)
 }
@@ -143,7 +143,7 @@ pub async fn add_api_client(name: String, #[server(default)] scopes: Vec<String>
 #[server(prefix = "/api", endpoint = "api-clients/rotate")]
 pub async fn rotate_api_client(id: Uuid) -> Result<WithSecret, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-    let rotated = clients::rotate(&state.pool, id).await?;
+    let rotated = clients::rotate(&state.pool, &state.secrets, id).await?;
     tracing::info!(by = %me.id, client = %id, "API client secret rotated");
     Ok(rotated)
 }
@@ -244,7 +244,7 @@ pub async fn add_webhook(
     #[server(default)] event_types: Vec<String>,
 ) -> Result<WithWebhookSecret, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-    let added = webhooks::add(&state.pool, None, &url, &description, &event_types).await?;
+    let added = webhooks::add(&state.pool, &state.secrets, None, &url, &description, &event_types).await?;
     tracing::info!(by = %me.id, endpoint = %added.endpoint.id, "webhook endpoint added");
     Ok(added)
 }

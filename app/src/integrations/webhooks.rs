@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{Delivery, DeliveryAttempt, WebhookEndpoint, WithWebhookSecret};
 use crate::customer::view::rfc3339;
 use crate::error::AppError;
+use crate::secrets::{Column, Secrets};
 
 /// A new endpoint's secret as Standard Webhooks writes it: `whsec_` and
 /// the base64 of 24 random bytes, the HMAC key.
@@ -132,7 +133,7 @@ fn no_such_endpoint() -> AppError {
 
 /// Registers an endpoint (`owner`: the API client that does, none for an
 /// admin); the answer holds its secret, shown once.
-pub async fn add(pool: &PgPool, owner: Option<Uuid>, url: &str, description: &str, event_types: &[String]) -> Result<WithWebhookSecret, AppError> {
+pub async fn add(pool: &PgPool, secrets: &Secrets, owner: Option<Uuid>, url: &str, description: &str, event_types: &[String]) -> Result<WithWebhookSecret, AppError> {
     let url = parse_url(url)?;
     let description = description.trim();
     if description.chars().count() > 200 {
@@ -155,7 +156,7 @@ pub async fn add(pool: &PgPool, owner: Option<Uuid>, url: &str, description: &st
         url,
         description,
         &event_types,
-        secret,
+        secrets.seal(Column::WebhookSecret, &secret)?,
         owner
     )
     .fetch_one(pool)

@@ -107,7 +107,7 @@ pub async fn add_widget(
 ) -> Result<WithWidgetSecret, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let settings = repo::Settings::parse(&state.pool, &name, &origins, &queues, &accent, &greeting).await?;
-    let added = repo::add(&state.pool, &settings).await?;
+    let added = repo::add(&state.pool, &state.secrets, &settings).await?;
     tracing::info!(by = %me.id, widget = %added.widget.id, "widget key added");
     Ok(added)
 }
@@ -144,7 +144,7 @@ pub async fn set_widget_enabled(id: Uuid, enabled: bool) -> Result<Widget, AppEr
 pub async fn rotate_widget_secret(id: Uuid) -> Result<WithWidgetSecret, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     tracing::info!(by = %me.id, widget = %id, "widget secret rotated");
-    repo::rotate(&state.pool, id).await
+    repo::rotate(&state.pool, &state.secrets, id).await
 }
 
 /// Deletes a key (help sessions made through it stay). Admins only.
@@ -177,5 +177,5 @@ pub async fn identify(key: String, token: String) -> Result<Identity, AppError> 
     let widget = repo::enabled(&state.pool, &key).await?;
     // Only checked here, to show who the site says the customer is; spent
     // when it asks for help.
-    Ok(identity::verify(&widget.secret, &widget.key, &token)?.identity)
+    Ok(identity::verify(&widget.secret(&state.secrets)?, &widget.key, &token)?.identity)
 }

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::{Widget, WithWidgetSecret};
 use crate::customer::view::rfc3339;
 use crate::error::AppError;
+use crate::secrets::{Column, Secrets};
 use crate::text::{self, Shape};
 
 const MAX_NAME: usize = 100;
@@ -139,7 +140,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Widget>, AppError> {
     Ok(rows.into_iter().map(Row::widget).collect())
 }
 
-pub async fn add(pool: &PgPool, settings: &Settings) -> Result<WithWidgetSecret, AppError> {
+pub async fn add(pool: &PgPool, secrets: &Secrets, settings: &Settings) -> Result<WithWidgetSecret, AppError> {
     let secret = new_secret();
     let row = sqlx::query_as!(
         Row,
@@ -151,7 +152,7 @@ pub async fn add(pool: &PgPool, settings: &Settings) -> Result<WithWidgetSecret,
         &settings.queues,
         settings.accent,
         settings.greeting,
-        secret
+        secrets.seal(Column::WidgetSecret, &secret)?
     )
     .fetch_one(pool)
     .await?;
@@ -194,14 +195,14 @@ pub async fn set_enabled(pool: &PgPool, id: Uuid, enabled: bool) -> Result<Widge
     Ok(row.widget())
 }
 
-pub async fn rotate(pool: &PgPool, id: Uuid) -> Result<WithWidgetSecret, AppError> {
+pub async fn rotate(pool: &PgPool, secrets: &Secrets, id: Uuid) -> Result<WithWidgetSecret, AppError> {
     let secret = new_secret();
     let row = sqlx::query_as!(
         Row,
         "UPDATE widgets SET secret = $2 WHERE id = $1
          RETURNING id, key, name, origins, queue_ids, accent, greeting, enabled, created_at",
         id,
-        secret
+        secrets.seal(Column::WidgetSecret, &secret)?
     )
     .fetch_optional(pool)
     .await?
@@ -227,10 +228,16 @@ pub struct Enabled {
     pub queues: Vec<Uuid>,
     pub accent: String,
     pub greeting: String,
-    pub secret: String,
+    /// Its secret as stored (sealed): `secret` opens it.
+    sealed_secret: String,
 }
 
 impl Enabled {
+    /// The secret identify tokens are signed with.
+    pub fn secret(&self, secrets: &Secrets) -> Result<String, AppError> {
+        secrets.open(Column::WidgetSecret, &self.sealed_secret)
+    }
+
     /// Whether a page of `origin` may show it.
     pub fn allows(&self, origin: &str) -> bool {
         parse_origin(origin).is_ok_and(|origin| self.origins.contains(&origin))
@@ -246,7 +253,7 @@ pub async fn enabled(pool: &PgPool, key: &str) -> Result<Enabled, AppError> {
     }
     sqlx::query_as!(
         Enabled,
-        r#"SELECT id, key, origins, queue_ids AS queues, accent, greeting, secret FROM widgets WHERE key = $1 AND enabled"#,
+        r#"SELECT id, key, origins, queue_ids AS queues, accent, greeting, secret AS sealed_secret FROM widgets WHERE key = $1 AND enabled"#,
         key
     )
     .fetch_optional(pool)

@@ -117,7 +117,7 @@ impl FromRequestParts<AppState> for Client {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let token = app::client::bearer(&parts.headers);
         let audience = format!("{}/api/v1", state.public_url);
-        let caller = assertion::verify(&state.pool, token, &audience).await?;
+        let caller = assertion::verify(&state.pool, &state.secrets, token, &audience).await?;
         state.limits.api_request(caller.client)?;
         Ok(Client(caller))
     }

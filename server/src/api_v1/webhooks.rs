@@ -78,7 +78,7 @@ pub struct CreatedEndpoint {
 pub async fn create(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Bytes) -> Result<(StatusCode, Json<CreatedEndpoint>), ApiError> {
     client.require(Scope::WebhooksManage)?;
     let new: NewEndpoint = json_body(&headers, &body)?;
-    let added = webhooks::add(&state.pool, Some(client.0.client), &new.url, new.description.as_deref().unwrap_or(""), &new.event_types).await?;
+    let added = webhooks::add(&state.pool, &state.secrets, Some(client.0.client), &new.url, new.description.as_deref().unwrap_or(""), &new.event_types).await?;
     Ok((StatusCode::CREATED, Json(CreatedEndpoint { endpoint: added.endpoint, secret: added.secret })))
 }
 

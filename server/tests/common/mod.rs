@@ -64,6 +64,10 @@ pub fn test_config() -> server::config::Config {
     config.trusted_proxies = 0;
     // Tests scrape /metrics; its own test closes it and gives it a token.
     config.metrics_access = server::metrics::MetricsAccess::Open;
+    // One key for every test's database, never a file.
+    config.secret_key = server::config::SecretKeySource::Given(
+        app::secrets::Secrets::parse("dGhlIHRlc3RzJyBrZXksIDMyIGJ5dGVzIGV4YWN0bHk=").unwrap(),
+    );
     // Tests make many customers from one address; the limits' own tests
     // set them low.
     config.limits = app::limits::LimitSettings {
