@@ -130,6 +130,7 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.queue_supervisors",
             "public.queues",
             "public.representatives",
+            "public.secret_key_check",
             "public.setup_tokens",
             "public.sign_in_failures",
             "public.signals",
