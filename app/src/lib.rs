@@ -10,9 +10,6 @@ pub mod client;
 pub mod conversation;
 pub mod customer;
 pub mod desk;
-#[cfg(feature = "ssr")]
-pub mod engine;
-pub mod error;
 pub mod integrations;
 #[cfg(feature = "ssr")]
 pub mod limits;
@@ -30,9 +27,13 @@ pub mod setup;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod supervision;
-pub mod states;
-pub mod text;
 pub mod widget;
+
+// The engine's vocabulary, under the names the app has always used; the
+// engine itself on the server.
+pub use ::engine::{error, states, text};
+#[cfg(feature = "ssr")]
+pub use ::engine;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};

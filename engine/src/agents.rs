@@ -8,7 +8,7 @@ use sqlx::PgConnection;
 use super::events::{log, About, Engine, Event, Notice, Topic, Tx};
 use super::seats;
 use super::{conference, control, lock_agent, offers};
-use crate::conversation::roles::Role;
+use crate::roles::Role;
 use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;

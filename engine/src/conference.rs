@@ -18,7 +18,7 @@ use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage, Tx}
 use super::seats::{self, Change};
 use super::transfer::{agent_can_take, Target};
 use super::{lock_agent, retrying};
-use crate::conversation::roles::Role;
+use crate::roles::Role;
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};

@@ -6,7 +6,7 @@
 use super::events::{log, About, Engine, Event, Tx};
 use super::seats::{self, Change};
 use super::{conference, lock_agent, offers};
-use crate::conversation::roles::Role;
+use crate::roles::Role;
 use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;

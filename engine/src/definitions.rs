@@ -22,11 +22,11 @@ use sqlx::PgPool;
 
 /// The files, in the order they are applied.
 pub const FILES: [(&str, &str); 5] = [
-    ("app/src/engine/seats.sql", include_str!("seats.sql")),
-    ("app/src/engine/hours.sql", include_str!("hours.sql")),
-    ("app/src/engine/offers.sql", include_str!("offers.sql")),
-    ("app/src/engine/pull.sql", include_str!("pull.sql")),
-    ("app/src/engine/webhooks.sql", include_str!("webhooks.sql")),
+    ("engine/src/seats.sql", include_str!("seats.sql")),
+    ("engine/src/hours.sql", include_str!("hours.sql")),
+    ("engine/src/offers.sql", include_str!("offers.sql")),
+    ("engine/src/pull.sql", include_str!("pull.sql")),
+    ("engine/src/webhooks.sql", include_str!("webhooks.sql")),
 ];
 
 /// Any number; the same on every server.

@@ -123,7 +123,7 @@ impl FromServerFnError for AppError {
     }
 }
 
-#[cfg(feature = "ssr")]
+#[cfg(feature = "server")]
 mod ssr {
     use super::AppError;
 

@@ -25,7 +25,7 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::conversation::roles::Role;
+use crate::roles::Role;
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
 use crate::states::{AgentId, AgentState, HelpSessionId, QueueId};
@@ -172,7 +172,7 @@ pub enum Event {
     },
     /// A supervisor's part in the conversation ended, and why.
     SuperviseStop {
-        why: super::supervise::Stopped,
+        why: Stopped,
     },
     /// A customer asked to be called back (entering the line, or
     /// switching to it while waiting).
@@ -575,6 +575,29 @@ async fn connect(options: &sqlx::postgres::PgConnectOptions) -> Result<PgConnect
     let mut conn = PgConnection::connect_with(options).await?;
     sqlx::query("SET synchronous_commit TO off").execute(&mut conn).await?;
     Ok(conn)
+}
+
+/// Why a supervisor's part ended (SUPERVISE_STOP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stopped {
+    /// The supervisor left.
+    Left,
+    /// The conversation ended, or the customer went back to the line.
+    Ended,
+    /// The last representative left while the supervisor only listened or
+    /// coached.
+    RepresentativeLeft,
+    /// The supervisor took the customer over (they own it now).
+    TookOver,
+    /// The supervisor returned the customer to the front of the line (or
+    /// did not answer in time).
+    Returned,
+    /// The supervisor joined the conversation as a representative (a
+    /// colleague's invitation): one person, one part.
+    Joined,
+    /// The conversation moved to a queue the supervisor does not supervise.
+    Moved,
 }
 
 #[cfg(test)]

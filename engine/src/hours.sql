@@ -3,7 +3,7 @@
 -- PostgreSQL's zone rules, so daylight saving is the database's to get
 -- right. A queue with no hours is always open; a closed date closes the
 -- whole local day. Called by the offers (offers.sql, pull.sql) and by
--- app/src/engine/hours.rs.
+-- engine/src/hours.rs.
 
 -- Whether the queue is open at p_at.
 CREATE OR REPLACE FUNCTION queue_open(p_queue uuid, p_at timestamptz)

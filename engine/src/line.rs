@@ -42,7 +42,7 @@ pub struct NewRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FromWidget {
     pub widget: uuid::Uuid,
-    pub identity: Option<crate::widget::Identity>,
+    pub identity: Option<crate::identity::Identity>,
 }
 
 /// The API client that made a help session, and its own reference for it.

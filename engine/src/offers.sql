@@ -1,5 +1,5 @@
 -- Push routing (SPEC §4): the offer of a waiting customer to one agent, and
--- the agent's accept. Called by app/src/engine/offers.rs; `connect_customer`
+-- the agent's accept. Called by engine/src/offers.rs; `connect_customer`
 -- is the pull's too (pull.sql). Each function does every write of its
 -- transition (entry, offer, help session, seats, agent, events) and returns
 -- the events it wrote, which the server announces after the commit.

@@ -37,6 +37,7 @@ struct Press {
 
 /// What a press came to: the function's outcome codes, read in this one
 /// place.
+#[expect(clippy::large_enum_variant, reason = "one per press, matched at once and never stored")]
 enum Outcome {
     Taken(Taken, Logged),
     Empty,

@@ -1,4 +1,4 @@
--- Pull routing (SPEC §4): "Next customer". Called by app/src/engine/pull.rs.
+-- Pull routing (SPEC §4): "Next customer". Called by engine/src/pull.rs.
 -- The function does every write of the press (entry, help session, seat,
 -- agent, event) and returns the CONNECT event it wrote with the customer.
 -- Locks as in every transition: the agent's state row first.

@@ -3,7 +3,7 @@
 
 use sqlx::PgConnection;
 
-use super::AgentId;
+use crate::states::AgentId;
 use crate::error::AppError;
 use crate::queue::Channel;
 

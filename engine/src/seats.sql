@@ -4,7 +4,7 @@
 -- over the channels, the order of two strategies. Every change of a seat
 -- goes through these functions, so the sums never drift from the channels.
 -- Callers hold the agent's state row locked (the first lock of every
--- transition). Called by app/src/engine/seats.rs and by the match functions.
+-- transition). Called by engine/src/seats.rs and by the match functions.
 -- (PL/pgSQL rather than SQL functions: their plans are prepared once per
 -- connection, not at every call.)
 

@@ -15,7 +15,7 @@ macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
+        #[cfg_attr(feature = "server", derive(sqlx::Type), sqlx(transparent))]
         #[serde(transparent)]
         pub struct $name(pub Uuid);
 
@@ -95,7 +95,7 @@ macro_rules! text_enum {
 /// Reads and binds a type as its text name (`as_str` and `parse`).
 macro_rules! sql_text {
     ($name:ident) => {
-        #[cfg(feature = "ssr")]
+        #[cfg(feature = "server")]
         impl sqlx::Type<sqlx::Postgres> for $name {
             fn type_info() -> sqlx::postgres::PgTypeInfo {
                 <String as sqlx::Type<sqlx::Postgres>>::type_info()
@@ -105,7 +105,7 @@ macro_rules! sql_text {
             }
         }
 
-        #[cfg(feature = "ssr")]
+        #[cfg(feature = "server")]
         impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $name {
             fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
                 let raw = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
@@ -113,7 +113,7 @@ macro_rules! sql_text {
             }
         }
 
-        #[cfg(feature = "ssr")]
+        #[cfg(feature = "server")]
         impl sqlx::Encode<'_, sqlx::Postgres> for $name {
             fn encode_by_ref(
                 &self,
@@ -123,7 +123,7 @@ macro_rules! sql_text {
             }
         }
 
-        #[cfg(feature = "ssr")]
+        #[cfg(feature = "server")]
         impl sqlx::postgres::PgHasArrayType for $name {
             fn array_type_info() -> sqlx::postgres::PgTypeInfo {
                 <String as sqlx::postgres::PgHasArrayType>::array_type_info()

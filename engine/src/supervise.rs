@@ -14,9 +14,8 @@
 use super::events::{log, About, Engine, Event, Tx};
 use super::seats::{self, Change};
 use super::{lock_agent, offers, retrying};
-use crate::conversation::roles::Role;
+use crate::roles::Role;
 use crate::error::AppError;
-use crate::model::Me;
 use crate::queue::Channel;
 use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
 
@@ -24,28 +23,7 @@ use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
 /// before the customer is returned to the front of the line.
 pub const ASK_SECONDS: i64 = 60;
 
-/// Why a supervisor's part ended (SUPERVISE_STOP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Stopped {
-    /// The supervisor left.
-    Left,
-    /// The conversation ended, or the customer went back to the line.
-    Ended,
-    /// The last representative left while the supervisor only listened or
-    /// coached.
-    RepresentativeLeft,
-    /// The supervisor took the customer over (they own it now).
-    TookOver,
-    /// The supervisor returned the customer to the front of the line (or
-    /// did not answer in time).
-    Returned,
-    /// The supervisor joined the conversation as a representative (a
-    /// colleague's invitation): one person, one part.
-    Joined,
-    /// The conversation moved to a queue the supervisor does not supervise.
-    Moved,
-}
+pub use super::events::Stopped;
 
 /// A live conversation as a supervisor joins it, locked.
 struct Live {
@@ -65,23 +43,35 @@ async fn live(tx: &mut Tx, help_session: HelpSessionId) -> Result<Live, AppError
     .ok_or_else(|| AppError::Conflict("This conversation is not live any more.".into()))
 }
 
-/// `me` joins the live conversation as `role` (monitor, whisper or barge),
+/// `supervisor` joins the live conversation as `role` (monitor, whisper or barge),
 /// or switches to it when already in: one transaction, SUPERVISE_START or
-/// SUPERVISE_MODE. 403 unless they supervise its queue (admins supervise
-/// every queue); 409 when another supervisor already whispers or barged in
-/// and `role` is one of those, or when `me` serves the conversation.
-pub async fn supervise(engine: &Engine, me: &Me, help_session: HelpSessionId, role: Role) -> Result<(), AppError> {
+/// SUPERVISE_MODE. 403 unless its queue is one of `queues`, those they
+/// supervise (the caller knows: every queue for an admin); 409 when another
+/// supervisor already whispers or barged in and `role` is one of those, or
+/// when `supervisor` serves the conversation.
+pub async fn supervise(
+    engine: &Engine,
+    supervisor: AgentId,
+    queues: &[QueueId],
+    help_session: HelpSessionId,
+    role: Role,
+) -> Result<(), AppError> {
     if !role.supervising() {
         return Err(AppError::invalid("Join as monitor, whisper or barge."));
     }
-    retrying(|| supervise_once(engine, me, help_session, role)).await
+    retrying(|| supervise_once(engine, supervisor, queues, help_session, role)).await
 }
 
-async fn supervise_once(engine: &Engine, me: &Me, help_session: HelpSessionId, role: Role) -> Result<(), AppError> {
-    let supervisor = AgentId::from(me.id);
+async fn supervise_once(
+    engine: &Engine,
+    supervisor: AgentId,
+    queues: &[QueueId],
+    help_session: HelpSessionId,
+    role: Role,
+) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     let conversation = live(&mut tx, help_session).await?;
-    if !crate::supervision::board::supervises(engine.pool(), me, conversation.queue_id).await? {
+    if !queues.contains(&conversation.queue_id) {
         return Err(AppError::Forbidden);
     }
     let serving = sqlx::query_scalar!(

@@ -80,7 +80,10 @@ async fn sweep(engine: Engine, live: Live, mail: bool) {
         step("expire offers", offers::expire_offers(&engine)).await;
         step("expire wrap-ups", control::expire_wrap_ups(&engine)).await;
         step("settle supervisors' parts", supervise::sweep(&engine)).await;
-        step("places kept", callback::sweep_places(&engine, mail)).await;
+        step("places kept", callback::sweep_places(&engine)).await;
+        if mail {
+            step("your turn is near", app::customer::near::queue_emails(engine.pool())).await;
+        }
         step("purge signals", signaling::purge_signals(&engine)).await;
         step("expire long waits", line::expire_long_waits(&engine)).await;
         step("act on the lost", presence::sweep_lost(&engine, rules.grace_seconds)).await;

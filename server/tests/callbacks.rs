@@ -295,7 +295,7 @@ async fn a_customer_keeping_their_place_is_passed_over_while_away_and_keeps_the_
     let agent = named_agent(&pool, "Ann Answer", queue).await;
     ready(&engine, agent).await;
     assert_eq!(offered_to(&pool, paula).await, Some(agent), "the away are passed over");
-    callback::sweep_places(&engine, false).await.unwrap();
+    callback::sweep_places(&engine).await.unwrap();
     let fronts: Vec<bool> = sqlx::query_scalar(
         "SELECT front_at IS NOT NULL FROM queue_entries WHERE help_session_id = ANY ($1) ORDER BY enqueued_at",
     )
@@ -319,7 +319,7 @@ async fn a_customer_keeping_their_place_is_passed_over_while_away_and_keeps_the_
         .execute(&pool)
         .await
         .unwrap();
-    callback::sweep_places(&engine, false).await.unwrap();
+    callback::sweep_places(&engine).await.unwrap();
     let kim: (String, String, bool) = sqlx::query_as("SELECT status, channel, notify FROM help_sessions WHERE id = $1")
         .bind(kept[0])
         .fetch_one(&pool)
@@ -428,8 +428,10 @@ async fn keep_my_place_email_is_queued_once_per_address_an_hour_and_a_silent_mai
     }
     sqlx::query("UPDATE queues SET notify_position = 10 WHERE id = $1").bind(queue).execute(&pool).await.unwrap();
     let started = std::time::Instant::now();
-    callback::sweep_places(&engine, true).await.unwrap();
-    callback::sweep_places(&engine, true).await.unwrap();
+    for _ in 0..2 {
+        callback::sweep_places(&engine).await.unwrap();
+        app::customer::near::queue_emails(engine.pool()).await.unwrap();
+    }
     assert!(started.elapsed() < std::time::Duration::from_secs(2), "the sweeper sends nothing itself");
     let queued: Vec<String> = sqlx::query_scalar("SELECT address FROM mail_outbox ORDER BY id").fetch_all(&pool).await.unwrap();
     assert_eq!(queued, ["victim@example.com", "Other@Example.com"], "one per address an hour, one per session");

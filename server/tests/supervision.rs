@@ -140,6 +140,12 @@ mod joining {
         app.call(&who.client, "supervisor/join", &[("help_session", &customer.to_string()), ("mode", mode)]).await
     }
 
+    /// Joins as `me` would from the wallboard: with the queues they supervise.
+    async fn supervise_as(engine: &Engine, me: &Me, customer: HelpSessionId, role: Part) -> Result<(), AppError> {
+        let queues = app::supervision::board::supervised(engine.pool(), me).await?;
+        supervise::supervise(engine, me.id.into(), &queues, customer, role).await
+    }
+
     /// `me`'s page's peer `party`, if the two pages connect.
     async fn peer(pool: &PgPool, customer: HelpSessionId, me: Side, party: Side) -> Option<Peer> {
         let listed = peers(pool, customer, me).await.unwrap();
@@ -376,7 +382,7 @@ mod joining {
         app::engine::agents::log_in(&engine, sam).await.unwrap();
         let sam_me = Me { id: sam.uuid(), email: String::new(), display_name: "Sam".into(), role: Role::Supervisor };
         let first = talking(&engine, sales, ann, "First").await;
-        supervise::supervise(&engine, &sam_me, first, Part::Monitor).await.unwrap();
+        supervise_as(&engine, &sam_me, first, Part::Monitor).await.unwrap();
         conference::invite(&engine, ann, first, Target::Agent(sam), Joining::Conference).await.unwrap();
         offers::accept(&engine, sam, first).await.unwrap();
         assert!(parts(&app.pool, first).await.is_empty(), "Sam serves it now, and supervises it no more");
@@ -396,8 +402,8 @@ mod joining {
         let dan = named_agent(&app.pool, "Dan Sales", sales).await;
         ready(&engine, dan).await;
         let second = talking(&engine, sales, dan, "Second").await;
-        supervise::supervise(&engine, &me(&sue, Role::Supervisor), second, Part::Monitor).await.unwrap();
-        supervise::supervise(&engine, &me(&admin, Role::Admin), second, Part::Monitor).await.unwrap();
+        supervise_as(&engine, &me(&sue, Role::Supervisor), second, Part::Monitor).await.unwrap();
+        supervise_as(&engine, &me(&admin, Role::Admin), second, Part::Monitor).await.unwrap();
         conference::invite(&engine, dan, second, Target::Queue(billing), Joining::WarmTransfer { max_transfers: 5 }).await.unwrap();
         offers::accept(&engine, cara, second).await.unwrap();
         conference::complete(&engine, dan, second).await.unwrap();
@@ -420,7 +426,7 @@ mod joining {
         ready(&engine, ann).await;
         let sue = supervisor_of(&app, billing).await;
         let customer = talking(&engine, billing, ann, "Carl").await;
-        supervise::supervise(&engine, &me(&sue, Role::Supervisor), customer, Part::Monitor).await.unwrap();
+        supervise_as(&engine, &me(&sue, Role::Supervisor), customer, Part::Monitor).await.unwrap();
         let cookie = [("cookie", sue.cookie.as_str())];
         let mut chat = app.socket(&format!("/ws/chat?session={customer}"), &cookie).await.unwrap();
         common::next_text(&mut chat, std::time::Duration::from_secs(10)).await.unwrap();
@@ -445,8 +451,8 @@ mod joining {
 
         // The representative ends: every supervisor's part ends with it.
         let first = talking(&engine, billing, ann, "First").await;
-        supervise::supervise(&engine, &sue_me, first, Part::Whisper).await.unwrap();
-        supervise::supervise(&engine, &admin_me, first, Part::Monitor).await.unwrap();
+        supervise_as(&engine, &sue_me, first, Part::Whisper).await.unwrap();
+        supervise_as(&engine, &admin_me, first, Part::Monitor).await.unwrap();
         control::end(&engine, first, EndedBy::Agent).await.unwrap();
         assert!(parts(&app.pool, first).await.is_empty());
         let stops: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE help_session_id = $1 AND kind = 'SUPERVISE_STOP'")
@@ -460,13 +466,13 @@ mod joining {
         // Leaving while a supervisor is barged in: the supervisor is asked
         // (a monitor's part ends), and takes the customer over.
         let second = talking(&engine, billing, ann, "Second").await;
-        supervise::supervise(&engine, &sue_me, second, Part::Barge).await.unwrap();
-        supervise::supervise(&engine, &admin_me, second, Part::Monitor).await.unwrap();
+        supervise_as(&engine, &sue_me, second, Part::Barge).await.unwrap();
+        supervise_as(&engine, &admin_me, second, Part::Monitor).await.unwrap();
         conference::leave(&engine, ann, second).await.unwrap();
         assert_eq!(parts(&app.pool, second).await, [(sue.id, "barge".to_owned(), true)]);
         assert_eq!(status_of(&app.pool, second).await, "active", "the customer goes on talking with the supervisor");
         control::wrap_up(&engine, ann, second, "Handed over", "").await.unwrap();
-        let switched = supervise::supervise(&engine, &sue_me, second, Part::Monitor).await;
+        let switched = supervise_as(&engine, &sue_me, second, Part::Monitor).await;
         assert!(matches!(switched, Err(AppError::Conflict(_))), "nobody would serve the customer: {switched:?}");
         let nobody = supervise::take_over(&engine, admin.id, second).await;
         assert!(matches!(nobody, Err(AppError::Conflict(_))), "only the one asked takes over: {nobody:?}");
@@ -488,7 +494,7 @@ mod joining {
         // answer within a minute).
         let third = talking(&engine, billing, ann, "Third").await;
         enter_audio(&engine, billing, "Later").await;
-        supervise::supervise(&engine, &sue_me, third, Part::Barge).await.unwrap();
+        supervise_as(&engine, &sue_me, third, Part::Barge).await.unwrap();
         conference::leave(&engine, ann, third).await.unwrap();
         supervise::sweep(&engine).await.unwrap();
         assert_eq!(parts(&app.pool, third).await.len(), 1, "the supervisor has a minute to answer");
@@ -505,7 +511,7 @@ mod joining {
         // The customer ends while the supervisor is asked: everything ends.
         control::wrap_up(&engine, ann, third, "Handed over", "").await.unwrap();
         offers::accept(&engine, ann, third).await.unwrap();
-        supervise::supervise(&engine, &sue_me, third, Part::Barge).await.unwrap();
+        supervise_as(&engine, &sue_me, third, Part::Barge).await.unwrap();
         conference::leave(&engine, ann, third).await.unwrap();
         control::end(&engine, third, EndedBy::Customer).await.unwrap();
         assert!(parts(&app.pool, third).await.is_empty());

@@ -18,7 +18,7 @@ pub mod media;
 pub mod messages;
 #[cfg(feature = "ssr")]
 pub mod party;
-pub mod roles;
+pub use engine::roles;
 #[cfg(feature = "ssr")]
 pub mod signaling;
 

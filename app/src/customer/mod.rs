@@ -12,6 +12,8 @@ use crate::states::HelpSessionId;
 use crate::queue::Channel;
 
 #[cfg(feature = "ssr")]
+pub mod near;
+#[cfg(feature = "ssr")]
 pub mod request;
 #[cfg(feature = "ssr")]
 pub mod simulate;
@@ -43,6 +45,7 @@ pub struct CallbackWindow {
 }
 
 /// What the customer's page shows, pushed live while they wait.
+#[expect(clippy::large_enum_variant, reason = "a view is built, sent and dropped: boxing would only add allocations")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CustomerView {

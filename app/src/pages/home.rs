@@ -2,7 +2,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::widget::{home_page, Embedded};
+use super::embedded::{home_page, Embedded};
 use super::{failure, load_page, local_text, LocalTime};
 use crate::states::HelpSessionId;
 
@@ -197,6 +197,7 @@ pub fn RequestForm() -> impl IntoView {
 /// view, anything else updates the one shown (so a call is not torn down
 /// by a position update).
 #[derive(Debug, Clone, PartialEq)]
+#[expect(clippy::large_enum_variant, reason = "one per page")]
 enum Phase {
     Line,
     Talking { help_session: HelpSessionId, channel: Channel },

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api_clients;
 pub mod chart;
+pub mod embedded;
 pub mod errors;
 pub mod guard;
 pub mod home;

@@ -3,28 +3,11 @@ use leptos_meta::{Stylesheet, Title};
 use leptos_router::hooks::use_query_map;
 
 use super::guard::urlencode;
+use super::embedded::Embedded;
 use super::home::{RequestForm, Waiting};
-use crate::customer::{my_help, QueueChoice};
+use crate::customer::my_help;
 use crate::widget::bridge::{self, Status};
 use crate::widget::{identify, widget_panel, Identity, Panel};
-
-/// Inside a widget's panel: its key, the queues it offers, and the
-/// customer the site identified (the token and who it names).
-#[derive(Clone)]
-pub struct Embedded {
-    pub key: String,
-    pub queues: Vec<QueueChoice>,
-    pub identity: RwSignal<Option<(String, Identity)>>,
-}
-
-/// Where the customer's page starts over: the panel in a widget, `/`
-/// otherwise.
-pub fn home_page() -> String {
-    match use_context::<Embedded>() {
-        Some(embedded) => format!("/widget?key={}", urlencode(&embedded.key)),
-        None => "/".to_owned(),
-    }
-}
 
 /// `/widget?key=…`: the customer experience inside a website's widget,
 /// framed only by the key's sites (the server sets `frame-ancestors`).

@@ -8,7 +8,7 @@ use super::{Joined, WallCustomer, WallQueue, WallRepresentative, Wallboard};
 use crate::conversation::roles::Role as PartRole;
 use crate::error::AppError;
 use crate::metrics::MetricsSettings;
-use crate::model::{Me, Role};
+use crate::model::Me;
 use crate::queue::{Channel, Thresholds};
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 
@@ -28,13 +28,6 @@ pub async fn supervised(pool: &PgPool, me: &Me) -> Result<Vec<QueueId>, AppError
     .await?)
 }
 
-/// Whether `me` may watch and join the conversations of `queue`.
-pub async fn supervises(pool: &PgPool, me: &Me, queue: QueueId) -> Result<bool, AppError> {
-    if me.role == Role::Admin {
-        return Ok(true);
-    }
-    Ok(me.role == Role::Supervisor && supervised(pool, me).await?.contains(&queue))
-}
 
 pub async fn wallboard(pool: &PgPool, settings: &MetricsSettings, me: &Me) -> Result<Wallboard, AppError> {
     let queues = supervised(pool, me).await?;

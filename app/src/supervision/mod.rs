@@ -96,7 +96,8 @@ pub struct Joined {
 #[server(prefix = "/api", endpoint = "supervisor/join")]
 pub async fn supervise_conversation(help_session: HelpSessionId, mode: Role) -> Result<(), AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Supervisor).await?;
-    crate::engine::supervise::supervise(&state.engine, &me, help_session, mode).await
+    let queues = board::supervised(&state.pool, &me).await?;
+    crate::engine::supervise::supervise(&state.engine, me.id.into(), &queues, help_session, mode).await
 }
 
 /// Leaves a conversation this supervisor is in.

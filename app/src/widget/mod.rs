@@ -65,14 +65,7 @@ pub struct Panel {
     pub origins: Vec<String>,
 }
 
-/// A customer the site's backend vouched for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    pub name: String,
-    pub email: Option<String>,
-    /// The site's own id for them (`sub`).
-    pub reference: Option<String>,
-}
+pub use engine::identity::Identity;
 
 /// The widgets page: every key (newest first), the queues a key may
 /// offer, and the loader's address for the snippet.

@@ -1,7 +1,7 @@
 //! A queue's opening hours and its rules for callbacks and for customers
 //! keeping their place (SPEC §5, §7). Whether a queue is open at a moment,
 //! and when it next opens, is the database's to say
-//! (`app/src/engine/hours.sql`), in the queue's time zone.
+//! (`engine/src/hours.sql`), in the queue's time zone.
 
 use serde::{Deserialize, Serialize};
 
