@@ -1,12 +1,17 @@
-//! Server functions answer every error with 500 unless told otherwise. This
-//! layer gives each error the status its `AppError` variant stands for (400
-//! for bad input, 401, 403, 404, 409, 429, ...), in one place for every
-//! server function, including arguments that never reached the function
-//! because they did not parse, and `Retry-After` when waiting helps.
+//! How an `AppError` answers over HTTP, in one place: the status its
+//! variant stands for (400 for bad input, 401, 403, 404, 409, 429, ...) and
+//! `Retry-After` when waiting helps. Each caller writes the body its
+//! clients read: plain text for a page's socket or download, the service
+//! kit's `{"error", "code"}`, `/api/v1`'s `{"error": {"code", "message"}}`,
+//! a server function's encoded error.
+//!
+//! Server functions answer every error with 500 unless told otherwise:
+//! `api_status`, a layer, gives theirs the right status, including
+//! arguments that never reached the function because they did not parse.
 
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use server_fn::error::{FromServerFnError, SERVER_FN_ERROR_HEADER};
@@ -28,9 +33,26 @@ pub async fn api_status(request: Request, next: Next) -> Response {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
     let error = AppError::de(bytes.clone());
-    parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if let Some(seconds) = error.retry_after() {
-        parts.headers.insert(axum::http::header::RETRY_AFTER, seconds.into());
-    }
+    parts.status = status(&error);
+    retry_after(&mut parts.headers, error.retry_after());
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The status `error` stands for.
+pub fn status(error: &AppError) -> StatusCode {
+    StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// `Retry-After`, when waiting helps.
+pub fn retry_after(headers: &mut HeaderMap, seconds: Option<u64>) {
+    if let Some(seconds) = seconds {
+        headers.insert(axum::http::header::RETRY_AFTER, seconds.into());
+    }
+}
+
+/// `error`'s answer, with the body its caller writes for it.
+pub fn answer(error: &AppError, body: impl IntoResponse) -> Response {
+    let mut response = (status(error), body).into_response();
+    retry_after(response.headers_mut(), error.retry_after());
+    response
 }

@@ -2,7 +2,7 @@
 //! page shows for the same range and queue.
 
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use tower_sessions::Session;
@@ -31,10 +31,7 @@ pub async fn export(State(state): State<AppState>, session: Session, Query(query
             body,
         )
             .into_response(),
-        Err(error) => {
-            let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, error.to_string()).into_response()
-        }
+        Err(error) => crate::api_status::answer(&error, error.to_string()),
     }
 }
 

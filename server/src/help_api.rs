@@ -109,12 +109,7 @@ impl From<AppError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, Json(serde_json::json!({ "error": self.0.to_string(), "code": self.0.code() }))).into_response();
-        if let Some(seconds) = self.0.retry_after() {
-            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
-        }
-        response
+        crate::api_status::answer(&self.0, Json(serde_json::json!({ "error": self.0.to_string(), "code": self.0.code() })))
     }
 }
 

@@ -2,7 +2,7 @@
 //! and a message a person can act on, as `{"error": {"code", "message"}}`.
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
@@ -52,9 +52,7 @@ impl ApiError {
 /// The code of each kind of application error.
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        let code = error.code();
-        let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        Self { status, code, message: error.to_string(), retry_after: error.retry_after() }
+        Self { status: crate::api_status::status(&error), code: error.code(), message: error.to_string(), retry_after: error.retry_after() }
     }
 }
 
@@ -96,9 +94,7 @@ impl From<QueryRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(ErrorBody::of(&self))).into_response();
-        if let Some(seconds) = self.retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, seconds.into());
-        }
+        crate::api_status::retry_after(response.headers_mut(), self.retry_after);
         response
     }
 }

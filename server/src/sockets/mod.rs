@@ -16,8 +16,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 use tokio::sync::broadcast;
 use tokio::time::{interval, Instant, MissedTickBehavior};
@@ -72,12 +71,7 @@ pub fn router() -> Router<AppState> {
 
 /// Refuses an upgrade with the error's status and message.
 fn refuse(error: AppError) -> Response {
-    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, error.to_string()).into_response();
-    if let Some(seconds) = error.retry_after() {
-        response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
-    }
-    response
+    crate::api_status::answer(&error, error.to_string())
 }
 
 /// The loop of a page's socket: push the rendered view now, after every
