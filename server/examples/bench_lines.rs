@@ -262,10 +262,12 @@ async fn run(engine: &Engine, url: &str, binary: &str, count: usize) -> Result<R
     .await?;
     settle(&model).await;
 
-    let mut model = model.lock().map_err(|_| "poisoned")?;
-    let missed = model.pages.values().filter(|truth| !truth.shown).count();
-    model.delays.sort_by(f64::total_cmp);
-    let delays = &model.delays;
+    let (missed, mut delays) = {
+        let mut model = model.lock().map_err(|_| "poisoned")?;
+        (model.pages.values().filter(|truth| !truth.shown).count(), std::mem::take(&mut model.delays))
+    };
+    delays.sort_by(f64::total_cmp);
+    let delays = &delays;
     let run = Run {
         p50: percentile(delays, 0.5),
         p99: percentile(delays, 0.99),

@@ -242,13 +242,13 @@ async fn wallboard(application: &server::application::Application, base: &str, c
           WHERE email LIKE 'floor%'",
     ))
     .await?;
-    tx.execute(sqlx::query(&format!(
+    tx.execute(sqlx::query(
         "INSERT INTO queue_members (queue_id, representative_id)
          SELECT q.id, r.id FROM representatives r
            JOIN LATERAL (SELECT id FROM queues WHERE name LIKE 'Floor %'
                           ORDER BY (hashtext(name || r.id::text)) LIMIT 2) q ON true
-          WHERE r.email LIKE 'floor%'"
-    )))
+          WHERE r.email LIKE 'floor%'",
+    ))
     .await?;
     tx.commit().await?;
     let me = sqlx::query_as::<_, (uuid::Uuid, String, String)>(

@@ -399,9 +399,7 @@ fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     let low = u128::from(v6) as u32;
     if let Some(v4) = v6.to_ipv4_mapped() {
         Some(v4)
-    } else if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
-        Some(Ipv4Addr::from(low))
-    } else if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    } else if (s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1)) || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         Some(Ipv4Addr::from(low))
     } else if s[0] == 0x2002 {
         Some(Ipv4Addr::from((u32::from(s[1]) << 16) | u32::from(s[2])))

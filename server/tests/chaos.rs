@@ -291,7 +291,7 @@ async fn representative(n: usize, done: Arc<AtomicBool>) {
             }
             // A few desks drop mid-conversation for longer than the grace
             // period, once: their customers go back to the front of the line.
-            if n % 5 == 0 && !dropped_once && view.customers.iter().any(|c| c.status != HelpStatus::WrapUp) {
+            if n.is_multiple_of(5) && !dropped_once && view.customers.iter().any(|c| c.status != HelpStatus::WrapUp) {
                 dropped_once = true;
                 let _ = desk.close(None).await;
                 sleep(Duration::from_secs(GRACE_SECONDS + 2)).await;

@@ -63,7 +63,9 @@ async fn an_admin_creates_and_edits_a_queue_with_members(pool: PgPool) {
 async fn queue_settings_are_checked(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let admin = app.signed_in(Role::Admin).await;
-    let cases: [(Vec<(&str, &str)>, StatusCode, &str); 4] = [
+    // The form, and the status and message it gets.
+    type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
+    let cases: [Case; 4] = [
         (form("General", &[]), StatusCode::CONFLICT, "A queue named \"General\" exists already."),
         (form("", &[]), StatusCode::BAD_REQUEST, "Queue name is required, at most 60 characters."),
         (

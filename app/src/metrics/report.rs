@@ -187,7 +187,7 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
             figures,
         })
         .collect();
-    by_representative.sort_by(|a, b| a.label.to_lowercase().cmp(&b.label.to_lowercase()));
+    by_representative.sort_by_key(|row| row.label.to_lowercase());
     let by_hour = (0..24)
         .map(|hour| Line { label: format!("{hour:02}"), figures: per_hour.remove(&hour).unwrap_or_default() })
         .collect();
