@@ -87,6 +87,8 @@ impl Server {
             .env("SWITCHBOARD_HELP_REQUESTS_PER_MINUTE", "1000000")
             .env("SWITCHBOARD_HELP_REQUESTS_PER_MINUTE_PER_ADDRESS", "1000000")
             .env("SWITCHBOARD_DB_MAX_CONNECTIONS", "20")
+            // Both servers the same key, and no key file in the checkout.
+            .env("SWITCHBOARD_SECRET_KEY", "dGhlIHRlc3RzJyBrZXksIDMyIGJ5dGVzIGV4YWN0bHk=")
             .env("RUST_LOG", std::env::var("CHAOS_LOG").unwrap_or("error".into()))
             .stdout(match std::env::var("CHAOS_LOG") {
                 Ok(_) => Stdio::inherit(),
