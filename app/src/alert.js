@@ -6,9 +6,12 @@
 // notification needs the permission, asked once.
 
 const EVERY_MS = 3000;
+/** @type {AudioContext | null} */
 let audio = null;
+/** @type {ReturnType<typeof setInterval> | null} */
 let timer = null;
 
+/** The page's audio, made at the first use; none without Web Audio. */
 function context() {
   if (!audio && typeof AudioContext !== 'undefined') audio = new AudioContext();
   return audio;
@@ -22,7 +25,9 @@ for (const kind of ['pointerdown', 'keydown']) {
 function chime() {
   const ctx = context();
   if (!ctx || ctx.state !== 'running') return;
-  [[880, 0], [660, 0.18]].forEach(([pitch, at]) => {
+  /** @type {[number, number][]} */
+  const tones = [[880, 0], [660, 0.18]];
+  tones.forEach(([pitch, at]) => {
     const tone = ctx.createOscillator();
     const level = ctx.createGain();
     tone.frequency.value = pitch;
@@ -53,6 +58,7 @@ export function notificationPermission() {
 }
 
 // Asks for the permission (from a click); calls back with the answer.
+/** @param {(permission: string) => void} answered */
 export function askNotificationPermission(answered) {
   if (typeof Notification === 'undefined') return answered('unsupported');
   Notification.requestPermission().then(answered, () => answered(Notification.permission));
@@ -60,6 +66,11 @@ export function askNotificationPermission(answered) {
 
 // A desktop notification for a new offer, when the desk is not in front.
 // Clicking it brings the desk forward.
+/**
+ * @param {string} title
+ * @param {string} body
+ * @param {string} tag one per offer: a second notification replaces it
+ */
 export function notifyOffer(title, body, tag) {
   if (notificationPermission() !== 'granted') return;
   if (document.visibilityState === 'visible' && document.hasFocus()) return;
@@ -70,6 +81,10 @@ export function notifyOffer(title, body, tag) {
 // A customer's turn is near: a chime, and a notification wherever the page
 // is (the customer may be on another tab or window). Clicking it brings the
 // page forward.
+/**
+ * @param {string} title
+ * @param {string} body
+ */
 export function turnNear(title, body) {
   chime();
   if (notificationPermission() !== 'granted') return;

@@ -8,7 +8,7 @@
 // and tells the page who its peers are and, for each, what the page sends
 // them (`nothing`, `voice` or `everything`), whether they send to it, and
 // whether it shows them (`peers`), as the roles and the hold state say
-// (app/src/conversation/roles.rs). A supervisor switching modes changes
+// (engine/src/roles.rs). A supervisor switching modes changes
 // only what is sent: the connections stay.
 //
 // In each pair one side makes the offers: a representative towards the
@@ -31,9 +31,16 @@
 // `call.pc` (the first peer's) and `call.kinds` (a pair's transceivers past
 // that many carry the forwarded customer).
 
+// The messages are declared in signaling.d.ts.
+/** @typedef {import('./signaling').Sends} Sends */
+/** @typedef {import('./signaling').PeersMessage} PeersMessage */
+/** @typedef {import('./signaling').Signal} Signal */
+/** @typedef {import('./signaling').Received} Received */
+/** @typedef {import('./signaling').CallConfig} CallConfig */
+
 const calls = (window.switchboardCalls ??= new Map());
 
-/** Seconds after which missing media from the customer is reported. */
+/** Milliseconds after which missing media from the customer is reported. */
 const MEDIA_DEADLINE_MS = 5000;
 
 const CUSTOMER = 'customer';
@@ -44,19 +51,28 @@ function newGeneration() {
 
 /** One other participant and the connection with them. */
 class Peer {
+  /**
+   * @param {Call} call
+   * @param {string} party their signaling address
+   * @param {HTMLVideoElement} video where their media shows
+   */
   constructor(call, party, video) {
     this.call = call;
     this.party = party;
-    /** What this page sends the peer: 'nothing', 'voice' or 'everything'. */
+    /** What this page sends the peer. @type {Sends} */
     this.sends = 'nothing';
+    /** @type {RTCPeerConnection | null} */
     this.pc = null;
+    /** @type {string | null} */
     this.gen = null;
+    /** ICE candidates that came before the remote description. @type {RTCIceCandidateInit[]} */
     this.pending = [];
     this.video = video;
     /** Whether this page forwards the customer's media to the peer. */
     this.forward = false;
     /** The customer's media as the peer forwards it, and where it shows. */
     this.forwarded = false;
+    /** @type {HTMLVideoElement | null} */
     this.relayVideo = null;
   }
 
@@ -71,17 +87,21 @@ class Peer {
     const me = this.call.me;
     if (me === CUSTOMER) return false;
     if (this.party === CUSTOMER) return true;
-    return me < this.party;
+    return me !== null && me < this.party;
   }
 
-  /** Whether this page sends its track of `kind` to the peer now. */
+  /** Whether this page sends its track of `kind` to the peer now.
+   * @param {string} kind */
   sending(kind) {
     const customerPair = this.call.me === CUSTOMER || this.party === CUSTOMER;
     if (customerPair && this.call.held) return false;
     return this.sends === 'everything' || (this.sends === 'voice' && kind === 'audio');
   }
 
-  /** The track of `kind` this page sends on the transceiver at `index`. */
+  /** The track of `kind` this page sends on the transceiver at `index`.
+   * @param {number} index
+   * @param {string} kind
+   * @returns {MediaStreamTrack | null} */
   trackFor(index, kind) {
     if (index < this.call.kinds.length) {
       return this.sending(kind) ? (this.call.stream?.getTracks().find((t) => t.kind === kind) ?? null) : null;
@@ -89,11 +109,13 @@ class Peer {
     return this.forward && !this.call.held ? this.call.customerTrack(kind) : null;
   }
 
+  /** @param {Signal} message */
   send(message) {
     this.call.send({ ...message, to: this.party });
   }
 
-  /** A new peer connection for generation `gen`, replacing any other. */
+  /** A new peer connection for generation `gen`, replacing any other.
+   * @param {string} gen */
   newConnection(gen) {
     this.pc?.close();
     const pc = new RTCPeerConnection({ iceServers: this.call.iceServers });
@@ -114,8 +136,8 @@ class Peer {
     pc.ontrack = (event) => {
       if (this.pc !== pc) return;
       const index = pc.getTransceivers().indexOf(event.transceiver);
-      const [stream, video] =
-        this.relays && index >= this.call.kinds.length ? [relayed, this.relayVideo] : [remote, this.video];
+      const relay = this.relays && index >= this.call.kinds.length ? this.relayVideo : null;
+      const [stream, video] = relay ? [relayed, relay] : [remote, this.video];
       stream.addTrack(event.track);
       video.srcObject = stream;
       video.play?.().catch(() => {});
@@ -130,18 +152,19 @@ class Peer {
   async offer() {
     await this.call.acquire();
     if (this.call.closed || !this.call.peers.has(this.party)) return;
-    const pc = this.newConnection(newGeneration());
-    const gen = this.gen;
+    const gen = newGeneration();
+    const pc = this.newConnection(gen);
     const kinds = this.call.kinds;
     for (const kind of this.relays ? [...kinds, ...kinds] : kinds) {
       pc.addTransceiver(kind, { direction: 'sendrecv' });
     }
     await this.applyTracks();
     await pc.setLocalDescription(await pc.createOffer());
-    this.send({ type: 'offer', gen, sdp: pc.localDescription.toJSON() });
+    if (pc.localDescription) this.send({ type: 'offer', gen, sdp: pc.localDescription.toJSON() });
   }
 
-  /** The answering side takes an offer (a new generation: a new connection). */
+  /** The answering side takes an offer (a new generation: a new connection).
+   * @param {{ gen: string, sdp: RTCSessionDescriptionInit }} message */
   async answer(message) {
     await this.call.acquire();
     let pc = this.pc;
@@ -150,12 +173,13 @@ class Peer {
     for (const transceiver of pc.getTransceivers()) transceiver.direction = 'sendrecv';
     await this.applyTracks();
     await pc.setLocalDescription(await pc.createAnswer());
-    this.send({ type: 'answer', gen: message.gen, sdp: pc.localDescription.toJSON() });
+    if (pc.localDescription) this.send({ type: 'answer', gen: message.gen, sdp: pc.localDescription.toJSON() });
     await this.flush();
   }
 
   async flush() {
-    for (const candidate of this.pending.splice(0)) await this.pc.addIceCandidate(candidate);
+    const pc = this.pc;
+    if (pc) for (const candidate of this.pending.splice(0)) await pc.addIceCandidate(candidate);
   }
 
   /** Puts the local (and forwarded) tracks on the senders, or none while
@@ -163,7 +187,7 @@ class Peer {
   async applyTracks() {
     if (!this.pc) return;
     for (const [index, transceiver] of this.pc.getTransceivers().entries()) {
-      if (transceiver.stopped || transceiver.currentDirection === 'stopped') continue;
+      if (transceiver.currentDirection === 'stopped') continue;
       const track = this.trackFor(index, transceiver.receiver.track.kind);
       if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
     }
@@ -179,10 +203,18 @@ class Peer {
 }
 
 export class Call {
+  /**
+   * @param {string} config the `CallConfig`, as JSON
+   * @param {HTMLVideoElement} localVideo the self preview
+   * @param {HTMLVideoElement} remoteVideo the first peer's video
+   * @param {(kind: string, detail: string) => void} onEvent
+   */
   constructor(config, localVideo, remoteVideo, onEvent) {
+    /** @type {CallConfig} */
     const c = JSON.parse(config);
     this.session = c.session;
     this.agent = c.side === 'agent';
+    /** This page's signaling address, once the server said it. @type {string | null} */
     this.me = this.agent ? null : CUSTOMER;
     this.wantVideo = !!c.video;
     this.iceServers = c.iceServers ?? [];
@@ -195,9 +227,19 @@ export class Call {
     this.closed = false;
     /** @type {Map<string, Peer>} */
     this.peers = new Map();
+    /** Signals waiting for the socket. @type {(Signal & { to: string })[]} */
     this.outbox = [];
+    /** @type {MediaStream | null} */
     this.stream = null;
+    /** The page's steps, one after another. @type {Promise<unknown>} */
     this.chain = Promise.resolve();
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    /** @type {ReturnType<typeof setInterval> | undefined} */
+    this.heartbeat = undefined;
+    this.mediaFailed = false;
+    /** Why this page has no camera or microphone, if so. @type {string | null} */
+    this.noMedia = null;
     calls.set(this.session, this);
     this.start();
   }
@@ -207,7 +249,8 @@ export class Call {
     return this.wantVideo ? ['audio', 'video'] : ['audio'];
   }
 
-  /** The customer's media of `kind` as this page receives it, if any. */
+  /** The customer's media of `kind` as this page receives it, if any.
+   * @param {string} kind */
   customerTrack(kind) {
     const pc = this.peers.get(CUSTOMER)?.pc;
     return pc?.getReceivers().find((receiver) => receiver.track?.kind === kind)?.track ?? null;
@@ -226,6 +269,10 @@ export class Call {
     return null;
   }
 
+  /**
+   * @param {string} kind
+   * @param {string} [detail]
+   */
   emit(kind, detail = '') {
     try {
       this.onEvent(kind, detail);
@@ -252,7 +299,7 @@ export class Call {
     } catch (error) {
       this.stream = null;
       this.mediaFailed = true;
-      const name = error?.name;
+      const name = error instanceof Error ? error.name : '';
       const reason =
         name === 'NotAllowedError' || name === 'SecurityError'
           ? `Your ${what} is blocked in this browser`
@@ -288,6 +335,7 @@ export class Call {
     };
   }
 
+  /** @param {Signal & { to: string }} message */
   send(message) {
     if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
     else this.outbox.push(message);
@@ -300,9 +348,10 @@ export class Call {
     return this.extraVideo(this.firstVideo);
   }
 
-  /** A new video element like the first, placed after `after`. */
+  /** A new video element like the first, placed after `after`.
+   * @param {HTMLVideoElement} after */
   extraVideo(after) {
-    const video = this.firstVideo.cloneNode(false);
+    const video = /** @type {HTMLVideoElement} */ (this.firstVideo.cloneNode(false));
     video.srcObject = null;
     video.hidden = false;
     after.after(video);
@@ -310,7 +359,8 @@ export class Call {
   }
 
   /** The server's list of this page's peers: new ones are called, gone
-   * ones closed, and what is sent follows each pair's flow. */
+   * ones closed, and what is sent follows each pair's flow.
+   * @param {PeersMessage} message */
   async meet(message) {
     this.me = message.me;
     const listed = new Map(message.peers.map((peer) => [peer.party, peer]));
@@ -321,12 +371,10 @@ export class Call {
       }
     }
     for (const listing of listed.values()) {
-      let peer = this.peers.get(listing.party);
-      const fresh = !peer;
-      if (fresh) {
-        peer = new Peer(this, listing.party, this.videoFor());
-        this.peers.set(listing.party, peer);
-      }
+      const known = this.peers.get(listing.party);
+      const fresh = !known;
+      const peer = known ?? new Peer(this, listing.party, this.videoFor());
+      if (fresh) this.peers.set(listing.party, peer);
       // A pair on hold keeps its connection; its senders carry nothing. A
       // peer who sends nothing to this page (a silent supervisor) is not
       // shown.
@@ -345,6 +393,7 @@ export class Call {
     }
   }
 
+  /** @param {PeersMessage | Received} message */
   async receive(message) {
     if (this.closed) return;
     if (message.type === 'peers') return this.meet(message);
@@ -384,7 +433,9 @@ export class Call {
   }
 
   /** Reports when a peer's media arrives, and (on a desk) when the
-   * customer's has not within 5 s. */
+   * customer's has not within 5 s.
+   * @param {Peer} peer
+   * @param {RTCPeerConnection} pc */
   watch(peer, pc) {
     const started = performance.now();
     let arrived = false;
@@ -405,10 +456,11 @@ export class Call {
     }, 500);
   }
 
+  /** @param {RTCPeerConnection} pc */
   async inboundBytes(pc) {
     let bytes = 0;
     try {
-      (await pc.getStats()).forEach((report) => {
+      (await pc.getStats()).forEach((/** @type {{ type: string, bytesReceived?: number }} */ report) => {
         if (report.type === 'inbound-rtp') bytes += report.bytesReceived ?? 0;
       });
     } catch {
@@ -417,6 +469,7 @@ export class Call {
     return bytes;
   }
 
+  /** @param {boolean} held */
   hold(held) {
     this.held = held;
     this.chain = this.chain
@@ -424,11 +477,13 @@ export class Call {
       .catch((error) => console.error('hold', error));
   }
 
+  /** @param {boolean} muted */
   setMuted(muted) {
     this.muted = muted;
     this.stream?.getAudioTracks().forEach((track) => (track.enabled = !muted));
   }
 
+  /** @param {boolean} off */
   setCameraOff(off) {
     this.cameraOff = off;
     this.stream?.getVideoTracks().forEach((track) => (track.enabled = !off));

@@ -16,38 +16,69 @@
 //     (Switchboard.q = Switchboard.q || []).push(arguments); };
 // Messages with the panel are objects with `switchboard: 1` (the version)
 // and a `type`, sent only to the server's origin and accepted only from
-// the panel's window on it.
+// the panel's window on it (the messages: app/src/widget/protocol.d.ts).
 (function () {
   'use strict';
+  /** @typedef {import('../../../app/src/widget/protocol').ToPanel} ToPanel */
+  /** @typedef {import('../../../app/src/widget/protocol').ToLoader} ToLoader */
+  /** @typedef {import('../../../app/src/widget/protocol').Status} Status */
+  /** @typedef {import('../../../app/src/widget/protocol').WidgetConfig} WidgetConfig */
+  /** @typedef {import('../../../app/src/widget/protocol').Api} Api */
+  /**
+   * What the loader drew: the button, the panel, and the frame once made.
+   * @typedef {{ button: HTMLButtonElement, panel: HTMLDivElement, frame: HTMLIFrameElement | null, label: string }} Ui
+   */
+  /** @typedef {(detail: unknown) => void} Listener */
+
+  /** @type {import('../../../app/src/widget/protocol').Version} */
   var VERSION = 1;
   var script = document.currentScript;
-  if (!script || (window.Switchboard && window.Switchboard.loaded)) return;
+  if (!(script instanceof HTMLScriptElement) || (window.Switchboard && window.Switchboard.loaded)) return;
   var key = script.getAttribute('data-key') || '';
   var server = new URL(script.src, location.href).origin;
+  /** @type {ArrayLike<unknown>[]} */
   var queued = (window.Switchboard && window.Switchboard.q) || [];
+  /** @type {Record<string, Listener[]>} */
   var listeners = {};
+  /** @type {string | null} */
   var token = null;
+  /** @type {Ui | null} */
   var ui = null;
 
   // What survives the host page's navigation: whether the panel was open
   // and what the customer last saw (the place itself is the server's).
+  /**
+   * @param {string} name
+   * @param {unknown} value
+   */
   function remember(name, value) {
     try { sessionStorage.setItem('switchboard:' + key + ':' + name, JSON.stringify(value)); } catch (e) { /* storage off */ }
   }
+  /** @param {string} name */
   function recall(name) {
-    try { return JSON.parse(sessionStorage.getItem('switchboard:' + key + ':' + name)); } catch (e) { return null; }
+    try { return JSON.parse(sessionStorage.getItem('switchboard:' + key + ':' + name) || 'null'); } catch (e) { return null; }
   }
 
+  /**
+   * @param {string} event
+   * @param {unknown} detail
+   */
   function emit(event, detail) {
     (listeners[event] || []).slice().forEach(function (listener) {
       try { listener(detail); } catch (e) { setTimeout(function () { throw e; }); }
     });
   }
 
+  /**
+   * The host page's commands (see the top of this file).
+   * @param {string} command
+   * @param {unknown} [a]
+   * @param {unknown} [b]
+   */
   function api(command, a, b) {
-    if (command === 'on' && typeof b === 'function') (listeners[a] = listeners[a] || []).push(b);
-    else if (command === 'off') listeners[a] = (listeners[a] || []).filter(function (l) { return l !== b; });
-    else if (command === 'identify' && typeof a === 'string') { token = a; send({ type: 'identify', token: a }); }
+    if (command === 'on' && typeof a === 'string' && typeof b === 'function') (listeners[a] = listeners[a] || []).push(/** @type {Listener} */ (b));
+    else if (command === 'off' && typeof a === 'string') listeners[a] = (listeners[a] || []).filter(function (l) { return l !== b; });
+    else if (command === 'identify' && typeof a === 'string') { token = a; send({ switchboard: VERSION, type: 'identify', token: a }); }
     else if (command === 'open' && ui) open();
     else if (command === 'close' && ui) close();
     else if (command === 'open' || command === 'close') queued.push([command]);
@@ -56,11 +87,11 @@
   window.Switchboard = api;
   var early = queued;
   queued = [];
-  early.forEach(function (call) { api.apply(null, call); });
+  early.forEach(function (call) { api.apply(null, /** @type {[string, unknown?, unknown?]} */ (Array.from(call))); });
 
+  /** @param {ToPanel} message */
   function send(message) {
     if (!ui || !ui.frame || !ui.frame.contentWindow) return;
-    message.switchboard = VERSION;
     ui.frame.contentWindow.postMessage(message, server);
   }
 
@@ -78,11 +109,12 @@
     '.close{border:0;background:transparent;color:#fff;font:400 22px/1 system-ui,sans-serif;cursor:pointer;padding:2px 6px}' +
     'iframe{flex:1;border:0;width:100%}';
 
+  /** @param {WidgetConfig} config */
   function mount(config) {
     var host = document.createElement('div');
     host.setAttribute('data-switchboard-widget', '');
     var root = host.attachShadow({ mode: 'open' });
-    if ('adoptedStyleSheets' in root) {
+    if (typeof CSSStyleSheet === 'function' && 'replaceSync' in CSSStyleSheet.prototype) {
       var sheet = new CSSStyleSheet();
       sheet.replaceSync(CSS);
       root.adoptedStyleSheets = [sheet];
@@ -116,7 +148,8 @@
     root.appendChild(panel);
     root.appendChild(button);
     document.body.appendChild(host);
-    ui = { button: button, panel: panel, frame: null, label: config.label };
+    var drawn = { button: button, panel: panel, frame: null, label: config.label };
+    ui = drawn;
     button.addEventListener('click', function () { panel.hidden ? open() : close(); });
     shut.addEventListener('click', close);
     window.addEventListener('message', receive);
@@ -126,12 +159,12 @@
     label(status);
     if (recall('open')) open();
     else if (status && (status.state === 'waiting' || status.state === 'talking')) frame();
-    queued.forEach(function (call) { api.apply(null, call); });
+    queued.forEach(function (call) { api.apply(null, /** @type {[string, unknown?, unknown?]} */ (Array.from(call))); });
     queued = [];
   }
 
   function frame() {
-    if (ui.frame) return;
+    if (!ui || ui.frame) return;
     var iframe = document.createElement('iframe');
     iframe.src = server + '/widget?key=' + encodeURIComponent(key);
     iframe.title = ui.label;
@@ -142,6 +175,7 @@
 
   function open() {
     frame();
+    if (!ui) return;
     ui.panel.hidden = false;
     ui.button.setAttribute('aria-expanded', 'true');
     remember('open', true);
@@ -149,27 +183,33 @@
   }
 
   function close() {
+    if (!ui) return;
     ui.panel.hidden = true;
     ui.button.setAttribute('aria-expanded', 'false');
     remember('open', false);
     emit('close', {});
   }
 
+  /** @param {Status | null} status */
   function label(status) {
+    if (!ui) return;
     var text = ui.label;
     if (status && status.state === 'waiting' && status.position) text = 'You are number ' + status.position + ' in line';
     else if (status && status.state === 'talking') text = 'Back to your conversation';
     ui.button.textContent = text;
   }
 
+  /** @param {MessageEvent} event */
   function receive(event) {
+    /** @type {Partial<ToLoader> & { state?: unknown, position?: unknown } | null} */
     var data = event.data;
-    if (!ui.frame || event.source !== ui.frame.contentWindow || event.origin !== server) return;
+    if (!ui || !ui.frame || event.source !== ui.frame.contentWindow || event.origin !== server) return;
     if (!data || data.switchboard !== VERSION) return;
     if (data.type === 'ready') {
-      send({ type: 'hello' });
-      if (token) send({ type: 'identify', token: token });
+      send({ switchboard: VERSION, type: 'hello' });
+      if (token) send({ switchboard: VERSION, type: 'identify', token: token });
     } else if (data.type === 'status') {
+      /** @type {Status} */
       var status = { state: String(data.state), position: typeof data.position === 'number' ? data.position : null };
       remember('status', status);
       label(status);
@@ -182,7 +222,7 @@
     var timer = setTimeout(function () { abort.abort(); }, 10000);
     fetch(server + '/widget/config?key=' + encodeURIComponent(key), { credentials: 'omit', signal: abort.signal })
       .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
-      .then(function (config) {
+      .then(/** @param {WidgetConfig | null} config */ function (config) {
         clearTimeout(timer);
         if (!config || config.switchboard !== VERSION) throw new Error('unknown version');
         mount(config);
