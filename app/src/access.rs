@@ -18,12 +18,7 @@ pub enum Area {
 impl Area {
     /// The area a path belongs to, or `None` for public pages.
     pub fn for_path(path: &str) -> Option<Area> {
-        let under = |prefix: &str| {
-            path == prefix
-                || path
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        };
+        let under = |prefix: &str| path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'));
         if under("/rep") {
             Some(Area::Rep)
         } else if under("/supervisor") {

@@ -13,9 +13,9 @@ pub mod desk;
 pub mod integrations;
 #[cfg(feature = "ssr")]
 pub mod limits;
+pub mod live;
 #[cfg(feature = "ssr")]
 pub mod mail;
-pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod pages;
@@ -31,9 +31,9 @@ pub mod widget;
 
 // The engine's vocabulary, under the names the app has always used; the
 // engine itself on the server.
-pub use ::engine::{error, states, text};
 #[cfg(feature = "ssr")]
 pub use ::engine;
+pub use ::engine::{error, states, text};
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -44,7 +44,8 @@ use leptos_router::{
 
 use crate::pages::{
     admin::AdminPage, api_clients::ApiClientsPage, errors::NotFound, home::HomePage, layout::Header, login::LoginPage,
-    people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, webhooks::WebhooksPage, widget::WidgetPage, widgets::WidgetsPage, MeResource,
+    people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, webhooks::WebhooksPage,
+    widget::WidgetPage, widgets::WidgetsPage, MeResource,
 };
 
 /// The HTML document around the app, rendered on the server, with its

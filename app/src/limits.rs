@@ -87,7 +87,10 @@ fn too_many(message: &str, not_until: NotUntil<governor::clock::QuantaInstant>) 
     }
 }
 
-fn keyed<K: std::hash::Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>, key: &K) -> Result<(), NotUntil<governor::clock::QuantaInstant>> {
+fn keyed<K: std::hash::Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+) -> Result<(), NotUntil<governor::clock::QuantaInstant>> {
     if limiter.len() > KEYS_KEPT {
         limiter.retain_recent();
     }
@@ -104,9 +107,7 @@ impl Limits {
             )),
             help_overall: RateLimiter::direct(per_minute(settings.help_per_minute)),
             chat: RateLimiter::keyed(Quota::per_second(nonzero(CHAT_PER_SECOND)).allow_burst(nonzero(CHAT_BURST))),
-            signals: RateLimiter::keyed(
-                Quota::per_second(nonzero(SIGNAL_PER_SECOND)).allow_burst(nonzero(SIGNAL_BURST)),
-            ),
+            signals: RateLimiter::keyed(Quota::per_second(nonzero(SIGNAL_PER_SECOND)).allow_burst(nonzero(SIGNAL_BURST))),
             api: RateLimiter::keyed(per_minute(settings.api_per_client_per_minute)),
             sockets: Mutex::new(HashMap::new()),
             settings,
@@ -182,7 +183,12 @@ mod tests {
 
     #[test]
     fn help_requests_are_limited_per_address_and_overall() {
-        let limits = Limits::new(LimitSettings { help_per_address_per_minute: 3, help_per_minute: 5, sockets_per_subject: 2, ..LimitSettings::default() });
+        let limits = Limits::new(LimitSettings {
+            help_per_address_per_minute: 3,
+            help_per_minute: 5,
+            sockets_per_subject: 2,
+            ..LimitSettings::default()
+        });
         let one = ClientAddr("192.0.2.1".parse().unwrap());
         let two = ClientAddr("192.0.2.2".parse().unwrap());
         for _ in 0..3 {
@@ -200,7 +206,8 @@ mod tests {
 
     #[test]
     fn one_ipv6_48_cannot_drain_everyones_share() {
-        let limits = Limits::new(LimitSettings { help_per_address_per_minute: 2, help_per_minute: 40, ..LimitSettings::default() });
+        let limits =
+            Limits::new(LimitSettings { help_per_address_per_minute: 2, help_per_minute: 40, ..LimitSettings::default() });
         // Twenty /64s of one /48 (each its own address): a quarter of the
         // overall rate, then refused; another site still gets in.
         let taken = (0..20u16)

@@ -41,9 +41,7 @@ impl Role {
             "agent" => Ok(Role::Agent),
             "supervisor" => Ok(Role::Supervisor),
             "admin" => Ok(Role::Admin),
-            other => Err(AppError::invalid(format!(
-                "Role must be agent, supervisor or admin, not \"{other}\"."
-            ))),
+            other => Err(AppError::invalid(format!("Role must be agent, supervisor or admin, not \"{other}\"."))),
         }
     }
 }
@@ -92,15 +90,11 @@ impl Email {
             return Err(AppError::invalid("Email must be at most 254 characters."));
         }
         crate::text::check("Email", trimmed, crate::text::Shape::Line)?;
-        let parsed = email_address::EmailAddress::parse_with_options(
-            trimmed,
-            email_address::Options::default().without_display_text(),
-        )
-        .map_err(|_| AppError::invalid(format!("\"{trimmed}\" is not a valid email address.")))?;
+        let parsed =
+            email_address::EmailAddress::parse_with_options(trimmed, email_address::Options::default().without_display_text())
+                .map_err(|_| AppError::invalid(format!("\"{trimmed}\" is not a valid email address.")))?;
         if !parsed.domain().contains('.') {
-            return Err(AppError::invalid(format!(
-                "\"{trimmed}\" is not a valid email address: the domain needs a dot."
-            )));
+            return Err(AppError::invalid(format!("\"{trimmed}\" is not a valid email address: the domain needs a dot.")));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -129,10 +123,7 @@ impl DisplayName {
             return Err(AppError::invalid("Name is required."));
         }
         if trimmed.chars().count() > Self::MAX_CHARS {
-            return Err(AppError::invalid(format!(
-                "Name must be at most {} characters.",
-                Self::MAX_CHARS
-            )));
+            return Err(AppError::invalid(format!("Name must be at most {} characters.", Self::MAX_CHARS)));
         }
         crate::text::check("Name", trimmed, crate::text::Shape::Line)?;
         Ok(Self(trimmed.to_owned()))
@@ -155,16 +146,10 @@ impl NewPassword {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let count = raw.chars().count();
         if count < Self::MIN_CHARS {
-            return Err(AppError::invalid(format!(
-                "Password must be at least {} characters.",
-                Self::MIN_CHARS
-            )));
+            return Err(AppError::invalid(format!("Password must be at least {} characters.", Self::MIN_CHARS)));
         }
         if count > Self::MAX_CHARS {
-            return Err(AppError::invalid(format!(
-                "Password must be at most {} characters.",
-                Self::MAX_CHARS
-            )));
+            return Err(AppError::invalid(format!("Password must be at most {} characters.", Self::MAX_CHARS)));
         }
         Ok(Self(raw.to_owned()))
     }

@@ -45,11 +45,7 @@ pub struct SignInRules {
 
 impl Default for SignInRules {
     fn default() -> Self {
-        Self {
-            max_failures_per_account: 5,
-            max_failures_per_address: 20,
-            window: time::Duration::minutes(15),
-        }
+        Self { max_failures_per_account: 5, max_failures_per_address: 20, window: time::Duration::minutes(15) }
     }
 }
 

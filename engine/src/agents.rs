@@ -6,12 +6,12 @@
 use sqlx::PgConnection;
 
 use super::events::{log, About, Engine, Event, Notice, Topic, Tx};
+use super::retrying;
 use super::seats;
 use super::{conference, control, lock_agent, offers};
-use crate::roles::Role;
-use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
+use crate::roles::Role;
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 
 /// The reason given when the RONA timer runs out.
@@ -68,9 +68,7 @@ async fn record_state(tx: &mut Tx, agent: AgentId, state: AgentState, reason: Op
 
 /// NOT_READY with a reason; every channel goes NOT_READY with it.
 pub(super) async fn set_not_ready(tx: &mut Tx, agent: AgentId, reason: &str) -> Result<(), AppError> {
-    sqlx::query!("UPDATE agent_channels SET ready = false WHERE representative_id = $1", agent.uuid())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!("UPDATE agent_channels SET ready = false WHERE representative_id = $1", agent.uuid()).execute(&mut **tx).await?;
     record_state(tx, agent, AgentState::NotReady, Some(reason)).await
 }
 

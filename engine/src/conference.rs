@@ -18,9 +18,9 @@ use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage, Tx}
 use super::seats::{self, Change};
 use super::transfer::{agent_can_take, Target};
 use super::{lock_agent, retrying};
-use crate::roles::Role;
 use crate::error::AppError;
 use crate::queue::Channel;
+use crate::roles::Role;
 use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
 
 /// Representatives at most in one conversation (with the customer, four
@@ -93,9 +93,7 @@ async fn invite_once(
     }
     if let Joining::WarmTransfer { max_transfers } = how {
         if owned.present > 1 {
-            return Err(AppError::Conflict(
-                "A colleague is in this conversation: transfer once it is yours alone.".into(),
-            ));
+            return Err(AppError::Conflict("A colleague is in this conversation: transfer once it is yours alone.".into()));
         }
         if owned.transfers >= max_transfers {
             return Err(AppError::Conflict(format!(
@@ -104,9 +102,7 @@ async fn invite_once(
         }
     }
     if owned.present >= MAX_REPRESENTATIVES {
-        return Err(AppError::Conflict(format!(
-            "A conversation can have at most {MAX_REPRESENTATIVES} representatives."
-        )));
+        return Err(AppError::Conflict(format!("A conversation can have at most {MAX_REPRESENTATIVES} representatives.")));
     }
     let (colleague, queue) = match target {
         Target::Agent(other) => {
@@ -151,9 +147,7 @@ async fn invite_once(
     let to_queue = matches!(target, Target::Queue(_)).then_some(queue);
     let about = About::help_session(help_session, owned.queue_id);
     let asked = match how {
-        Joining::Conference => {
-            Event::Conference { stage: TransferStage::Requested, to_agent: colleague, to_queue, reason: None }
-        }
+        Joining::Conference => Event::Conference { stage: TransferStage::Requested, to_agent: colleague, to_queue, reason: None },
         Joining::WarmTransfer { .. } => {
             // The customer waits on hold while the two talk.
             if owned.status == HelpStatus::Active {
@@ -215,9 +209,7 @@ pub(super) async fn join(tx: &mut Tx, agent: AgentId, help_session: HelpSessionI
     )
     .execute(&mut **tx)
     .await?;
-    sqlx::query!("UPDATE help_sessions SET parts = parts + 1 WHERE id = $1", help_session.uuid())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!("UPDATE help_sessions SET parts = parts + 1 WHERE id = $1", help_session.uuid()).execute(&mut **tx).await?;
     let about = About::help_session(help_session, offer.queue_id);
     // A supervisor of this conversation who joins it as a colleague stops
     // supervising it.
@@ -539,7 +531,8 @@ async fn cancel_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
     if conversation.status == HelpStatus::OnHold {
         super::control::resume_in(&mut tx, agent, help_session).await?;
     }
-    log(&mut tx, about.by(agent), answer(Role::Consult, TransferStage::Cancelled, colleague, conversation.queue_id, None)).await?;
+    log(&mut tx, about.by(agent), answer(Role::Consult, TransferStage::Cancelled, colleague, conversation.queue_id, None))
+        .await?;
     tx.commit(engine).await?;
     engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(colleague) }]);
     super::offers::dispatch_for_agent(engine, colleague).await;

@@ -4,12 +4,12 @@
 //! agent's row locked first, the seats kept in step, and its event.
 
 use super::events::{log, About, Engine, Event, Tx};
+use super::retrying;
 use super::seats::{self, Change};
 use super::{conference, lock_agent, offers};
-use crate::roles::Role;
-use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
+use crate::roles::Role;
 use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
 
 /// Longest rating comment, in characters.
@@ -117,7 +117,13 @@ async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> 
 
 /// The agent records how it went; the session is complete and the agent can
 /// take customers again.
-pub async fn wrap_up(engine: &Engine, agent: AgentId, help_session: HelpSessionId, disposition: &str, note: &str) -> Result<(), AppError> {
+pub async fn wrap_up(
+    engine: &Engine,
+    agent: AgentId,
+    help_session: HelpSessionId,
+    disposition: &str,
+    note: &str,
+) -> Result<(), AppError> {
     retrying(|| wrap_up_once(engine, agent, help_session, disposition, note)).await
 }
 
@@ -289,13 +295,10 @@ pub(super) async fn resume_in(tx: &mut Tx, agent: AgentId, help_session: HelpSes
     // The seat's live place: taken by an offer meanwhile, the resume waits.
     if !seats::change(tx, agent, target.channel, Change::Resume).await? {
         return Err(AppError::Conflict(
-            "Every live place of this channel is taken: end or hold a conversation, or answer your offer, first."
-                .into(),
+            "Every live place of this channel is taken: end or hold a conversation, or answer your offer, first.".into(),
         ));
     }
-    sqlx::query!("UPDATE help_sessions SET status = 'active' WHERE id = $1", help_session.uuid())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!("UPDATE help_sessions SET status = 'active' WHERE id = $1", help_session.uuid()).execute(&mut **tx).await?;
     log(tx, About::help_session(help_session, target.queue_id).by(agent), Event::Resume {}).await
 }
 
@@ -341,7 +344,6 @@ async fn rate_once(engine: &Engine, help_session: HelpSessionId, stars: i16, com
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::Conflict("This conversation cannot be rated (not ended yet, or rated already).".into()))?;
-    log(&mut tx, About::help_session(help_session, rated.queue_id).by(rated.agent_id), Event::Rated { rating: stars })
-        .await?;
+    log(&mut tx, About::help_session(help_session, rated.queue_id).by(rated.agent_id), Event::Rated { rating: stars }).await?;
     tx.commit(engine).await
 }

@@ -54,8 +54,7 @@ pub async fn apply(pool: &PgPool) -> Result<(), sqlx::Error> {
 async fn apply_once(pool: &PgPool, text: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCK).execute(&mut *tx).await?;
-    let applied: Option<String> =
-        sqlx::query_scalar("SELECT applied FROM engine_definitions").fetch_optional(&mut *tx).await?;
+    let applied: Option<String> = sqlx::query_scalar("SELECT applied FROM engine_definitions").fetch_optional(&mut *tx).await?;
     if applied.as_deref() == Some(text) {
         return tx.commit().await;
     }

@@ -25,9 +25,9 @@ use time::OffsetDateTime;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::roles::Role;
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
+use crate::roles::Role;
 use crate::states::{AgentId, AgentState, HelpSessionId, QueueId};
 
 /// The channel servers LISTEN on.
@@ -238,9 +238,7 @@ impl Event {
     /// The `detail` column.
     fn detail(&self) -> serde_json::Value {
         match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(mut tagged)) => {
-                tagged.remove("detail").unwrap_or_else(|| serde_json::json!({}))
-            }
+            Ok(serde_json::Value::Object(mut tagged)) => tagged.remove("detail").unwrap_or_else(|| serde_json::json!({})),
             _ => serde_json::json!({}),
         }
     }
@@ -614,10 +612,7 @@ mod tests {
         assert_eq!(Event::from_columns("OFFER", serde_json::json!({})).unwrap(), Event::Offer {});
         let requeue = Event::from_columns("REQUEUE", serde_json::json!({ "reason": "Logged out" })).unwrap();
         assert_eq!(requeue, Event::Requeue { reason: "Logged out".into(), talking: false });
-        assert!(
-            Event::from_columns("RATED", serde_json::json!({ "stars": 4 })).is_err(),
-            "a renamed field does not read"
-        );
+        assert!(Event::from_columns("RATED", serde_json::json!({ "stars": 4 })).is_err(), "a renamed field does not read");
     }
 
     #[test]

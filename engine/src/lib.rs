@@ -71,9 +71,9 @@ pub mod presence;
 #[cfg(feature = "server")]
 pub mod pull;
 #[cfg(feature = "server")]
-pub mod supervise;
-#[cfg(feature = "server")]
 mod seats;
+#[cfg(feature = "server")]
+pub mod supervise;
 #[cfg(feature = "server")]
 pub mod transfer;
 

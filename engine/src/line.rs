@@ -11,8 +11,8 @@ use sqlx::PgConnection;
 use super::events::{log, About, Engine, Event, Tx};
 use super::lock_agent;
 use super::offers;
-use super::seats::{self, Change};
 use super::retrying;
+use super::seats::{self, Change};
 use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode, WhenNobody};
 use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
@@ -106,13 +106,11 @@ pub async fn create(engine: &Engine, request: NewRequest) -> Result<HelpSessionI
 /// One try of [`create`].
 async fn create_once(engine: &Engine, request: NewRequest) -> Result<HelpSessionId, AppError> {
     let mut tx = engine.begin().await?;
-    let channels = sqlx::query_scalar!(
-        r#"SELECT channels AS "channels: Vec<Channel>" FROM queues WHERE id = $1"#,
-        request.queue_id.uuid()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
+    let channels =
+        sqlx::query_scalar!(r#"SELECT channels AS "channels: Vec<Channel>" FROM queues WHERE id = $1"#, request.queue_id.uuid())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| AppError::NotFound("No such queue.".into()))?;
     if !channels.contains(&request.channel) {
         return Err(unoffered(request.channel));
     }
@@ -146,10 +144,7 @@ async fn enqueue_once(engine: &Engine, help_session: HelpSessionId) -> Result<()
     .await?
     .ok_or_else(|| AppError::NotFound("No such help session.".into()))?;
     if created.status != HelpStatus::Created {
-        return Err(AppError::Conflict(format!(
-            "This help session is {} already, not waiting to be queued.",
-            created.status
-        )));
+        return Err(AppError::Conflict(format!("This help session is {} already, not waiting to be queued.", created.status)));
     }
     let mode = admit(&mut tx, created.queue_id, created.channel).await?;
     if let (Channel::Callback, Some(phone)) = (created.channel, &created.phone) {
@@ -208,7 +203,12 @@ pub async fn open_callback(conn: &mut PgConnection, queue: QueueId, phone: &str)
 /// (its allowed prefixes), its callbacks waiting are under their cap (apart
 /// from the live line's maximum length), and `from` (the address asking,
 /// `None` when counted already) has fewer open than the queue allows.
-pub(super) async fn callback_admitted(conn: &mut PgConnection, queue: QueueId, phone: &str, from: Option<&str>) -> Result<(), AppError> {
+pub(super) async fn callback_admitted(
+    conn: &mut PgConnection,
+    queue: QueueId,
+    phone: &str,
+    from: Option<&str>,
+) -> Result<(), AppError> {
     let row = sqlx::query!(
         r#"SELECT name, callback_cap, callbacks_per_address, callback_expiry_hours, callback_prefixes,
                   (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id AND e.channel = 'callback') AS "waiting!",
@@ -334,11 +334,7 @@ async fn admit(conn: &mut PgConnection, queue_id: QueueId, channel: Channel) -> 
     Ok(queue.routing_mode)
 }
 
-async fn insert_session(
-    conn: &mut PgConnection,
-    request: &NewRequest,
-    status: HelpStatus,
-) -> Result<HelpSessionId, AppError> {
+async fn insert_session(conn: &mut PgConnection, request: &NewRequest, status: HelpStatus) -> Result<HelpSessionId, AppError> {
     let identity = request.from_widget.as_ref().and_then(|from| from.identity.as_ref());
     let id = sqlx::query_scalar!(
         r#"INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status,
@@ -355,7 +351,11 @@ async fn insert_session(
         request.window.map(|w| w.from),
         request.window.map(|w| w.until),
         request.from_api.as_ref().map(|from| from.client),
-        request.from_api.as_ref().and_then(|from| from.external_reference.as_deref()).or(identity.and_then(|i| i.reference.as_deref())),
+        request
+            .from_api
+            .as_ref()
+            .and_then(|from| from.external_reference.as_deref())
+            .or(identity.and_then(|i| i.reference.as_deref())),
         request.from_widget.as_ref().map(|from| from.widget),
         identity.and_then(|identity| identity.email.as_deref()),
         identity.is_some(),
@@ -536,9 +536,10 @@ pub async fn expire_long_waits(engine: &Engine) -> Result<usize, AppError> {
 /// Takes a customer not being offered out of the line as expired, with
 /// EXPIRE; false when they are not waiting so any more.
 pub(super) async fn expire(tx: &mut Tx, help_session: HelpSessionId, queue: QueueId) -> Result<bool, AppError> {
-    let removed = sqlx::query!("DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NULL", help_session.uuid())
-        .execute(&mut **tx)
-        .await?;
+    let removed =
+        sqlx::query!("DELETE FROM queue_entries WHERE help_session_id = $1 AND offered_to IS NULL", help_session.uuid())
+            .execute(&mut **tx)
+            .await?;
     if removed.rows_affected() == 0 {
         return Ok(false);
     }

@@ -10,9 +10,9 @@
 //! customers and agents) keep them apart.
 
 use super::events::{decode, log, About, Engine, Event, EventRow, Logged, Tx};
+use super::retrying;
 use super::seats::{self, Change};
 use super::{agents, conference, lock_agent};
-use super::retrying;
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, HelpSessionId, QueueId};
@@ -136,12 +136,7 @@ pub async fn unanswered(engine: &Engine, agent: AgentId, help_session: HelpSessi
 }
 
 /// One try of [`unanswered`].
-async fn unanswered_once(
-    engine: &Engine,
-    agent: AgentId,
-    help_session: HelpSessionId,
-    why: Unanswered,
-) -> Result<(), AppError> {
+async fn unanswered_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId, why: Unanswered) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
     let (event, released) = match why {
@@ -224,9 +219,7 @@ pub(super) async fn release(
     else {
         return Ok(None);
     };
-    sqlx::query!("UPDATE help_sessions SET status = 'waiting' WHERE id = $1", help_session.uuid())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!("UPDATE help_sessions SET status = 'waiting' WHERE id = $1", help_session.uuid()).execute(&mut **tx).await?;
     seats::change(tx, agent, offer.channel, Change::FreeLive).await?;
     if let Some(asked) = offer.transfer_from {
         super::transfer::failed(tx, help_session, offer.queue_id, agent, asked, why.transfer_failure()).await?;

@@ -40,12 +40,9 @@ impl Subject {
 
 /// Registers a server instance (and marks it alive).
 pub async fn beat(engine: &Engine, instance: Uuid) -> Result<(), AppError> {
-    sqlx::query!(
-        "INSERT INTO instances (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()",
-        instance
-    )
-    .execute(engine.pool())
-    .await?;
+    sqlx::query!("INSERT INTO instances (id) VALUES ($1) ON CONFLICT (id) DO UPDATE SET seen_at = now()", instance)
+        .execute(engine.pool())
+        .await?;
     Ok(())
 }
 
@@ -171,7 +168,8 @@ pub async fn reap_dead_instances(engine: &Engine, dead_after_seconds: f64) -> Re
     )
     .fetch_all(&mut *tx)
     .await?;
-    let subjects: Vec<Subject> = gone.iter().filter_map(|row| Subject::of_row(row.help_session_id, row.representative_id)).collect();
+    let subjects: Vec<Subject> =
+        gone.iter().filter_map(|row| Subject::of_row(row.help_session_id, row.representative_id)).collect();
     for subject in subjects {
         mark_lost(&mut tx, subject).await?;
     }
@@ -209,7 +207,8 @@ pub async fn reconcile(engine: &Engine, instance: Uuid, held: &[Uuid], rules: Ru
     )
     .fetch_all(&mut *tx)
     .await?;
-    let subjects: Vec<Subject> = stale.iter().filter_map(|row| Subject::of_row(row.help_session_id, row.representative_id)).collect();
+    let subjects: Vec<Subject> =
+        stale.iter().filter_map(|row| Subject::of_row(row.help_session_id, row.representative_id)).collect();
     for subject in subjects {
         mark_lost(&mut tx, subject).await?;
     }

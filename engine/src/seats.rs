@@ -3,9 +3,9 @@
 
 use sqlx::PgConnection;
 
-use crate::states::AgentId;
 use crate::error::AppError;
 use crate::queue::Channel;
+use crate::states::AgentId;
 
 /// What happens to one seat.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,22 +35,11 @@ impl Change {
 }
 
 /// Applies the change; false when it needs room the channel does not have.
-pub(super) async fn change(
-    conn: &mut PgConnection,
-    agent: AgentId,
-    channel: Channel,
-    change: Change,
-) -> Result<bool, AppError> {
+pub(super) async fn change(conn: &mut PgConnection, agent: AgentId, channel: Channel, change: Change) -> Result<bool, AppError> {
     let (live, sessions) = change.deltas();
-    let done = sqlx::query_scalar!(
-        r#"SELECT seat($1, $2, $3, $4) AS "done!""#,
-        agent.uuid(),
-        channel.as_str(),
-        live,
-        sessions
-    )
-    .fetch_one(conn)
-    .await?;
+    let done = sqlx::query_scalar!(r#"SELECT seat($1, $2, $3, $4) AS "done!""#, agent.uuid(), channel.as_str(), live, sessions)
+        .fetch_one(conn)
+        .await?;
     Ok(done)
 }
 

@@ -14,9 +14,9 @@
 use super::events::{log, About, Engine, Event, Tx};
 use super::seats::{self, Change};
 use super::{lock_agent, offers, retrying};
-use crate::roles::Role;
 use crate::error::AppError;
 use crate::queue::Channel;
+use crate::roles::Role;
 use crate::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
 
 /// How long a supervisor asked to take a customer over has to answer
@@ -94,9 +94,7 @@ async fn supervise_once(
     .fetch_optional(&mut *tx)
     .await?;
     if part.as_ref().is_some_and(|part| part.asked) {
-        return Err(AppError::Conflict(
-            "Nobody else serves this customer: take them over or return them to the line.".into(),
-        ));
+        return Err(AppError::Conflict("Nobody else serves this customer: take them over or return them to the line.".into()));
     }
     let before = part.map(|part| part.role);
     if before == Some(role) {
@@ -126,9 +124,7 @@ async fn supervise_once(
     };
     match written {
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            return Err(AppError::Conflict(
-                "Another supervisor is already whispering or barged in; you can monitor.".into(),
-            ));
+            return Err(AppError::Conflict("Another supervisor is already whispering or barged in; you can monitor.".into()));
         }
         other => {
             other?;
@@ -253,9 +249,7 @@ pub(super) async fn ask_to_take_over(tx: &mut Tx, help_session: HelpSessionId, q
         let about = About::help_session(help_session, queue).by(supervisor);
         log(tx, about, Event::SuperviseStop { why: Stopped::RepresentativeLeft }).await?;
     }
-    sqlx::query!("UPDATE help_sessions SET agent_id = NULL WHERE id = $1", help_session.uuid())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!("UPDATE help_sessions SET agent_id = NULL WHERE id = $1", help_session.uuid()).execute(&mut **tx).await?;
     Ok(true)
 }
 
@@ -277,13 +271,11 @@ async fn take_over_once(engine: &Engine, supervisor: AgentId, help_session: Help
             conversation.channel.label().to_lowercase()
         )));
     }
-    let held = sqlx::query_scalar!(
-        r#"SELECT status AS "status: HelpStatus" FROM help_sessions WHERE id = $1"#,
-        help_session.uuid()
-    )
-    .fetch_one(&mut *tx)
-    .await?
-        == HelpStatus::OnHold;
+    let held =
+        sqlx::query_scalar!(r#"SELECT status AS "status: HelpStatus" FROM help_sessions WHERE id = $1"#, help_session.uuid())
+            .fetch_one(&mut *tx)
+            .await?
+            == HelpStatus::OnHold;
     if held {
         seats::change(&mut tx, supervisor, conversation.channel, Change::Hold).await?;
     }

@@ -230,16 +230,10 @@ pub(super) async fn agent_can_take(tx: &mut sqlx::PgConnection, other: AgentId, 
         return Err(AppError::Conflict(format!("{name} is logged out.")));
     }
     if !colleague.serves {
-        return Err(AppError::Conflict(format!(
-            "{name} serves no queue that takes {} customers.",
-            channel.as_str()
-        )));
+        return Err(AppError::Conflict(format!("{name} serves no queue that takes {} customers.", channel.as_str())));
     }
     if !colleague.room {
-        return Err(AppError::Conflict(format!(
-            "{name} has no free place for {} right now.",
-            channel.as_str()
-        )));
+        return Err(AppError::Conflict(format!("{name} has no free place for {} right now.", channel.as_str())));
     }
     Ok(())
 }

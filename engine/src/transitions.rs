@@ -44,7 +44,6 @@ where
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -56,7 +55,11 @@ mod tests {
         let tries = AtomicU32::new(0);
         let twice = retrying(|| async {
             let attempt = tries.fetch_add(1, Ordering::SeqCst) + 1;
-            if attempt < 3 { Err(AppError::Contention) } else { Ok(attempt) }
+            if attempt < 3 {
+                Err(AppError::Contention)
+            } else {
+                Ok(attempt)
+            }
         })
         .await;
         assert_eq!(twice, Ok(3));

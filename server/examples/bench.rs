@@ -93,7 +93,10 @@ async fn main() -> Result<(), Error> {
     println!();
     let Sizes { live_agents, arrivals, live_run: run_for, match_agents, .. } = *SIZES;
     println!("live service (HTTP API, {live_agents} representatives READY, {arrivals} arrivals/s, {} s)", run_for.as_secs());
-    println!("  customers served         {} ({:.0}/s: enter, offer, accept, end, wrap-up)", live_run.served, live_run.served_per_second);
+    println!(
+        "  customers served         {} ({:.0}/s: enter, offer, accept, end, wrap-up)",
+        live_run.served, live_run.served_per_second
+    );
     println!("  enter-to-offer           p50 {:.1} ms, p99 {:.1} ms over {} offers", live_run.p50, live_run.p99, live_run.offers);
     println!("matching ({WORKERS} at a time; {} customers and {match_agents} representatives per mode)", match_agents * SEATS);
     println!("  pull (Next customer)     {:.0} matches/s", matching.pull);
@@ -102,7 +105,11 @@ async fn main() -> Result<(), Error> {
     println!("without the engine (pgbench running the same SQL, {WORKERS} clients, one customer at a time)");
     println!("  pull (Next customer)     {:.0} matches/s", bare.pull);
     println!("  push (enter+offer, accept) {:.0} matches/s", bare.push);
-    println!("engine / without it          pull {:.0}%, push {:.0}%", 100.0 * matching.pull / bare.pull, 100.0 * matching.push / bare.push);
+    println!(
+        "engine / without it          pull {:.0}%, push {:.0}%",
+        100.0 * matching.pull / bare.pull,
+        100.0 * matching.push / bare.push
+    );
     pool.close().await;
     Ok(())
 }
@@ -124,7 +131,10 @@ async fn live_service(engine: &Engine, base: &str) -> Result<LiveRun, Error> {
     for agent in &agents {
         agents::set_ready(engine, *agent).await?;
     }
-    println!("live service: {live_agents} representatives READY, {arrivals} customers arriving per second for {} s", live_run.as_secs());
+    println!(
+        "live service: {live_agents} representatives READY, {arrivals} customers arriving per second for {} s",
+        live_run.as_secs()
+    );
 
     // When each customer's enqueue request was sent, and when their offer
     // was heard.
@@ -371,7 +381,6 @@ where
     Ok(())
 }
 
-
 /// Accept, end and wrap up, as a representative at their desk would.
 async fn take(engine: &Engine, agent: AgentId, session: HelpSessionId) -> Result<(), app::error::AppError> {
     offers::accept(engine, agent, session).await?;
@@ -380,13 +389,11 @@ async fn take(engine: &Engine, agent: AgentId, session: HelpSessionId) -> Result
 }
 
 async fn make_queue(pool: &PgPool, name: &str, mode: &str) -> Result<QueueId, Error> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO queues (name, routing_mode, when_nobody) VALUES ($1, $2, 'accept') RETURNING id",
-    )
-    .bind(name)
-    .bind(mode)
-    .fetch_one(pool)
-    .await?)
+    Ok(sqlx::query_scalar("INSERT INTO queues (name, routing_mode, when_nobody) VALUES ($1, $2, 'accept') RETURNING id")
+        .bind(name)
+        .bind(mode)
+        .fetch_one(pool)
+        .await?)
 }
 
 /// Representatives who serve only `queue`, with the product's default
@@ -443,9 +450,13 @@ impl Pgbench {
     fn find(options: &PgConnectOptions) -> Result<Self, Error> {
         let program = ["pgbench".to_owned()]
             .into_iter()
-            .chain(std::fs::read_dir("/usr/lib/postgresql").into_iter().flatten().flatten().map(|entry| {
-                entry.path().join("bin/pgbench").to_string_lossy().into_owned()
-            }))
+            .chain(
+                std::fs::read_dir("/usr/lib/postgresql")
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|entry| entry.path().join("bin/pgbench").to_string_lossy().into_owned()),
+            )
             .find(|candidate| std::process::Command::new(candidate).arg("--version").output().is_ok())
             .ok_or("pgbench not found (Debian: apt-get install postgresql-contrib, or postgresql)")?;
         // A Unix socket directory when the URL names one (`?host=/dir`).

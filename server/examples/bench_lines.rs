@@ -23,8 +23,8 @@ use std::process::Stdio;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use app::engine::line::{self, NewRequest};
 use app::engine::control::{self, EndedBy};
+use app::engine::line::{self, NewRequest};
 use app::engine::{agents, Engine};
 use app::queue::Channel;
 use app::states::{AgentId, HelpSessionId, QueueId};
@@ -91,7 +91,10 @@ async fn main() -> Result<(), Error> {
             "    new place shown          p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms over {} page updates; {} pages never shown",
             run.p50, run.p99, run.max, run.updates, run.missed
         );
-        println!("    server memory (RSS)      {}", run.rss_mib.iter().map(|mib| format!("{mib:.0} MiB")).collect::<Vec<_>>().join(", "));
+        println!(
+            "    server memory (RSS)      {}",
+            run.rss_mib.iter().map(|mib| format!("{mib:.0} MiB")).collect::<Vec<_>>().join(", ")
+        );
         println!("    processor, changing      servers {:.2} cores, PostgreSQL {:.2} cores", run.busy.0, run.busy.1);
         println!("    processor, idle          servers {:.2} cores, PostgreSQL {:.2} cores", run.idle.0, run.idle.1);
     }
@@ -234,7 +237,11 @@ async fn run(engine: &Engine, url: &str, binary: &str, count: usize) -> Result<R
                     let token = tokens.remove(&id).ok_or("no token")?;
                     let left = http.delete(format!("{base}/help/queue/{id}")).bearer_auth(&token).send().await?;
                     pages.remove(&id);
-                    if left.status().as_u16() == 204 { Ok(()) } else { Err(format!("leave answered {}", left.status())) }
+                    if left.status().as_u16() == 204 {
+                        Ok(())
+                    } else {
+                        Err(format!("leave answered {}", left.status()))
+                    }
                 }
                 _ => {
                     {

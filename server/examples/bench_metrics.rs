@@ -38,7 +38,11 @@ mod support;
 /// bench`'s, or tiny ones under `scripts/bench --small` (the suite's proof
 /// that this still runs).
 fn sizes() -> (i64, usize) {
-    if support::small() { (2_000, 2) } else { (1_000_000, 20) }
+    if support::small() {
+        (2_000, 2)
+    } else {
+        (1_000_000, 20)
+    }
 }
 
 use support::Error;
@@ -160,10 +164,8 @@ async fn main() -> Result<(), Error> {
 async fn generate(pool: &sqlx::PgPool) -> Result<(), Error> {
     let (sessions, _) = sizes();
     let mut tx = pool.begin().await?;
-    tx.execute(sqlx::query(&format!(
-        "INSERT INTO queues (name) SELECT 'Queue ' || n FROM generate_series(1, {QUEUES}) n"
-    )))
-    .await?;
+    tx.execute(sqlx::query(&format!("INSERT INTO queues (name) SELECT 'Queue ' || n FROM generate_series(1, {QUEUES}) n")))
+        .await?;
     tx.execute(sqlx::query(&format!(
         "INSERT INTO representatives (email, display_name, role, password_hash)
          SELECT 'rep' || n || '@example.com', 'Representative ' || n, 'agent', 'x' FROM generate_series(1, {REPRESENTATIVES}) n"
@@ -219,7 +221,11 @@ async fn generate(pool: &sqlx::PgPool) -> Result<(), Error> {
 
 /// The wallboard at the size of a large floor: reads of it, and state
 /// changes seen through an open socket (ms), and the size of one push.
-async fn wallboard(application: &server::application::Application, base: &str, cookie: &str) -> Result<(Vec<f64>, Vec<f64>, usize), Error> {
+async fn wallboard(
+    application: &server::application::Application,
+    base: &str,
+    cookie: &str,
+) -> Result<(Vec<f64>, Vec<f64>, usize), Error> {
     let (_, runs) = sizes();
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -227,10 +233,8 @@ async fn wallboard(application: &server::application::Application, base: &str, c
 
     let pool = &application.state.pool;
     let mut tx = pool.begin().await?;
-    tx.execute(sqlx::query(&format!(
-        "INSERT INTO queues (name) SELECT 'Floor ' || n FROM generate_series(1, {WALL_QUEUES}) n"
-    )))
-    .await?;
+    tx.execute(sqlx::query(&format!("INSERT INTO queues (name) SELECT 'Floor ' || n FROM generate_series(1, {WALL_QUEUES}) n")))
+        .await?;
     tx.execute(sqlx::query(&format!(
         "INSERT INTO representatives (email, display_name, role, password_hash)
          SELECT 'floor' || n || '@example.com', 'Floor ' || n, 'agent', 'x' FROM generate_series(1, {WALL_REPRESENTATIVES}) n"
@@ -270,9 +274,8 @@ async fn wallboard(application: &server::application::Application, base: &str, c
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await?;
     let first = socket.next().await.ok_or("the wallboard socket closed")??;
     let bytes = first.len();
-    let floor: uuid::Uuid = sqlx::query_scalar("SELECT id FROM representatives WHERE email = 'floor1@example.com'")
-        .fetch_one(pool)
-        .await?;
+    let floor: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM representatives WHERE email = 'floor1@example.com'").fetch_one(pool).await?;
     let floor = app::states::AgentId::from(floor);
     let mut pushes = Vec::new();
     for run in 0..runs {

@@ -23,9 +23,7 @@ const MAX_ERROR_BODY: usize = 16 * 1024;
 
 pub async fn api_status(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
-    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !response.headers().contains_key(SERVER_FN_ERROR_HEADER)
-    {
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR || !response.headers().contains_key(SERVER_FN_ERROR_HEADER) {
         return response;
     }
     let (mut parts, body) = response.into_parts();

@@ -125,7 +125,11 @@ fn simulate(seeds: u64) {
 }
 
 fn missed(targets: &[&str]) -> String {
-    if targets.is_empty() { String::new() } else { format!("  MISSES {}", targets.join(", ")) }
+    if targets.is_empty() {
+        String::new()
+    } else {
+        format!("  MISSES {}", targets.join(", "))
+    }
 }
 
 /// Opens and migrates the database, runs `work`, and closes the database

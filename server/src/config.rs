@@ -1,15 +1,15 @@
 //! Configuration, read from environment variables. Every variable has a
 //! default that works on a developer's machine; the README lists them all.
 
-use std::net::SocketAddr;
 use std::io::Write;
+use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 
 use app::conversation::ice::IceConfig;
 use app::limits::LimitSettings;
-use app::secrets::Secrets;
 use app::metrics::MetricsSettings;
+use app::secrets::Secrets;
 use app::state::SignInRules;
 
 #[derive(Debug, thiserror::Error)]
@@ -172,10 +172,9 @@ where
 {
     match var(name) {
         None => Ok(default),
-        Some(raw) => raw.trim().parse().map_err(|error: T::Err| ConfigError {
-            name,
-            message: format!("\"{raw}\" is not valid: {error}"),
-        }),
+        Some(raw) => {
+            raw.trim().parse().map_err(|error: T::Err| ConfigError { name, message: format!("\"{raw}\" is not valid: {error}") })
+        }
     }
 }
 
@@ -209,7 +208,10 @@ fn webhook_schedule() -> Result<crate::webhooks::Schedule, ConfigError> {
             .collect::<Option<Vec<_>>>()
             .ok_or(ConfigError { name, message: "must be seconds separated by commas, e.g. 5,300,1800".into() })?,
     };
-    let timeout = positive("SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS", parsed("SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS", defaults.timeout.as_secs_f64())?)?;
+    let timeout = positive(
+        "SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS",
+        parsed("SWITCHBOARD_WEBHOOK_TIMEOUT_SECONDS", defaults.timeout.as_secs_f64())?,
+    )?;
     Ok(crate::webhooks::Schedule { retries, timeout: std::time::Duration::from_secs_f64(timeout) })
 }
 
@@ -249,10 +251,7 @@ impl Config {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(ConfigError {
-                    name: "SWITCHBOARD_LOG_FORMAT",
-                    message: format!("\"{other}\" is not text or json"),
-                })
+                return Err(ConfigError { name: "SWITCHBOARD_LOG_FORMAT", message: format!("\"{other}\" is not text or json") })
             }
         };
         let defaults = SignInRules::default();
@@ -305,10 +304,7 @@ impl Config {
             listen,
             database_url: var("DATABASE_URL"),
             pg_data_dir: PathBuf::from(var("SWITCHBOARD_PGDATA").unwrap_or_else(|| "data/postgres".into())),
-            db_max_connections: positive(
-                "SWITCHBOARD_DB_MAX_CONNECTIONS",
-                parsed("SWITCHBOARD_DB_MAX_CONNECTIONS", 10u32)?,
-            )?,
+            db_max_connections: positive("SWITCHBOARD_DB_MAX_CONNECTIONS", parsed("SWITCHBOARD_DB_MAX_CONNECTIONS", 10u32)?)?,
             header_timeout_seconds: positive(
                 "SWITCHBOARD_HEADER_TIMEOUT_SECONDS",
                 parsed("SWITCHBOARD_HEADER_TIMEOUT_SECONDS", 10u64)?,
@@ -326,10 +322,7 @@ impl Config {
             trusted_proxies: parsed("SWITCHBOARD_TRUSTED_PROXIES", 0usize)?,
             limits,
             grace_seconds: positive("SWITCHBOARD_GRACE_SECONDS", parsed("SWITCHBOARD_GRACE_SECONDS", 10u64)?)?,
-            unconnected_seconds: positive(
-                "SWITCHBOARD_UNCONNECTED_SECONDS",
-                parsed("SWITCHBOARD_UNCONNECTED_SECONDS", 120u64)?,
-            )?,
+            unconnected_seconds: positive("SWITCHBOARD_UNCONNECTED_SECONDS", parsed("SWITCHBOARD_UNCONNECTED_SECONDS", 120u64)?)?,
             max_transfers: i32::from(parsed("SWITCHBOARD_MAX_TRANSFERS", 5u16)?),
             smtp_url: var("SWITCHBOARD_SMTP_URL"),
             mail_from: var("SWITCHBOARD_MAIL_FROM").unwrap_or_else(|| "Switchboard <noreply@localhost>".into()),

@@ -58,10 +58,7 @@ impl EmbeddedPostgres {
     pub async fn start(data_dir: &Path) -> Result<Self, EmbeddedError> {
         let bin_dir = find_bin_dir().ok_or(EmbeddedError::NotInstalled)?;
         let run_as = if Uid::effective().is_root() {
-            let user = User::from_name("postgres")
-                .ok()
-                .flatten()
-                .ok_or(EmbeddedError::NoPostgresUser)?;
+            let user = User::from_name("postgres").ok().flatten().ok_or(EmbeddedError::NoPostgresUser)?;
             Some((user.uid, user.gid))
         } else {
             None
@@ -90,10 +87,7 @@ impl EmbeddedPostgres {
     }
 
     fn server_options(&self) -> PgConnectOptions {
-        PgConnectOptions::new()
-            .host(&self.data_dir.to_string_lossy())
-            .port(PORT)
-            .username(SUPERUSER)
+        PgConnectOptions::new().host(&self.data_dir.to_string_lossy()).port(PORT).username(SUPERUSER)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -120,17 +114,14 @@ impl EmbeddedPostgres {
     async fn initialize(&self) -> Result<(), EmbeddedError> {
         let dir_error = |message: String| EmbeddedError::DataDir { path: self.data_dir.clone(), message };
         std::fs::create_dir_all(&self.data_dir).map_err(|e| dir_error(e.to_string()))?;
-        std::fs::set_permissions(&self.data_dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| dir_error(e.to_string()))?;
+        std::fs::set_permissions(&self.data_dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| dir_error(e.to_string()))?;
         if let Some((uid, gid)) = self.run_as {
             nix::unistd::chown(&self.data_dir, Some(uid), Some(gid))
                 .map_err(|e| dir_error(format!("cannot hand it to the postgres user: {e}")))?;
         }
         tracing::info!(data_dir = %self.data_dir.display(), "initializing embedded PostgreSQL (first start)");
         let data_dir = self.data_dir.to_string_lossy().into_owned();
-        let args = [
-            "-D", &data_dir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-instructions",
-        ];
+        let args = ["-D", &data_dir, "-U", SUPERUSER, "--auth=trust", "-E", "UTF8", "--no-locale", "--no-instructions"];
         self.run(&self.bin_dir.join("initdb"), &args, true).await.map(drop)
     }
 
@@ -168,15 +159,9 @@ impl EmbeddedPostgres {
         // pg_ctl start leaves the server holding its stdout; reading it to the
         // end would wait for the server to exit.
         command.stdout(if capture_stdout { Stdio::piped() } else { Stdio::null() });
-        let output = command.output().await.map_err(|source| EmbeddedError::Spawn {
-            program: program.display().to_string(),
-            source,
-        })?;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let output =
+            command.output().await.map_err(|source| EmbeddedError::Spawn { program: program.display().to_string(), source })?;
+        let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         if output.status.success() {
             Ok(text)
         } else {
@@ -184,7 +169,11 @@ impl EmbeddedPostgres {
                 .map(|log| log.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n"))
                 .unwrap_or_default();
             Err(EmbeddedError::Command {
-                command: format!("{} {}", program.display(), args.iter().map(|a| a.as_ref().to_string_lossy()).collect::<Vec<_>>().join(" ")),
+                command: format!(
+                    "{} {}",
+                    program.display(),
+                    args.iter().map(|a| a.as_ref().to_string_lossy()).collect::<Vec<_>>().join(" ")
+                ),
                 output: format!("{}\n{}", text.trim(), log_tail).trim().to_owned(),
             })
         }
@@ -218,10 +207,8 @@ impl EmbeddedPostgres {
 }
 
 fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
-    let absolute = std::path::absolute(path).map_err(|e| EmbeddedError::DataDir {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
+    let absolute =
+        std::path::absolute(path).map_err(|e| EmbeddedError::DataDir { path: path.to_owned(), message: e.to_string() })?;
     let text = absolute.to_string_lossy();
     if text.contains('\'') || text.contains('"') {
         return Err(EmbeddedError::DataDir { path: absolute.clone(), message: "must not contain quotes".into() });
@@ -231,7 +218,8 @@ fn absolute(path: &Path) -> Result<PathBuf, EmbeddedError> {
     if text.len() > 90 {
         return Err(EmbeddedError::DataDir {
             path: absolute.clone(),
-            message: "is too long to hold PostgreSQL's socket (at most 90 characters); choose a shorter SWITCHBOARD_PGDATA".into(),
+            message: "is too long to hold PostgreSQL's socket (at most 90 characters); choose a shorter SWITCHBOARD_PGDATA"
+                .into(),
         });
     }
     Ok(absolute)

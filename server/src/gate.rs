@@ -32,11 +32,7 @@ pub async fn gate(State(state): State<AppState>, session: Session, request: Requ
         Ok(Some(me)) if area.allows(me.role) => next.run(request).await,
         Ok(Some(_)) => with_status(next.run(request).await, StatusCode::FORBIDDEN),
         Ok(None) => {
-            let here = request
-                .uri()
-                .path_and_query()
-                .map(|pq| pq.as_str().to_owned())
-                .unwrap_or(path);
+            let here = request.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or(path);
             Redirect::to(&format!("/login?next={}", urlencode(&here))).into_response()
         }
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),

@@ -28,12 +28,12 @@ use app::client::ClientAddr;
 use app::customer::request::HelpForm;
 use app::customer::view::customer_view;
 use app::customer::{CustomerView, HelpTicket};
-use app::error::AppError;
 use app::engine::line::{self, Left};
 use app::engine::pull;
+use app::error::AppError;
 use app::queue::Channel;
-use app::states::{HelpSessionId, QueueId};
 use app::state::AppState;
+use app::states::{HelpSessionId, QueueId};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -92,7 +92,10 @@ async fn return_to_place(State(state): State<AppState>, axum::Form(back): axum::
     let Ok(fresh) = app::customer::token::issue(&state.pool, help_session).await else {
         return response;
     };
-    if let Ok(cookie) = header::HeaderValue::from_str(&app::customer::token::cookie(&fresh, app::customer::token::Holder::Site { secure: state.secure_cookies })) {
+    if let Ok(cookie) = header::HeaderValue::from_str(&app::customer::token::cookie(
+        &fresh,
+        app::customer::token::Holder::Site { secure: state.secure_cookies },
+    )) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
@@ -160,7 +163,8 @@ async fn bearer(state: &AppState, headers: &HeaderMap) -> ApiResult<HelpSessionI
         Some(token) => app::customer::token::session_of(&state.pool, token).await?,
         None => None,
     };
-    help_session.ok_or_else(|| ApiError(AppError::Unauthorized("A valid customer token is needed (Authorization: Bearer ...).".into())))
+    help_session
+        .ok_or_else(|| ApiError(AppError::Unauthorized("A valid customer token is needed (Authorization: Bearer ...).".into())))
 }
 
 async fn enqueue(State(state): State<AppState>, headers: HeaderMap) -> ApiResult<Json<CustomerView>> {
@@ -202,9 +206,7 @@ pub struct Dequeued {
 }
 
 async fn dequeue(State(state): State<AppState>, session: Session) -> ApiResult<Response> {
-    let me = app::auth::session::current(&session, &state.pool)
-        .await?
-        .ok_or_else(|| ApiError(AppError::sign_in_needed()))?;
+    let me = app::auth::session::current(&session, &state.pool).await?.ok_or_else(|| ApiError(AppError::sign_in_needed()))?;
     let Some(taken) = pull::next_customer(&state.engine, me.id.into()).await? else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };

@@ -23,8 +23,8 @@ use tracing::Level;
 use app::state::AppState;
 use app::{shell, App};
 
-use crate::config::Config;
 use crate::api_status::api_status;
+use crate::config::Config;
 use crate::gate::gate;
 use crate::live::Live;
 
@@ -99,9 +99,7 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(
-            config.session_idle_minutes,
-        )));
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::minutes(config.session_idle_minutes)));
 
     Router::new()
         .route("/healthz", get(healthz))
@@ -132,11 +130,8 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<Body>| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or_default();
+                    let request_id =
+                        request.headers().get("x-request-id").and_then(|value| value.to_str().ok()).unwrap_or_default();
                     tracing::info_span!(
                         "request",
                         method = %request.method(),

@@ -2,6 +2,7 @@
 //! the HTTP router, and start-up and shutdown.
 
 pub mod api_status;
+pub mod api_v1;
 pub mod application;
 pub mod cli;
 pub mod config;
@@ -9,7 +10,6 @@ pub mod database;
 pub mod embedded_postgres;
 pub mod export;
 pub mod gate;
-pub mod api_v1;
 pub mod help_api;
 pub mod http;
 pub mod lines;

@@ -100,8 +100,7 @@ impl Lines {
         if new {
             watched.dirty.insert(queue);
         }
-        let customer =
-            watched.customers.entry(help_session).or_insert_with(|| Customer { moved: watch::channel(0).0, pages: 0 });
+        let customer = watched.customers.entry(help_session).or_insert_with(|| Customer { moved: watch::channel(0).0, pages: 0 });
         customer.pages += 1;
         let moved = customer.moved.subscribe();
         Watch { line, moved, lines: self.clone(), queue, help_session }
@@ -188,12 +187,9 @@ impl Lines {
 }
 
 async fn queues_of(pool: &PgPool, agent: AgentId) -> Result<Vec<QueueId>, sqlx::Error> {
-    sqlx::query_scalar!(
-        r#"SELECT queue_id AS "queue_id: QueueId" FROM queue_members WHERE representative_id = $1"#,
-        agent.uuid()
-    )
-    .fetch_all(pool)
-    .await
+    sqlx::query_scalar!(r#"SELECT queue_id AS "queue_id: QueueId" FROM queue_members WHERE representative_id = $1"#, agent.uuid())
+        .fetch_all(pool)
+        .await
 }
 
 /// The keeper: hears wake-ups, reads dirty lines once per window, and

@@ -87,17 +87,33 @@ impl Metrics {
         let waiting = Family::default();
         registry.register("queue_waiting", "Customers waiting now (or being offered)", Family::clone(&waiting));
         let oldest_wait = Family::default();
-        registry.register("queue_oldest_wait_seconds", "How long the longest-waiting customer has waited", Family::clone(&oldest_wait));
+        registry.register(
+            "queue_oldest_wait_seconds",
+            "How long the longest-waiting customer has waited",
+            Family::clone(&oldest_wait),
+        );
         let representatives = Family::default();
-        registry.register("representatives", "Signed-in representatives by state (busy, wrap_up, ready, not_ready with reason)", Family::clone(&representatives));
+        registry.register(
+            "representatives",
+            "Signed-in representatives by state (busy, wrap_up, ready, not_ready with reason)",
+            Family::clone(&representatives),
+        );
         let offered = Family::default();
-        registry.register("queue_offered", "Customers who entered the queue (or were transferred into it)", Family::clone(&offered));
+        registry.register(
+            "queue_offered",
+            "Customers who entered the queue (or were transferred into it)",
+            Family::clone(&offered),
+        );
         let matches = Family::default();
         registry.register("queue_matches", "Customers connected to a representative", Family::clone(&matches));
         let rona = Family::default();
         registry.register("queue_rona", "Offers not answered in time", Family::clone(&rona));
         let abandons = Family::default();
-        registry.register("queue_abandons", "Customers who left while waiting (short abandons included)", Family::clone(&abandons));
+        registry.register(
+            "queue_abandons",
+            "Customers who left while waiting (short abandons included)",
+            Family::clone(&abandons),
+        );
         let estimates_scored = Family::default();
         registry.register(
             "estimates_scored_today",
@@ -149,12 +165,9 @@ impl Metrics {
             let labels = QueueLabels { queue: line.name };
             self.waiting.get_or_create(&labels).set(line.waiting);
             self.oldest_wait.get_or_create(&labels).set(line.longest.unwrap_or(0.0));
-            for (family, total) in [
-                (&self.offered, offered),
-                (&self.matches, answered),
-                (&self.rona, rona),
-                (&self.abandons, abandoned),
-            ] {
+            for (family, total) in
+                [(&self.offered, offered), (&self.matches, answered), (&self.rona, rona), (&self.abandons, abandoned)]
+            {
                 let counter = family.get_or_create(&labels);
                 let total = u64::try_from(total).unwrap_or_default();
                 counter.inc_by(total.saturating_sub(counter.get()));
@@ -220,7 +233,11 @@ impl MetricsAccess {
 }
 
 /// `GET /metrics`.
-pub async fn scrape(State(state): State<AppState>, axum::Extension(metrics): axum::Extension<Metrics>, headers: HeaderMap) -> Response {
+pub async fn scrape(
+    State(state): State<AppState>,
+    axum::Extension(metrics): axum::Extension<Metrics>,
+    headers: HeaderMap,
+) -> Response {
     if !metrics.access.allows(app::client::bearer(&headers)) {
         return (StatusCode::UNAUTHORIZED, "A bearer token is needed for /metrics.").into_response();
     }
@@ -237,10 +254,7 @@ pub async fn scrape(State(state): State<AppState>, axum::Extension(metrics): axu
 
 /// Times every routed request into the latency histogram.
 pub async fn track(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "other".to_owned(), |path| path.as_str().to_owned());
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "other".to_owned(), |path| path.as_str().to_owned());
     // Only the methods the routes answer: an invented one must not make a
     // series of its own.
     let method = match *request.method() {

@@ -41,9 +41,8 @@ async fn serve_on(database: &Database, config: &Config) -> Result<(), ServeError
     }
 
     let application = Application::build(pool.clone(), config).await.map_err(ServeError::Setup)?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServeError::Bind { addr: config.listen, source })?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.map_err(|source| ServeError::Bind { addr: config.listen, source })?;
     let local = listener.local_addr()?;
     tracing::info!(addr = %local, url = %config.public_url, "Switchboard is listening");
 

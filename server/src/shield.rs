@@ -67,17 +67,20 @@ fn authority(url: &str) -> Option<&str> {
 
 /// Works out the client's address once and keeps it in the request.
 pub async fn client(State(shield): State<Shield>, mut request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
+    let peer =
+        request.extensions().get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |info| info.0.ip());
     let addr = ClientAddr::of(request.headers(), peer, shield.trusted_proxies);
     request.extensions_mut().insert(addr);
     next.run(request).await
 }
 
 /// Why a request is refused before it reaches its route.
-fn refusal(headers: &HeaderMap, method: &Method, requested: Option<&str>, public_host: &str) -> Option<(StatusCode, &'static str)> {
+fn refusal(
+    headers: &HeaderMap,
+    method: &Method,
+    requested: Option<&str>,
+    public_host: &str,
+) -> Option<(StatusCode, &'static str)> {
     let upgrade = headers.get(header::UPGRADE).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"websocket"));
     let changes = !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
     if !upgrade && !changes {
@@ -173,10 +176,8 @@ pub async fn api_errors(request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let api = API_PREFIXES.iter().any(|prefix| path.starts_with(prefix));
     let response = next.run(request).await;
-    let json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
+    let json =
+        response.headers().get(header::CONTENT_TYPE).is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
     if !api || json || !(response.status().is_client_error() || response.status().is_server_error()) {
         return response;
     }

@@ -184,7 +184,12 @@ struct Claimed {
 /// Claims what is due, at most `room` and no more per endpoint than its
 /// free slots, oldest first; with the client to send them (`None`:
 /// nothing to send).
-async fn claim(pool: &PgPool, schedule: &Schedule, slots: &Slots, room: usize) -> Result<Option<(Vec<Claimed>, reqwest::Client, bool)>, AppError> {
+async fn claim(
+    pool: &PgPool,
+    schedule: &Schedule,
+    slots: &Slots,
+    room: usize,
+) -> Result<Option<(Vec<Claimed>, reqwest::Client, bool)>, AppError> {
     if room == 0 {
         return Ok(None);
     }
@@ -283,7 +288,9 @@ async fn attempt(client: &reqwest::Client, delivery: &Claimed, allow_private: bo
             _ => break,
         }
     }
-    let error = (!(200..300).contains(&status)).then(|| String::from_utf8_lossy(&answer).trim().to_owned()).filter(|text| !text.is_empty());
+    let error = (!(200..300).contains(&status))
+        .then(|| String::from_utf8_lossy(&answer).trim().to_owned())
+        .filter(|text| !text.is_empty());
     Outcome { status: Some(status), retry_after, error, took: started.elapsed() }
 }
 
@@ -316,7 +323,9 @@ async fn record(pool: &PgPool, schedule: &Schedule, delivery: &Claimed, outcome:
         sqlx::query!("UPDATE webhook_deliveries SET status = 'delivered', delivered_at = now() WHERE id = $1", delivery.id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query!("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", delivery.endpoint_id).execute(&mut *tx).await?;
+        sqlx::query!("UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1", delivery.endpoint_id)
+            .execute(&mut *tx)
+            .await?;
         return Ok(tx.commit().await?);
     }
     if status == 410 {
@@ -462,7 +471,8 @@ impl Resolve for Guarded {
         Box::pin(async move {
             let host = name.as_str().to_owned();
             let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let allowed: Vec<SocketAddr> = found.iter().copied().filter(|addr| refusal(addr.ip(), allow_private).is_none()).collect();
+            let allowed: Vec<SocketAddr> =
+                found.iter().copied().filter(|addr| refusal(addr.ip(), allow_private).is_none()).collect();
             if allowed.is_empty() {
                 let why = found.first().and_then(|addr| refusal(addr.ip(), allow_private)).unwrap_or("no address");
                 return Err(format!("refused {host}: {why}").into());

@@ -59,7 +59,13 @@ async fn make_client(app: &TestApp, admin: &reqwest::Client, name: &str, scopes:
 }
 
 /// A request as `client` (a fresh token) with a JSON body if any.
-fn request(app: &TestApp, client: &ApiClient, method: reqwest::Method, path: String, body: Option<Value>) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
+fn request(
+    app: &TestApp,
+    client: &ApiClient,
+    method: reqwest::Method,
+    path: String,
+    body: Option<Value>,
+) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> {
     let request = reqwest::Client::new().request(method, app.url(&path)).bearer_auth(client.token());
     match body {
         Some(body) => request.json(&body).send(),
@@ -109,21 +115,49 @@ async fn every_bad_token_is_refused_saying_why(pool: PgPool) {
         client.sign(claims)
     };
     let unknown = Uuid::new_v4().to_string();
-    let cases: Vec<(&str, Option<String>, StatusCode, &str)> = vec![
-        ("no token", None, StatusCode::UNAUTHORIZED, "token_missing"),
-        ("not a JWT", Some("not.a.jwt".into()), StatusCode::UNAUTHORIZED, "token_malformed"),
-        ("expired", Some(with(json!({ "iat": now() - 900, "exp": now() - 300 }))), StatusCode::UNAUTHORIZED, "token_expired"),
-        ("wrong audience", Some(with(json!({ "aud": "https://elsewhere.example/api/v1" }))), StatusCode::UNAUTHORIZED, "wrong_audience"),
-        ("unknown client", Some(client.sign(json!({ "iss": unknown, "sub": unknown, "aud": audience(), "iat": now(), "exp": now() + 60, "jti": "x" }))), StatusCode::UNAUTHORIZED, "unknown_client"),
-        ("another client's secret", Some(client.sign_with(Algorithm::HS256, &other.secret, good.clone())), StatusCode::UNAUTHORIZED, "bad_signature"),
-        ("another algorithm", Some(client.sign_with(Algorithm::HS512, &client.secret, client.claims())), StatusCode::UNAUTHORIZED, "wrong_algorithm"),
-        ("sub not the client", Some(with(json!({ "sub": other.id }))), StatusCode::UNAUTHORIZED, "wrong_subject"),
-        ("lives too long", Some(with(json!({ "exp": now() + 3600 }))), StatusCode::UNAUTHORIZED, "token_lifetime_too_long"),
-        ("issued in the future", Some(with(json!({ "iat": now() + 300, "exp": now() + 400 }))), StatusCode::UNAUTHORIZED, "token_not_yet_valid"),
-        ("no jti", Some(with(json!({ "jti": null }))), StatusCode::UNAUTHORIZED, "claim_missing"),
-        ("no exp", Some(with(json!({ "exp": null }))), StatusCode::UNAUTHORIZED, "claim_missing"),
-        ("missing scope", Some(other.token()), StatusCode::FORBIDDEN, "missing_scope"),
-    ];
+    let cases: Vec<(&str, Option<String>, StatusCode, &str)> =
+        vec![
+            ("no token", None, StatusCode::UNAUTHORIZED, "token_missing"),
+            ("not a JWT", Some("not.a.jwt".into()), StatusCode::UNAUTHORIZED, "token_malformed"),
+            ("expired", Some(with(json!({ "iat": now() - 900, "exp": now() - 300 }))), StatusCode::UNAUTHORIZED, "token_expired"),
+            (
+                "wrong audience",
+                Some(with(json!({ "aud": "https://elsewhere.example/api/v1" }))),
+                StatusCode::UNAUTHORIZED,
+                "wrong_audience",
+            ),
+            (
+                "unknown client",
+                Some(client.sign(
+                    json!({ "iss": unknown, "sub": unknown, "aud": audience(), "iat": now(), "exp": now() + 60, "jti": "x" }),
+                )),
+                StatusCode::UNAUTHORIZED,
+                "unknown_client",
+            ),
+            (
+                "another client's secret",
+                Some(client.sign_with(Algorithm::HS256, &other.secret, good.clone())),
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+            ),
+            (
+                "another algorithm",
+                Some(client.sign_with(Algorithm::HS512, &client.secret, client.claims())),
+                StatusCode::UNAUTHORIZED,
+                "wrong_algorithm",
+            ),
+            ("sub not the client", Some(with(json!({ "sub": other.id }))), StatusCode::UNAUTHORIZED, "wrong_subject"),
+            ("lives too long", Some(with(json!({ "exp": now() + 3600 }))), StatusCode::UNAUTHORIZED, "token_lifetime_too_long"),
+            (
+                "issued in the future",
+                Some(with(json!({ "iat": now() + 300, "exp": now() + 400 }))),
+                StatusCode::UNAUTHORIZED,
+                "token_not_yet_valid",
+            ),
+            ("no jti", Some(with(json!({ "jti": null }))), StatusCode::UNAUTHORIZED, "claim_missing"),
+            ("no exp", Some(with(json!({ "exp": null }))), StatusCode::UNAUTHORIZED, "claim_missing"),
+            ("missing scope", Some(other.token()), StatusCode::FORBIDDEN, "missing_scope"),
+        ];
     for (case, token, status, code) in cases {
         let answer = refused(get(&app, "/api/v1/queues", token.as_deref()).await).await;
         assert_eq!(answer, (status, code.to_owned()), "{case}");
@@ -134,14 +168,20 @@ async fn every_bad_token_is_refused_saying_why(pool: PgPool) {
     assert_eq!(get(&app, "/api/v1/queues", Some(&skewed)).await.status(), StatusCode::OK);
     let token = client.sign(good);
     assert_eq!(get(&app, "/api/v1/queues", Some(&token)).await.status(), StatusCode::OK);
-    assert_eq!(refused(get(&app, "/api/v1/queues", Some(&token)).await).await, (StatusCode::UNAUTHORIZED, "token_replayed".into()));
+    assert_eq!(
+        refused(get(&app, "/api/v1/queues", Some(&token)).await).await,
+        (StatusCode::UNAUTHORIZED, "token_replayed".into())
+    );
 
     // Disabled: refused at once, with a token signed before; enabled again,
     // accepted.
     let before = client.token();
     let off = app.call(&admin, "api-clients/disabled", &[("id", &client.id), ("disabled", "true")]).await;
     assert_eq!(off.status(), StatusCode::OK);
-    assert_eq!(refused(get(&app, "/api/v1/queues", Some(&before)).await).await, (StatusCode::FORBIDDEN, "client_disabled".into()));
+    assert_eq!(
+        refused(get(&app, "/api/v1/queues", Some(&before)).await).await,
+        (StatusCode::FORBIDDEN, "client_disabled".into())
+    );
     app.call(&admin, "api-clients/disabled", &[("id", &client.id), ("disabled", "false")]).await;
     assert_eq!(get(&app, "/api/v1/queues", Some(&client.token())).await.status(), StatusCode::OK);
 }
@@ -160,13 +200,19 @@ async fn a_rotated_secret_works_beside_the_old_one_and_is_shown_once(pool: PgPoo
     assert_eq!(get(&app, "/api/v1/queues", Some(&old.token())).await.status(), StatusCode::OK, "the grace period");
     // Once the grace period is over, only the new one.
     sqlx::query("UPDATE api_clients SET previous_until = now() - interval '1 second'").execute(&app.pool).await.unwrap();
-    assert_eq!(refused(get(&app, "/api/v1/queues", Some(&old.token())).await).await, (StatusCode::UNAUTHORIZED, "bad_signature".into()));
+    assert_eq!(
+        refused(get(&app, "/api/v1/queues", Some(&old.token())).await).await,
+        (StatusCode::UNAUTHORIZED, "bad_signature".into())
+    );
     // The list never carries a secret.
     let listed = app.call(&admin, "api-clients/list", &[]).await.text().await.unwrap();
     assert!(listed.contains(&old.id) && !listed.contains(&new.secret) && !listed.contains(&old.secret), "{listed}");
     // Only admins manage clients; a bad scope is refused by name.
     let agent = app.signed_in(Role::Agent).await;
-    assert_eq!(app.call(&agent, "api-clients/add", &[("name", "X"), ("scopes[0]", "queues:read")]).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.call(&agent, "api-clients/add", &[("name", "X"), ("scopes[0]", "queues:read")]).await.status(),
+        StatusCode::FORBIDDEN
+    );
     let bad = app.call(&admin, "api-clients/add", &[("name", "X"), ("scopes[0]", "everything")]).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert!(bad.text().await.unwrap().contains("Unknown scope \\\"everything\\\""));
@@ -206,7 +252,8 @@ async fn a_backend_puts_customers_in_line_reads_lists_and_cancels(pool: PgPool) 
         };
         request.send()
     };
-    let ann = json!({ "queue_id": queue, "name": "Ann", "reason": "Order 1234", "channel": "chat", "external_reference": "CRM-1" });
+    let ann =
+        json!({ "queue_id": queue, "name": "Ann", "reason": "Order 1234", "channel": "chat", "external_reference": "CRM-1" });
 
     // Created, and the same key and body again: the same session.
     let first = create(ann.clone(), Some("order-1234")).await.unwrap();
@@ -222,11 +269,21 @@ async fn a_backend_puts_customers_in_line_reads_lists_and_cancels(pool: PgPool) 
     let stored: String = sqlx::query_scalar("SELECT answer::text FROM api_idempotency").fetch_one(&app.pool).await.unwrap();
     assert!(!stored.contains(first["token"].as_str().unwrap()) && !stored.contains("token"), "{stored}");
     assert_ne!(again["token"], first["token"]);
-    let replayed: Value = http.get(app.url("/help/session")).bearer_auth(again["token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let replayed: Value = http
+        .get(app.url("/help/session"))
+        .bearer_auth(again["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(replayed["type"], "waiting");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM help_sessions").fetch_one(&app.pool).await.unwrap();
     assert_eq!(count, 1, "one session for one key");
-    let reused = create(json!({ "queue_id": queue, "name": "Bea", "reason": "Other", "channel": "chat" }), Some("order-1234")).await.unwrap();
+    let reused = create(json!({ "queue_id": queue, "name": "Bea", "reason": "Other", "channel": "chat" }), Some("order-1234"))
+        .await
+        .unwrap();
     assert_eq!(refused(reused).await, (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused".into()));
 
     let session = &first["help_session"];
@@ -253,19 +310,29 @@ async fn a_backend_puts_customers_in_line_reads_lists_and_cancels(pool: PgPool) 
         let message = response.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned();
         assert!(message.contains(says), "{message} should say {says}");
     }
-    let nowhere = create(json!({ "queue_id": Uuid::new_v4(), "name": "Cy", "reason": "x", "channel": "chat" }), None).await.unwrap();
+    let nowhere =
+        create(json!({ "queue_id": Uuid::new_v4(), "name": "Cy", "reason": "x", "channel": "chat" }), None).await.unwrap();
     assert_eq!(nowhere.status(), StatusCode::NOT_FOUND);
 
     // Two more; listed newest first, two to a page.
     for name in ["Bea", "Cy"] {
-        let response = create(json!({ "queue_id": queue, "name": name, "reason": "Question", "channel": "audio" }), None).await.unwrap();
+        let response =
+            create(json!({ "queue_id": queue, "name": name, "reason": "Question", "channel": "audio" }), None).await.unwrap();
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     let page: Value = get(&app, "/api/v1/help-sessions?limit=2", Some(&client.token())).await.json().await.unwrap();
-    let names = |page: &Value| page["help_sessions"].as_array().unwrap().iter().map(|s| s["customer_name"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let names = |page: &Value| {
+        page["help_sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["customer_name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(names(&page), ["Cy", "Bea"]);
     let cursor = page["next_cursor"].as_str().unwrap();
-    let rest: Value = get(&app, &format!("/api/v1/help-sessions?limit=2&cursor={cursor}"), Some(&client.token())).await.json().await.unwrap();
+    let rest: Value =
+        get(&app, &format!("/api/v1/help-sessions?limit=2&cursor={cursor}"), Some(&client.token())).await.json().await.unwrap();
     assert_eq!(names(&rest), ["Ann"]);
     assert!(rest["next_cursor"].is_null());
     let bad_filter = get(&app, "/api/v1/help-sessions?status=lost", Some(&client.token())).await;
@@ -299,7 +366,9 @@ async fn the_api_describes_itself(pool: PgPool) {
     let unknown = get(&app, "/api/v1/nothing-here", None).await;
 
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/api/v1/queues", "/api/v1/queues/{queue_id}/stats", "/api/v1/help-sessions", "/api/v1/help-sessions/{help_session_id}"] {
+    for path in
+        ["/api/v1/queues", "/api/v1/queues/{queue_id}/stats", "/api/v1/help-sessions", "/api/v1/help-sessions/{help_session_id}"]
+    {
         assert!(doc["paths"][path].is_object(), "{path}");
     }
     assert!(doc["components"]["securitySchemes"]["client_assertion"].is_object());
@@ -314,17 +383,22 @@ async fn the_api_describes_itself(pool: PgPool) {
 async fn callbacks_agents_and_the_event_feed(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let admin = app.signed_in(Role::Admin).await;
-    let client = make_client(&app, &admin, "WFM", &["callbacks:write", "agents:read", "agents:write", "help_sessions:read"]).await;
+    let client =
+        make_client(&app, &admin, "WFM", &["callbacks:write", "agents:read", "agents:write", "help_sessions:read"]).await;
     let queue = push_queue(&app).await;
     let send = |method, path, body| request(&app, &client, method, path, body);
     let post = |body: Value| send(reqwest::Method::POST, "/api/v1/callbacks".into(), Some(body));
 
     // A callback, and the same number again: the same one.
-    let ask = json!({ "queue_id": queue, "name": "Dee", "phone": "+1 415 555 0100", "reason": "Invoice", "external_reference": "T-9" });
+    let ask =
+        json!({ "queue_id": queue, "name": "Dee", "phone": "+1 415 555 0100", "reason": "Invoice", "external_reference": "T-9" });
     let first = post(ask.clone()).await.unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
     let first: Value = first.json().await.unwrap();
-    assert_eq!((first["status"].as_str(), first["phone"].as_str(), first["position"].as_i64()), (Some("waiting"), Some("+14155550100"), Some(1)));
+    assert_eq!(
+        (first["status"].as_str(), first["phone"].as_str(), first["position"].as_i64()),
+        (Some("waiting"), Some("+14155550100"), Some(1))
+    );
     let again = post(ask.clone()).await.unwrap();
     assert_eq!(again.status(), StatusCode::OK);
     assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
@@ -339,7 +413,10 @@ async fn callbacks_agents_and_the_event_feed(pool: PgPool) {
     let bad_phone = post(json!({ "queue_id": queue, "name": "Eve", "phone": "0207946", "reason": "x" })).await.unwrap();
     assert_eq!(bad_phone.status(), StatusCode::BAD_REQUEST);
     let id = first["id"].as_str().unwrap();
-    assert_eq!(send(reqwest::Method::DELETE, format!("/api/v1/callbacks/{id}"), None).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        send(reqwest::Method::DELETE, format!("/api/v1/callbacks/{id}"), None).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
     let read: Value = send(reqwest::Method::GET, format!("/api/v1/callbacks/{id}"), None).await.unwrap().json().await.unwrap();
     assert_eq!((read["status"].as_str(), read["external_reference"].as_str()), (Some("cancelled"), Some("T-9")));
     let twice = send(reqwest::Method::DELETE, format!("/api/v1/callbacks/{id}"), None).await.unwrap();
@@ -362,7 +439,10 @@ async fn callbacks_agents_and_the_event_feed(pool: PgPool) {
     assert_eq!(fay["state"], "READY");
     let out: Value = state(json!({ "state": "LOGGED_OUT" })).await.unwrap().json().await.unwrap();
     assert_eq!(out["state"], "LOGGED_OUT");
-    let nobody = send(reqwest::Method::PUT, format!("/api/v1/agents/{}/state", Uuid::new_v4()), Some(json!({ "state": "READY" }))).await.unwrap();
+    let nobody =
+        send(reqwest::Method::PUT, format!("/api/v1/agents/{}/state", Uuid::new_v4()), Some(json!({ "state": "READY" })))
+            .await
+            .unwrap();
     assert_eq!(nobody.status(), StatusCode::NOT_FOUND);
 
     // The feed, two at a time, holds every event in the log once and in
@@ -434,9 +514,13 @@ async fn a_client_manages_webhook_endpoints(pool: PgPool) {
     let client = make_client(&app, &admin, "CRM", &["webhooks:manage"]).await;
     let send = |method, path, body| request(&app, &client, method, path, body);
 
-    let made = send(reqwest::Method::POST, "/api/v1/webhooks".into(), Some(json!({ "url": "https://crm.example.com/hooks", "event_types": ["help_session.answered", "rating.given"] })))
-        .await
-        .unwrap();
+    let made = send(
+        reqwest::Method::POST,
+        "/api/v1/webhooks".into(),
+        Some(json!({ "url": "https://crm.example.com/hooks", "event_types": ["help_session.answered", "rating.given"] })),
+    )
+    .await
+    .unwrap();
     assert_eq!(made.status(), StatusCode::CREATED);
     let made: Value = made.json().await.unwrap();
     assert!(made["secret"].as_str().unwrap().starts_with("whsec_"));
@@ -456,13 +540,27 @@ async fn a_client_manages_webhook_endpoints(pool: PgPool) {
     assert_eq!(listed["endpoints"].as_array().unwrap().len(), 1);
     assert!(listed["event_types"].as_array().unwrap().iter().any(|t| t == "callback.attempted"));
     assert!(!listed.to_string().contains(made["secret"].as_str().unwrap()), "the secret is shown once");
-    let off: Value = send(reqwest::Method::PUT, format!("/api/v1/webhooks/{id}/enabled"), Some(json!({ "enabled": false }))).await.unwrap().json().await.unwrap();
+    let off: Value = send(reqwest::Method::PUT, format!("/api/v1/webhooks/{id}/enabled"), Some(json!({ "enabled": false })))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!((off["enabled"].as_bool(), off["disabled_reason"].as_str()), (Some(false), Some("Disabled by an admin.")));
     let vague = send(reqwest::Method::POST, format!("/api/v1/webhooks/{id}/resend"), Some(json!({}))).await.unwrap();
     assert_eq!(vague.status(), StatusCode::BAD_REQUEST);
-    let resent: Value = send(reqwest::Method::POST, format!("/api/v1/webhooks/{id}/resend"), Some(json!({ "from": "2026-01-01T00:00:00Z" }))).await.unwrap().json().await.unwrap();
+    let resent: Value =
+        send(reqwest::Method::POST, format!("/api/v1/webhooks/{id}/resend"), Some(json!({ "from": "2026-01-01T00:00:00Z" })))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
     assert_eq!(resent["resent"], 0);
-    assert_eq!(send(reqwest::Method::DELETE, format!("/api/v1/webhooks/{id}"), None).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        send(reqwest::Method::DELETE, format!("/api/v1/webhooks/{id}"), None).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(send(reqwest::Method::GET, format!("/api/v1/webhooks/{id}"), None).await.unwrap().status(), StatusCode::NOT_FOUND);
 }
 
@@ -477,18 +575,32 @@ async fn a_client_sees_and_changes_only_what_it_made(pool: PgPool) {
     let scopes = ["help_sessions:read", "help_sessions:write", "callbacks:write", "webhooks:manage"];
     let shop = make_client(&app, &admin, "Shop", &scopes).await;
     let nosy = make_client(&app, &admin, "Nosy", &scopes).await;
-    let auditor = make_client(&app, &admin, "Auditor", &["help_sessions:read", "help_sessions:all", "webhooks:manage", "webhooks:all"]).await;
+    let auditor =
+        make_client(&app, &admin, "Auditor", &["help_sessions:read", "help_sessions:all", "webhooks:manage", "webhooks:all"])
+            .await;
     let queue = push_queue(&app).await;
-    let send = |client: &ApiClient, method: reqwest::Method, path: String, body: Option<Value>| request(&app, client, method, path, body);
+    let send = |client: &ApiClient, method: reqwest::Method, path: String, body: Option<Value>| {
+        request(&app, client, method, path, body)
+    };
 
-    let made = send(&shop, reqwest::Method::POST, "/api/v1/help-sessions".into(), Some(json!({ "queue_id": queue, "name": "Private Person", "reason": "My secret", "channel": "chat" })))
-        .await
-        .unwrap();
+    let made = send(
+        &shop,
+        reqwest::Method::POST,
+        "/api/v1/help-sessions".into(),
+        Some(json!({ "queue_id": queue, "name": "Private Person", "reason": "My secret", "channel": "chat" })),
+    )
+    .await
+    .unwrap();
     assert_eq!(made.status(), StatusCode::CREATED);
     let session = made.json::<Value>().await.unwrap()["help_session"]["id"].as_str().unwrap().to_owned();
-    let called = send(&shop, reqwest::Method::POST, "/api/v1/callbacks".into(), Some(json!({ "queue_id": queue, "name": "Private Person", "phone": "+14155550100", "reason": "x" })))
-        .await
-        .unwrap();
+    let called = send(
+        &shop,
+        reqwest::Method::POST,
+        "/api/v1/callbacks".into(),
+        Some(json!({ "queue_id": queue, "name": "Private Person", "phone": "+14155550100", "reason": "x" })),
+    )
+    .await
+    .unwrap();
     let callback = called.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
     // A supervisor's event about the session, straight into the log.
     sqlx::query("INSERT INTO events (kind, help_session_id, queue_id, at) VALUES ('SUPERVISE_START', $1, $2, now() - interval '1 minute')")
@@ -499,24 +611,36 @@ async fn a_client_sees_and_changes_only_what_it_made(pool: PgPool) {
         .unwrap();
     let admins = app.call(&admin, "webhooks/private", &[("allow", "true")]).await;
     assert_eq!(admins.status(), StatusCode::OK);
-    let added = app.call(&admin, "webhooks/add", &[("url", "http://127.0.0.1:9/admin-hook"), ("event_types[0]", "help_session.entered")]).await;
+    let added = app
+        .call(&admin, "webhooks/add", &[("url", "http://127.0.0.1:9/admin-hook"), ("event_types[0]", "help_session.entered")])
+        .await;
     let admin_hook = added.json::<Value>().await.unwrap()["endpoint"]["id"].as_str().unwrap().to_owned();
 
     // The nosy client: nothing of the shop's, nothing of the admin's.
-    for path in [format!("/api/v1/help-sessions/{session}"), format!("/api/v1/callbacks/{callback}"), format!("/api/v1/webhooks/{admin_hook}")] {
+    for path in [
+        format!("/api/v1/help-sessions/{session}"),
+        format!("/api/v1/callbacks/{callback}"),
+        format!("/api/v1/webhooks/{admin_hook}"),
+    ] {
         let seen = send(&nosy, reqwest::Method::GET, path.clone(), None).await.unwrap();
         assert_eq!(refused(seen).await, (StatusCode::NOT_FOUND, "not_found".into()), "{path}");
     }
-    for path in [format!("/api/v1/help-sessions/{session}"), format!("/api/v1/callbacks/{callback}"), format!("/api/v1/webhooks/{admin_hook}")] {
+    for path in [
+        format!("/api/v1/help-sessions/{session}"),
+        format!("/api/v1/callbacks/{callback}"),
+        format!("/api/v1/webhooks/{admin_hook}"),
+    ] {
         let gone = send(&nosy, reqwest::Method::DELETE, path.clone(), None).await.unwrap();
         assert_eq!(gone.status(), StatusCode::NOT_FOUND, "{path}");
     }
-    let listed: Value = send(&nosy, reqwest::Method::GET, "/api/v1/help-sessions".into(), None).await.unwrap().json().await.unwrap();
+    let listed: Value =
+        send(&nosy, reqwest::Method::GET, "/api/v1/help-sessions".into(), None).await.unwrap().json().await.unwrap();
     assert_eq!(listed["help_sessions"], json!([]));
     let hooks: Value = send(&nosy, reqwest::Method::GET, "/api/v1/webhooks".into(), None).await.unwrap().json().await.unwrap();
     assert_eq!(hooks["endpoints"], json!([]));
     let feed = |client| async move {
-        let page: Value = send(client, reqwest::Method::GET, "/api/v1/events?limit=500".into(), None).await.unwrap().json().await.unwrap();
+        let page: Value =
+            send(client, reqwest::Method::GET, "/api/v1/events?limit=500".into(), None).await.unwrap().json().await.unwrap();
         page["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
     // The feed shows only what has settled; wait for the shop's own events.
@@ -555,12 +679,19 @@ async fn secrets_are_stored_sealed_and_a_copy_of_the_database_signs_nothing(pool
     let app = TestApp::spawn(pool).await;
     let admin = app.signed_in(Role::Admin).await;
     let client = make_client(&app, &admin, "CRM", &["queues:read"]).await;
-    let general: String = sqlx::query_scalar("SELECT id::text FROM queues WHERE name = 'General'").fetch_one(&app.pool).await.unwrap();
+    let general: String =
+        sqlx::query_scalar("SELECT id::text FROM queues WHERE name = 'General'").fetch_one(&app.pool).await.unwrap();
     let widget: Value = app
         .call(
             &admin,
             "widgets/add",
-            &[("name", "Shop"), ("origins", "https://shop.example"), ("queues[0]", &general), ("accent", "#2457c5"), ("greeting", "Hi")],
+            &[
+                ("name", "Shop"),
+                ("origins", "https://shop.example"),
+                ("queues[0]", &general),
+                ("accent", "#2457c5"),
+                ("greeting", "Hi"),
+            ],
         )
         .await
         .json()
@@ -579,13 +710,18 @@ async fn secrets_are_stored_sealed_and_a_copy_of_the_database_signs_nothing(pool
     .await
     .unwrap();
     assert_eq!(stored.len(), 3);
-    for (stored, shown) in stored.iter().zip([client.secret.as_str(), widget["secret"].as_str().unwrap(), hook["secret"].as_str().unwrap()]) {
+    for (stored, shown) in
+        stored.iter().zip([client.secret.as_str(), widget["secret"].as_str().unwrap(), hook["secret"].as_str().unwrap()])
+    {
         assert!(stored.starts_with("sealed:v1:") && !stored.contains(shown), "{stored} keeps {shown}");
     }
     assert_eq!(get(&app, "/api/v1/queues", Some(&client.token())).await.status(), StatusCode::OK);
     // What a copy of the database holds signs nothing.
     let thief = ApiClient { id: client.id.clone(), secret: stored[0].clone() };
-    assert_eq!(refused(get(&app, "/api/v1/queues", Some(&thief.token())).await).await, (StatusCode::UNAUTHORIZED, "bad_signature".into()));
+    assert_eq!(
+        refused(get(&app, "/api/v1/queues", Some(&thief.token())).await).await,
+        (StatusCode::UNAUTHORIZED, "bad_signature".into())
+    );
 
     // A secret stored before sealing is sealed at the next start, and works.
     let key = match test_config().secret_key {

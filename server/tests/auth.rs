@@ -16,12 +16,7 @@ async fn the_right_password_signs_in_and_opens_the_desk(pool: PgPool) {
     let response = app.login(&client, "Ann@Example.com", PASSWORD).await;
 
     assert_eq!(response.status(), StatusCode::OK);
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap()
-        .to_owned();
+    let cookie = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap().to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
     assert!(!cookie.contains("Secure"), "plain HTTP by default: {cookie}");
@@ -155,10 +150,7 @@ async fn the_lock_opens_when_the_failures_leave_the_window(pool: PgPool) {
     assert_eq!(app.login(&app.client(), "ann@example.com", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // Sixteen minutes later (moving the records back instead of waiting).
-    sqlx::query("UPDATE sign_in_failures SET failed_at = failed_at - interval '16 minutes'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query("UPDATE sign_in_failures SET failed_at = failed_at - interval '16 minutes'").execute(&app.pool).await.unwrap();
 
     assert_eq!(app.login(&app.client(), "ann@example.com", PASSWORD).await.status(), StatusCode::OK);
 }
@@ -199,13 +191,7 @@ async fn the_session_id_changes_at_sign_in(pool: PgPool) {
 
     assert_ne!(first, second);
     // The old id is gone from the store: replaying it opens nothing.
-    let replay = app
-        .client()
-        .get(app.url("/rep"))
-        .header("cookie", first)
-        .send()
-        .await
-        .unwrap();
+    let replay = app.client().get(app.url("/rep")).header("cookie", first).send().await.unwrap();
     assert_eq!(replay.status(), StatusCode::SEE_OTHER);
     let desk = client.get(app.url("/rep")).send().await.unwrap().text().await.unwrap();
     assert!(desk.contains("Bob Park"));
@@ -221,10 +207,7 @@ async fn signing_out_ends_the_session(pool: PgPool) {
 
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(client.get(app.url("/rep")).send().await.unwrap().status(), StatusCode::SEE_OTHER);
-    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM tower_sessions.session").fetch_one(&app.pool).await.unwrap();
     assert_eq!(sessions, 0);
 }
 

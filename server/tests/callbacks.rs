@@ -156,7 +156,11 @@ async fn callbacks_have_their_own_cap_a_cap_per_address_allowed_prefixes_and_an_
 
     // Not reached within the queue's expiry (24 h by default): expired, with
     // its event; the cap has room again.
-    sqlx::query("UPDATE help_sessions SET entered_at = now() - interval '25 hours' WHERE id = $1").bind(ann).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE help_sessions SET entered_at = now() - interval '25 hours' WHERE id = $1")
+        .bind(ann)
+        .execute(&pool)
+        .await
+        .unwrap();
     assert_eq!(line::expire_long_waits(&engine).await.unwrap(), 1);
     assert_eq!(status_of(&pool, ann).await, "expired");
     let event: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE help_session_id = $1 AND kind = 'EXPIRE'")
@@ -237,7 +241,8 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
     control::end(&engine, reached, control::EndedBy::Agent).await.unwrap();
     control::wrap_up(&engine, agent, reached, "Resolved", "").await.unwrap();
     assert_eq!(status_of(&pool, reached).await, "completed");
-    let requested: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'CALLBACK_REQUESTED'").fetch_one(&pool).await.unwrap();
+    let requested: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE kind = 'CALLBACK_REQUESTED'").fetch_one(&pool).await.unwrap();
     assert_eq!(requested, 4);
     let seats: (i32, i32) =
         sqlx::query_as("SELECT live, sessions FROM agent_channels WHERE representative_id = $1 AND channel = 'callback'")
@@ -261,10 +266,8 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
     assert_eq!((cal.figures.callback_attempts, cal.figures.callbacks_reached), (4, 1));
     let table = report.table(app::metrics::TableKind::Queues);
     assert!(table.columns.iter().any(|column| column == "Reached rate (%)"));
-    let open: i64 = sqlx::query_scalar("SELECT count(*) FROM metric_sessions WHERE finished_at IS NULL")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let open: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM metric_sessions WHERE finished_at IS NULL").fetch_one(&pool).await.unwrap();
     assert_eq!(open, 1, "only Lee's callback is still open");
 }
 
@@ -280,7 +283,12 @@ async fn a_customer_keeping_their_place_is_passed_over_while_away_and_keeps_the_
         let customer = line::enter(&engine, asking(queue, name, Channel::Audio, None)).await.unwrap();
         callback::switch(&engine, customer, Switch::KeepPlace { email: None }).await.unwrap();
         if let Some(phone) = phone {
-            sqlx::query("UPDATE help_sessions SET phone = $2 WHERE id = $1").bind(customer).bind(phone).execute(&pool).await.unwrap();
+            sqlx::query("UPDATE help_sessions SET phone = $2 WHERE id = $1")
+                .bind(customer)
+                .bind(phone)
+                .execute(&pool)
+                .await
+                .unwrap();
         }
         let page = presence::open(&engine, instance, Subject::Customer(customer)).await.unwrap();
         presence::close(&engine, page).await.unwrap();
@@ -345,15 +353,22 @@ async fn opening_hours_hold_at_their_edges_and_a_closed_queue_takes_only_callbac
         .execute(&pool)
         .await
         .unwrap();
-    sqlx::query("INSERT INTO queue_hours (queue_id, weekday, opens, closes) SELECT $1, d, '09:00', '17:00' FROM generate_series(1, 5) d")
-        .bind(queue)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO queue_hours (queue_id, weekday, opens, closes) SELECT $1, d, '09:00', '17:00' FROM generate_series(1, 5) d",
+    )
+    .bind(queue)
+    .execute(&pool)
+    .await
+    .unwrap();
     let open_at = |at: &'static str| {
         let pool = pool.clone();
         async move {
-            sqlx::query_scalar::<_, bool>("SELECT queue_open($1, $2::timestamptz)").bind(queue).bind(at).fetch_one(&pool).await.unwrap()
+            sqlx::query_scalar::<_, bool>("SELECT queue_open($1, $2::timestamptz)")
+                .bind(queue)
+                .bind(at)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
         }
     };
     let next_open = |at: &'static str| {
@@ -389,11 +404,13 @@ async fn opening_hours_hold_at_their_edges_and_a_closed_queue_takes_only_callbac
 
     // Closed now (every day a closed date): talking is refused with when it
     // opens, a callback is taken and waits for the opening.
-    sqlx::query("UPDATE queues SET closed_dates = ARRAY(SELECT (current_date + d)::date FROM generate_series(-1, 2) d) WHERE id = $1")
-        .bind(queue)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE queues SET closed_dates = ARRAY(SELECT (current_date + d)::date FROM generate_series(-1, 2) d) WHERE id = $1",
+    )
+    .bind(queue)
+    .execute(&pool)
+    .await
+    .unwrap();
     let agent = named_agent(&pool, "Ann Answer", queue).await;
     ready(&engine, agent).await;
     let refused = line::enter(&engine, asking(queue, "Tia Talk", Channel::Audio, None)).await;
@@ -445,15 +462,21 @@ async fn keep_my_place_email_is_queued_once_per_address_an_hour_and_a_silent_mai
             open.push(socket);
         }
     });
-    let mailer = app::mail::Mailer::with_timeout(&format!("smtp://127.0.0.1:{port}"), "Acme <help@example.com>", "http://127.0.0.1", std::time::Duration::from_millis(300))
-        .unwrap();
+    let mailer = app::mail::Mailer::with_timeout(
+        &format!("smtp://127.0.0.1:{port}"),
+        "Acme <help@example.com>",
+        "http://127.0.0.1",
+        std::time::Duration::from_millis(300),
+    )
+    .unwrap();
     let started = std::time::Instant::now();
     assert_eq!(app::mail::send_outbox(&pool, &mailer).await.unwrap(), 0);
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
-    let failed: Vec<(bool, bool)> = sqlx::query_as("SELECT taken_at IS NOT NULL, error IS NOT NULL AND sent_at IS NULL FROM mail_outbox ORDER BY id")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let failed: Vec<(bool, bool)> =
+        sqlx::query_as("SELECT taken_at IS NOT NULL, error IS NOT NULL AND sent_at IS NULL FROM mail_outbox ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(failed, [(true, true), (true, true)], "taken once, failed, not tried again");
     held.abort();
 }

@@ -117,7 +117,11 @@ fn base(port: u16) -> String {
 
 /// The other server's port, for whoever lost theirs.
 fn other(port: u16) -> u16 {
-    if port == PORTS[0] { PORTS[1] } else { PORTS[0] }
+    if port == PORTS[0] {
+        PORTS[1]
+    } else {
+        PORTS[0]
+    }
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -287,7 +291,9 @@ async fn representative(n: usize, done: Arc<AtomicBool>) {
             for offer in &view.offers {
                 let id = offer.help_session_id.to_string();
                 call(&http, &mut port, |http, base| {
-                    http.post(format!("{base}/api/desk/accept")).header("accept", "application/json").form(&[("help_session", id.as_str())])
+                    http.post(format!("{base}/api/desk/accept"))
+                        .header("accept", "application/json")
+                        .form(&[("help_session", id.as_str())])
                 })
                 .await;
             }
@@ -317,7 +323,6 @@ async fn representative(n: usize, done: Arc<AtomicBool>) {
         }
     }
 }
-
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
@@ -409,7 +414,10 @@ async fn two_servers_a_kill_and_a_database_restart_lose_nobody() {
         .fetch_all(&pool)
         .await
         .unwrap();
-        let desks: Vec<(String, i64)> = sqlx::query_as("SELECT state::text, count(*) FROM agent_states GROUP BY 1").fetch_all(&pool).await.unwrap_or_default();
+        let desks: Vec<(String, i64)> = sqlx::query_as("SELECT state::text, count(*) FROM agent_states GROUP BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
         panic!("customers still waiting after two minutes: open sessions (status, count, queued, offered) {open:?}; representatives {desks:?}");
     }
     done.store(true, Ordering::SeqCst);
@@ -423,20 +431,25 @@ async fn two_servers_a_kill_and_a_database_restart_lose_nobody() {
     // The last walk-aways and hand-backs settle within a few grace periods
     // and a wrap-up time.
     let deadline = Instant::now() + Duration::from_secs(40);
-    while count(&pool, "SELECT count(*) FROM help_sessions WHERE status NOT IN ('completed', 'cancelled', 'abandoned', 'expired')").await > 0 {
+    while count(
+        &pool,
+        "SELECT count(*) FROM help_sessions WHERE status NOT IN ('completed', 'cancelled', 'abandoned', 'expired')",
+    )
+    .await
+        > 0
+    {
         assert!(Instant::now() < deadline, "sessions are still open");
         sleep(Duration::from_millis(500)).await;
     }
     // Every customer the clients made ended served, cancelled or abandoned;
     // a session whose creation was answered by an outage (so its client
     // made another) was never queued and expired.
-    let by_status: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT status, count(*) FROM help_sessions WHERE id::text = ANY($1) GROUP BY status ORDER BY status",
-    )
-    .bind(&created)
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let by_status: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM help_sessions WHERE id::text = ANY($1) GROUP BY status ORDER BY status")
+            .bind(&created)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     let total: i64 = by_status.iter().map(|(_, n)| n).sum();
     let handed_back = count(&pool, "SELECT count(*) FROM events WHERE kind = 'REQUEUE'").await;
     println!("chaos: {by_status:?}; {handed_back} customers handed back");

@@ -81,11 +81,12 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
         tasks.push(tokio::spawn(async move {
             agents::set_ready(&engine, agent).await.unwrap();
             loop {
-                let offers: Vec<HelpSessionId> = sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1")
-                    .bind(agent)
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
+                let offers: Vec<HelpSessionId> =
+                    sqlx::query_scalar("SELECT help_session_id FROM offers WHERE representative_id = $1")
+                        .bind(agent)
+                        .fetch_all(&pool)
+                        .await
+                        .unwrap();
                 if offers.is_empty() {
                     if everyone_placed(&pool, &done).await {
                         break;
@@ -157,10 +158,8 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
         let done = entering_done.clone();
         tokio::spawn(async move {
             while !done.load(Ordering::SeqCst) {
-                let waiting: Vec<HelpSessionId> = sqlx::query_scalar("SELECT help_session_id FROM queue_entries")
-                    .fetch_all(&pool)
-                    .await
-                    .unwrap();
+                let waiting: Vec<HelpSessionId> =
+                    sqlx::query_scalar("SELECT help_session_id FROM queue_entries").fetch_all(&pool).await.unwrap();
                 let pick = waiting.choose(&mut rand::thread_rng()).copied();
                 if let Some(session) = pick {
                     match line::leave(&engine, session, Left::Cancelled).await {
@@ -227,12 +226,11 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
     .unwrap();
     assert_eq!(leftovers, (0, 0, 0, 0, 0), "no entries, offers, seats (by channel or in total) or wrap-ups left over");
     // Both kinds of routing did work.
-    let modes: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT detail->>'mode', count(*) FROM events WHERE kind = 'CONNECT' GROUP BY 1 ORDER BY 1",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
+    let modes: Vec<(String, i64)> =
+        sqlx::query_as("SELECT detail->>'mode', count(*) FROM events WHERE kind = 'CONNECT' GROUP BY 1 ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(modes.len(), 2, "{modes:?}");
 }
 
@@ -262,12 +260,14 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
             .execute(&pool)
             .await
             .unwrap();
-        sqlx::query("INSERT INTO queue_members (queue_id, representative_id) SELECT $1, id FROM representatives WHERE email = $2")
-            .bind(queue_id)
-            .bind(&email)
-            .execute(&pool)
-            .await
-            .unwrap();
+        sqlx::query(
+            "INSERT INTO queue_members (queue_id, representative_id) SELECT $1, id FROM representatives WHERE email = $2",
+        )
+        .bind(queue_id)
+        .bind(&email)
+        .execute(&pool)
+        .await
+        .unwrap();
         let client = servers[n % 2].client();
         assert_eq!(servers[n % 2].login(&client, &email, common::PASSWORD).await.status(), 200);
         assert_eq!(servers[n % 2].call(&client, "desk", &[]).await.status(), 200);
@@ -368,12 +368,8 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
             while !done.load(Ordering::SeqCst) {
                 let pick = tokens.lock().unwrap().choose(&mut rand::thread_rng()).cloned();
                 if let Some((id, token)) = pick {
-                    let response = http
-                        .delete(servers[n % 2].url(&format!("/help/queue/{id}")))
-                        .bearer_auth(&token)
-                        .send()
-                        .await
-                        .unwrap();
+                    let response =
+                        http.delete(servers[n % 2].url(&format!("/help/queue/{id}"))).bearer_auth(&token).send().await.unwrap();
                     match response.status().as_u16() {
                         204 => {
                             cancelled.fetch_add(1, Ordering::SeqCst);

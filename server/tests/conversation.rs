@@ -29,11 +29,8 @@ async fn connect(app: &TestApp, path: &str, cookie: Option<&str>) -> Result<Sock
 async fn representative(app: &TestApp, name: &str, queue: QueueId) -> (AgentId, reqwest::Client, String) {
     let email = format!("{}@example.com", name.to_lowercase());
     app.add_user(&email, name, app::model::Role::Agent).await;
-    let id: AgentId = sqlx::query_scalar("SELECT id FROM representatives WHERE email = $1")
-        .bind(&email)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let id: AgentId =
+        sqlx::query_scalar("SELECT id FROM representatives WHERE email = $1").bind(&email).fetch_one(&app.pool).await.unwrap();
     sqlx::query("DELETE FROM queue_members WHERE representative_id = $1").bind(id).execute(&app.pool).await.unwrap();
     sqlx::query("INSERT INTO queue_members (queue_id, representative_id) VALUES ($1, $2)")
         .bind(queue)
@@ -52,7 +49,14 @@ async fn ready(engine: &Engine, agent: AgentId) {
 }
 
 /// A customer enters and the (only READY) representative accepts them.
-async fn talking(app: &TestApp, engine: &Engine, queue: QueueId, agent: AgentId, name: &str, channel: &str) -> (HelpSessionId, String) {
+async fn talking(
+    app: &TestApp,
+    engine: &Engine,
+    queue: QueueId,
+    agent: AgentId,
+    name: &str,
+    channel: &str,
+) -> (HelpSessionId, String) {
     let (session, token) = common::api_customer(app, app, queue, name, channel).await;
     offers::accept(engine, agent, session).await.unwrap();
     (session, token)
@@ -245,9 +249,14 @@ async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: Pg
             .status(),
         StatusCode::OK
     );
-    let first: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE help_session_id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    let first: i64 =
+        sqlx::query_scalar("SELECT id FROM messages WHERE help_session_id = $1").bind(xena).fetch_one(&pool).await.unwrap();
     let reply = app
-        .call(&ann_client, "conversation/message", &[("help_session", &xena_id), ("body", "Checking now"), ("reply_to", &first.to_string())])
+        .call(
+            &ann_client,
+            "conversation/message",
+            &[("help_session", &xena_id), ("body", "Checking now"), ("reply_to", &first.to_string())],
+        )
         .await;
     assert_eq!(reply.status(), StatusCode::OK);
 
@@ -267,8 +276,7 @@ async fn chat_is_ordered_bounded_and_replies_stay_in_their_conversation(pool: Pg
     assert_eq!((&pushed[1]["mine"], &pushed[1]["role"]), (&true.into(), &"agent".into()));
     assert_eq!(pushed[1]["reply_to"], first);
     // The customer's page sees the same chat from their side.
-    let mut xena_chat =
-        connect(&app, &format!("/ws/chat?session={xena}&token={xena_token}"), None).await.unwrap();
+    let mut xena_chat = connect(&app, &format!("/ws/chat?session={xena}&token={xena_token}"), None).await.unwrap();
     let theirs: Vec<serde_json::Value> =
         serde_json::from_str(&next_text(&mut xena_chat, Duration::from_secs(5)).await.unwrap()).unwrap();
     assert_eq!(theirs.iter().map(|m| m["mine"].as_bool()).collect::<Vec<_>>(), [Some(true), Some(false)]);

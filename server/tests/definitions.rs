@@ -40,8 +40,8 @@ async fn the_database_holds_exactly_the_functions_of_the_definition_files(pool: 
     .unwrap();
     assert!(!functions.is_empty());
     for (name, body) in &functions {
-        let (file, sql) = file_defining(name)
-            .unwrap_or_else(|| panic!("the database has a function {name} that no definition file declares"));
+        let (file, sql) =
+            file_defining(name).unwrap_or_else(|| panic!("the database has a function {name} that no definition file declares"));
         assert!(sql.contains(body.as_str()), "{name}: the database's body differs from {file}");
     }
     let mut held: Vec<String> = functions.into_iter().map(|(name, _)| name).collect();
@@ -58,10 +58,8 @@ async fn the_database_holds_exactly_the_functions_of_the_definition_files(pool: 
     .unwrap();
     assert_eq!(triggers, declared("CREATE OR REPLACE TRIGGER "), "triggers only from the definition files");
 
-    let indexes: Vec<String> = sqlx::query_scalar("SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let indexes: Vec<String> =
+        sqlx::query_scalar("SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'").fetch_all(&pool).await.unwrap();
     let wanted = declared("CREATE INDEX IF NOT EXISTS ");
     assert!(!wanted.is_empty());
     for index in wanted {

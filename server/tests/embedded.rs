@@ -89,10 +89,7 @@ async fn the_embedded_database_starts_stops_and_keeps_its_data() {
     for round in 1..=2 {
         let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
-        let server = command(&data, &log)
-            .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
-            .spawn()
-            .unwrap();
+        let server = command(&data, &log).env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}")).spawn().unwrap();
         wait_ready(&base, &log).await;
 
         assert_eq!(sign_in(&base).await, 200, "round {round}: the user from before is there");

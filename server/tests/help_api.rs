@@ -49,15 +49,8 @@ async fn create_enqueue_and_see_the_position(pool: PgPool) {
     assert_eq!(view["estimate"], "can't estimate right now");
     let again = enqueue(&app, &second).await;
     assert_eq!(again.status(), StatusCode::CONFLICT);
-    let status: Value = reqwest::Client::new()
-        .get(app.url("/help/session"))
-        .bearer_auth(&first)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status: Value =
+        reqwest::Client::new().get(app.url("/help/session")).bearer_auth(&first).send().await.unwrap().json().await.unwrap();
     assert_eq!(status["position"], 1);
 }
 
@@ -88,10 +81,8 @@ async fn a_customer_token_cancels_only_its_own_session(pool: PgPool) {
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["error"], "You are not waiting in a queue.");
 
-    let statuses: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, status FROM help_sessions ORDER BY customer_name")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let statuses: Vec<(Uuid, String)> =
+        sqlx::query_as("SELECT id, status FROM help_sessions ORDER BY customer_name").fetch_all(&app.pool).await.unwrap();
     assert_eq!(statuses, [(mine, "cancelled".to_owned()), (theirs, "waiting".to_owned())]);
 }
 
@@ -128,12 +119,18 @@ async fn bad_requests_get_a_400_that_says_why(pool: PgPool) {
     let client = reqwest::Client::new();
     let cases = [
         (json!({ "name": "", "reason": "x", "channel": "chat", "queue": queue }), "Name is required."),
-        (json!({ "name": "Ann", "reason": "x", "channel": "fax", "queue": queue }), "Channel must be video, audio, chat or callback, not \"fax\"."),
+        (
+            json!({ "name": "Ann", "reason": "x", "channel": "fax", "queue": queue }),
+            "Channel must be video, audio, chat or callback, not \"fax\".",
+        ),
         (
             json!({ "name": "Ann", "reason": "x", "channel": "callback", "queue": queue, "phone": "0207 946" }),
             "Phone number must be in international format: a + and the country code, e.g. +44 20 7946 0958.",
         ),
-        (json!({ "name": "Ann", "reason": "r".repeat(501), "channel": "chat", "queue": queue }), "Reason must be at most 500 characters."),
+        (
+            json!({ "name": "Ann", "reason": "r".repeat(501), "channel": "chat", "queue": queue }),
+            "Reason must be at most 500 characters.",
+        ),
     ];
     for (body, message) in cases {
         let response = client.post(app.url("/help/session")).json(&body).send().await.unwrap();
@@ -179,9 +176,10 @@ async fn a_back_link_asks_first_and_works_once(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let queue = pull_queue(&app).await;
     let (_, token) = create(&app, queue, "Nora").await;
-    let link = app::customer::token::issue(&app.pool, app::customer::token::session_of(&app.pool, &token).await.unwrap().unwrap())
-        .await
-        .unwrap();
+    let link =
+        app::customer::token::issue(&app.pool, app::customer::token::session_of(&app.pool, &token).await.unwrap().unwrap())
+            .await
+            .unwrap();
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
 
     let opened = http.get(app.url(&format!("/back?token={link}"))).send().await.unwrap();
@@ -190,16 +188,34 @@ async fn a_back_link_asks_first_and_works_once(pool: PgPool) {
     assert!(opened.text().await.unwrap().contains("Return to your place in line?"));
 
     // Another site posting the link for them is refused at the door.
-    let forged = http.post(app.url("/back")).header("origin", "https://evil.example").form(&[("token", link.as_str())]).send().await.unwrap();
+    let forged = http
+        .post(app.url("/back"))
+        .header("origin", "https://evil.example")
+        .form(&[("token", link.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
-    let returned = http.post(app.url("/back")).header("origin", app.url("").trim_end_matches('/')).form(&[("token", link.as_str())]).send().await.unwrap();
+    let returned = http
+        .post(app.url("/back"))
+        .header("origin", app.url("").trim_end_matches('/'))
+        .form(&[("token", link.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(returned.status(), StatusCode::SEE_OTHER);
     let cookie = returned.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(!cookie.contains(&link), "a fresh token, not the link's: {cookie}");
     assert!(app::customer::token::session_of(&app.pool, &link).await.unwrap().is_none(), "the link's token is spent");
     // Again: nothing.
-    let again = http.post(app.url("/back")).header("origin", app.url("").trim_end_matches('/')).form(&[("token", link.as_str())]).send().await.unwrap();
+    let again = http
+        .post(app.url("/back"))
+        .header("origin", app.url("").trim_end_matches('/'))
+        .form(&[("token", link.as_str())])
+        .send()
+        .await
+        .unwrap();
     assert!(again.headers().get("set-cookie").is_none());
     // The customer's own token still works.
     assert!(app::customer::token::session_of(&app.pool, &token).await.unwrap().is_some());

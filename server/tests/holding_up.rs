@@ -46,11 +46,13 @@ async fn the_last_two_pages_closing_together_always_leave_their_owner_lost(pool:
             closed_b.unwrap();
             let lost: bool = match subject {
                 Subject::Customer(id) => lost_at(&pool, id).await.is_some(),
-                Subject::Agent(id) => sqlx::query_scalar("SELECT lost_at IS NOT NULL FROM agent_states WHERE representative_id = $1")
-                    .bind(id)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap(),
+                Subject::Agent(id) => {
+                    sqlx::query_scalar("SELECT lost_at IS NOT NULL FROM agent_states WHERE representative_id = $1")
+                        .bind(id)
+                        .fetch_one(&pool)
+                        .await
+                        .unwrap()
+                }
             };
             assert!(lost, "trial {trial}: {subject:?} stayed present with no page");
         }
@@ -135,7 +137,11 @@ async fn help_requests_from_one_address_are_rate_limited(pool: PgPool) {
     assert!(error["error"].as_str().unwrap().starts_with("Too many requests for help from your network."), "{error}");
     // The page's form is limited by the same count.
     let page = app
-        .call(&app.client(), "help/request", &[("queue", &queue.to_string()), ("name", "Flo"), ("reason", "help"), ("channel", "chat")])
+        .call(
+            &app.client(),
+            "help/request",
+            &[("queue", &queue.to_string()), ("name", "Flo"), ("reason", "help"), ("channel", "chat")],
+        )
         .await;
     assert_eq!(page.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(page.headers().contains_key("retry-after"));
@@ -271,14 +277,41 @@ async fn every_api_refusal_is_json(pool: PgPool) {
     };
 
     let cases = [
-        ("missing field", post(json!({ "name": "A", "channel": "chat" }).to_string(), "application/json").await.unwrap(), 422, "reason"),
-        ("wrong type", post(json!({ "name": 5, "reason": "r", "channel": "chat" }).to_string(), "application/json").await.unwrap(), 422, "name"),
-        ("unknown field", post(json!({ "name": "A", "reason": "r", "channel": "chat", "x": 1 }).to_string(), "application/json").await.unwrap(), 422, "x"),
+        (
+            "missing field",
+            post(json!({ "name": "A", "channel": "chat" }).to_string(), "application/json").await.unwrap(),
+            422,
+            "reason",
+        ),
+        (
+            "wrong type",
+            post(json!({ "name": 5, "reason": "r", "channel": "chat" }).to_string(), "application/json").await.unwrap(),
+            422,
+            "name",
+        ),
+        (
+            "unknown field",
+            post(json!({ "name": "A", "reason": "r", "channel": "chat", "x": 1 }).to_string(), "application/json").await.unwrap(),
+            422,
+            "x",
+        ),
         ("not JSON", post("{".into(), "application/json").await.unwrap(), 400, "JSON"),
-        ("wrong content type", post("name=A".into(), "application/x-www-form-urlencoded").await.unwrap(), 415, "application/json"),
+        (
+            "wrong content type",
+            post("name=A".into(), "application/x-www-form-urlencoded").await.unwrap(),
+            415,
+            "application/json",
+        ),
         ("too large", post(format!("{{\"name\": \"{}\"}}", "x".repeat(100_000)), "application/json").await.unwrap(), 413, ""),
         ("bad id in the path", http.delete(app.url("/help/queue/not-a-uuid")).send().await.unwrap(), 400, "UUID"),
-        ("NUL in the name", post(json!({ "name": "A\u{0}B", "reason": "r", "channel": "chat", "queue": queue }).to_string(), "application/json").await.unwrap(), 400, "control characters"),
+        (
+            "NUL in the name",
+            post(json!({ "name": "A\u{0}B", "reason": "r", "channel": "chat", "queue": queue }).to_string(), "application/json")
+                .await
+                .unwrap(),
+            400,
+            "control characters",
+        ),
     ];
     for (case, response, status, names) in cases {
         assert_eq!(response.status().as_u16(), status, "{case}");
@@ -328,13 +361,19 @@ async fn control_characters_are_a_400_everywhere(pool: PgPool) {
             ],
         )
         .await;
-    for (what, response) in [("sign-in email", sign_in), ("not-ready reason", not_ready), ("chat", chat), ("queue name", queue_name)] {
+    for (what, response) in
+        [("sign-in email", sign_in), ("not-ready reason", not_ready), ("chat", chat), ("queue name", queue_name)]
+    {
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{what}");
         let message = common::error_message(response).await;
         assert!(message.contains("control characters") || message.contains("direction"), "{what}: {message}");
     }
     let report = app
-        .call(&admin.client, "metrics/report", &[("query[span]", "custom"), ("query[from]", "-9999-01-01"), ("query[to]", "-9999-01-02")])
+        .call(
+            &admin.client,
+            "metrics/report",
+            &[("query[span]", "custom"), ("query[from]", "-9999-01-01"), ("query[to]", "-9999-01-02")],
+        )
         .await;
     assert_eq!(report.status(), StatusCode::BAD_REQUEST);
     let message = common::error_message(report).await;

@@ -78,10 +78,7 @@ async fn a_customer_entering_on_one_server_is_offered_to_an_agent_on_another(poo
 
     let (id, _) = customer(&server_a, queue, "Cal").await;
 
-    let desk = wait_for(&mut desk, "the offer", |desk| {
-        desk["offers"].as_array().is_some_and(|offers| !offers.is_empty())
-    })
-    .await;
+    let desk = wait_for(&mut desk, "the offer", |desk| desk["offers"].as_array().is_some_and(|offers| !offers.is_empty())).await;
     assert_eq!(desk["offers"][0]["help_session_id"], id.to_string());
     assert_eq!(desk["offers"][0]["customer_name"], "Cal");
 }
@@ -123,7 +120,8 @@ async fn a_reload_inside_the_grace_period_keeps_the_place(pool: PgPool) {
     tokio::time::sleep(Duration::from_secs(4)).await;
 
     wait_for(&mut page, "the position", |view| view["position"] == 1).await;
-    let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(id).fetch_one(&pool).await.unwrap();
     assert_eq!(status, "waiting");
 }
 
@@ -142,7 +140,11 @@ async fn a_customer_gone_past_the_grace_period_is_abandoned(pool: PgPool) {
     wait_for(&mut stays, "moving up", |view| view["position"] == 1).await;
     let (status, kinds): (String, Vec<String>) = (
         sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(gone).fetch_one(&pool).await.unwrap(),
-        sqlx::query_scalar("SELECT kind FROM events WHERE help_session_id = $1 ORDER BY id").bind(gone).fetch_all(&pool).await.unwrap(),
+        sqlx::query_scalar("SELECT kind FROM events WHERE help_session_id = $1 ORDER BY id")
+            .bind(gone)
+            .fetch_all(&pool)
+            .await
+            .unwrap(),
     );
     assert_eq!(status, "abandoned");
     assert_eq!(kinds, ["ENTER_QUEUE", "ABANDON"]);
@@ -180,9 +182,11 @@ async fn an_agent_lost_past_the_grace_period_hands_customers_back_to_the_front(p
     .await
     .unwrap();
     assert_eq!(line, ["First", "Second"], "the first customer is back at the front");
-    let state: String = sqlx::query_scalar("SELECT state FROM agent_states s JOIN representatives r ON r.id = s.representative_id WHERE r.email = 'lou@example.com'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let state: String = sqlx::query_scalar(
+        "SELECT state FROM agent_states s JOIN representatives r ON r.id = s.representative_id WHERE r.email = 'lou@example.com'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(state, "LOGGED_OUT");
 }

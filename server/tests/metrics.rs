@@ -8,10 +8,10 @@ mod common;
 
 use std::time::Duration;
 
+use app::conversation::roles::Role as ParticipantRole;
 use app::engine::events::{About, Event, TransferStage};
 use app::engine::line::{self, Left, NewRequest};
 use app::metrics::{report, roll, Figures, MetricsSettings, Report, ReportQuery, TableKind};
-use app::conversation::roles::Role as ParticipantRole;
 use app::model::Role;
 use app::queue::{Channel, RoutingMode};
 use app::states::{AgentId, AgentState, HelpSessionId, QueueId};
@@ -394,7 +394,7 @@ async fn a_day_through_the_engine_gives_the_figures_worked_out_by_hand(pool: PgP
         ("RATED", "09:21:30"),
         ("AGENT_STATE", "09:30:00"), // NOT_READY, Break
         ("ENTER_QUEUE", "09:35:00"),
-        ("ABANDON", "09:36:00"), // gone after 60 s
+        ("ABANDON", "09:36:00"),     // gone after 60 s
         ("AGENT_STATE", "10:00:00"), // LOGGED_OUT
     ];
     let written: Vec<(i64, String)> = sqlx::query_as("SELECT id, kind FROM events ORDER BY id").fetch_all(&pool).await.unwrap();
@@ -546,7 +546,11 @@ fn cells_of(html: &str, testid: &str) -> Vec<Vec<String>> {
     let mut rest = html;
     while let Some(at) = rest.find("<!") {
         text.push_str(&rest[..at]);
-        let end = if rest[at..].starts_with("<!--") { rest[at..].find("-->").map(|end| end + 3) } else { rest[at..].find('>').map(|end| end + 1) };
+        let end = if rest[at..].starts_with("<!--") {
+            rest[at..].find("-->").map(|end| end + 3)
+        } else {
+            rest[at..].find('>').map(|end| end + 1)
+        };
         rest = &rest[at + end.unwrap_or(rest.len() - at)..];
     }
     text.push_str(rest);
@@ -617,7 +621,8 @@ async fn each_csv_download_has_exactly_the_cells_of_its_table(pool: PgPool) {
     assert_eq!(&sales[1..6], ["5", "3", "1", "1", "50.0"]);
 
     // Bad input: a clear 400; a representative: 403; nobody: sign in.
-    let bad = admin.get(app.url("/admin/export.csv?table=queues&span=custom&from=2026-13-01&to=2026-03-10")).send().await.unwrap();
+    let bad =
+        admin.get(app.url("/admin/export.csv?table=queues&span=custom&from=2026-13-01&to=2026-03-10")).send().await.unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("first day"));
     let unknown = admin.get(app.url("/admin/export.csv?table=nope")).send().await.unwrap();

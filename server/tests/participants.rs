@@ -9,16 +9,16 @@ mod common;
 
 use common::{enter_audio as enter, line_names as line_of, named_agent as agent, ready, status_of};
 
+use app::conversation::party::Side;
+use app::conversation::roles::{Role, Sends};
+use app::conversation::signaling::peers;
 use app::customer::view::customer_view;
 use app::customer::{Back, CustomerView};
+use app::engine::conference::Joining;
 use app::engine::control::{self, EndedBy};
 use app::engine::line::{self, Left};
 use app::engine::offers::{self, Unanswered};
 use app::engine::transfer::{self, Target, Transfer};
-use app::conversation::party::Side;
-use app::conversation::roles::{Role, Sends};
-use app::conversation::signaling::peers;
-use app::engine::conference::Joining;
 use app::engine::{agents, conference, Engine};
 use app::error::AppError;
 use app::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
@@ -270,11 +270,8 @@ async fn a_named_transfer_accepted_or_withdrawn_is_recorded_for_the_asker(pool: 
     assert_eq!(seats(&pool, ann).await, (1, 1, 0), "the offer holds Ann's seat");
     line::leave(&engine, xena, Left::Cancelled).await.unwrap();
     assert_eq!(seats(&pool, ann).await, (0, 0, 0));
-    let offers_left: i64 = sqlx::query_scalar("SELECT count(*) FROM offers WHERE help_session_id = $1")
-        .bind(xena)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let offers_left: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM offers WHERE help_session_id = $1").bind(xena).fetch_one(&pool).await.unwrap();
     assert_eq!(offers_left, 0);
     assert_eq!(transfers(&pool, xena).await.last().unwrap(), &("failed".to_owned(), Some("the customer left".to_owned())));
     let told = app::desk::snapshot::desk(&pool, cara).await.unwrap();
@@ -317,8 +314,7 @@ async fn racing_transfers_and_holds_leave_one_consistent_state(pool: PgPool) {
         // one cannot be held: 409).
         let customer = talking(&engine, sales, ann, &format!("Held {round}")).await;
         let to_billing = to(customer, Target::Queue(billing));
-        let (moved, held) =
-            tokio::join!(transfer::transfer(&engine, ann, &to_billing), control::hold(&engine, ann, customer));
+        let (moved, held) = tokio::join!(transfer::transfer(&engine, ann, &to_billing), control::hold(&engine, ann, customer));
         moved.unwrap();
         if let Err(error) = held {
             assert!(matches!(error, AppError::Conflict(_)), "{error:?}");
@@ -354,7 +350,10 @@ async fn a_colleague_joins_holds_keep_the_representatives_talking_and_the_owner_
     conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await.unwrap();
     let asked = app::desk::snapshot::desk(&pool, cara).await.unwrap().offers;
     assert_eq!(asked[0].join_with.as_ref().map(|j| (j.asker.as_str(), j.warm)), Some(("Ann", false)));
-    assert!(matches!(conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await, Err(AppError::Conflict(_))));
+    assert!(matches!(
+        conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await,
+        Err(AppError::Conflict(_))
+    ));
     offers::accept(&engine, cara, xena).await.unwrap();
     assert_eq!(seats(&pool, cara).await, (1, 1, 0), "the colleague's seat is taken");
     let card = &app::desk::snapshot::desk(&pool, cara).await.unwrap().customers[0];
@@ -364,10 +363,7 @@ async fn a_colleague_joins_holds_keep_the_representatives_talking_and_the_owner_
     assert_eq!(media_of(&pool, xena, Side::Customer).await, [(ann_key.clone(), true), (cara_key.clone(), true)]);
     assert_eq!(media_of(&pool, xena, Side::Agent(cara)).await, [("customer".to_owned(), true), (ann_key.clone(), true)]);
     // A transfer needs the conversation to be the owner's alone.
-    assert!(matches!(
-        transfer::transfer(&engine, ann, &to(xena, Target::Queue(sales))).await,
-        Err(AppError::Conflict(_))
-    ));
+    assert!(matches!(transfer::transfer(&engine, ann, &to(xena, Target::Queue(sales))).await, Err(AppError::Conflict(_))));
 
     // Hold: the customer's pairs stop, the representatives go on talking.
     control::hold(&engine, ann, xena).await.unwrap();
@@ -376,7 +372,8 @@ async fn a_colleague_joins_holds_keep_the_representatives_talking_and_the_owner_
 
     // The owner leaves: Cara owns the held conversation; Ann wraps up.
     conference::leave(&engine, ann, xena).await.unwrap();
-    let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    let owner: AgentId =
+        sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
     assert_eq!(owner, cara);
     assert_eq!(seats(&pool, ann).await, (0, 0, 1));
     assert_eq!(seats(&pool, cara).await, (0, 1, 0), "the owner's seat is held with the customer");
@@ -476,7 +473,8 @@ async fn a_request_to_join_missed_or_declined_leaves_the_conversation_as_it_was(
     conference::invite(&engine, ann, xena, Target::Agent(cara), Joining::Conference).await.unwrap();
     offers::accept(&engine, cara, xena).await.unwrap();
     agents::hand_back(&engine, ann, "Logged out").await.unwrap();
-    let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    let owner: AgentId =
+        sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
     assert_eq!(owner, cara, "the owner gone, the colleague goes on with the customer");
     assert_eq!(status_of(&pool, xena).await, "active");
 }
@@ -508,7 +506,8 @@ async fn a_warm_transfer_consults_on_hold_then_completes_cancels_or_falls_back(p
     assert_eq!(media_of(&pool, xena, Side::Customer).await, [(cara_key.clone(), true)]);
     assert_eq!(seats(&pool, ann).await, (0, 0, 1), "Ann's part is in wrap-up");
     assert_eq!(seats(&pool, cara).await, (1, 1, 0));
-    let transfers_done: i32 = sqlx::query_scalar("SELECT transfers FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    let transfers_done: i32 =
+        sqlx::query_scalar("SELECT transfers FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
     assert_eq!(transfers_done, 1);
     control::wrap_up(&engine, ann, xena, "Escalated", "").await.unwrap();
     control::end(&engine, xena, EndedBy::Agent).await.unwrap();
@@ -542,7 +541,8 @@ async fn a_warm_transfer_consults_on_hold_then_completes_cancels_or_falls_back(p
     conference::invite(&engine, ann, yuri, Target::Agent(cara), warm).await.unwrap();
     offers::accept(&engine, cara, yuri).await.unwrap();
     control::end(&engine, yuri, EndedBy::Agent).await.unwrap();
-    let owner: AgentId = sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(yuri).fetch_one(&pool).await.unwrap();
+    let owner: AgentId =
+        sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(yuri).fetch_one(&pool).await.unwrap();
     assert_eq!((owner, status_of(&pool, yuri).await.as_str()), (cara, "active"));
 }
 
@@ -564,7 +564,8 @@ async fn a_warm_transfer_to_a_queue_leaves_the_customer_in_that_queue(pool: PgPo
     assert_eq!(asked[0].join_with.as_ref().map(|j| (j.asker.as_str(), j.warm)), Some(("Ann", true)));
     offers::accept(&engine, cara, xena).await.unwrap();
     conference::complete(&engine, ann, xena).await.unwrap();
-    let queue: QueueId = sqlx::query_scalar("SELECT queue_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
+    let queue: QueueId =
+        sqlx::query_scalar("SELECT queue_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
     assert_eq!(queue, billing);
     agents::hand_back(&engine, cara, "Lost").await.unwrap();
     assert_eq!(line_of(&pool, billing).await, ["Xena"]);

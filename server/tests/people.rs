@@ -17,7 +17,12 @@ async fn an_added_representative_can_sign_in(pool: PgPool) {
         .call(
             &admin,
             "people/add",
-            &[("email", "Cara@Example.com"), ("display_name", " Cara Diaz "), ("role", "supervisor"), ("password", "cara's long password")],
+            &[
+                ("email", "Cara@Example.com"),
+                ("display_name", " Cara Diaz "),
+                ("role", "supervisor"),
+                ("password", "cara's long password"),
+            ],
         )
         .await;
 
@@ -37,7 +42,11 @@ async fn an_email_in_use_in_any_case_is_a_409(pool: PgPool) {
     app.add_user("dan@example.com", "Dan", Role::Agent).await;
 
     let response = app
-        .call(&admin, "people/add", &[("email", "DAN@example.com"), ("display_name", "Dan 2"), ("role", "agent"), ("password", "a long password")])
+        .call(
+            &admin,
+            "people/add",
+            &[("email", "DAN@example.com"), ("display_name", "Dan 2"), ("role", "agent"), ("password", "a long password")],
+        )
         .await;
 
     assert_eq!(response.status(), StatusCode::CONFLICT);
@@ -163,10 +172,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin(pool: PgPool) {
 
     let demote_kim = [("id", kim_id.as_str()), ("role", "agent")];
     let demote_jo = [("id", jo_id.as_str()), ("role", "agent")];
-    let (a, b) = tokio::join!(
-        app.call(&jo, "people/role", &demote_kim),
-        app.call(&kim, "people/role", &demote_jo),
-    );
+    let (a, b) = tokio::join!(app.call(&jo, "people/role", &demote_kim), app.call(&kim, "people/role", &demote_jo),);
 
     let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM representatives WHERE role = 'admin' AND NOT disabled")
         .fetch_one(&app.pool)

@@ -31,10 +31,8 @@ async fn an_admin_creates_and_edits_a_queue_with_members(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let admin = app.signed_in(Role::Admin).await;
     app.add_user("bo@example.com", "Bo", Role::Agent).await;
-    let bo: uuid::Uuid = sqlx::query_scalar("SELECT id FROM representatives WHERE email = 'bo@example.com'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let bo: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM representatives WHERE email = 'bo@example.com'").fetch_one(&app.pool).await.unwrap();
     let bo = bo.to_string();
 
     let created = app.call(&admin, "queues/save", &form("Billing", &[("members[0]", bo.as_str())])).await;

@@ -34,11 +34,7 @@ fn request(queue: QueueId, name: &str, channel: Channel) -> NewRequest {
 }
 
 async fn name_of(pool: &PgPool, session: HelpSessionId) -> String {
-    sqlx::query_scalar("SELECT customer_name FROM help_sessions WHERE id = $1")
-        .bind(session)
-        .fetch_one(pool)
-        .await
-        .unwrap()
+    sqlx::query_scalar("SELECT customer_name FROM help_sessions WHERE id = $1").bind(session).fetch_one(pool).await.unwrap()
 }
 
 /// The customers offered to this agent now, oldest offer first.
@@ -111,7 +107,8 @@ async fn an_offer_past_its_time_cannot_be_accepted(pool: PgPool) {
     assert!(matches!(late, Err(AppError::NotFound(_))), "{late:?}");
     offers::expire_offers(&engine).await.unwrap();
     assert_eq!(state_of(&pool, ann).await.0, "NOT_READY");
-    let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(customer).fetch_one(&pool).await.unwrap();
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(customer).fetch_one(&pool).await.unwrap();
     assert_eq!(status, "waiting");
 }
 
@@ -369,16 +366,18 @@ async fn an_agent_who_leaves_hands_customers_back_to_the_front(pool: PgPool) {
     assert_eq!(handed, 1);
     assert_eq!(line(&pool, q).await, ["first", "second", "third"], "first is back at the front");
     assert_eq!(state_of(&pool, ann).await.0, "LOGGED_OUT");
-    let status: String =
-        sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(taken.help_session_id).fetch_one(&pool).await.unwrap();
+    let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1")
+        .bind(taken.help_session_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(status, "waiting");
-    let (live, sessions): (i64, i64) = sqlx::query_as(
-        "SELECT sum(live)::bigint, sum(sessions)::bigint FROM agent_channels WHERE representative_id = $1",
-    )
-    .bind(ann)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (live, sessions): (i64, i64) =
+        sqlx::query_as("SELECT sum(live)::bigint, sum(sessions)::bigint FROM agent_channels WHERE representative_id = $1")
+            .bind(ann)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!((live, sessions), (0, 0));
 }
 
@@ -395,11 +394,8 @@ async fn nobody_logged_in_refuses_with_the_queue_message_but_takes_callbacks(poo
 
     let refused = line::enter(&engine, request(q, "Cy", Channel::Video)).await;
     assert_eq!(refused, Err(AppError::NotTaking("We open at 9.".into())));
-    let callback = line::enter(
-        &engine,
-        NewRequest { phone: Some("+14155550100".into()), ..request(q, "Cy", Channel::Callback) },
-    )
-    .await;
+    let callback =
+        line::enter(&engine, NewRequest { phone: Some("+14155550100".into()), ..request(q, "Cy", Channel::Callback) }).await;
     assert!(callback.is_ok(), "{callback:?}");
 
     // Once someone is logged in (even NOT_READY), customers may wait.
@@ -420,8 +416,12 @@ async fn leaving_the_queue_frees_an_offered_seat(pool: PgPool) {
     line::leave(&engine, first, Left::Cancelled).await.unwrap();
 
     assert_eq!(offered_to(&pool, ann).await, [second], "the seat went to the next customer");
-    assert_eq!(line::leave(&engine, first, Left::Abandoned).await, Err(AppError::NotFound("You are not waiting in a queue.".into())));
-    let status: String = sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(first).fetch_one(&pool).await.unwrap();
+    assert_eq!(
+        line::leave(&engine, first, Left::Abandoned).await,
+        Err(AppError::NotFound("You are not waiting in a queue.".into()))
+    );
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM help_sessions WHERE id = $1").bind(first).fetch_one(&pool).await.unwrap();
     assert_eq!(status, "cancelled");
 }
 
@@ -535,10 +535,8 @@ async fn a_failing_accept_fails_alone_and_the_others_connect(pool: PgPool) {
             assert!(answer.is_ok(), "the others are accepted: {answer:?}");
         }
     }
-    let active: i64 = sqlx::query_scalar("SELECT count(*) FROM help_sessions WHERE status = 'active'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let active: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM help_sessions WHERE status = 'active'").fetch_one(&pool).await.unwrap();
     assert_eq!(active, 5);
 }
 
@@ -571,10 +569,8 @@ async fn agents_going_ready_together_are_each_offered_a_customer(pool: PgPool) {
     for &agent in &team {
         assert_eq!(offered_to(&pool, agent).await.len(), 1, "one audio seat, one offer");
     }
-    let waiting: i64 = sqlx::query_scalar("SELECT count(*) FROM queue_entries WHERE offered_to IS NULL")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM queue_entries WHERE offered_to IS NULL").fetch_one(&pool).await.unwrap();
     assert_eq!(waiting, 10);
 }
 

@@ -18,10 +18,7 @@ const HOOKS: &str = "../end2end/api";
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
 async fn every_operation_answers_as_its_document_says(pool: PgPool) {
     let (program, hooks) = (Path::new(SCHEMATHESIS).canonicalize(), Path::new(HOOKS).canonicalize().unwrap());
-    assert!(
-        program.is_ok(),
-        "Schemathesis is missing: `make test` installs it (scripts/install-tools --test)"
-    );
+    assert!(program.is_ok(), "Schemathesis is missing: `make test` installs it (scripts/install-tools --test)");
     let mut config = test_config();
     config.limits.api_per_client_per_minute = 1_000_000;
     let app = TestApp::spawn_with(pool, config.clone()).await;
@@ -35,11 +32,12 @@ async fn every_operation_answers_as_its_document_says(pool: PgPool) {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let queue: uuid::Uuid =
-        sqlx::query_scalar("INSERT INTO queues (name, routing_mode, when_nobody) VALUES ('Fuzzed', 'push', 'accept') RETURNING id")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let queue: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO queues (name, routing_mode, when_nobody) VALUES ('Fuzzed', 'push', 'accept') RETURNING id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let document = app.url("/api/v1/openapi.json");
     // Schemathesis keeps its examples database where it runs: not in the
     // checkout.

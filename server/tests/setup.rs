@@ -19,10 +19,8 @@ async fn the_setup_token_creates_the_admin_once(pool: PgPool) {
 
     assert_eq!(first.status(), StatusCode::OK);
     assert_eq!(second.status(), StatusCode::NOT_FOUND);
-    let admins: Vec<String> = sqlx::query_scalar("SELECT email FROM representatives WHERE role = 'admin'")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap();
+    let admins: Vec<String> =
+        sqlx::query_scalar("SELECT email FROM representatives WHERE role = 'admin'").fetch_all(&app.pool).await.unwrap();
     assert_eq!(admins, ["root@example.com"]);
     // The page is gone now, and no new token is issued on the next start.
     let page = app.client().get(app.url(&format!("/setup?token={token}"))).send().await.unwrap();
@@ -84,9 +82,7 @@ async fn concurrent_uses_of_one_token_make_one_admin(pool: PgPool) {
     let statuses = futures_util::future::join_all(calls).await;
 
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
-    let admins: i64 = sqlx::query_scalar("SELECT count(*) FROM representatives WHERE role = 'admin'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let admins: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM representatives WHERE role = 'admin'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(admins, 1);
 }

@@ -61,8 +61,14 @@ async fn an_admin_chooses_supervisors_and_thresholds_and_a_supervisor_sees_only_
     assert_eq!(saved.supervisors, [sue.id.uuid()]);
     let thresholds = saved.queue.settings.thresholds;
     assert_eq!(thresholds.wait_red_seconds, Some(120));
-    assert_eq!((thresholds.wait(Some(30.0)), thresholds.wait(Some(90.0)), thresholds.wait(Some(121.0))), (Alert::Normal, Alert::Amber, Alert::Red));
-    assert_eq!((thresholds.level(Some(0.9)), thresholds.level(Some(0.7)), thresholds.level(Some(0.5))), (Alert::Normal, Alert::Amber, Alert::Red));
+    assert_eq!(
+        (thresholds.wait(Some(30.0)), thresholds.wait(Some(90.0)), thresholds.wait(Some(121.0))),
+        (Alert::Normal, Alert::Amber, Alert::Red)
+    );
+    assert_eq!(
+        (thresholds.level(Some(0.9)), thresholds.level(Some(0.7)), thresholds.level(Some(0.5))),
+        (Alert::Normal, Alert::Amber, Alert::Red)
+    );
     assert_eq!(Thresholds::default().wait(Some(1e9)), Alert::Normal, "no threshold, no colour");
 
     // Sue's wallboard: Billing only, with Ann; a customer waiting and Ann
@@ -262,11 +268,12 @@ mod joining {
         assert_eq!(flow(&app.pool, customer, sue_side, rep).await, (Sends::Everything, true));
 
         // Supervisors take no seat and the events name each step.
-        let seats: (i32, i32) = sqlx::query_as("SELECT live_total, sessions_total FROM agent_states WHERE representative_id = $1")
-            .bind(sue.id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        let seats: (i32, i32) =
+            sqlx::query_as("SELECT live_total, sessions_total FROM agent_states WHERE representative_id = $1")
+                .bind(sue.id)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
         assert_eq!(seats, (0, 0));
         let kinds: Vec<String> = sqlx::query_scalar(
             "SELECT kind || ' ' || (detail->>'role') FROM events WHERE help_session_id = $1 AND representative_id = $2
@@ -292,9 +299,7 @@ mod joining {
         let session = customer.to_string();
         let say = |who: &SignedIn, body: &'static str| {
             let (app, client, session) = (&app, who.client.clone(), session.clone());
-            async move {
-                app.call(&client, "conversation/message", &[("help_session", session.as_str()), ("body", body)]).await
-            }
+            async move { app.call(&client, "conversation/message", &[("help_session", session.as_str()), ("body", body)]).await }
         };
 
         // A monitor writes nothing.
@@ -306,7 +311,8 @@ mod joining {
         // A whisper is stored apart and read by the representative only.
         assert_eq!(join(&app, &sue, customer, "whisper").await.status(), StatusCode::OK);
         assert_eq!(say(&sue, "Offer the refund").await.status(), StatusCode::OK);
-        let whisper: i64 = sqlx::query_scalar("SELECT id FROM messages WHERE role = 'whisper'").fetch_one(&app.pool).await.unwrap();
+        let whisper: i64 =
+            sqlx::query_scalar("SELECT id FROM messages WHERE role = 'whisper'").fetch_one(&app.pool).await.unwrap();
         // The representative answers the whisper, replying to it.
         let answer = app
             .call(
@@ -378,7 +384,12 @@ mod joining {
         ready(&engine, ann).await;
         // Sam serves Sales and supervises it.
         let sam = named_agent(&app.pool, "Sam Both", sales).await;
-        sqlx::query("INSERT INTO queue_supervisors (queue_id, representative_id) VALUES ($1, $2)").bind(sales).bind(sam).execute(&app.pool).await.unwrap();
+        sqlx::query("INSERT INTO queue_supervisors (queue_id, representative_id) VALUES ($1, $2)")
+            .bind(sales)
+            .bind(sam)
+            .execute(&app.pool)
+            .await
+            .unwrap();
         app::engine::agents::log_in(&engine, sam).await.unwrap();
         let sam_me = Me { id: sam.uuid(), email: String::new(), display_name: "Sam".into(), role: Role::Supervisor };
         let first = talking(&engine, sales, ann, "First").await;
@@ -386,11 +397,12 @@ mod joining {
         conference::invite(&engine, ann, first, Target::Agent(sam), Joining::Conference).await.unwrap();
         offers::accept(&engine, sam, first).await.unwrap();
         assert!(parts(&app.pool, first).await.is_empty(), "Sam serves it now, and supervises it no more");
-        let why: String = sqlx::query_scalar("SELECT detail->>'why' FROM events WHERE help_session_id = $1 AND kind = 'SUPERVISE_STOP'")
-            .bind(first)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+        let why: String =
+            sqlx::query_scalar("SELECT detail->>'why' FROM events WHERE help_session_id = $1 AND kind = 'SUPERVISE_STOP'")
+                .bind(first)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
         assert_eq!(why, "joined");
 
         // Into Billing, which Sue does not supervise: her part ends; the
@@ -404,14 +416,17 @@ mod joining {
         let second = talking(&engine, sales, dan, "Second").await;
         supervise_as(&engine, &me(&sue, Role::Supervisor), second, Part::Monitor).await.unwrap();
         supervise_as(&engine, &me(&admin, Role::Admin), second, Part::Monitor).await.unwrap();
-        conference::invite(&engine, dan, second, Target::Queue(billing), Joining::WarmTransfer { max_transfers: 5 }).await.unwrap();
-        offers::accept(&engine, cara, second).await.unwrap();
-        conference::complete(&engine, dan, second).await.unwrap();
-        let left: Vec<AgentId> = sqlx::query_scalar("SELECT supervisor_id FROM supervisions WHERE help_session_id = $1 AND left_at IS NULL")
-            .bind(second)
-            .fetch_all(&app.pool)
+        conference::invite(&engine, dan, second, Target::Queue(billing), Joining::WarmTransfer { max_transfers: 5 })
             .await
             .unwrap();
+        offers::accept(&engine, cara, second).await.unwrap();
+        conference::complete(&engine, dan, second).await.unwrap();
+        let left: Vec<AgentId> =
+            sqlx::query_scalar("SELECT supervisor_id FROM supervisions WHERE help_session_id = $1 AND left_at IS NULL")
+                .bind(second)
+                .fetch_all(&app.pool)
+                .await
+                .unwrap();
         assert_eq!(left, [admin.id]);
     }
 

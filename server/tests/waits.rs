@@ -162,11 +162,13 @@ async fn the_first_range_shown_is_kept_and_the_dashboard_scores_it(pool: PgPool)
         .await
         .unwrap();
     }
-    sqlx::query("UPDATE help_sessions SET entered_at = now() - interval '120 s', ended_at = now() - interval '100 s' WHERE id = $1")
-        .bind(gave_up)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE help_sessions SET entered_at = now() - interval '120 s', ended_at = now() - interval '100 s' WHERE id = $1",
+    )
+    .bind(gave_up)
+    .execute(&pool)
+    .await
+    .unwrap();
 
     // Two customers wait; each page's first view shows and keeps a range.
     let d = enter(&engine, queue, "D", Channel::Audio).await;
@@ -189,7 +191,11 @@ async fn the_first_range_shown_is_kept_and_the_dashboard_scores_it(pool: PgPool)
         assert!(close(f64::from(low), expected.low) && close(f64::from(high), expected.high), "{low}–{high} vs {expected:?}");
     }
     // A later view changes nothing: the first range is the one scored.
-    sqlx::query("UPDATE help_sessions SET estimate_low = 1, estimate_high = 2 WHERE id = $1").bind(e).execute(&pool).await.unwrap();
+    sqlx::query("UPDATE help_sessions SET estimate_low = 1, estimate_high = 2 WHERE id = $1")
+        .bind(e)
+        .execute(&pool)
+        .await
+        .unwrap();
     shown(&pool, e).await;
     assert_eq!(recorded(&pool, e).await, (1.0, 2.0));
 

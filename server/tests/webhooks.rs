@@ -115,7 +115,8 @@ fn verifies(secret: &str, received: &Received) -> bool {
 /// Retries within a tenth of a second, answers waited for 2 s.
 fn quick_config() -> server::config::Config {
     let mut config = test_config();
-    config.webhooks = server::webhooks::Schedule { retries: vec![Duration::from_millis(100); 9], timeout: Duration::from_secs(2) };
+    config.webhooks =
+        server::webhooks::Schedule { retries: vec![Duration::from_millis(100); 9], timeout: Duration::from_secs(2) };
     config
 }
 
@@ -167,7 +168,8 @@ async fn every_event_arrives_signed_once_though_the_receiver_fails_first(pool: P
     assert_eq!((of("help_session.entered"), of("help_session.cancelled")), (5, 2));
     for customer in &customers[..2] {
         let sequence = |kind: &str| {
-            bodies.iter().find(|b| b["type"] == kind && b["data"]["help_session_id"] == customer.to_string()).unwrap()["data"]["sequence"]
+            bodies.iter().find(|b| b["type"] == kind && b["data"]["help_session_id"] == customer.to_string()).unwrap()["data"]
+                ["sequence"]
                 .as_i64()
                 .unwrap()
         };
@@ -213,7 +215,8 @@ async fn a_receiver_down_across_a_server_restart_gets_everything_after(pool: PgP
     }
     // Tried, refused, waiting for the next try.
     for _ in 0..100 {
-        let tried: i64 = sqlx::query_scalar("SELECT count(DISTINCT delivery_id) FROM webhook_attempts").fetch_one(&pool).await.unwrap();
+        let tried: i64 =
+            sqlx::query_scalar("SELECT count(DISTINCT delivery_id) FROM webhook_attempts").fetch_one(&pool).await.unwrap();
         if tried == 3 {
             break;
         }
@@ -236,7 +239,8 @@ async fn a_receiver_down_across_a_server_restart_gets_everything_after(pool: PgP
         .collect();
     assert_eq!(names.len(), 5, "{acknowledged:#?}");
     assert!(acknowledged.iter().all(|r| verifies(secret, r)));
-    let failed_first: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_attempts WHERE status_code IS NULL").fetch_one(&pool).await.unwrap();
+    let failed_first: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_attempts WHERE status_code IS NULL").fetch_one(&pool).await.unwrap();
     assert!(failed_first >= 3, "the first three were tried while the receiver was down");
     second.stop();
 }

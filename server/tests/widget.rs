@@ -177,9 +177,15 @@ async fn a_request_through_the_widget_keeps_to_its_queues_and_trusts_only_the_si
 
     // Signed by the site: the name and email it vouched for are the
     // customer's, and the token is kept in a partitioned cookie.
-    let token = identity(&made.secret, json!({"name": "Wanda Known", "email": "wanda@example.com", "sub": "crm-7", "aud": made.key, "jti": "j-1", "exp": exp}));
+    let token = identity(
+        &made.secret,
+        json!({"name": "Wanda Known", "email": "wanda@example.com", "sub": "crm-7", "aud": made.key, "jti": "j-1", "exp": exp}),
+    );
     let checked = app.call(&reqwest::Client::new(), "widgets/identify", &[("key", &made.key), ("token", &token)]).await;
-    assert_eq!(checked.json::<Value>().await.unwrap(), json!({"name": "Wanda Known", "email": "wanda@example.com", "reference": "crm-7"}));
+    assert_eq!(
+        checked.json::<Value>().await.unwrap(),
+        json!({"name": "Wanda Known", "email": "wanda@example.com", "reference": "crm-7"})
+    );
     let entered = request(offered.to_string(), token.clone()).await;
     assert_eq!(entered.status(), StatusCode::OK);
     // The same token again (a replay by whoever saw it): refused.

@@ -61,9 +61,7 @@ pub async fn failed(
 /// reservation with them (not the address's other failures: one good
 /// password must not reopen an address that guesses).
 pub async fn succeeded(pool: &PgPool, email: &str, reservation: Reservation) -> Result<(), AppError> {
-    sqlx::query!("DELETE FROM sign_in_failures WHERE email = $1 OR id = $2", email, reservation.0)
-        .execute(pool)
-        .await?;
+    sqlx::query!("DELETE FROM sign_in_failures WHERE email = $1 OR id = $2", email, reservation.0).execute(pool).await?;
     Ok(())
 }
 

@@ -53,8 +53,8 @@ mod ssr {
     use leptos::prelude::use_context;
     use tower_sessions::Session;
 
-    use crate::client::ClientAddr;
     use crate::access::Area;
+    use crate::client::ClientAddr;
     use crate::error::AppError;
     use crate::model::Me;
     use crate::state::{app_state, AppState};

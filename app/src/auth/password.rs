@@ -27,13 +27,10 @@ async fn turn() -> Result<SemaphorePermit<'static>, AppError> {
 
 fn hash_blocking(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|error| {
-            tracing::error!(%error, "could not hash a password");
-            AppError::Internal
-        })
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|hash| hash.to_string()).map_err(|error| {
+        tracing::error!(%error, "could not hash a password");
+        AppError::Internal
+    })
 }
 
 /// Checks a password against a stored hash. With no stored hash (no such
@@ -50,9 +47,7 @@ pub async fn verify(password: String, stored: Option<String>) -> Result<bool, Ap
             tracing::error!(%error, "a stored password hash does not parse");
             AppError::Internal
         })?;
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
+        let matches = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
         Ok(matches && real)
     })
     .await?

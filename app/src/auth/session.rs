@@ -39,12 +39,7 @@ pub async fn current(session: &Session, pool: &PgPool) -> Result<Option<Me>, App
     .fetch_optional(pool)
     .await?;
     match row {
-        Some(row) => Ok(Some(Me {
-            id: row.id,
-            email: row.email,
-            display_name: row.display_name,
-            role: Role::parse(&row.role)?,
-        })),
+        Some(row) => Ok(Some(Me { id: row.id, email: row.email, display_name: row.display_name, role: Role::parse(&row.role)? })),
         None => {
             // Disabled, password reset or deleted since: this session is over.
             session.flush().await.map_err(store_error)?;
@@ -67,10 +62,7 @@ pub async fn allowed(session: &Session, pool: &PgPool, area: crate::access::Area
 /// first, so an id planted before sign-in (session fixation) is worthless.
 pub async fn start(session: &Session, id: Uuid, generation: i32) -> Result<(), AppError> {
     session.cycle_id().await.map_err(store_error)?;
-    session
-        .insert(KEY, SignedIn { id, generation })
-        .await
-        .map_err(store_error)
+    session.insert(KEY, SignedIn { id, generation }).await.map_err(store_error)
 }
 
 /// Signs out: the session is deleted from the store and the cookie cleared.

@@ -55,25 +55,13 @@ pub async fn verify(
         Some(row) if matches => {
             if row.disabled {
                 // Only someone who knows the password learns this.
-                return Err(AppError::Unauthorized(
-                    "This account is disabled. Ask an admin to enable it.".into(),
-                ));
+                return Err(AppError::Unauthorized("This account is disabled. Ask an admin to enable it.".into()));
             }
             lockout::succeeded(pool, &email, reservation).await?;
-            sqlx::query!(
-                "UPDATE representatives SET last_sign_in_at = now() WHERE id = $1",
-                row.id
-            )
-            .execute(pool)
-            .await?;
+            sqlx::query!("UPDATE representatives SET last_sign_in_at = now() WHERE id = $1", row.id).execute(pool).await?;
             tracing::info!(representative = %row.id, "signed in");
             Ok(Verified {
-                me: Me {
-                    id: row.id,
-                    email: row.email,
-                    display_name: row.display_name,
-                    role: Role::parse(&row.role)?,
-                },
+                me: Me { id: row.id, email: row.email, display_name: row.display_name, role: Role::parse(&row.role)? },
                 generation: row.session_generation,
             })
         }

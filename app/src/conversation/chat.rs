@@ -53,11 +53,7 @@ pub fn Chat(
         if draft.with(|d| d.trim().is_empty()) {
             return;
         }
-        send.dispatch(SendMessage {
-            help_session,
-            body: draft.get(),
-            reply_to: replying.get().map(|m| m.id),
-        });
+        send.dispatch(SendMessage { help_session, body: draft.get(), reply_to: replying.get().map(|m| m.id) });
     };
     let quoted = move |id: i64| {
         messages.with(|all| {

@@ -3,8 +3,8 @@
 //! camera, media arrived, media missing). The WebRTC work is `call.js`,
 //! which this drives; on the server the panel renders without it.
 
-use leptos::prelude::*;
 use crate::states::HelpSessionId;
+use leptos::prelude::*;
 
 /// What a call reported, for the page to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,9 +65,9 @@ pub fn CallPanel(
 
 #[cfg(feature = "hydrate")]
 mod browser {
+    use crate::states::HelpSessionId;
     use leptos::prelude::*;
     use send_wrapper::SendWrapper;
-    use crate::states::HelpSessionId;
     use wasm_bindgen::prelude::*;
 
     use super::MediaState;
@@ -123,17 +123,15 @@ mod browser {
                     "iceServers": servers,
                 })
                 .to_string();
-                let on_event = Closure::<dyn Fn(String, String)>::new(move |kind: String, detail: String| {
-                    match kind.as_str() {
-                        "remote-media" => media.set(MediaState::Flowing),
-                        "no-remote-media" => media.set(MediaState::Missing),
-                        "local-media-error" => problem.set(Some(detail)),
-                        "peer-no-media" => problem.set(Some(format!(
-                            "The other side's camera or microphone is not available ({detail}). You can go on by chat."
-                        ))),
-                        "local-media" => problem.set(None),
-                        _ => {}
-                    }
+                let on_event = Closure::<dyn Fn(String, String)>::new(move |kind: String, detail: String| match kind.as_str() {
+                    "remote-media" => media.set(MediaState::Flowing),
+                    "no-remote-media" => media.set(MediaState::Missing),
+                    "local-media-error" => problem.set(Some(detail)),
+                    "peer-no-media" => problem.set(Some(format!(
+                        "The other side's camera or microphone is not available ({detail}). You can go on by chat."
+                    ))),
+                    "local-media" => problem.set(None),
+                    _ => {}
                 });
                 let created = Call::new(&config, &local, &remote, on_event.as_ref());
                 // The call lives as long as the page's panel; the closure

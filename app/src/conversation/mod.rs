@@ -4,9 +4,9 @@
 //! browser; `media.rs` is the page's side of it, and the server only relays
 //! signaling (`/ws/signal`) and chat (`/ws/chat`).
 
+use crate::states::HelpSessionId;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use crate::states::HelpSessionId;
 
 use crate::error::AppError;
 
@@ -81,10 +81,7 @@ pub async fn send_message(
 #[server(prefix = "/api", endpoint = "conversation/ice")]
 pub async fn ice_servers(help_session: HelpSessionId) -> Result<Vec<IceServer>, AppError> {
     let (_, state) = side_of_request(help_session).await?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|since| since.as_secs())
-        .unwrap_or_default();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|since| since.as_secs()).unwrap_or_default();
     Ok(state.ice.servers_for(&help_session.to_string(), now))
 }
 
@@ -113,10 +110,7 @@ pub async fn rate_conversation(stars: i16, #[server(default)] comment: String) -
 impl ChatMessage {
     /// A stored message as the page of `viewer` shows it.
     pub fn seen_by(message: messages::StoredMessage, viewer: party::Side) -> Self {
-        let sent_at = message
-            .sent_at
-            .format(time::macros::format_description!("[hour]:[minute]"))
-            .unwrap_or_default();
+        let sent_at = message.sent_at.format(time::macros::format_description!("[hour]:[minute]")).unwrap_or_default();
         let mine = match viewer {
             party::Side::Customer => message.representative_id.is_none(),
             party::Side::Agent(me) => message.representative_id == Some(me),
@@ -125,15 +119,7 @@ impl ChatMessage {
             (party::Side::Customer, Some(_)) => first_name(&message.author).to_owned(),
             _ => message.author,
         };
-        Self {
-            id: message.id,
-            mine,
-            author,
-            role: message.role,
-            body: message.body,
-            reply_to: message.reply_to,
-            sent_at,
-        }
+        Self { id: message.id, mine, author, role: message.role, body: message.body, reply_to: message.reply_to, sent_at }
     }
 }
 

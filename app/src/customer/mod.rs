@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::states::HelpSessionId;
 use crate::queue::Channel;
+use crate::states::HelpSessionId;
 
 #[cfg(feature = "ssr")]
 pub mod near;
@@ -221,9 +221,8 @@ pub async fn switch_help(
 ) -> Result<(), AppError> {
     use crate::engine::callback::Switch;
     let state = crate::state::app_state()?;
-    let help_session = token::from_cookie(&state.pool)
-        .await?
-        .ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
+    let help_session =
+        token::from_cookie(&state.pool).await?.ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
     let switch = match to.as_str() {
         "callback" => Switch::CallBack { phone: request::parse_phone(&phone)?, window: request::parse_window(&window)? },
         "keep" => Switch::KeepPlace { email: request::parse_email(&email)? },
@@ -263,7 +262,11 @@ pub async fn request_help(
         }
         let identity = match identity.trim() {
             "" => None,
-            token => Some(crate::widget::identity::verify(&widget.secret(&state.secrets)?, &widget.key, token)?.spend(&state.pool, widget.id).await?),
+            token => Some(
+                crate::widget::identity::verify(&widget.secret(&state.secrets)?, &widget.key, token)?
+                    .spend(&state.pool, widget.id)
+                    .await?,
+            ),
         };
         if let Some(identity) = &identity {
             form.0.customer_name = identity.name.clone();
@@ -291,7 +294,8 @@ pub async fn my_help() -> Result<Option<CustomerView>, AppError> {
 #[server(prefix = "/api", endpoint = "help/leave")]
 pub async fn leave_queue() -> Result<(), AppError> {
     let state = crate::state::app_state()?;
-    let help_session = token::from_cookie(&state.pool).await?.ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
+    let help_session =
+        token::from_cookie(&state.pool).await?.ok_or_else(|| AppError::NotFound("You are not waiting in a queue.".into()))?;
     crate::engine::line::leave(&state.engine, help_session, crate::engine::line::Left::Cancelled).await?;
     token::clear_cookie();
     Ok(())

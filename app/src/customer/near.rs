@@ -33,9 +33,7 @@ pub async fn queue_emails(pool: &PgPool) -> Result<(), AppError> {
     for customer in due {
         let numbers = match lines.entry(customer.queue) {
             std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
-            std::collections::hash_map::Entry::Vacant(new) => {
-                new.insert(super::view::numbers(pool, customer.queue).await?)
-            }
+            std::collections::hash_map::Entry::Vacant(new) => new.insert(super::view::numbers(pool, customer.queue).await?),
         };
         let view = numbers.waiting(
             customer.channel,
@@ -63,4 +61,3 @@ pub async fn queue_emails(pool: &PgPool) -> Result<(), AppError> {
     }
     Ok(())
 }
-

@@ -28,9 +28,7 @@ pub fn parse_phone(raw: &str) -> Result<String, AppError> {
     if valid {
         Ok(compact)
     } else {
-        Err(AppError::invalid(
-            "Phone number must be in international format: a + and the country code, e.g. +44 20 7946 0958.",
-        ))
+        Err(AppError::invalid("Phone number must be in international format: a + and the country code, e.g. +44 20 7946 0958."))
     }
 }
 
@@ -68,7 +66,18 @@ impl HelpForm {
             Channel::Callback => parse_window(window)?,
             _ => None,
         };
-        Ok(Self(NewRequest { queue_id: queue_id.into(), customer_name, reason, channel, phone, priority: 0, window, from_api: None, from_widget: None, from_address: None }))
+        Ok(Self(NewRequest {
+            queue_id: queue_id.into(),
+            customer_name,
+            reason,
+            channel,
+            phone,
+            priority: 0,
+            window,
+            from_api: None,
+            from_widget: None,
+            from_address: None,
+        }))
     }
 }
 

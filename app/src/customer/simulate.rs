@@ -24,15 +24,25 @@ use super::wait_model::{self, Measured, FORGET_SECONDS};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Handle {
     /// Log-normal with this mean and coefficient of variation.
-    LogNormal { mean: f64, cv: f64 },
-    Exponential { mean: f64 },
+    LogNormal {
+        mean: f64,
+        cv: f64,
+    },
+    Exponential {
+        mean: f64,
+    },
 }
 
 /// How long a customer waits before giving up.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Patience {
-    Exponential { mean: f64 },
-    LogNormal { mean: f64, cv: f64 },
+    Exponential {
+        mean: f64,
+    },
+    LogNormal {
+        mean: f64,
+        cv: f64,
+    },
     /// Nobody gives up.
     Endless,
 }
@@ -312,7 +322,8 @@ impl Scenario {
         let mut now = 0.0;
         // Arrivals by thinning a process at the peak rate.
         let peak_rate = self.peak_per_hour / 3600.0;
-        let next_arrival = |from: f64, rng: &mut StdRng| from + Exp::new(peak_rate).map(|d| d.sample(rng)).unwrap_or(f64::INFINITY);
+        let next_arrival =
+            |from: f64, rng: &mut StdRng| from + Exp::new(peak_rate).map(|d| d.sample(rng)).unwrap_or(f64::INFINITY);
         for queue in 0..queues {
             due.push(Due { at: next_arrival(0.0, &mut rng), what: Happening::Arrival(queue) });
         }
@@ -352,7 +363,8 @@ impl Scenario {
                         // nobody waits in the other, as the server counts them.
                         let others_waiting = (0..queues).any(|other| other != queue && waiting[other] > 0);
                         let share = if others_waiting { share } else { 1.0 };
-                        let range = wait_model::estimate(ahead, f64::from(seats) * share, handles[queue].make_contiguous(), &measured);
+                        let range =
+                            wait_model::estimate(ahead, f64::from(seats) * share, handles[queue].make_contiguous(), &measured);
                         customer.shown = range.map(|range| (ahead + 1, range, asterisk[queue]));
                         let patience = self.patience_time(&mut rng);
                         if patience.is_finite() {

@@ -99,10 +99,9 @@ pub fn clear_cookie() {
 }
 
 fn append_cookie(value: &str) {
-    if let (Some(response), Ok(value)) = (
-        leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
-        axum::http::HeaderValue::from_str(value),
-    ) {
+    if let (Some(response), Ok(value)) =
+        (leptos::prelude::use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(value))
+    {
         response.append_header(axum::http::header::SET_COOKIE, value);
     }
 }

@@ -298,7 +298,10 @@ pub async fn line(pool: &PgPool, queue: QueueId) -> Result<Line, AppError> {
     .await?;
     Ok(Line {
         numbers: numbers(pool, queue).await?,
-        spots: spots.into_iter().map(|row| (row.help_session, Spot { position: row.position, ahead: row.ahead, offered: row.offered })).collect(),
+        spots: spots
+            .into_iter()
+            .map(|row| (row.help_session, Spot { position: row.position, ahead: row.ahead, offered: row.offered }))
+            .collect(),
     })
 }
 

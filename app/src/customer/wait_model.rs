@@ -65,7 +65,9 @@ impl Line {
 
     /// Mean and variance of the wait.
     pub fn moments(&self) -> (f64, f64) {
-        (0..=self.ahead).map(|k| self.stage(k)).fold((0.0, 0.0), |(mean, var), rate| (mean + 1.0 / rate, var + 1.0 / (rate * rate)))
+        (0..=self.ahead)
+            .map(|k| self.stage(k))
+            .fold((0.0, 0.0), |(mean, var), rate| (mean + 1.0 / rate, var + 1.0 / (rate * rate)))
     }
 
     /// The wait's distribution; `None` when nothing serves the line.
@@ -190,12 +192,30 @@ impl Wait {
 /// relative error under 1.2e-9).
 #[expect(clippy::excessive_precision, reason = "Acklam's coefficients, as published")]
 fn normal_quantile(p: f64) -> f64 {
-    const A: [f64; 6] = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.383577518672690e2, -3.066479806614716e1, 2.506628277459239];
-    const B: [f64; 5] = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-    const C: [f64; 6] = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+    const A: [f64; 6] = [
+        -3.969683028665376e1,
+        2.209460984245205e2,
+        -2.759285104469687e2,
+        1.383577518672690e2,
+        -3.066479806614716e1,
+        2.506628277459239,
+    ];
+    const B: [f64; 5] =
+        [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
+    const C: [f64; 6] = [
+        -7.784894002430293e-3,
+        -3.223964580411365e-1,
+        -2.400758277161838,
+        -2.549732539343734,
+        4.374664141464968,
+        2.938163982698783,
+    ];
     const D: [f64; 4] = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
     let p = p.clamp(1e-12, 1.0 - 1e-12);
-    let tail = |q: f64| (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5]) / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0);
+    let tail = |q: f64| {
+        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
+            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    };
     if p < 0.02425 {
         tail((-2.0 * p.ln()).sqrt())
     } else if p > 1.0 - 0.02425 {
@@ -270,7 +290,11 @@ pub const PRIOR_WAITED_SECONDS: f64 = 60.0;
 /// while none is known (or all took no time).
 pub fn handle_seconds(handles: &[f64]) -> f64 {
     let mean = handles.iter().sum::<f64>() / handles.len().max(1) as f64;
-    if mean > 0.0 { mean } else { DEFAULT_HANDLE_SECONDS }
+    if mean > 0.0 {
+        mean
+    } else {
+        DEFAULT_HANDLE_SECONDS
+    }
 }
 
 /// The range shown to a customer, in seconds, and its middle (the median).
@@ -300,7 +324,12 @@ impl Measured {
 /// when nothing serves the line. The server's pages and `switchboard
 /// simulate` both estimate with this.
 pub fn estimate(ahead: u32, seats: f64, handles: &[f64], measured: &Measured) -> Option<Range> {
-    let line = Line { ahead, seats, service_rate: measured.service_rate(handle_seconds(handles)), abandon_rate: measured.abandon_rate() };
+    let line = Line {
+        ahead,
+        seats,
+        service_rate: measured.service_rate(handle_seconds(handles)),
+        abandon_rate: measured.abandon_rate(),
+    };
     let first = if handles.len() >= SHAPE_FROM { line.first_seat(handles) } else { None };
     let wait = match first {
         Some(first) => first,
@@ -435,7 +464,10 @@ mod tests {
         let range = estimate(0, 2.0, &handles, &Measured::default()).unwrap();
         let error = 0.15 / 30f64.sqrt();
         assert!(close(range.middle, at(0.5), 1e-6), "{range:?}");
-        assert!(close(range.low, at(0.02) / (1.0 + error), 1e-6) && close(range.high, at(0.83) * (1.0 + error), 1e-6), "{range:?}");
+        assert!(
+            close(range.low, at(0.02) / (1.0 + error), 1e-6) && close(range.high, at(0.83) * (1.0 + error), 1e-6),
+            "{range:?}"
+        );
         // Far shorter than an exponential stage of the same mean would say,
         // and never past the longest service.
         let exponential = Line { ahead: 0, seats: 2.0, service_rate: 1.0 / 120.0, abandon_rate: 0.0 }.wait().unwrap();
@@ -460,4 +492,3 @@ mod tests {
         assert!(percentiles(Line { ahead: 2, seats: 2.0, service_rate: 0.0, abandon_rate: 0.0 }).is_none());
     }
 }
-

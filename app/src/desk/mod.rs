@@ -389,7 +389,11 @@ pub async fn leave_conversation(help_session: HelpSessionId) -> Result<Desk, App
 
 /// Records the disposition and note; the customer is done.
 #[server(prefix = "/api", endpoint = "desk/wrap-up")]
-pub async fn wrap_up(help_session: HelpSessionId, disposition: String, #[server(default)] note: String) -> Result<Desk, AppError> {
+pub async fn wrap_up(
+    help_session: HelpSessionId,
+    disposition: String,
+    #[server(default)] note: String,
+) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     let disposition = disposition.trim();
     if disposition.is_empty() || disposition.chars().count() > 60 {

@@ -3,9 +3,8 @@
 use sqlx::PgPool;
 
 use super::{
-    CallbackCall,
-    ChannelSeat, CustomerCard, Desk, EarlierSession, Handover, JoinRequest, OfferCard, PastConversation, QueueLine, TransferColleague, TransferQueue,
-    TransferChoices, WarmTransfer,
+    CallbackCall, ChannelSeat, CustomerCard, Desk, EarlierSession, Handover, JoinRequest, OfferCard, PastConversation, QueueLine,
+    TransferChoices, TransferColleague, TransferQueue, WarmTransfer,
 };
 use crate::conversation::roles::Role;
 use crate::engine::events::{Event, TransferStage};
@@ -21,9 +20,9 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             WHERE s.representative_id = $1"#,
         agent
     )
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
     let channels = sqlx::query!(
         "SELECT channel, ready, live, sessions, max_live, max_sessions FROM agent_channels
           WHERE representative_id = $1
@@ -69,10 +68,11 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             queue: row.queue,
             waited_seconds: row.waited,
             expires_in_ms: row.expires_in_ms.max(0),
-            transferred: row
-                .transferred_by
-                .filter(|_| row.asked_by.is_none())
-                .map(|by| Handover { by, by_name: row.by_name, note: row.transfer_note }),
+            transferred: row.transferred_by.filter(|_| row.asked_by.is_none()).map(|by| Handover {
+                by,
+                by_name: row.by_name,
+                note: row.transfer_note,
+            }),
             join_with: row.asked_by.map(|asker| JoinRequest { asker, warm: row.warm.unwrap_or(false) }),
             callback: callback_call(&row.channel, row.phone, row.attempts, row.callback_max_attempts, false),
         })
@@ -159,10 +159,11 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             queue: row.queue,
             status: row.status,
             wrap_up_left_seconds: row.wrap_up_left,
-            transferred: row
-                .transferred_by
-                .filter(|_| row.transferred_here)
-                .map(|by| Handover { by, by_name: false, note: row.transfer_note }),
+            transferred: row.transferred_by.filter(|_| row.transferred_here).map(|by| Handover {
+                by,
+                by_name: false,
+                note: row.transfer_note,
+            }),
             outcome,
             warm_transfer: match (row.consulting, row.consult_asked) {
                 (Some(colleague), _) => Some(WarmTransfer { colleague, joined: true }),
@@ -307,12 +308,10 @@ pub async fn own(pool: &PgPool, agent: AgentId, help_session: HelpSessionId) -> 
 /// Every queue that takes the conversation's channel, with its line and
 /// who is READY, and every other signed-in representative.
 pub async fn transfer_targets(pool: &PgPool, agent: AgentId, help_session: HelpSessionId) -> Result<TransferChoices, AppError> {
-    let channel = sqlx::query_scalar!(
-        r#"SELECT channel AS "channel: Channel" FROM help_sessions WHERE id = $1"#,
-        help_session.uuid()
-    )
-    .fetch_one(pool)
-    .await?;
+    let channel =
+        sqlx::query_scalar!(r#"SELECT channel AS "channel: Channel" FROM help_sessions WHERE id = $1"#, help_session.uuid())
+            .fetch_one(pool)
+            .await?;
     let rows = sqlx::query!(
         r#"SELECT q.id AS "id: QueueId", q.name,
                   (SELECT count(*) FROM queue_entries e WHERE e.queue_id = q.id) AS "waiting!",

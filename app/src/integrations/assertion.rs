@@ -31,7 +31,11 @@ pub struct Caller {
 impl Caller {
     /// Refuses unless the client was given `scope`.
     pub fn require(&self, scope: Scope) -> Result<(), Refusal> {
-        if self.scopes.contains(&scope) { Ok(()) } else { Err(Refusal::MissingScope(scope)) }
+        if self.scopes.contains(&scope) {
+            Ok(())
+        } else {
+            Err(Refusal::MissingScope(scope))
+        }
     }
 
     /// Whose things this client reaches with `all` (a `*:all` scope): `None`
@@ -107,7 +111,9 @@ impl Refusal {
             Refusal::Missing => "Send a token: Authorization: Bearer <JWT signed with your client secret>.".into(),
             Refusal::Malformed(why) => format!("The token is not a valid JWT: {why}."),
             Refusal::UnknownClient => "The token's iss is not a registered API client's id.".into(),
-            Refusal::WrongAlgorithm => "The token must be signed with HS256, the algorithm this client is registered with.".into(),
+            Refusal::WrongAlgorithm => {
+                "The token must be signed with HS256, the algorithm this client is registered with.".into()
+            }
             Refusal::BadSignature => "The token's signature does not match the client's secret.".into(),
             Refusal::MissingClaim(claim) => format!("The token has no {claim} claim."),
             Refusal::Expired => "The token has expired (exp is past); sign a new one.".into(),

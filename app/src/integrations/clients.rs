@@ -73,7 +73,13 @@ pub async fn list(pool: &PgPool) -> Result<Vec<ApiClient>, AppError> {
     Ok(rows.into_iter().map(Row::client).collect())
 }
 
-pub async fn add(pool: &PgPool, secrets: &Secrets, name: &ClientName, scopes: &[Scope], by: Uuid) -> Result<WithSecret, AppError> {
+pub async fn add(
+    pool: &PgPool,
+    secrets: &Secrets,
+    name: &ClientName,
+    scopes: &[Scope],
+    by: Uuid,
+) -> Result<WithSecret, AppError> {
     if scopes.is_empty() {
         return Err(AppError::invalid("Choose at least one scope."));
     }

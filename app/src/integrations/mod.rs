@@ -85,7 +85,7 @@ impl Scope {
             Scope::AgentsRead => "list representatives and their states",
             Scope::AgentsWrite => "set a representative's state",
             Scope::WebhooksManage => "manage its own webhook endpoints",
-            Scope::WebhooksAll => "ALL webhook endpoints, the admin's included"
+            Scope::WebhooksAll => "ALL webhook endpoints, the admin's included",
         }
     }
 

@@ -133,7 +133,14 @@ fn no_such_endpoint() -> AppError {
 
 /// Registers an endpoint (`owner`: the API client that does, none for an
 /// admin); the answer holds its secret, shown once.
-pub async fn add(pool: &PgPool, secrets: &Secrets, owner: Option<Uuid>, url: &str, description: &str, event_types: &[String]) -> Result<WithWebhookSecret, AppError> {
+pub async fn add(
+    pool: &PgPool,
+    secrets: &Secrets,
+    owner: Option<Uuid>,
+    url: &str,
+    description: &str,
+    event_types: &[String],
+) -> Result<WithWebhookSecret, AppError> {
     let url = parse_url(url)?;
     let description = description.trim();
     if description.chars().count() > 200 {
@@ -236,7 +243,13 @@ pub async fn deliveries(pool: &PgPool, endpoint: Uuid, limit: i64) -> Result<Vec
 
 /// Sends deliveries again, as new (the same `webhook-id`): one by its id,
 /// or all of an endpoint's made in a time range. Answers how many.
-pub async fn resend(pool: &PgPool, endpoint: Uuid, one: Option<Uuid>, from: Option<OffsetDateTime>, until: Option<OffsetDateTime>) -> Result<u64, AppError> {
+pub async fn resend(
+    pool: &PgPool,
+    endpoint: Uuid,
+    one: Option<Uuid>,
+    from: Option<OffsetDateTime>,
+    until: Option<OffsetDateTime>,
+) -> Result<u64, AppError> {
     if one.is_none() && from.is_none() && until.is_none() {
         return Err(AppError::invalid("Say which deliveries to send again: one, or a time range."));
     }

@@ -149,9 +149,7 @@ impl Span {
             "7d" => Ok(Span::Last7),
             "30d" => Ok(Span::Last30),
             "custom" => Ok(Span::Custom),
-            other => Err(AppError::Invalid(format!(
-                "Range \"{other}\" is not one of today, 7d, 30d or custom."
-            ))),
+            other => Err(AppError::Invalid(format!("Range \"{other}\" is not one of today, 7d, 30d or custom."))),
         }
     }
 
@@ -259,12 +257,9 @@ impl TableKind {
         [TableKind::Queues, TableKind::Representatives, TableKind::Hours, TableKind::Days, TableKind::Estimates];
 
     pub fn parse(raw: &str) -> Result<Self, AppError> {
-        Self::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == raw)
-            .ok_or_else(|| {
-                AppError::Invalid(format!("Table \"{raw}\" is not one of queues, representatives, hours, days or estimates."))
-            })
+        Self::ALL.into_iter().find(|kind| kind.as_str() == raw).ok_or_else(|| {
+            AppError::Invalid(format!("Table \"{raw}\" is not one of queues, representatives, hours, days or estimates."))
+        })
     }
 
     pub fn as_str(self) -> &'static str {
@@ -352,10 +347,7 @@ impl Report {
             ]
         };
         match kind {
-            TableKind::Queues => Table {
-                columns: service("Queue"),
-                rows: self.by_queue.iter().map(service_row).collect(),
-            },
+            TableKind::Queues => Table { columns: service("Queue"), rows: self.by_queue.iter().map(service_row).collect() },
             TableKind::Hours => Table { columns: service("Hour"), rows: self.by_hour.iter().map(service_row).collect() },
             TableKind::Days => Table { columns: service("Day"), rows: self.by_day.iter().map(service_row).collect() },
             TableKind::Estimates => Table {
@@ -391,8 +383,8 @@ impl Report {
                     "Callbacks reached",
                     "Time to reach (s)",
                 ]
-                    .map(str::to_owned)
-                    .to_vec(),
+                .map(str::to_owned)
+                .to_vec(),
                 rows: self
                     .by_representative
                     .iter()

@@ -27,18 +27,16 @@ fn parse_day(raw: Option<&str>, which: &str) -> Result<Date, AppError> {
 
 /// Refuses a time zone PostgreSQL does not know (at start-up).
 pub async fn check_time_zone(pool: &sqlx::PgPool, time_zone: &str) -> Result<(), AppError> {
-    sqlx::query_scalar!("SELECT now() AT TIME ZONE $1", time_zone)
-        .fetch_one(pool)
-        .await
-        .map(|_| ())
-        .map_err(|_| AppError::Invalid(format!("SWITCHBOARD_TIME_ZONE: \"{time_zone}\" is not a time zone PostgreSQL knows (try an IANA name such as Europe/Paris).")))
+    sqlx::query_scalar!("SELECT now() AT TIME ZONE $1", time_zone).fetch_one(pool).await.map(|_| ()).map_err(|_| {
+        AppError::Invalid(format!(
+            "SWITCHBOARD_TIME_ZONE: \"{time_zone}\" is not a time zone PostgreSQL knows (try an IANA name such as Europe/Paris)."
+        ))
+    })
 }
 
 /// Today in the display time zone.
 pub async fn today(pool: &sqlx::PgPool, time_zone: &str) -> Result<Date, AppError> {
-    Ok(sqlx::query_scalar!(r#"SELECT (now() AT TIME ZONE $1)::date AS "today!""#, time_zone)
-        .fetch_one(pool)
-        .await?)
+    Ok(sqlx::query_scalar!(r#"SELECT (now() AT TIME ZONE $1)::date AS "today!""#, time_zone).fetch_one(pool).await?)
 }
 
 /// The first and last day (inclusive) a query asks for.
@@ -72,9 +70,8 @@ fn day_label(day: Date) -> String {
 pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &ReportQuery) -> Result<Report, AppError> {
     let time_zone = settings.time_zone.as_str();
     let (span, from, to) = days(pool, time_zone, query).await?;
-    let queues: Vec<QueueChoice> = sqlx::query_as!(QueueChoice, "SELECT id, name FROM queues ORDER BY lower(name)")
-        .fetch_all(pool)
-        .await?;
+    let queues: Vec<QueueChoice> =
+        sqlx::query_as!(QueueChoice, "SELECT id, name FROM queues ORDER BY lower(name)").fetch_all(pool).await?;
     if let Some(queue) = query.queue {
         if !queues.iter().any(|choice| choice.id == queue) {
             return Err(AppError::NotFound("No such queue.".into()));
@@ -182,15 +179,11 @@ pub async fn report(pool: &sqlx::PgPool, settings: &MetricsSettings, query: &Rep
         .collect();
     let mut by_representative: Vec<Line> = per_rep
         .into_iter()
-        .map(|(rep, figures)| Line {
-            label: names.get(&rep).cloned().unwrap_or_else(|| "(removed)".into()),
-            figures,
-        })
+        .map(|(rep, figures)| Line { label: names.get(&rep).cloned().unwrap_or_else(|| "(removed)".into()), figures })
         .collect();
     by_representative.sort_by_key(|row| row.label.to_lowercase());
-    let by_hour = (0..24)
-        .map(|hour| Line { label: format!("{hour:02}"), figures: per_hour.remove(&hour).unwrap_or_default() })
-        .collect();
+    let by_hour =
+        (0..24).map(|hour| Line { label: format!("{hour:02}"), figures: per_hour.remove(&hour).unwrap_or_default() }).collect();
     let mut by_day = Vec::new();
     let mut day = from;
     while day <= to {

@@ -116,9 +116,8 @@ pub struct Batch {
 /// horizon too.
 pub async fn roll_batch(pool: &PgPool, short_abandon: f64, limit: i64) -> Result<(usize, bool), AppError> {
     let mut tx = pool.begin().await?;
-    let Some(mark) = sqlx::query!("SELECT rolled_at, rolled_id FROM metric_roll FOR UPDATE SKIP LOCKED")
-        .fetch_optional(&mut *tx)
-        .await?
+    let Some(mark) =
+        sqlx::query!("SELECT rolled_at, rolled_id FROM metric_roll FOR UPDATE SKIP LOCKED").fetch_optional(&mut *tx).await?
     else {
         return Ok((0, false));
     };
@@ -145,18 +144,13 @@ pub async fn roll_batch(pool: &PgPool, short_abandon: f64, limit: i64) -> Result
     }
     if !more {
         batch.count_time_to(&mut tx, horizon).await?;
-        sqlx::query!(
-            "DELETE FROM metric_sessions WHERE finished_at < now() - make_interval(days => $1)",
-            KEEP_FINISHED_DAYS
-        )
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query!("DELETE FROM metric_sessions WHERE finished_at < now() - make_interval(days => $1)", KEEP_FINISHED_DAYS)
+            .execute(&mut *tx)
+            .await?;
     }
     batch.write(&mut tx).await?;
     if let Some(last) = events.last() {
-        sqlx::query!("UPDATE metric_roll SET rolled_at = $1, rolled_id = $2", last.at, last.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!("UPDATE metric_roll SET rolled_at = $1, rolled_id = $2", last.at, last.id).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok((events.len(), more))
@@ -457,7 +451,14 @@ impl Batch {
 
     /// Counts a part that lasted `part` as handled (or not) in the visit's
     /// bucket, and the representative as handling one session fewer.
-    fn end_part(&mut self, queue: Uuid, visit_at: OffsetDateTime, agent: Uuid, part: std::ops::Range<OffsetDateTime>, handled: bool) {
+    fn end_part(
+        &mut self,
+        queue: Uuid,
+        visit_at: OffsetDateTime,
+        agent: Uuid,
+        part: std::ops::Range<OffsetDateTime>,
+        handled: bool,
+    ) {
         if handled {
             let figures = self.figures(visit_at, queue, Some(agent));
             figures.handled += 1;
@@ -511,9 +512,11 @@ impl Batch {
         .fetch_all(&mut **tx)
         .await?;
         for row in open {
-            self.agents
-                .entry(row.representative_id)
-                .or_insert(Agent { state: row.state, open: row.open_sessions, counted_to: row.counted_to });
+            self.agents.entry(row.representative_id).or_insert(Agent {
+                state: row.state,
+                open: row.open_sessions,
+                counted_to: row.counted_to,
+            });
         }
         let agents: Vec<Uuid> = self.agents.keys().copied().collect();
         for agent in agents {
@@ -535,15 +538,33 @@ impl Batch {
             keys.1.push(*queue);
             keys.2.push(*agent);
             let values = [
-                f.offered, f.answered, f.answered_in_sl, f.abandoned, f.abandoned_after_sl, f.short_abandoned,
-                f.expired, f.rona, f.handled, f.ratings, f.rating_sum, f.callbacks_requested, f.callback_attempts,
+                f.offered,
+                f.answered,
+                f.answered_in_sl,
+                f.abandoned,
+                f.abandoned_after_sl,
+                f.short_abandoned,
+                f.expired,
+                f.rona,
+                f.handled,
+                f.ratings,
+                f.rating_sum,
+                f.callbacks_requested,
+                f.callback_attempts,
                 f.callbacks_reached,
             ];
             for (column, value) in counts.iter_mut().zip(values) {
                 // Within one batch of at most BATCH events.
                 column.push(i32::try_from(value).unwrap_or(i32::MAX));
             }
-            let times_of = [f.wait_seconds, f.handle_seconds, f.handling_seconds, f.ready_idle_seconds, f.not_ready_seconds, f.reach_seconds];
+            let times_of = [
+                f.wait_seconds,
+                f.handle_seconds,
+                f.handling_seconds,
+                f.ready_idle_seconds,
+                f.not_ready_seconds,
+                f.reach_seconds,
+            ];
             for (column, value) in times.iter_mut().zip(times_of) {
                 column.push(value);
             }
@@ -581,10 +602,29 @@ impl Batch {
                 callback_attempts = b.callback_attempts + EXCLUDED.callback_attempts,
                 callbacks_reached = b.callbacks_reached + EXCLUDED.callbacks_reached,
                 reach_seconds = b.reach_seconds + EXCLUDED.reach_seconds",
-            &keys.0, &keys.1, &keys.2, &offered, &answered, &answered_in_sl, &abandoned, &abandoned_after_sl,
-            &short_abandoned, &expired, &rona, &handled, &ratings, &rating_sum, &wait_seconds, &handle_seconds,
-            &handling_seconds, &ready_idle_seconds, &not_ready_seconds, &callbacks_requested, &callback_attempts,
-            &callbacks_reached, &reach_seconds
+            &keys.0,
+            &keys.1,
+            &keys.2,
+            &offered,
+            &answered,
+            &answered_in_sl,
+            &abandoned,
+            &abandoned_after_sl,
+            &short_abandoned,
+            &expired,
+            &rona,
+            &handled,
+            &ratings,
+            &rating_sum,
+            &wait_seconds,
+            &handle_seconds,
+            &handling_seconds,
+            &ready_idle_seconds,
+            &not_ready_seconds,
+            &callbacks_requested,
+            &callback_attempts,
+            &callbacks_reached,
+            &reach_seconds
         )
         .execute(&mut **tx)
         .await?;
@@ -703,18 +743,38 @@ mod tests {
         let batch = rolled(vec![
             (datetime!(2026-03-10 08:59 UTC), About::agent(agent), ready),
             // Waits 10 s (inside the default 20 s), talks and wraps up for 300 s, rates 4.
-            (datetime!(2026-03-10 09:00:00 UTC), About::help_session(served, queue), Event::EnterQueue { channel: Channel::Chat, priority: 0 }),
+            (
+                datetime!(2026-03-10 09:00:00 UTC),
+                About::help_session(served, queue),
+                Event::EnterQueue { channel: Channel::Chat, priority: 0 },
+            ),
             (datetime!(2026-03-10 09:00:01 UTC), About::help_session(served, queue).by(agent), Event::Offer {}),
-            (datetime!(2026-03-10 09:00:10 UTC), About::help_session(served, queue).by(agent), Event::Connect { mode: RoutingMode::Push }),
+            (
+                datetime!(2026-03-10 09:00:10 UTC),
+                About::help_session(served, queue).by(agent),
+                Event::Connect { mode: RoutingMode::Push },
+            ),
             (datetime!(2026-03-10 09:04:10 UTC), About::help_session(served, queue).by(agent), Event::EndByCustomer {}),
-            (datetime!(2026-03-10 09:05:10 UTC), About::help_session(served, queue).by(agent), Event::WrapUpDone { disposition: "Resolved".into() }),
+            (
+                datetime!(2026-03-10 09:05:10 UTC),
+                About::help_session(served, queue).by(agent),
+                Event::WrapUpDone { disposition: "Resolved".into() },
+            ),
             (datetime!(2026-03-10 09:06:00 UTC), About::help_session(served, queue).by(agent), Event::Rated { rating: 4 }),
             // Leaves after 30 s: abandoned, after the threshold.
-            (datetime!(2026-03-10 09:20:00 UTC), About::help_session(left, queue), Event::EnterQueue { channel: Channel::Chat, priority: 0 }),
+            (
+                datetime!(2026-03-10 09:20:00 UTC),
+                About::help_session(left, queue),
+                Event::EnterQueue { channel: Channel::Chat, priority: 0 },
+            ),
             (datetime!(2026-03-10 09:20:30 UTC), About::help_session(left, queue), Event::Cancel {}),
             // A channel switch changes nothing; logging out ends the READY time.
             (datetime!(2026-03-10 09:25 UTC), About::agent(agent), Event::AgentChannel { channel: Channel::Chat, ready: false }),
-            (datetime!(2026-03-10 09:30 UTC), About::agent(agent), Event::AgentState { state: AgentState::LoggedOut, reason: None }),
+            (
+                datetime!(2026-03-10 09:30 UTC),
+                About::agent(agent),
+                Event::AgentState { state: AgentState::LoggedOut, reason: None },
+            ),
         ]);
         let (q, a, nil) = (queue.uuid(), agent.uuid(), Uuid::nil());
         let at = |hour, minute| datetime!(2026-03-10 00:00 UTC) + Duration::hours(hour) + Duration::minutes(minute);

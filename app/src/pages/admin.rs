@@ -103,14 +103,8 @@ fn LiveNow() -> impl IntoView {
 fn LiveView(board: RwSignal<Option<LiveBoard>>, received: RwSignal<f64>, tick: ReadSignal<u32>) -> impl IntoView {
     let agents = move || board.get().map(|board| board.agents).unwrap_or_default();
     let not_ready = move || agents().not_ready.iter().map(|(_, count)| count).sum::<i64>();
-    let reasons = move || {
-        agents()
-            .not_ready
-            .iter()
-            .map(|(reason, count)| format!("{reason}: {count}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let reasons =
+        move || agents().not_ready.iter().map(|(reason, count)| format!("{reason}: {count}")).collect::<Vec<_>>().join(", ");
     let rows = move || {
         let elapsed = {
             tick.get();

@@ -65,7 +65,10 @@ fn ApiClients() -> impl IntoView {
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        add.dispatch(AddApiClient { name: name.get(), scopes: chosen.get().iter().map(|scope| scope.as_str().to_owned()).collect() });
+        add.dispatch(AddApiClient {
+            name: name.get(),
+            scopes: chosen.get().iter().map(|scope| scope.as_str().to_owned()).collect(),
+        });
     };
 
     view! {

@@ -84,15 +84,10 @@ pub fn VolumeChart(title: String, lines: Vec<Line>, label_every: usize, testid: 
     let points: Vec<(f64, f64)> = lines
         .iter()
         .enumerate()
-        .filter_map(|(i, line)| {
-            line.figures.service_level().map(|level| (LEFT + slot * (i as f64 + 0.5), y_percent(level)))
-        })
+        .filter_map(|(i, line)| line.figures.service_level().map(|level| (LEFT + slot * (i as f64 + 0.5), y_percent(level))))
         .collect();
     let path = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
-    let dots = points
-        .iter()
-        .map(|(x, y)| view! { <circle class="level" cx=*x cy=*y r="3"/> })
-        .collect_view();
+    let dots = points.iter().map(|(x, y)| view! { <circle class="level" cx=*x cy=*y r="3"/> }).collect_view();
 
     view! {
         <figure class="chart" data-testid=testid>

@@ -6,10 +6,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 
 use super::errors::Forbidden;
+use super::failure;
 use super::use_me;
 use crate::access::Area;
 use crate::model::Me;
-use super::failure;
 
 pub fn guarded<V>(area: Area, page: impl Fn(Me) -> V + Send + Sync + Clone + 'static) -> impl IntoView
 where
@@ -54,9 +54,7 @@ pub fn urlencode(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for byte in raw.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(byte as char),
             _ => out.push_str(&format!("%{byte:02X}")),
         }
     }

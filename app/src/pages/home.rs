@@ -56,15 +56,18 @@ fn Welcome() -> impl IntoView {
 pub fn RequestForm() -> impl IntoView {
     let embedded = use_context::<Embedded>();
     let offered_here = embedded.as_ref().map(|embedded| embedded.queues.clone());
-    let queues = Resource::new(|| (), move |_| {
-        let offered_here = offered_here.clone();
-        async move {
-            match offered_here {
-                Some(queues) => Ok(queues),
-                None => help_queues().await,
+    let queues = Resource::new(
+        || (),
+        move |_| {
+            let offered_here = offered_here.clone();
+            async move {
+                match offered_here {
+                    Some(queues) => Ok(queues),
+                    None => help_queues().await,
+                }
             }
-        }
-    });
+        },
+    );
     let identity = embedded.as_ref().map(|embedded| embedded.identity);
     let widget_key = embedded.map(|embedded| embedded.key);
     let known = move || identity.and_then(|identity| identity.get());

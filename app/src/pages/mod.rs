@@ -49,10 +49,7 @@ pub fn when(at: Option<time::OffsetDateTime>) -> String {
     const FORMAT: &[time::format_description::FormatItem<'_>] =
         time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     match at {
-        Some(at) => at
-            .to_offset(time::UtcOffset::UTC)
-            .format(FORMAT)
-            .unwrap_or_else(|_| at.to_string()),
+        Some(at) => at.to_offset(time::UtcOffset::UTC).format(FORMAT).unwrap_or_else(|_| at.to_string()),
         None => "never".to_owned(),
     }
 }
@@ -101,7 +98,8 @@ pub fn LocalTime(#[prop(into)] at: String) -> impl IntoView {
 
 /// "Mon 30 Nov 09:00 UTC".
 fn utc_text(at: &str) -> String {
-    let format = time::macros::format_description!("[weekday repr:short] [day padding:none] [month repr:short] [hour]:[minute] UTC");
+    let format =
+        time::macros::format_description!("[weekday repr:short] [day padding:none] [month repr:short] [hour]:[minute] UTC");
     time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
         .ok()
         .and_then(|moment| moment.to_offset(time::UtcOffset::UTC).format(format).ok())
@@ -114,7 +112,9 @@ pub fn local_text(at: &str) -> String {
     #[cfg(feature = "hydrate")]
     {
         let options = js_sys::Object::new();
-        for (key, value) in [("weekday", "short"), ("day", "numeric"), ("month", "short"), ("hour", "2-digit"), ("minute", "2-digit")] {
+        for (key, value) in
+            [("weekday", "short"), ("day", "numeric"), ("month", "short"), ("hour", "2-digit"), ("minute", "2-digit")]
+        {
             let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
         }
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(at));

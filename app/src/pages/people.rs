@@ -2,13 +2,13 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use super::failure;
 use super::guard::guarded;
 use super::when;
 use crate::access::Area;
 use crate::error::AppError;
 use crate::model::{NewPassword, Person, Role};
 use crate::people::{list_people, AddPerson, ChangeRole, ResetPassword, SetDisabled};
-use super::failure;
 
 /// `/admin/people`: the admin manages who can sign in and with which role.
 #[component]
@@ -48,11 +48,8 @@ where
 #[component]
 fn People() -> impl IntoView {
     let add = ServerAction::<AddPerson>::new();
-    let actions = Actions {
-        change_role: ServerAction::new(),
-        set_disabled: ServerAction::new(),
-        reset_password: ServerAction::new(),
-    };
+    let actions =
+        Actions { change_role: ServerAction::new(), set_disabled: ServerAction::new(), reset_password: ServerAction::new() };
     let people = Resource::new(
         move || {
             (
@@ -67,9 +64,7 @@ fn People() -> impl IntoView {
 
     let notice = RwSignal::new(None::<Notice>);
     report(add, notice, |person| format!("Added {} ({}).", person.display_name, person.role.label()));
-    report(actions.change_role, notice, |person| {
-        format!("{} is now {}.", person.display_name, person.role.label())
-    });
+    report(actions.change_role, notice, |person| format!("{} is now {}.", person.display_name, person.role.label()));
     report(actions.set_disabled, notice, |person| {
         let state = if person.disabled { "disabled and signed out" } else { "enabled" };
         format!("{} is {state}.", person.display_name)

@@ -26,7 +26,9 @@ fn Queues() -> impl IntoView {
     let queues = Resource::new(move || save.version().get(), |_| list_queues());
     let people = Resource::new(|| (), |_| list_people());
     let message = move || match save.value().get() {
-        Some(Ok(saved)) => Some(view! { <p class="notice" role="status">{format!("Saved \"{}\".", saved.queue.settings.name)}</p> }.into_any()),
+        Some(Ok(saved)) => {
+            Some(view! { <p class="notice" role="status">{format!("Saved \"{}\".", saved.queue.settings.name)}</p> }.into_any())
+        }
         Some(Err(error)) => Some(view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()),
         None => None,
     };

@@ -4,9 +4,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use super::errors::NotFound;
+use super::failure;
 use crate::model::NewPassword;
 use crate::setup::{setup_status, CreateFirstAdmin, SetupState};
-use super::failure;
 
 /// `/setup?token=...`: the one-time page that creates the first admin.
 #[component]

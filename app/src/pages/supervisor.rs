@@ -178,7 +178,9 @@ fn Board(board: RwSignal<Option<Wallboard>>, elapsed: Signal<f64>) -> impl IntoV
     let queues = move || board.get().map(|b| b.queues).unwrap_or_default();
     let people = move || board.get().map(|b| b.representatives).unwrap_or_default();
     let join = ServerAction::<SuperviseConversation>::new();
-    let joined = Signal::derive(move || board.with(|b| b.as_ref().map(|b| b.joined.iter().map(|j| j.help_session_id).collect::<Vec<_>>()).unwrap_or_default()));
+    let joined = Signal::derive(move || {
+        board.with(|b| b.as_ref().map(|b| b.joined.iter().map(|j| j.help_session_id).collect::<Vec<_>>()).unwrap_or_default())
+    });
     let error = move || join.value().get().and_then(Result::err).map(|error| error.to_string());
     view! {
         {move || error().map(|message| view! { <p class="error" role="alert" data-testid="join-error">{message}</p> })}

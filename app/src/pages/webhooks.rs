@@ -34,7 +34,13 @@ fn Webhooks() -> impl IntoView {
     let actions = Actions { enabled: ServerAction::new(), delete: ServerAction::new(), resend: ServerAction::new() };
     let page = Resource::new(
         move || {
-            (add.version().get(), private.version().get(), actions.enabled.version().get(), actions.delete.version().get(), actions.resend.version().get())
+            (
+                add.version().get(),
+                private.version().get(),
+                actions.enabled.version().get(),
+                actions.delete.version().get(),
+                actions.resend.version().get(),
+            )
         },
         |_| list_webhooks(),
     );

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::{Stylesheet, Title};
 use leptos_router::hooks::use_query_map;
 
-use super::guard::urlencode;
 use super::embedded::Embedded;
+use super::guard::urlencode;
 use super::home::{RequestForm, Waiting};
 use crate::customer::my_help;
 use crate::widget::bridge::{self, Status};

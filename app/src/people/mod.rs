@@ -19,12 +19,7 @@ pub async fn list_people() -> Result<Vec<Person>, AppError> {
 
 /// Adds a representative who can sign in at once. 409 if the email is taken.
 #[server(prefix = "/api", endpoint = "people/add")]
-pub async fn add_person(
-    email: String,
-    display_name: String,
-    role: String,
-    password: String,
-) -> Result<Person, AppError> {
+pub async fn add_person(email: String, display_name: String, role: String, password: String) -> Result<Person, AppError> {
     use crate::model::{DisplayName, Email, NewPassword};
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let email = Email::parse(&email)?;

@@ -104,9 +104,9 @@ pub async fn insert(
             crate::engine::agents::provision(conn, row.id.into()).await?;
             row.try_into()
         }
-        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => Err(AppError::Conflict(
-            format!("{} already has an account.", email.as_str()),
-        )),
+        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
+            Err(AppError::Conflict(format!("{} already has an account.", email.as_str())))
+        }
         Err(error) => Err(error.into()),
     }
 }
@@ -156,15 +156,12 @@ async fn change_access(pool: &PgPool, id: Uuid, change: AccessChange) -> Result<
         }
     }
     .ok_or_else(not_found)?;
-    let admins_left = sqlx::query_scalar!(
-        r#"SELECT count(*) AS "count!" FROM representatives WHERE role = 'admin' AND NOT disabled"#
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let admins_left =
+        sqlx::query_scalar!(r#"SELECT count(*) AS "count!" FROM representatives WHERE role = 'admin' AND NOT disabled"#)
+            .fetch_one(&mut *tx)
+            .await?;
     if admins_before > 0 && admins_left == 0 {
-        return Err(AppError::Conflict(
-            "At least one active admin must remain: make someone else admin first.".into(),
-        ));
+        return Err(AppError::Conflict("At least one active admin must remain: make someone else admin first.".into()));
     }
     tx.commit().await?;
     row.try_into()

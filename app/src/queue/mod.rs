@@ -56,7 +56,9 @@ impl Thresholds {
             _ => Ok(value),
         };
         let percent = |field: &str, value: Option<i32>| match value {
-            Some(v) if !(1..=100).contains(&v) => Err(AppError::invalid(format!("{field} must be between 1 and 100 % (or empty)."))),
+            Some(v) if !(1..=100).contains(&v) => {
+                Err(AppError::invalid(format!("{field} must be between 1 and 100 % (or empty).")))
+            }
             _ => Ok(value),
         };
         let thresholds = Self {

@@ -4,7 +4,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::hours::DayHours;
-use super::{CallbackLimits, CallbackRules, Channel, OpeningHours, Queue, QueueSettings, RoutingMode, Strategy, Thresholds, WhenNobody};
+use super::{
+    CallbackLimits, CallbackRules, Channel, OpeningHours, Queue, QueueSettings, RoutingMode, Strategy, Thresholds, WhenNobody,
+};
 use crate::error::AppError;
 
 struct Row {
@@ -47,11 +49,7 @@ impl TryFrom<Row> for Queue {
             id: row.id,
             settings: QueueSettings {
                 name: row.name,
-                channels: row
-                    .channels
-                    .iter()
-                    .map(|c| Channel::parse(c))
-                    .collect::<Result<_, _>>()?,
+                channels: row.channels.iter().map(|c| Channel::parse(c)).collect::<Result<_, _>>()?,
                 routing_mode: RoutingMode::parse(&row.routing_mode)?,
                 strategy: Strategy::parse(&row.strategy)?,
                 rona_seconds: row.rona_seconds,
@@ -151,9 +149,8 @@ pub async fn list_with_members(pool: &PgPool) -> Result<Vec<super::QueueWithMemb
 
 /// A queue with who serves it and who supervises it.
 async fn team(pool: &PgPool, queue: Queue) -> Result<super::QueueWithMembers, AppError> {
-    let members = sqlx::query_scalar!("SELECT representative_id FROM queue_members WHERE queue_id = $1", queue.id)
-        .fetch_all(pool)
-        .await?;
+    let members =
+        sqlx::query_scalar!("SELECT representative_id FROM queue_members WHERE queue_id = $1", queue.id).fetch_all(pool).await?;
     let supervisors = sqlx::query_scalar!("SELECT representative_id FROM queue_supervisors WHERE queue_id = $1", queue.id)
         .fetch_all(pool)
         .await?;
@@ -170,11 +167,7 @@ pub async fn save(
     members: &[Uuid],
     supervisors: &[Uuid],
 ) -> Result<super::QueueWithMembers, AppError> {
-    let channels: Vec<String> = settings
-        .channels
-        .iter()
-        .map(|c| c.as_str().to_owned())
-        .collect();
+    let channels: Vec<String> = settings.channels.iter().map(|c| c.as_str().to_owned()).collect();
     let known = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS "known!""#,
         settings.hours.time_zone
@@ -245,23 +238,16 @@ pub async fn save(
     let saved = match saved {
         Ok(saved) => saved,
         Err(sqlx::Error::Database(error)) if error.is_unique_violation() => {
-            return Err(AppError::Conflict(format!(
-                "A queue named \"{}\" exists already.",
-                settings.name
-            )))
+            return Err(AppError::Conflict(format!("A queue named \"{}\" exists already.", settings.name)))
         }
         Err(error) => return Err(error.into()),
     };
     if id.is_some_and(|id| id != saved) {
         return Err(AppError::NotFound("No such queue.".into()));
     }
-    sqlx::query!(
-        "DELETE FROM queue_members WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))",
-        saved,
-        members
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query!("DELETE FROM queue_members WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))", saved, members)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query!(
         "INSERT INTO queue_members (queue_id, representative_id)
          SELECT $1, id FROM representatives WHERE id = ANY ($2) ON CONFLICT DO NOTHING",
@@ -270,13 +256,9 @@ pub async fn save(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "DELETE FROM queue_supervisors WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))",
-        saved,
-        supervisors
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query!("DELETE FROM queue_supervisors WHERE queue_id = $1 AND NOT (representative_id = ANY ($2))", saved, supervisors)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query!(
         "INSERT INTO queue_supervisors (queue_id, representative_id)
          SELECT $1, id FROM representatives WHERE id = ANY ($2) AND role IN ('supervisor', 'admin')

@@ -32,9 +32,7 @@ pub async fn issue_if_needed(pool: &PgPool) -> Result<Option<String>, AppError> 
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
     let mut tx = pool.begin().await?;
-    sqlx::query!("DELETE FROM setup_tokens WHERE used_at IS NULL")
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!("DELETE FROM setup_tokens WHERE used_at IS NULL").execute(&mut *tx).await?;
     sqlx::query!(
         "INSERT INTO setup_tokens (token_hash, expires_at)
          VALUES ($1, now() + make_interval(hours => $2))",
@@ -79,9 +77,7 @@ pub async fn create_admin(
     // Hash before taking the lock: hashing is slow and needs no database.
     let hash = password::hash(new_password).await?;
     let mut tx = pool.begin().await?;
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", SETUP_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", SETUP_LOCK).execute(&mut *tx).await?;
     let admin_exists = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM representatives WHERE role = 'admin' AND NOT disabled) AS "exists!""#
     )

@@ -28,7 +28,6 @@ pub async fn supervised(pool: &PgPool, me: &Me) -> Result<Vec<QueueId>, AppError
     .await?)
 }
 
-
 pub async fn wallboard(pool: &PgPool, settings: &MetricsSettings, me: &Me) -> Result<Wallboard, AppError> {
     let queues = supervised(pool, me).await?;
     let ids: Vec<uuid::Uuid> = queues.iter().map(|q| q.uuid()).collect();

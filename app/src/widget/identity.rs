@@ -67,12 +67,18 @@ pub fn verify(secret: &str, key: &str, token: &str) -> Result<Verified, AppError
     if exp - time::OffsetDateTime::now_utc().unix_timestamp() > MAX_AHEAD_SECONDS {
         return Err(refused("it is valid for more than 10 minutes"));
     }
-    let jti = claims.jti.map(|jti| jti.trim().to_owned()).filter(|jti| !jti.is_empty()).ok_or_else(|| refused("it has no jti"))?;
+    let jti =
+        claims.jti.map(|jti| jti.trim().to_owned()).filter(|jti| !jti.is_empty()).ok_or_else(|| refused("it has no jti"))?;
     if jti.chars().count() > 200 {
         return Err(refused("its jti is longer than 200 characters"));
     }
-    let name = crate::text::required("Name", claims.name.as_deref().unwrap_or_default(), crate::customer::request::MAX_NAME, crate::text::Shape::Line)
-        .map_err(|_| refused("it has no usable name"))?;
+    let name = crate::text::required(
+        "Name",
+        claims.name.as_deref().unwrap_or_default(),
+        crate::customer::request::MAX_NAME,
+        crate::text::Shape::Line,
+    )
+    .map_err(|_| refused("it has no usable name"))?;
     let email = crate::customer::request::parse_email(claims.email.as_deref().unwrap_or_default())?;
     let reference = claims.sub.map(|sub| sub.trim().to_owned()).filter(|sub| !sub.is_empty());
     if reference.as_ref().is_some_and(|sub| sub.chars().count() > 200) {

@@ -52,7 +52,8 @@ impl Settings {
         let mut queues = queues.to_vec();
         queues.sort_unstable();
         queues.dedup();
-        let known: i64 = sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM queues WHERE id = ANY($1)"#, &queues).fetch_one(pool).await?;
+        let known: i64 =
+            sqlx::query_scalar!(r#"SELECT count(*) AS "n!" FROM queues WHERE id = ANY($1)"#, &queues).fetch_one(pool).await?;
         if queues.is_empty() || known != queues.len() as i64 {
             return Err(AppError::invalid("Queues: choose at least one queue the widget offers."));
         }
@@ -63,9 +64,13 @@ impl Settings {
 /// A site's origin as browsers send it: `https://shop.example` or
 /// `http://localhost:8080`, nothing after the host and port.
 pub fn parse_origin(raw: &str) -> Result<String, AppError> {
-    let bad = || AppError::invalid(format!("Allowed sites: \"{raw}\" is not a site's address like https://shop.example (no path)."));
+    let bad =
+        || AppError::invalid(format!("Allowed sites: \"{raw}\" is not a site's address like https://shop.example (no path)."));
     let url = url::Url::parse(raw).map_err(|_| bad())?;
-    let bare = url.path() == "/" && url.query().is_none() && url.fragment().is_none() && url.username().is_empty()
+    let bare = url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
         && url.password().is_none();
     if !matches!(url.scheme(), "http" | "https") || url.host().is_none() || !bare {
         return Err(bad());

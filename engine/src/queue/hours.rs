@@ -153,7 +153,13 @@ impl CallbackRules {
             retry_seconds: within("Retry delay (seconds)", retry_seconds, defaults.retry_seconds, 1, 86_400)?,
             max_attempts: within("Attempts", max_attempts, defaults.max_attempts, 1, 20)?,
             notify_position: within("Notify at position", notify_position, defaults.notify_position, 1, 1000)?,
-            notify_seconds: within("Notify when the wait is under (seconds)", notify_seconds, defaults.notify_seconds, 0, 86_400)?,
+            notify_seconds: within(
+                "Notify when the wait is under (seconds)",
+                notify_seconds,
+                defaults.notify_seconds,
+                0,
+                86_400,
+            )?,
             front_hold_seconds: within("Front place kept (seconds)", front_hold_seconds, defaults.front_hold_seconds, 1, 86_400)?,
         })
     }
@@ -186,7 +192,12 @@ impl Default for CallbackLimits {
 impl CallbackLimits {
     /// Each given value in its range (a missing one keeps its default);
     /// prefixes as typed, separated by spaces or commas.
-    pub fn parse(cap: Option<i32>, per_address: Option<i32>, expiry_hours: Option<i32>, prefixes: &str) -> Result<Self, AppError> {
+    pub fn parse(
+        cap: Option<i32>,
+        per_address: Option<i32>,
+        expiry_hours: Option<i32>,
+        prefixes: &str,
+    ) -> Result<Self, AppError> {
         let defaults = Self::default();
         let within = |field: &str, value: Option<i32>, default: i32, high: i32| {
             let value = value.unwrap_or(default);

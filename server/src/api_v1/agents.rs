@@ -126,7 +126,10 @@ pub async fn set_state(
     let request: NewState = json_body(&headers, &body)?;
     let wanted = AgentState::parse(request.state.trim())
         .map_err(|_| ApiError::invalid(format!("state must be READY, NOT_READY or LOGGED_OUT, not \"{}\".", request.state)))?;
-    let now = read(&state, Some(id)).await?.pop().ok_or_else(|| ApiError::from(AppError::NotFound("No such representative.".into())))?;
+    let now = read(&state, Some(id))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::from(AppError::NotFound("No such representative.".into())))?;
     let agent = AgentId::from(id);
     let logged_out = now.state == AgentState::LoggedOut.as_str();
     match wanted {
@@ -147,6 +150,9 @@ pub async fn set_state(
             agents::set_not_ready_reason(&state.engine, agent, reason).await?
         }
     }
-    let after = read(&state, Some(id)).await?.pop().ok_or_else(|| ApiError::from(AppError::NotFound("No such representative.".into())))?;
+    let after = read(&state, Some(id))
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::from(AppError::NotFound("No such representative.".into())))?;
     Ok(Json(after))
 }

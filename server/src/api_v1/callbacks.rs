@@ -147,15 +147,27 @@ async fn callback(state: &AppState, id: HelpSessionId, mine: Option<Uuid>) -> Re
         (status = 429, description = "Too many requests", body = ErrorBody),
     )
 )]
-pub async fn create(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     client.require(Scope::CallbacksWrite)?;
     let key = idempotency::key(&headers)?;
     let caller = client.0.client;
-    idempotency::once(&state.pool, caller, key, &body, async {
-        let request: NewCallback = json_body(&headers, &body)?;
-        let (status, made) = request_callback(&state, caller, request).await?;
-        Ok((status, serde_json::to_value(made).map_err(|_| ApiError::from(AppError::Internal))?))
-    }, |answer| async { Ok(answer) })
+    idempotency::once(
+        &state.pool,
+        caller,
+        key,
+        &body,
+        async {
+            let request: NewCallback = json_body(&headers, &body)?;
+            let (status, made) = request_callback(&state, caller, request).await?;
+            Ok((status, serde_json::to_value(made).map_err(|_| ApiError::from(AppError::Internal))?))
+        },
+        |answer| async { Ok(answer) },
+    )
     .await
 }
 
@@ -166,7 +178,16 @@ async fn request_callback(state: &AppState, client: Uuid, request: NewCallback) 
         (Some(from), Some(until)) => format!("{from}/{until}"),
         _ => return Err(ApiError::invalid("Give both window_from and window_until, or neither.")),
     };
-    let form = HelpForm::parse(&state.pool, &request.queue_id.to_string(), &request.name, &request.reason, "callback", &request.phone, &window).await?;
+    let form = HelpForm::parse(
+        &state.pool,
+        &request.queue_id.to_string(),
+        &request.name,
+        &request.reason,
+        "callback",
+        &request.phone,
+        &window,
+    )
+    .await?;
     // Open already for this number: this client's own is given back (200);
     // another's is refused by the engine.
     let phone = parse_phone(&request.phone)?;

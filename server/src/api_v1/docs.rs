@@ -76,11 +76,8 @@ fn render(doc: &Value) -> String {
     if let Some(paths) = doc["paths"].as_object() {
         for (path, operations) in paths {
             for (method, operation) in operations.as_object().into_iter().flatten() {
-                html += &format!(
-                    "<section class=\"card\"><h2><code>{} {}</code></h2>",
-                    escape(&method.to_uppercase()),
-                    escape(path)
-                );
+                html +=
+                    &format!("<section class=\"card\"><h2><code>{} {}</code></h2>", escape(&method.to_uppercase()), escape(path));
                 let summary = [text(&operation["summary"]), text(&operation["description"])].join(" ");
                 html += &format!("<p>{}</p>", escape(summary.trim()));
                 if let Some(parameters) = operation["parameters"].as_array() {
@@ -102,7 +99,9 @@ fn render(doc: &Value) -> String {
                 }
                 html += "<h3>Answers</h3><table><tr><th>status</th><th>meaning</th><th>body</th></tr>";
                 for (status, response) in operation["responses"].as_object().into_iter().flatten() {
-                    let body = response["content"]["application/json"]["schema"].as_object().map(|schema| type_of(&Value::Object(schema.clone())));
+                    let body = response["content"]["application/json"]["schema"]
+                        .as_object()
+                        .map(|schema| type_of(&Value::Object(schema.clone())));
                     html += &format!(
                         "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
                         escape(status),

@@ -52,7 +52,12 @@ impl ApiError {
 /// The code of each kind of application error.
 impl From<AppError> for ApiError {
     fn from(error: AppError) -> Self {
-        Self { status: crate::api_status::status(&error), code: error.code(), message: error.to_string(), retry_after: error.retry_after() }
+        Self {
+            status: crate::api_status::status(&error),
+            code: error.code(),
+            message: error.to_string(),
+            retry_after: error.retry_after(),
+        }
     }
 }
 

@@ -170,15 +170,27 @@ async fn session(state: &AppState, id: HelpSessionId, mine: Option<Uuid>) -> Res
         (status = 429, description = "Too many requests", body = ErrorBody),
     )
 )]
-pub async fn create(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     client.require(Scope::HelpSessionsWrite)?;
     let key = idempotency::key(&headers)?;
     let caller = client.0.client;
-    idempotency::once(&state.pool, caller, key, &body, async {
-        let request: NewHelpSession = json_body(&headers, &body)?;
-        let created = enter(&state, caller, request).await?;
-        Ok((StatusCode::CREATED, serde_json::to_value(created).map_err(|_| ApiError::from(AppError::Internal))?))
-    }, |answer| reissue(&state, answer))
+    idempotency::once(
+        &state.pool,
+        caller,
+        key,
+        &body,
+        async {
+            let request: NewHelpSession = json_body(&headers, &body)?;
+            let created = enter(&state, caller, request).await?;
+            Ok((StatusCode::CREATED, serde_json::to_value(created).map_err(|_| ApiError::from(AppError::Internal))?))
+        },
+        |answer| reissue(&state, answer),
+    )
     .await
 }
 
@@ -202,9 +214,14 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bod
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"));
     if !json {
-        return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_body", "Send the body as JSON (Content-Type: application/json)."));
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_body",
+            "Send the body as JSON (Content-Type: application/json).",
+        ));
     }
-    serde_json::from_slice(body).map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("The body does not fit: {error}.")))
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("The body does not fit: {error}.")))
 }
 
 /// A client's own reference, checked: at most 200 characters on one line
@@ -241,7 +258,11 @@ async fn enter(state: &AppState, client: Uuid, request: NewHelpSession) -> Resul
     // The link has a token of its own: opening it spends that one, not the
     // client's.
     let link = app::customer::token::issue(&state.pool, id).await?;
-    Ok(Created { help_session: session(state, id, None).await?, customer_url: format!("{}/back?token={link}", state.public_url), token })
+    Ok(Created {
+        help_session: session(state, id, None).await?,
+        customer_url: format!("{}/back?token={link}", state.public_url),
+        token,
+    })
 }
 
 /// One help session, with its place and estimate while waiting.
@@ -293,7 +314,12 @@ pub(super) async fn cancel_session(state: &AppState, id: HelpSessionId) -> Resul
         .await
         .map_err(AppError::from)?
         .ok_or_else(|| ApiError::from(AppError::NotFound("No such help session.".into())))?;
-    let not_waiting = || ApiError::from(AppError::Conflict(format!("The help session is {}, not waiting: it can't be cancelled.", status.as_str())));
+    let not_waiting = || {
+        ApiError::from(AppError::Conflict(format!(
+            "The help session is {}, not waiting: it can't be cancelled.",
+            status.as_str()
+        )))
+    };
     let done = match status {
         HelpStatus::Created => line::discard(&state.engine, id).await,
         status if status.in_line() => line::leave(&state.engine, id, Left::Cancelled).await,
@@ -357,11 +383,16 @@ pub async fn list(
     let status = query
         .status
         .as_deref()
-        .map(|raw| HelpStatus::parse(raw).map_err(|_| ApiError::invalid(format!("status \"{raw}\" is not a help session status."))))
+        .map(|raw| {
+            HelpStatus::parse(raw).map_err(|_| ApiError::invalid(format!("status \"{raw}\" is not a help session status.")))
+        })
         .transpose()?;
     let moment = |field: &str, raw: Option<&str>| {
-        raw.map(|raw| OffsetDateTime::parse(raw, &Rfc3339).map_err(|_| ApiError::invalid(format!("{field} must be a moment in RFC 3339, e.g. 2026-11-30T09:00:00Z."))))
-            .transpose()
+        raw.map(|raw| {
+            OffsetDateTime::parse(raw, &Rfc3339)
+                .map_err(|_| ApiError::invalid(format!("{field} must be a moment in RFC 3339, e.g. 2026-11-30T09:00:00Z.")))
+        })
+        .transpose()
     };
     let from = moment("from", query.from.as_deref())?;
     let until = moment("until", query.until.as_deref())?;

@@ -23,7 +23,8 @@ const MAX_KEY: usize = 200;
 /// The key a request carries, checked: 1 to 200 visible ASCII characters.
 pub fn key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(HEADER) else { return Ok(None) };
-    let key = value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= MAX_KEY && key.bytes().all(|b| b.is_ascii_graphic()));
+    let key =
+        value.to_str().ok().filter(|key| !key.is_empty() && key.len() <= MAX_KEY && key.bytes().all(|b| b.is_ascii_graphic()));
     key.map(|key| Some(key.to_owned()))
         .ok_or_else(|| ApiError::invalid(format!("Idempotency-Key must be 1 to {MAX_KEY} visible ASCII characters.")))
 }

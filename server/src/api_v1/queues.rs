@@ -106,12 +106,20 @@ pub struct ChannelEstimate {
         (status = 429, description = "Too many requests", body = ErrorBody),
     )
 )]
-pub async fn stats(State(state): State<AppState>, client: Client, Path(queue_id): Path<String>) -> Result<Json<QueueStats>, ApiError> {
+pub async fn stats(
+    State(state): State<AppState>,
+    client: Client,
+    Path(queue_id): Path<String>,
+) -> Result<Json<QueueStats>, ApiError> {
     client.require(Scope::QueuesRead)?;
     let queue = QueueId::from(path_id(&queue_id, "queue")?);
     let figures = numbers(&state.pool, queue).await?;
     let live = board(&state.pool, &state.metrics).await?;
-    let line = live.queues.into_iter().find(|line| line.id == queue.uuid()).ok_or_else(|| ApiError::from(app::error::AppError::NotFound("No such queue.".into())))?;
+    let line = live
+        .queues
+        .into_iter()
+        .find(|line| line.id == queue.uuid())
+        .ok_or_else(|| ApiError::from(app::error::AppError::NotFound("No such queue.".into())))?;
     let ahead_by_channel = sqlx::query!(
         r#"SELECT channel AS "channel: Channel", count(*) AS "ahead!" FROM queue_entries WHERE queue_id = $1 GROUP BY channel"#,
         queue.uuid()

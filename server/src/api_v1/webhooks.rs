@@ -75,10 +75,23 @@ pub struct CreatedEndpoint {
         (status = 429, description = "Too many requests", body = ErrorBody),
     )
 )]
-pub async fn create(State(state): State<AppState>, client: Client, headers: HeaderMap, body: Bytes) -> Result<(StatusCode, Json<CreatedEndpoint>), ApiError> {
+pub async fn create(
+    State(state): State<AppState>,
+    client: Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<CreatedEndpoint>), ApiError> {
     client.require(Scope::WebhooksManage)?;
     let new: NewEndpoint = json_body(&headers, &body)?;
-    let added = webhooks::add(&state.pool, &state.secrets, Some(client.0.client), &new.url, new.description.as_deref().unwrap_or(""), &new.event_types).await?;
+    let added = webhooks::add(
+        &state.pool,
+        &state.secrets,
+        Some(client.0.client),
+        &new.url,
+        new.description.as_deref().unwrap_or(""),
+        &new.event_types,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(CreatedEndpoint { endpoint: added.endpoint, secret: added.secret })))
 }
 
@@ -95,7 +108,11 @@ pub async fn create(State(state): State<AppState>, client: Client, headers: Head
         (status = 429, description = "Too many requests", body = ErrorBody),
     )
 )]
-pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<String>) -> Result<Json<WebhookEndpoint>, ApiError> {
+pub async fn read(
+    State(state): State<AppState>,
+    client: Client,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookEndpoint>, ApiError> {
     client.require(Scope::WebhooksManage)?;
     Ok(Json(webhooks::get_of(&state.pool, path_id(&id, "webhook endpoint")?, client.0.owner_unless(Scope::WebhooksAll)).await?))
 }
@@ -204,9 +221,18 @@ pub async fn resend(
     let wanted: Resend = json_body(&headers, &body)?;
     webhooks::get_of(&state.pool, id, client.0.owner_unless(Scope::WebhooksAll)).await?;
     let moment = |field: &str, raw: Option<&str>| {
-        raw.map(|raw| webhooks::parse_moment(raw).ok_or_else(|| ApiError::invalid(format!("{field} must be a moment in RFC 3339."))))
-            .transpose()
+        raw.map(|raw| {
+            webhooks::parse_moment(raw).ok_or_else(|| ApiError::invalid(format!("{field} must be a moment in RFC 3339.")))
+        })
+        .transpose()
     };
-    let resent = webhooks::resend(&state.pool, id, wanted.delivery_id, moment("from", wanted.from.as_deref())?, moment("until", wanted.until.as_deref())?).await?;
+    let resent = webhooks::resend(
+        &state.pool,
+        id,
+        wanted.delivery_id,
+        moment("from", wanted.from.as_deref())?,
+        moment("until", wanted.until.as_deref())?,
+    )
+    .await?;
     Ok(Json(Resent { resent }))
 }

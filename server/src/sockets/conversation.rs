@@ -79,8 +79,7 @@ async fn chat_socket(
             let (engine, last) = (engine.clone(), last.clone());
             async move {
                 let after = last.load(Ordering::SeqCst);
-                let new: Vec<ChatMessage> =
-                    messages::messages_after(&engine, help_session, after, viewer)
+                let new: Vec<ChatMessage> = messages::messages_after(&engine, help_session, after, viewer)
                     .await?
                     .into_iter()
                     .map(|message| ChatMessage::seen_by(message, viewer))
@@ -145,13 +144,7 @@ impl Party {
     }
 }
 
-async fn relay(
-    mut socket: WebSocket,
-    party: Party,
-    live: Live,
-    help_session: HelpSessionId,
-    side: Side,
-) -> Result<(), AppError> {
+async fn relay(mut socket: WebSocket, party: Party, live: Live, help_session: HelpSessionId, side: Side) -> Result<(), AppError> {
     let engine = party.state.engine.clone();
     let mut notices = live.notices.subscribe();
     // Subscribed first, so nothing sent from here on is missed.

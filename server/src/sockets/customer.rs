@@ -56,12 +56,7 @@ async fn customer_socket(
     })
 }
 
-async fn run_customer(
-    socket: WebSocket,
-    state: AppState,
-    live: Live,
-    help_session: HelpSessionId,
-) -> Result<(), AppError> {
+async fn run_customer(socket: WebSocket, state: AppState, live: Live, help_session: HelpSessionId) -> Result<(), AppError> {
     let Some(queue) = queue_of(&state.pool, help_session).await? else { return Ok(()) };
     let connection = presence::open(&state.engine, live.instance, Subject::Customer(help_session)).await?;
     let _held = live.hold(connection);

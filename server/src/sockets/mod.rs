@@ -52,16 +52,14 @@ where
         Ok(slot) => slot,
         Err(error) => return refuse(error),
     };
-    ws.max_message_size(MAX_MESSAGE)
-        .max_frame_size(MAX_MESSAGE)
-        .read_buffer_size(BUFFER)
-        .write_buffer_size(0)
-        .on_upgrade(move |socket| async move {
+    ws.max_message_size(MAX_MESSAGE).max_frame_size(MAX_MESSAGE).read_buffer_size(BUFFER).write_buffer_size(0).on_upgrade(
+        move |socket| async move {
             let _slot = slot;
             if let Err(error) = run(socket).await {
                 tracing::warn!(?error, "{what} socket ended with an error");
             }
-        })
+        },
+    )
 }
 
 /// Every socket's route.

@@ -18,10 +18,7 @@ use app::widget::repo;
 const LOADER: &str = include_str!("loader.js");
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/widget.js", get(loader))
-        .route("/widget/config", get(config))
-        .route("/widget/theme.css", get(theme))
+    Router::new().route("/widget.js", get(loader)).route("/widget/config", get(config)).route("/widget/theme.css", get(theme))
 }
 
 #[derive(Deserialize)]
@@ -84,10 +81,7 @@ async fn theme(State(state): State<AppState>, Query(Key { key }): Query<Key>) ->
         Ok(widget) => widget.accent,
         Err(_) => return StatusCode::NOT_FOUND.into_response(),
     };
-    (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"))],
-        format!(":root {{ --accent: {accent}; }}\n"),
-    )
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"))], format!(":root {{ --accent: {accent}; }}\n"))
         .into_response()
 }
 

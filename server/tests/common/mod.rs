@@ -2,7 +2,6 @@
 //! database (from `#[sqlx::test]`), and a cookie-keeping HTTP client.
 #![allow(dead_code)]
 
-
 use app::model::{DisplayName, Email, NewPassword, Role};
 use app::people::repo;
 use app::states::{AgentId, HelpSessionId, QueueId};
@@ -100,11 +99,7 @@ impl TestApp {
     /// A browser-like client: keeps cookies, does not follow redirects (so
     /// tests can see them).
     pub fn client(&self) -> Client {
-        Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
 
     pub async fn add_user(&self, email: &str, name: &str, role: Role) {
@@ -158,10 +153,9 @@ impl TestApp {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let mut request = format!("{}{path}", self.base.replace("http://", "ws://")).into_client_request().unwrap();
         for (name, value) in headers {
-            request.headers_mut().insert(
-                reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                value.parse().unwrap(),
-            );
+            request
+                .headers_mut()
+                .insert(reqwest::header::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
         }
         match tokio_tungstenite::connect_async(request).await {
             Ok((socket, _)) => Ok(socket),
@@ -172,13 +166,7 @@ impl TestApp {
 
     /// Calls a server function with form fields and an API client's Accept.
     pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        client
-            .post(self.url(&format!("/api/{endpoint}")))
-            .header("accept", "application/json")
-            .form(form)
-            .send()
-            .await
-            .unwrap()
+        client.post(self.url(&format!("/api/{endpoint}"))).header("accept", "application/json").form(form).send().await.unwrap()
     }
 }
 

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use crate::desk::{
-    AcceptOffer, AddColleague, DeclineOffer, Desk, EndSession, FinishWarmTransfer, Hold, LeaveConversation, NextCustomer, RecordCallback, Resume, SetChannel,
-    SetState, TransferCustomer, WrapUp,
+    AcceptOffer, AddColleague, DeclineOffer, Desk, EndSession, FinishWarmTransfer, Hold, LeaveConversation, NextCustomer,
+    RecordCallback, Resume, SetChannel, SetState, TransferCustomer, WrapUp,
 };
 use crate::error::AppError;
 use crate::live::now_ms;

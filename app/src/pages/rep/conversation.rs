@@ -56,9 +56,7 @@ impl Conversation {
     /// leaves: a colleague, or a supervisor who barged in (asked to take
     /// over).
     fn with_others(self) -> bool {
-        self.card.with(|c| {
-            c.as_ref().is_some_and(|c| !c.others.is_empty() || matches!(c.supervisor, Some((_, Role::Barge))))
-        })
+        self.card.with(|c| c.as_ref().is_some_and(|c| !c.others.is_empty() || matches!(c.supervisor, Some((_, Role::Barge)))))
     }
 
     /// A part of the card, kept live.
@@ -87,9 +85,11 @@ pub(super) fn Customer(customer: CustomerCard, controls: Controls, workspace: Wo
             all.insert(id, unread);
         });
     });
-    on_cleanup(move || workspace.unread.update(|all| {
-        all.remove(&id);
-    }));
+    on_cleanup(move || {
+        workspace.unread.update(|all| {
+            all.remove(&id);
+        })
+    });
     let channel = customer.channel;
     view! {
         <article class="card conversation" hidden=move || !open() data-testid="my-customer" data-session=id.to_string()>
@@ -267,7 +267,9 @@ fn WrapUpForm(conversation: Conversation) -> impl IntoView {
 /// the queue hides it).
 fn supervised(card: &CustomerCard) -> Option<String> {
     match &card.supervisor {
-        Some((name, Role::Whisper)) => Some(format!("{name} (supervisor) is coaching you: the customer can't hear or read them.")),
+        Some((name, Role::Whisper)) => {
+            Some(format!("{name} (supervisor) is coaching you: the customer can't hear or read them."))
+        }
         Some((name, _)) => Some(format!("{name} (supervisor) has joined the conversation.")),
         None => card.monitored.then(|| "Supervisor is listening".to_owned()),
     }

@@ -12,9 +12,16 @@ use crate::pages::{clock_text, failure};
 pub(super) fn Details(customer: CustomerCard, card: Memo<Option<CustomerCard>>) -> impl IntoView {
     let id = customer.help_session_id;
     let has_phone = customer.phone.is_some();
-    let earlier = Resource::new(|| (), move |_| async move {
-        if has_phone { earlier_sessions(id).await } else { Ok(Vec::new()) }
-    });
+    let earlier = Resource::new(
+        || (),
+        move |_| async move {
+            if has_phone {
+                earlier_sessions(id).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    );
     view! {
         <aside class="conversation-details" aria-label="Customer details">
             <h3>"Customer"</h3>
@@ -68,7 +75,8 @@ pub(super) fn Details(customer: CustomerCard, card: Memo<Option<CustomerCard>>) 
 
 #[component]
 fn Earlier(past: EarlierSession) -> impl IntoView {
-    let with = if past.representatives.is_empty() { String::new() } else { format!(" · with {}", past.representatives.join(", ")) };
+    let with =
+        if past.representatives.is_empty() { String::new() } else { format!(" · with {}", past.representatives.join(", ")) };
     view! {
         <li data-testid="earlier-session">
             <strong>{past.asked_at.clone()}</strong>

@@ -19,14 +19,14 @@ mod workspace;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use controls::Controls;
-use workspace::DeskBody;
 use crate::access::Area;
 use crate::desk::{open_desk, Desk};
 use crate::live::now_ms;
 use crate::model::Me;
 use crate::pages::failure;
 use crate::pages::guard::guarded;
+use controls::Controls;
+use workspace::DeskBody;
 
 /// The representative's desk.
 #[component]

@@ -119,9 +119,7 @@ pub(super) fn answer_by_keyboard(controls: Controls, offers: Memo<Vec<OfferCard>
 /// Whether a key went to a field the representative types in.
 fn typing(ev: &leptos::ev::KeyboardEvent) -> bool {
     use wasm_bindgen::JsCast;
-    ev.target()
-        .and_then(|target| target.dyn_into::<web_sys::HtmlElement>().ok())
-        .is_some_and(|element| {
-            matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || element.is_content_editable()
-        })
+    ev.target().and_then(|target| target.dyn_into::<web_sys::HtmlElement>().ok()).is_some_and(|element| {
+        matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || element.is_content_editable()
+    })
 }

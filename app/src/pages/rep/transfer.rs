@@ -33,9 +33,16 @@ pub(super) fn TransferPanel(help_session: HelpSessionId, controls: Controls, mod
     };
     let conference = mode != Handing::Cold;
     let open = RwSignal::new(false);
-    let targets = Resource::new(move || open.get(), move |open| async move {
-        if open { transfer_targets(help_session).await.map(Some) } else { Ok(None) }
-    });
+    let targets = Resource::new(
+        move || open.get(),
+        move |open| async move {
+            if open {
+                transfer_targets(help_session).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
     let (target, set_target) = signal(String::new());
     let (note, set_note) = signal(String::new());
     let send = move |_| {

@@ -153,10 +153,12 @@ fn NotificationSetting() -> impl IntoView {
                     "Notify me of offers on the desktop"
                 </button>
             </p>
-        }.into_any(),
+        }
+        .into_any(),
         Permission::Denied => view! {
             <p class="muted">"Desktop notifications are blocked for this site; offers still ring and show in the tab's title."</p>
-        }.into_any(),
+        }
+        .into_any(),
         Permission::Granted | Permission::Unsupported => ().into_any(),
     }
 }
