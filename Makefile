@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: run dev build test bench sqlx-prepare clean-data
+.PHONY: run dev build check test bench sqlx-prepare clean-data
 
 ## run: install what is missing, build (release), serve on http://127.0.0.1:3000
 run:
@@ -19,7 +19,14 @@ build:
 	scripts/install-tools
 	scripts/build
 
-## test: the whole suite (unit, integration against real PostgreSQL, browser)
+## check: the quick tier: format, clippy, unit tests, the engine's SQL
+## against PostgreSQL, the JavaScript's types and unit tests
+check:
+	scripts/install-tools --check
+	scripts/check
+
+## test: the whole suite (make check, then integration against real
+## PostgreSQL, browser tests, the benchmarks at a tiny size)
 test:
 	scripts/install-tools --test
 	scripts/test

@@ -3,6 +3,10 @@
 //! their own help session (an HttpOnly cookie on the page, a bearer token
 //! through the API).
 
+// The browser's stubs of the server functions below take the form's
+// fields as arguments; the macro does not carry an `allow` over to them.
+#![cfg_attr(not(feature = "ssr"), allow(clippy::too_many_arguments))]
+
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -45,7 +49,7 @@ pub struct CallbackWindow {
 }
 
 /// What the customer's page shows, pushed live while they wait.
-#[expect(clippy::large_enum_variant, reason = "a view is built, sent and dropped: boxing would only add allocations")]
+#[allow(clippy::large_enum_variant, reason = "a view is built, sent and dropped: boxing would only add allocations")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CustomerView {
@@ -236,8 +240,8 @@ pub async fn switch_help(
 /// customer's place. Through a website's widget, `widget` is its key (the
 /// queue must be one it offers) and `identity` the token the site signed
 /// for a known customer, if any: their name is then the one it vouched for.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "help/request")]
+#[allow(clippy::too_many_arguments)]
 pub async fn request_help(
     queue: String,
     name: String,

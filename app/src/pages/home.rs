@@ -200,7 +200,7 @@ pub fn RequestForm() -> impl IntoView {
 /// view, anything else updates the one shown (so a call is not torn down
 /// by a position update).
 #[derive(Debug, Clone, PartialEq)]
-#[expect(clippy::large_enum_variant, reason = "one per page")]
+#[allow(clippy::large_enum_variant, reason = "one per page")]
 enum Phase {
     Line,
     Talking { help_session: HelpSessionId, channel: Channel },
