@@ -44,7 +44,7 @@ pub struct Agents {
 
 /// Every representative who can sign in, by name.
 #[utoipa::path(
-    get, path = "/api/v1/agents", tag = "agents",
+    get, path = "/api/v1/agents", operation_id = "list_agents", tag = "agents",
     security(("client_assertion" = [])),
     responses(
         (status = 200, description = "Every active representative and their state", body = Agents),
@@ -99,7 +99,7 @@ pub struct NewState {
 /// Sets a representative's state. READY and NOT_READY need them logged in
 /// at the desk (a workforce tool cannot seat someone who is not there).
 #[utoipa::path(
-    put, path = "/api/v1/agents/{agent_id}/state", tag = "agents",
+    put, path = "/api/v1/agents/{agent_id}/state", operation_id = "set_agent_state", tag = "agents",
     security(("client_assertion" = [])),
     params(("agent_id" = String, Path, description = "The representative's id")),
     request_body = NewState,

@@ -129,7 +129,7 @@ async fn callback(state: &AppState, id: HelpSessionId, mine: Option<Uuid>) -> Re
 /// `callback_exists` when somebody else's is (nothing more is said of it). An `Idempotency-Key` makes a
 /// retry safe as on help sessions.
 #[utoipa::path(
-    post, path = "/api/v1/callbacks", tag = "callbacks",
+    post, path = "/api/v1/callbacks", operation_id = "create_callback", tag = "callbacks",
     security(("client_assertion" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe: 1–200 visible ASCII characters")),
     request_body = NewCallback,
@@ -203,7 +203,7 @@ async fn request_callback(state: &AppState, client: Uuid, request: NewCallback) 
 
 /// One callback: where it stands, the calls made.
 #[utoipa::path(
-    get, path = "/api/v1/callbacks/{callback_id}", tag = "callbacks",
+    get, path = "/api/v1/callbacks/{callback_id}", operation_id = "get_callback", tag = "callbacks",
     security(("client_assertion" = [])),
     params(("callback_id" = String, Path, description = "The callback's id")),
     responses(
@@ -222,7 +222,7 @@ pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<
 
 /// Withdraws a callback still in line.
 #[utoipa::path(
-    delete, path = "/api/v1/callbacks/{callback_id}", tag = "callbacks",
+    delete, path = "/api/v1/callbacks/{callback_id}", operation_id = "cancel_callback", tag = "callbacks",
     security(("client_assertion" = [])),
     params(("callback_id" = String, Path, description = "The callback's id")),
     responses(

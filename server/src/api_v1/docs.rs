@@ -131,3 +131,94 @@ fn render(doc: &Value) -> String {
     }
     html + "</main></body></html>"
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::document;
+
+    /// The document as committed: every change to the contract is a
+    /// visible diff of this file in review.
+    const COMMITTED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json");
+
+    /// What `new` lacks of `old`, by its place in the document: a path or
+    /// operation, a schema or property, any other key, or a value of an
+    /// enum. Prose (descriptions, summaries, examples) may change.
+    fn lost(old: &Value, new: &Value, at: &str, found: &mut Vec<String>) {
+        match (old, new) {
+            (Value::Object(old), Value::Object(new)) => {
+                for (key, value) in old {
+                    if matches!(key.as_str(), "description" | "summary" | "example" | "examples") {
+                        continue;
+                    }
+                    match new.get(key) {
+                        Some(now) => lost(value, now, &format!("{at}/{key}"), found),
+                        None => found.push(format!("{at}/{key}")),
+                    }
+                }
+            }
+            (Value::Array(old), Value::Array(new)) if at.ends_with("/enum") => {
+                found.extend(old.iter().filter(|value| !new.contains(value)).map(|value| format!("{at}: {value}")));
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_removed_path_field_or_enum_value_is_found_and_an_addition_is_not() {
+        let old = json!({ "paths": { "/a": { "get": {} } },
+                          "components": { "schemas": { "S": { "properties": { "x": {}, "state": { "enum": ["on", "off"] } } } } } });
+        let grown = json!({ "paths": { "/a": { "get": {}, "put": {} }, "/b": {} },
+                            "components": { "schemas": { "S": { "description": "new words",
+                                "properties": { "x": {}, "y": {}, "state": { "enum": ["on", "off", "paused"] } } } } } });
+        let mut found = Vec::new();
+        lost(&old, &grown, "", &mut found);
+        assert!(found.is_empty(), "{found:?}");
+        let shrunk =
+            json!({ "paths": {}, "components": { "schemas": { "S": { "properties": { "state": { "enum": ["on"] } } } } } });
+        lost(&old, &shrunk, "", &mut found);
+        found.sort();
+        assert_eq!(
+            found,
+            ["/components/schemas/S/properties/state/enum: \"off\"", "/components/schemas/S/properties/x", "/paths//a"]
+        );
+    }
+
+    /// v1 only grows, and the committed document is the one served. After
+    /// a deliberate addition: `UPDATE_OPENAPI=1 cargo test -p server --lib
+    /// openapi`, and commit docs/openapi.json.
+    #[test]
+    fn the_committed_openapi_document_is_the_served_one_and_v1_only_grows() {
+        let served = document();
+        let committed: Value =
+            std::fs::read_to_string(COMMITTED).ok().and_then(|text| serde_json::from_str(&text).ok()).unwrap_or(Value::Null);
+        let mut found = Vec::new();
+        lost(&committed, &served, "", &mut found);
+        assert!(found.is_empty(), "/api/v1 lost what its clients may rely on (such a change belongs in a v2): {found:#?}");
+        let unique: std::collections::HashSet<&str> = served["paths"]
+            .as_object()
+            .into_iter()
+            .flat_map(|paths| paths.values())
+            .filter_map(Value::as_object)
+            .flat_map(|operations| operations.values())
+            .filter_map(|operation| operation["operationId"].as_str())
+            .collect();
+        let operations: usize = served["paths"]
+            .as_object()
+            .map(|paths| paths.values().filter_map(Value::as_object).map(|o| o.len()).sum())
+            .unwrap_or(0);
+        assert_eq!(unique.len(), operations, "every operation has an operationId of its own");
+        if served != committed {
+            if std::env::var_os("UPDATE_OPENAPI").is_some() {
+                let text = serde_json::to_string_pretty(&served).unwrap();
+                std::fs::write(COMMITTED, text + "\n").unwrap();
+            } else {
+                panic!(
+                    "docs/openapi.json is not the document /api/v1 serves: review the change, then \
+                     `UPDATE_OPENAPI=1 cargo test -p server --lib openapi` and commit the file"
+                );
+            }
+        }
+    }
+}

@@ -54,7 +54,7 @@ pub struct FeedQuery {
 
 /// The event log, oldest first, a page at a time.
 #[utoipa::path(
-    get, path = "/api/v1/events", tag = "events",
+    get, path = "/api/v1/events", operation_id = "list_events", tag = "events",
     security(("client_assertion" = [])),
     params(FeedQuery),
     responses(

@@ -153,7 +153,7 @@ async fn session(state: &AppState, id: HelpSessionId, mine: Option<Uuid>) -> Res
 /// Puts a customer in line. With an `Idempotency-Key` header, the same key
 /// and body give the same answer (for a day) and make one session.
 #[utoipa::path(
-    post, path = "/api/v1/help-sessions", tag = "help_sessions",
+    post, path = "/api/v1/help-sessions", operation_id = "create_help_session", tag = "help_sessions",
     security(("client_assertion" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried request safe: 1–200 visible ASCII characters")),
     request_body = NewHelpSession,
@@ -267,7 +267,7 @@ async fn enter(state: &AppState, client: Uuid, request: NewHelpSession) -> Resul
 
 /// One help session, with its place and estimate while waiting.
 #[utoipa::path(
-    get, path = "/api/v1/help-sessions/{help_session_id}", tag = "help_sessions",
+    get, path = "/api/v1/help-sessions/{help_session_id}", operation_id = "get_help_session", tag = "help_sessions",
     security(("client_assertion" = [])),
     params(("help_session_id" = String, Path, description = "The help session's id")),
     responses(
@@ -287,7 +287,7 @@ pub async fn read(State(state): State<AppState>, client: Client, Path(id): Path<
 /// Takes a waiting customer out of line (or gives up a session never put
 /// in line).
 #[utoipa::path(
-    delete, path = "/api/v1/help-sessions/{help_session_id}", tag = "help_sessions",
+    delete, path = "/api/v1/help-sessions/{help_session_id}", operation_id = "cancel_help_session", tag = "help_sessions",
     security(("client_assertion" = [])),
     params(("help_session_id" = String, Path, description = "The help session's id")),
     responses(
@@ -357,7 +357,7 @@ pub struct ListQuery {
 
 /// Help sessions, newest first, a page at a time.
 #[utoipa::path(
-    get, path = "/api/v1/help-sessions", tag = "help_sessions",
+    get, path = "/api/v1/help-sessions", operation_id = "list_help_sessions", tag = "help_sessions",
     security(("client_assertion" = [])),
     params(ListQuery),
     responses(

@@ -35,7 +35,7 @@ pub struct Queues {
 
 /// Every queue, by name.
 #[utoipa::path(
-    get, path = "/api/v1/queues", tag = "queues",
+    get, path = "/api/v1/queues", operation_id = "list_queues", tag = "queues",
     security(("client_assertion" = [])),
     responses(
         (status = 200, description = "Every queue", body = Queues),
@@ -95,7 +95,7 @@ pub struct ChannelEstimate {
 /// A queue's live figures: who waits, how long, who is READY, today's
 /// service level, and the wait a new customer would be shown.
 #[utoipa::path(
-    get, path = "/api/v1/queues/{queue_id}/stats", tag = "queues",
+    get, path = "/api/v1/queues/{queue_id}/stats", operation_id = "get_queue_stats", tag = "queues",
     security(("client_assertion" = [])),
     params(("queue_id" = String, Path, description = "The queue's id")),
     responses(

@@ -26,7 +26,7 @@ pub struct Endpoints {
 
 /// Every endpoint, and the event types there are.
 #[utoipa::path(
-    get, path = "/api/v1/webhooks", tag = "webhooks",
+    get, path = "/api/v1/webhooks", operation_id = "list_webhook_endpoints", tag = "webhooks",
     security(("client_assertion" = [])),
     responses(
         (status = 200, description = "Every endpoint", body = Endpoints),
@@ -63,7 +63,7 @@ pub struct CreatedEndpoint {
 
 /// Adds an endpoint; the answer holds its signing secret.
 #[utoipa::path(
-    post, path = "/api/v1/webhooks", tag = "webhooks",
+    post, path = "/api/v1/webhooks", operation_id = "create_webhook_endpoint", tag = "webhooks",
     security(("client_assertion" = [])),
     request_body = NewEndpoint,
     responses(
@@ -97,7 +97,7 @@ pub async fn create(
 
 /// One endpoint.
 #[utoipa::path(
-    get, path = "/api/v1/webhooks/{endpoint_id}", tag = "webhooks",
+    get, path = "/api/v1/webhooks/{endpoint_id}", operation_id = "get_webhook_endpoint", tag = "webhooks",
     security(("client_assertion" = [])),
     params(("endpoint_id" = String, Path, description = "The endpoint's id")),
     responses(
@@ -119,7 +119,7 @@ pub async fn read(
 
 /// Deletes an endpoint and its deliveries.
 #[utoipa::path(
-    delete, path = "/api/v1/webhooks/{endpoint_id}", tag = "webhooks",
+    delete, path = "/api/v1/webhooks/{endpoint_id}", operation_id = "delete_webhook_endpoint", tag = "webhooks",
     security(("client_assertion" = [])),
     params(("endpoint_id" = String, Path, description = "The endpoint's id")),
     responses(
@@ -146,7 +146,7 @@ pub struct Enabled {
 
 /// Enables (forgetting why it was disabled) or disables an endpoint.
 #[utoipa::path(
-    put, path = "/api/v1/webhooks/{endpoint_id}/enabled", tag = "webhooks",
+    put, path = "/api/v1/webhooks/{endpoint_id}/enabled", operation_id = "set_webhook_endpoint_enabled", tag = "webhooks",
     security(("client_assertion" = [])),
     params(("endpoint_id" = String, Path, description = "The endpoint's id")),
     request_body = Enabled,
@@ -195,7 +195,7 @@ pub struct Resent {
 
 /// Sends deliveries again: one, or those made in a time range.
 #[utoipa::path(
-    post, path = "/api/v1/webhooks/{endpoint_id}/resend", tag = "webhooks",
+    post, path = "/api/v1/webhooks/{endpoint_id}/resend", operation_id = "resend_webhook_deliveries", tag = "webhooks",
     security(("client_assertion" = [])),
     params(("endpoint_id" = String, Path, description = "The endpoint's id")),
     request_body = Resend,
