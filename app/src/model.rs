@@ -10,6 +10,7 @@ use uuid::Uuid;
 /// What a representative may do. Ordered: each role can do what the ones
 /// before it can.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Agent,

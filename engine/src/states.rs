@@ -139,6 +139,7 @@ pub(crate) use text_enum;
 
 /// Where a help session stands (SPEC §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HelpStatus {
     /// Made through the API, not in a queue yet.
@@ -244,6 +245,7 @@ impl CallbackOutcome {
 
 /// An agent's state (SPEC §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AgentState {
     /// Available: offered customers on the channels switched on.

@@ -13,6 +13,7 @@ pub use hours::{CallbackLimits, CallbackRules, OpeningHours};
 
 /// How a customer is helped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     Video,

@@ -14,6 +14,7 @@ use app::customer::view::rfc3339;
 use app::engine::agents;
 use app::error::AppError;
 use app::integrations::Scope;
+use app::model::Role;
 use app::state::AppState;
 use app::states::{AgentId, AgentState};
 
@@ -25,10 +26,10 @@ use super::{ApiError, Client, ErrorBody};
 pub struct Agent {
     pub id: Uuid,
     pub name: String,
-    /// `agent`, `supervisor` or `admin` (all take customers).
-    pub role: String,
-    /// `READY`, `NOT_READY` or `LOGGED_OUT`.
-    pub state: String,
+    #[schema(inline)]
+    pub role: Role,
+    #[schema(inline)]
+    pub state: AgentState,
     /// Why NOT_READY.
     pub reason: Option<String>,
     /// Since when (RFC 3339).
@@ -60,7 +61,7 @@ pub async fn list(State(state): State<AppState>, client: Client) -> Result<Json<
 
 async fn read(state: &AppState, one: Option<Uuid>) -> Result<Vec<Agent>, ApiError> {
     let rows = sqlx::query!(
-        r#"SELECT r.id, r.display_name, r.role, coalesce(s.state, 'LOGGED_OUT') AS "state!", s.reason,
+        r#"SELECT r.id, r.display_name, r.role, coalesce(s.state, 'LOGGED_OUT') AS "state!: AgentState", s.reason,
                   coalesce(s.state_since, r.created_at) AS "state_since!",
                   (SELECT count(*) FROM help_sessions h WHERE h.agent_id = r.id AND h.status IN ('active', 'on_hold', 'wrap_up')) AS "sessions!"
              FROM representatives r LEFT JOIN agent_states s ON s.representative_id = r.id
@@ -71,18 +72,20 @@ async fn read(state: &AppState, one: Option<Uuid>) -> Result<Vec<Agent>, ApiErro
     .fetch_all(&state.pool)
     .await
     .map_err(AppError::from)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Agent {
-            id: row.id,
-            name: row.display_name,
-            role: row.role,
-            state: row.state,
-            reason: row.reason,
-            state_since: rfc3339(row.state_since),
-            sessions: row.sessions,
+    rows.into_iter()
+        .map(|row| {
+            Ok(Agent {
+                id: row.id,
+                name: row.display_name,
+                role: Role::parse(&row.role)?,
+                state: row.state,
+                reason: row.reason,
+                state_since: rfc3339(row.state_since),
+                sessions: row.sessions,
+            })
         })
-        .collect())
+        .collect::<Result<_, AppError>>()
+        .map_err(ApiError::from)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -131,7 +134,7 @@ pub async fn set_state(
         .pop()
         .ok_or_else(|| ApiError::from(AppError::NotFound("No such representative.".into())))?;
     let agent = AgentId::from(id);
-    let logged_out = now.state == AgentState::LoggedOut.as_str();
+    let logged_out = now.state == AgentState::LoggedOut;
     match wanted {
         AgentState::LoggedOut => {
             if !logged_out {

@@ -20,7 +20,7 @@ use app::engine::line::{self, FromApi};
 use app::error::AppError;
 use app::integrations::Scope;
 use app::state::AppState;
-use app::states::{HelpSessionId, QueueId};
+use app::states::{HelpSessionId, HelpStatus, QueueId};
 
 use super::error::path_id;
 use super::help_sessions::{cancel_session, external_reference, json_body};
@@ -48,14 +48,15 @@ pub struct NewCallback {
     pub external_reference: Option<String>,
 }
 
+/// A callback. Its `status`: `waiting` (in line), `offered`, `active` (being
+/// dialled), `completed` (reached), `cancelled`, `unreachable` (not reached
+/// in the queue's attempts), `invalid` (a wrong number), `expired`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Callback {
     pub id: Uuid,
     pub queue_id: Uuid,
-    /// `waiting` (in line), `offered`, `active` (being dialled), `completed`
-    /// (reached), `cancelled`, `unreachable` (not reached in the queue's
-    /// attempts), `invalid` (a wrong number), `expired`.
-    pub status: String,
+    #[schema(inline)]
+    pub status: HelpStatus,
     pub customer_name: String,
     pub phone: String,
     pub reason: String,
@@ -74,7 +75,7 @@ pub struct Callback {
 struct Row {
     id: Uuid,
     queue_id: Uuid,
-    status: String,
+    status: HelpStatus,
     customer_name: String,
     phone: Option<String>,
     reason: String,
@@ -92,9 +93,9 @@ struct Row {
 async fn callback(state: &AppState, id: HelpSessionId, mine: Option<Uuid>) -> Result<Callback, ApiError> {
     let row = sqlx::query_as!(
         Row,
-        "SELECT id, queue_id, status, customer_name, phone, reason, callback_from, callback_until, attempts,
-                external_reference, entered_at, reached_at, ended_at
-           FROM help_sessions WHERE id = $1 AND channel = 'callback' AND ($2::uuid IS NULL OR api_client_id = $2)",
+        r#"SELECT id, queue_id, status AS "status: HelpStatus", customer_name, phone, reason, callback_from, callback_until,
+                attempts, external_reference, entered_at, reached_at, ended_at
+           FROM help_sessions WHERE id = $1 AND channel = 'callback' AND ($2::uuid IS NULL OR api_client_id = $2)"#,
         id.uuid(),
         mine
     )

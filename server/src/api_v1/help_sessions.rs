@@ -19,6 +19,7 @@ use app::customer::CustomerView;
 use app::engine::line::{self, FromApi, Left};
 use app::error::AppError;
 use app::integrations::Scope;
+use app::queue::Channel;
 use app::state::AppState;
 use app::states::{HelpSessionId, HelpStatus};
 
@@ -51,11 +52,10 @@ pub struct NewHelpSession {
 pub struct HelpSession {
     pub id: Uuid,
     pub queue_id: Uuid,
-    pub channel: String,
-    /// `created`, `waiting`, `offered`, `active`, `on_hold`, `wrap_up`,
-    /// `completed`, `cancelled`, `abandoned`, `expired`, `unreachable`,
-    /// `invalid`.
-    pub status: String,
+    #[schema(inline)]
+    pub channel: Channel,
+    #[schema(inline)]
+    pub status: HelpStatus,
     pub customer_name: String,
     pub reason: String,
     pub phone: Option<String>,
@@ -93,8 +93,8 @@ pub struct HelpSessionPage {
 struct Row {
     id: Uuid,
     queue_id: Uuid,
-    channel: String,
-    status: String,
+    channel: Channel,
+    status: HelpStatus,
     customer_name: String,
     reason: String,
     phone: Option<String>,
@@ -132,9 +132,9 @@ impl Row {
 async fn session(state: &AppState, id: HelpSessionId, mine: Option<Uuid>) -> Result<HelpSession, ApiError> {
     let row = sqlx::query_as!(
         Row,
-        "SELECT id, queue_id, channel, status, customer_name, reason, phone, external_reference,
-                entered_at, answered_at, ended_at, agent_id
-           FROM help_sessions WHERE id = $1 AND ($2::uuid IS NULL OR api_client_id = $2)",
+        r#"SELECT id, queue_id, channel AS "channel: Channel", status AS "status: HelpStatus", customer_name, reason, phone,
+                external_reference, entered_at, answered_at, ended_at, agent_id
+           FROM help_sessions WHERE id = $1 AND ($2::uuid IS NULL OR api_client_id = $2)"#,
         id.uuid(),
         mine
     )
@@ -400,8 +400,8 @@ pub async fn list(
     let after = query.cursor.as_deref().map(|raw| cursor::decode::<Uuid>("cursor", raw)).transpose()?;
     let mut rows = sqlx::query_as!(
         Row,
-        r#"SELECT id, queue_id, channel, status, customer_name, reason, phone, external_reference,
-                  entered_at, answered_at, ended_at, agent_id
+        r#"SELECT id, queue_id, channel AS "channel: Channel", status AS "status: HelpStatus", customer_name, reason, phone,
+                  external_reference, entered_at, answered_at, ended_at, agent_id
              FROM help_sessions
             WHERE ($1::uuid IS NULL OR queue_id = $1)
               AND ($2::text IS NULL OR status = $2)
