@@ -12,15 +12,19 @@ use crate::error::AppError;
 use crate::queue::{Channel, RoutingMode};
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 
+/// The desk of `agent` as of one moment: its reads share one read-only
+/// snapshot (a customer is never shown both offered and taken).
 pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     let agent = agent.uuid();
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     let state = sqlx::query!(
         r#"SELECT s.state AS "state: AgentState", s.reason, r.display_name
              FROM agent_states s JOIN representatives r ON r.id = s.representative_id
             WHERE s.representative_id = $1"#,
         agent
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::NotFound("No such representative.".into()))?;
     let channels = sqlx::query!(
@@ -29,7 +33,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
           ORDER BY array_position(ARRAY['video', 'audio', 'chat', 'callback'], channel)",
         agent
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .map(|row| {
@@ -56,7 +60,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             WHERE o.representative_id = $1 ORDER BY o.offered_at"#,
         agent
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .map(|row| {
@@ -139,7 +143,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             ORDER BY p.joined_at"#,
         agent
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .map(|row| {
@@ -187,7 +191,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             WHERE m.representative_id = $1 ORDER BY lower(q.name)"#,
         agent
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .map(|row| {
@@ -208,7 +212,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
         agent,
         state.display_name
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .map(|row| {
@@ -226,6 +230,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
+    tx.commit().await?;
     Ok(Desk { state: state.state, reason: state.reason, channels, offers, customers, queues, recent })
 }
 
