@@ -32,7 +32,7 @@ pub async fn settled_before(conn: &mut PgConnection) -> Result<OffsetDateTime, A
 #[serde(tag = "kind", content = "detail", rename_all = "SCREAMING_SNAKE_CASE")]
 #[strum_discriminants(
     name(EventKind),
-    derive(Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString),
+    derive(Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString, utoipa::ToSchema),
     serde(rename_all = "SCREAMING_SNAKE_CASE"),
     strum(serialize_all = "SCREAMING_SNAKE_CASE")
 )]

@@ -11,20 +11,23 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use app::customer::view::rfc3339;
+use app::engine::events::EventKind;
 use app::error::AppError;
 use app::integrations::Scope;
 use app::state::AppState;
 
 use super::{cursor, ApiError, Client, ErrorBody};
 
+/// One event of the log: its `kind` says what happened (never a
+/// supervisor's `SUPERVISE_*`; a representative's own state changes only
+/// with `agents:read`), `detail` the kind's own fields.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Event {
     pub id: i64,
     /// RFC 3339.
     pub at: String,
-    /// What happened: `ENTER_QUEUE`, `OFFER`, `CONNECT`, `RONA`, `HOLD`,
-    /// `END`, `ABANDON`, `TRANSFER`, `STATE`, `RATING`, ...
-    pub kind: String,
+    #[schema(inline)]
+    pub kind: EventKind,
     pub help_session_id: Option<Uuid>,
     pub queue_id: Option<Uuid>,
     pub agent_id: Option<Uuid>,
@@ -106,15 +109,21 @@ pub async fn feed(
     let next_cursor = rows.last().map_or_else(|| cursor::encode(after_at, after_id), |row| cursor::encode(row.at, row.id));
     let events = rows
         .into_iter()
-        .map(|row| Event {
-            id: row.id,
-            at: rfc3339(row.at),
-            kind: row.kind,
-            help_session_id: row.help_session_id,
-            queue_id: row.queue_id,
-            agent_id: row.representative_id,
-            detail: row.detail,
+        .map(|row| {
+            let kind = row.kind.parse::<EventKind>().map_err(|_| {
+                tracing::error!(kind = row.kind, "an event of a kind this server does not know");
+                AppError::Internal
+            })?;
+            Ok(Event {
+                id: row.id,
+                at: rfc3339(row.at),
+                kind,
+                help_session_id: row.help_session_id,
+                queue_id: row.queue_id,
+                agent_id: row.representative_id,
+                detail: row.detail,
+            })
         })
-        .collect();
+        .collect::<Result<_, AppError>>()?;
     Ok(Json(EventPage { events, next_cursor }))
 }
