@@ -5,7 +5,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use app::error::AppError;
@@ -22,10 +22,46 @@ impl ErrorBody {
     }
 }
 
+/// What went wrong, for programs: every `code` an error answer of v1 may
+/// carry. The answers are made from the application's errors
+/// (`AppError::code`), the token's refusals (`Refusal::code`) and the API's
+/// own; a test holds each of them to this list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Invalid,
+    InvalidBody,
+    InvalidQuery,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    QueueNotTaking,
+    CallbackExists,
+    IdempotencyKeyReused,
+    IdempotencyInProgress,
+    RateLimited,
+    Unavailable,
+    Internal,
+    TokenMissing,
+    TokenMalformed,
+    UnknownClient,
+    WrongAlgorithm,
+    BadSignature,
+    ClaimMissing,
+    TokenExpired,
+    TokenNotYetValid,
+    TokenLifetimeTooLong,
+    WrongAudience,
+    WrongSubject,
+    TokenReplayed,
+    ClientDisabled,
+    MissingScope,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
-    /// What went wrong, for programs: e.g. `invalid`, `not_found`,
-    /// `token_expired`, `missing_scope`, `rate_limited`.
+    #[schema(inline, value_type = ErrorCode)]
     pub code: String,
     /// What went wrong, for people, naming the field and the rule.
     pub message: String,
@@ -107,4 +143,61 @@ impl IntoResponse for ApiError {
 /// An id in the path, or a 404 that says what was not found.
 pub fn path_id(raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
     uuid::Uuid::parse_str(raw).map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("No such {what}.")))
+}
+
+#[cfg(test)]
+mod tests {
+    use app::error::AppError;
+    use app::integrations::assertion::Refusal;
+
+    use super::ErrorCode;
+
+    fn listed(code: &str) -> bool {
+        serde_json::from_value::<ErrorCode>(serde_json::Value::from(code)).is_ok()
+    }
+
+    /// Every code an answer can carry is one the document lists.
+    #[test]
+    fn every_error_code_is_in_the_published_list() {
+        let errors = [
+            AppError::invalid(""),
+            AppError::Unauthorized(String::new()),
+            AppError::Forbidden,
+            AppError::NotFound(String::new()),
+            AppError::Conflict(String::new()),
+            AppError::NotTaking(String::new()),
+            AppError::CallbackExists,
+            AppError::TooManyRequests { message: String::new(), retry_after_seconds: 1 },
+            AppError::Unavailable(String::new()),
+            AppError::Contention,
+            AppError::Internal,
+            AppError::Transport(String::new()),
+        ];
+        for error in errors {
+            assert!(listed(error.code()), "{}", error.code());
+        }
+        let refusals = [
+            Refusal::Missing,
+            Refusal::Malformed(String::new()),
+            Refusal::UnknownClient,
+            Refusal::WrongAlgorithm,
+            Refusal::BadSignature,
+            Refusal::MissingClaim("exp"),
+            Refusal::Expired,
+            Refusal::NotYetValid,
+            Refusal::TooLong,
+            Refusal::WrongAudience,
+            Refusal::WrongSubject,
+            Refusal::Replayed,
+            Refusal::Disabled,
+            Refusal::MissingScope(app::integrations::Scope::QueuesRead),
+        ];
+        for refusal in refusals {
+            assert!(listed(refusal.code()), "{}", refusal.code());
+        }
+        for own in ["invalid_body", "invalid_query", "idempotency_key_reused", "idempotency_in_progress", "not_found"] {
+            assert!(listed(own), "{own}");
+        }
+        assert!(!listed("no_such_code"));
+    }
 }
