@@ -289,6 +289,8 @@ async fn a_backend_puts_customers_in_line_reads_lists_and_cancels(pool: PgPool) 
     let session = &first["help_session"];
     assert_eq!(session["status"], "waiting");
     assert_eq!(session["position"], 1);
+    // Nobody serves the queue yet: no estimate, in numbers or in words.
+    assert!(session["estimate"].is_null() && session["estimated_wait"] == "can't estimate right now", "{session}");
     assert_eq!(session["external_reference"], "CRM-1");
     let id = session["id"].as_str().unwrap().to_owned();
     // The token opens the customer's own place.

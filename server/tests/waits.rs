@@ -98,6 +98,9 @@ async fn seats_count_each_ready_member_by_capacity_channel_and_the_queues_they_s
     let expected = estimate(0, 4.5, &[], &Measured::default()).unwrap();
     assert_eq!(figures.range(Channel::Chat, Spot { position: 1, ahead: 0, offered: false }), Some(expected));
     assert_eq!(shown(&pool, customer).await, unmeasured(0, 4.5));
+    // The same range in seconds, for the API.
+    let Some(CustomerView::Waiting { range_seconds, .. }) = customer_view(&pool, customer).await.unwrap() else { panic!() };
+    assert_eq!(range_seconds, Some((expected.low.round() as u32, expected.high.round() as u32)));
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]

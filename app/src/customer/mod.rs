@@ -61,6 +61,9 @@ pub enum CustomerView {
         position: i64,
         /// "about 2–4 minutes", "less than a minute", "can't estimate right now".
         estimate: String,
+        /// The same range in seconds (low, high), from now (from the
+        /// opening while closed); `None` when it cannot be estimated.
+        range_seconds: Option<(u32, u32)>,
         /// Set when nobody is logged in for the queue: what the queue says.
         nobody: Option<String>,
         /// Set when they were being served before: why they wait again.

@@ -106,6 +106,7 @@ impl Numbers {
                 }
                 _ => words,
             },
+            range_seconds: range.map(|range| (range.low.round() as u32, range.high.round() as u32)),
             nobody: (self.logged_in == 0 && self.opens_at.is_none()).then(|| self.nobody_message.clone()),
             back,
             opens_at: self.opens_at.clone(),

@@ -283,7 +283,7 @@ pub fn Waiting(initial: CustomerView) -> impl IntoView {
 #[component]
 fn Line(current: Memo<CustomerView>, leave: ServerAction<LeaveQueue>) -> impl IntoView {
     let waiting = move || match current.get() {
-        CustomerView::Waiting { queue, channel, position, estimate, nobody, back, opens_at, place, near } => {
+        CustomerView::Waiting { queue, channel, position, estimate, nobody, back, opens_at, place, near, .. } => {
             Some((queue, channel, position, estimate, nobody, back, opens_at, place, near))
         }
         _ => None,
