@@ -282,6 +282,7 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
         let servers = servers.clone();
         let done = entering_done.clone();
         let pool = pool.clone();
+        let tokens = tokens.clone();
         agents.push(tokio::spawn(async move {
             let server = &servers[n % 2];
             let me: Uuid = sqlx::query_scalar("SELECT id FROM representatives WHERE email = $1")
@@ -301,6 +302,13 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
             };
             if n < PUSH_AGENTS {
                 assert_eq!(server.call(&client, "desk/state", &[("state", "READY")]).await.status(), 200);
+            } else {
+                // The pull line builds up first, so cancelling races taking
+                // on a line that is there (on an idle machine the
+                // representatives would otherwise take everyone at once).
+                while !done.load(Ordering::SeqCst) && tokens.lock().unwrap().len() < CUSTOMERS / 4 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
             }
             loop {
                 let work: Option<String> = if n < PUSH_AGENTS {
@@ -347,12 +355,27 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
     for t in 0..ENTERING_TASKS {
         let servers = servers.clone();
         let tokens = tokens.clone();
+        let cancelled = cancelled.clone();
         entering.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
             for n in (t..CUSTOMERS).step_by(ENTERING_TASKS) {
                 let server = &servers[n % 2];
                 let queue = if n % 2 == 0 { push_queue } else { pull_queue };
                 let (id, token) =
                     common::api_customer(server, &servers[(n + 1) % 2], queue, &format!("customer {n}"), "audio").await;
+                // One in ten leaves at once, racing the offer or the
+                // "Next customer" that may already have taken them.
+                if n % 10 == 5 {
+                    let left =
+                        http.delete(servers[n % 2].url(&format!("/help/queue/{id}"))).bearer_auth(&token).send().await.unwrap();
+                    match left.status().as_u16() {
+                        204 => {
+                            cancelled.fetch_add(1, Ordering::SeqCst);
+                        }
+                        404 => {}
+                        other => panic!("cancel answered {other}"),
+                    }
+                }
                 tokens.lock().unwrap().push((id, token));
             }
         }));
@@ -366,7 +389,12 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
             let http = reqwest::Client::new();
             let mut n = 0usize;
             while !done.load(Ordering::SeqCst) {
-                let pick = tokens.lock().unwrap().choose(&mut rand::thread_rng()).cloned();
+                // Among the newest customers, the likeliest to be waiting
+                // still: racing the representatives, not arriving after them.
+                let pick = {
+                    let tokens = tokens.lock().unwrap();
+                    tokens[tokens.len().saturating_sub(20)..].choose(&mut rand::thread_rng()).cloned()
+                };
                 if let Some((id, token)) = pick {
                     let response =
                         http.delete(servers[n % 2].url(&format!("/help/queue/{id}"))).bearer_auth(&token).send().await.unwrap();
