@@ -166,42 +166,29 @@ pub async fn prepare(pool: &PgPool, secrets: &Secrets) -> Result<(), KeyRefused>
         .map_err(AppError::from)?
         .rows_affected();
     }
-    for row in sqlx::query!("SELECT id, secret FROM webhook_endpoints WHERE secret NOT LIKE 'sealed:%'")
-        .fetch_all(pool)
-        .await
-        .map_err(AppError::from)?
-    {
-        sealed += sqlx::query!(
-            "UPDATE webhook_endpoints SET secret = $3 WHERE id = $1 AND secret = $2",
-            row.id,
-            row.secret,
-            secrets.seal(Column::WebhookSecret, &row.secret)?
-        )
-        .execute(pool)
-        .await
-        .map_err(AppError::from)?
-        .rows_affected();
-    }
-    for row in sqlx::query!("SELECT id, secret FROM widgets WHERE secret NOT LIKE 'sealed:%'")
-        .fetch_all(pool)
-        .await
-        .map_err(AppError::from)?
-    {
-        sealed += sqlx::query!(
-            "UPDATE widgets SET secret = $3 WHERE id = $1 AND secret = $2",
-            row.id,
-            row.secret,
-            secrets.seal(Column::WidgetSecret, &row.secret)?
-        )
-        .execute(pool)
-        .await
-        .map_err(AppError::from)?
-        .rows_affected();
-    }
+    sealed += seal_before(pool, secrets, "webhook_endpoints", Column::WebhookSecret).await?;
+    sealed += seal_before(pool, secrets, "widgets", Column::WidgetSecret).await?;
     if sealed > 0 {
         tracing::info!(sealed, "sealed the secrets stored before SWITCHBOARD_SECRET_KEY");
     }
     Ok(())
+}
+
+/// Seals the secrets of `table` stored before sealing; how many.
+async fn seal_before(pool: &PgPool, secrets: &Secrets, table: &str, column: Column) -> Result<u64, AppError> {
+    let mut sealed = 0;
+    let unsealed: Vec<(uuid::Uuid, String)> =
+        sqlx::query_as(&format!("SELECT id, secret FROM {table} WHERE secret NOT LIKE 'sealed:%'")).fetch_all(pool).await?;
+    for (id, secret) in unsealed {
+        sealed += sqlx::query(&format!("UPDATE {table} SET secret = $3 WHERE id = $1 AND secret = $2"))
+            .bind(id)
+            .bind(&secret)
+            .bind(secrets.seal(column, &secret)?)
+            .execute(pool)
+            .await?
+            .rows_affected();
+    }
+    Ok(sealed)
 }
 
 #[cfg(test)]

@@ -13,7 +13,6 @@ const source = readFileSync(new URL('../../server/src/widget/loader.js', import.
 
 /** A fake element: enough of the DOM for what the loader draws. */
 function element(tag) {
-  const listeners = {};
   return {
     tag,
     children: [],
@@ -24,8 +23,7 @@ function element(tag) {
     setAttribute(name, value) { this.attributes[name] = value; },
     getAttribute(name) { return this.attributes[name] ?? null; },
     appendChild(child) { this.children.push(child); return child; },
-    addEventListener(type, handler) { (listeners[type] ??= []).push(handler); },
-    click() { for (const handler of listeners.click ?? []) handler(); },
+    addEventListener() {},
     attachShadow() { this.shadowRoot = element('#shadow'); return this.shadowRoot; },
   };
 }

@@ -355,27 +355,12 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
     for t in 0..ENTERING_TASKS {
         let servers = servers.clone();
         let tokens = tokens.clone();
-        let cancelled = cancelled.clone();
         entering.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
             for n in (t..CUSTOMERS).step_by(ENTERING_TASKS) {
                 let server = &servers[n % 2];
                 let queue = if n % 2 == 0 { push_queue } else { pull_queue };
                 let (id, token) =
                     common::api_customer(server, &servers[(n + 1) % 2], queue, &format!("customer {n}"), "audio").await;
-                // One in ten leaves at once, racing the offer or the
-                // "Next customer" that may already have taken them.
-                if n % 10 == 5 {
-                    let left =
-                        http.delete(servers[n % 2].url(&format!("/help/queue/{id}"))).bearer_auth(&token).send().await.unwrap();
-                    match left.status().as_u16() {
-                        204 => {
-                            cancelled.fetch_add(1, Ordering::SeqCst);
-                        }
-                        404 => {}
-                        other => panic!("cancel answered {other}"),
-                    }
-                }
                 tokens.lock().unwrap().push((id, token));
             }
         }));
@@ -389,12 +374,7 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
             let http = reqwest::Client::new();
             let mut n = 0usize;
             while !done.load(Ordering::SeqCst) {
-                // Among the newest customers, the likeliest to be waiting
-                // still: racing the representatives, not arriving after them.
-                let pick = {
-                    let tokens = tokens.lock().unwrap();
-                    tokens[tokens.len().saturating_sub(20)..].choose(&mut rand::thread_rng()).cloned()
-                };
+                let pick = tokens.lock().unwrap().choose(&mut rand::thread_rng()).cloned();
                 if let Some((id, token)) = pick {
                     let response =
                         http.delete(servers[n % 2].url(&format!("/help/queue/{id}"))).bearer_auth(&token).send().await.unwrap();

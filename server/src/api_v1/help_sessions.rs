@@ -24,6 +24,7 @@ use app::state::AppState;
 use app::states::{HelpSessionId, HelpStatus};
 
 use super::error::path_id;
+use super::error::ErrorCode;
 use super::{cursor, idempotency, ApiError, Client, ErrorBody};
 
 /// The longest external reference a client may attach.
@@ -232,12 +233,13 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bod
     if !json {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "Send the body as JSON (Content-Type: application/json).",
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", format!("The body does not fit: {error}.")))
+    serde_json::from_slice(body).map_err(|error| {
+        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBody, format!("The body does not fit: {error}."))
+    })
 }
 
 /// A client's own reference, checked: at most 200 characters on one line

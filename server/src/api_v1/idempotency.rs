@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::error::ErrorCode;
 use super::ApiError;
 use app::error::AppError;
 
@@ -84,7 +85,7 @@ where
         if earlier.request_hash != hash {
             return Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency_key_reused",
+                ErrorCode::IdempotencyKeyReused,
                 "This Idempotency-Key was used with another body; use a new key for a new request.",
             ));
         }
@@ -138,7 +139,7 @@ fn without_secrets(answer: &serde_json::Value) -> serde_json::Value {
 fn in_progress() -> ApiError {
     let mut error = ApiError::new(
         StatusCode::CONFLICT,
-        "idempotency_in_progress",
+        ErrorCode::IdempotencyInProgress,
         "A request with this Idempotency-Key is still being worked on; try again in a moment.",
     );
     error.retry_after = Some(1);

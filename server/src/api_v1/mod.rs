@@ -51,7 +51,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn no_such_operation() -> ApiError {
-    ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "No such API operation; see /api/v1/docs.")
+    ApiError::new(axum::http::StatusCode::NOT_FOUND, error::ErrorCode::NotFound, "No such API operation; see /api/v1/docs.")
 }
 
 /// The OpenAPI document, from the handlers' annotations.
