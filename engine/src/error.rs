@@ -116,8 +116,10 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // Arguments that do not even parse (a missing field, an unknown
-            // role) are the client's mistake, not ours.
-            ServerFnErrorErr::Args(message) => Self::Invalid(format!("The form was incomplete: {message}")),
+            // role, JSON of another shape) are the client's mistake, not ours.
+            ServerFnErrorErr::Args(message)
+            | ServerFnErrorErr::Deserialization(message)
+            | ServerFnErrorErr::MissingArg(message) => Self::Invalid(format!("The form was incomplete: {message}")),
             other => Self::Transport(other.to_string()),
         }
     }

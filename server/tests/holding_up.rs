@@ -345,20 +345,10 @@ async fn control_characters_are_a_400_everywhere(pool: PgPool) {
     let not_ready = app.call(&rep.client, "desk/state", &[("state", "NOT_READY"), ("reason", bad)]).await;
     let chat = as_customer(&app, &token, "conversation/message", &[("help_session", &id), ("body", reversed)]).await;
     let queue_name = app
-        .call(
+        .call_json(
             &admin.client,
             "queues/save",
-            &[
-                ("name", bad),
-                ("channels[0]", "chat"),
-                ("routing_mode", "push"),
-                ("strategy", "longest_idle"),
-                ("rona_seconds", "20"),
-                ("wrap_up_seconds", "30"),
-                ("service_level_seconds", "45"),
-                ("when_nobody", "accept"),
-                ("nobody_message", "Back at 9."),
-            ],
+            &serde_json::json!({ "settings": { "name": bad, "channels": ["chat"], "nobody_message": "Back at 9." } }),
         )
         .await;
     for (what, response) in

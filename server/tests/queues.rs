@@ -6,24 +6,23 @@ use app::model::Role;
 use app::queue::QueueWithMembers;
 use common::{error_message, TestApp};
 use reqwest::StatusCode;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 
-fn form<'a>(name: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
-    let mut fields = vec![
-        ("name", name),
-        ("channels[0]", "chat"),
-        ("channels[1]", "callback"),
-        ("routing_mode", "pull"),
-        ("strategy", "round_robin"),
-        ("rona_seconds", "20"),
-        ("wrap_up_seconds", "30"),
-        ("service_level_seconds", "45"),
-        ("max_length", "50"),
-        ("when_nobody", "accept"),
-        ("nobody_message", "Back at 9."),
-    ];
-    fields.extend_from_slice(extra);
-    fields
+/// What the queues page sends: a queue's settings (the rest keep their defaults).
+fn queue(name: &str) -> Value {
+    json!({ "settings": {
+        "name": name,
+        "channels": ["chat", "callback"],
+        "routing_mode": "pull",
+        "strategy": "round_robin",
+        "rona_seconds": 20,
+        "wrap_up_seconds": 30,
+        "service_level_seconds": 45,
+        "max_length": 50,
+        "when_nobody": "accept",
+        "nobody_message": "Back at 9.",
+    } })
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -35,7 +34,9 @@ async fn an_admin_creates_and_edits_a_queue_with_members(pool: PgPool) {
         sqlx::query_scalar("SELECT id FROM representatives WHERE email = 'bo@example.com'").fetch_one(&app.pool).await.unwrap();
     let bo = bo.to_string();
 
-    let created = app.call(&admin, "queues/save", &form("Billing", &[("members[0]", bo.as_str())])).await;
+    let mut billing = queue("Billing");
+    billing["members"] = json!([bo]);
+    let created = app.call_json(&admin, "queues/save", &billing).await;
 
     assert_eq!(created.status(), StatusCode::OK);
     let created: QueueWithMembers = created.json().await.unwrap();
@@ -47,10 +48,11 @@ async fn an_admin_creates_and_edits_a_queue_with_members(pool: PgPool) {
 
     // Edit: push, no members, no length limit.
     let id = created.queue.id.to_string();
-    let mut edit = form("Billing & Payments", &[("id", id.as_str())]);
-    edit.retain(|(k, _)| *k != "max_length");
-    edit.iter_mut().filter(|(k, _)| *k == "routing_mode").for_each(|f| f.1 = "push");
-    let edited: QueueWithMembers = app.call(&admin, "queues/save", &edit).await.json().await.unwrap();
+    let mut edit = queue("Billing & Payments");
+    edit["id"] = json!(id);
+    edit["settings"]["max_length"] = Value::Null;
+    edit["settings"]["routing_mode"] = json!("push");
+    let edited: QueueWithMembers = app.call_json(&admin, "queues/save", &edit).await.json().await.unwrap();
     assert_eq!(edited.queue.id, created.queue.id);
     assert_eq!(edited.queue.settings.name, "Billing & Payments");
     assert_eq!(edited.queue.settings.max_length, None);
@@ -61,29 +63,47 @@ async fn an_admin_creates_and_edits_a_queue_with_members(pool: PgPool) {
 async fn queue_settings_are_checked(pool: PgPool) {
     let app = TestApp::spawn(pool).await;
     let admin = app.signed_in(Role::Admin).await;
-    // The form, and the status and message it gets.
-    type Case<'a> = (Vec<(&'a str, &'a str)>, StatusCode, &'a str);
-    let cases: [Case; 4] = [
-        (form("General", &[]), StatusCode::CONFLICT, "A queue named \"General\" exists already."),
-        (form("", &[]), StatusCode::BAD_REQUEST, "Queue name is required, at most 60 characters."),
+    // What is sent, and the status and message it gets.
+    let changed = |name: &str, field: &str, value: Value| {
+        let mut sent = queue(name);
+        sent["settings"][field] = value;
+        sent
+    };
+    let cases = [
+        (queue("General"), StatusCode::CONFLICT, "A queue named \"General\" exists already."),
+        (queue(""), StatusCode::BAD_REQUEST, "Queue name is required, at most 60 characters."),
+        (changed("Slow", "rona_seconds", json!(2)), StatusCode::BAD_REQUEST, "No-answer time must be between 5 and 300 seconds."),
+        (changed("None", "channels", json!([])), StatusCode::BAD_REQUEST, "Choose at least one channel."),
         (
-            form("Slow", &[]).into_iter().map(|(k, v)| if k == "rona_seconds" { (k, "2") } else { (k, v) }).collect(),
+            changed(
+                "Night",
+                "hours",
+                json!({ "time_zone": "UTC", "days": [{ "weekday": 1, "opens": "18:00", "closes": "08:00" }] }),
+            ),
             StatusCode::BAD_REQUEST,
-            "No-answer time must be between 5 and 300 seconds.",
+            "On Monday the queue must close after it opens.",
         ),
         (
-            form("None", &[]).into_iter().filter(|(k, _)| !k.starts_with("channels")).collect(),
+            changed(
+                "Premium",
+                "callback_limits",
+                json!({ "cap": 10, "per_address": 1, "expiry_hours": 24, "prefixes": ["+900x"] }),
+            ),
             StatusCode::BAD_REQUEST,
-            "Choose at least one channel.",
+            "Allowed callback prefixes are a + and 1 to 6 digits, like +44 or +1; \"+900x\" is not.",
         ),
     ];
-    for (fields, status, message) in cases {
-        let response = app.call(&admin, "queues/save", &fields).await;
+    for (sent, status, message) in cases {
+        let response = app.call_json(&admin, "queues/save", &sent).await;
         assert_eq!(response.status(), status, "{message}");
         assert_eq!(error_message(response).await, message);
     }
+    // A value of no known kind is the sender's mistake too.
+    let odd = app.call_json(&admin, "queues/save", &changed("Odd", "routing_mode", json!("sideways"))).await;
+    assert_eq!(odd.status(), StatusCode::BAD_REQUEST);
+    assert!(error_message(odd).await.contains("sideways"));
     let agent = app.signed_in(Role::Agent).await;
-    assert_eq!(app.call(&agent, "queues/save", &form("Sneaky", &[])).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.call_json(&agent, "queues/save", &queue("Sneaky")).await.status(), StatusCode::FORBIDDEN);
     assert_eq!(app.call(&agent, "queues/list", &[]).await.status(), StatusCode::FORBIDDEN);
 }
 

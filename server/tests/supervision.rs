@@ -9,6 +9,7 @@ use app::queue::{Alert, QueueWithMembers, Thresholds};
 use app::supervision::Wallboard;
 use common::{enter_audio, error_message, named_agent, ready, TestApp};
 use reqwest::StatusCode;
+use serde_json::json;
 use sqlx::PgPool;
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]
@@ -26,38 +27,32 @@ async fn an_admin_chooses_supervisors_and_thresholds_and_a_supervisor_sees_only_
     // Billing: Sue supervises it (an agent offered as supervisor is left
     // out), with thresholds; red before amber is refused with the reason.
     let (id, sue_id, agent_id) = (billing.to_string(), sue.id.to_string(), agent.id.to_string());
-    let fields = |wait_red: &'static str| {
-        vec![
-            ("id", id.clone()),
-            ("name", "Billing".to_owned()),
-            ("channels[0]", "audio".to_owned()),
-            ("routing_mode", "push".to_owned()),
-            ("strategy", "longest_idle".to_owned()),
-            ("rona_seconds", "15".to_owned()),
-            ("wrap_up_seconds", "30".to_owned()),
-            ("service_level_seconds", "20".to_owned()),
-            ("when_nobody", "accept".to_owned()),
-            ("nobody_message", "Back soon.".to_owned()),
-            ("members[0]", ann.to_string()),
-            ("supervisors[0]", sue_id.clone()),
-            ("supervisors[1]", agent_id.clone()),
-            ("wait_amber_seconds", "60".to_owned()),
-            ("wait_red_seconds", wait_red.to_owned()),
-            ("level_amber_percent", "80".to_owned()),
-            ("level_red_percent", "60".to_owned()),
-        ]
+    let save = |wait_red: i32| {
+        let sent = json!({
+            "id": id,
+            "settings": {
+                "name": "Billing",
+                "channels": ["audio"],
+                "routing_mode": "push",
+                "strategy": "longest_idle",
+                "rona_seconds": 15,
+                "wrap_up_seconds": 30,
+                "service_level_seconds": 20,
+                "when_nobody": "accept",
+                "nobody_message": "Back soon.",
+                "thresholds": { "wait_amber_seconds": 60, "wait_red_seconds": wait_red,
+                                "level_amber_percent": 80, "level_red_percent": 60 },
+            },
+            "members": [ann],
+            "supervisors": [sue_id, agent_id],
+        });
+        let (app, admin) = (&app, &admin);
+        async move { app.call_json(admin, "queues/save", &sent).await }
     };
-    let save = |wait_red: &'static str| {
-        let (app, admin, fields) = (&app, &admin, fields(wait_red));
-        async move {
-            let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            app.call(admin, "queues/save", &form).await
-        }
-    };
-    let refused = save("30").await;
+    let refused = save(30).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     assert!(error_message(refused).await.contains("red must be at least amber"));
-    let saved: QueueWithMembers = save("120").await.json().await.unwrap();
+    let saved: QueueWithMembers = save(120).await.json().await.unwrap();
     assert_eq!(saved.supervisors, [sue.id.uuid()]);
     let thresholds = saved.queue.settings.thresholds;
     assert_eq!(thresholds.wait_red_seconds, Some(120));

@@ -8,7 +8,10 @@ use crate::access::Area;
 use crate::model::{Person, Role};
 use crate::people::list_people;
 use crate::queue::hours::{DayHours, WEEKDAYS};
-use crate::queue::{list_queues, Channel, QueueWithMembers, RoutingMode, SaveQueue, Strategy, WhenNobody};
+use crate::queue::{
+    list_queues, CallbackLimits, CallbackRules, Channel, OpeningHours, QueueSettings, QueueWithMembers, RoutingMode, SaveQueue,
+    Strategy, Thresholds, WhenNobody,
+};
 
 /// `/admin/queues`: an admin creates and edits queues and chooses who serves
 /// each.
@@ -111,41 +114,56 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
     };
     let submit = move |_| {
         let parsed = (|| {
-            Ok::<_, String>(SaveQueue {
-                id,
+            let callbacks = CallbackRules {
+                retry_seconds: number("Retry delay", retry.get(), true)?.unwrap_or_default(),
+                max_attempts: number("Attempts", attempts.get(), true)?.unwrap_or_default(),
+                notify_position: number("Notify at position", notify_position.get(), true)?.unwrap_or_default(),
+                notify_seconds: number("Notify under", notify_seconds.get(), true)?.unwrap_or_default(),
+                front_hold_seconds: number("Front place kept", front_hold.get(), true)?.unwrap_or_default(),
+            };
+            let callback_limits = CallbackLimits {
+                cap: number("Callbacks waiting at most", callback_cap.get(), true)?.unwrap_or_default(),
+                per_address: number("Open callbacks per address", per_address.get(), true)?.unwrap_or_default(),
+                expiry_hours: number("Callback expiry", expiry.get(), true)?.unwrap_or_default(),
+                prefixes: prefixes.get().split([',', ' ']).filter(|p| !p.is_empty()).map(str::to_owned).collect(),
+            };
+            let days = (0..7)
+                .filter_map(|index| {
+                    let (open, close) = (opens[index].get(), closes[index].get());
+                    let weekday = index as i16 + 1;
+                    (!open.trim().is_empty() || !close.trim().is_empty()).then_some(DayHours {
+                        weekday,
+                        opens: open,
+                        closes: close,
+                    })
+                })
+                .collect();
+            let closed = closed_dates.get().split([',', ' ']).filter(|d| !d.is_empty()).map(str::to_owned).collect();
+            let settings = QueueSettings {
                 name: name.get(),
-                channels: channels.get().iter().map(|c| c.as_str().to_owned()).collect(),
-                routing_mode: mode.get().as_str().to_owned(),
-                strategy: strategy.get().as_str().to_owned(),
+                channels: channels.get(),
+                routing_mode: mode.get(),
+                strategy: strategy.get(),
                 rona_seconds: number("No-answer time", rona.get(), true)?.unwrap_or_default(),
                 wrap_up_seconds: number("Wrap-up time", wrap_up.get(), true)?.unwrap_or_default(),
                 service_level_seconds: number("Service-level threshold", service_level.get(), true)?.unwrap_or_default(),
                 max_length: number("Maximum length", max_length.get(), false)?,
                 max_wait_seconds: number("Maximum wait", max_wait.get(), false)?,
-                when_nobody: when_nobody.get().as_str().to_owned(),
+                when_nobody: when_nobody.get(),
                 nobody_message: nobody_message.get(),
                 auto_join: auto_join.get(),
-                members: members.get(),
-                supervisors: supervisors.get(),
-                wait_amber_seconds: number("Longest wait amber", wait_amber.get(), false)?,
-                wait_red_seconds: number("Longest wait red", wait_red.get(), false)?,
-                level_amber_percent: number("Service level amber", level_amber.get(), false)?,
-                level_red_percent: number("Service level red", level_red.get(), false)?,
+                thresholds: Thresholds {
+                    wait_amber_seconds: number("Longest wait amber", wait_amber.get(), false)?,
+                    wait_red_seconds: number("Longest wait red", wait_red.get(), false)?,
+                    level_amber_percent: number("Service level amber", level_amber.get(), false)?,
+                    level_red_percent: number("Service level red", level_red.get(), false)?,
+                },
                 hide_monitoring: hide_monitoring.get(),
-                time_zone: Some(time_zone.get()),
-                opens: opens.iter().map(|day| day.get()).collect(),
-                closes: closes.iter().map(|day| day.get()).collect(),
-                closed_dates: closed_dates.get(),
-                callback_retry_seconds: number("Retry delay", retry.get(), true)?,
-                callback_max_attempts: number("Attempts", attempts.get(), true)?,
-                notify_position: number("Notify at position", notify_position.get(), true)?,
-                notify_seconds: number("Notify under", notify_seconds.get(), true)?,
-                front_hold_seconds: number("Front place kept", front_hold.get(), true)?,
-                callback_cap: number("Callbacks waiting at most", callback_cap.get(), true)?,
-                callbacks_per_address: number("Open callbacks per address", per_address.get(), true)?,
-                callback_expiry_hours: number("Callback expiry", expiry.get(), true)?,
-                callback_prefixes: prefixes.get(),
-            })
+                hours: OpeningHours { time_zone: time_zone.get(), days, closed_dates: closed },
+                callbacks,
+                callback_limits,
+            };
+            Ok::<_, String>(SaveQueue { id, settings, members: members.get(), supervisors: supervisors.get() })
         })();
         match parsed {
             Ok(input) => {

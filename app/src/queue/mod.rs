@@ -1,9 +1,5 @@
 //! Queues: the lines customers wait in, and their settings (SPEC §2).
 
-// The browser's stubs of the server functions below take the form's
-// fields as arguments; the macro does not carry an `allow` over to them.
-#![cfg_attr(not(feature = "ssr"), allow(clippy::too_many_arguments))]
-
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -118,9 +114,11 @@ pub struct Queue {
     pub settings: QueueSettings,
 }
 
-/// Every setting of a queue (SPEC §2). Built by `parse` from what an admin
-/// typed, or read from the database; a value is valid by construction.
+/// Every setting of a queue (SPEC §2), read from the database or sent by
+/// the admin's page, where `checked` takes it in; a field left out keeps
+/// its default.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct QueueSettings {
     pub name: String,
     pub channels: Vec<Channel>,
@@ -177,67 +175,44 @@ fn within(field: &str, value: i32, low: i32, high: i32) -> Result<i32, AppError>
 }
 
 impl QueueSettings {
-    /// Checks what an admin sent and names the first field that is wrong.
-    #[allow(clippy::too_many_arguments)]
-    pub fn parse(
-        name: &str,
-        channels: &[String],
-        routing_mode: &str,
-        strategy: &str,
-        rona_seconds: i32,
-        wrap_up_seconds: i32,
-        service_level_seconds: i32,
-        max_length: Option<i32>,
-        max_wait_seconds: Option<i32>,
-        when_nobody: &str,
-        nobody_message: &str,
-        auto_join: bool,
-        thresholds: Thresholds,
-        hide_monitoring: bool,
-        hours: OpeningHours,
-        callbacks: CallbackRules,
-        callback_limits: CallbackLimits,
-    ) -> Result<Self, AppError> {
-        let name = name.trim();
+    /// Checks settings as they arrive (from the admin's page) and names
+    /// the first field that is wrong; what it returns is what is stored.
+    pub fn checked(self) -> Result<Self, AppError> {
+        let name = self.name.trim();
         if name.is_empty() || name.chars().count() > 60 {
             return Err(AppError::invalid("Queue name is required, at most 60 characters."));
         }
         crate::text::check("Queue name", name, crate::text::Shape::Line)?;
-        let mut parsed: Vec<Channel> = channels.iter().map(|c| Channel::parse(c)).collect::<Result<_, _>>()?;
-        parsed.sort_by_key(|c| Channel::ALL.iter().position(|x| x == c));
-        parsed.dedup();
-        if parsed.is_empty() {
+        let mut channels = self.channels;
+        channels.sort_by_key(|c| Channel::ALL.iter().position(|x| x == c));
+        channels.dedup();
+        if channels.is_empty() {
             return Err(AppError::invalid("Choose at least one channel."));
         }
-        if max_length.is_some_and(|n| n < 1) {
+        if self.max_length.is_some_and(|n| n < 1) {
             return Err(AppError::invalid("Maximum length must be at least 1 (or empty for no limit)."));
         }
-        if max_wait_seconds.is_some_and(|n| n < 1) {
+        if self.max_wait_seconds.is_some_and(|n| n < 1) {
             return Err(AppError::invalid("Maximum wait must be at least 1 second (or empty for no limit)."));
         }
-        let message = nobody_message.trim();
+        let message = self.nobody_message.trim();
         if message.is_empty() || message.chars().count() > 500 {
             return Err(AppError::invalid("The message for when nobody is logged in is required, at most 500 characters."));
         }
         crate::text::check("The message for when nobody is logged in", message, crate::text::Shape::Lines)?;
+        let t = self.thresholds;
         Ok(Self {
             name: name.to_owned(),
-            channels: parsed,
-            routing_mode: RoutingMode::parse(routing_mode)?,
-            strategy: Strategy::parse(strategy)?,
-            rona_seconds: within("No-answer time", rona_seconds, 5, 300)?,
-            wrap_up_seconds: within("Wrap-up time", wrap_up_seconds, 0, 3600)?,
-            service_level_seconds: within("Service-level threshold", service_level_seconds, 1, 3600)?,
-            max_length,
-            max_wait_seconds,
-            when_nobody: WhenNobody::parse(when_nobody)?,
+            channels,
+            rona_seconds: within("No-answer time", self.rona_seconds, 5, 300)?,
+            wrap_up_seconds: within("Wrap-up time", self.wrap_up_seconds, 0, 3600)?,
+            service_level_seconds: within("Service-level threshold", self.service_level_seconds, 1, 3600)?,
             nobody_message: message.to_owned(),
-            auto_join,
-            thresholds,
-            hide_monitoring,
-            hours,
-            callbacks,
-            callback_limits,
+            thresholds: Thresholds::parse(t.wait_amber_seconds, t.wait_red_seconds, t.level_amber_percent, t.level_red_percent)?,
+            hours: self.hours.checked()?,
+            callbacks: self.callbacks.checked()?,
+            callback_limits: self.callback_limits.checked()?,
+            ..self
         })
     }
 }
@@ -260,63 +235,15 @@ pub async fn list_queues() -> Result<Vec<QueueWithMembers>, AppError> {
 
 /// Creates (no `id`) or updates a queue and sets its members and its
 /// supervisors (supervisors and admins only). Admins only.
-#[leptos::server(prefix = "/api", endpoint = "queues/save")]
-#[allow(clippy::too_many_arguments)]
+#[leptos::server(prefix = "/api", endpoint = "queues/save", input = server_fn::codec::Json)]
 pub async fn save_queue(
     #[server(default)] id: Option<Uuid>,
-    name: String,
-    #[server(default)] channels: Vec<String>,
-    routing_mode: String,
-    strategy: String,
-    rona_seconds: i32,
-    wrap_up_seconds: i32,
-    service_level_seconds: i32,
-    #[server(default)] max_length: Option<i32>,
-    #[server(default)] max_wait_seconds: Option<i32>,
-    when_nobody: String,
-    nobody_message: String,
-    #[server(default)] auto_join: bool,
+    settings: QueueSettings,
     #[server(default)] members: Vec<Uuid>,
     #[server(default)] supervisors: Vec<Uuid>,
-    #[server(default)] wait_amber_seconds: Option<i32>,
-    #[server(default)] wait_red_seconds: Option<i32>,
-    #[server(default)] level_amber_percent: Option<i32>,
-    #[server(default)] level_red_percent: Option<i32>,
-    #[server(default)] hide_monitoring: bool,
-    #[server(default)] time_zone: Option<String>,
-    #[server(default)] opens: Vec<String>,
-    #[server(default)] closes: Vec<String>,
-    #[server(default)] closed_dates: String,
-    #[server(default)] callback_retry_seconds: Option<i32>,
-    #[server(default)] callback_max_attempts: Option<i32>,
-    #[server(default)] notify_position: Option<i32>,
-    #[server(default)] notify_seconds: Option<i32>,
-    #[server(default)] front_hold_seconds: Option<i32>,
-    #[server(default)] callback_cap: Option<i32>,
-    #[server(default)] callbacks_per_address: Option<i32>,
-    #[server(default)] callback_expiry_hours: Option<i32>,
-    #[server(default)] callback_prefixes: String,
 ) -> Result<QueueWithMembers, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
-    let settings = QueueSettings::parse(
-        &name,
-        &channels,
-        &routing_mode,
-        &strategy,
-        rona_seconds,
-        wrap_up_seconds,
-        service_level_seconds,
-        max_length,
-        max_wait_seconds,
-        &when_nobody,
-        &nobody_message,
-        auto_join,
-        Thresholds::parse(wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent)?,
-        hide_monitoring,
-        OpeningHours::parse(time_zone.as_deref().unwrap_or("UTC"), &opens, &closes, &closed_dates)?,
-        CallbackRules::parse(callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds)?,
-        CallbackLimits::parse(callback_cap, callbacks_per_address, callback_expiry_hours, &callback_prefixes)?,
-    )?;
+    let settings = settings.checked()?;
     let saved = repo::save(&state.pool, id, &settings, &members, &supervisors).await?;
     tracing::info!(by = %me.id, queue = %saved.queue.id, "queue saved");
     Ok(saved)

@@ -14,6 +14,7 @@ pub const WEEKDAYS: [&str; 7] = ["Monday", "Tuesday", "Wednesday", "Thursday", "
 /// zone, and dates it stays closed. No days at all: always open (but on
 /// closed dates).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct OpeningHours {
     /// An IANA zone name ("Europe/London"); the database checks it.
     pub time_zone: String,
@@ -102,6 +103,15 @@ impl OpeningHours {
         Ok(Self { time_zone: time_zone.to_owned(), days, closed_dates: dates })
     }
 
+    /// The same hours checked as [`OpeningHours::parse`] checks what an
+    /// admin typed (for hours that arrive as a value, not as text).
+    pub fn checked(&self) -> Result<Self, AppError> {
+        let each = |pick: fn(&DayHours) -> &String| -> Vec<String> {
+            (1..=7).map(|weekday| self.day(weekday).map(|day| pick(day).clone()).unwrap_or_default()).collect()
+        };
+        Self::parse(&self.time_zone, &each(|day| &day.opens), &each(|day| &day.closes), &self.closed_dates.join(" "))
+    }
+
     /// The day's hours, if the queue opens that weekday (1 = Monday).
     pub fn day(&self, weekday: i16) -> Option<&DayHours> {
         self.days.iter().find(|day| day.weekday == weekday)
@@ -111,6 +121,7 @@ impl OpeningHours {
 /// How callbacks are retried and when a customer keeping their place is
 /// told their turn is near.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CallbackRules {
     /// A callback not reached waits at least this long before the next try.
     pub retry_seconds: i32,
@@ -163,12 +174,24 @@ impl CallbackRules {
             front_hold_seconds: within("Front place kept (seconds)", front_hold_seconds, defaults.front_hold_seconds, 1, 86_400)?,
         })
     }
+
+    /// The same rules, each value checked in its range.
+    pub fn checked(self) -> Result<Self, AppError> {
+        Self::parse(
+            Some(self.retry_seconds),
+            Some(self.max_attempts),
+            Some(self.notify_position),
+            Some(self.notify_seconds),
+            Some(self.front_hold_seconds),
+        )
+    }
 }
 
 /// What keeps callbacks from filling a queue: they are exempt from the live
 /// line's abandonment and maximum wait and are taken while it is closed or
 /// unstaffed, so they have limits of their own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CallbackLimits {
     /// Callbacks waiting at most (apart from the live line's maximum length).
     pub cap: i32,
@@ -227,6 +250,11 @@ impl CallbackLimits {
         })
     }
 
+    /// The same limits, each value checked in its range and each prefix's form.
+    pub fn checked(&self) -> Result<Self, AppError> {
+        Self::parse(Some(self.cap), Some(self.per_address), Some(self.expiry_hours), &self.prefixes.join(" "))
+    }
+
     /// Whether this queue calls `phone` (E.164).
     pub fn calls(&self, phone: &str) -> bool {
         self.prefixes.is_empty() || self.prefixes.iter().any(|prefix| phone.starts_with(prefix.as_str()))
@@ -255,6 +283,11 @@ mod tests {
         assert!(week(&["09:00"], &[""]).unwrap_err().to_string().contains("Monday closes"));
         let bad_date = OpeningHours::parse("UTC", &[], &[], "2026-02-30");
         assert!(bad_date.unwrap_err().to_string().contains("2026-02-30"));
+        // Hours that arrive as a value are checked the same way.
+        assert_eq!(hours.checked().unwrap(), hours);
+        let crafted =
+            OpeningHours { days: vec![DayHours { weekday: 2, opens: "18:00".into(), closes: "08:00".into() }], ..hours };
+        assert!(crafted.checked().unwrap_err().to_string().contains("Tuesday the queue must close after it opens"));
     }
 
     #[test]

@@ -168,6 +168,11 @@ impl TestApp {
     pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
         client.post(self.url(&format!("/api/{endpoint}"))).header("accept", "application/json").form(form).send().await.unwrap()
     }
+
+    /// Calls a server function that takes JSON.
+    pub async fn call_json(&self, client: &Client, endpoint: &str, body: &serde_json::Value) -> reqwest::Response {
+        client.post(self.url(&format!("/api/{endpoint}"))).header("accept", "application/json").json(body).send().await.unwrap()
+    }
 }
 
 /// The engine's SQL functions on a test's fresh database (`#[sqlx::test]`
