@@ -62,7 +62,7 @@ async fn step<T>(name: &'static str, work: impl Future<Output = Result<T, AppErr
 }
 
 /// Once a second: beat, reap dead servers, expire offers, wrap-ups and long
-/// waits, act on customers and agents lost past the grace period, and offer
+/// waits, keep the first estimate each new customer is given, act on customers and agents lost past the grace period, and offer
 /// anyone still waiting whom a missed wake-up left behind; every
 /// RECONCILE_EVERY seconds, reconcile presence with the sockets; every
 /// FORGET_EVERY, forget API token ids past their expiry.
@@ -84,6 +84,7 @@ async fn sweep(engine: Engine, live: Live, mail: bool) {
         if mail {
             step("your turn is near", app::customer::near::queue_emails(engine.pool())).await;
         }
+        step("record first estimates", app::customer::view::record_first_estimates(engine.pool())).await;
         step("purge signals", signaling::purge_signals(&engine)).await;
         step("expire long waits", line::expire_long_waits(&engine)).await;
         step("act on the lost", presence::sweep_lost(&engine, rules.grace_seconds)).await;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use app::customer::view::{customer_view, numbers, Spot};
+use app::customer::view::{customer_view, numbers, record_first_estimates, Spot};
 use app::customer::wait_model::{estimate, Measured, FORGET_SECONDS};
 use app::customer::CustomerView;
 use app::engine::control::{self, EndedBy};
@@ -173,11 +173,10 @@ async fn the_first_range_shown_is_kept_and_the_dashboard_scores_it(pool: PgPool)
     .await
     .unwrap();
 
-    // Two customers wait; each page's first view shows and keeps a range.
+    // Two customers wait; the sweeper keeps the range each is given.
     let d = enter(&engine, queue, "D", Channel::Audio).await;
     let e = enter(&engine, queue, "E", Channel::Audio).await;
-    shown(&pool, d).await;
-    shown(&pool, e).await;
+    assert_eq!(record_first_estimates(&pool).await.unwrap(), 2);
 
     // Worked out by hand: each moment weighted e^(-age/3600).
     let w = |age: f64| (-age / FORGET_SECONDS).exp();
@@ -200,12 +199,13 @@ async fn the_first_range_shown_is_kept_and_the_dashboard_scores_it(pool: PgPool)
         .await
         .unwrap();
     shown(&pool, e).await;
+    assert_eq!(record_first_estimates(&pool).await.unwrap(), 0);
     assert_eq!(recorded(&pool, e).await, (1.0, 2.0));
 
     // D is answered inside their range, E after its top (2 s), and F,
     // shown a range too, leaves unanswered: one in two held.
     let f = enter(&engine, queue, "F", Channel::Audio).await;
-    shown(&pool, f).await;
+    record_first_estimates(&pool).await.unwrap();
     line::leave(&engine, f, Left::Cancelled).await.unwrap();
     for (customer, after) in [(d, "(estimate_low + estimate_high) / 2"), (e, "estimate_high + 5")] {
         assert_eq!(pull::next_customer(&engine, ann).await.unwrap().unwrap().help_session_id, customer);
@@ -236,6 +236,7 @@ async fn a_customer_offered_a_free_seat_is_told_less_than_a_minute(pool: PgPool)
     let first = enter(&engine, queue, "First", Channel::Video).await;
     app::engine::offers::dispatch(&engine, queue).await;
     assert_eq!(shown(&pool, first).await, "less than a minute");
+    record_first_estimates(&pool).await.unwrap();
     let (low, high) = recorded(&pool, first).await;
     assert_eq!((low, high), (0.0, 59.0));
     // The second waits behind the first for her seat: the wait model's range.

@@ -318,7 +318,7 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
                      FROM supervisions s JOIN representatives r ON r.id = s.supervisor_id
                     WHERE s.help_session_id = h.id AND s.left_at IS NULL AND s.role = 'barge') AS supervisor,
                   h.answered_at IS NOT NULL AS "answered!", h.rating,
-                  h.phone, h.callback_from, h.callback_until, h.notify, h.email, h.estimated_at IS NULL AS "unestimated!",
+                  h.phone, h.callback_from, h.callback_until, h.notify, h.email,
                   (SELECT e.not_before FROM queue_entries e WHERE e.help_session_id = h.id) AS not_before
              FROM help_sessions h
              JOIN queues q ON q.id = h.queue_id
@@ -348,10 +348,6 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
             let back = back(pool, help_session).await?;
             let numbers = numbers(pool, row.queue_id.into()).await?;
             let range = numbers.range(channel, spot);
-            let later = row.callback_from.is_some() || row.not_before.is_some_and(|at| at > time::OffsetDateTime::now_utc());
-            if let (None, false, true, Some(range)) = (&numbers.opens_at, later, row.unestimated, range) {
-                record_first_estimate(pool, help_session, range).await?;
-            }
             let waits = Waits {
                 channel,
                 phone: row.phone,
@@ -391,20 +387,46 @@ pub async fn customer_view(pool: &PgPool, help_session: HelpSessionId) -> Result
     Ok(Some(view))
 }
 
-/// The first range a customer is shown is kept with their help session,
-/// to be scored against the wait they have (the dashboard's "Estimate
-/// accuracy"). Later ranges change nothing.
-async fn record_first_estimate(pool: &PgPool, help_session: HelpSessionId, range: Range) -> Result<(), AppError> {
-    sqlx::query!(
-        "UPDATE help_sessions SET estimate_low = $2, estimate_high = $3, estimated_at = now()
-          WHERE id = $1 AND estimated_at IS NULL",
-        help_session.uuid(),
-        range.low as f32,
-        range.high as f32
+/// The first range each waiting customer is given is kept with their help
+/// session, to be scored against the wait they have (the dashboard's
+/// "Estimate accuracy"); later ranges change nothing. The sweeper runs it
+/// every second, so a customer's first view shows the range it keeps, and
+/// reading a view never writes. Not estimated: customers who wait for a
+/// later time (a callback window, a place kept until later) and customers
+/// of a closed queue. Returns how many were recorded.
+pub async fn record_first_estimates(pool: &PgPool) -> Result<u64, AppError> {
+    let unestimated = sqlx::query!(
+        r#"SELECT h.id AS "help_session: HelpSessionId", h.queue_id AS "queue: QueueId", h.channel AS "channel: Channel"
+             FROM queue_entries e JOIN help_sessions h ON h.id = e.help_session_id
+            WHERE h.estimated_at IS NULL AND h.callback_from IS NULL AND (e.not_before IS NULL OR e.not_before <= now())
+            ORDER BY h.queue_id"#
     )
-    .execute(pool)
+    .fetch_all(pool)
     .await?;
-    Ok(())
+    let mut recorded = 0;
+    for in_queue in unestimated.chunk_by(|a, b| a.queue == b.queue) {
+        let line = line(pool, in_queue[0].queue).await?;
+        if line.numbers.opens_at.is_some() {
+            continue;
+        }
+        for customer in in_queue {
+            let Some(range) = line.spots.get(&customer.help_session).and_then(|spot| line.numbers.range(customer.channel, *spot))
+            else {
+                continue;
+            };
+            recorded += sqlx::query!(
+                "UPDATE help_sessions SET estimate_low = $2, estimate_high = $3, estimated_at = now()
+                  WHERE id = $1 AND estimated_at IS NULL",
+                customer.help_session.uuid(),
+                range.low as f32,
+                range.high as f32
+            )
+            .execute(pool)
+            .await?
+            .rows_affected();
+        }
+    }
+    Ok(recorded)
 }
 
 /// Why a waiting customer waits again, from the last event that put them
