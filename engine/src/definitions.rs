@@ -1,5 +1,6 @@
 //! The engine's SQL functions and the indexes they walk have one current
-//! definition each: the `.sql` files beside the Rust that calls them. They
+//! definition each: the `.sql` files beside the Rust that calls them (and
+//! `webhook_type`, written from its Rust `match`). They
 //! are applied at every start-up, after the migrations, in one transaction
 //! under an advisory lock (so servers starting together take turns):
 //! functions with `CREATE OR REPLACE`, indexes with `CREATE INDEX IF NOT
@@ -20,14 +21,23 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-/// The files, in the order they are applied.
-pub const FILES: [(&str, &str); 5] = [
+/// The files, in the order they are applied (see [`definitions`]).
+const FILES: [(&str, &str); 5] = [
     ("engine/src/seats.sql", include_str!("seats.sql")),
     ("engine/src/hours.sql", include_str!("hours.sql")),
     ("engine/src/offers.sql", include_str!("offers.sql")),
     ("engine/src/pull.sql", include_str!("pull.sql")),
     ("engine/src/webhooks.sql", include_str!("webhooks.sql")),
 ];
+
+/// Every definition, in the order applied, with where it comes from: the
+/// files, and before the trigger that calls it, `webhook_type`, written
+/// from the Rust `match` that maps event kinds to webhook types.
+pub fn definitions() -> Vec<(&'static str, String)> {
+    let mut all: Vec<(&str, String)> = FILES.iter().map(|(file, sql)| (*file, (*sql).to_owned())).collect();
+    all.insert(all.len() - 1, ("engine/src/events/webhook.rs", crate::events::webhook::type_function()));
+    all
+}
 
 /// Any number; the same on every server.
 const LOCK: i64 = 0x5357_4942_4f41_5244; // "SWIBOARD"
@@ -37,10 +47,11 @@ const ATTEMPTS: u32 = 5;
 
 /// Applies every definition, unless the database holds them already.
 pub async fn apply(pool: &PgPool) -> Result<(), sqlx::Error> {
-    let text: String = FILES.iter().map(|(_, sql)| *sql).collect();
+    let definitions = definitions();
+    let text: String = definitions.iter().map(|(_, sql)| sql.as_str()).collect();
     let mut attempt = 1;
     loop {
-        match apply_once(pool, &text).await {
+        match apply_once(pool, &definitions, &text).await {
             Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some("40P01") && attempt < ATTEMPTS => {
                 tracing::warn!(attempt, %error, "applying the engine's SQL definitions lost to a deadlock; trying again");
                 tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
@@ -51,14 +62,14 @@ pub async fn apply(pool: &PgPool) -> Result<(), sqlx::Error> {
     }
 }
 
-async fn apply_once(pool: &PgPool, text: &str) -> Result<(), sqlx::Error> {
+async fn apply_once(pool: &PgPool, definitions: &[(&str, String)], text: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(LOCK).execute(&mut *tx).await?;
     let applied: Option<String> = sqlx::query_scalar("SELECT applied FROM engine_definitions").fetch_optional(&mut *tx).await?;
     if applied.as_deref() == Some(text) {
         return tx.commit().await;
     }
-    for (_, sql) in FILES {
+    for (_, sql) in definitions {
         sqlx::raw_sql(sql).execute(&mut *tx).await?;
     }
     sqlx::query(

@@ -49,6 +49,7 @@ pub mod queue;
 pub mod roles;
 pub mod states;
 pub mod text;
+pub mod webhook_type;
 
 #[cfg(feature = "server")]
 pub mod agents;

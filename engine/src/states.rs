@@ -216,6 +216,7 @@ impl HelpStatus {
 
 /// How one call back to a customer went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallbackOutcome {
     Reached,

@@ -87,7 +87,7 @@ mod tests {
     /// databases ran them, and a changed one stops every such database
     /// from starting. A change is a new migration; a new one joins this
     /// list once it is released.
-    const RELEASED: [(i64, &str); 15] = [
+    const RELEASED: [(i64, &str); 16] = [
         (1, "221677056459b7a6f99b1b59ebec9ce44f1643bf416ec080139b7585daad700538d0871d88410b0b51bbecfa78f079e5"),
         (2, "3b4e94b95bac4aa4a63cb2a0eabc1fd4d197593ed731ffc2f84a84ec4048b4ad775e113b0d57d105c10aada9545d64d0"),
         (3, "f7a2a16a29a62910f08db1a8ca30e39e96a61c312b025df016635e6a9c18dae983f53c840c476bf6f32436e2cd09cbfe"),
@@ -103,6 +103,7 @@ mod tests {
         (13, "daf6c39bb59716d665e5aa82a629d2b64785d31b1fb8c44599676ff85a837b77ab0eb0d35965305ef403ac2becdb51c8"),
         (14, "d3e37e8b8d4968ee49000ffcc1c9c4916791cd3b0b546351309b48c044eeb588a0be501b912ad8ac09d623f624cc10d4"),
         (15, "0d4bb3f3d7eb1ea9e6cc50a719da2fb1190cc191dd49186a3d77913f9833817dc898caa258a730cd186af3c801fa8ff2"),
+        (16, "0ac7fb9d4354b327d5eed3ea4620a7e60733c8da091977e434e3cb4840e4e6d85d7da023757835b9f832d5624e43107b"),
     ];
 
     #[test]

@@ -139,11 +139,11 @@ pub async fn send_forever(pool: PgPool, notices: broadcast::Sender<Notice>, sche
         match claim(&pool, &schedule, &slots, IN_FLIGHT - flying.len()).await {
             Ok(None) => {}
             Ok(Some((claimed, client, allow_private))) => {
-                for delivery in claimed {
+                for (body, delivery) in claimed {
                     slots.taken(delivery.endpoint_id);
                     let (pool, schedule, client, secrets) = (pool.clone(), schedule.clone(), client.clone(), secrets.clone());
                     flying.spawn(async move {
-                        let outcome = attempt(&client, &delivery, allow_private, &secrets).await;
+                        let outcome = attempt(&client, &delivery, body, allow_private, &secrets).await;
                         let succeeded = outcome.status.is_some_and(|status| (200..300).contains(&status));
                         if let Err(error) = record(&pool, &schedule, &delivery, outcome).await {
                             tracing::warn!(%error, delivery = %delivery.id, "recording a webhook attempt");
@@ -177,19 +177,18 @@ struct Claimed {
     url: String,
     /// As stored: sealed.
     secret: String,
-    payload: serde_json::Value,
     attempts: i32,
 }
 
 /// Claims what is due, at most `room` and no more per endpoint than its
-/// free slots, oldest first; with the client to send them (`None`:
-/// nothing to send).
+/// free slots, oldest first, each with its body; with the client to send
+/// them (`None`: nothing to send).
 async fn claim(
     pool: &PgPool,
     schedule: &Schedule,
     slots: &Slots,
     room: usize,
-) -> Result<Option<(Vec<Claimed>, reqwest::Client, bool)>, AppError> {
+) -> Result<Option<(Vec<(Option<String>, Claimed)>, reqwest::Client, bool)>, AppError> {
     if room == 0 {
         return Ok(None);
     }
@@ -216,7 +215,7 @@ async fn claim(
               SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
              FROM due, webhook_endpoints e
             WHERE d.id = due.id AND e.id = d.endpoint_id
-           RETURNING d.id, d.endpoint_id, e.url, e.secret, d.payload, d.attempts"#,
+           RETURNING d.id, d.endpoint_id, e.url, e.secret, d.attempts"#,
         room as i64,
         schedule.lease().as_secs_f64(),
         &endpoints,
@@ -228,6 +227,9 @@ async fn claim(
     if claimed.is_empty() {
         return Ok(None);
     }
+    let ids: Vec<Uuid> = claimed.iter().map(|delivery| delivery.id).collect();
+    let mut bodies = app::integrations::webhooks::bodies(pool, &ids).await?;
+    let claimed = claimed.into_iter().map(|delivery| (bodies.remove(&delivery.id), delivery)).collect();
     // Read only when there is something to send: this runs every second
     // and after every delivery.
     let allow_private = allow_private(pool).await?;
@@ -243,15 +245,23 @@ struct Outcome {
     took: Duration,
 }
 
-async fn attempt(client: &reqwest::Client, delivery: &Claimed, allow_private: bool, secrets: &Secrets) -> Outcome {
+async fn attempt(
+    client: &reqwest::Client,
+    delivery: &Claimed,
+    body: Option<String>,
+    allow_private: bool,
+    secrets: &Secrets,
+) -> Outcome {
     let started = Instant::now();
     let failed = |error: String| Outcome { status: None, retry_after: None, error: Some(error), took: started.elapsed() };
+    let Some(body) = body else {
+        return failed("its event does not render as a payload (logged)".into());
+    };
     if let Err(refused) = check_literal_address(&delivery.url, allow_private) {
         return failed(refused);
     }
     let id = format!("msg_{}", delivery.id.simple());
     let timestamp = OffsetDateTime::now_utc().unix_timestamp();
-    let body = delivery.payload.to_string();
     let Ok(secret) = secrets.open(Column::WebhookSecret, &delivery.secret) else {
         return failed("the endpoint's secret does not open with this server's SWITCHBOARD_SECRET_KEY".into());
     };

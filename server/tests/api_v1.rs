@@ -529,7 +529,10 @@ async fn a_client_manages_webhook_endpoints(pool: PgPool) {
     let id = made["endpoint"]["id"].as_str().unwrap().to_owned();
     for (body, says) in [
         (json!({ "url": "ftp://crm.example.com", "event_types": ["rating.given"] }), "URL must be"),
-        (json!({ "url": "https://crm.example.com", "event_types": ["everything"] }), "Unknown event type \"everything\""),
+        (
+            json!({ "url": "https://crm.example.com", "event_types": ["everything"] }),
+            "unknown variant `everything`, expected one of",
+        ),
         (json!({ "url": "https://crm.example.com", "event_types": [] }), "at least one event type"),
     ] {
         let refused = send(reqwest::Method::POST, "/api/v1/webhooks".into(), Some(body)).await.unwrap();

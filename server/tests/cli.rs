@@ -139,7 +139,6 @@ async fn migrate_creates_the_schema_and_is_repeatable(pool: PgPool) {
             "public.webhook_deliveries",
             "public.webhook_endpoints",
             "public.webhook_settings",
-            "public.webhook_types",
             "public.widget_token_ids",
             "public.widgets",
             "tower_sessions.session",

@@ -6,20 +6,21 @@
 
 mod common;
 
-use app::engine::definitions::FILES;
+use app::engine::definitions::definitions;
 use sqlx::PgPool;
 
 /// The file that defines `function`, by its `CREATE OR REPLACE FUNCTION`.
-fn file_defining(function: &str) -> Option<(&'static str, &'static str)> {
-    FILES.into_iter().find(|(_, sql)| sql.contains(&format!("CREATE OR REPLACE FUNCTION {function}(")))
+fn file_defining(function: &str) -> Option<(&'static str, String)> {
+    definitions().into_iter().find(|(_, sql)| sql.contains(&format!("CREATE OR REPLACE FUNCTION {function}(")))
 }
 
 /// Every name declared in the files after `keyword`, up to `(` or a space.
 fn declared(keyword: &str) -> Vec<String> {
-    let mut names: Vec<String> = FILES
+    let mut names: Vec<String> = definitions()
         .iter()
-        .flat_map(|(_, sql)| sql.match_indices(keyword).map(move |(at, _)| &sql[at + keyword.len()..]))
-        .filter_map(|rest| rest.split(['(', ' ']).next().map(str::to_owned))
+        .flat_map(|(_, sql)| {
+            sql.match_indices(keyword).filter_map(|(at, _)| sql[at + keyword.len()..].split(['(', ' ']).next().map(str::to_owned))
+        })
         .collect();
     names.sort();
     names

@@ -166,6 +166,14 @@ async fn every_event_arrives_signed_once_though_the_receiver_fails_first(pool: P
     let bodies: Vec<Value> = acknowledged.iter().map(|r| serde_json::from_str(&r.body).unwrap()).collect();
     let of = |kind: &str| bodies.iter().filter(|b| b["type"] == kind).count();
     assert_eq!((of("help_session.entered"), of("help_session.cancelled")), (5, 2));
+    // Each is the payload the API's document publishes for its type.
+    let document: Value = app.client().get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
+    for body in &bodies {
+        server::api_v1::fits_published(&document, body).unwrap();
+    }
+    let mut unpublished = bodies[0].clone();
+    unpublished["data"]["mood"] = "happy".into();
+    assert!(server::api_v1::fits_published(&document, &unpublished).unwrap_err().contains("data.mood is not published"));
     for customer in &customers[..2] {
         let sequence = |kind: &str| {
             bodies.iter().find(|b| b["type"] == kind && b["data"]["help_session_id"] == customer.to_string()).unwrap()["data"]
@@ -191,6 +199,30 @@ async fn every_event_arrives_signed_once_though_the_receiver_fails_first(pool: P
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(recorded, (7_i64, all.len() as i64));
+}
+
+/// A delivery queued before payloads were rendered by the sender (it kept
+/// its payload) is sent with that payload, as it was made.
+#[sqlx::test(migrator = "server::database::MIGRATOR")]
+async fn a_delivery_queued_with_its_payload_before_an_upgrade_is_sent_as_it_was(pool: PgPool) {
+    let app = TestApp::spawn_with(pool, quick_config()).await;
+    let receiver = Receiver::new(0, 200);
+    let url = receiver.start().await;
+    let (endpoint, secret) = add_endpoint(&app, &url, &["rating.given"]).await;
+    let old =
+        r#"{"data":{"event_id":1,"rating":4,"sequence":7},"timestamp":"2026-12-01T09:00:00.000000Z","type":"rating.given"}"#;
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (endpoint_id, event_id, type, payload) VALUES ($1::uuid, 1, 'rating.given', $2::jsonb)",
+    )
+    .bind(&endpoint)
+    .bind(old)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let received = receiver.until_acknowledged(1).await;
+    assert_eq!(received.len(), 1);
+    assert_eq!(serde_json::from_str::<Value>(&received[0].body).unwrap(), serde_json::from_str::<Value>(old).unwrap());
+    assert!(verifies(&secret, &received[0]));
 }
 
 #[sqlx::test(migrator = "server::database::MIGRATOR")]

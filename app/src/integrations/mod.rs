@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::AppError;
+pub use engine::webhook_type::WebhookType;
 
 #[cfg(feature = "ssr")]
 pub mod assertion;
@@ -166,9 +167,7 @@ pub struct WebhookEndpoint {
     pub id: Uuid,
     pub url: String,
     pub description: String,
-    /// E.g. `help_session.entered`, `help_session.answered`,
-    /// `callback.attempted`, `agent.state_changed`, `rating.given`.
-    pub event_types: Vec<String>,
+    pub event_types: Vec<WebhookType>,
     pub enabled: bool,
     /// Why the server disabled it (410 Gone, failing for days), or that an
     /// admin did.
@@ -193,7 +192,7 @@ pub struct WithWebhookSecret {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Webhooks {
     pub endpoints: Vec<WebhookEndpoint>,
-    pub types: Vec<String>,
+    pub types: Vec<WebhookType>,
     pub allow_private: bool,
 }
 
@@ -202,7 +201,7 @@ pub struct Webhooks {
 pub struct Delivery {
     /// The `webhook-id` header, the same on every attempt.
     pub id: Uuid,
-    pub event_type: String,
+    pub event_type: WebhookType,
     /// `pending`, `delivered` or `failed`.
     pub status: String,
     pub created_at: String,
@@ -230,7 +229,7 @@ pub async fn list_webhooks() -> Result<Webhooks, AppError> {
     let (_, state) = crate::auth::require(crate::access::Area::Admin).await?;
     Ok(Webhooks {
         endpoints: webhooks::list(&state.pool).await?,
-        types: webhooks::types(&state.pool).await?,
+        types: webhooks::types(),
         allow_private: webhooks::allow_private(&state.pool).await?,
     })
 }
@@ -241,7 +240,7 @@ pub async fn list_webhooks() -> Result<Webhooks, AppError> {
 pub async fn add_webhook(
     url: String,
     #[server(default)] description: String,
-    #[server(default)] event_types: Vec<String>,
+    #[server(default)] event_types: Vec<WebhookType>,
 ) -> Result<WithWebhookSecret, AppError> {
     let (me, state) = crate::auth::require(crate::access::Area::Admin).await?;
     let added = webhooks::add(&state.pool, &state.secrets, None, &url, &description, &event_types).await?;

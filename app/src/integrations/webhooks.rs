@@ -1,7 +1,8 @@
 //! Webhook endpoints in the database: registered with the event types they
 //! want and a secret each, enabled or not; their deliveries and every
 //! attempt, and "resend". The trigger in `engine/webhooks.sql` makes the
-//! deliveries; `server/src/webhooks.rs` sends them.
+//! deliveries; `server/src/webhooks.rs` sends them, with the bodies
+//! rendered here from their events (`engine::events::webhook`).
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -10,6 +11,11 @@ use sha2::Sha256;
 use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use std::collections::HashMap;
+
+use engine::events::webhook::{Webhook, WebhookType};
+use engine::events::{EventRow, Logged};
 
 use super::{Delivery, DeliveryAttempt, WebhookEndpoint, WithWebhookSecret};
 use crate::customer::view::rfc3339;
@@ -37,8 +43,56 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<
 }
 
 /// The types a receiver may ask for, in order.
-pub async fn types(pool: &PgPool) -> Result<Vec<String>, AppError> {
-    Ok(sqlx::query_scalar!(r#"SELECT DISTINCT type AS "type!" FROM webhook_types ORDER BY 1"#).fetch_all(pool).await?)
+pub fn types() -> Vec<WebhookType> {
+    let mut types = WebhookType::ALL.to_vec();
+    types.sort_by_key(|hook| hook.as_str());
+    types
+}
+
+/// Each delivery's body, by delivery id: its event's payload, rendered
+/// from the typed event (or the payload it was queued with, before the
+/// sender rendered them). A delivery whose event does not render has none.
+pub async fn bodies(pool: &PgPool, deliveries: &[Uuid]) -> Result<HashMap<Uuid, String>, AppError> {
+    let rows = sqlx::query!(
+        r#"SELECT d.id, d.payload, e.id AS "event_id?", e.at AS "at?", e.kind AS "kind?", e.help_session_id, e.queue_id,
+                  e.representative_id, e.detail AS "detail?",
+                  CASE WHEN e.help_session_id IS NOT NULL
+                       THEN (SELECT count(*) FROM events x WHERE x.help_session_id = e.help_session_id AND x.id <= e.id) END
+                  AS sequence
+             FROM webhook_deliveries d LEFT JOIN events e ON e.id = d.event_id
+            WHERE d.id = ANY ($1)"#,
+        deliveries
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut bodies = HashMap::new();
+    for row in rows {
+        if let Some(payload) = row.payload {
+            bodies.insert(row.id, payload.to_string());
+            continue;
+        }
+        let (Some(id), Some(at), Some(kind), Some(detail)) = (row.event_id, row.at, row.kind, row.detail) else {
+            tracing::error!(delivery = %row.id, "a webhook delivery's event is gone");
+            continue;
+        };
+        let event = EventRow {
+            id,
+            at,
+            kind,
+            help_session_id: row.help_session_id,
+            queue_id: row.queue_id,
+            representative_id: row.representative_id,
+            detail,
+        };
+        let rendered = Logged::try_from(event).ok().and_then(|logged| Webhook::of(&logged, row.sequence));
+        match rendered.map(|payload| serde_json::to_string(&payload)) {
+            Some(Ok(body)) => {
+                bodies.insert(row.id, body);
+            }
+            _ => tracing::error!(delivery = %row.id, "a webhook delivery's event renders no payload"),
+        }
+    }
+    Ok(bodies)
 }
 
 /// A receiver's address, checked: http(s), with a host, at most 2,000
@@ -63,7 +117,7 @@ struct EndpointRow {
     id: Uuid,
     url: String,
     description: String,
-    event_types: Vec<String>,
+    event_types: Vec<WebhookType>,
     enabled: bool,
     disabled_reason: Option<String>,
     failing_since: Option<OffsetDateTime>,
@@ -113,7 +167,7 @@ pub async fn get_of(pool: &PgPool, id: Uuid, owner: Option<Uuid>) -> Result<Webh
 async fn endpoints(pool: &PgPool, only: Option<Uuid>, owner: Option<Uuid>) -> Result<Vec<WebhookEndpoint>, AppError> {
     let rows = sqlx::query_as!(
         EndpointRow,
-        r#"SELECT e.id, e.url, e.description, e.event_types, e.enabled, e.disabled_reason, e.failing_since, e.created_at,
+        r#"SELECT e.id, e.url, e.description, e.event_types AS "event_types: Vec<WebhookType>", e.enabled, e.disabled_reason, e.failing_since, e.created_at,
                   (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'pending') AS "pending!",
                   (SELECT count(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id AND d.status = 'failed') AS "failed!"
              FROM webhook_endpoints e
@@ -139,7 +193,7 @@ pub async fn add(
     owner: Option<Uuid>,
     url: &str,
     description: &str,
-    event_types: &[String],
+    event_types: &[WebhookType],
 ) -> Result<WithWebhookSecret, AppError> {
     let url = parse_url(url)?;
     let description = description.trim();
@@ -147,14 +201,10 @@ pub async fn add(
         return Err(AppError::invalid("Description must be at most 200 characters."));
     }
     crate::text::check("Description", description, crate::text::Shape::Line)?;
-    let known = types(pool).await?;
     if event_types.is_empty() {
         return Err(AppError::invalid("Choose at least one event type."));
     }
-    if let Some(unknown) = event_types.iter().find(|wanted| !known.contains(wanted)) {
-        return Err(AppError::invalid(format!("Unknown event type \"{unknown}\"; the types are {}.", known.join(", "))));
-    }
-    let mut event_types = event_types.to_vec();
+    let mut event_types: Vec<String> = event_types.iter().map(|hook| hook.as_str().to_owned()).collect();
     event_types.sort();
     event_types.dedup();
     let secret = new_secret();
@@ -202,14 +252,15 @@ pub async fn delete(pool: &PgPool, id: Uuid) -> Result<(), AppError> {
 /// with its attempts.
 pub async fn deliveries(pool: &PgPool, endpoint: Uuid, limit: i64) -> Result<Vec<Delivery>, AppError> {
     let rows = sqlx::query!(
-        "SELECT id, type, status, attempts, created_at, delivered_at, next_attempt_at, payload
-           FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
+        r#"SELECT id, type AS "kind: WebhookType", status, attempts, created_at, delivered_at, next_attempt_at
+             FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2"#,
         endpoint,
         limit
     )
     .fetch_all(pool)
     .await?;
     let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+    let mut bodies = bodies(pool, &ids).await?;
     let attempts = sqlx::query!(
         "SELECT delivery_id, attempted_at, status_code, error, duration_ms FROM webhook_attempts
           WHERE delivery_id = ANY ($1) ORDER BY attempted_at",
@@ -231,12 +282,12 @@ pub async fn deliveries(pool: &PgPool, endpoint: Uuid, limit: i64) -> Result<Vec
                 })
                 .collect(),
             id: row.id,
-            event_type: row.r#type,
+            event_type: row.kind,
             status: row.status.clone(),
             created_at: rfc3339(row.created_at),
             delivered_at: row.delivered_at.map(rfc3339),
             next_attempt_at: (row.status == "pending").then(|| rfc3339(row.next_attempt_at)),
-            payload: row.payload.to_string(),
+            payload: bodies.remove(&row.id).unwrap_or_default(),
         })
         .collect())
 }

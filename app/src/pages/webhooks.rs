@@ -7,7 +7,7 @@ use super::{failure, LocalTime};
 use crate::access::Area;
 use crate::integrations::{
     list_webhooks, webhook_deliveries, AddWebhook, DeleteWebhook, Delivery, ResendWebhooks, SetWebhookEnabled,
-    SetWebhooksPrivate, WebhookEndpoint, WithWebhookSecret,
+    SetWebhooksPrivate, WebhookEndpoint, WebhookType, WithWebhookSecret,
 };
 
 /// `/admin/webhooks`: where events are sent, what each receiver gets, how
@@ -47,7 +47,7 @@ fn Webhooks() -> impl IntoView {
     // The form, emptied once a receiver is added (kept when refused).
     let url = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());
-    let chosen = RwSignal::new(Vec::<String>::new());
+    let chosen = RwSignal::new(Vec::<WebhookType>::new());
     let secret = RwSignal::new(None::<WithWebhookSecret>);
     let notice = RwSignal::new(None::<Result<String, String>>);
     Effect::new(move |_| match add.value().get() {
@@ -147,16 +147,11 @@ fn Webhooks() -> impl IntoView {
                     <legend>"Events"</legend>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            page.await.map(|page| page.types.into_iter().map(|kind| {
-                                let this = kind.clone();
+                            page.await.map(|page| page.types.into_iter().map(|this| {
                                 view! {
                                     <label>
-                                        <input type="checkbox" prop:checked={
-                                            let this = this.clone();
-                                            move || chosen.get().contains(&this)
-                                        } on:change=move |ev| {
+                                        <input type="checkbox" prop:checked=move || chosen.get().contains(&this) on:change=move |ev| {
                                             let on = event_target_checked(&ev);
-                                            let this = this.clone();
                                             chosen.update(|list| {
                                                 list.retain(|other| *other != this);
                                                 if on {
@@ -164,7 +159,7 @@ fn Webhooks() -> impl IntoView {
                                                 }
                                             });
                                         }/>
-                                        <code>{kind}</code>
+                                        <code>{this.as_str()}</code>
                                     </label>
                                 }
                             }).collect_view()).ok()
@@ -185,7 +180,7 @@ fn EndpointRow(endpoint: WebhookEndpoint, actions: Actions) -> impl IntoView {
     view! {
         <tr data-url=endpoint.url.clone() class:disabled=!enabled>
             <td><code>{endpoint.url.clone()}</code><br/><span class="muted">{endpoint.description.clone()}</span></td>
-            <td>{endpoint.event_types.join(", ")}</td>
+            <td>{endpoint.event_types.iter().map(|hook| hook.as_str()).collect::<Vec<_>>().join(", ")}</td>
             <td>
                 {if enabled { "Enabled".to_owned() } else { format!("Disabled: {}", endpoint.disabled_reason.clone().unwrap_or_default()) }}
                 {endpoint.failing_since.clone().map(|since| view! { <br/><span class="error">"Failing since "<LocalTime at=since/></span> })}
@@ -252,7 +247,7 @@ fn DeliveryRow(endpoint: Uuid, delivery: Delivery, actions: Actions) -> impl Int
         .collect_view();
     view! {
         <tr>
-            <td><code>{delivery.event_type.clone()}</code><details><summary>"Body"</summary><pre>{delivery.payload.clone()}</pre></details></td>
+            <td><code>{delivery.event_type.as_str()}</code><details><summary>"Body"</summary><pre>{delivery.payload.clone()}</pre></details></td>
             <td><LocalTime at=delivery.created_at.clone()/></td>
             <td>
                 {delivery.status.clone()}

@@ -31,6 +31,7 @@ use crate::states::{AgentId, HelpSessionId, QueueId};
 
 mod schema;
 mod wakeups;
+pub mod webhook;
 
 pub use schema::*;
 pub use wakeups::*;

@@ -32,7 +32,7 @@ pub async fn settled_before(conn: &mut PgConnection) -> Result<OffsetDateTime, A
 #[serde(tag = "kind", content = "detail", rename_all = "SCREAMING_SNAKE_CASE")]
 #[strum_discriminants(
     name(EventKind),
-    derive(Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString, utoipa::ToSchema),
+    derive(Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString, strum::EnumIter, utoipa::ToSchema),
     serde(rename_all = "SCREAMING_SNAKE_CASE"),
     strum(serialize_all = "SCREAMING_SNAKE_CASE")
 )]
@@ -174,7 +174,7 @@ pub enum Event {
 
 /// Where a transfer or a request to join stands (see [`Event::Transfer`],
 /// [`Event::Conference`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferStage {
     Requested,

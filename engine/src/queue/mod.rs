@@ -60,6 +60,7 @@ impl fmt::Display for Channel {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum RoutingMode {
     /// The server offers the head of the queue to one agent.

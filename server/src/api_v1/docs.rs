@@ -5,18 +5,89 @@
 use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use serde_json::Value;
+use serde_json::{json, Value};
 use utoipa::OpenApi;
+
+use app::engine::events::webhook;
+use app::integrations::WebhookType;
 
 use super::ApiDoc;
 
-/// The document, generated from the handlers' annotations.
+/// The document, generated from the handlers' annotations, with the
+/// webhooks (OpenAPI 3.1's `webhooks`, which utoipa does not write).
 pub fn document() -> Value {
-    serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null)
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or(Value::Null);
+    document["webhooks"] = webhooks();
+    document
+}
+
+/// Each webhook type as the request a receiver gets: `{type, timestamp,
+/// data}`, `data` being the ids and the type's own fields.
+fn webhooks() -> Value {
+    let schema = |name: &str| json!({ "$ref": format!("#/components/schemas/{name}") });
+    WebhookType::ALL
+        .iter()
+        .map(|&hook| {
+            let ids = schema("WebhookIds");
+            let data = match webhook::fields_schema(hook) {
+                Some(fields) => json!({ "allOf": [ids, schema(&fields)] }),
+                None => ids,
+            };
+            let body = json!({
+                "type": "object",
+                "required": ["type", "timestamp", "data"],
+                "properties": {
+                    "type": { "type": "string", "const": hook.as_str() },
+                    "timestamp": { "type": "string", "format": "date-time", "description": "When it happened (UTC)." },
+                    "data": data,
+                },
+            });
+            let operation = json!({ "post": {
+                "operationId": format!("webhook_{}", hook.as_str().replace('.', "_")),
+                "summary": hook.meaning(),
+                "description": "Signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`).",
+                "tags": ["webhooks"],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": body } } },
+                "responses": { "2XX": { "description": "Received. Any other answer is tried again later; 410 disables the endpoint." } },
+            } });
+            (hook.as_str().to_owned(), operation)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 pub async fn openapi_json() -> Json<Value> {
     Json(document())
+}
+
+/// Whether a webhook's `body` is what the document's `webhooks` section
+/// publishes for its type (for tests, here and in a receiver's): the type, a timestamp, and `data` with every
+/// field its schemas require and none they don't name.
+pub fn fits_published(document: &Value, body: &Value) -> Result<(), String> {
+    let kind = body["type"].as_str().ok_or("no type")?;
+    let schema = &document["webhooks"][kind]["post"]["requestBody"]["content"]["application/json"]["schema"];
+    if schema["properties"]["type"]["const"] != kind {
+        return Err(format!("{kind} is not published"));
+    }
+    time::OffsetDateTime::parse(body["timestamp"].as_str().unwrap_or_default(), &time::format_description::well_known::Rfc3339)
+        .map_err(|error| format!("timestamp: {error}"))?;
+    let data = &schema["properties"]["data"];
+    let parts: Vec<&Value> = data["allOf"].as_array().map(|all| all.iter().collect()).unwrap_or_else(|| vec![data]);
+    let (mut named, mut required) = (Vec::new(), Vec::new());
+    for part in parts {
+        let name = part["$ref"].as_str().and_then(|r| r.rsplit('/').next()).ok_or("data is not a published schema")?;
+        let published = &document["components"]["schemas"][name];
+        named.extend(published["properties"].as_object().into_iter().flatten().map(|(field, _)| field.clone()));
+        required.extend(published["required"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_owned));
+    }
+    let sent = body["data"].as_object().ok_or("data is not an object")?;
+    if let Some(field) = sent.keys().find(|field| !named.contains(field)) {
+        return Err(format!("{kind}: data.{field} is not published"));
+    }
+    if let Some(field) = required.iter().find(|field| !sent.contains_key(*field)) {
+        return Err(format!("{kind}: data.{field} is missing"));
+    }
+    Ok(())
 }
 
 /// `/api/v1/docs`: every operation with its parameters, body and answers,
@@ -113,6 +184,18 @@ fn render(doc: &Value) -> String {
             }
         }
     }
+    html += "<h2>Webhooks</h2><p>Each is a POST to the endpoint's URL with this body.</p>";
+    for (name, item) in doc["webhooks"].as_object().into_iter().flatten() {
+        let operation = &item["post"];
+        let body = &operation["requestBody"]["content"]["application/json"]["schema"]["properties"]["data"];
+        let parts = body["allOf"].as_array().map(|all| all.iter().map(type_of).collect::<Vec<_>>().join(" and "));
+        html += &format!(
+            "<section class=\"card\"><h3><code>{}</code></h3><p>{}</p><p><code>data</code>: {}</p></section>",
+            escape(name),
+            escape(text(&operation["summary"])),
+            parts.unwrap_or_else(|| type_of(body))
+        );
+    }
     html += "<h2>Schemas</h2>";
     for (name, schema) in doc["components"]["schemas"].as_object().into_iter().flatten() {
         html += &format!("<section class=\"card\" id=\"schema-{0}\"><h3>{0}</h3>", escape(name));
@@ -136,7 +219,52 @@ fn render(doc: &Value) -> String {
 mod tests {
     use serde_json::{json, Value};
 
-    use super::document;
+    use app::engine::events::webhook::{Webhook, WebhookType};
+    use app::engine::events::{About, Event, Logged, TransferStage};
+    use app::queue::{Channel, RoutingMode};
+    use app::states::{AgentId, AgentState, CallbackOutcome, HelpSessionId, QueueId};
+
+    use super::{document, fits_published};
+
+    /// An event of every webhook type renders as the document publishes it.
+    #[test]
+    fn every_webhook_payload_is_the_published_one() {
+        let queue = QueueId(uuid::Uuid::from_u128(2));
+        let events = [
+            Event::EnterQueue { channel: Channel::Video, priority: 0 },
+            Event::Offer {},
+            Event::Connect { mode: RoutingMode::Push },
+            Event::EndByAgent {},
+            Event::EndByCustomer {},
+            Event::WrapUpDone { disposition: "Resolved".into() },
+            Event::Cancel {},
+            Event::Abandon {},
+            Event::Expire {},
+            Event::Requeue { reason: "Logged out".into(), talking: true },
+            Event::Transfer {
+                stage: TransferStage::Failed,
+                warm: true,
+                to_queue: queue,
+                to_agent: None,
+                reason: Some("busy".into()),
+            },
+            Event::CallbackRequested {},
+            Event::CallbackAttempt { attempt: 2, outcome: CallbackOutcome::Busy, ends: false },
+            Event::AgentState { state: AgentState::NotReady, reason: Some("Lunch".into()) },
+            Event::Rated { rating: 5 },
+        ];
+        let document = document();
+        let mut seen = Vec::new();
+        for event in events {
+            let about = About::help_session(HelpSessionId(uuid::Uuid::from_u128(1)), queue).by(AgentId(uuid::Uuid::from_u128(3)));
+            let logged = Logged { id: 9, at: time::OffsetDateTime::now_utc(), about, event };
+            let payload = Webhook::of(&logged, Some(4)).unwrap();
+            seen.push(payload.kind);
+            let body = serde_json::to_value(&payload).unwrap();
+            fits_published(&document, &body).unwrap_or_else(|error| panic!("{error}: {body}"));
+        }
+        assert!(WebhookType::ALL.iter().all(|hook| seen.contains(hook)), "every type is covered");
+    }
 
     /// The document as committed: every change to the contract is a
     /// visible diff of this file in review.

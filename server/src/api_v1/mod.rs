@@ -24,10 +24,12 @@ use axum::Router;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use app::engine::events::webhook;
 use app::integrations::assertion::{self, Caller};
-use app::integrations::Scope;
+use app::integrations::{Scope, WebhookType};
 use app::state::AppState;
 
+pub use docs::fits_published;
 pub use error::{ApiError, ErrorBody};
 
 pub fn router() -> Router<AppState> {
@@ -73,6 +75,11 @@ async fn no_such_operation() -> ApiError {
         events::feed,
         webhooks::list, webhooks::create, webhooks::read, webhooks::delete, webhooks::set_enabled, webhooks::resend,
     ),
+    components(schemas(
+        WebhookType, webhook::WebhookIds, webhook::EnteredFields, webhook::AnsweredFields, webhook::WrappedUpFields,
+        webhook::RequeuedFields, webhook::TransferredFields, webhook::CallbackAttemptedFields, webhook::AgentStateFields,
+        webhook::RatingFields,
+    )),
     modifiers(&BearerToken),
     tags((name = "queues", description = "Queues and their live figures"),
          (name = "help_sessions", description = "Customers asking for help"),

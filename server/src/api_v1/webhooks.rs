@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use app::integrations::{webhooks, Scope, WebhookEndpoint};
+use app::integrations::{webhooks, Scope, WebhookEndpoint, WebhookType};
 use app::state::AppState;
 
 use super::error::path_id;
@@ -21,7 +21,7 @@ use super::{ApiError, Client, ErrorBody};
 pub struct Endpoints {
     pub endpoints: Vec<WebhookEndpoint>,
     /// The event types an endpoint can ask for.
-    pub event_types: Vec<String>,
+    pub event_types: Vec<WebhookType>,
 }
 
 /// Every endpoint, and the event types there are.
@@ -39,7 +39,7 @@ pub async fn list(State(state): State<AppState>, client: Client) -> Result<Json<
     client.require(Scope::WebhooksManage)?;
     Ok(Json(Endpoints {
         endpoints: webhooks::list_of(&state.pool, client.0.owner_unless(Scope::WebhooksAll)).await?,
-        event_types: webhooks::types(&state.pool).await?,
+        event_types: webhooks::types(),
     }))
 }
 
@@ -50,8 +50,8 @@ pub struct NewEndpoint {
     pub url: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// At least one of the event types `GET /api/v1/webhooks` lists.
-    pub event_types: Vec<String>,
+    /// At least one event type.
+    pub event_types: Vec<WebhookType>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
