@@ -3,9 +3,11 @@
 //! setting the agent NOT_READY sets every channel NOT_READY. Logging out (or
 //! being lost past the grace period) hands the agent's customers back.
 
+use super::offering;
+use super::steps;
 use sqlx::PgConnection;
 
-use super::events::{log, About, Engine, Event, Notice, Topic, Tx};
+use super::events::{log, About, Engine, Event, Notice, Topic};
 use super::retrying;
 use super::seats;
 use super::{conference, control, lock_agent, offers};
@@ -13,9 +15,6 @@ use crate::error::AppError;
 use crate::queue::Channel;
 use crate::roles::Role;
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
-
-/// The reason given when the RONA timer runs out.
-pub const MISSED_OFFER: &str = "Missed offer";
 
 /// Default capacity per channel: (channel, live at once, sessions in all).
 /// Video and audio: one live and up to two on hold; chat: three; callback: one.
@@ -50,28 +49,6 @@ pub async fn provision(conn: &mut PgConnection, agent: AgentId) -> Result<(), Ap
     Ok(())
 }
 
-/// Writes the agent's state and its AGENT_STATE event.
-async fn record_state(tx: &mut Tx, agent: AgentId, state: AgentState, reason: Option<&str>) -> Result<(), AppError> {
-    sqlx::query!(
-        "UPDATE agent_states
-            SET state = $2, reason = $3, state_since = now(),
-                idle_since = CASE WHEN $2 = 'READY' AND state <> 'READY' THEN now() ELSE idle_since END
-          WHERE representative_id = $1",
-        agent.uuid(),
-        state.as_str(),
-        reason
-    )
-    .execute(&mut **tx)
-    .await?;
-    log(tx, About::agent(agent), Event::AgentState { state, reason: reason.map(str::to_owned) }).await
-}
-
-/// NOT_READY with a reason; every channel goes NOT_READY with it.
-pub(super) async fn set_not_ready(tx: &mut Tx, agent: AgentId, reason: &str) -> Result<(), AppError> {
-    sqlx::query!("UPDATE agent_channels SET ready = false WHERE representative_id = $1", agent.uuid()).execute(&mut **tx).await?;
-    record_state(tx, agent, AgentState::NotReady, Some(reason)).await
-}
-
 /// The agent is available. Channels keep their switches (all of them on the
 /// first time, so "Ready" alone is enough to start taking customers).
 pub async fn set_ready(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
@@ -93,9 +70,9 @@ async fn set_ready_once(engine: &Engine, agent: AgentId) -> Result<(), AppError>
             .execute(&mut *tx)
             .await?;
     }
-    record_state(&mut tx, agent, AgentState::Ready, None).await?;
+    steps::record_state(&mut tx, agent, AgentState::Ready, None).await?;
     tx.commit(engine).await?;
-    offers::dispatch_for_agent(engine, agent).await;
+    offering::dispatch_for_agent(engine, agent).await;
     Ok(())
 }
 
@@ -118,7 +95,7 @@ pub async fn set_not_ready_reason(engine: &Engine, agent: AgentId, reason: &str)
 async fn set_not_ready_reason_once(engine: &Engine, agent: AgentId, reason: &str) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
-    set_not_ready(&mut tx, agent, reason).await?;
+    steps::set_not_ready(&mut tx, agent, reason).await?;
     tx.commit(engine).await?;
     Ok(())
 }
@@ -152,7 +129,7 @@ async fn set_channel_once(engine: &Engine, agent: AgentId, channel: Channel, rea
     log(&mut tx, About::agent(agent), Event::AgentChannel { channel, ready }).await?;
     tx.commit(engine).await?;
     if ready {
-        offers::dispatch_for_agent(engine, agent).await;
+        offering::dispatch_for_agent(engine, agent).await;
     }
     Ok(())
 }
@@ -173,7 +150,7 @@ async fn log_in_once(engine: &Engine, agent: AgentId) -> Result<(), AppError> {
     .fetch_optional(&mut *tx)
     .await?;
     if state == Some(AgentState::LoggedOut) {
-        set_not_ready(&mut tx, agent, "Logged in").await?;
+        steps::set_not_ready(&mut tx, agent, "Logged in").await?;
     }
     tx.commit(engine).await?;
     Ok(())
@@ -310,12 +287,12 @@ async fn hand_back_once(engine: &Engine, agent: AgentId, reason: &str) -> Result
         control::complete_wrap_up(&mut tx, agent, help_session, "", "").await?;
     }
     seats::clear(&mut tx, agent).await?;
-    record_state(&mut tx, agent, AgentState::LoggedOut, Some(reason)).await?;
+    steps::record_state(&mut tx, agent, AgentState::LoggedOut, Some(reason)).await?;
     tx.commit(engine).await?;
     queues.sort();
     queues.dedup();
     for queue in queues {
-        offers::dispatch(engine, queue).await;
+        offering::dispatch(engine, queue).await;
     }
     Ok(offered.len() + live.len())
 }

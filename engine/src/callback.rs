@@ -10,8 +10,10 @@
 //! back to talking, and keeps their entry time each way.
 
 use super::events::{log, About, Engine, Event, Tx};
+use super::offering;
 use super::seats::{self, Change};
-use super::{lock_agent, offers, retrying};
+use super::steps;
+use super::{lock_agent, retrying};
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, CallbackOutcome as Outcome, HelpSessionId, HelpStatus, QueueId};
@@ -49,7 +51,7 @@ async fn record_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
         }
         Outcome::NoAnswer | Outcome::Busy if call.attempts < call.max_attempts => {
             end_attempt(&mut tx, agent, help_session).await?;
-            super::line::back_to_front(&mut tx, help_session).await?;
+            steps::back_to_front(&mut tx, help_session).await?;
             sqlx::query!(
                 "UPDATE queue_entries SET not_before = now() + make_interval(secs => $2) WHERE help_session_id = $1",
                 help_session.uuid(),
@@ -72,7 +74,7 @@ async fn record_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
     }
     tx.commit(engine).await?;
     if outcome != Outcome::Reached {
-        offers::dispatch_for_agent(engine, agent).await;
+        offering::dispatch_for_agent(engine, agent).await;
     }
     Ok(())
 }
@@ -177,7 +179,7 @@ async fn switch_once(engine: &Engine, help_session: HelpSessionId, to: Switch) -
         log(&mut tx, about, Event::CallbackRequested {}).await?;
     }
     tx.commit(engine).await?;
-    offers::dispatch(engine, waiting.queue_id).await;
+    offering::dispatch(engine, waiting.queue_id).await;
     Ok(())
 }
 

@@ -15,9 +15,11 @@
 //! with the asker).
 
 use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage, Tx};
+use super::offering;
+use super::retrying;
 use super::seats::{self, Change};
+use super::steps;
 use super::transfer::{agent_can_take, Target};
-use super::{lock_agent, retrying};
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::roles::Role;
@@ -75,7 +77,7 @@ async fn invite_once(
     if let Target::Agent(other) = target {
         agents.push(other);
     }
-    lock_all(&mut tx, agents).await?;
+    steps::lock_all(&mut tx, agents).await?;
     let owned = sqlx::query!(
         r#"SELECT channel AS "channel: Channel", queue_id AS "queue_id: QueueId", status AS "status: HelpStatus", transfers,
                   (SELECT count(*) FROM participants p WHERE p.help_session_id = h.id AND p.left_at IS NULL) AS "present!",
@@ -151,7 +153,7 @@ async fn invite_once(
         Joining::WarmTransfer { .. } => {
             // The customer waits on hold while the two talk.
             if owned.status == HelpStatus::Active {
-                super::control::hold_in(&mut tx, agent, help_session).await?;
+                steps::hold_in(&mut tx, agent, help_session).await?;
             }
             Event::Transfer {
                 stage: TransferStage::Requested,
@@ -260,80 +262,6 @@ fn answer(role: Role, stage: TransferStage, colleague: AgentId, queue: QueueId, 
     }
 }
 
-/// A representative leaves a conversation in progress; it goes on without
-/// them (their part to wrap-up). The owner leaving hands it to the
-/// colleague who joined first; the last representative leaving ends it.
-pub async fn leave(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
-    retrying(|| leave_once(engine, agent, help_session)).await
-}
-
-/// One try of [`leave`].
-async fn leave_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
-    let others = present(engine, help_session).await?;
-    if !others.iter().any(|(present, _)| *present == agent) {
-        return Err(AppError::Conflict("You are not in this conversation any more.".into()));
-    }
-    if others.len() == 1 {
-        // The last representative: leaving is ending, unless a supervisor
-        // is barged in (they are asked to take the customer over).
-        if leave_to_supervisor(engine, agent, help_session).await? {
-            return Ok(());
-        }
-        return super::control::end(engine, help_session, super::control::EndedBy::Agent).await;
-    }
-    let mut tx = engine.begin().await?;
-    lock_all(&mut tx, others.iter().map(|(present, _)| *present).collect()).await?;
-    let conversation = sqlx::query!(
-        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId",
-                  agent_id AS "owner: AgentId"
-             FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold') FOR UPDATE"#,
-        help_session.uuid()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or_else(|| AppError::Conflict("This conversation has ended.".into()))?;
-    let held = conversation.status == HelpStatus::OnHold;
-    let role = end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
-    let about = About::help_session(help_session, conversation.queue_id);
-    log(&mut tx, about.by(agent), Event::ParticipantLeave { role, lost: false }).await?;
-    if conversation.owner == Some(agent) {
-        promote(&mut tx, help_session, about, conversation.channel, held).await?;
-    }
-    tx.commit(engine).await?;
-    engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
-    super::offers::dispatch_for_agent(engine, agent).await;
-    Ok(())
-}
-
-/// The last representative leaves while a supervisor is barged in: their
-/// part ends (wrap-up follows) and the supervisor is asked to take the
-/// customer over. False, with nothing changed, when no supervisor is.
-async fn leave_to_supervisor(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<bool, AppError> {
-    let mut tx = engine.begin().await?;
-    lock_agent(&mut tx, agent).await?;
-    let Some(conversation) = sqlx::query!(
-        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId"
-             FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold') FOR UPDATE"#,
-        help_session.uuid()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Ok(false);
-    };
-    if !super::supervise::ask_to_take_over(&mut tx, help_session, conversation.queue_id).await? {
-        return Ok(false);
-    }
-    let held = conversation.status == HelpStatus::OnHold;
-    let role = end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
-    let about = About::help_session(help_session, conversation.queue_id);
-    log(&mut tx, about.by(agent), Event::ParticipantLeave { role, lost: false }).await?;
-    tx.commit(engine).await?;
-    engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
-    super::offers::dispatch_for_agent(engine, agent).await;
-    Ok(true)
-}
-
 /// The colleague who joined first becomes the owner (their seat held if
 /// the customer is). Returns them, or `None` when nobody is left.
 pub(super) async fn promote(
@@ -401,47 +329,6 @@ pub(super) async fn present(engine: &Engine, help_session: HelpSessionId) -> Res
     .collect())
 }
 
-/// `agent`'s live part in the conversation ends and their wrap-up for it
-/// begins (`asked`: the part ended by a transfer it asked for). Their seat
-/// is free: held with the customer for the owner on hold, live otherwise.
-/// Returns their role; 409 when they had no live part.
-pub(super) async fn end_part(
-    tx: &mut Tx,
-    agent: AgentId,
-    help_session: HelpSessionId,
-    channel: Channel,
-    held: bool,
-    asked: bool,
-) -> Result<Role, AppError> {
-    let role = sqlx::query_scalar!(
-        r#"UPDATE participants SET left_at = now(), asked = asked OR $3
-            WHERE help_session_id = $1 AND representative_id = $2 AND left_at IS NULL
-        RETURNING role AS "role: Role""#,
-        help_session.uuid(),
-        agent.uuid(),
-        asked
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| AppError::Conflict("You are not in this conversation any more.".into()))?;
-    let freed = if role == Role::Agent && held { Change::FreeHeld } else { Change::FreeLive };
-    seats::change(tx, agent, channel, freed).await?;
-    sqlx::query!("UPDATE agent_states SET wrap_ups = wrap_ups + 1 WHERE representative_id = $1", agent.uuid())
-        .execute(&mut **tx)
-        .await?;
-    Ok(role)
-}
-
-/// Locks several agents' rows, in one order everywhere.
-pub(super) async fn lock_all(tx: &mut Tx, mut agents: Vec<AgentId>) -> Result<(), AppError> {
-    agents.sort();
-    agents.dedup();
-    for agent in agents {
-        lock_agent(tx, agent).await?;
-    }
-    Ok(())
-}
-
 /// Completes a warm transfer: the asker's part ends (wrap-up follows), the
 /// consulting colleague owns the conversation, and the customer is resumed
 /// with them.
@@ -458,12 +345,12 @@ async fn complete_once(engine: &Engine, agent: AgentId, help_session: HelpSessio
         .map(|(colleague, _)| *colleague)
         .ok_or_else(|| AppError::Conflict("Nobody has joined to take the customer over yet.".into()))?;
     let mut tx = engine.begin().await?;
-    lock_all(&mut tx, others.iter().map(|(present, _)| *present).collect()).await?;
+    steps::lock_all(&mut tx, others.iter().map(|(present, _)| *present).collect()).await?;
     let conversation = owned_by(&mut tx, agent, help_session).await?;
     let held = conversation.status == HelpStatus::OnHold;
     let about = About::help_session(help_session, conversation.queue_id);
     // The asker's part ends.
-    end_part(&mut tx, agent, help_session, conversation.channel, held, true).await?;
+    steps::end_part(&mut tx, agent, help_session, conversation.channel, held, true).await?;
     log(&mut tx, about.by(agent), Event::ParticipantLeave { role: Role::Agent, lost: false }).await?;
     // The colleague owns it, and takes the customer back from hold.
     take_over(&mut tx, help_session, consult).await?;
@@ -477,7 +364,7 @@ async fn complete_once(engine: &Engine, agent: AgentId, help_session: HelpSessio
     log(&mut tx, about.by(consult), Event::ParticipantJoin { role: Role::Agent }).await?;
     if held {
         seats::change(&mut tx, consult, conversation.channel, Change::Hold).await?;
-        super::control::resume_in(&mut tx, consult, help_session).await?;
+        steps::resume_in(&mut tx, consult, help_session).await?;
     }
     let completed = answer(Role::Consult, TransferStage::Completed, consult, conversation.queue_id, None);
     log(&mut tx, about.by(agent), completed).await?;
@@ -510,7 +397,7 @@ async fn cancel_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
     let mut tx = engine.begin().await?;
     let mut agents: Vec<AgentId> = others.iter().map(|(present, _)| *present).collect();
     agents.push(colleague);
-    lock_all(&mut tx, agents).await?;
+    steps::lock_all(&mut tx, agents).await?;
     let conversation = owned_by(&mut tx, agent, help_session).await?;
     let about = About::help_session(help_session, conversation.queue_id);
     if consult.is_some() {
@@ -529,13 +416,13 @@ async fn cancel_once(engine: &Engine, agent: AgentId, help_session: HelpSessionI
         withdraw(&mut tx, colleague, help_session, "cancelled").await?;
     }
     if conversation.status == HelpStatus::OnHold {
-        super::control::resume_in(&mut tx, agent, help_session).await?;
+        steps::resume_in(&mut tx, agent, help_session).await?;
     }
     log(&mut tx, about.by(agent), answer(Role::Consult, TransferStage::Cancelled, colleague, conversation.queue_id, None))
         .await?;
     tx.commit(engine).await?;
     engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(colleague) }]);
-    super::offers::dispatch_for_agent(engine, colleague).await;
+    offering::dispatch_for_agent(engine, colleague).await;
     Ok(())
 }
 
@@ -570,19 +457,19 @@ pub(super) async fn give_up(engine: &Engine, agent: AgentId, help_session: HelpS
     .fetch_optional(engine.pool())
     .await?;
     let mut tx = engine.begin().await?;
-    lock_all(&mut tx, [agent].into_iter().chain(asked).collect()).await?;
+    steps::lock_all(&mut tx, [agent].into_iter().chain(asked).collect()).await?;
     let conversation = owned_by(&mut tx, agent, help_session).await?;
     if let Some(asked) = asked {
         withdraw(&mut tx, asked, help_session, "the asker ended").await?;
     }
     let held = conversation.status == HelpStatus::OnHold;
-    end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
+    steps::end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
     super::supervise::end_all(&mut tx, help_session, conversation.queue_id).await?;
-    super::line::back_to_front(&mut tx, help_session).await?;
+    steps::back_to_front(&mut tx, help_session).await?;
     let back = Event::Requeue { reason: "The transfer was not completed".into(), talking: true };
     log(&mut tx, About::help_session(help_session, conversation.queue_id).by(agent), back).await?;
     tx.commit(engine).await?;
     engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
-    super::offers::dispatch(engine, conversation.queue_id).await;
+    offering::dispatch(engine, conversation.queue_id).await;
     Ok(())
 }

@@ -1,12 +1,15 @@
 //! The conversation's course after a match (SPEC §6): hold and resume
-//! (resuming one call holds the agent's other live call: switching), end,
-//! wrap-up, and the customer's rating. Each is one transaction with the
+//! (resuming one call holds the agent's other live call: switching), a
+//! representative leaving, end, wrap-up, and the customer's rating. Each is one transaction with the
 //! agent's row locked first, the seats kept in step, and its event.
 
-use super::events::{log, About, Engine, Event, Tx};
+use super::conference::{present, promote};
+use super::events::{log, About, Engine, Event, Notice, Topic, Tx};
+use super::offering;
 use super::retrying;
 use super::seats::{self, Change};
-use super::{conference, lock_agent, offers};
+use super::steps;
+use super::{conference, lock_agent};
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::roles::Role;
@@ -58,7 +61,7 @@ async fn end_once(engine: &Engine, help_session: HelpSessionId, by: EndedBy) -> 
     let asked = involved.iter().find(|row| row.asked).map(|row| row.agent);
     let agents = involved.iter().map(|row| row.agent).collect();
     let mut tx = engine.begin().await?;
-    conference::lock_all(&mut tx, agents).await?;
+    steps::lock_all(&mut tx, agents).await?;
     let talking = sqlx::query!(
         r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId",
                   agent_id AS "owner: AgentId"
@@ -141,7 +144,7 @@ async fn wrap_up_once(
         .await?
         .ok_or_else(|| AppError::NotFound("There is no wrap-up open for this customer.".into()))?;
     tx.commit(engine).await?;
-    offers::dispatch_for_agent(engine, agent).await;
+    offering::dispatch_for_agent(engine, agent).await;
     Ok(())
 }
 
@@ -216,7 +219,7 @@ pub async fn expire_wrap_ups(engine: &Engine) -> Result<usize, AppError> {
             done += 1;
         }
         tx.commit(engine).await?;
-        offers::dispatch_for_agent(engine, wrapping.agent_id).await;
+        offering::dispatch_for_agent(engine, wrapping.agent_id).await;
     }
     Ok(done)
 }
@@ -231,25 +234,10 @@ pub async fn hold(engine: &Engine, agent: AgentId, help_session: HelpSessionId) 
 async fn hold_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
-    hold_in(&mut tx, agent, help_session).await?;
+    steps::hold_in(&mut tx, agent, help_session).await?;
     tx.commit(engine).await?;
-    offers::dispatch_for_agent(engine, agent).await;
+    offering::dispatch_for_agent(engine, agent).await;
     Ok(())
-}
-
-/// Holds the conversation inside a transition that has the agent's row
-/// locked.
-pub(super) async fn hold_in(tx: &mut Tx, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
-    let holding = sqlx::query!(
-        r#"UPDATE help_sessions SET status = 'on_hold' WHERE id = $1 AND agent_id = $2 AND status = 'active'
-        RETURNING queue_id AS "queue_id: QueueId", channel AS "channel: Channel""#,
-        help_session.uuid(),
-        agent.uuid()
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| AppError::Conflict("You are not talking with this customer now.".into()))?;
-    held(tx, agent, help_session, holding.queue_id, holding.channel, None).await
 }
 
 /// Takes a held customer back. Any other video or audio call of this agent
@@ -263,57 +251,8 @@ pub async fn resume(engine: &Engine, agent: AgentId, help_session: HelpSessionId
 async fn resume_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
     let mut tx = engine.begin().await?;
     lock_agent(&mut tx, agent).await?;
-    resume_in(&mut tx, agent, help_session).await?;
+    steps::resume_in(&mut tx, agent, help_session).await?;
     tx.commit(engine).await
-}
-
-/// Resumes the conversation inside a transition that has the agent's row
-/// locked.
-pub(super) async fn resume_in(tx: &mut Tx, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
-    let target = sqlx::query!(
-        r#"SELECT queue_id AS "queue_id: QueueId", channel AS "channel: Channel" FROM help_sessions
-            WHERE id = $1 AND agent_id = $2 AND status = 'on_hold' FOR UPDATE"#,
-        help_session.uuid(),
-        agent.uuid()
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| AppError::NotFound("This customer is not on hold with you.".into()))?;
-    if matches!(target.channel, Channel::Video | Channel::Audio) {
-        let others = sqlx::query!(
-            r#"UPDATE help_sessions SET status = 'on_hold'
-                WHERE agent_id = $1 AND status = 'active' AND channel IN ('video', 'audio')
-            RETURNING id AS "id: HelpSessionId", queue_id AS "queue_id: QueueId", channel AS "channel: Channel""#,
-            agent.uuid()
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        for other in others {
-            held(tx, agent, other.id, other.queue_id, other.channel, Some(help_session)).await?;
-        }
-    }
-    // The seat's live place: taken by an offer meanwhile, the resume waits.
-    if !seats::change(tx, agent, target.channel, Change::Resume).await? {
-        return Err(AppError::Conflict(
-            "Every live place of this channel is taken: end or hold a conversation, or answer your offer, first.".into(),
-        ));
-    }
-    sqlx::query!("UPDATE help_sessions SET status = 'active' WHERE id = $1", help_session.uuid()).execute(&mut **tx).await?;
-    log(tx, About::help_session(help_session, target.queue_id).by(agent), Event::Resume {}).await
-}
-
-/// The rest of putting a session on hold, once its status is `on_hold`: its
-/// seat's live place is free, and HOLD is logged.
-async fn held(
-    tx: &mut Tx,
-    agent: AgentId,
-    help_session: HelpSessionId,
-    queue: QueueId,
-    channel: Channel,
-    switched_to: Option<HelpSessionId>,
-) -> Result<(), AppError> {
-    seats::change(tx, agent, channel, Change::Hold).await?;
-    log(tx, About::help_session(help_session, queue).by(agent), Event::Hold { switched_to }).await
 }
 
 /// The customer's 1–5 rating and optional comment, once, after the
@@ -346,4 +285,78 @@ async fn rate_once(engine: &Engine, help_session: HelpSessionId, stars: i16, com
     .ok_or_else(|| AppError::Conflict("This conversation cannot be rated (not ended yet, or rated already).".into()))?;
     log(&mut tx, About::help_session(help_session, rated.queue_id).by(rated.agent_id), Event::Rated { rating: stars }).await?;
     tx.commit(engine).await
+}
+
+/// A representative leaves a conversation in progress; it goes on without
+/// them (their part to wrap-up). The owner leaving hands it to the
+/// colleague who joined first; the last representative leaving ends it.
+pub async fn leave(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    retrying(|| leave_once(engine, agent, help_session)).await
+}
+
+/// One try of [`leave`].
+async fn leave_once(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<(), AppError> {
+    let others = present(engine, help_session).await?;
+    if !others.iter().any(|(present, _)| *present == agent) {
+        return Err(AppError::Conflict("You are not in this conversation any more.".into()));
+    }
+    if others.len() == 1 {
+        // The last representative: leaving is ending, unless a supervisor
+        // is barged in (they are asked to take the customer over).
+        if leave_to_supervisor(engine, agent, help_session).await? {
+            return Ok(());
+        }
+        return super::control::end(engine, help_session, super::control::EndedBy::Agent).await;
+    }
+    let mut tx = engine.begin().await?;
+    steps::lock_all(&mut tx, others.iter().map(|(present, _)| *present).collect()).await?;
+    let conversation = sqlx::query!(
+        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId",
+                  agent_id AS "owner: AgentId"
+             FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold') FOR UPDATE"#,
+        help_session.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::Conflict("This conversation has ended.".into()))?;
+    let held = conversation.status == HelpStatus::OnHold;
+    let role = steps::end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
+    let about = About::help_session(help_session, conversation.queue_id);
+    log(&mut tx, about.by(agent), Event::ParticipantLeave { role, lost: false }).await?;
+    if conversation.owner == Some(agent) {
+        promote(&mut tx, help_session, about, conversation.channel, held).await?;
+    }
+    tx.commit(engine).await?;
+    engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
+    offering::dispatch_for_agent(engine, agent).await;
+    Ok(())
+}
+
+/// The last representative leaves while a supervisor is barged in: their
+/// part ends (wrap-up follows) and the supervisor is asked to take the
+/// customer over. False, with nothing changed, when no supervisor is.
+async fn leave_to_supervisor(engine: &Engine, agent: AgentId, help_session: HelpSessionId) -> Result<bool, AppError> {
+    let mut tx = engine.begin().await?;
+    lock_agent(&mut tx, agent).await?;
+    let Some(conversation) = sqlx::query!(
+        r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId"
+             FROM help_sessions WHERE id = $1 AND status IN ('active', 'on_hold') FOR UPDATE"#,
+        help_session.uuid()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(false);
+    };
+    if !super::supervise::ask_to_take_over(&mut tx, help_session, conversation.queue_id).await? {
+        return Ok(false);
+    }
+    let held = conversation.status == HelpStatus::OnHold;
+    let role = steps::end_part(&mut tx, agent, help_session, conversation.channel, held, false).await?;
+    let about = About::help_session(help_session, conversation.queue_id);
+    log(&mut tx, about.by(agent), Event::ParticipantLeave { role, lost: false }).await?;
+    tx.commit(engine).await?;
+    engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
+    offering::dispatch_for_agent(engine, agent).await;
+    Ok(true)
 }

@@ -6,19 +6,27 @@
 //!   events are announced after they commit.
 //! - `seats` (+ `seats.sql`): an agent's capacity per channel, the one
 //!   place seats are taken and freed.
+//! - `offering` (+ `offers.sql`): push: making offers, the pass every
+//!   transition runs after its commit.
+//! - `steps`: what transitions of several kinds do inside their
+//!   transaction (back to the front of the line, hold and resume a part,
+//!   end a part, a transfer failed, not ready): below every transition.
 //! - `line`: entering the line (admission) and leaving it (cancel, abandon,
 //!   maximum wait).
-//! - `offers` (+ `offers.sql`): push: offers, accept, decline and RONA.
-//! - `pull` (+ `pull.sql`): "Next customer".
-//! - `control`: the conversation's course: hold, resume, end, wrap-up (of
-//!   each representative's part) and the customer's rating.
+//! - `supervise`: supervisors joining, switching mode, leaving.
 //! - `transfer`: a customer handed to another queue or a colleague.
-//! - `conference`: a colleague asked to join, joining and leaving.
+//! - `conference`: a colleague asked to join, joining, warm transfers.
+//! - `control`: the conversation's course: hold, resume, leave, end,
+//!   wrap-up (of each representative's part) and the customer's rating.
+//! - `offers`: push: accept, decline and RONA.
 //! - `agents`: an agent's state and channels, logging in and out (handing
 //!   customers back).
+//! - `pull` (+ `pull.sql`), `callback`: "Next customer", callbacks.
 //! - `presence`: which pages are open, and what happens to whoever stays
 //!   away past the grace period.
 //! - `definitions`: applies the `.sql` files above at start-up.
+//!
+//! Each transition's file imports only files listed above it.
 //!
 //! Ownership: the three transitions that match (offer, accept, "Next
 //! customer") are SQL functions that do every write of their transition and
@@ -66,6 +74,8 @@ pub mod events;
 #[cfg(feature = "server")]
 pub mod line;
 #[cfg(feature = "server")]
+pub mod offering;
+#[cfg(feature = "server")]
 pub mod offers;
 #[cfg(feature = "server")]
 pub mod presence;
@@ -73,6 +83,8 @@ pub mod presence;
 pub mod pull;
 #[cfg(feature = "server")]
 mod seats;
+#[cfg(feature = "server")]
+mod steps;
 #[cfg(feature = "server")]
 pub mod supervise;
 #[cfg(feature = "server")]

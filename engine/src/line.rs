@@ -6,11 +6,12 @@
 //! first), then by the time they entered; a customer given back keeps that
 //! time, and so their place.
 
+use super::offering;
+use super::steps;
 use sqlx::PgConnection;
 
 use super::events::{log, About, Engine, Event, Tx};
 use super::lock_agent;
-use super::offers;
 use super::retrying;
 use super::seats::{self, Change};
 use crate::error::AppError;
@@ -83,7 +84,7 @@ async fn enter_once(engine: &Engine, request: NewRequest) -> Result<HelpSessionI
     // The first offer rides in the same transaction: one commit from
     // entering to being offered.
     let offered = match mode {
-        RoutingMode::Push => offers::offer_in(&mut tx, request.queue_id).await?,
+        RoutingMode::Push => offering::offer_in(&mut tx, request.queue_id).await?,
         RoutingMode::Pull => None,
     };
     tx.commit(engine).await?;
@@ -92,7 +93,7 @@ async fn enter_once(engine: &Engine, request: NewRequest) -> Result<HelpSessionI
     // transaction at that moment), an agent may yet be free for this one:
     // look again now that the entry is visible to every transaction.
     if mode == RoutingMode::Push && offered.is_none_or(|offer| offer.help_session != id) {
-        offers::dispatch(engine, request.queue_id).await;
+        offering::dispatch(engine, request.queue_id).await;
     }
     Ok(id)
 }
@@ -156,7 +157,7 @@ async fn enqueue_once(engine: &Engine, help_session: HelpSessionId) -> Result<()
     insert_entry(&mut tx, help_session).await?;
     tx.commit(engine).await?;
     if mode == RoutingMode::Push {
-        offers::dispatch(engine, created.queue_id).await;
+        offering::dispatch(engine, created.queue_id).await;
     }
     Ok(())
 }
@@ -386,22 +387,6 @@ async fn insert_entry(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), Ap
     Ok(())
 }
 
-/// A customer nobody serves any more waits again at the front of their
-/// queue's line: by their first entry (the caller logs why).
-pub(super) async fn back_to_front(tx: &mut Tx, help_session: HelpSessionId) -> Result<(), AppError> {
-    sqlx::query!("UPDATE help_sessions SET status = 'waiting', agent_id = NULL WHERE id = $1", help_session.uuid())
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query!(
-        "INSERT INTO queue_entries (help_session_id, queue_id, channel, priority, enqueued_at)
-         SELECT id, queue_id, channel, priority, entered_at FROM help_sessions WHERE id = $1",
-        help_session.uuid()
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
-}
-
 /// How a waiting customer left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Left {
@@ -459,7 +444,7 @@ async fn leave_once(engine: &Engine, help_session: HelpSessionId, how: Left) -> 
                 // A transfer by name to this agent fails with it; the
                 // representative who asked is told.
                 if let Some(asked) = offer.transfer_from {
-                    super::transfer::failed(&mut tx, help_session, entry.queue_id, agent, asked, "the customer left").await?;
+                    steps::failed(&mut tx, help_session, entry.queue_id, agent, asked, "the customer left").await?;
                 }
             }
         }
@@ -477,7 +462,7 @@ async fn leave_once(engine: &Engine, help_session: HelpSessionId, how: Left) -> 
         log(&mut tx, About::help_session(help_session, entry.queue_id).by(offered_to), event).await?;
         tx.commit(engine).await?;
         if let Some(agent) = offered_to {
-            offers::dispatch_for_agent(engine, agent).await;
+            offering::dispatch_for_agent(engine, agent).await;
         }
         return Ok(());
     }

@@ -1,89 +1,17 @@
-//! Push routing (SPEC §4): a waiting customer is offered to one agent, who
+//! Push routing (SPEC §4), after the offer (`offering`): the agent
 //! accepts, declines, or lets the no-answer (RONA) timer run out; then the
-//! customer is back in their place. The offer and the accept are the SQL
-//! functions of `offers.sql`.
-//!
-//! Everything that may make an offer possible (a customer entering, an
-//! agent going READY or freeing a seat) runs an offer pass for the queue
-//! right after its commit. Passes of several servers, or of several
-//! requests, may run at once: the claims in the database (SKIP LOCKED on
-//! customers and agents) keep them apart.
+//! customer is back in their place. The accept is the SQL function
+//! `accept_offer` of `offers.sql`.
 
-use super::events::{decode, log, About, Engine, Event, EventRow, Logged, Tx};
+use super::events::{decode, log, About, Engine, Event, EventRow, Tx};
+use super::offering;
 use super::retrying;
 use super::seats::{self, Change};
-use super::{agents, conference, lock_agent};
+use super::steps;
+use super::{conference, lock_agent};
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, HelpSessionId, QueueId};
-
-/// At most this many offers in one transaction.
-const OFFER_PASS: i32 = 32;
-
-/// An offer just made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Offer {
-    pub help_session: HelpSessionId,
-    pub agent: AgentId,
-    pub queue: QueueId,
-}
-
-impl Offer {
-    fn from_event(logged: &Logged) -> Result<Self, AppError> {
-        match (&logged.event, logged.about) {
-            (Event::Offer {}, About { help_session: Some(help_session), queue: Some(queue), agent: Some(agent) }) => {
-                Ok(Offer { help_session, agent, queue })
-            }
-            (event, _) => {
-                tracing::error!(?event, "offer_customers answered with an event that is not a whole offer");
-                Err(AppError::Internal)
-            }
-        }
-    }
-}
-
-/// Offers waiting customers of a push queue to eligible agents until one of
-/// the two runs out, in transactions of at most `OFFER_PASS` offers (a
-/// transaction stops early at a customer nobody can take at that moment, so
-/// the next one looks again). A failure is logged, not returned: whatever
-/// was committed stands, and the sweeper's pass comes within a second.
-pub async fn dispatch(engine: &Engine, queue: QueueId) {
-    loop {
-        match offers_for(engine.pool(), queue, OFFER_PASS).await {
-            Ok(made) if made.is_empty() => return,
-            Ok(made) => engine.announce(made.iter().map(Into::into)),
-            Err(error) => {
-                tracing::warn!(%error, %queue, "an offer pass failed; the sweeper will try again");
-                return;
-            }
-        }
-    }
-}
-
-/// The OFFER events of one call of `offer_customers`.
-async fn offers_for<'c, E>(conn: E, queue: QueueId, most: i32) -> Result<Vec<Logged>, AppError>
-where
-    E: sqlx::PgExecutor<'c>,
-{
-    let rows = sqlx::query_as!(
-        EventRow,
-        r#"SELECT id AS "id!", at AS "at!", kind AS "kind!", help_session_id, queue_id, representative_id,
-                  detail AS "detail!"
-             FROM offer_customers($1, $2)"#,
-        queue.uuid(),
-        most
-    )
-    .fetch_all(conn)
-    .await?;
-    decode(rows)
-}
-
-/// One offer inside a transition's transaction.
-pub(super) async fn offer_in(tx: &mut Tx, queue: QueueId) -> Result<Option<Offer>, AppError> {
-    let made = offers_for(&mut **tx, queue, 1).await?;
-    tx.wrote(&made);
-    made.first().map(Offer::from_event).transpose()
-}
 
 /// The agent takes the customer offered to them. 404 when the offer is gone
 /// (expired, or the customer left).
@@ -151,10 +79,10 @@ async fn unanswered_once(engine: &Engine, agent: AgentId, help_session: HelpSess
     };
     log(&mut tx, About::help_session(help_session, queue).by(agent), event).await?;
     if why == Unanswered::Rona {
-        agents::set_not_ready(&mut tx, agent, agents::MISSED_OFFER).await?;
+        steps::set_not_ready(&mut tx, agent, steps::MISSED_OFFER).await?;
     }
     tx.commit(engine).await?;
-    dispatch(engine, queue).await;
+    offering::dispatch(engine, queue).await;
     Ok(())
 }
 
@@ -222,7 +150,7 @@ pub(super) async fn release(
     sqlx::query!("UPDATE help_sessions SET status = 'waiting' WHERE id = $1", help_session.uuid()).execute(&mut **tx).await?;
     seats::change(tx, agent, offer.channel, Change::FreeLive).await?;
     if let Some(asked) = offer.transfer_from {
-        super::transfer::failed(tx, help_session, offer.queue_id, agent, asked, why.transfer_failure()).await?;
+        steps::failed(tx, help_session, offer.queue_id, agent, asked, why.transfer_failure()).await?;
     }
     Ok(Some(offer.queue_id))
 }
@@ -245,40 +173,4 @@ pub async fn expire_offers(engine: &Engine) -> Result<usize, AppError> {
         }
     }
     Ok(expired)
-}
-
-/// Offers waiting customers in every push queue that has any: the safety
-/// net the sweeper runs, in case a wake-up was missed.
-pub async fn dispatch_waiting(engine: &Engine) -> Result<(), AppError> {
-    let queues = sqlx::query_scalar!(
-        r#"SELECT DISTINCT e.queue_id AS "queue_id: QueueId" FROM queue_entries e JOIN queues q ON q.id = e.queue_id
-            WHERE e.offered_to IS NULL AND q.routing_mode = 'push'"#
-    )
-    .fetch_all(engine.pool())
-    .await?;
-    for queue in queues {
-        dispatch(engine, queue).await;
-    }
-    Ok(())
-}
-
-/// Offers customers in every push queue the agent serves. Like `dispatch`,
-/// a failure is logged, not returned.
-pub async fn dispatch_for_agent(engine: &Engine, agent: AgentId) {
-    let queues = sqlx::query_scalar!(
-        r#"SELECT m.queue_id AS "queue_id: QueueId"
-             FROM queue_members m JOIN queues q ON q.id = m.queue_id AND q.routing_mode = 'push'
-            WHERE m.representative_id = $1"#,
-        agent.uuid()
-    )
-    .fetch_all(engine.pool())
-    .await;
-    match queues {
-        Ok(queues) => {
-            for queue in queues {
-                dispatch(engine, queue).await;
-            }
-        }
-        Err(error) => tracing::warn!(%error, %agent, "cannot read an agent's queues to offer; the sweeper will"),
-    }
 }

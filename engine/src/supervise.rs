@@ -12,8 +12,10 @@
 //! [`ASK_SECONDS`]); the customer going back to the line ends every part.
 
 use super::events::{log, About, Engine, Event, Tx};
+use super::offering;
 use super::seats::{self, Change};
-use super::{lock_agent, offers, retrying};
+use super::steps;
+use super::{lock_agent, retrying};
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::roles::Role;
@@ -166,7 +168,7 @@ async fn leave_once(engine: &Engine, supervisor: AgentId, help_session: HelpSess
     }
     tx.commit(engine).await?;
     if conversation.asked {
-        offers::dispatch(engine, conversation.queue_id).await;
+        offering::dispatch(engine, conversation.queue_id).await;
     }
     Ok(())
 }
@@ -313,7 +315,7 @@ async fn give_back_once(engine: &Engine, supervisor: AgentId, help_session: Help
     asked_of(&mut tx, help_session, supervisor).await?;
     return_to_line(&mut tx, help_session, conversation.queue_id, supervisor).await?;
     tx.commit(engine).await?;
-    offers::dispatch(engine, conversation.queue_id).await;
+    offering::dispatch(engine, conversation.queue_id).await;
     Ok(())
 }
 
@@ -338,7 +340,7 @@ async fn asked_of(tx: &mut Tx, help_session: HelpSessionId, supervisor: AgentId)
 /// their first entry), and the supervisor's part ends.
 async fn return_to_line(tx: &mut Tx, help_session: HelpSessionId, queue: QueueId, supervisor: AgentId) -> Result<(), AppError> {
     stop(tx, help_session, queue, None, Stopped::Returned).await?;
-    super::line::back_to_front(tx, help_session).await?;
+    steps::back_to_front(tx, help_session).await?;
     let back = Event::Requeue { reason: "The representative left".into(), talking: true };
     log(tx, About::help_session(help_session, queue).by(supervisor), back).await
 }

@@ -7,10 +7,11 @@
 //! (`offers::release`), which logs the transfer as failed: the customer
 //! waits for anyone in the session's queue and the asker's desk says so.
 
-use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage, Tx};
-use super::offers;
+use super::events::{log, About, Engine, Event, Notice, Topic, TransferStage};
+use super::offering;
 use super::retrying;
 use super::seats::{self, Change};
+use super::steps;
 use crate::error::AppError;
 use crate::queue::Channel;
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
@@ -38,26 +39,6 @@ impl Target {
             _ => Err(AppError::invalid("Choose one queue or one colleague.")),
         }
     }
-}
-
-/// A transfer to `colleague` by name failed (the offer to them ended for
-/// `reason`): logged about `asked`, whose desk says so.
-pub(super) async fn failed(
-    tx: &mut Tx,
-    help_session: HelpSessionId,
-    queue: QueueId,
-    colleague: AgentId,
-    asked: AgentId,
-    reason: &str,
-) -> Result<(), AppError> {
-    let failed = Event::Transfer {
-        stage: TransferStage::Failed,
-        warm: false,
-        to_queue: queue,
-        to_agent: Some(colleague),
-        reason: Some(reason.to_owned()),
-    };
-    log(tx, About::help_session(help_session, queue).by(asked), failed).await
 }
 
 /// A transfer asked for at the desk.
@@ -95,7 +76,7 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
     if let Target::Agent(other) = request.to {
         agents.push(other);
     }
-    super::conference::lock_all(&mut tx, agents).await?;
+    steps::lock_all(&mut tx, agents).await?;
     let talking = sqlx::query!(
         r#"SELECT status AS "status: HelpStatus", channel AS "channel: Channel", queue_id AS "queue_id: QueueId",
                   transfers,
@@ -134,7 +115,7 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
 
     // The asker's part ends: wrap-up for it, their seat free.
     let held = talking.status == HelpStatus::OnHold;
-    super::conference::end_part(&mut tx, agent, help_session, talking.channel, held, true).await?;
+    steps::end_part(&mut tx, agent, help_session, talking.channel, held, true).await?;
     super::supervise::end_all(&mut tx, help_session, talking.queue_id).await?;
 
     // The customer waits again, by their first entry; offered to the
@@ -185,7 +166,7 @@ async fn transfer_once(engine: &Engine, agent: AgentId, request: &Transfer, note
     // The asker's chat and call close: the conversation is no longer theirs.
     engine.announce([Notice { kind: Topic::Access, help_session: Some(help_session), queue: None, agent: Some(agent) }]);
     if named.is_none() {
-        offers::dispatch(engine, queue).await;
+        offering::dispatch(engine, queue).await;
     }
     Ok(())
 }

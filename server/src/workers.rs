@@ -14,7 +14,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 use app::conversation::signaling;
 use app::engine::events::{Notice, Topic};
 use app::engine::presence;
-use app::engine::{callback, control, line, offers, supervise, Engine};
+use app::engine::{callback, control, line, offering, offers, supervise, Engine};
 use app::error::AppError;
 
 use crate::live::Live;
@@ -88,7 +88,7 @@ async fn sweep(engine: Engine, live: Live, mail: bool) {
         step("purge signals", signaling::purge_signals(&engine)).await;
         step("expire long waits", line::expire_long_waits(&engine)).await;
         step("act on the lost", presence::sweep_lost(&engine, rules.grace_seconds)).await;
-        step("offer the waiting", offers::dispatch_waiting(&engine)).await;
+        step("offer the waiting", offering::dispatch_waiting(&engine)).await;
         if round % FORGET_EVERY == 0 {
             step("forget API token ids and answers", app::integrations::clients::sweep(engine.pool())).await;
         }

@@ -6,7 +6,7 @@ mod common;
 use app::engine::callback::{self, Switch};
 use app::engine::line::{self, NewRequest, Window};
 use app::engine::presence::{self, Subject};
-use app::engine::{control, offers, Engine};
+use app::engine::{control, offering, offers, Engine};
 use app::error::AppError;
 use app::queue::Channel;
 use app::states::{AgentId, CallbackOutcome, HelpSessionId, QueueId};
@@ -193,7 +193,7 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
         ..asking(queue, "Later Lee", Channel::Callback, Some("+14155550111"))
     };
     let lee = line::enter(&engine, later).await.unwrap();
-    offers::dispatch(&engine, queue).await;
+    offering::dispatch(&engine, queue).await;
     assert_eq!(offered_to(&pool, lee).await, None, "not offered before the window");
 
     // As soon as possible: offered now.
@@ -205,7 +205,7 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
     callback::record(&engine, agent, max, CallbackOutcome::NoAnswer).await.unwrap();
     assert_eq!(status_of(&pool, max).await, "waiting");
     assert_eq!(line_names(&pool, queue).await, ["Later Lee", "Max Soon"], "its original age");
-    offers::dispatch(&engine, queue).await;
+    offering::dispatch(&engine, queue).await;
     assert_eq!(offered_to(&pool, max).await, None, "not before the retry delay");
     let not_before: OffsetDateTime = sqlx::query_scalar("SELECT not_before FROM queue_entries WHERE help_session_id = $1")
         .bind(max)
@@ -218,7 +218,7 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
         .execute(&pool)
         .await
         .unwrap();
-    offers::dispatch(&engine, queue).await;
+    offering::dispatch(&engine, queue).await;
     assert_eq!(offered_to(&pool, max).await, Some(agent), "offered again after the delay");
     offers::accept(&engine, agent, max).await.unwrap();
 
@@ -318,7 +318,7 @@ async fn a_customer_keeping_their_place_is_passed_over_while_away_and_keeps_the_
 
     // Kai comes back within the time: offered next.
     presence::open(&engine, instance, Subject::Customer(kept[2])).await.unwrap();
-    offers::dispatch(&engine, queue).await;
+    offering::dispatch(&engine, queue).await;
     assert_eq!(offered_to(&pool, kept[2]).await, Some(agent));
 
     // Past the time: Kim, who left a number, is called back; Kit's place ends.
@@ -419,11 +419,11 @@ async fn opening_hours_hold_at_their_edges_and_a_closed_queue_takes_only_callbac
         other => panic!("expected closed, got {other:?}"),
     }
     let callback = line::enter(&engine, asking(queue, "Cal Back", Channel::Callback, Some("+14155550166"))).await.unwrap();
-    offers::dispatch(&engine, queue).await;
+    offering::dispatch(&engine, queue).await;
     assert_eq!(offered_to(&pool, callback).await, None, "nobody is offered while closed");
     sqlx::query("UPDATE queues SET closed_dates = '{}' WHERE id = $1").bind(queue).execute(&pool).await.unwrap();
     sqlx::query("DELETE FROM queue_hours WHERE queue_id = $1").bind(queue).execute(&pool).await.unwrap();
-    offers::dispatch(&engine, queue).await;
+    offering::dispatch(&engine, queue).await;
     assert_eq!(offered_to(&pool, callback).await, Some(agent), "offered once open");
 }
 

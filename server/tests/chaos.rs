@@ -307,12 +307,13 @@ async fn representative(n: usize, done: Arc<AtomicBool>) {
             }
             for customer in &view.customers {
                 let id = customer.help_session_id.to_string();
-                let (endpoint, form): (&str, Vec<(&str, &str)>) = match customer.status {
-                    HelpStatus::WrapUp => ("desk/wrap-up", vec![("help_session", id.as_str()), ("disposition", "Resolved")]),
-                    _ => ("desk/end", vec![("help_session", id.as_str())]),
+                let command = match customer.status {
+                    HelpStatus::WrapUp => serde_json::json!({ "do": "wrap_up", "help_session": id, "disposition": "Resolved" }),
+                    _ => serde_json::json!({ "do": "end", "help_session": id }),
                 };
+                let body = serde_json::json!({ "command": command });
                 call(&http, &mut port, |http, base| {
-                    http.post(format!("{base}/api/{endpoint}")).header("accept", "application/json").form(&form)
+                    http.post(format!("{base}/api/desk/do")).header("accept", "application/json").json(&body)
                 })
                 .await;
             }

@@ -293,15 +293,18 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
             let finish = |session: String| {
                 let client = client.clone();
                 async move {
-                    assert_eq!(server.call(&client, "desk/end", &[("help_session", session.as_str())]).await.status(), 200);
+                    assert_eq!(
+                        server.desk(&client, serde_json::json!({ "do": "end", "help_session": session })).await.status(),
+                        200
+                    );
                     let wrapped = server
-                        .call(&client, "desk/wrap-up", &[("help_session", session.as_str()), ("disposition", "Resolved")])
+                        .desk(&client, serde_json::json!({ "do": "wrap_up", "help_session": session, "disposition": "Resolved" }))
                         .await;
                     assert_eq!(wrapped.status(), 200);
                 }
             };
             if n < PUSH_AGENTS {
-                assert_eq!(server.call(&client, "desk/state", &[("state", "READY")]).await.status(), 200);
+                assert_eq!(server.desk(&client, serde_json::json!({ "do": "set_state", "state": "READY" })).await.status(), 200);
             } else {
                 // The pull line builds up first, so cancelling races taking
                 // on a line that is there (on an idle machine the
@@ -321,7 +324,7 @@ async fn two_server_instances_serve_every_customer_once_or_cancel(pool: PgPool) 
                     match offered {
                         Some(session) => {
                             let id = session.to_string();
-                            let accepted = server.call(&client, "desk/accept", &[("help_session", id.as_str())]).await;
+                            let accepted = server.desk(&client, serde_json::json!({ "do": "accept", "help_session": id })).await;
                             match accepted.status().as_u16() {
                                 200 => Some(id),
                                 404 => None, // the customer cancelled meanwhile

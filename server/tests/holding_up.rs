@@ -342,7 +342,7 @@ async fn control_characters_are_a_400_everywhere(pool: PgPool) {
     let reversed = "a\u{202E}b";
 
     let sign_in = app.login(&app.client(), "ann\u{0}@example.com", "whatever").await;
-    let not_ready = app.call(&rep.client, "desk/state", &[("state", "NOT_READY"), ("reason", bad)]).await;
+    let not_ready = app.desk(&rep.client, serde_json::json!({ "do": "set_state", "state": "NOT_READY", "reason": bad })).await;
     let chat = as_customer(&app, &token, "conversation/message", &[("help_session", &id), ("body", reversed)]).await;
     let queue_name = app
         .call_json(
@@ -369,8 +369,13 @@ async fn control_characters_are_a_400_everywhere(pool: PgPool) {
     let message = common::error_message(report).await;
     assert!(message.contains("between the years 2000 and 9999"), "{message}");
 
-    assert_eq!(app.call(&rep.client, "desk/end", &[("help_session", &id)]).await.status(), StatusCode::OK);
-    let note = app.call(&rep.client, "desk/wrap-up", &[("help_session", &id), ("disposition", "Resolved"), ("note", bad)]).await;
+    let unknown = app.desk(&rep.client, serde_json::json!({ "do": "dance", "help_session": id })).await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST, "a desk command of no known kind");
+    assert!(common::error_message(unknown).await.contains("dance"));
+    assert_eq!(app.desk(&rep.client, serde_json::json!({ "do": "end", "help_session": id })).await.status(), StatusCode::OK);
+    let note = app
+        .desk(&rep.client, serde_json::json!({ "do": "wrap_up", "help_session": id, "disposition": "Resolved", "note": bad }))
+        .await;
     assert_eq!(note.status(), StatusCode::BAD_REQUEST, "wrap-up note");
     let rating = as_customer(&app, &token, "help/rate", &[("stars", "5"), ("comment", bad)]).await;
     assert_eq!(rating.status(), StatusCode::BAD_REQUEST, "rating comment");

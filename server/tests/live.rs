@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{session_cookie, Socket, TestApp, PASSWORD};
 use futures_util::StreamExt;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -74,7 +74,7 @@ async fn a_customer_entering_on_one_server_is_offered_to_an_agent_on_another(poo
     let cookie = session_cookie(&server_b.login(&rep, "ria@example.com", PASSWORD).await).unwrap();
     let mut desk = connect(&server_b, "/ws/rep", Some(&cookie)).await;
     wait_for(&mut desk, "the desk", |desk| desk["state"].is_string()).await;
-    assert_eq!(server_b.call(&rep, "desk/state", &[("state", "READY")]).await.status(), 200);
+    assert_eq!(server_b.desk(&rep, json!({ "do": "set_state", "state": "READY" })).await.status(), 200);
 
     let (id, _) = customer(&server_a, queue, "Cal").await;
 
@@ -163,10 +163,10 @@ async fn an_agent_lost_past_the_grace_period_hands_customers_back_to_the_front(p
     let rep = app.client();
     let cookie = session_cookie(&app.login(&rep, "lou@example.com", PASSWORD).await).unwrap();
     let mut desk = connect(&app, "/ws/rep", Some(&cookie)).await;
-    app.call(&rep, "desk/state", &[("state", "READY")]).await;
+    app.desk(&rep, json!({ "do": "set_state", "state": "READY" })).await;
     let (first, _) = customer(&app, queue, "First").await;
     let first_id = first.to_string();
-    assert_eq!(app.call(&rep, "desk/accept", &[("help_session", first_id.as_str())]).await.status(), 200);
+    assert_eq!(app.desk(&rep, json!({ "do": "accept", "help_session": first_id })).await.status(), 200);
     customer(&app, queue, "Second").await;
 
     // The desk's connection drops and does not come back.

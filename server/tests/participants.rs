@@ -22,6 +22,7 @@ use app::engine::transfer::{self, Target, Transfer};
 use app::engine::{agents, conference, Engine};
 use app::error::AppError;
 use app::states::{AgentId, HelpSessionId, HelpStatus, QueueId};
+use serde_json::json;
 use sqlx::PgPool;
 
 /// A customer who entered `queue` and is talking with `agent` (READY, and
@@ -371,7 +372,7 @@ async fn a_colleague_joins_holds_keep_the_representatives_talking_and_the_owner_
     assert_eq!(media_of(&pool, xena, Side::Agent(ann)).await, [("customer".to_owned(), false), (cara_key.clone(), true)]);
 
     // The owner leaves: Cara owns the held conversation; Ann wraps up.
-    conference::leave(&engine, ann, xena).await.unwrap();
+    control::leave(&engine, ann, xena).await.unwrap();
     let owner: AgentId =
         sqlx::query_scalar("SELECT agent_id FROM help_sessions WHERE id = $1").bind(xena).fetch_one(&pool).await.unwrap();
     assert_eq!(owner, cara);
@@ -383,7 +384,7 @@ async fn a_colleague_joins_holds_keep_the_representatives_talking_and_the_owner_
     assert_eq!(status_of(&pool, xena).await, "active");
 
     // The last representative leaving ends the conversation.
-    conference::leave(&engine, cara, xena).await.unwrap();
+    control::leave(&engine, cara, xena).await.unwrap();
     assert_eq!(status_of(&pool, xena).await, "wrap_up");
     control::wrap_up(&engine, cara, xena, "Resolved", "").await.unwrap();
     assert_eq!(status_of(&pool, xena).await, "completed");
@@ -591,11 +592,11 @@ async fn only_the_owner_ends_a_conference_for_everyone(pool: PgPool) {
     offers::accept(&engine, cara.id, xena).await.unwrap();
 
     let id = xena.to_string();
-    let refused = app.call(&cara.client, "desk/end", &[("help_session", id.as_str())]).await;
+    let refused = app.desk(&cara.client, json!({ "do": "end", "help_session": id })).await;
     assert_eq!(refused.status(), reqwest::StatusCode::CONFLICT);
     assert!(common::error_message(refused).await.contains("leave it instead"));
     assert_eq!(status_of(&pool, xena).await, "active");
-    let ended = app.call(&ann.client, "desk/end", &[("help_session", id.as_str())]).await;
+    let ended = app.desk(&ann.client, json!({ "do": "end", "help_session": id })).await;
     assert_eq!(ended.status(), reqwest::StatusCode::OK);
     assert_eq!(status_of(&pool, xena).await, "wrap_up");
 }

@@ -478,7 +478,7 @@ mod joining {
         let second = talking(&engine, billing, ann, "Second").await;
         supervise_as(&engine, &sue_me, second, Part::Barge).await.unwrap();
         supervise_as(&engine, &admin_me, second, Part::Monitor).await.unwrap();
-        conference::leave(&engine, ann, second).await.unwrap();
+        control::leave(&engine, ann, second).await.unwrap();
         assert_eq!(parts(&app.pool, second).await, [(sue.id, "barge".to_owned(), true)]);
         assert_eq!(status_of(&app.pool, second).await, "active", "the customer goes on talking with the supervisor");
         control::wrap_up(&engine, ann, second, "Handed over", "").await.unwrap();
@@ -505,7 +505,7 @@ mod joining {
         let third = talking(&engine, billing, ann, "Third").await;
         enter_audio(&engine, billing, "Later").await;
         supervise_as(&engine, &sue_me, third, Part::Barge).await.unwrap();
-        conference::leave(&engine, ann, third).await.unwrap();
+        control::leave(&engine, ann, third).await.unwrap();
         supervise::sweep(&engine).await.unwrap();
         assert_eq!(parts(&app.pool, third).await.len(), 1, "the supervisor has a minute to answer");
         sqlx::query("UPDATE supervisions SET asked_at = now() - interval '61 seconds' WHERE help_session_id = $1")
@@ -522,7 +522,7 @@ mod joining {
         control::wrap_up(&engine, ann, third, "Handed over", "").await.unwrap();
         offers::accept(&engine, ann, third).await.unwrap();
         supervise_as(&engine, &sue_me, third, Part::Barge).await.unwrap();
-        conference::leave(&engine, ann, third).await.unwrap();
+        control::leave(&engine, ann, third).await.unwrap();
         control::end(&engine, third, EndedBy::Customer).await.unwrap();
         assert!(parts(&app.pool, third).await.is_empty());
         assert_eq!(status_of(&app.pool, third).await, "wrap_up", "the representative's wrap-up is still open");

@@ -234,7 +234,7 @@ async fn a_customer_offered_a_free_seat_is_told_less_than_a_minute(pool: PgPool)
     ready(&engine, ann).await;
     // Ann's one video seat: the first is offered to her at once.
     let first = enter(&engine, queue, "First", Channel::Video).await;
-    app::engine::offers::dispatch(&engine, queue).await;
+    app::engine::offering::dispatch(&engine, queue).await;
     assert_eq!(shown(&pool, first).await, "less than a minute");
     record_first_estimates(&pool).await.unwrap();
     let (low, high) = recorded(&pool, first).await;

@@ -170,6 +170,9 @@ pub struct QueueLine {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Desk {
+    /// When it was read (the server's clock, µs since 1970): of two desks,
+    /// the page shows the one read last.
+    pub as_of: i64,
     pub state: AgentState,
     pub reason: Option<String>,
     pub channels: Vec<ChannelSeat>,
@@ -222,44 +225,154 @@ pub async fn open_desk() -> Result<Desk, AppError> {
     snapshot::desk(&state.pool, me.id.into()).await
 }
 
-/// READY, NOT_READY (with a reason), or LOGGED_OUT.
-#[server(prefix = "/api", endpoint = "desk/state")]
-pub async fn set_state(state: AgentState, #[server(default)] reason: String) -> Result<Desk, AppError> {
-    use crate::engine::agents;
+/// Everything a representative does at the desk that changes it (but
+/// "Next customer", which answers whom it took): one request, one answer
+/// (the desk as it is then).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "snake_case")]
+pub enum DeskCommand {
+    /// READY, NOT_READY (with a reason), or LOGGED_OUT.
+    SetState {
+        state: AgentState,
+        #[serde(default)]
+        reason: String,
+    },
+    /// Turns one channel on or off.
+    SetChannel {
+        channel: Channel,
+        ready: bool,
+    },
+    Accept {
+        help_session: HelpSessionId,
+    },
+    Decline {
+        help_session: HelpSessionId,
+    },
+    /// Ends a conversation for everyone (its owner only); wrap-up follows.
+    End {
+        help_session: HelpSessionId,
+    },
+    /// How the call to a callback's customer went.
+    RecordCallback {
+        help_session: HelpSessionId,
+        outcome: CallbackOutcome,
+    },
+    /// Holds a live conversation: media stops both ways.
+    Hold {
+        help_session: HelpSessionId,
+    },
+    /// Takes a held customer back; a live call with someone else goes on
+    /// hold (switching).
+    Resume {
+        help_session: HelpSessionId,
+    },
+    /// Hands the customer to a queue (`to_queue`) or a colleague by name
+    /// (`to_agent`), with an optional note for the next representative.
+    /// This representative's part ends: wrap-up follows.
+    Transfer {
+        help_session: HelpSessionId,
+        #[serde(default)]
+        to_queue: Option<QueueId>,
+        #[serde(default)]
+        to_agent: Option<AgentId>,
+        #[serde(default)]
+        note: String,
+    },
+    /// "Add a colleague": asks a colleague by name (`to_agent`) or the next
+    /// available member of a queue (`to_queue`) to join; with `warm`, to
+    /// take the customer over (a warm transfer: the customer waits on hold
+    /// while the two talk).
+    AddColleague {
+        help_session: HelpSessionId,
+        #[serde(default)]
+        to_queue: Option<QueueId>,
+        #[serde(default)]
+        to_agent: Option<AgentId>,
+        #[serde(default)]
+        warm: bool,
+    },
+    /// A warm transfer: the colleague takes the customer over (`complete`),
+    /// or the customer is back with this representative.
+    FinishWarmTransfer {
+        help_session: HelpSessionId,
+        complete: bool,
+    },
+    /// Leaves a conversation others go on with (wrap-up follows); the last
+    /// representative leaving ends it.
+    Leave {
+        help_session: HelpSessionId,
+    },
+    /// Records the disposition and note; the customer is done.
+    WrapUp {
+        help_session: HelpSessionId,
+        disposition: String,
+        #[serde(default)]
+        note: String,
+    },
+}
+
+/// Does what the representative asked; answers the desk as it is then.
+#[server(prefix = "/api", endpoint = "desk/do", input = server_fn::codec::Json)]
+pub async fn act(command: DeskCommand) -> Result<Desk, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    let agent = me.id.into();
-    match state {
-        AgentState::Ready => agents::set_ready(&app.engine, agent).await?,
-        AgentState::NotReady => agents::set_not_ready_reason(&app.engine, agent, agents::not_ready_reason(&reason)?).await?,
-        AgentState::LoggedOut => {
-            agents::hand_back(&app.engine, agent, "Logged out").await?;
+    run(&app, me.id.into(), command).await?;
+    snapshot::desk(&app.pool, me.id.into()).await
+}
+
+#[cfg(feature = "ssr")]
+async fn run(app: &crate::state::AppState, me: AgentId, command: DeskCommand) -> Result<(), AppError> {
+    use crate::engine::{agents, callback, conference, control, offers, transfer};
+    let engine = &app.engine;
+    match command {
+        DeskCommand::SetState { state: AgentState::Ready, .. } => agents::set_ready(engine, me).await,
+        DeskCommand::SetState { state: AgentState::NotReady, reason } => {
+            agents::set_not_ready_reason(engine, me, agents::not_ready_reason(&reason)?).await
+        }
+        DeskCommand::SetState { state: AgentState::LoggedOut, .. } => agents::hand_back(engine, me, "Logged out").await.map(drop),
+        DeskCommand::SetChannel { channel, ready } => agents::set_channel(engine, me, channel, ready).await,
+        DeskCommand::Accept { help_session } => offers::accept(engine, me, help_session).await,
+        DeskCommand::Decline { help_session } => offers::unanswered(engine, me, help_session, offers::Unanswered::Decline).await,
+        DeskCommand::End { help_session } => {
+            snapshot::own(&app.pool, me, help_session).await?;
+            if snapshot::owner(&app.pool, help_session).await? != Some(me) {
+                return Err(AppError::Conflict(
+                    "Only the representative who owns this conversation can end it for everyone: leave it instead.".into(),
+                ));
+            }
+            control::end(engine, help_session, control::EndedBy::Agent).await
+        }
+        DeskCommand::RecordCallback { help_session, outcome } => callback::record(engine, me, help_session, outcome).await,
+        DeskCommand::Hold { help_session } => control::hold(engine, me, help_session).await,
+        DeskCommand::Resume { help_session } => control::resume(engine, me, help_session).await,
+        DeskCommand::Transfer { help_session, to_queue, to_agent, note } => {
+            let to = transfer::Target::chosen(to_queue, to_agent)?;
+            let request = transfer::Transfer { help_session, to, note, max_transfers: app.max_transfers };
+            transfer::transfer(engine, me, &request).await
+        }
+        DeskCommand::AddColleague { help_session, to_queue, to_agent, warm } => {
+            let to = transfer::Target::chosen(to_queue, to_agent)?;
+            let how = match warm {
+                true => conference::Joining::WarmTransfer { max_transfers: app.max_transfers },
+                false => conference::Joining::Conference,
+            };
+            conference::invite(engine, me, help_session, to, how).await
+        }
+        DeskCommand::FinishWarmTransfer { help_session, complete: true } => conference::complete(engine, me, help_session).await,
+        DeskCommand::FinishWarmTransfer { help_session, complete: false } => conference::cancel(engine, me, help_session).await,
+        DeskCommand::Leave { help_session } => control::leave(engine, me, help_session).await,
+        DeskCommand::WrapUp { help_session, disposition, note } => {
+            let disposition = disposition.trim();
+            if disposition.is_empty() || disposition.chars().count() > 60 {
+                return Err(AppError::invalid("Choose a disposition (at most 60 characters)."));
+            }
+            if note.chars().count() > 2000 {
+                return Err(AppError::invalid("The note must be at most 2000 characters."));
+            }
+            crate::text::check("The disposition", disposition, crate::text::Shape::Line)?;
+            crate::text::check("The note", &note, crate::text::Shape::Lines)?;
+            control::wrap_up(engine, me, help_session, disposition, note.trim()).await
         }
     }
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-/// Turns one channel on or off.
-#[server(prefix = "/api", endpoint = "desk/channel")]
-pub async fn set_channel(channel: String, ready: bool) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    let channel = Channel::parse(&channel)?;
-    crate::engine::agents::set_channel(&app.engine, me.id.into(), channel, ready).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-#[server(prefix = "/api", endpoint = "desk/accept")]
-pub async fn accept_offer(help_session: HelpSessionId) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::offers::accept(&app.engine, me.id.into(), help_session).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-#[server(prefix = "/api", endpoint = "desk/decline")]
-pub async fn decline_offer(help_session: HelpSessionId) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    use crate::engine::offers::{unanswered, Unanswered};
-    unanswered(&app.engine, me.id.into(), help_session, Unanswered::Decline).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// "Next customer" (pull queues). `None` when nobody is waiting.
@@ -267,46 +380,6 @@ pub async fn decline_offer(help_session: HelpSessionId) -> Result<Desk, AppError
 pub async fn next_customer() -> Result<Option<HelpSessionId>, AppError> {
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     Ok(crate::engine::pull::next_customer(&app.engine, me.id.into()).await?.map(|taken| taken.help_session_id))
-}
-
-/// Ends a conversation; wrap-up follows.
-#[server(prefix = "/api", endpoint = "desk/end")]
-pub async fn end_session(help_session: HelpSessionId) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    snapshot::own(&app.pool, me.id.into(), help_session).await?;
-    if snapshot::owner(&app.pool, help_session).await? != Some(me.id.into()) {
-        return Err(AppError::Conflict(
-            "Only the representative who owns this conversation can end it for everyone: leave it instead.".into(),
-        ));
-    }
-    use crate::engine::control::{end, EndedBy};
-    end(&app.engine, help_session, EndedBy::Agent).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-/// Records how the call to a callback's customer went.
-#[server(prefix = "/api", endpoint = "desk/callback")]
-pub async fn record_callback(help_session: HelpSessionId, outcome: CallbackOutcome) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::callback::record(&app.engine, me.id.into(), help_session, outcome).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-/// Holds a live conversation: media stops both ways.
-#[server(prefix = "/api", endpoint = "desk/hold")]
-pub async fn hold(help_session: HelpSessionId) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::control::hold(&app.engine, me.id.into(), help_session).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-/// Takes a held customer back; a live call with someone else goes on hold
-/// (switching).
-#[server(prefix = "/api", endpoint = "desk/resume")]
-pub async fn resume(help_session: HelpSessionId) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::control::resume(&app.engine, me.id.into(), help_session).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// The queues and colleagues this conversation's customer may be
@@ -324,88 +397,6 @@ pub async fn earlier_sessions(help_session: HelpSessionId) -> Result<Vec<Earlier
     let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
     snapshot::own(&app.pool, me.id.into(), help_session).await?;
     snapshot::earlier_sessions(&app.pool, help_session).await
-}
-
-/// Transfers the customer to a queue (`to_queue`) or a colleague by name
-/// (`to_agent`), with an optional note for the next representative. This
-/// representative's part ends: wrap-up follows.
-#[server(prefix = "/api", endpoint = "desk/transfer")]
-pub async fn transfer_customer(
-    help_session: HelpSessionId,
-    #[server(default)] to_queue: Option<QueueId>,
-    #[server(default)] to_agent: Option<AgentId>,
-    #[server(default)] note: String,
-) -> Result<Desk, AppError> {
-    use crate::engine::transfer::{self, Target, Transfer};
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    let to = Target::chosen(to_queue, to_agent)?;
-    let request = Transfer { help_session, to, note, max_transfers: app.max_transfers };
-    transfer::transfer(&app.engine, me.id.into(), &request).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-/// "Add a colleague": asks a colleague by name (`to_agent`) or the next
-/// available member of a queue (`to_queue`) to join the conversation; with
-/// `warm`, to take the customer over (a warm transfer: the customer waits
-/// on hold while the two talk).
-#[server(prefix = "/api", endpoint = "desk/conference")]
-pub async fn add_colleague(
-    help_session: HelpSessionId,
-    #[server(default)] to_queue: Option<QueueId>,
-    #[server(default)] to_agent: Option<AgentId>,
-    #[server(default)] warm: bool,
-) -> Result<Desk, AppError> {
-    use crate::engine::conference::Joining;
-    use crate::engine::transfer::Target;
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    let to = Target::chosen(to_queue, to_agent)?;
-    let how = if warm { Joining::WarmTransfer { max_transfers: app.max_transfers } } else { Joining::Conference };
-    crate::engine::conference::invite(&app.engine, me.id.into(), help_session, to, how).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-/// A warm transfer: the colleague takes the customer over (`complete`), or
-/// the customer is back with this representative.
-#[server(prefix = "/api", endpoint = "desk/warm-transfer")]
-pub async fn finish_warm_transfer(help_session: HelpSessionId, complete: bool) -> Result<Desk, AppError> {
-    use crate::engine::conference;
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    if complete {
-        conference::complete(&app.engine, me.id.into(), help_session).await?;
-    } else {
-        conference::cancel(&app.engine, me.id.into(), help_session).await?;
-    }
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-/// Leaves a conversation others go on with (wrap-up follows); the last
-/// representative leaving ends it.
-#[server(prefix = "/api", endpoint = "desk/leave")]
-pub async fn leave_conversation(help_session: HelpSessionId) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    crate::engine::conference::leave(&app.engine, me.id.into(), help_session).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
-}
-
-/// Records the disposition and note; the customer is done.
-#[server(prefix = "/api", endpoint = "desk/wrap-up")]
-pub async fn wrap_up(
-    help_session: HelpSessionId,
-    disposition: String,
-    #[server(default)] note: String,
-) -> Result<Desk, AppError> {
-    let (me, app) = crate::auth::require(crate::access::Area::Rep).await?;
-    let disposition = disposition.trim();
-    if disposition.is_empty() || disposition.chars().count() > 60 {
-        return Err(AppError::invalid("Choose a disposition (at most 60 characters)."));
-    }
-    if note.chars().count() > 2000 {
-        return Err(AppError::invalid("The note must be at most 2000 characters."));
-    }
-    crate::text::check("The disposition", disposition, crate::text::Shape::Line)?;
-    crate::text::check("The note", &note, crate::text::Shape::Lines)?;
-    crate::engine::control::wrap_up(&app.engine, me.id.into(), help_session, disposition, note.trim()).await?;
-    snapshot::desk(&app.pool, me.id.into()).await
 }
 
 /// Dispositions offered at wrap-up.

@@ -19,7 +19,8 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     let state = sqlx::query!(
-        r#"SELECT s.state AS "state: AgentState", s.reason, r.display_name
+        r#"SELECT s.state AS "state: AgentState", s.reason, r.display_name,
+                  (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS "as_of!"
              FROM agent_states s JOIN representatives r ON r.id = s.representative_id
             WHERE s.representative_id = $1"#,
         agent
@@ -231,7 +232,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     })
     .collect::<Result<Vec<_>, AppError>>()?;
     tx.commit().await?;
-    Ok(Desk { state: state.state, reason: state.reason, channels, offers, customers, queues, recent })
+    Ok(Desk { as_of: state.as_of, state: state.state, reason: state.reason, channels, offers, customers, queues, recent })
 }
 
 /// The last transfer or request to join a part made, with its target's

@@ -169,6 +169,11 @@ impl TestApp {
         client.post(self.url(&format!("/api/{endpoint}"))).header("accept", "application/json").form(form).send().await.unwrap()
     }
 
+    /// What a representative does at the desk (a `DeskCommand`, as JSON).
+    pub async fn desk(&self, client: &Client, command: serde_json::Value) -> reqwest::Response {
+        self.call_json(client, "desk/do", &serde_json::json!({ "command": command })).await
+    }
+
     /// Calls a server function that takes JSON.
     pub async fn call_json(&self, client: &Client, endpoint: &str, body: &serde_json::Value) -> reqwest::Response {
         client.post(self.url(&format!("/api/{endpoint}"))).header("accept", "application/json").json(body).send().await.unwrap()

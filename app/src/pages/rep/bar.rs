@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::controls::Controls;
-use crate::desk::{ChannelSeat, SetChannel, SetState, NOT_READY_REASONS};
+use crate::desk::{ChannelSeat, DeskCommand, NOT_READY_REASONS};
 use crate::model::Me;
 use crate::states::AgentState;
 
@@ -42,7 +42,7 @@ pub(super) fn DeskBar(me: Me, controls: Controls) -> impl IntoView {
                     <button
                         type="button"
                         disabled=move || state() == AgentState::Ready
-                        on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::Ready, reason: String::new() }); }
+                        on:click=move |_| { controls.send(DeskCommand::SetState { state: AgentState::Ready, reason: String::new() }); }
                     >"Ready"</button>
                     <select aria-label="Not ready reason" on:change=move |ev| set_reason.set(event_target_value(&ev))>
                         {NOT_READY_REASONS.map(|r| view! { <option value=r>{r}</option> })}
@@ -50,12 +50,12 @@ pub(super) fn DeskBar(me: Me, controls: Controls) -> impl IntoView {
                     <button
                         type="button"
                         class="secondary"
-                        on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::NotReady, reason: reason.get() }); }
+                        on:click=move |_| { controls.send(DeskCommand::SetState { state: AgentState::NotReady, reason: reason.get() }); }
                     >"Not ready"</button>
                     <button
                         type="button"
                         class="secondary"
-                        on:click=move |_| { controls.set_state.dispatch(SetState { state: AgentState::LoggedOut, reason: String::new() }); }
+                        on:click=move |_| { controls.send(DeskCommand::SetState { state: AgentState::LoggedOut, reason: String::new() }); }
                     >"Log out of queues"</button>
                 </div>
             </div>
@@ -77,7 +77,7 @@ fn Seat(seat: ChannelSeat, controls: Controls) -> impl IntoView {
                 type="checkbox"
                 prop:checked=ready
                 on:change=move |ev| {
-                    controls.set_channel.dispatch(SetChannel { channel: channel.as_str().into(), ready: event_target_checked(&ev) });
+                    controls.send(DeskCommand::SetChannel { channel, ready: event_target_checked(&ev) });
                 }
             />
             <span>{channel.label()}</span>

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::controls::Controls;
-use crate::desk::{CallbackCall, RecordCallback};
+use crate::desk::{CallbackCall, DeskCommand};
 use crate::states::{CallbackOutcome, HelpSessionId};
 
 /// "First call", "2nd call of 3".
@@ -21,7 +21,7 @@ pub(super) fn attempts_text(call: &CallbackCall) -> String {
 #[component]
 pub(super) fn CallbackDesk(help_session: HelpSessionId, call: CallbackCall, controls: Controls) -> impl IntoView {
     let record = move |outcome: CallbackOutcome| {
-        controls.record_callback.dispatch(RecordCallback { help_session, outcome });
+        controls.send(DeskCommand::RecordCallback { help_session, outcome });
     };
     view! {
         <div class="callback-call stack" data-testid="callback-call">

@@ -6,91 +6,53 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 
-use crate::desk::{
-    AcceptOffer, AddColleague, DeclineOffer, Desk, EndSession, FinishWarmTransfer, Hold, LeaveConversation, NextCustomer,
-    RecordCallback, Resume, SetChannel, SetState, TransferCustomer, WrapUp,
-};
-use crate::error::AppError;
+use crate::desk::{Act, Desk, DeskCommand, NextCustomer};
 use crate::live::now_ms;
 use crate::states::HelpSessionId;
 
-/// Every action the desk can take, and the latest desk any of them (or the
-/// WebSocket) returned.
+/// The desk as the page knows it, and what the representative does to it.
 #[derive(Clone, Copy)]
 pub(super) struct Controls {
-    pub(super) desk: RwSignal<Option<Desk>>,
+    /// The newest desk: of the one opened, the last the WebSocket pushed
+    /// and the last a command answered, the one read last. The one place
+    /// the page's desk comes from.
+    pub(super) desk: Memo<Option<Desk>>,
     /// When `desk` arrived (page clock, ms), for countdowns.
-    pub(super) received: RwSignal<f64>,
+    pub(super) received: Memo<f64>,
+    /// The desk the page opened with, and the last one pushed.
+    pub(super) opened: RwSignal<Option<Desk>>,
+    pub(super) pushed: RwSignal<Option<Desk>>,
+    /// What went wrong with the last command (or "Next customer").
     pub(super) error: RwSignal<Option<String>>,
-    pub(super) set_state: ServerAction<SetState>,
-    pub(super) set_channel: ServerAction<SetChannel>,
-    pub(super) accept: ServerAction<AcceptOffer>,
-    pub(super) decline: ServerAction<DeclineOffer>,
+    act: ServerAction<Act>,
     pub(super) next: ServerAction<NextCustomer>,
-    pub(super) end: ServerAction<EndSession>,
-    pub(super) wrap_up: ServerAction<WrapUp>,
-    pub(super) hold: ServerAction<Hold>,
-    pub(super) resume: ServerAction<Resume>,
-    pub(super) transfer: ServerAction<TransferCustomer>,
-    pub(super) add_colleague: ServerAction<AddColleague>,
-    pub(super) leave: ServerAction<LeaveConversation>,
-    pub(super) finish_warm: ServerAction<FinishWarmTransfer>,
-    pub(super) record_callback: ServerAction<RecordCallback>,
 }
 
 impl Controls {
-    /// The desk's actions, each showing what it answers (the new desk, or
-    /// its error).
     pub(super) fn new() -> Self {
-        let controls = Self {
-            desk: RwSignal::new(None),
-            received: RwSignal::new(0.0),
-            error: RwSignal::new(None),
-            set_state: ServerAction::new(),
-            set_channel: ServerAction::new(),
-            accept: ServerAction::new(),
-            decline: ServerAction::new(),
-            next: ServerAction::new(),
-            end: ServerAction::new(),
-            wrap_up: ServerAction::new(),
-            hold: ServerAction::new(),
-            resume: ServerAction::new(),
-            transfer: ServerAction::new(),
-            add_colleague: ServerAction::new(),
-            leave: ServerAction::new(),
-            finish_warm: ServerAction::new(),
-            record_callback: ServerAction::new(),
-        };
-        controls.shows(controls.set_state);
-        controls.shows(controls.set_channel);
-        controls.shows(controls.accept);
-        controls.shows(controls.decline);
-        controls.shows(controls.end);
-        controls.shows(controls.wrap_up);
-        controls.shows(controls.hold);
-        controls.shows(controls.resume);
-        controls.shows(controls.transfer);
-        controls.shows(controls.add_colleague);
-        controls.shows(controls.leave);
-        controls.shows(controls.finish_warm);
-        controls.shows(controls.record_callback);
-        controls
-    }
-
-    /// Shows what `action` answered: the new desk, or its error.
-    fn shows<A>(self, action: ServerAction<A>)
-    where
-        A: leptos::server_fn::ServerFn<Output = Desk, Error = AppError> + Clone + Send + Sync + 'static,
-    {
-        Effect::new(move |_| match action.value().get() {
-            Some(Ok(desk)) => {
-                self.desk.set(Some(desk));
-                self.received.set(now_ms());
-                self.error.set(None);
-            }
-            Some(Err(failure)) => self.error.set(Some(failure.to_string())),
+        let act = ServerAction::<Act>::new();
+        let (opened, pushed) = (RwSignal::new(None::<Desk>), RwSignal::new(None::<Desk>));
+        let desk = Memo::new(move |_| {
+            let answered = act.value().get().and_then(Result::ok);
+            [opened.get(), pushed.get(), answered].into_iter().flatten().max_by_key(|desk| desk.as_of)
+        });
+        let received = Memo::new(move |_| {
+            desk.track();
+            now_ms()
+        });
+        let error = RwSignal::new(None);
+        Effect::new(move |_| match act.value().get() {
+            Some(Ok(_)) => error.set(None),
+            Some(Err(failure)) => error.set(Some(failure.to_string())),
             None => {}
         });
+        Self { desk, received, opened, pushed, error, act, next: ServerAction::new() }
+    }
+
+    /// Does what the representative asked; the answer is the new desk (or
+    /// the error shown).
+    pub(super) fn send(self, command: DeskCommand) {
+        self.act.dispatch(Act { command });
     }
 }
 

@@ -12,7 +12,7 @@ use super::transfer::{Handing, TransferPanel};
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::conversation::roles::Role;
-use crate::desk::{CustomerCard, EndSession, FinishWarmTransfer, Hold, LeaveConversation, Resume, WrapUp, DISPOSITIONS};
+use crate::desk::{CustomerCard, DeskCommand, DISPOSITIONS};
 use crate::queue::Channel;
 use crate::states::{HelpSessionId, HelpStatus};
 
@@ -125,19 +125,19 @@ fn Head(conversation: Conversation, customer: CustomerCard) -> impl IntoView {
                     <Show when=move || conversation.owner()>
                         {move || if conversation.held() {
                             view! {
-                                <button type="button" on:click=move |_| { controls.resume.dispatch(Resume { help_session: id }); }>
+                                <button type="button" on:click=move |_| { controls.send(DeskCommand::Resume { help_session: id }); }>
                                     {if has_call { "Resume (switch to this customer)" } else { "Resume" }}
                                 </button>
                             }.into_any()
                         } else {
                             view! {
-                                <button type="button" class="secondary" on:click=move |_| { controls.hold.dispatch(Hold { help_session: id }); }>"Hold"</button>
+                                <button type="button" class="secondary" on:click=move |_| { controls.send(DeskCommand::Hold { help_session: id }); }>"Hold"</button>
                             }.into_any()
                         }}
-                        <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+                        <button type="button" class="secondary" on:click=move |_| { controls.send(DeskCommand::End { help_session: id }); }>"End"</button>
                     </Show>
                     <Show when=move || !conversation.owner() || conversation.with_others()>
-                        <button type="button" class="secondary" on:click=move |_| { controls.leave.dispatch(LeaveConversation { help_session: id }); }>"Leave"</button>
+                        <button type="button" class="secondary" on:click=move |_| { controls.send(DeskCommand::Leave { help_session: id }); }>"Leave"</button>
                     </Show>
                 </div>
             </Show>
@@ -195,7 +195,7 @@ fn Call(
                 <p>{format!("The customer's {what} has not arrived.")}</p>
                 <div class="row">
                     <button type="button" on:click=move |_| retries.update(|r| *r += 1)>"Retry"</button>
-                    <button type="button" class="secondary" on:click=move |_| { controls.end.dispatch(EndSession { help_session: id }); }>"End"</button>
+                    <button type="button" class="secondary" on:click=move |_| { controls.send(DeskCommand::End { help_session: id }); }>"End"</button>
                 </div>
             </div>
         </Show>
@@ -211,11 +211,11 @@ fn HandingOn(conversation: Conversation) -> impl IntoView {
         {move || conversation.read(|c| c.warm_transfer.clone()).map(|warm| view! {
             <div class="row" data-testid="warm-transfer">
                 <button type="button" disabled=!warm.joined
-                    on:click=move |_| { controls.finish_warm.dispatch(FinishWarmTransfer { help_session: id, complete: true }); }>
+                    on:click=move |_| { controls.send(DeskCommand::FinishWarmTransfer { help_session: id, complete: true }); }>
                     {format!("Complete transfer to {}", warm.colleague)}
                 </button>
                 <button type="button" class="secondary"
-                    on:click=move |_| { controls.finish_warm.dispatch(FinishWarmTransfer { help_session: id, complete: false }); }>
+                    on:click=move |_| { controls.send(DeskCommand::FinishWarmTransfer { help_session: id, complete: false }); }>
                     "Cancel transfer"
                 </button>
             </div>
@@ -256,7 +256,7 @@ fn WrapUpForm(conversation: Conversation) -> impl IntoView {
                     <textarea maxlength="2000" rows="2" on:input=move |ev| set_note.set(event_target_value(&ev))></textarea>
                 </label>
                 <button type="button" on:click=move |_| {
-                    controls.wrap_up.dispatch(WrapUp { help_session: id, disposition: disposition.get(), note: note.get() });
+                    controls.send(DeskCommand::WrapUp { help_session: id, disposition: disposition.get(), note: note.get() });
                 }>"Done"</button>
             </div>
         </Show>

@@ -20,8 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::access::Area;
-use crate::desk::{open_desk, Desk};
-use crate::live::now_ms;
+use crate::desk::open_desk;
 use crate::model::Me;
 use crate::pages::failure;
 use crate::pages::guard::guarded;
@@ -41,14 +40,7 @@ pub fn RepPage() -> impl IntoView {
 fn DeskView(me: Me) -> impl IntoView {
     let initial = Resource::new(|| (), |_| open_desk());
     let controls = Controls::new();
-    let (pushed, set_pushed) = signal(None::<Desk>);
-    crate::live::follow("/ws/rep", set_pushed);
-    Effect::new(move |_| {
-        if let Some(desk) = pushed.get() {
-            controls.desk.set(Some(desk));
-            controls.received.set(now_ms());
-        }
-    });
+    crate::live::follow("/ws/rep", controls.pushed.write_only());
     let notice = RwSignal::new(None::<String>);
     Effect::new(move |_| match controls.next.value().get() {
         Some(Ok(None)) => notice.set(Some("Nobody is waiting right now.".into())),
@@ -63,10 +55,7 @@ fn DeskView(me: Me) -> impl IntoView {
             {move || Suspend::new(async move {
                 match initial.await {
                     Ok(desk) => {
-                        if controls.desk.get_untracked().is_none() {
-                            controls.desk.set(Some(desk));
-                            controls.received.set(now_ms());
-                        }
+                        controls.opened.set(Some(desk));
                         view! { <DeskBody me=me.get_value() controls notice/> }.into_any()
                     }
                     Err(error) => failure(error),

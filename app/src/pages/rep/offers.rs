@@ -10,7 +10,7 @@ use super::callback::attempts_text;
 use super::controls::Controls;
 use super::details::HandoverNote;
 use crate::alert as ring;
-use crate::desk::{AcceptOffer, DeclineOffer, JoinRequest, OfferCard};
+use crate::desk::{DeskCommand, JoinRequest, OfferCard};
 use crate::live::now_ms;
 use crate::pages::every;
 use crate::states::HelpSessionId;
@@ -54,9 +54,9 @@ pub(super) fn Offer(offer: OfferCard, first: bool, controls: Controls, chosen: R
             })}
             <div class="row">
                 <button type="button" aria-keyshortcuts=first.then_some("A")
-                    on:click=move |_| { chosen.set(Some(id)); controls.accept.dispatch(AcceptOffer { help_session: id }); }>"Accept"</button>
+                    on:click=move |_| { chosen.set(Some(id)); controls.send(DeskCommand::Accept { help_session: id }); }>"Accept"</button>
                 <button type="button" class="secondary" aria-keyshortcuts=first.then_some("D")
-                    on:click=move |_| { controls.decline.dispatch(DeclineOffer { help_session: id }); }>"Decline"</button>
+                    on:click=move |_| { controls.send(DeskCommand::Decline { help_session: id }); }>"Decline"</button>
                 {first.then(|| view! { <span class="muted keys" title="Keys: A accepts, D declines (when not typing)">"keys " <kbd>"A"</kbd> " " <kbd>"D"</kbd></span> })}
             </div>
         </article>
@@ -103,11 +103,11 @@ pub(super) fn answer_by_keyboard(controls: Controls, offers: Memo<Vec<OfferCard>
                 "a" | "A" => {
                     ev.prevent_default();
                     chosen.set(Some(first));
-                    controls.accept.dispatch(AcceptOffer { help_session: first });
+                    controls.send(DeskCommand::Accept { help_session: first });
                 }
                 "d" | "D" => {
                     ev.prevent_default();
-                    controls.decline.dispatch(DeclineOffer { help_session: first });
+                    controls.send(DeskCommand::Decline { help_session: first });
                 }
                 _ => {}
             }

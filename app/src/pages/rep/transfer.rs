@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::controls::Controls;
-use crate::desk::{transfer_targets, AddColleague, TransferCustomer};
+use crate::desk::{transfer_targets, DeskCommand};
 use crate::pages::failure;
 use crate::states::{AgentState, HelpSessionId};
 
@@ -53,9 +53,9 @@ pub(super) fn TransferPanel(help_session: HelpSessionId, controls: Controls, mod
             _ => (None, None),
         };
         if conference {
-            controls.add_colleague.dispatch(AddColleague { help_session, to_queue, to_agent, warm: mode == Handing::Warm });
+            controls.send(DeskCommand::AddColleague { help_session, to_queue, to_agent, warm: mode == Handing::Warm });
         } else {
-            controls.transfer.dispatch(TransferCustomer { help_session, to_queue, to_agent, note: note.get() });
+            controls.send(DeskCommand::Transfer { help_session, to_queue, to_agent, note: note.get() });
         }
         open.set(false);
     };
