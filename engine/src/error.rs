@@ -55,6 +55,73 @@ pub enum AppError {
     /// (network, encoding). Status chosen by the transport.
     #[error("{0}")]
     Transport(String),
+    /// 400: a request's body is not the JSON the operation takes (the
+    /// message names the field); 415 when it is not JSON at all, 413 when
+    /// it is too large.
+    #[error("{message}")]
+    InvalidBody { message: String, status: BodyRefused },
+    /// 400: a query parameter the operation does not take, or of the wrong
+    /// type.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// 422: an `Idempotency-Key` used before with another body.
+    #[error("This Idempotency-Key was used with another body; use a new key for a new request.")]
+    IdempotencyKeyReused,
+    /// 409: the first request with this `Idempotency-Key` is still being
+    /// worked on.
+    #[error("A request with this Idempotency-Key is still being worked on; try again in a moment.")]
+    IdempotencyInProgress,
+    /// 401 or 403: an API client's token refused (`code` says why: one of
+    /// the token codes, `client_disabled` or `missing_scope`).
+    #[error("{message}")]
+    Refused { code: ErrorCode, message: String },
+}
+
+/// Why a request's body was refused, beyond its fields: the status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BodyRefused {
+    /// 400: JSON of another shape.
+    Shape,
+    /// 415: not JSON.
+    NotJson,
+    /// 413.
+    TooLarge,
+}
+
+/// What went wrong, for programs: every `code` an error answer of v1 may
+/// carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Invalid,
+    InvalidBody,
+    InvalidQuery,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    QueueNotTaking,
+    CallbackExists,
+    IdempotencyKeyReused,
+    IdempotencyInProgress,
+    RateLimited,
+    Unavailable,
+    Internal,
+    TokenMissing,
+    TokenMalformed,
+    UnknownClient,
+    WrongAlgorithm,
+    BadSignature,
+    ClaimMissing,
+    TokenExpired,
+    TokenNotYetValid,
+    TokenLifetimeTooLong,
+    WrongAudience,
+    WrongSubject,
+    TokenReplayed,
+    ClientDisabled,
+    MissingScope,
 }
 
 impl AppError {
@@ -72,22 +139,34 @@ impl AppError {
             Self::TooManyRequests { .. } => 429,
             Self::Unavailable(_) | Self::Contention => 503,
             Self::Internal | Self::Transport(_) => 500,
+            Self::InvalidBody { status: BodyRefused::Shape, .. } | Self::InvalidQuery(_) => 400,
+            Self::InvalidBody { status: BodyRefused::NotJson, .. } => 415,
+            Self::InvalidBody { status: BodyRefused::TooLarge, .. } => 413,
+            Self::IdempotencyKeyReused => 422,
+            Self::IdempotencyInProgress => 409,
+            Self::Refused { code: ErrorCode::ClientDisabled | ErrorCode::MissingScope, .. } => 403,
+            Self::Refused { .. } => 401,
         }
     }
 
     /// What went wrong, for programs: the `code` of an API's error answer.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Invalid(_) => "invalid",
-            Self::Unauthorized(_) => "unauthorized",
-            Self::Forbidden => "forbidden",
-            Self::NotFound(_) => "not_found",
-            Self::Conflict(_) => "conflict",
-            Self::NotTaking(_) => "queue_not_taking",
-            Self::CallbackExists => "callback_exists",
-            Self::TooManyRequests { .. } => "rate_limited",
-            Self::Unavailable(_) | Self::Contention => "unavailable",
-            Self::Internal | Self::Transport(_) => "internal",
+            Self::Invalid(_) => ErrorCode::Invalid,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::NotTaking(_) => ErrorCode::QueueNotTaking,
+            Self::CallbackExists => ErrorCode::CallbackExists,
+            Self::TooManyRequests { .. } => ErrorCode::RateLimited,
+            Self::Unavailable(_) | Self::Contention => ErrorCode::Unavailable,
+            Self::Internal | Self::Transport(_) => ErrorCode::Internal,
+            Self::InvalidBody { .. } => ErrorCode::InvalidBody,
+            Self::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Self::IdempotencyKeyReused => ErrorCode::IdempotencyKeyReused,
+            Self::IdempotencyInProgress => ErrorCode::IdempotencyInProgress,
+            Self::Refused { code, .. } => *code,
         }
     }
 
@@ -95,7 +174,7 @@ impl AppError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Self::TooManyRequests { retry_after_seconds, .. } => Some(*retry_after_seconds),
-            Self::Unavailable(_) | Self::Contention => Some(1),
+            Self::Unavailable(_) | Self::Contention | Self::IdempotencyInProgress => Some(1),
             _ => None,
         }
     }

@@ -1,9 +1,10 @@
-//! How an `AppError` answers over HTTP, in one place: the status its
-//! variant stands for (400 for bad input, 401, 403, 404, 409, 429, ...) and
-//! `Retry-After` when waiting helps. Each caller writes the body its
-//! clients read: plain text for a page's socket or download, the service
-//! kit's `{"error", "code"}`, `/api/v1`'s `{"error": {"code", "message"}}`,
-//! a server function's encoded error.
+//! How an `AppError`, the one error type, answers over HTTP, in one place:
+//! the status its variant stands for (400 for bad input, 401, 403, 404,
+//! 409, 429, ...) and `Retry-After` when waiting helps. Each caller writes
+//! the body its clients read, a thin rendering of the same error: plain
+//! text for a page's socket or download, the service kit's `{"error",
+//! "code"}`, `/api/v1`'s `{"error": {"code", "message"}}`, a server
+//! function's encoded error.
 //!
 //! Server functions answer every error with 500 unless told otherwise:
 //! `api_status`, a layer, gives theirs the right status, including

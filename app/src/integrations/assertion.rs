@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::Scope;
-use crate::error::AppError;
+use crate::error::{AppError, ErrorCode};
 use crate::secrets::{Column, Secrets};
 
 /// Clock difference allowed between the client and this server.
@@ -78,31 +78,24 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// 401 when the token does not show who is calling, 403 when it does
-    /// but they may not.
-    pub fn status(&self) -> u16 {
+    /// The code the refusal is answered with (401, but 403 for a disabled
+    /// client or a missing scope: [`AppError::status_code`]).
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Refusal::Disabled | Refusal::MissingScope(_) => 403,
-            _ => 401,
-        }
-    }
-
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::Missing => "token_missing",
-            Refusal::Malformed(_) => "token_malformed",
-            Refusal::UnknownClient => "unknown_client",
-            Refusal::WrongAlgorithm => "wrong_algorithm",
-            Refusal::BadSignature => "bad_signature",
-            Refusal::MissingClaim(_) => "claim_missing",
-            Refusal::Expired => "token_expired",
-            Refusal::NotYetValid => "token_not_yet_valid",
-            Refusal::TooLong => "token_lifetime_too_long",
-            Refusal::WrongAudience => "wrong_audience",
-            Refusal::WrongSubject => "wrong_subject",
-            Refusal::Replayed => "token_replayed",
-            Refusal::Disabled => "client_disabled",
-            Refusal::MissingScope(_) => "missing_scope",
+            Refusal::Missing => ErrorCode::TokenMissing,
+            Refusal::Malformed(_) => ErrorCode::TokenMalformed,
+            Refusal::UnknownClient => ErrorCode::UnknownClient,
+            Refusal::WrongAlgorithm => ErrorCode::WrongAlgorithm,
+            Refusal::BadSignature => ErrorCode::BadSignature,
+            Refusal::MissingClaim(_) => ErrorCode::ClaimMissing,
+            Refusal::Expired => ErrorCode::TokenExpired,
+            Refusal::NotYetValid => ErrorCode::TokenNotYetValid,
+            Refusal::TooLong => ErrorCode::TokenLifetimeTooLong,
+            Refusal::WrongAudience => ErrorCode::WrongAudience,
+            Refusal::WrongSubject => ErrorCode::WrongSubject,
+            Refusal::Replayed => ErrorCode::TokenReplayed,
+            Refusal::Disabled => ErrorCode::ClientDisabled,
+            Refusal::MissingScope(_) => ErrorCode::MissingScope,
         }
     }
 
@@ -124,6 +117,21 @@ impl Refusal {
             Refusal::Replayed => "This token (its jti) was used before; sign a new one for every request.".into(),
             Refusal::Disabled => "This API client is disabled.".into(),
             Refusal::MissingScope(scope) => format!("This API client lacks the {} scope.", scope.as_str()),
+        }
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(refusal: Refusal) -> Self {
+        AppError::Refused { code: refusal.code(), message: refusal.message() }
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Refused(refusal) => refusal.into(),
+            Denied::Failed(error) => error,
         }
     }
 }

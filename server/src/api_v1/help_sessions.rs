@@ -17,14 +17,14 @@ use app::customer::request::HelpForm;
 use app::customer::view::{customer_view, rfc3339};
 use app::customer::CustomerView;
 use app::engine::line::{self, FromApi, Left};
-use app::error::AppError;
+use app::error::{AppError, BodyRefused};
 use app::integrations::Scope;
 use app::queue::Channel;
 use app::state::AppState;
 use app::states::{HelpSessionId, HelpStatus};
 
 use super::error::path_id;
-use super::error::ErrorCode;
+
 use super::{cursor, idempotency, ApiError, Client, ErrorBody};
 
 /// The longest external reference a client may attach.
@@ -231,14 +231,13 @@ pub(super) fn json_body<T: serde::de::DeserializeOwned>(headers: &HeaderMap, bod
         .and_then(|value| value.to_str().ok())
         .is_some_and(|value| value.split(';').next().unwrap_or_default().trim().eq_ignore_ascii_case("application/json"));
     if !json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorCode::InvalidBody,
-            "Send the body as JSON (Content-Type: application/json).",
-        ));
+        return Err(ApiError(AppError::InvalidBody {
+            message: "Send the body as JSON (Content-Type: application/json).".into(),
+            status: BodyRefused::NotJson,
+        }));
     }
     serde_json::from_slice(body).map_err(|error| {
-        ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidBody, format!("The body does not fit: {error}."))
+        ApiError(AppError::InvalidBody { message: format!("The body does not fit: {error}."), status: BodyRefused::Shape })
     })
 }
 

@@ -14,7 +14,6 @@ use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::error::ErrorCode;
 use super::ApiError;
 use app::error::AppError;
 
@@ -83,11 +82,7 @@ where
             return Err(in_progress());
         };
         if earlier.request_hash != hash {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ErrorCode::IdempotencyKeyReused,
-                "This Idempotency-Key was used with another body; use a new key for a new request.",
-            ));
+            return Err(ApiError(AppError::IdempotencyKeyReused));
         }
         return match (earlier.status.and_then(|status| StatusCode::from_u16(status as u16).ok()), earlier.answer) {
             (Some(status), Some(answer)) if status.is_success() => Ok(answer_of(status, refresh(answer).await?, true)),
@@ -98,8 +93,8 @@ where
     let outcome = work.await;
     let kept = match &outcome {
         Ok((status, answer)) => Some((*status, without_secrets(answer))),
-        Err(error) if error.status.is_client_error() && error.status != StatusCode::TOO_MANY_REQUESTS => {
-            Some((error.status, serde_json::to_value(super::ErrorBody::of(error)).unwrap_or_default()))
+        Err(ApiError(error)) if is_kept(error) => {
+            Some((crate::api_status::status(error), serde_json::to_value(super::ErrorBody::of(error)).unwrap_or_default()))
         }
         Err(_) => None,
     };
@@ -137,13 +132,14 @@ fn without_secrets(answer: &serde_json::Value) -> serde_json::Value {
 }
 
 fn in_progress() -> ApiError {
-    let mut error = ApiError::new(
-        StatusCode::CONFLICT,
-        ErrorCode::IdempotencyInProgress,
-        "A request with this Idempotency-Key is still being worked on; try again in a moment.",
-    );
-    error.retry_after = Some(1);
-    error
+    ApiError(AppError::IdempotencyInProgress)
+}
+
+/// Whether a refusal is kept as the key's answer: the client's mistakes,
+/// but not "too many requests" (trying again later may succeed).
+fn is_kept(error: &AppError) -> bool {
+    let status = crate::api_status::status(error);
+    status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS
 }
 
 fn answer(outcome: Result<(StatusCode, serde_json::Value), ApiError>, replayed: bool) -> Response {

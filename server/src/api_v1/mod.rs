@@ -53,7 +53,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn no_such_operation() -> ApiError {
-    ApiError::new(axum::http::StatusCode::NOT_FOUND, error::ErrorCode::NotFound, "No such API operation; see /api/v1/docs.")
+    ApiError(app::error::AppError::NotFound("No such API operation; see /api/v1/docs.".into()))
 }
 
 /// The OpenAPI document, from the handlers' annotations.
