@@ -175,6 +175,20 @@ async fn call(http: &Client, port: &mut u16, send: impl Fn(&Client, &str) -> req
     }
 }
 
+/// A desk command (a `DeskCommand`), on either server. It may be refused
+/// for what happened meanwhile (the offer gone, the conversation ended),
+/// never for its shape or its address.
+async fn act(http: &Client, port: &mut u16, command: Value) {
+    let body = json!({ "command": command });
+    let answer =
+        call(http, port, |http, base| http.post(format!("{base}/api/desk/do")).header("accept", "application/json").json(&body))
+            .await;
+    let status = answer.status();
+    let text = answer.text().await.unwrap_or_default();
+    let gone = status == StatusCode::NOT_FOUND && text.contains("NotFound");
+    assert!(status.is_success() || gone || status == StatusCode::CONFLICT, "{body}: {status} {text}");
+}
+
 #[derive(Default)]
 struct Tally {
     /// Cancels answered 204, and customers who set out to cancel.
@@ -283,19 +297,10 @@ async fn representative(n: usize, done: Arc<AtomicBool>) {
                 return;
             }
             if view.state != AgentState::Ready {
-                call(&http, &mut port, |http, base| {
-                    http.post(format!("{base}/api/desk/state")).header("accept", "application/json").form(&[("state", "READY")])
-                })
-                .await;
+                act(&http, &mut port, json!({ "do": "set_state", "state": "READY" })).await;
             }
             for offer in &view.offers {
-                let id = offer.help_session_id.to_string();
-                call(&http, &mut port, |http, base| {
-                    http.post(format!("{base}/api/desk/accept"))
-                        .header("accept", "application/json")
-                        .form(&[("help_session", id.as_str())])
-                })
-                .await;
+                act(&http, &mut port, json!({ "do": "accept", "help_session": offer.help_session_id })).await;
             }
             // A few desks drop mid-conversation for longer than the grace
             // period, once: their customers go back to the front of the line.
@@ -308,14 +313,10 @@ async fn representative(n: usize, done: Arc<AtomicBool>) {
             for customer in &view.customers {
                 let id = customer.help_session_id.to_string();
                 let command = match customer.status {
-                    HelpStatus::WrapUp => serde_json::json!({ "do": "wrap_up", "help_session": id, "disposition": "Resolved" }),
-                    _ => serde_json::json!({ "do": "end", "help_session": id }),
+                    HelpStatus::WrapUp => json!({ "do": "wrap_up", "help_session": id, "disposition": "Resolved" }),
+                    _ => json!({ "do": "end", "help_session": id }),
                 };
-                let body = serde_json::json!({ "command": command });
-                call(&http, &mut port, |http, base| {
-                    http.post(format!("{base}/api/desk/do")).header("accept", "application/json").json(&body)
-                })
-                .await;
+                act(&http, &mut port, command).await;
             }
         }
         sleep(Duration::from_millis(100)).await;
