@@ -444,7 +444,7 @@ async fn leave_once(engine: &Engine, help_session: HelpSessionId, how: Left) -> 
                 // A transfer by name to this agent fails with it; the
                 // representative who asked is told.
                 if let Some(asked) = offer.transfer_from {
-                    steps::failed(&mut tx, help_session, entry.queue_id, agent, asked, "the customer left").await?;
+                    steps::transfer_failed(&mut tx, help_session, entry.queue_id, agent, asked, "the customer left").await?;
                 }
             }
         }

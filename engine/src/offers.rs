@@ -150,7 +150,7 @@ pub(super) async fn release(
     sqlx::query!("UPDATE help_sessions SET status = 'waiting' WHERE id = $1", help_session.uuid()).execute(&mut **tx).await?;
     seats::change(tx, agent, offer.channel, Change::FreeLive).await?;
     if let Some(asked) = offer.transfer_from {
-        steps::failed(tx, help_session, offer.queue_id, agent, asked, why.transfer_failure()).await?;
+        steps::transfer_failed(tx, help_session, offer.queue_id, agent, asked, why.transfer_failure()).await?;
     }
     Ok(Some(offer.queue_id))
 }

@@ -30,7 +30,7 @@ pub(super) async fn back_to_front(tx: &mut Tx, help_session: HelpSessionId) -> R
 
 /// A transfer to `colleague` by name failed (the offer to them ended for
 /// `reason`): logged about `asked`, whose desk says so.
-pub(super) async fn failed(
+pub(super) async fn transfer_failed(
     tx: &mut Tx,
     help_session: HelpSessionId,
     queue: QueueId,
