@@ -90,20 +90,27 @@ const FIRST_VISIT_BUDGET = 650_000;
 test('a customer\'s first visit arrives compressed and within its budget', async ({ browser }) => {
   // A fresh browser profile: nothing cached.
   const context = await browser.newContext();
-  const page = await context.newPage();
-  const cdp = await context.newCDPSession(page);
-  await cdp.send('Network.enable');
-  const sent = new Map<string, { url: string; encoding: string; bytes: number }>();
-  cdp.on('Network.responseReceived', (event) => {
-    const headers = Object.fromEntries(Object.entries(event.response.headers).map(([k, v]) => [k.toLowerCase(), v]));
-    sent.set(event.requestId, { url: event.response.url, encoding: String(headers['content-encoding'] ?? ''), bytes: 0 });
-  });
-  cdp.on('Network.loadingFinished', (event) => {
-    const response = sent.get(event.requestId);
-    if (response) response.bytes = event.encodedDataLength;
-  });
-  await open(page, '/');
-  const responses = [...sent.values()];
+  type Sent = { url: string; status: number; encoding: string; bytes: number };
+  /** Every response of a visit to `/` in a new tab, with its size on the wire. */
+  async function visit(): Promise<Sent[]> {
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    const sent = new Map<string, Sent>();
+    cdp.on('Network.responseReceived', (event) => {
+      const headers = Object.fromEntries(Object.entries(event.response.headers).map(([k, v]) => [k.toLowerCase(), v]));
+      const encoding = String(headers['content-encoding'] ?? '');
+      sent.set(event.requestId, { url: event.response.url, status: event.response.status, encoding, bytes: 0 });
+    });
+    cdp.on('Network.loadingFinished', (event) => {
+      const response = sent.get(event.requestId);
+      if (response) response.bytes = event.encodedDataLength;
+    });
+    await open(page, '/');
+    await page.close();
+    return [...sent.values()];
+  }
+  const responses = await visit();
   const total = responses.reduce((sum, response) => sum + response.bytes, 0);
   console.log(`first visit to /: ${total} bytes in ${responses.length} responses`);
   for (const response of responses) console.log(`  ${response.bytes} ${response.encoding || 'identity'} ${response.url}`);
@@ -113,5 +120,16 @@ test('a customer\'s first visit arrives compressed and within its budget', async
     expect(response?.encoding, asset).toBe('br');
   }
   expect(total).toBeLessThanOrEqual(FIRST_VISIT_BUDGET);
+
+  // The next visit downloads nothing unchanged: each asset comes from the
+  // cache, checked first (a 304), or no more than its headers.
+  const again = await visit();
+  for (const response of again) console.log(`  again: ${response.status} ${response.bytes} ${response.url}`);
+  for (const asset of again.filter((response) => response.url.includes('/pkg/'))) {
+    expect(asset.bytes, asset.url).toBeLessThan(1_000);
+  }
+  const repeat = again.reduce((sum, response) => sum + response.bytes, 0);
+  console.log(`the next visit: ${repeat} bytes`);
+  expect(repeat).toBeLessThan(20_000);
   await context.close();
 });

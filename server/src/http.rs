@@ -14,6 +14,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -117,6 +118,11 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         )
         .route_layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .route("/metrics", get(crate::metrics::scrape))
+        // The bundle and the stylesheet: Brotli or gzip as the browser
+        // accepts (made by `scripts/build --release`), and a 304 for a
+        // browser that has them already (`Cache-Control: no-cache` makes
+        // it ask).
+        .nest_service("/pkg", ServeDir::new(format!("{}/pkg", config.site_root)).precompressed_br().precompressed_gzip())
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::widget::frame_ancestors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))

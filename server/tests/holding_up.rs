@@ -264,6 +264,7 @@ async fn every_answer_carries_the_security_headers(pool: PgPool) {
         assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
         assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"), "{path}");
         assert!(!headers.contains_key("strict-transport-security"), "{path}: no HSTS over plain HTTP");
+        assert_eq!(headers["cache-control"], "no-cache", "{path}: kept only if checked again");
     }
 }
 
