@@ -34,8 +34,13 @@ const FILES: [(&str, &str); 5] = [
 /// files, and before the trigger that calls it, `webhook_type`, written
 /// from the Rust `match` that maps event kinds to webhook types.
 pub fn definitions() -> Vec<(&'static str, String)> {
-    let mut all: Vec<(&str, String)> = FILES.iter().map(|(file, sql)| (*file, (*sql).to_owned())).collect();
-    all.insert(all.len() - 1, ("engine/src/events/webhook.rs", crate::events::webhook::type_function()));
+    let mut all: Vec<(&str, String)> = Vec::new();
+    for (file, sql) in FILES {
+        if file == "engine/src/webhooks.sql" {
+            all.push(("engine/src/events/webhook.rs", crate::events::webhook::type_function()));
+        }
+        all.push((file, sql.to_owned()));
+    }
     all
 }
 

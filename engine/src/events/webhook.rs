@@ -97,8 +97,9 @@ pub fn type_function() -> String {
 const TIMESTAMP: &[time::format_description::BorrowedFormatItem] =
     time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
-/// A webhook's body.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+/// A webhook's body (its schema per type is written by the API's docs:
+/// `server/src/api_v1/docs.rs`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Webhook {
     #[serde(rename = "type")]
     pub kind: WebhookType,
@@ -109,12 +110,11 @@ pub struct Webhook {
 
 /// A webhook's `data`: the ids of whom the event is about, and the fields of its type
 /// (one of the `...Fields` schemas, by `type`).
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Data {
     #[serde(flatten)]
     pub ids: WebhookIds,
     #[serde(flatten)]
-    #[schema(value_type = Object)]
     pub fields: Fields,
 }
 

@@ -120,6 +120,9 @@ fn type_of(schema: &Value) -> String {
     if let Some(any) = schema.get("oneOf").or_else(|| schema.get("anyOf")).and_then(Value::as_array) {
         return any.iter().map(type_of).collect::<Vec<_>>().join(" or ");
     }
+    if let Some(all) = schema.get("allOf").and_then(Value::as_array) {
+        return all.iter().map(type_of).collect::<Vec<_>>().join(" and ");
+    }
     let kind = match schema.get("type") {
         Some(Value::Array(kinds)) => kinds.iter().map(text).collect::<Vec<_>>().join(" or "),
         Some(kind) => text(kind).to_owned(),
@@ -187,13 +190,12 @@ fn render(doc: &Value) -> String {
     html += "<h2>Webhooks</h2><p>Each is a POST to the endpoint's URL with this body.</p>";
     for (name, item) in doc["webhooks"].as_object().into_iter().flatten() {
         let operation = &item["post"];
-        let body = &operation["requestBody"]["content"]["application/json"]["schema"]["properties"]["data"];
-        let parts = body["allOf"].as_array().map(|all| all.iter().map(type_of).collect::<Vec<_>>().join(" and "));
+        let data = &operation["requestBody"]["content"]["application/json"]["schema"]["properties"]["data"];
         html += &format!(
             "<section class=\"card\"><h3><code>{}</code></h3><p>{}</p><p><code>data</code>: {}</p></section>",
             escape(name),
             escape(text(&operation["summary"])),
-            parts.unwrap_or_else(|| type_of(body))
+            type_of(data)
         );
     }
     html += "<h2>Schemas</h2>";

@@ -79,7 +79,7 @@ where
         .await
         .map_err(AppError::from)?;
         let Some(earlier) = earlier else {
-            return Err(in_progress());
+            return Err(ApiError(AppError::IdempotencyInProgress));
         };
         if earlier.request_hash != hash {
             return Err(ApiError(AppError::IdempotencyKeyReused));
@@ -87,7 +87,7 @@ where
         return match (earlier.status.and_then(|status| StatusCode::from_u16(status as u16).ok()), earlier.answer) {
             (Some(status), Some(answer)) if status.is_success() => Ok(answer_of(status, refresh(answer).await?, true)),
             (Some(status), Some(answer)) => Ok(answer_of(status, answer, true)),
-            _ => Err(in_progress()),
+            _ => Err(ApiError(AppError::IdempotencyInProgress)),
         };
     }
     let outcome = work.await;
@@ -129,10 +129,6 @@ fn without_secrets(answer: &serde_json::Value) -> serde_json::Value {
         }
     }
     kept
-}
-
-fn in_progress() -> ApiError {
-    ApiError(AppError::IdempotencyInProgress)
 }
 
 /// Whether a refusal is kept as the key's answer: the client's mistakes,
