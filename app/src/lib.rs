@@ -25,6 +25,8 @@ pub mod queue;
 pub mod secrets;
 pub mod setup;
 #[cfg(feature = "ssr")]
+pub mod site;
+#[cfg(feature = "ssr")]
 pub mod state;
 pub mod supervision;
 pub mod widget;
@@ -36,24 +38,30 @@ pub use ::engine;
 pub use ::engine::{error, states, text};
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+#[cfg(feature = "ssr")]
+use leptos_meta::MetaTags;
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path,
+    path, SsrMode,
 };
 
+#[cfg(not(feature = "staff"))]
+use crate::pages::FromServer;
+#[cfg(feature = "staff")]
 use crate::pages::{
-    admin::AdminPage, api_clients::ApiClientsPage, errors::NotFound, home::HomePage, layout::Header, login::LoginPage,
-    people::PeoplePage, queues::QueuesPage, rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, webhooks::WebhooksPage,
-    widget::WidgetPage, widgets::WidgetsPage, MeResource,
+    admin::AdminPage, api_clients::ApiClientsPage, errors::NotFound, login::LoginPage, people::PeoplePage, queues::QueuesPage,
+    rep::RepPage, setup::SetupPage, supervisor::SupervisorPage, webhooks::WebhooksPage, widgets::WidgetsPage,
 };
+use crate::pages::{home::HomePage, layout::Header, widget::WidgetPage, MeResource};
 
 /// The HTML document around the app, rendered on the server, with its
 /// Content-Security-Policy: scripts only from this page's nonce (the
 /// hydration script) and what it loads, WebAssembly compiled, everything
-/// else from this site only, and never framed.
-pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
+/// else from this site only, and never framed. It loads the stylesheet and
+/// the bundle this page belongs to (`site.rs`).
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions, assets: &site::Assets) -> impl IntoView {
     if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
         let policy = format!(
             "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
@@ -64,13 +72,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
         }
     }
+    let path = use_context::<axum::http::request::Parts>().map(|parts| parts.uri.path().to_owned()).unwrap_or_default();
+    let scripts = assets.bundle(site::Bundle::for_path(&path)).map(|bundle| {
+        let mut options = options;
+        options.output_name = bundle.into();
+        view! { <HydrationScripts options/> }
+    });
+    let stylesheet = assets.stylesheet_href().map(|href| view! { <link rel="stylesheet" href=href/> });
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <HydrationScripts options/>
+                {stylesheet}
+                {scripts}
                 <MetaTags/>
             </head>
             <body>
@@ -97,28 +113,52 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/switchboard.css"/>
         <Title formatter=|page: String| {
             if page.is_empty() { "Switchboard".to_owned() } else { format!("{page} · Switchboard") }
         }/>
         <Router>
             <Header/>
             <main>
-                <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=HomePage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/setup") view=SetupPage/>
-                    <Route path=path!("/rep") view=RepPage/>
-                    <Route path=path!("/supervisor") view=SupervisorPage/>
-                    <Route path=path!("/admin") view=AdminPage/>
-                    <Route path=path!("/admin/people") view=PeoplePage/>
-                    <Route path=path!("/admin/queues") view=QueuesPage/>
-                    <Route path=path!("/admin/api-clients") view=ApiClientsPage/>
-                    <Route path=path!("/admin/webhooks") view=WebhooksPage/>
-                    <Route path=path!("/admin/widgets") view=WidgetsPage/>
-                    <Route path=path!("/widget") view=WidgetPage/>
-                </Routes>
+                <Pages/>
             </main>
         </Router>
+    }
+}
+
+/// Every page: the server's router and the team's bundle. The customer's
+/// pages are sent whole (`SsrMode::Async`: nothing left for a script to fill
+/// in), so their form works before any script has arrived.
+#[cfg(feature = "staff")]
+#[component]
+fn Pages() -> impl IntoView {
+    view! {
+        <Routes fallback=|| view! { <NotFound/> }>
+            <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+            <Route path=path!("/widget") view=WidgetPage ssr=SsrMode::Async/>
+            <Route path=path!("/login") view=LoginPage/>
+            <Route path=path!("/setup") view=SetupPage/>
+            <Route path=path!("/rep") view=RepPage/>
+            <Route path=path!("/supervisor") view=SupervisorPage/>
+            <Route path=path!("/admin") view=AdminPage/>
+            <Route path=path!("/admin/people") view=PeoplePage/>
+            <Route path=path!("/admin/queues") view=QueuesPage/>
+            <Route path=path!("/admin/api-clients") view=ApiClientsPage/>
+            <Route path=path!("/admin/webhooks") view=WebhooksPage/>
+            <Route path=path!("/admin/widgets") view=WidgetsPage/>
+        </Routes>
+    }
+}
+
+/// The customer's bundle: the customer's pages (`site::Bundle::for_path`
+/// names the same), so none of the team's code is in it. A link to any other
+/// page is loaded from the server, which sends it with the team's bundle.
+#[cfg(not(feature = "staff"))]
+#[component]
+fn Pages() -> impl IntoView {
+    view! {
+        <Routes fallback=|| view! { <FromServer/> }>
+            <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+            <Route path=path!("/widget") view=WidgetPage ssr=SsrMode::Async/>
+        </Routes>
     }
 }

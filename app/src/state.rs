@@ -13,6 +13,8 @@ pub struct AppState {
     /// The engine (the same pool, and the wake-up sender).
     pub engine: crate::engine::Engine,
     pub leptos_options: LeptosOptions,
+    /// The bundles' and the stylesheet's names in the built site.
+    pub assets: crate::site::Assets,
     pub sign_in: SignInRules,
     /// Mark cookies `Secure` (the site is served over HTTPS).
     pub secure_cookies: bool,

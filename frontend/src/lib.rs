@@ -1,4 +1,5 @@
-//! The WASM entry point: hydrates the server-rendered page.
+//! The team's WASM entry point: hydrates any page of the app (the desk,
+//! supervision, admin, sign-in), served to every page but the customer's.
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

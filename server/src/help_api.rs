@@ -61,10 +61,11 @@ async fn come_back(State(state): State<AppState>, axum::extract::Query(back): ax
     }
     let page = format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Return to your place</title><link rel="stylesheet" href="/pkg/switchboard.css"></head>
+<title>Return to your place</title>{}</head>
 <body><main><section class="card narrow"><h1>Return to your place in line?</h1>
 <form method="post" action="/back"><input type="hidden" name="token" value="{}"><button type="submit">Return to my place</button></form>
 </section></main></body></html>"#,
+        state.assets.stylesheet_link(),
         back.token
     );
     (

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{Request, StatusCode};
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
@@ -15,6 +15,7 @@ use sqlx::PgPool;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnFailure, DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -32,11 +33,19 @@ use crate::live::Live;
 /// Requests larger than this are refused with 413 before anything reads them.
 const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// The Leptos options for serving: where the built site is and what its
-/// files are called (the names `scripts/build` writes: `pkg/switchboard.js`,
-/// `switchboard_bg.wasm` and `switchboard.css`).
+/// The Leptos options for serving: where the built site is. Which bundle a
+/// page loads is the shell's to say (`app::site`).
 pub fn leptos_options(site_root: &str) -> LeptosOptions {
     LeptosOptions::builder().output_name("switchboard").site_root(site_root).site_pkg_dir("pkg").build()
+}
+
+/// The names of the built site's files; none when it was not built (the
+/// pages are then sent without their bundle, which the log says once).
+fn assets(site_root: &str) -> app::site::Assets {
+    app::site::Assets::load(site_root).unwrap_or_else(|error| {
+        tracing::warn!(%error, "the site is not built (scripts/build): pages are served without their scripts");
+        app::site::Assets::default()
+    })
 }
 
 /// The state every request sees.
@@ -54,6 +63,7 @@ pub async fn state(pool: PgPool, config: &Config) -> Result<AppState, app::error
         engine: app::engine::Engine::new(pool.clone()),
         pool,
         leptos_options: leptos_options(&config.site_root),
+        assets: assets(&config.site_root),
         sign_in: config.sign_in.clone(),
         secure_cookies: config.secure_cookies,
         ice: config.ice.clone(),
@@ -91,6 +101,8 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     let shell_options = state.leptos_options.clone();
+    let assets = state.assets.clone();
+    let page = move |options| shell(options, &assets);
     let metrics = crate::metrics::Metrics::new(config.metrics_access.clone());
     let shield = crate::shield::Shield::new(config);
 
@@ -110,20 +122,25 @@ pub fn router(state: AppState, config: &Config, live: Live) -> Router {
         .merge(crate::help_api::router())
         .merge(crate::api_v1::router())
         .merge(crate::widget::router())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            move || shell(shell_options.clone()),
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(context_state.clone()), {
+            let page = page.clone();
+            move || page(shell_options.clone())
+        })
         .route_layer(axum::middleware::from_fn_with_state(metrics.clone(), crate::metrics::track))
         .route("/metrics", get(crate::metrics::scrape))
-        // The bundle and the stylesheet: Brotli or gzip as the browser
-        // accepts (made by `scripts/build --release`), and a 304 for a
-        // browser that has them already (`Cache-Control: no-cache` makes
-        // it ask).
-        .nest_service("/pkg", ServeDir::new(format!("{}/pkg", config.site_root)).precompressed_br().precompressed_gzip())
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // The bundles and the stylesheet: Brotli or gzip as the browser
+        // accepts (made by `scripts/build --release`). Their names change
+        // with their content, so a browser keeps them for a year without
+        // asking again; the pages naming them are `no-cache`.
+        .nest_service(
+            "/pkg",
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, |response: &Response<_>| {
+                    response.status().is_success().then(|| HeaderValue::from_static("public, max-age=31536000, immutable"))
+                }))
+                .service(ServeDir::new(format!("{}/pkg", config.site_root)).precompressed_br().precompressed_gzip()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(page))
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::widget::frame_ancestors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
         .layer(axum::middleware::from_fn(api_status))

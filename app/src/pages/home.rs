@@ -56,7 +56,8 @@ fn Welcome() -> impl IntoView {
 pub fn RequestForm() -> impl IntoView {
     let embedded = use_context::<Embedded>();
     let offered_here = embedded.as_ref().map(|embedded| embedded.queues.clone());
-    let queues = Resource::new(
+    // Loaded before the page is sent: the form works before any script runs.
+    let queues = Resource::new_blocking(
         || (),
         move |_| {
             let offered_here = offered_here.clone();
@@ -154,7 +155,7 @@ pub fn RequestForm() -> impl IntoView {
                                         </label>
                                     }.into_any()
                                 } else {
-                                    view! { <input type="hidden" name="queue" prop:value=move || queue.get()/> }.into_any()
+                                    view! { <input type="hidden" name="queue" value=move || queue.get()/> }.into_any()
                                 }}
                                 {move || opens_at.get().map(|at| view! {
                                     <p class="notice" role="status" data-testid="queue-closed">
@@ -169,6 +170,9 @@ pub fn RequestForm() -> impl IntoView {
                                                 type="radio"
                                                 name="channel"
                                                 value=option.as_str()
+                                                // The attribute for the page as sent, the
+                                                // property once the customer chose.
+                                                checked=move || channel.get() == option
                                                 prop:checked=move || channel.get() == option
                                                 disabled=move || opens_at.get().is_some() && option != Channel::Callback
                                                 on:change=move |_| set_channel.set(option)

@@ -44,6 +44,19 @@ pub fn load_page(path: &str) {
     let _ = path;
 }
 
+/// A page the customer's bundle does not have (`Pages` in `lib.rs`): the
+/// router has moved to its address, and the server sends it whole, with the
+/// bundle that has it.
+#[component]
+pub fn FromServer() -> impl IntoView {
+    Effect::new(|_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(window) = web_sys::window() {
+            let _ = window.location().reload();
+        }
+    });
+}
+
 /// A timestamp as people read it.
 pub fn when(at: Option<time::OffsetDateTime>) -> String {
     const FORMAT: &[time::format_description::FormatItem<'_>] =

@@ -2,6 +2,7 @@
 //! page rendered from the same document on the server, with nothing fetched
 //! from elsewhere.
 
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -10,6 +11,7 @@ use utoipa::OpenApi;
 
 use app::engine::events::webhook;
 use app::integrations::WebhookType;
+use app::state::AppState;
 
 use super::ApiDoc;
 
@@ -92,8 +94,8 @@ pub fn fits_published(document: &Value, body: &Value) -> Result<(), String> {
 
 /// `/api/v1/docs`: every operation with its parameters, body and answers,
 /// and every schema with its fields.
-pub async fn reference() -> Response {
-    let mut page = Html(render(&document())).into_response();
+pub async fn reference(State(state): State<AppState>) -> Response {
+    let mut page = Html(render(&document(), &state.assets.stylesheet_link())).into_response();
     // Only the site's own stylesheet.
     page.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
@@ -138,10 +140,10 @@ fn type_of(schema: &Value) -> String {
     }
 }
 
-fn render(doc: &Value) -> String {
-    let mut html = String::from(
+fn render(doc: &Value, stylesheet: &str) -> String {
+    let mut html = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Switchboard API reference</title>\
-         <link rel=\"stylesheet\" href=\"/pkg/switchboard.css\"></head><body><main class=\"api-reference\">",
+         {stylesheet}</head><body><main class=\"api-reference\">",
     );
     html += &format!("<h1>{} (version {})</h1>", escape(text(&doc["info"]["title"])), escape(text(&doc["info"]["version"])));
     html += &format!("<p>{}</p>", escape(text(&doc["info"]["description"])));
