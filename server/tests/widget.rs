@@ -68,6 +68,11 @@ async fn only_the_keys_sites_may_show_or_frame_the_widget(pool: PgPool) {
     assert_eq!(loader.status(), StatusCode::OK);
     assert_eq!(header_of(&loader, "content-type").as_deref(), Some("text/javascript; charset=utf-8"));
     assert!(loader.text().await.unwrap().contains("/widget/config?key="));
+    // Compressed, it stays small (issue 32: under 5 kB).
+    let compressed = reqwest::Client::new().get(app.url("/widget.js")).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(header_of(&compressed, "content-encoding").as_deref(), Some("br"));
+    let bytes = compressed.bytes().await.unwrap().len();
+    assert!(bytes < 5_000, "the loader is {bytes} bytes compressed");
 
     // The key's site may read the answer; CORS names that origin alone.
     let allowed = config(&app, &made.key, Some(SHOP)).await;
