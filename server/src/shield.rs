@@ -151,10 +151,9 @@ pub async fn security_headers(State(shield): State<Shield>, request: Request, ne
     set(header::HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
     set(header::HeaderName::from_static("permissions-policy"), "camera=(self), microphone=(self), geolocation=()");
     // Kept by a browser only if checked again before use, unless the answer
-    // says otherwise: the bundle and stylesheet (their names are the same
-    // from one build to the next) come back as a 304 while unchanged, and
-    // never stale after an upgrade; pages and API answers, which carry no
-    // validator, are fetched anew.
+    // says otherwise (the bundles and the stylesheet under `/pkg/`, named by
+    // their content, are kept a year: `http.rs`): pages and API answers are
+    // never used stale, so after an upgrade a page names the new files.
     set(header::CACHE_CONTROL, "no-cache");
     if shield.https {
         set(header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
