@@ -96,6 +96,15 @@ pub fn shell(options: LeptosOptions, assets: &site::Assets) -> impl IntoView {
     }
 }
 
+/// Makes the page the server sent live in the browser (both bundles' entry
+/// point): first the lazily loaded parts of the bundle it shows, then the
+/// whole body.
+#[cfg(feature = "hydrate")]
+pub async fn hydrate() {
+    pages::home::load_shown_parts().await;
+    leptos::mount::hydrate_body(App);
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();

@@ -2,7 +2,7 @@
 //! supervision, admin, sign-in), served to every page but the customer's.
 
 #[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
+pub async fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    app::hydrate().await;
 }

@@ -27,12 +27,34 @@ pub fn HomePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match mine.await {
-                    Ok(Some(view)) => view! { <Waiting initial=view/> }.into_any(),
+                    Ok(Some(view)) => waiting_part().await(view),
                     Ok(None) => view! { <Welcome/> }.into_any(),
                     Err(error) => failure(error),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The waiting line and the conversation: a part of the bundle of its own
+/// (`#[lazy]`, cut out by scripts/build), loaded once the customer has asked,
+/// so that the first visit loads only the form.
+#[lazy]
+pub fn waiting_part() -> fn(CustomerView) -> AnyView {
+    |initial| view! { <Waiting initial/> }.into_any()
+}
+
+/// Loads the parts of the bundle the page the server sent shows, before
+/// it is hydrated: hydration needs their code at once, it cannot wait.
+#[cfg(feature = "hydrate")]
+pub async fn load_shown_parts() {
+    let shown = |selector| {
+        web_sys::window()
+            .and_then(|window| window.document())
+            .is_some_and(|document| document.query_selector(selector).ok().flatten().is_some())
+    };
+    if shown("[data-part=waiting]") {
+        waiting_part().await;
     }
 }
 
@@ -213,7 +235,7 @@ enum Phase {
 
 /// Where the customer stands, kept live over the WebSocket.
 #[component]
-pub fn Waiting(initial: CustomerView) -> impl IntoView {
+fn Waiting(initial: CustomerView) -> impl IntoView {
     let (live, set_live) = signal(None::<CustomerView>);
     crate::live::follow("/ws/customer", set_live);
     let current = Memo::new(move |_| live.get().unwrap_or_else(|| initial.clone()));
@@ -249,7 +271,7 @@ pub fn Waiting(initial: CustomerView) -> impl IntoView {
     });
 
     view! {
-        <section class="card narrow waiting" class:talking=move || matches!(phase.get(), Phase::Talking { .. }) data-testid="customer-status">
+        <section class="card narrow waiting" class:talking=move || matches!(phase.get(), Phase::Talking { .. }) data-testid="customer-status" data-part="waiting">
             {move || match phase.get() {
                 Phase::Line => view! { <Line current leave/> }.into_any(),
                 Phase::Talking { help_session, channel } => view! {

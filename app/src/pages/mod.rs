@@ -106,21 +106,13 @@ pub fn LocalTime(#[prop(into)] at: String) -> impl IntoView {
             }
         });
     }
-    view! { <time node_ref=node datetime=at.clone()>{utc_text(&at)}</time> }
-}
-
-/// "Mon 30 Nov 09:00 UTC".
-fn utc_text(at: &str) -> String {
-    let format =
-        time::macros::format_description!("[weekday repr:short] [day padding:none] [month repr:short] [hour]:[minute] UTC");
-    time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .and_then(|moment| moment.to_offset(time::UtcOffset::UTC).format(format).ok())
-        .unwrap_or_else(|| at.to_owned())
+    view! { <time node_ref=node datetime=at.clone()>{local_text(&at)}</time> }
 }
 
 /// The moment as the reader's browser writes it in its own zone
-/// ("Mon, 30 Nov, 10:00"); in UTC on the server.
+/// ("Mon, 30 Nov, 10:00"); in UTC on the server ("Mon 30 Nov 09:00 UTC").
+/// The browser's bundle leaves the `time` crate's formatting out: the
+/// browser's own `Intl` writes the text.
 pub fn local_text(at: &str) -> String {
     #[cfg(feature = "hydrate")]
     {
@@ -131,9 +123,19 @@ pub fn local_text(at: &str) -> String {
             let _ = js_sys::Reflect::set(&options, &key.into(), &value.into());
         }
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_str(at));
-        if !date.get_time().is_nan() {
-            return String::from(date.to_locale_string("default", &options));
+        if date.get_time().is_nan() {
+            at.to_owned()
+        } else {
+            String::from(date.to_locale_string("default", &options))
         }
     }
-    utc_text(at)
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let format =
+            time::macros::format_description!("[weekday repr:short] [day padding:none] [month repr:short] [hour]:[minute] UTC");
+        time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+            .ok()
+            .and_then(|moment| moment.to_offset(time::UtcOffset::UTC).format(format).ok())
+            .unwrap_or_else(|| at.to_owned())
+    }
 }

@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 
 use super::embedded::Embedded;
 use super::guard::urlencode;
-use super::home::{RequestForm, Waiting};
+use super::home::RequestForm;
 use crate::customer::my_help;
 use crate::widget::bridge::{self, Status};
 use crate::widget::{identify, widget_panel, Identity, Panel};
@@ -64,7 +64,10 @@ fn PanelView(panel: Panel, mine: Option<crate::customer::CustomerView>) -> impl 
         });
     });
     match mine {
-        Some(view) => view! { <Waiting initial=view/> }.into_any(),
+        Some(view) => view! {
+            <Suspense fallback=|| ()>{Suspend::new(async move { super::home::waiting_part().await(view) })}</Suspense>
+        }
+        .into_any(),
         None => {
             Effect::new(|_| bridge::tell(Status::Form));
             view! {

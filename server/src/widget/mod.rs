@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use tower_http::compression::CompressionLayer;
 
 use app::state::AppState;
 use app::widget::repo;
@@ -19,13 +18,7 @@ use app::widget::repo;
 const LOADER: &str = include_str!("loader.js");
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        // Compressed as the browser accepts (10 kB becomes under 4 kB): one
-        // small file, asked for once in five minutes by each visitor of the
-        // companies' sites.
-        .route("/widget.js", get(loader).layer(CompressionLayer::new()))
-        .route("/widget/config", get(config))
-        .route("/widget/theme.css", get(theme))
+    Router::new().route("/widget.js", get(loader)).route("/widget/config", get(config)).route("/widget/theme.css", get(theme))
 }
 
 #[derive(Deserialize)]
