@@ -2,7 +2,7 @@
 // browser contexts with Chromium's fake camera and microphone. Media is
 // proven with getStats(): inbound frames decoded and bytes rising.
 import { test, expect, Browser, Locator, Page } from '@playwright/test';
-import { addRepresentative, flowsFrom, me, noneFrom, open, signIn, sleep } from './helpers';
+import { addRepresentative, expectAccessible, flowsFrom, me, noneFrom, open, signIn, sleep } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -186,6 +186,8 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   await card.getByRole('button', { name: 'Hold' }).click();
   await expect(vera.getByTestId('on-hold')).toBeVisible();
   await expect(card.getByTestId('customer-status')).toHaveText('on hold');
+  await expectAccessible(vera, 'a video call, on hold');
+  await expectAccessible(desk, 'the desk, a call on hold');
   await stops(vera);
   await stops(desk, session);
   await card.getByRole('button', { name: /Resume/ }).click();
@@ -206,6 +208,8 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   // The customer sees the representative by first name, with their role.
   await expect(answer.locator('.meta')).toContainText(`${first(REP.name)} · Representative`);
   await expect(answer.locator('blockquote')).toContainText('Vera Video: Hello, my invoice shows the wrong amount.');
+  await expectAccessible(vera, 'a video call with chat messages');
+  await expectAccessible(desk, 'the desk, a call with chat messages');
 
   // A message too long is refused with a clear message, and nothing is sent.
   await vera.getByPlaceholder('Write a message').fill('x'.repeat(2001));

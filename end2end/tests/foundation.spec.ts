@@ -1,7 +1,7 @@
 // The foundation, as people use it: the first admin from the setup link, the
 // admin adding a representative, sign-in errors, roles, hydration.
 import { test, expect } from '@playwright/test';
-import { ADMIN, REP, open, signIn, submitSignIn } from './helpers';
+import { ADMIN, REP, expectAccessible, open, signIn, submitSignIn } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -10,6 +10,7 @@ test('the setup link creates the first admin', async ({ page }) => {
   expect(link).toContain('/setup?token=');
   await open(page, link);
   await expect(page.getByRole('heading', { name: 'Create the admin account' })).toBeVisible();
+  await expectAccessible(page, 'the setup page');
 
   await page.getByLabel('Email').fill(ADMIN.email);
   await page.getByLabel('Name').fill(ADMIN.name);
@@ -28,6 +29,7 @@ test('a wrong password shows the error message', async ({ page }) => {
 
   await expect(page.getByRole('alert')).toHaveText('Email or password is incorrect.');
   await expect(page).toHaveURL(/\/login/);
+  await expectAccessible(page, 'sign-in, refused');
 });
 
 test('the page is hydrated: the password visibility toggle responds', async ({ page }) => {
@@ -48,6 +50,7 @@ test('the admin signs in and adds a representative on /admin/people', async ({ p
   await signIn(page, ADMIN.email, ADMIN.password, '/admin/people');
   await expect(page).toHaveURL(/\/admin\/people$/);
   await expect(page.getByRole('heading', { name: 'People' })).toBeVisible();
+  await expectAccessible(page, 'the admin\'s people');
   await expect(page.locator(`tr[data-email="${ADMIN.email}"]`)).toBeVisible();
 
   const form = page.locator('form', { has: page.getByRole('button', { name: 'Add' }) });
@@ -82,11 +85,13 @@ test('the representative signs in, sees the desk, and cannot open /admin', async
   await expect(page).toHaveURL(/\/rep$/);
   await expect(page.getByTestId('desk-name')).toHaveText(REP.name);
   await expect(page.getByTestId('desk-role')).toHaveText('Representative');
+  await expectAccessible(page, 'the desk, not ready');
   await expect(page.getByRole('link', { name: 'Admin' })).toHaveCount(0);
 
   const admin = await page.goto('/admin');
   expect(admin?.status()).toBe(403);
   await expect(page.getByTestId('forbidden')).toBeVisible();
+  await expectAccessible(page, 'no access');
   await expect(page.getByText('Your role does not open this page.')).toBeVisible();
 });
 

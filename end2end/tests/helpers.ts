@@ -1,5 +1,6 @@
 import { expect, Frame, Locator, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { SERVER_BIN } from '../playwright.config';
 
 /** Adds a representative with the command line (they join "General"). */
@@ -16,6 +17,28 @@ export async function open(page: Page, url: string) {
   const response = await page.goto(url);
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
   return response;
+}
+
+/** axe-core, run in the page by `expectAccessible`. */
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+/** The WCAG 2.0, 2.1 and 2.2 level A and AA rules. */
+const WCAG_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+
+/** Fails when axe-core finds a WCAG 2.2 A or AA violation in the page (or
+ * the frame) as it is now; `state` names it in the failure. */
+export async function expectAccessible(target: Page | Frame, state: string) {
+  // Evaluated, not added as a script tag: the pages' CSP refuses inline scripts.
+  await target.evaluate(`window.axe || (() => { ${AXE}\n })()`);
+  const violations = await target.evaluate(async (tags) => {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const axe = (window as any).axe;
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: tags } });
+    return result.violations.map(
+      (violation: { id: string; help: string; nodes: { target: string[] }[] }) =>
+        `${violation.id} (${violation.help}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`,
+    );
+  }, WCAG_AA);
+  expect(violations, `WCAG 2.2 AA violations at: ${state}`).toEqual([]);
 }
 
 /** Fills the sign-in form and sends it. */

@@ -6,7 +6,7 @@ import { test, expect } from '@playwright/test';
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { ADMIN, signIn } from './helpers';
+import { ADMIN, expectAccessible, signIn } from './helpers';
 import { PORT } from '../playwright.config';
 
 const SITE = `http://127.0.0.1:${PORT}`;
@@ -19,8 +19,16 @@ function token(client: string, secret: string): string {
   return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`;
 }
 
+test('the API reference is readable by everyone', async ({ page }) => {
+  const reference = await page.goto('/api/v1/docs');
+  expect(reference?.status()).toBe(200);
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  await expectAccessible(page, 'the API reference');
+});
+
 test('an admin adds an API client, which calls the API until disabled', async ({ page, request }) => {
   await signIn(page, ADMIN.email, ADMIN.password, '/admin/api-clients');
+  await expectAccessible(page, 'the admin\'s API clients');
   // A scope beyond the client's own things says so.
   await expect(page.getByLabel(/help_sessions:all/)).not.toBeChecked();
   await expect(page.locator('label', { hasText: 'help_sessions:all' })).toContainText('ALL customers');
@@ -64,6 +72,7 @@ test('an admin adds a webhook receiver, sees its deliveries and sends one again'
   const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
 
   await signIn(page, ADMIN.email, ADMIN.password, '/admin/webhooks');
+  await expectAccessible(page, 'the admin\'s webhooks');
   await page.getByLabel('Allow receivers on private addresses').check();
   await page.getByLabel('URL').fill(url);
   await page.getByLabel('help_session.entered').check();

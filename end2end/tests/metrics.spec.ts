@@ -3,7 +3,7 @@
 // customer enters the queue.
 import { test, expect, Page } from '@playwright/test';
 import * as fs from 'node:fs';
-import { ADMIN, addRepresentative, open, signIn } from './helpers';
+import { ADMIN, addRepresentative, expectAccessible, open, signIn } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -24,6 +24,7 @@ test('the admin sees the figures and charts, downloads a table, and watches wait
   await expect(page).toHaveURL(/\/admin$/);
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
   await expect(page.getByRole('heading', { name: 'Service dashboard' })).toBeVisible();
+  await expectAccessible(page, 'the service dashboard');
 
   // Live: a representative opens the desk; a customer enters General.
   const waiting = generalRow(page).getByTestId('waiting-now');

@@ -2,7 +2,7 @@
 // estimate, a push offer accepted, positions moving up live, a closed tab
 // gone after the grace period.
 import { test, expect, Browser, Page } from '@playwright/test';
-import { addRepresentative, open, signIn } from './helpers';
+import { addRepresentative, expectAccessible, open, signIn } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -43,6 +43,7 @@ test('customers wait with live positions and a representative takes the first', 
   for (const customer of [first, second, third]) {
     await expect(customer.getByTestId('estimate')).not.toBeEmpty();
   }
+  await expectAccessible(first, 'waiting in line');
   // A reload keeps the place.
   await second.reload();
   await expect(second.getByTestId('position')).toHaveText('2');
@@ -53,11 +54,14 @@ test('customers wait with live positions and a representative takes the first', 
   const offer = desk.getByTestId('offer');
   await expect(offer).toContainText('Customer One');
   await expect(offer.getByTestId('countdown')).toHaveText(/^\d+$/);
+  await expectAccessible(desk, 'the desk, offered a customer');
   await offer.getByRole('button', { name: 'Accept' }).click();
 
   // Both sides see the match.
   await expect(desk.getByTestId('my-customer')).toContainText('Customer One');
   await expect(first.getByTestId('matched')).toHaveText(`You're talking with Quinn`);
+  await expectAccessible(first, 'in a video call');
+  await expectAccessible(desk, 'the desk, in a video call');
   // The others move up, live.
   await expect(second.getByTestId('position')).toHaveText('1');
   await expect(third.getByTestId('position')).toHaveText('2');
@@ -72,6 +76,7 @@ test('customers wait with live positions and a representative takes the first', 
   // page ends too, and the next customer is offered.
   await desk.getByTestId('my-customer').getByRole('button', { name: 'End', exact: true }).click();
   await expect(first.getByRole('heading', { name: 'Your conversation has ended' })).toBeVisible();
+  await expectAccessible(first, 'ended, asked for a rating');
   await desk.getByTestId('my-customer').getByRole('button', { name: 'Done' }).click();
   await expect(desk.getByTestId('offer')).toContainText('Customer Two');
 });
@@ -114,6 +119,7 @@ const FIRST_VISIT_BUDGET = 300_000;
 test('a link from the customer\'s page to a team\'s page loads that page, with the team\'s bundle', async ({ page }) => {
   // The customer's bundle has no sign-in page: the server sends it.
   await open(page, '/');
+  await expectAccessible(page, 'the customer\'s form');
   const team = page.waitForResponse((response) => /\/pkg\/staff-[0-9a-f]{16}\/staff_bg\.wasm$/.test(response.url()));
   await page.getByRole('link', { name: 'Team sign-in' }).click();
   await expect(page).toHaveURL(/\/login$/);

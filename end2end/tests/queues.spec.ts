@@ -1,7 +1,7 @@
 // Admins make queues; a pull queue is served with "Next customer"; with
 // nobody logged in, a customer is told at once.
 import { test, expect } from '@playwright/test';
-import { ADMIN, addRepresentative, open, signIn } from './helpers';
+import { ADMIN, addRepresentative, expectAccessible, open, signIn } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -13,6 +13,7 @@ test.beforeAll(() => addRepresentative(AGENT));
 test('an admin creates a pull queue served with Next customer', async ({ browser, page: admin }) => {
   await signIn(admin, ADMIN.email, ADMIN.password, '/admin/queues');
   await expect(admin).toHaveURL(/\/admin\/queues$/);
+  await expectAccessible(admin, 'the admin\'s queues');
   const editor = admin.getByTestId('new-queue');
   await editor.getByLabel('Name').fill('Billing');
   await editor.getByLabel('Routing').selectOption('pull');

@@ -5,7 +5,7 @@
 // per peer connection with getStats(); the customer's page holds a
 // connection to a supervisor only once she barges in).
 import { test, expect, Browser, Page } from '@playwright/test';
-import { addRepresentative, countConnections, flowsFrom, fromPeer, me, open, openConnections, ownQueue, signIn, sleep } from './helpers';
+import { addRepresentative, countConnections, expectAccessible, flowsFrom, fromPeer, me, open, openConnections, ownQueue, signIn, sleep } from './helpers';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -64,6 +64,7 @@ test('the wallboard follows the queue and its representatives live', async ({ br
   await expect(queue.getByTestId('wall-waiting')).toHaveText('0');
   await desk.getByTestId('my-customer').getByRole('button', { name: 'Hold' }).click();
   await expect(call.getByTestId('wall-customer-status')).toHaveText('on hold');
+  await expectAccessible(sue, 'the wallboard');
 
   // Large type for a wall screen.
   await sue.getByTestId('large-type').check();
@@ -198,6 +199,7 @@ test('a supervisor monitors, whispers to and barges in on a video call, switchin
   await expect(card.getByTestId('supervised')).toHaveText('Supervisor is listening');
   await expect(vera.getByTestId('supervisor-joined')).toHaveCount(0);
   await expect(panel.getByTestId('chat-silent')).toBeVisible();
+  await expectAccessible(sue, 'the wallboard, monitoring a video call');
   await remember(sue, session);
 
   // Whisper: Walt hears Sue, Vera does not; Sue's message reaches the desk

@@ -8,7 +8,7 @@ import { test, expect, Frame, FrameLocator, Page } from '@playwright/test';
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { addRepresentative, flowsFrom, me, ownQueue, signIn, ADMIN } from './helpers';
+import { addRepresentative, expectAccessible, flowsFrom, me, ownQueue, signIn, ADMIN } from './helpers';
 import { PORT } from '../playwright.config';
 
 const SITE = `http://127.0.0.1:${PORT}`;
@@ -27,7 +27,7 @@ function identity(secret: string, key: string, claims: object): string {
  * widget's events in `window.widgetEvents`. */
 async function shop(key: () => string, token: () => string): Promise<{ server: Server; origin: string }> {
   const server = createServer((req, res) => {
-    const page = (body: string) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><title>Shop</title>${body}`);
+    const page = (body: string) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html><html lang="en"><title>Shop</title>${body}`);
     if (req.url === '/framed') return page(`<iframe src="${SITE}/widget?key=${key()}"></iframe>`);
     if (req.url !== '/shop' && req.url !== '/checkout') return res.writeHead(404).end();
     page(`<h1>${req.url === '/shop' ? 'Our shop' : 'Checkout'}</h1><a href="/checkout">Checkout</a>
@@ -66,6 +66,7 @@ test('a customer on another site asks for help in the widget, keeps their place 
     await form.getByRole('button', { name: 'Create queue' }).click();
     await expect(admin.getByRole('status')).toHaveText('Saved "Shop help".');
     await signIn(admin, ADMIN.email, ADMIN.password, '/admin/widgets');
+    await expectAccessible(admin, 'the admin\'s widgets');
     const adding = admin.locator('section', { has: admin.getByRole('heading', { name: 'Add a widget' }) });
     await adding.getByLabel('Name').fill('Shop');
     await adding.getByLabel(/Allowed sites/).fill(allowed.origin);
@@ -92,11 +93,15 @@ test('a customer on another site asks for help in the widget, keeps their place 
     await expect(frame.locator('body[data-hydrated="true"]')).toBeAttached();
     await expect(frame.getByTestId('identified-as')).toHaveText('Signed in as Wanda Known (wanda@example.com)');
     await expect(frame.getByLabel('Your name')).toHaveValue('Wanda Known');
+    const panelFrame = () => customer.frames().find((f) => new URL(f.url()).pathname === '/widget')!;
+    await expectAccessible(customer, 'a company\'s page with the widget open');
+    await expectAccessible(panelFrame(), 'the widget\'s panel, the form');
     await frame.getByLabel('What do you need help with?').fill('My order has not arrived');
     await frame.getByLabel('Video', { exact: true }).check();
     await frame.getByRole('button', { name: 'Talk to a representative' }).click();
     await expect(frame.getByTestId('position')).toHaveText('1');
     await expect.poll(async () => (await events(customer)).some((e) => e.event === 'status' && e.state === 'waiting' && e.position === 1)).toBe(true);
+    await expectAccessible(panelFrame(), 'the widget\'s panel, waiting');
 
     // The shop's page changes: the panel opens again in the same place.
     await customer.getByRole('link', { name: 'Checkout' }).click();

@@ -10,8 +10,8 @@ use leptos_router::params::ParamsMap;
 use uuid::Uuid;
 
 use super::chart::VolumeChart;
-use super::failure;
 use super::guard::guarded;
+use super::{failure, Scrolling};
 use crate::access::Area;
 use crate::error::AppError;
 use crate::live::now_ms;
@@ -286,12 +286,12 @@ fn table_view(report: &Report, kind: TableKind, title: &'static str) -> AnyView 
             <h3>{title}</h3>
             {csv_link(report, kind)}
         </div>
-        <div class="scroll">
+        <Scrolling label=title>
             <table data-testid=format!("table-{}", kind.as_str())>
                 <thead><tr>{header}</tr></thead>
                 <tbody>{rows}</tbody>
             </table>
-        </div>
+        </Scrolling>
     }
     .into_any()
 }

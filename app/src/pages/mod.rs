@@ -92,6 +92,17 @@ pub fn clock_text(seconds: i64) -> String {
     }
 }
 
+/// A wide table that scrolls sideways on a narrow screen: a named region
+/// the keyboard can reach and scroll (WCAG 2.1.1), not only a mouse.
+#[component]
+pub fn Scrolling(#[prop(into)] label: String, children: Children) -> impl IntoView {
+    view! {
+        <div class="scroll" tabindex="0" role="region" aria-label=label>
+            {children()}
+        </div>
+    }
+}
+
 /// A moment (RFC 3339) in the reader's own time zone: the server writes it
 /// in UTC, and the browser rewrites it in its zone once the page runs.
 #[component]

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use super::admin::{human, shown_percent};
 use super::guard::guarded;
-use super::{clock_text, every, failure, load_page};
+use super::{clock_text, every, failure, load_page, Scrolling};
 use crate::access::Area;
 use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
@@ -189,7 +189,7 @@ fn Board(board: RwSignal<Option<Wallboard>>, elapsed: Signal<f64>) -> impl IntoV
             {move || queues().is_empty().then(|| view! {
                 <p class="muted" data-testid="no-queues">"You supervise no queue yet: an admin chooses supervisors on the Queues page."</p>
             })}
-            <div class="scroll">
+            <Scrolling label="Queues">
                 <table>
                     <thead><tr>
                         <th>"Queue"</th><th>"Waiting"</th><th>"Longest wait"</th><th>"Offered today"</th>
@@ -199,18 +199,18 @@ fn Board(board: RwSignal<Option<Wallboard>>, elapsed: Signal<f64>) -> impl IntoV
                         {move || queues().into_iter().map(|queue| view! { <QueueRow queue elapsed/> }).collect_view()}
                     </tbody>
                 </table>
-            </div>
+            </Scrolling>
         </section>
         <section class="card">
             <h2>"Representatives"</h2>
-            <div class="scroll">
+            <Scrolling label="Representatives">
                 <table>
                     <thead><tr><th>"Name"</th><th>"State"</th><th>"For"</th><th>"Customers"</th><th>"Missed today"</th></tr></thead>
                     <tbody>
                         {move || people().into_iter().map(|person| view! { <PersonRow person elapsed join joined/> }).collect_view()}
                     </tbody>
                 </table>
-            </div>
+            </Scrolling>
         </section>
     }
 }
