@@ -30,7 +30,6 @@ export async function expectAccessible(target: Page | Frame, state: string) {
   // Evaluated, not added as a script tag: the pages' CSP refuses inline scripts.
   await target.evaluate(`window.axe || (() => { ${AXE}\n })()`);
   const violations = await target.evaluate(async (tags) => {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const axe = (window as any).axe;
     const result = await axe.run(document, { runOnly: { type: 'tag', values: tags } });
     return result.violations.map(
