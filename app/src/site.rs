@@ -9,8 +9,9 @@
 use serde::Deserialize;
 
 /// The names in `assets.json`, each relative to the site's root: a bundle
-/// is `pkg/<name>-<hash>/<name>` (its `.js` and `_bg.wasm`), the stylesheet
-/// `pkg/switchboard-<hash>.css`.
+/// is `pkg/<name>-<hash>/<name>` (its `.js` and `_bg.wasm`; its lazily
+/// loaded parts beside them are fetched by its own `__wasm_split.js`), the
+/// stylesheet `pkg/switchboard-<hash>.css`.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct Assets {
     pub customer: String,
