@@ -176,6 +176,12 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   const vera = await customer(browser, 'Vera Video', 'Video');
   const session = await accept(desk, 'Vera Video');
   await expect(vera.getByTestId('matched')).toHaveText(`You're talking with ${first(REP.name)}`);
+  // A screen reader hears who joined; the videos say whose they are.
+  const said = vera.getByTestId('announcement');
+  await expect(said).toHaveText(`A representative is joining: you're talking with ${first(REP.name)}.`);
+  await expect(said).toHaveAttribute('role', 'status');
+  await expect(vera.getByTestId('remote-media')).toHaveAttribute('aria-label', "Representative's video");
+  await expect(vera.getByTestId('self-preview')).toHaveAttribute('aria-label', 'Your camera');
 
   // Video frames decoded and audio bytes rising on both sides.
   await flows(vera, { video: true });
@@ -185,6 +191,7 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   const card = desk.getByTestId('my-customer').filter({ hasText: 'Vera Video' });
   await card.getByRole('button', { name: 'Hold' }).click();
   await expect(vera.getByTestId('on-hold')).toBeVisible();
+  await expect(said).toHaveText('You are on hold.');
   await expect(card.getByTestId('customer-status')).toHaveText('on hold');
   await expectAccessible(vera, 'a video call, on hold');
   await expectAccessible(desk, 'the desk, a call on hold');
@@ -192,6 +199,7 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   await stops(desk, session);
   await card.getByRole('button', { name: /Resume/ }).click();
   await expect(vera.getByTestId('on-hold')).toBeHidden();
+  await expect(said).toHaveText(`A representative is joining: you're talking with ${first(REP.name)}.`);
   await flows(vera, { video: true });
   await flows(desk, { video: true, session });
 
@@ -231,9 +239,14 @@ test('a video call: media both ways, hold and resume, chat across reloads, end, 
   // Camera off and on again, on the representative's side.
   const cameraOn = () =>
     desk.evaluate((id) => (window as any).switchboardCalls.get(id).stream.getVideoTracks()[0].enabled, session);
-  await cardAgain.getByRole('button', { name: 'Turn camera off' }).click();
+  // The switch keeps its name and says its state (aria-pressed).
+  const camera = cardAgain.getByRole('button', { name: 'Turn camera off' });
+  await expect(camera).toHaveAttribute('aria-pressed', 'false');
+  await camera.click();
+  await expect(camera).toHaveAttribute('aria-pressed', 'true');
   await expect.poll(cameraOn).toBe(false);
-  await cardAgain.getByRole('button', { name: 'Turn camera on' }).click();
+  await camera.click();
+  await expect(camera).toHaveAttribute('aria-pressed', 'false');
   await expect.poll(cameraOn).toBe(true);
 
   // The representative ends: the customer's page ends too and asks for a
@@ -268,9 +281,12 @@ test('an audio-only call carries audio and no video, and the customer can end it
   // Mute switches the customer's microphone track off, and back on.
   const micOn = () =>
     alma.evaluate(() => [...(window as any).switchboardCalls.values()][0].stream.getAudioTracks()[0].enabled);
-  await alma.getByRole('button', { name: 'Mute microphone' }).click();
+  const mute = alma.getByRole('button', { name: 'Mute microphone' });
+  await mute.click();
+  await expect(mute).toHaveAttribute('aria-pressed', 'true');
   await expect.poll(micOn).toBe(false);
-  await alma.getByRole('button', { name: 'Unmute microphone' }).click();
+  await mute.click();
+  await expect(mute).toHaveAttribute('aria-pressed', 'false');
   await expect.poll(micOn).toBe(true);
   // The customer ends: the desk goes to wrap-up for them.
   const card = desk.getByTestId('my-customer').filter({ hasText: 'Alma Audio' });

@@ -40,6 +40,40 @@ export async function expectAccessible(target: Page | Frame, state: string) {
   expect(violations, `WCAG 2.2 AA violations at: ${state}`).toEqual([]);
 }
 
+/** Presses Tab (Shift+Tab with `back`) until `target` has the focus, as
+ * a keyboard user would, and fails if it is not reached in `most` presses.
+ * There it checks what the user sees: the focus drawn (an outline, WCAG
+ * 2.4.7), in the window, and not covered by anything (2.4.11). */
+export async function tabTo(page: Page, target: Locator, { back = false, most = 60 } = {}) {
+  await expect(target).toBeVisible();
+  for (let press = 0; press <= most; press++) {
+    // The root: the document, or the shadow root of a widget's button.
+    if (await target.evaluate((element) => (element.getRootNode() as Document).activeElement === element)) {
+      const seen = await target.evaluate((element) => {
+        const style = getComputedStyle(element);
+        const box = element.getBoundingClientRect();
+        const [x, y] = [box.left + box.width / 2, box.top + box.height / 2];
+        const view = element.ownerDocument.defaultView!;
+        const top = (element.getRootNode() as Document).elementFromPoint(x, y);
+        return {
+          outline: style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2,
+          inView: x >= 0 && y >= 0 && x <= view.innerWidth && y <= view.innerHeight,
+          uncovered: !!top && (top === element || element.contains(top) || top.contains(element)),
+        };
+      });
+      expect(seen, `the focus on ${target} is seen`).toEqual({ outline: true, inView: true, uncovered: true });
+      return;
+    }
+    await page.keyboard.press(back ? 'Shift+Tab' : 'Tab');
+  }
+  throw new Error(`${target} was not reached with ${most} presses of ${back ? 'Shift+Tab' : 'Tab'}`);
+}
+
+/** Whether the page scrolls sideways (WCAG 1.4.10 reflow: it must not). */
+export async function scrollsSideways(target: Page | Frame): Promise<boolean> {
+  return target.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth);
+}
+
 /** Fills the sign-in form and sends it. */
 export async function submitSignIn(page: Page, email: string, password: string, next = '') {
   await open(page, next ? `/login?next=${encodeURIComponent(next)}` : '/login');

@@ -82,6 +82,8 @@ test('the admin sees the figures and charts, downloads a table, and watches wait
   await expect(hours.locator('rect.answered')).toHaveCount(24);
   await expect(hours.locator('text.tick', { hasText: /^12$/ })).toBeVisible();
   await expect(page.getByTestId('chart-days').locator('svg')).toBeVisible();
+  // In words for those who do not see it: described, with its table named.
+  await expect(hours.locator('svg')).toHaveAccessibleDescription(/^Bars: customers offered.*The busiest is .*Every figure is in the table “By hour of day” below\.$/);
 
   // The CSV download has exactly the cells of the table. (Both are read
   // again when a figure moved in between: the roller may count a customer

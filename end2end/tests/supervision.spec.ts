@@ -23,6 +23,7 @@ test('the wallboard follows the queue and its representatives live', async ({ br
   // (and takes him out of General, where earlier tests left customers).
   const floor = await ownQueue(admin, WALT, 'Floor');
   await floor.getByLabel(`${SUE.name} supervises this queue`).check();
+  await floor.getByLabel('Longest wait amber after (s)').fill('1');
   await floor.getByRole('button', { name: 'Create queue' }).click();
   await expect(admin.getByRole('status')).toHaveText('Saved "Floor".');
 
@@ -55,6 +56,9 @@ test('the wallboard follows the queue and its representatives live', async ({ br
   await customer.getByRole('button', { name: 'Talk to a representative' }).click();
   await expect(customer.getByTestId('position')).toHaveText('1');
   await expect(queue.getByTestId('wall-waiting')).toHaveText('1');
+  // Past a second the longest wait turns amber, and says so in words too.
+  await expect(queue.getByTestId('wall-longest')).toHaveClass(/amber/);
+  await expect(queue.getByTestId('wall-longest')).toContainText('warning');
 
   // Walt takes her and holds the call: the wallboard shows it.
   await desk.getByRole('button', { name: 'Ready', exact: true }).click();

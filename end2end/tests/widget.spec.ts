@@ -4,11 +4,11 @@
 // shop identified asks for help by video in the panel, keeps their place
 // while the shop's page changes, is matched and talks; a site not on the
 // key's list gets nothing.
-import { test, expect, Frame, FrameLocator, Page } from '@playwright/test';
+import { test, expect, Frame, FrameLocator, Locator, Page } from '@playwright/test';
 import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { addRepresentative, expectAccessible, flowsFrom, me, ownQueue, signIn, ADMIN } from './helpers';
+import { addRepresentative, expectAccessible, flowsFrom, me, ownQueue, scrollsSideways, signIn, tabTo, ADMIN } from './helpers';
 import { PORT } from '../playwright.config';
 
 const SITE = `http://127.0.0.1:${PORT}`;
@@ -84,24 +84,43 @@ test('a customer on another site asks for help in the widget, keeps their place 
     await signIn(desk, WREN.email, WREN.password);
     await expect(desk.getByTestId('agent-state')).toHaveText(/Not ready/);
 
-    // The customer opens the shop, then the widget: the shop identified
-    // them, so their name is the one it vouched for.
-    const customer = await (await browser.newContext()).newPage();
+    // The customer, on a phone (320 CSS px wide), opens the shop, then the
+    // widget, with the keyboard: the panel is a dialog named like the
+    // button and takes the focus; Escape in it closes it and gives the
+    // focus back to the button.
+    const customer = await (await browser.newContext({ viewport: { width: 320, height: 640 } })).newPage();
     await customer.goto(`${allowed.origin}/shop`);
-    await customer.getByRole('button', { name: 'Talk to us' }).click();
+    const button = customer.getByRole('button', { name: 'Talk to us' });
+    const focused = (element: Locator) => element.evaluate((e) => (e.getRootNode() as Document).activeElement === e);
+    await tabTo(customer, button);
+    await customer.keyboard.press('Enter');
+    const dialog = customer.getByRole('dialog', { name: 'Talk to us' });
+    await expect(dialog).toBeVisible();
     const frame = panel(customer);
     await expect(frame.locator('body[data-hydrated="true"]')).toBeAttached();
+    await expect.poll(() => focused(customer.locator('iframe[title="Talk to us"]'))).toBe(true);
+    // The panel hears Escape once it has greeted the loader: pressed until then.
+    await expect.poll(async () => {
+      if (await dialog.isVisible()) await customer.keyboard.press('Escape');
+      return dialog.isHidden();
+    }).toBe(true);
+    expect(await focused(button)).toBe(true);
+    await customer.keyboard.press('Enter');
+    await expect(dialog).toBeVisible();
+    // The shop identified the customer: their name is the one it vouched for.
     await expect(frame.getByTestId('identified-as')).toHaveText('Signed in as Wanda Known (wanda@example.com)');
     await expect(frame.getByLabel('Your name')).toHaveValue('Wanda Known');
     const panelFrame = () => customer.frames().find((f) => new URL(f.url()).pathname === '/widget')!;
     await expectAccessible(customer, 'a company\'s page with the widget open');
     await expectAccessible(panelFrame(), 'the widget\'s panel, the form');
+    expect(await scrollsSideways(panelFrame()), 'the panel reflows at 280 CSS px').toBe(false);
     await frame.getByLabel('What do you need help with?').fill('My order has not arrived');
     await frame.getByLabel('Video', { exact: true }).check();
     await frame.getByRole('button', { name: 'Talk to a representative' }).click();
     await expect(frame.getByTestId('position')).toHaveText('1');
     await expect.poll(async () => (await events(customer)).some((e) => e.event === 'status' && e.state === 'waiting' && e.position === 1)).toBe(true);
     await expectAccessible(panelFrame(), 'the widget\'s panel, waiting');
+    expect(await scrollsSideways(panelFrame()), 'the panel, waiting, reflows').toBe(false);
 
     // The shop's page changes: the panel opens again in the same place.
     await customer.getByRole('link', { name: 'Checkout' }).click();

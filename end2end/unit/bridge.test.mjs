@@ -11,8 +11,10 @@ const OTHER = 'https://other.example';
 const posted = [];
 /** @type {((event: object) => void)[]} */
 const handlers = [];
+/** @type {((event: object) => void)[]} */
+const keys = [];
 const parent = { postMessage: (/** @type {unknown} */ message, /** @type {string} */ origin) => posted.push([message, origin]) };
-globalThis.window = /** @type {any} */ ({ parent, addEventListener: (_type, handler) => handlers.push(handler) });
+globalThis.window = /** @type {any} */ ({ parent, addEventListener: (type, handler) => (type === 'keydown' ? keys : handlers).push(handler) });
 const bridge = await import('../../app/src/widget/bridge.js');
 
 /** @type {string[]} */
@@ -52,4 +54,13 @@ test('an identify token is taken from the parent on an allowed origin only, in t
   arrive(null);
   arrive({ switchboard: 1, type: 'identify', token: 'jwt' });
   assert.deepEqual(identified, ['jwt']);
+});
+
+test('Escape in the panel asks the loader to close it, on its origin only', () => {
+  posted.length = 0;
+  for (const handler of keys) handler({ key: 'a', defaultPrevented: false });
+  for (const handler of keys) handler({ key: 'Escape', defaultPrevented: true });
+  assert.deepEqual(posted, [], 'other keys, and an Escape a field took, close nothing');
+  for (const handler of keys) handler({ key: 'Escape', defaultPrevented: false });
+  assert.deepEqual(posted, [[{ switchboard: 1, type: 'close' }, SHOP]]);
 });

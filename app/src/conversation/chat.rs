@@ -66,6 +66,9 @@ pub fn Chat(
 
     view! {
         <section class="chat" aria-label="Chat">
+            // A log: a screen reader reads out each new message, never the
+            // whole chat again.
+            <div role="log" aria-label="Messages" data-testid="chat-log">
             <ol class="messages" data-testid="chat">
                 <For each=move || messages.get() key=|m| m.id let:message>
                     {
@@ -87,6 +90,7 @@ pub fn Chat(
                     }
                 </For>
             </ol>
+            </div>
             {move || replying.get().map(|m| {
                 let short: String = m.body.chars().take(80).collect();
                 view! {

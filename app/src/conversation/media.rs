@@ -39,23 +39,24 @@ pub fn CallPanel(
     #[cfg(feature = "hydrate")]
     browser::run(help_session, side, video, held, media, problem, retries, muted, camera_off, local, remote);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (help_session, side, media, problem, retries);
+    let _ = (help_session, media, problem, retries);
     view! {
         <div class="call" class:audio-only=!video data-testid="call">
-            <video class="remote" node_ref=remote autoplay playsinline data-testid="remote-media"></video>
-            <video class="self" node_ref=local autoplay playsinline muted=true data-testid="self-preview"></video>
+            <video class="remote" node_ref=remote autoplay playsinline data-testid="remote-media"
+                aria-label=if side == "customer" { "Representative's video" } else { "Customer's video" }></video>
+            <video class="self" node_ref=local autoplay playsinline muted=true data-testid="self-preview" aria-label="Your camera"></video>
             <Show when=move || held.get()>
                 <p class="on-hold-banner">"On hold"</p>
             </Show>
             <div class="row call-controls">
                 <button type="button" class="secondary" aria-pressed=move || muted.get().to_string()
                     on:click=move |_| set_muted.update(|m| *m = !*m)>
-                    {move || if muted.get() { "Unmute microphone" } else { "Mute microphone" }}
+                    "Mute microphone"
                 </button>
                 {video.then(|| view! {
                     <button type="button" class="secondary" aria-pressed=move || camera_off.get().to_string()
                         on:click=move |_| set_camera_off.update(|c| *c = !*c)>
-                        {move || if camera_off.get() { "Turn camera on" } else { "Turn camera off" }}
+                        "Turn camera off"
                     </button>
                 })}
             </div>

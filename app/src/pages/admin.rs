@@ -305,11 +305,11 @@ fn ReportView(report: Report) -> impl IntoView {
         None => "all queues".to_owned(),
     };
     let hour_chart = view! {
-        <VolumeChart title="Volume and service level by hour of day".into() lines=report.by_hour.clone() label_every=2 testid="chart-hours"/>
+        <VolumeChart title="Volume and service level by hour of day".into() lines=report.by_hour.clone() label_every=2 testid="chart-hours" table="By hour of day"/>
     }
     .into_any();
     let day_chart = view! {
-        <VolumeChart title="Volume and service level by day".into() lines=report.by_day.clone() label_every=(days / 10).max(1) testid="chart-days"/>
+        <VolumeChart title="Volume and service level by day".into() lines=report.by_day.clone() label_every=(days / 10).max(1) testid="chart-days" table="By day"/>
     }
     .into_any();
     view! {

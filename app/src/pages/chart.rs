@@ -25,7 +25,15 @@ fn axis_top(max: i64) -> (i64, i64) {
 /// Volume and service level of each line, left to right. `label_every`
 /// thins the x labels (every day of 30 would not fit).
 #[component]
-pub fn VolumeChart(title: String, lines: Vec<Line>, label_every: usize, testid: &'static str) -> impl IntoView {
+pub fn VolumeChart(
+    title: String,
+    lines: Vec<Line>,
+    label_every: usize,
+    testid: &'static str,
+    /// The title of the table with the same figures, the chart's text
+    /// alternative.
+    table: &'static str,
+) -> impl IntoView {
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
     let max = lines.iter().map(|line| line.figures.offered).max().unwrap_or(0);
@@ -89,10 +97,12 @@ pub fn VolumeChart(title: String, lines: Vec<Line>, label_every: usize, testid: 
     let path = points.iter().map(|(x, y)| format!("{x:.1},{y:.1}")).collect::<Vec<_>>().join(" ");
     let dots = points.iter().map(|(x, y)| view! { <circle class="level" cx=*x cy=*y r="3"/> }).collect_view();
 
+    let about = format!("{testid}-about");
+    let description = describe(&lines, table);
     view! {
         <figure class="chart" data-testid=testid>
             <figcaption>{title.clone()}</figcaption>
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=title aria-describedby=about.clone()>
                 {ticks}
                 <text x="10" y=TOP + plot_h / 2.0 class="axis" transform=format!("rotate(-90 10 {})", TOP + plot_h / 2.0) text-anchor="middle">"customers"</text>
                 <text x=WIDTH - 6.0 y=TOP + plot_h / 2.0 class="axis" transform=format!("rotate(90 {} {})", WIDTH - 6.0, TOP + plot_h / 2.0) text-anchor="middle">"service level"</text>
@@ -107,8 +117,26 @@ pub fn VolumeChart(title: String, lines: Vec<Line>, label_every: usize, testid: 
                 <span class="key offered"></span>"other offered (short abandons, timed out, still waiting) "
                 <span class="key level"></span>"service level"
             </p>
+            <p class="definition" id=about data-testid=format!("{testid}-description")>{description}</p>
         </figure>
     }
+}
+
+/// The chart in words, for those who do not see it: what it draws, its
+/// busiest bar, and where its figures are as a table.
+fn describe(lines: &[Line], table: &str) -> String {
+    let busiest = lines.iter().filter(|line| line.figures.offered > 0).max_by_key(|line| line.figures.offered);
+    let peak = match busiest {
+        Some(line) => format!(
+            "The busiest is {}: {} offered, {} answered, {} abandoned. ",
+            line.label, line.figures.offered, line.figures.answered, line.figures.abandoned
+        ),
+        None => "No customer was offered in this range. ".to_owned(),
+    };
+    format!(
+        "Bars: customers offered, split into answered, abandoned and the rest; line: the service level. {peak}\
+         Every figure is in the table “{table}” below."
+    )
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::embedded::{home_page, Embedded};
-use super::{failure, load_page, local_text, LocalTime};
+use super::{failure, focus_first, load_page, local_text, FormError, LocalTime};
 use crate::states::HelpSessionId;
 
 use crate::conversation::chat::Chat;
@@ -203,6 +203,11 @@ pub fn RequestForm() -> impl IntoView {
                                         </label>
                                     }).collect_view()}
                                 </fieldset>
+                                <Show when=move || matches!(channel.get(), Channel::Video | Channel::Audio)>
+                                    <p class="muted" data-testid="chat-beside-call">
+                                        "Can't hear or speak? A chat is always beside the call: you can write instead at any time."
+                                    </p>
+                                </Show>
                                 <Show when=move || channel.get() == Channel::Callback>
                                     <label>
                                         "Phone number (with country code)"
@@ -210,7 +215,7 @@ pub fn RequestForm() -> impl IntoView {
                                     </label>
                                     <WindowChoice queue=Signal::derive(move || uuid::Uuid::parse_str(&queue.get()).ok())/>
                                 </Show>
-                                {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                                {move || error().map(|message| view! { <FormError message/> })}
                                 <button type="submit" disabled=move || request.pending().get()>"Talk to a representative"</button>
                             </div>
                         </ActionForm>
@@ -269,9 +274,23 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
             load_page(&home_page());
         }
     });
+    // A new phase (matched, ended, closed) puts the focus on its heading.
+    let section = NodeRef::<leptos::html::Section>::new();
+    Effect::new(move |shown: Option<std::mem::Discriminant<Phase>>| {
+        let now = std::mem::discriminant(&phase.get());
+        if shown.is_some_and(|shown| shown != now) {
+            focus_first(section, "h1");
+        }
+        now
+    });
+    // What a screen reader says, politely, when it changes: a new place or
+    // range in the line (not every tick), a representative joining, on
+    // hold, ended.
+    let announcement = Memo::new(move |_| announce(&current.get()));
 
     view! {
-        <section class="card narrow waiting" class:talking=move || matches!(phase.get(), Phase::Talking { .. }) data-testid="customer-status" data-part="waiting">
+        <section class="card narrow waiting" class:talking=move || matches!(phase.get(), Phase::Talking { .. }) data-testid="customer-status" data-part="waiting" node_ref=section>
+            <p class="visually-hidden" role="status" data-testid="announcement">{announcement}</p>
             {move || match phase.get() {
                 Phase::Line => view! { <Line current leave/> }.into_any(),
                 Phase::Talking { help_session, channel } => view! {
@@ -301,6 +320,38 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
                 }.into_any(),
             }}
         </section>
+    }
+}
+
+/// The sentence a screen reader announces for what the customer sees now.
+fn announce(view: &CustomerView) -> String {
+    match view {
+        CustomerView::Waiting { position, estimate, place, .. } if place.callback.is_some() => {
+            format!("We will call you back. You are number {position} in line. Estimated wait: {estimate}.")
+        }
+        CustomerView::Waiting { position, estimate, .. } => {
+            format!("You are number {position} in line. Estimated wait: {estimate}.")
+        }
+        CustomerView::Matched { on_hold: true, .. } => "You are on hold.".to_owned(),
+        CustomerView::Matched { representatives, .. } => {
+            format!("A representative is joining: you're talking with {}.", names_text(representatives.clone()))
+        }
+        CustomerView::Finished { .. } => "Your conversation has ended.".to_owned(),
+        CustomerView::Closed { reason } => format!("You are no longer in line. {reason}"),
+        CustomerView::NotQueued { .. } => "You have not entered the line yet.".to_owned(),
+    }
+}
+
+/// "Cora", "Cora and Tess", "Cora, Tess and Ali"; "your representative"
+/// before anyone's name is known.
+fn names_text(mut names: Vec<String>) -> String {
+    match names.len() {
+        0 => "your representative".to_owned(),
+        1 => names.remove(0),
+        _ => {
+            let last = names.pop().unwrap_or_default();
+            format!("{} and {last}", names.join(", "))
+        }
     }
 }
 
@@ -477,7 +528,7 @@ fn Switches(place: Memo<Place>, queue: Signal<String>) -> impl IntoView {
                     </div>
                 </ActionForm>
             </Show>
-            {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            {move || error().map(|message| view! { <FormError message/> })}
         </div>
     }
 }
@@ -518,17 +569,7 @@ fn Conversation(
     let problem = RwSignal::new(None::<String>);
     let has_call = matches!(channel, Channel::Video | Channel::Audio);
     let error = move || end.value().get().and_then(Result::err).map(|error| error.to_string());
-    let names = move || {
-        let mut names = representatives.get();
-        match names.len() {
-            0 => "your representative".to_owned(),
-            1 => names.remove(0),
-            _ => {
-                let last = names.pop().unwrap_or_default();
-                format!("{} and {last}", names.join(", "))
-            }
-        }
-    };
+    let names = move || names_text(representatives.get());
     view! {
         <h1 data-testid="matched">{move || format!("You're talking with {}", names())}</h1>
         {move || supervisor.get().map(|name| view! {
@@ -547,7 +588,7 @@ fn Conversation(
         })}
         {move || problem.get().map(|message| view! { <p class="notice" role="alert" data-testid="media-problem">{message}</p> })}
         <Chat help_session/>
-        {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+        {move || error().map(|message| view! { <FormError message/> })}
         <button type="button" class="secondary" on:click=move |_| { end.dispatch(EndConversation {}); }>"End conversation"</button>
     }
 }
@@ -582,7 +623,7 @@ fn Rate() -> impl IntoView {
                         "Comment (optional)"
                         <textarea rows="3" on:input=move |ev| set_comment.set(event_target_value(&ev))></textarea>
                     </label>
-                    {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                    {move || error().map(|message| view! { <FormError message/> })}
                     <button type="submit" disabled=move || rate.pending().get()>"Send rating"</button>
                 </form>
             }.into_any()

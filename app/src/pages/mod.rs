@@ -72,6 +72,38 @@ pub fn failure(error: AppError) -> AnyView {
     view! { <p class="error" role="alert">{error.to_string()}</p> }.into_any()
 }
 
+/// A customer's form refused: said as an alert and given the focus, so a
+/// keyboard or screen-reader user lands on the reason (WCAG 3.3.1).
+#[component]
+pub fn FormError(#[prop(into)] message: String) -> impl IntoView {
+    let node = NodeRef::<leptos::html::P>::new();
+    Effect::new(move |_| {
+        if let Some(element) = node.get() {
+            let _ = element.focus();
+        }
+    });
+    view! { <p class="error" role="alert" tabindex="-1" node_ref=node>{message}</p> }
+}
+
+/// Gives the focus to the first `selector` inside `within` once the view
+/// has changed under it (a new phase's heading): the keyboard and the screen
+/// reader go on from the new content, not from a button now gone.
+pub fn focus_first(within: NodeRef<leptos::html::Section>, selector: &'static str) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        let found = within.get_untracked().and_then(|section| section.query_selector(selector).ok().flatten());
+        if let Some(element) = found.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
+            if !element.has_attribute("tabindex") {
+                let _ = element.set_attribute("tabindex", "-1");
+            }
+            let _ = element.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (within, selector);
+}
+
 /// Runs `tick` every `period` while the component lives, in the browser
 /// only (effects never run on the server, where there is no timer).
 pub fn every(period: std::time::Duration, tick: impl Fn() + Clone + 'static) {

@@ -9,7 +9,7 @@ use crate::conversation::chat::Chat;
 use crate::conversation::media::{CallPanel, MediaState};
 use crate::conversation::roles::Role;
 use crate::live::now_ms;
-use crate::queue::Channel;
+use crate::queue::{Alert, Channel};
 use crate::states::{AgentState, HelpSessionId, HelpStatus};
 use crate::supervision::{
     open_wallboard, Joined, ReturnCustomer, StopSupervising, SuperviseConversation, TakeCustomerOver, WallQueue,
@@ -215,6 +215,11 @@ fn Board(board: RwSignal<Option<Wallboard>>, elapsed: Signal<f64>) -> impl IntoV
     }
 }
 
+/// A figure's alert in words beside its colour.
+fn alert_words(alert: Alert) -> Option<impl IntoView> {
+    alert.words().map(|words| view! { <span class="alert-words">{words}</span> })
+}
+
 #[component]
 fn QueueRow(queue: WallQueue, elapsed: Signal<f64>) -> impl IntoView {
     let thresholds = queue.thresholds;
@@ -227,11 +232,15 @@ fn QueueRow(queue: WallQueue, elapsed: Signal<f64>) -> impl IntoView {
             <td data-testid="wall-waiting">{waiting}</td>
             <td data-testid="wall-longest" class=move || format!("figure-cell {}", thresholds.wait(longest()).class())>
                 {move || if waiting > 0 { human(longest()) } else { "–".into() }}
+                {move || alert_words(thresholds.wait(longest()))}
             </td>
             <td>{queue.today.offered}</td>
             <td>{queue.today.answered}</td>
             <td>{queue.today.abandoned}</td>
-            <td data-testid="wall-level" class=format!("figure-cell {}", thresholds.level(level).class())>{shown_percent(level)}</td>
+            <td data-testid="wall-level" class=format!("figure-cell {}", thresholds.level(level).class())>
+                {shown_percent(level)}
+                {alert_words(thresholds.level(level))}
+            </td>
             <td data-testid="wall-ready">{queue.ready}</td>
         </tr>
     }

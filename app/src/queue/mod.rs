@@ -28,6 +28,16 @@ impl Alert {
             Alert::Red => "red",
         }
     }
+
+    /// What the colour says, in words beside the figure: nothing is told
+    /// by colour alone (WCAG 1.4.1).
+    pub fn words(self) -> Option<&'static str> {
+        match self {
+            Alert::Normal => None,
+            Alert::Amber => Some("warning"),
+            Alert::Red => Some("alert"),
+        }
+    }
 }
 
 /// When the wallboard turns a queue's longest wait (past so many seconds)

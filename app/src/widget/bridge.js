@@ -36,6 +36,10 @@ export function listen(origins, onIdentify) {
       onIdentify(data.token);
     }
   });
+  // Escape closes the panel (the loader gives the focus back to its button).
+  window.addEventListener('keydown', (event) => {
+    if (event.key === 'Escape' && !event.defaultPrevented) post({ switchboard: VERSION, type: 'close' });
+  });
   // Tell the loader the panel is ready, on whichever allowed origin it is:
   // a message to any other origin is dropped by the browser.
   for (const origin of origins) window.parent.postMessage({ switchboard: VERSION, type: 'ready' }, origin);

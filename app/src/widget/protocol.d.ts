@@ -22,7 +22,9 @@ export type ToLoader =
   /** Sent to each of the key's origins once the panel is up. */
   | { switchboard: Version; type: 'ready' }
   /** What the customer sees now; their place while waiting. */
-  | { switchboard: Version; type: 'status'; state: PanelState; position: number | null };
+  | { switchboard: Version; type: 'status'; state: PanelState; position: number | null }
+  /** The customer pressed Escape in the panel: the loader closes it. */
+  | { switchboard: Version; type: 'close' };
 
 /** What a host page's listeners of `status` receive. */
 export interface Status {

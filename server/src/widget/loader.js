@@ -1,6 +1,9 @@
 // Switchboard's widget loader: <script src=".../widget.js" data-key="wk_..." async>.
 // It asks the server whether this site may show the key; only then does it
 // add a button and, when opened, a panel framing the customer experience.
+// The panel is a dialog named by the key's label: opened from the button it
+// takes the focus, and Escape (in the panel or its frame) or × closes it,
+// giving the focus back to the button.
 // Everything it draws lives in a shadow root, so the host page's
 // styles and ours never meet. If the server cannot be reached it shows
 // nothing (the script is async: it never holds the page up).
@@ -150,8 +153,11 @@
     document.body.appendChild(host);
     var drawn = { button: button, panel: panel, frame: null, label: config.label };
     ui = drawn;
-    button.addEventListener('click', function () { panel.hidden ? open() : close(); });
-    shut.addEventListener('click', close);
+    button.addEventListener('click', function () { panel.hidden ? open(true) : close(true); });
+    shut.addEventListener('click', function () { close(true); });
+    panel.addEventListener('keydown', function (event) {
+      if (event.key === 'Escape') { event.preventDefault(); close(true); }
+    });
     window.addEventListener('message', receive);
     // The panel as it was before the page changed: open, or at least
     // connected while the customer waits or talks, so they keep their place.
@@ -173,18 +179,22 @@
     ui.panel.appendChild(iframe);
   }
 
-  function open() {
+  /** @param {boolean} [byCustomer] opened from the button: the focus goes into the panel */
+  function open(byCustomer) {
     frame();
     if (!ui) return;
     ui.panel.hidden = false;
+    if (byCustomer && ui.frame) ui.frame.focus();
     ui.button.setAttribute('aria-expanded', 'true');
     remember('open', true);
     emit('open', {});
   }
 
-  function close() {
+  /** @param {boolean} [byCustomer] closed by the customer: the focus goes back to the button */
+  function close(byCustomer) {
     if (!ui) return;
     ui.panel.hidden = true;
+    if (byCustomer) ui.button.focus();
     ui.button.setAttribute('aria-expanded', 'false');
     remember('open', false);
     emit('close', {});
@@ -214,6 +224,8 @@
       remember('status', status);
       label(status);
       emit('status', status);
+    } else if (data.type === 'close') {
+      close(true);
     }
   }
 

@@ -123,17 +123,16 @@ fn Head(conversation: Conversation, customer: CustomerCard) -> impl IntoView {
             <Show when=move || conversation.talking()>
                 <div class="row">
                     <Show when=move || conversation.owner()>
-                        {move || if conversation.held() {
-                            view! {
-                                <button type="button" on:click=move |_| { controls.send(DeskCommand::Resume { help_session: id }); }>
-                                    {if has_call { "Resume (switch to this customer)" } else { "Resume" }}
-                                </button>
-                            }.into_any()
-                        } else {
-                            view! {
-                                <button type="button" class="secondary" on:click=move |_| { controls.send(DeskCommand::Hold { help_session: id }); }>"Hold"</button>
-                            }.into_any()
-                        }}
+                        // One button for both, so the keyboard's focus stays on it.
+                        <button type="button" class:secondary=move || !conversation.held() on:click=move |_| {
+                            controls.send(if conversation.held() { DeskCommand::Resume { help_session: id } } else { DeskCommand::Hold { help_session: id } });
+                        }>
+                            {move || match (conversation.held(), has_call) {
+                                (false, _) => "Hold",
+                                (true, true) => "Resume (switch to this customer)",
+                                (true, false) => "Resume",
+                            }}
+                        </button>
                         <button type="button" class="secondary" on:click=move |_| { controls.send(DeskCommand::End { help_session: id }); }>"End"</button>
                     </Show>
                     <Show when=move || !conversation.owner() || conversation.with_others()>

@@ -1,5 +1,6 @@
 //! Offers on the desk: each with its countdown, Accept and Decline (also A
-//! and D on the keyboard), ringing and desktop notifications while any
+//! and D on the keyboard, or Alt+A and Alt+D, or no keys: the
+//! representative's choice), ringing and desktop notifications while any
 //! waits.
 
 use std::collections::HashSet;
@@ -16,7 +17,13 @@ use crate::pages::every;
 use crate::states::HelpSessionId;
 
 #[component]
-pub(super) fn Offer(offer: OfferCard, first: bool, controls: Controls, chosen: RwSignal<Option<HelpSessionId>>) -> impl IntoView {
+pub(super) fn Offer(
+    offer: OfferCard,
+    first: bool,
+    controls: Controls,
+    chosen: RwSignal<Option<HelpSessionId>>,
+    keys: RwSignal<AnswerKeys>,
+) -> impl IntoView {
     let id: HelpSessionId = offer.help_session_id;
     // A one-second clock for the countdown.
     let (tick, set_tick) = signal(0u32);
@@ -53,11 +60,13 @@ pub(super) fn Offer(offer: OfferCard, first: bool, controls: Controls, chosen: R
                 </p>
             })}
             <div class="row">
-                <button type="button" aria-keyshortcuts=first.then_some("A")
+                <button type="button" aria-keyshortcuts=move || first.then(|| keys.get().names().map(|(accept, _)| accept)).flatten()
                     on:click=move |_| { chosen.set(Some(id)); controls.send(DeskCommand::Accept { help_session: id }); }>"Accept"</button>
-                <button type="button" class="secondary" aria-keyshortcuts=first.then_some("D")
+                <button type="button" class="secondary" aria-keyshortcuts=move || first.then(|| keys.get().names().map(|(_, decline)| decline)).flatten()
                     on:click=move |_| { controls.send(DeskCommand::Decline { help_session: id }); }>"Decline"</button>
-                {first.then(|| view! { <span class="muted keys" title="Keys: A accepts, D declines (when not typing)">"keys " <kbd>"A"</kbd> " " <kbd>"D"</kbd></span> })}
+                {move || first.then(|| keys.get().names()).flatten().map(|(accept, decline)| view! {
+                    <span class="muted keys" data-testid="answer-keys-hint">"keys " <kbd>{accept}</kbd> " " <kbd>{decline}</kbd></span>
+                })}
             </div>
         </article>
     }
@@ -89,27 +98,133 @@ pub(super) fn ringing(offers: Memo<Vec<OfferCard>>) {
     on_cleanup(|| ring::ringing(false));
 }
 
-/// A (Accept) and D (Decline) answer the oldest offer, unless the
-/// representative is typing.
-pub(super) fn answer_by_keyboard(controls: Controls, offers: Memo<Vec<OfferCard>>, chosen: RwSignal<Option<HelpSessionId>>) {
+/// How offers are answered from the keyboard (WCAG 2.1.4: a single-key
+/// shortcut can be turned off or given a modifier). Kept in the browser.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum AnswerKeys {
+    /// A accepts, D declines, when not typing.
+    Single,
+    /// Alt+A and Alt+D, also while typing.
+    WithAlt,
+    /// No keys: the buttons only.
+    Off,
+}
+
+/// An answer to the oldest offer.
+enum Answer {
+    Accept,
+    Decline,
+}
+
+impl AnswerKeys {
+    const ALL: [AnswerKeys; 3] = [AnswerKeys::Single, AnswerKeys::WithAlt, AnswerKeys::Off];
+    /// The browser's local storage keeps the choice under this name.
+    #[cfg(feature = "hydrate")]
+    const STORED: &'static str = "switchboard.answer-keys";
+
+    fn as_str(self) -> &'static str {
+        match self {
+            AnswerKeys::Single => "single",
+            AnswerKeys::WithAlt => "alt",
+            AnswerKeys::Off => "off",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            AnswerKeys::Single => "A and D",
+            AnswerKeys::WithAlt => "Alt+A and Alt+D",
+            AnswerKeys::Off => "Off",
+        }
+    }
+
+    /// The keys' names for Accept and Decline (`aria-keyshortcuts`).
+    fn names(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            AnswerKeys::Single => Some(("A", "D")),
+            AnswerKeys::WithAlt => Some(("Alt+A", "Alt+D")),
+            AnswerKeys::Off => None,
+        }
+    }
+
+    /// The answer a key press gives, if any.
+    fn answer(self, ev: &leptos::ev::KeyboardEvent) -> Option<Answer> {
+        if ev.ctrl_key() || ev.meta_key() || ev.repeat() {
+            return None;
+        }
+        let letter = match self {
+            AnswerKeys::Single if !ev.alt_key() && !typing(ev) => ev.key().to_ascii_lowercase(),
+            // The key's place, not its character: Alt+A writes "å" on a Mac.
+            AnswerKeys::WithAlt if ev.alt_key() => ev.code().trim_start_matches("Key").to_ascii_lowercase(),
+            _ => return None,
+        };
+        match letter.as_str() {
+            "a" => Some(Answer::Accept),
+            "d" => Some(Answer::Decline),
+            _ => None,
+        }
+    }
+
+    /// The representative's choice in this browser (A and D until chosen).
+    pub(super) fn stored() -> Self {
+        #[cfg(feature = "hydrate")]
+        if let Some(Ok(Some(value))) =
+            web_sys::window().and_then(|w| w.local_storage().ok().flatten()).map(|s| s.get_item(Self::STORED))
+        {
+            return Self::ALL.into_iter().find(|keys| keys.as_str() == value).unwrap_or(AnswerKeys::Single);
+        }
+        AnswerKeys::Single
+    }
+
+    fn store(self) {
+        #[cfg(feature = "hydrate")]
+        if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+            let _ = storage.set_item(Self::STORED, self.as_str());
+        }
+    }
+}
+
+/// The choice of keys, in the offers' card.
+#[component]
+pub(super) fn AnswerKeysSetting(keys: RwSignal<AnswerKeys>) -> impl IntoView {
+    view! {
+        <label class="inline">
+            "Keys to answer offers"
+            <select data-testid="answer-keys" on:change=move |ev| {
+                let chosen = event_target_value(&ev);
+                if let Some(choice) = AnswerKeys::ALL.into_iter().find(|keys| keys.as_str() == chosen) {
+                    choice.store();
+                    keys.set(choice);
+                }
+            }>
+                {AnswerKeys::ALL.map(|choice| view! {
+                    <option value=choice.as_str() selected=move || keys.get() == choice>{choice.label()}</option>
+                })}
+            </select>
+        </label>
+    }
+}
+
+/// The chosen keys answer the oldest offer.
+pub(super) fn answer_by_keyboard(
+    controls: Controls,
+    offers: Memo<Vec<OfferCard>>,
+    chosen: RwSignal<Option<HelpSessionId>>,
+    keys: RwSignal<AnswerKeys>,
+) {
     // In the browser only (effects never run on the server).
     Effect::new(move |_| {
+        keys.set(AnswerKeys::stored());
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-            if ev.ctrl_key() || ev.alt_key() || ev.meta_key() || ev.repeat() || typing(&ev) {
-                return;
-            }
+            let Some(answer) = keys.get_untracked().answer(&ev) else { return };
             let Some(first) = offers.with_untracked(|o| o.first().map(|o| o.help_session_id)) else { return };
-            match ev.key().as_str() {
-                "a" | "A" => {
-                    ev.prevent_default();
+            ev.prevent_default();
+            match answer {
+                Answer::Accept => {
                     chosen.set(Some(first));
                     controls.send(DeskCommand::Accept { help_session: first });
                 }
-                "d" | "D" => {
-                    ev.prevent_default();
-                    controls.send(DeskCommand::Decline { help_session: first });
-                }
-                _ => {}
+                Answer::Decline => controls.send(DeskCommand::Decline { help_session: first }),
             }
         });
         on_cleanup(move || handle.remove());

@@ -10,7 +10,7 @@ use leptos_meta::Title;
 use super::bar::DeskBar;
 use super::controls::{Controls, Workspace};
 use super::conversation::Customer;
-use super::offers::{answer_by_keyboard, ringing, Offer};
+use super::offers::{answer_by_keyboard, ringing, AnswerKeys, AnswerKeysSetting, Offer};
 use crate::alert::{self as ring, Permission};
 use crate::desk::{CustomerCard, NextCustomer, PastConversation};
 use crate::live::now_ms;
@@ -43,7 +43,8 @@ pub(super) fn DeskBody(me: Me, controls: Controls, notice: RwSignal<Option<Strin
     });
     let offers = Memo::new(move |_| controls.desk.with(|d| d.as_ref().map(|d| d.offers.clone()).unwrap_or_default()));
     ringing(offers);
-    answer_by_keyboard(controls, offers, chosen);
+    let keys = RwSignal::new(AnswerKeys::Single);
+    answer_by_keyboard(controls, offers, chosen, keys);
     let title = move || match offers.with(Vec::len) {
         0 => "Desk".to_owned(),
         1 => "(1) Offer waiting · Desk".to_owned(),
@@ -57,12 +58,13 @@ pub(super) fn DeskBody(me: Me, controls: Controls, notice: RwSignal<Option<Strin
                 <section class="card">
                     <h2>"Offers"</h2>
                     <NotificationSetting/>
+                    <AnswerKeysSetting keys/>
                     {move || {
                         let offers = offers.get();
                         if offers.is_empty() {
                             view! { <p class="muted">"No offers right now."</p> }.into_any()
                         } else {
-                            offers.into_iter().enumerate().map(|(at, offer)| view! { <Offer offer first=at == 0 controls chosen/> }).collect_view().into_any()
+                            offers.into_iter().enumerate().map(|(at, offer)| view! { <Offer offer first=at == 0 controls chosen keys/> }).collect_view().into_any()
                         }
                     }}
                 </section>
