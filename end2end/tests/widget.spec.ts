@@ -121,6 +121,8 @@ test('a customer on another site asks for help in the widget, keeps their place 
     await expect.poll(async () => (await events(customer)).some((e) => e.event === 'status' && e.state === 'waiting' && e.position === 1)).toBe(true);
     await expectAccessible(panelFrame(), 'the widget\'s panel, waiting');
     expect(await scrollsSideways(panelFrame()), 'the panel, waiting, reflows').toBe(false);
+    // On a wider screen the panel leaves the shop's links in view.
+    await customer.setViewportSize({ width: 1280, height: 720 });
 
     // The shop's page changes: the panel opens again in the same place.
     await customer.getByRole('link', { name: 'Checkout' }).click();
