@@ -35,7 +35,7 @@ pub mod widget;
 // engine itself on the server.
 #[cfg(feature = "ssr")]
 pub use ::engine;
-pub use ::engine::{error, states, text};
+pub use ::engine::{error, language, states, text};
 
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]

@@ -53,6 +53,7 @@
 
 pub mod error;
 pub mod identity;
+pub mod language;
 pub mod queue;
 pub mod roles;
 pub mod states;

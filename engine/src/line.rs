@@ -37,6 +37,8 @@ pub struct NewRequest {
     /// network), for the callbacks open per address; `None` from an API
     /// client.
     pub from_address: Option<String>,
+    /// The customer's language, when known.
+    pub language: Option<crate::language::Language>,
 }
 
 /// The widget a customer asked through, and who the site vouched they are.
@@ -340,8 +342,8 @@ async fn insert_session(conn: &mut PgConnection, request: &NewRequest, status: H
     let id = sqlx::query_scalar!(
         r#"INSERT INTO help_sessions (queue_id, customer_name, reason, channel, phone, priority, status,
                                      callback_from, callback_until, api_client_id, external_reference,
-                                     widget_id, verified_email, identified, requested_from)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id AS "id: HelpSessionId""#,
+                                     widget_id, verified_email, identified, requested_from, language)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id AS "id: HelpSessionId""#,
         request.queue_id.uuid(),
         request.customer_name,
         request.reason,
@@ -361,6 +363,7 @@ async fn insert_session(conn: &mut PgConnection, request: &NewRequest, status: H
         identity.and_then(|identity| identity.email.as_deref()),
         identity.is_some(),
         request.from_address,
+        request.language.map(|language| language.as_str()),
     )
     .fetch_one(conn)
     .await?;

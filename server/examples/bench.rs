@@ -339,6 +339,7 @@ async fn enter_customers(engine: &Engine, queue: QueueId, count: usize) -> Resul
                 from_api: None,
                 from_widget: None,
                 from_address: None,
+                language: None,
                 queue_id: queue,
                 customer_name: format!("waiting {n}"),
                 reason: "bench".into(),

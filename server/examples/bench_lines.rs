@@ -339,6 +339,7 @@ async fn enter(engine: &Engine, queue: QueueId, count: usize) -> Result<Vec<(Hel
                 from_api: None,
                 from_widget: None,
                 from_address: None,
+                language: None,
                 queue_id: queue,
                 customer_name: format!("Customer {n}"),
                 reason: "Waiting in a long line".into(),

@@ -137,6 +137,7 @@ pub struct NewSession {
 async fn create_session(
     State(state): State<AppState>,
     Extension(client): Extension<ClientAddr>,
+    headers: HeaderMap,
     Json(body): Json<NewSession>,
 ) -> ApiResult<(StatusCode, Json<HelpTicket>)> {
     state.limits.help_request(client)?;
@@ -153,6 +154,7 @@ async fn create_session(
     .await?;
     let mut request = form.0;
     request.from_address = Some(client.to_string());
+    request.language = Some(app::customer::request::browser_language(Some(&headers)));
     let help_session = line::create(&state.engine, request).await?;
     let token = app::customer::token::issue(&state.pool, help_session).await?;
     Ok((StatusCode::CREATED, Json(HelpTicket { help_session_id: help_session, token })))

@@ -19,6 +19,7 @@ fn asking(queue: QueueId, name: &str, channel: Channel, phone: Option<&str>) -> 
         from_api: None,
         from_widget: None,
         from_address: None,
+        language: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),
@@ -133,6 +134,7 @@ async fn callbacks_have_their_own_cap_a_cap_per_address_allowed_prefixes_and_an_
         .unwrap();
     let from = |name: &str, phone: &str, address: &str| NewRequest {
         from_address: Some(address.into()),
+        language: None,
         ..asking(queue, name, Channel::Callback, Some(phone))
     };
     let premium = line::enter(&engine, from("Mallory", "+8821234567", "198.51.100.1")).await;
@@ -189,6 +191,7 @@ async fn a_callback_waits_for_its_window_retries_after_the_delay_and_ends_after_
         from_api: None,
         from_widget: None,
         from_address: None,
+        language: None,
         window: Some(Window { from: now + Duration::hours(1), until: now + Duration::hours(2) }),
         ..asking(queue, "Later Lee", Channel::Callback, Some("+14155550111"))
     };

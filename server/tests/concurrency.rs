@@ -137,6 +137,7 @@ async fn every_customer_is_served_once_or_cancelled(pool: PgPool) {
                     from_api: None,
                     from_widget: None,
                     from_address: None,
+                    language: None,
                     queue_id,
                     customer_name: format!("customer {n}"),
                     reason: "help".into(),

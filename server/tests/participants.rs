@@ -614,6 +614,7 @@ async fn the_desk_shows_a_customers_earlier_help_sessions_by_phone(pool: PgPool)
         from_api: None,
         from_widget: None,
         from_address: None,
+        language: None,
         queue_id: sales,
         customer_name: name.into(),
         reason: format!("{name} needs help"),

@@ -23,6 +23,7 @@ fn request(queue: QueueId, name: &str, channel: Channel) -> NewRequest {
         from_api: None,
         from_widget: None,
         from_address: None,
+        language: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),

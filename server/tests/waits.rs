@@ -22,6 +22,7 @@ async fn enter(engine: &Engine, queue: QueueId, name: &str, channel: Channel) ->
         from_api: None,
         from_widget: None,
         from_address: None,
+        language: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),

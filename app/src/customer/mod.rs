@@ -147,7 +147,13 @@ pub struct HelpTicket {
 #[server(prefix = "/api", endpoint = "help/queues")]
 pub async fn help_queues() -> Result<Vec<QueueChoice>, AppError> {
     let state = crate::state::app_state()?;
-    queue_choices(&state.pool).await
+    queue_choices(&state.pool, Some(request_language())).await
+}
+
+/// The language of the customer asking now (their browser's).
+#[cfg(feature = "ssr")]
+pub fn request_language() -> crate::language::Language {
+    request::browser_language(use_context::<axum::http::request::Parts>().as_ref().map(|parts| &parts.headers))
 }
 
 /// The queues customers can choose. For other server functions: they call
@@ -155,7 +161,10 @@ pub async fn help_queues() -> Result<Vec<QueueChoice>, AppError> {
 /// request's context and so must run while it is there (after their own
 /// awaits, while the server renders a page, it may not be).
 #[cfg(feature = "ssr")]
-pub async fn queue_choices(pool: &sqlx::PgPool) -> Result<Vec<QueueChoice>, AppError> {
+pub async fn queue_choices(
+    pool: &sqlx::PgPool,
+    for_language: Option<crate::language::Language>,
+) -> Result<Vec<QueueChoice>, AppError> {
     let queues = crate::queue::repo::list(pool).await?;
     let closed: std::collections::HashMap<Uuid, String> = sqlx::query!(
         r#"SELECT id, queue_next_open(id, now()) AS "opens_at!" FROM queues WHERE NOT queue_open(id, now())
@@ -168,6 +177,8 @@ pub async fn queue_choices(pool: &sqlx::PgPool) -> Result<Vec<QueueChoice>, AppE
     .collect();
     Ok(queues
         .into_iter()
+        // A queue for one language is offered to its speakers only.
+        .filter(|queue| for_language.is_none() || queue.settings.language.is_none_or(|language| Some(language) == for_language))
         .map(|queue| QueueChoice {
             opens_at: closed.get(&queue.id).cloned(),
             id: queue.id,
@@ -260,6 +271,7 @@ pub async fn request_help(
     state.limits.help_request(from)?;
     let mut form = request::HelpForm::parse(&state.pool, &queue, &name, &reason, &channel, &phone, &window).await?;
     form.0.from_address = Some(from.to_string());
+    form.0.language = Some(request_language());
     let holder = if widget.is_empty() {
         token::Holder::Site { secure: state.secure_cookies }
     } else {

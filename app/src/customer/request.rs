@@ -7,6 +7,7 @@ use super::HelpTicket;
 use crate::engine::line::{self, NewRequest, Window};
 use crate::engine::Engine;
 use crate::error::AppError;
+use crate::language::Language;
 use crate::queue::Channel;
 use crate::text::{self, Shape};
 
@@ -77,6 +78,7 @@ impl HelpForm {
             from_api: None,
             from_widget: None,
             from_address: None,
+            language: None,
         }))
     }
 }
@@ -111,6 +113,16 @@ pub fn parse_email(raw: &str) -> Result<Option<String>, AppError> {
         return Err(AppError::invalid("That email address does not look right."));
     }
     Ok(Some(raw.to_owned()))
+}
+
+/// The customer's language, from their browser's `Accept-Language`
+/// (English when it accepts none the customer side speaks).
+pub fn browser_language(headers: Option<&axum::http::HeaderMap>) -> Language {
+    headers
+        .and_then(|headers| headers.get(axum::http::header::ACCEPT_LANGUAGE))
+        .and_then(|value| value.to_str().ok())
+        .and_then(Language::from_accept_language)
+        .unwrap_or(Language::English)
 }
 
 /// Puts the request in its queue and signs the customer's token.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::conversation::roles::Role;
 use crate::error::AppError;
+use crate::language::Language;
 use crate::queue::{Channel, RoutingMode};
 use crate::states::{AgentId, AgentState, CallbackOutcome, HelpSessionId, HelpStatus, QueueId};
 
@@ -41,6 +42,8 @@ pub struct OfferCard {
     pub join_with: Option<JoinRequest>,
     /// A callback: the number to call, and the calls made so far.
     pub callback: Option<CallbackCall>,
+    /// The customer's language, when known.
+    pub language: Option<Language>,
 }
 
 /// A callback as the desk shows it.
@@ -85,6 +88,8 @@ pub struct Handover {
 pub struct CustomerCard {
     pub help_session_id: HelpSessionId,
     pub customer_name: String,
+    /// The customer's language, when known.
+    pub language: Option<Language>,
     /// The website vouched for the name (and the email, if any) through
     /// its widget.
     pub identified: bool,

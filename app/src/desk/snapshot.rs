@@ -9,6 +9,7 @@ use super::{
 use crate::conversation::roles::Role;
 use crate::engine::events::{Event, TransferStage};
 use crate::error::AppError;
+use crate::language::Language;
 use crate::queue::{Channel, RoutingMode};
 use crate::states::{AgentId, AgentState, HelpSessionId, HelpStatus, QueueId};
 
@@ -54,7 +55,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
                   (extract(epoch FROM o.expires_at - now()) * 1000)::bigint AS "expires_in_ms!",
                   t.display_name AS "transferred_by?", o.transfer_from IS NOT NULL AS "by_name!", h.transfer_note,
                   a.display_name AS "asked_by?", o.joins = 'consult' AS "warm?",
-                  h.phone, h.attempts, q.callback_max_attempts
+                  h.phone, h.attempts, q.callback_max_attempts, h.language AS "language: Language"
              FROM offers o JOIN help_sessions h ON h.id = o.help_session_id JOIN queues q ON q.id = o.queue_id
              LEFT JOIN representatives t ON t.id = h.transferred_by
              LEFT JOIN representatives a ON a.id = o.transfer_from AND o.joins IS NOT NULL
@@ -80,6 +81,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
             }),
             join_with: row.asked_by.map(|asker| JoinRequest { asker, warm: row.warm.unwrap_or(false) }),
             callback: callback_call(&row.channel, row.phone, row.attempts, row.callback_max_attempts, false),
+            language: row.language,
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
@@ -88,6 +90,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
     // this representative made: the last TRANSFER they logged in the part).
     let customers = sqlx::query!(
         r#"SELECT h.id AS "id: HelpSessionId", h.customer_name, h.identified, h.verified_email, h.reason, h.channel, h.phone,
+                  h.language AS "language: Language",
                   q.name AS queue,
                   CASE WHEN p.left_at IS NULL THEN h.status ELSE 'wrap_up' END AS "status!: HelpStatus",
                   p.role AS "role: Role",
@@ -156,6 +159,7 @@ pub async fn desk(pool: &PgPool, agent: AgentId) -> Result<Desk, AppError> {
         Ok(CustomerCard {
             help_session_id: row.id,
             customer_name: row.customer_name,
+            language: row.language,
             identified: row.identified,
             verified_email: row.verified_email,
             reason: row.reason,

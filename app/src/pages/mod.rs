@@ -87,11 +87,18 @@ pub fn FormError(#[prop(into)] message: String) -> impl IntoView {
 
 /// Gives the focus to the first `selector` inside `within` once the view
 /// has changed under it (a new phase's heading): the keyboard and the screen
-/// reader go on from the new content, not from a button now gone.
+/// reader go on from the new content, not from a button now gone. Only
+/// while the customer is on this page: a widget's panel never takes the
+/// focus from the company's page around it.
 pub fn focus_first(within: NodeRef<leptos::html::Section>, selector: &'static str) {
     #[cfg(feature = "hydrate")]
     request_animation_frame(move || {
         use wasm_bindgen::JsCast;
+        let here =
+            web_sys::window().and_then(|window| window.document()).is_some_and(|document| document.has_focus().unwrap_or(false));
+        if !here {
+            return;
+        }
         let found = within.get_untracked().and_then(|section| section.query_selector(selector).ok().flatten());
         if let Some(element) = found.and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok()) {
             if !element.has_attribute("tabindex") {

@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::failure;
 use super::guard::guarded;
 use crate::access::Area;
+use crate::language::Language;
 use crate::model::{Person, Role};
 use crate::people::list_people;
 use crate::queue::hours::{DayHours, WEEKDAYS};
@@ -78,6 +79,7 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
     let nobody_message = RwSignal::new(q.nobody_message);
     let auto_join = RwSignal::new(q.auto_join);
     let hide_monitoring = RwSignal::new(q.hide_monitoring);
+    let language = RwSignal::new(q.language);
     let members = RwSignal::new(existing.as_ref().map(|q| q.members.clone()).unwrap_or_default());
     let supervisors = RwSignal::new(existing.as_ref().map(|q| q.supervisors.clone()).unwrap_or_default());
     let optional = |value: Option<i32>| RwSignal::new(value.map(|n| n.to_string()).unwrap_or_default());
@@ -162,6 +164,7 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                 hours: OpeningHours { time_zone: time_zone.get(), days, closed_dates: closed },
                 callbacks,
                 callback_limits,
+                language: language.get(),
             };
             Ok::<_, String>(SaveQueue { id, settings, members: members.get(), supervisors: supervisors.get() })
         })();
@@ -186,6 +189,15 @@ fn QueueEditor(existing: Option<QueueWithMembers>, people: Vec<Person>, save: Se
                     <select on:change=move |ev| mode.set(if event_target_value(&ev) == "pull" { RoutingMode::Pull } else { RoutingMode::Push })>
                         <option value="push" selected=mode.get_untracked() == RoutingMode::Push>"Push: offer to an agent"</option>
                         <option value="pull" selected=mode.get_untracked() == RoutingMode::Pull>"Pull: agents press Next customer"</option>
+                    </select>
+                </label>
+                <label>
+                    "Language"
+                    <select on:change=move |ev| language.set(Language::parse(&event_target_value(&ev)).ok())>
+                        <option value="" selected=language.get_untracked().is_none()>"Any: every customer sees it"</option>
+                        {Language::ALL.map(|l| view! {
+                            <option value=l.as_str() selected=language.get_untracked() == Some(l)>{format!("{}: only customers in {}", l.name(), l.as_str())}</option>
+                        })}
                     </select>
                 </label>
                 <label>

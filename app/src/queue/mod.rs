@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::AppError;
+use crate::language::Language;
 
 #[cfg(feature = "ssr")]
 pub mod repo;
@@ -149,6 +150,8 @@ pub struct QueueSettings {
     pub hours: OpeningHours,
     pub callbacks: CallbackRules,
     pub callback_limits: CallbackLimits,
+    /// Offered only to customers of this language (`None`: to everyone).
+    pub language: Option<Language>,
 }
 
 /// The settings a new queue starts with (the database's defaults).
@@ -172,6 +175,7 @@ impl Default for QueueSettings {
             hours: OpeningHours::default(),
             callbacks: CallbackRules::default(),
             callback_limits: CallbackLimits::default(),
+            language: None,
         }
     }
 }

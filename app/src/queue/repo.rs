@@ -8,6 +8,7 @@ use super::{
     CallbackLimits, CallbackRules, Channel, OpeningHours, Queue, QueueSettings, RoutingMode, Strategy, Thresholds, WhenNobody,
 };
 use crate::error::AppError;
+use crate::language::Language;
 
 struct Row {
     id: Uuid,
@@ -39,6 +40,7 @@ struct Row {
     callbacks_per_address: i32,
     callback_expiry_hours: i32,
     callback_prefixes: Vec<String>,
+    language: Option<String>,
 }
 
 impl TryFrom<Row> for Queue {
@@ -81,6 +83,7 @@ impl TryFrom<Row> for Queue {
                     expiry_hours: row.callback_expiry_hours,
                     prefixes: row.callback_prefixes,
                 },
+                language: row.language.as_deref().map(Language::parse).transpose()?,
             },
         })
     }
@@ -94,7 +97,7 @@ pub async fn list(pool: &PgPool) -> Result<Vec<Queue>, AppError> {
                 wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
                 time_zone, ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(closed_dates) d ORDER BY d) AS "closed_dates!",
                 callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds,
-                callback_cap, callbacks_per_address, callback_expiry_hours, callback_prefixes
+                callback_cap, callbacks_per_address, callback_expiry_hours, callback_prefixes, language
            FROM queues ORDER BY lower(name)"#
     )
     .fetch_all(pool)
@@ -126,7 +129,7 @@ pub async fn get(pool: &PgPool, id: Uuid) -> Result<Queue, AppError> {
                 wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
                 time_zone, ARRAY(SELECT to_char(d, 'YYYY-MM-DD') FROM unnest(closed_dates) d ORDER BY d) AS "closed_dates!",
                 callback_retry_seconds, callback_max_attempts, notify_position, notify_seconds, front_hold_seconds,
-                callback_cap, callbacks_per_address, callback_expiry_hours, callback_prefixes
+                callback_cap, callbacks_per_address, callback_expiry_hours, callback_prefixes, language
            FROM queues WHERE id = $1"#,
         id
     )
@@ -184,9 +187,9 @@ pub async fn save(
                              wait_amber_seconds, wait_red_seconds, level_amber_percent, level_red_percent, hide_monitoring,
                              time_zone, closed_dates, callback_retry_seconds, callback_max_attempts, notify_position,
                              notify_seconds, front_hold_seconds, callback_cap, callbacks_per_address,
-                             callback_expiry_hours, callback_prefixes)
+                             callback_expiry_hours, callback_prefixes, language)
          VALUES (coalesce($1, gen_random_uuid()), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                 $19, $20::text[]::date[], $21, $22, $23, $24, $25, $26, $27, $28, $29)
+                 $19, $20::text[]::date[], $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)
          ON CONFLICT (id) DO UPDATE SET
              name = EXCLUDED.name, channels = EXCLUDED.channels, routing_mode = EXCLUDED.routing_mode,
              strategy = EXCLUDED.strategy, rona_seconds = EXCLUDED.rona_seconds,
@@ -201,7 +204,8 @@ pub async fn save(
              callback_max_attempts = EXCLUDED.callback_max_attempts, notify_position = EXCLUDED.notify_position,
              notify_seconds = EXCLUDED.notify_seconds, front_hold_seconds = EXCLUDED.front_hold_seconds,
              callback_cap = EXCLUDED.callback_cap, callbacks_per_address = EXCLUDED.callbacks_per_address,
-             callback_expiry_hours = EXCLUDED.callback_expiry_hours, callback_prefixes = EXCLUDED.callback_prefixes
+             callback_expiry_hours = EXCLUDED.callback_expiry_hours, callback_prefixes = EXCLUDED.callback_prefixes,
+             language = EXCLUDED.language
          RETURNING id",
         id,
         settings.name,
@@ -232,6 +236,7 @@ pub async fn save(
         settings.callback_limits.per_address,
         settings.callback_limits.expiry_hours,
         &settings.callback_limits.prefixes,
+        settings.language.map(|language| language.as_str()),
     )
     .fetch_one(&mut *tx)
     .await;

@@ -83,7 +83,7 @@ pub async fn list_widgets() -> Result<Widgets, AppError> {
     let (_, state) = crate::auth::require(crate::access::Area::Admin).await?;
     Ok(Widgets {
         widgets: repo::list(&state.pool).await?,
-        queues: crate::customer::queue_choices(&state.pool).await?,
+        queues: crate::customer::queue_choices(&state.pool, None).await?,
         loader: format!("{}/widget.js", state.public_url.trim_end_matches('/')),
     })
 }
@@ -153,7 +153,7 @@ pub async fn delete_widget(id: Uuid) -> Result<(), AppError> {
 pub async fn widget_panel(key: String) -> Result<Panel, AppError> {
     let state = crate::state::app_state()?;
     let widget = repo::enabled(&state.pool, &key).await?;
-    let queues = crate::customer::queue_choices(&state.pool)
+    let queues = crate::customer::queue_choices(&state.pool, Some(crate::customer::request_language()))
         .await?
         .into_iter()
         .filter(|queue| widget.queues.contains(&queue.id))

@@ -345,6 +345,7 @@ pub async fn enter_audio(engine: &app::engine::Engine, queue: QueueId, name: &st
         from_api: None,
         from_widget: None,
         from_address: None,
+        language: None,
         queue_id: queue,
         customer_name: name.into(),
         reason: "help".into(),

@@ -40,6 +40,9 @@ pub(super) fn Details(customer: CustomerCard, card: Memo<Option<CustomerCard>>) 
                     Some(phone) => view! { <a href=format!("tel:{phone}")>{phone.clone()}</a> }.into_any(),
                     None => view! { <span class="muted">"not given"</span> }.into_any(),
                 }}</dd>
+                {customer.language.map(|language| view! {
+                    <dt>"Language"</dt><dd data-testid="detail-language" lang=language.as_str()>{language.name()}</dd>
+                })}
                 <dt>"Channel"</dt><dd>{customer.channel.label()}</dd>
                 <dt>"Queue"</dt><dd>{customer.queue.clone()}</dd>
                 <dt>"Waited"</dt><dd>{clock_text(customer.waited_seconds)}</dd>

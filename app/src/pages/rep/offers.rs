@@ -42,6 +42,7 @@ pub(super) fn Offer(
             </div>
             <p class="muted">
                 {format!("{} · {} · waited {} s", offer.channel.label(), offer.queue, offer.waited_seconds)}
+                {offer.language.map(|language| view! { " · " <span data-testid="offer-language" lang=language.as_str()>{language.name()}</span> })}
             </p>
             <p class="reason">{offer.reason.clone()}</p>
             {offer.callback.clone().map(|call| view! {
