@@ -10,6 +10,7 @@ pub mod client;
 pub mod conversation;
 pub mod customer;
 pub mod desk;
+pub mod i18n;
 pub mod integrations;
 #[cfg(feature = "ssr")]
 pub mod limits;
@@ -79,13 +80,26 @@ pub fn shell(options: LeptosOptions, assets: &site::Assets) -> impl IntoView {
         view! { <HydrationScripts options/> }
     });
     let stylesheet = assets.stylesheet_href().map(|href| view! { <link rel="stylesheet" href=href/> });
+    // The page's words, in the customer's language (English for the team's
+    // pages, for now): for the server's rendering, and in the head for the
+    // browser's.
+    let bundle = site::Bundle::for_path(&path);
+    let reader = match bundle {
+        site::Bundle::Customer => customer::request_language(),
+        site::Bundle::Staff => language::Language::English,
+    };
+    let texts = i18n::Texts::for_language(reader);
+    let language = texts.language.unwrap_or(language::Language::English);
+    let texts_json = texts.to_page_json();
+    provide_context(texts);
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=language.as_str() dir=if language.right_to_left() { "rtl" } else { "ltr" }>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 {stylesheet}
+                <script type="application/json" id=i18n::TEXTS_ELEMENT inner_html=texts_json></script>
                 {scripts}
                 <MetaTags/>
             </head>
@@ -108,6 +122,10 @@ pub async fn hydrate() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // The words the server wrote into the page's head (it provided them
+    // itself while rendering).
+    #[cfg(feature = "hydrate")]
+    provide_context(i18n::Texts::from_page());
     // Who is signed in, resolved before the page is sent so that the first
     // paint already shows the right thing for this person.
     let me = Resource::new_blocking(|| (), |_| auth::current_user());

@@ -58,6 +58,11 @@ impl Language {
         }
     }
 
+    /// Written right to left (`dir="rtl"`).
+    pub fn right_to_left(self) -> bool {
+        self == Language::Arabic
+    }
+
     /// The tag as given, in any case (`pt-br` is `pt-BR`).
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         let raw = raw.trim();

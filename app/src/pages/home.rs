@@ -4,6 +4,7 @@ use leptos_meta::Title;
 
 use super::embedded::{home_page, Embedded};
 use super::{failure, focus_first, load_page, local_text, FormError, LocalTime};
+use crate::i18n::t;
 use crate::states::HelpSessionId;
 
 use crate::conversation::chat::Chat;
@@ -24,7 +25,7 @@ pub fn HomePage() -> impl IntoView {
     let mine = Resource::new_blocking(|| (), |_| my_help());
     view! {
         <Title text="Get help"/>
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match mine.await {
                     Ok(Some(view)) => waiting_part().await(view),
@@ -62,11 +63,8 @@ pub async fn load_shown_parts() {
 fn Welcome() -> impl IntoView {
     view! {
         <section class="hero">
-            <h1>"Talk to a real person"</h1>
-            <p class="lead">
-                "Our team helps you by video, voice, chat or a call back. "
-                "You always see where you are in the line and about how long the wait is."
-            </p>
+            <h1>{t("welcome-title")}</h1>
+            <p class="lead">{t("welcome-lead")}</p>
         </section>
         <RequestForm/>
     }
@@ -107,8 +105,8 @@ pub fn RequestForm() -> impl IntoView {
 
     view! {
         <section class="card">
-            <h2>"Talk to a representative"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            <h2>{t("form-title")}</h2>
+            <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
                 {move || {
                 let widget_key = widget_key.clone();
                 Suspend::new(async move {
@@ -149,12 +147,12 @@ pub fn RequestForm() -> impl IntoView {
                                 })}
                                 {move || known().map(|(_, who)| view! {
                                     <p class="notice" role="status" data-testid="identified-as">
-                                        {format!("Signed in as {}", who.name)}
+                                        {format!("{} {}", t("form-signed-in-as"), who.name)}
                                         {who.email.map(|email| format!(" ({email})"))}
                                     </p>
                                 })}
                                 <label>
-                                    "Your name"
+                                    {t("form-name")}
                                     // The name the site vouched for is not the customer's to change.
                                     {move || match known() {
                                         Some((_, who)) => view! { <input type="text" name="name" readonly value=who.name/> }.into_any(),
@@ -162,13 +160,13 @@ pub fn RequestForm() -> impl IntoView {
                                     }}
                                 </label>
                                 <label>
-                                    "What do you need help with?"
+                                    {t("form-reason")}
                                     <textarea name="reason" maxlength="500" rows="3" required></textarea>
                                 </label>
                                 {if several {
                                     view! {
                                         <label>
-                                            "Topic"
+                                            {t("form-topic")}
                                             <select name="queue" on:change=move |ev| set_queue.set(event_target_value(&ev))>
                                                 {queues.iter().map(|q| view! {
                                                     <option value=q.id.to_string()>{q.name.clone()}</option>
@@ -181,11 +179,11 @@ pub fn RequestForm() -> impl IntoView {
                                 }}
                                 {move || opens_at.get().map(|at| view! {
                                     <p class="notice" role="status" data-testid="queue-closed">
-                                        "We are closed now and open " <LocalTime at/> ". Leave your number and we call you back then."
+                                        {t("form-closed-now")} " " <LocalTime at/> ". " {t("form-closed-callback")}
                                     </p>
                                 })}
                                 <fieldset class="channels">
-                                    <legend>"How would you like to talk?"</legend>
+                                    <legend>{t("form-channels")}</legend>
                                     {move || offered().into_iter().map(|option| view! {
                                         <label class="choice">
                                             <input
@@ -199,24 +197,24 @@ pub fn RequestForm() -> impl IntoView {
                                                 disabled=move || opens_at.get().is_some() && option != Channel::Callback
                                                 on:change=move |_| set_channel.set(option)
                                             />
-                                            {option.label()}
+                                            {channel_text(option)}
                                         </label>
                                     }).collect_view()}
                                 </fieldset>
                                 <Show when=move || matches!(channel.get(), Channel::Video | Channel::Audio)>
                                     <p class="muted" data-testid="chat-beside-call">
-                                        "Can't hear or speak? A chat is always beside the call: you can write instead at any time."
+                                        {t("form-chat-beside-call")}
                                     </p>
                                 </Show>
                                 <Show when=move || channel.get() == Channel::Callback>
                                     <label>
-                                        "Phone number (with country code)"
+                                        {t("form-phone")}
                                         <input type="tel" name="phone" placeholder="+44 20 7946 0958" autocomplete="tel" required/>
                                     </label>
                                     <WindowChoice queue=Signal::derive(move || uuid::Uuid::parse_str(&queue.get()).ok())/>
                                 </Show>
                                 {move || error().map(|message| view! { <FormError message/> })}
-                                <button type="submit" disabled=move || request.pending().get()>"Talk to a representative"</button>
+                                <button type="submit" disabled=move || request.pending().get()>{t("form-submit")}</button>
                             </div>
                         </ActionForm>
                     }.into_any()
@@ -225,6 +223,16 @@ pub fn RequestForm() -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// A channel as the customer's form names it.
+fn channel_text(channel: Channel) -> String {
+    t(match channel {
+        Channel::Video => "channel-video",
+        Channel::Audio => "channel-audio",
+        Channel::Chat => "channel-chat",
+        Channel::Callback => "channel-callback",
+    })
 }
 
 /// What the customer's page is showing; a change of phase builds a new
@@ -541,9 +549,9 @@ fn WindowChoice(queue: Signal<Option<uuid::Uuid>>) -> impl IntoView {
     let windows = LocalResource::new(move || callback_windows(queue.get()));
     view! {
         <label>
-            "When should we call?"
+            {t("window-label")}
             <select name="window" data-testid="callback-window">
-                <option value="">"As soon as possible"</option>
+                <option value="">{t("window-soon")}</option>
                 {move || windows.get().and_then(Result::ok).unwrap_or_default().into_iter().map(|window| {
                     let label = format!("{} – {}", local_text(&window.from), local_text(&window.until));
                     view! { <option value=format!("{}/{}", window.from, window.until)>{label}</option> }
