@@ -25,3 +25,31 @@ channel-chat = Chat
 channel-callback = Call me back
 window-label = When should we call?
 window-soon = As soon as possible
+
+## While waiting
+
+page-title = Get help
+not-queued-title = You have not entered the line yet
+not-queued-text = Your request is ready: you will see your place here as soon as it enters the line.
+closed-title = You are no longer in line
+line-reconnecting = Your representative lost their connection. We are reconnecting you: you are back at the front of the line.
+line-turn-near = It's nearly your turn: stay on this page.
+line-keep-open = Keep this page open: you keep your place even if you reload it.
+switch-callback = Call me back instead
+switch-callback-submit = Call me back
+switch-keep = Keep my place and notify me
+switch-keep-submit = Keep my place
+switch-email = Email me too (optional)
+switch-allow-notifications = Allow notifications so this page can tell you when your turn is near.
+
+## The conversation and after
+
+call-connecting = Connecting the call…
+call-end = End conversation
+ended-title = Your conversation has ended
+ended-thanks = Thank you for reaching out.
+rate-legend = How did we do? (1 = poor, 5 = excellent)
+rate-comment = Comment (optional)
+rate-submit = Send rating
+rate-thanks = Thank you for your rating!
+ask-again = Ask for help again

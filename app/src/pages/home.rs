@@ -24,7 +24,7 @@ use crate::widget::bridge::{self, Status};
 pub fn HomePage() -> impl IntoView {
     let mine = Resource::new_blocking(|| (), |_| my_help());
     view! {
-        <Title text="Get help"/>
+        <Title text=t("page-title")/>
         <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match mine.await {
@@ -307,23 +307,23 @@ fn Waiting(initial: CustomerView) -> impl IntoView {
                 Phase::Done(CustomerView::Finished { can_rate: true }) => view! { <Rate/> }.into_any(),
                 // In wrap-up and no longer to rate: rated already.
                 Phase::Done(CustomerView::Finished { can_rate: false }) => view! {
-                    <h1 data-testid="ended">"Your conversation has ended"</h1>
-                    <p data-testid="rated">"Thank you for your rating!"</p>
+                    <h1 data-testid="ended">{t("ended-title")}</h1>
+                    <p data-testid="rated">{t("rate-thanks")}</p>
                     <AskAgain/>
                 }.into_any(),
                 Phase::Done(CustomerView::NotQueued { queue, channel }) => view! {
-                    <h1 data-testid="not-queued">"You have not entered the line yet"</h1>
+                    <h1 data-testid="not-queued">{t("not-queued-title")}</h1>
                     <p class="muted">{format!("{queue} · {}", channel.label())}</p>
-                    <p>"Your request is ready: you will see your place here as soon as it enters the line."</p>
+                    <p>{t("not-queued-text")}</p>
                 }.into_any(),
                 Phase::Done(CustomerView::Closed { reason }) => view! {
-                    <h1>"You are no longer in line"</h1>
+                    <h1>{t("closed-title")}</h1>
                     <p data-testid="closed">{reason}</p>
                     <AskAgain/>
                 }.into_any(),
                 _ => view! {
-                    <h1 data-testid="ended">"Your conversation has ended"</h1>
-                    <p>"Thank you for reaching out."</p>
+                    <h1 data-testid="ended">{t("ended-title")}</h1>
+                    <p>{t("ended-thanks")}</p>
                     <AskAgain/>
                 }.into_any(),
             }}
@@ -389,7 +389,7 @@ fn Line(current: Memo<CustomerView>, leave: ServerAction<LeaveQueue>) -> impl In
         {move || waiting().and_then(|w| w.5).map(|back| match back {
             Back::Reconnecting => view! {
                 <p class="notice" role="status" data-testid="reconnecting">
-                    "Your representative lost their connection. We are reconnecting you: you are back at the front of the line."
+                    {t("line-reconnecting")}
                 </p>
             }.into_any(),
             Back::Transferred { to } => view! {
@@ -399,7 +399,7 @@ fn Line(current: Memo<CustomerView>, leave: ServerAction<LeaveQueue>) -> impl In
             }.into_any(),
         })}
         <Show when=move || near.get()>
-            <p class="notice" role="alert" data-testid="turn-near">"It's nearly your turn: stay on this page."</p>
+            <p class="notice" role="alert" data-testid="turn-near">{t("line-turn-near")}</p>
         </Show>
         <p class="big">
             "You are number " <strong data-testid="position">{move || waiting().map(|w| w.2)}</strong> " in line"
@@ -421,7 +421,7 @@ fn Line(current: Memo<CustomerView>, leave: ServerAction<LeaveQueue>) -> impl In
             </p>
         })}
         {move || (place.get().callback.is_none() && place.get().keep_place.is_none()).then(|| view! {
-            <p class="muted">"Keep this page open: you keep your place even if you reload it."</p>
+            <p class="muted">{t("line-keep-open")}</p>
         })}
         <Switches place queue=Signal::derive(move || waiting().map(|w| w.0).unwrap_or_default())/>
         <ActionForm action=leave>
@@ -487,13 +487,13 @@ fn Switches(place: Memo<Place>, queue: Signal<String>) -> impl IntoView {
             <Transition fallback=|| ()>
             <div class="row">
                 <Show when=move || talking() && offered().contains(&Channel::Callback)>
-                    <button type="button" class="secondary" on:click=move |_| open.set(Some("callback"))>"Call me back instead"</button>
+                    <button type="button" class="secondary" on:click=move |_| open.set(Some("callback"))>{t("switch-callback")}</button>
                 </Show>
                 <Show when=move || talking() && !kept()>
                     <button type="button" class="secondary" on:click=move |_| {
                         crate::alert::ask_permission(|_| {});
                         open.set(Some("keep"));
-                    }>"Keep my place and notify me"</button>
+                    }>{t("switch-keep")}</button>
                 </Show>
                 {move || (kept() || !talking()).then(|| {
                         let offered = offered();
@@ -514,9 +514,9 @@ fn Switches(place: Memo<Place>, queue: Signal<String>) -> impl IntoView {
                 <ActionForm action=switch attr:data-testid="switch-callback">
                     <div class="stack">
                         <input type="hidden" name="to" value="callback"/>
-                        <label>"Phone number (with country code)"<input type="tel" name="phone" placeholder="+44 20 7946 0958" autocomplete="tel" required/></label>
+                        <label>{t("form-phone")}<input type="tel" name="phone" placeholder="+44 20 7946 0958" autocomplete="tel" required/></label>
                         <WindowChoice queue=Signal::derive(|| None)/>
-                        <button type="submit">"Call me back"</button>
+                        <button type="submit">{t("switch-callback-submit")}</button>
                     </div>
                 </ActionForm>
             </Show>
@@ -527,12 +527,12 @@ fn Switches(place: Memo<Place>, queue: Signal<String>) -> impl IntoView {
                         <Suspense fallback=|| ()>
                             {move || Suspend::new(async move {
                                 email_offered.await.unwrap_or(false).then(|| view! {
-                                    <label>"Email me too (optional)"<input type="email" name="email" autocomplete="email"/></label>
+                                    <label>{t("switch-email")}<input type="email" name="email" autocomplete="email"/></label>
                                 })
                             })}
                         </Suspense>
-                        <p class="muted">"Allow notifications so this page can tell you when your turn is near."</p>
-                        <button type="submit">"Keep my place"</button>
+                        <p class="muted">{t("switch-allow-notifications")}</p>
+                        <button type="submit">{t("switch-keep-submit")}</button>
                     </div>
                 </ActionForm>
             </Show>
@@ -591,13 +591,13 @@ fn Conversation(
         {has_call.then(|| view! {
             <CallPanel help_session side="customer" video=channel == Channel::Video held=on_hold media problem retries=RwSignal::new(0)/>
             <Show when=move || media.get() == MediaState::Connecting && !on_hold.get()>
-                <p class="muted" role="status">"Connecting the call…"</p>
+                <p class="muted" role="status">{t("call-connecting")}</p>
             </Show>
         })}
         {move || problem.get().map(|message| view! { <p class="notice" role="alert" data-testid="media-problem">{message}</p> })}
         <Chat help_session/>
         {move || error().map(|message| view! { <FormError message/> })}
-        <button type="button" class="secondary" on:click=move |_| { end.dispatch(EndConversation {}); }>"End conversation"</button>
+        <button type="button" class="secondary" on:click=move |_| { end.dispatch(EndConversation {}); }>{t("call-end")}</button>
     }
 }
 
@@ -609,9 +609,9 @@ fn Rate() -> impl IntoView {
     let (comment, set_comment) = signal(String::new());
     let error = move || rate.value().get().and_then(Result::err).map(|error| error.to_string());
     view! {
-        <h1 data-testid="ended">"Your conversation has ended"</h1>
+        <h1 data-testid="ended">{t("ended-title")}</h1>
         {move || if matches!(rate.value().get(), Some(Ok(()))) {
-            view! { <p data-testid="rated">"Thank you for your rating!"</p> }.into_any()
+            view! { <p data-testid="rated">{t("rate-thanks")}</p> }.into_any()
         } else {
             view! {
                 <form class="stack" on:submit=move |ev| {
@@ -619,7 +619,7 @@ fn Rate() -> impl IntoView {
                     rate.dispatch(RateConversation { stars: stars.get(), comment: comment.get() });
                 }>
                     <fieldset class="stars">
-                        <legend>"How did we do? (1 = poor, 5 = excellent)"</legend>
+                        <legend>{t("rate-legend")}</legend>
                         {(1..=5i16).map(|n| view! {
                             <label class="choice">
                                 <input type="radio" name="stars" value=n.to_string() on:change=move |_| set_stars.set(n)/>
@@ -628,11 +628,11 @@ fn Rate() -> impl IntoView {
                         }).collect_view()}
                     </fieldset>
                     <label>
-                        "Comment (optional)"
+                        {t("rate-comment")}
                         <textarea rows="3" on:input=move |ev| set_comment.set(event_target_value(&ev))></textarea>
                     </label>
                     {move || error().map(|message| view! { <FormError message/> })}
-                    <button type="submit" disabled=move || rate.pending().get()>"Send rating"</button>
+                    <button type="submit" disabled=move || rate.pending().get()>{t("rate-submit")}</button>
                 </form>
             }.into_any()
         }}
@@ -650,6 +650,6 @@ fn AskAgain() -> impl IntoView {
         }
     });
     view! {
-        <button type="button" class="secondary" on:click=move |_| { forget.dispatch(ForgetHelp {}); }>"Ask for help again"</button>
+        <button type="button" class="secondary" on:click=move |_| { forget.dispatch(ForgetHelp {}); }>{t("ask-again")}</button>
     }
 }
