@@ -12,7 +12,7 @@ use crate::conversation::media::{CallPanel, MediaState};
 use crate::conversation::{EndConversation, RateConversation};
 use crate::customer::{
     callback_windows, email_offered, help_queues, my_help, Back, CallbackStatus, CustomerView, ForgetHelp, LeaveQueue, Place,
-    RequestHelp, SwitchHelp,
+    QueueChoice, RequestHelp, SwitchHelp,
 };
 use crate::queue::Channel;
 use crate::widget::bridge::{self, Status};
@@ -22,14 +22,21 @@ use crate::widget::bridge::{self, Status};
 /// their cookie and shows where they stand.
 #[component]
 pub fn HomePage() -> impl IntoView {
+    // Both loaded before the page is sent (the form works before any
+    // script runs), and both made here, outside the Suspense that reads
+    // them: a resource made inside it can leave the page's render hanging.
     let mine = Resource::new_blocking(|| (), |_| my_help());
+    let queues = Resource::new_blocking(|| (), |_| help_queues());
     view! {
         <Title text=t("page-title")/>
         <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
             {move || Suspend::new(async move {
                 match mine.await {
                     Ok(Some(view)) => waiting_part().await(view),
-                    Ok(None) => view! { <Welcome/> }.into_any(),
+                    Ok(None) => match queues.await {
+                        Ok(queues) => view! { <Welcome queues/> }.into_any(),
+                        Err(error) => failure(error),
+                    },
                     Err(error) => failure(error),
                 }
             })}
@@ -60,35 +67,22 @@ pub async fn load_shown_parts() {
 }
 
 #[component]
-fn Welcome() -> impl IntoView {
+fn Welcome(queues: Vec<QueueChoice>) -> impl IntoView {
     view! {
         <section class="hero">
             <h1>{t("welcome-title")}</h1>
             <p class="lead">{t("welcome-lead")}</p>
         </section>
-        <RequestForm/>
+        <RequestForm queues/>
     }
 }
 
-/// The request form; in a widget, with its key's queues, and the name the
-/// site vouched for when it identified the customer.
+/// The request form with the queues to choose from (the page's, or in a
+/// widget its key's), and the name the site vouched for when it identified
+/// the customer.
 #[component]
-pub fn RequestForm() -> impl IntoView {
+pub fn RequestForm(queues: Vec<QueueChoice>) -> impl IntoView {
     let embedded = use_context::<Embedded>();
-    let offered_here = embedded.as_ref().map(|embedded| embedded.queues.clone());
-    // Loaded before the page is sent: the form works before any script runs.
-    let queues = Resource::new_blocking(
-        || (),
-        move |_| {
-            let offered_here = offered_here.clone();
-            async move {
-                match offered_here {
-                    Some(queues) => Ok(queues),
-                    None => help_queues().await,
-                }
-            }
-        },
-    );
     let identity = embedded.as_ref().map(|embedded| embedded.identity);
     let widget_key = embedded.map(|embedded| embedded.key);
     let known = move || identity.and_then(|identity| identity.get());
@@ -106,14 +100,7 @@ pub fn RequestForm() -> impl IntoView {
     view! {
         <section class="card">
             <h2>{t("form-title")}</h2>
-            <Suspense fallback=|| view! { <p class="muted">{t("loading")}</p> }>
-                {move || {
-                let widget_key = widget_key.clone();
-                Suspend::new(async move {
-                    let queues = match queues.await {
-                        Ok(queues) => queues,
-                        Err(error) => return failure(error),
-                    };
+            {
                     if queue.get_untracked().is_empty() {
                         if let Some(first) = queues.first() {
                             set_queue.set(first.id.to_string());
@@ -218,9 +205,7 @@ pub fn RequestForm() -> impl IntoView {
                             </div>
                         </ActionForm>
                     }.into_any()
-                })
-                }}
-            </Suspense>
+            }
         </section>
     }
 }
@@ -463,8 +448,10 @@ fn CallbackState(callback: CallbackStatus) -> impl IntoView {
 fn Switches(place: Memo<Place>, queue: Signal<String>) -> impl IntoView {
     let switch = ServerAction::<SwitchHelp>::new();
     let open = RwSignal::new(None::<&'static str>);
-    let queues = Resource::new(|| (), |_| help_queues());
-    let email_offered = Resource::new(|| (), |_| email_offered());
+    // Loaded by the browser (the switches need it anyway): a resource made
+    // this deep inside the page's Suspense must not hold its render up.
+    let queues = LocalResource::new(help_queues);
+    let email_offered = LocalResource::new(email_offered);
     let error = move || switch.value().get().and_then(Result::err).map(|error| error.to_string());
     Effect::new(move |_| {
         if let Some(Ok(())) = switch.value().get() {

@@ -41,7 +41,8 @@ pub fn WidgetPage() -> impl IntoView {
 #[component]
 fn PanelView(panel: Panel, mine: Option<crate::customer::CustomerView>) -> impl IntoView {
     let identity = RwSignal::new(None::<(String, Identity)>);
-    let embedded = Embedded { key: panel.key.clone(), queues: panel.queues, identity };
+    let queues = panel.queues;
+    let embedded = Embedded { key: panel.key.clone(), queues: queues.clone(), identity };
     provide_context(embedded);
     let key = panel.key;
     let origins = panel.origins;
@@ -73,7 +74,7 @@ fn PanelView(panel: Panel, mine: Option<crate::customer::CustomerView>) -> impl 
             view! {
                 <p class="lead" data-testid="greeting">{panel.greeting}</p>
                 {move || refused.get().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-                <RequestForm/>
+                <RequestForm queues/>
             }
             .into_any()
         }
