@@ -448,10 +448,8 @@ fn CallbackState(callback: CallbackStatus) -> impl IntoView {
 fn Switches(place: Memo<Place>, queue: Signal<String>) -> impl IntoView {
     let switch = ServerAction::<SwitchHelp>::new();
     let open = RwSignal::new(None::<&'static str>);
-    // Loaded by the browser (the switches need it anyway): a resource made
-    // this deep inside the page's Suspense must not hold its render up.
-    let queues = LocalResource::new(help_queues);
-    let email_offered = LocalResource::new(email_offered);
+    let queues = Resource::new(|| (), |_| help_queues());
+    let email_offered = Resource::new(|| (), |_| email_offered());
     let error = move || switch.value().get().and_then(Result::err).map(|error| error.to_string());
     Effect::new(move |_| {
         if let Some(Ok(())) = switch.value().get() {
