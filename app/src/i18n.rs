@@ -96,19 +96,25 @@ mod server {
         LOCALES.locales().any(|known| *known == id)
     }
 
+    /// Every language's texts, resolved once (not on each page).
+    static ALL: std::sync::LazyLock<HashMap<Language, Texts>> = std::sync::LazyLock::new(|| {
+        let ids = message_ids(ENGLISH);
+        Language::ALL
+            .into_iter()
+            .map(|language| {
+                let language = if translated(language) { language } else { Language::English };
+                let id = identifier(language);
+                let messages = ids.iter().map(|key| (key.clone(), LOCALES.lookup(&id, key))).collect();
+                (language, Texts { language: Some(language), messages })
+            })
+            .collect()
+    });
+
     impl Texts {
         /// Every message, in `language` (English where it has none).
         pub fn for_language(language: Language) -> Self {
             let language = if translated(language) { language } else { Language::English };
-            let id = identifier(language);
-            let messages: HashMap<String, String> = message_ids(ENGLISH)
-                .into_iter()
-                .map(|key| {
-                    let text = LOCALES.lookup(&id, &key);
-                    (key, text)
-                })
-                .collect();
-            Texts { language: Some(language), messages }
+            ALL.get(&language).cloned().unwrap_or_default()
         }
 
         /// The texts as the page's head carries them: JSON that cannot end
